@@ -1,0 +1,127 @@
+# mpbs-run — build, tests, install.
+#   make              build/mpbs-run
+#   make check        every test (unit, end-to-end, isolation); root for the last two
+#   make check-asan   the same suite built with ASan + UBSan in build-asan/
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make deps         install the Debian packages (contrib/deps.sh)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+
+PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium inih libmicrohttpd jansson
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
+CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
+
+WARN   := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -fstack-clash-protection
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+ifneq ($(SAN),)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DMPBS_SANITIZED=1
+LDHARDEN   += -fsanitize=address,undefined
+endif
+
+RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
+ROLES_SRC  := $(wildcard roles/*.c)
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNNER_SRC) $(ROLES_SRC))
+MAIN_OBJ   := $(BUILD)/obj/runner/main.o
+TEST_SRC   := $(wildcard tests/common/*.c tests/unit/*.c tests/e2e/*.c tests/isolation/*.c)
+TEST_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SRC))
+
+BIN   := $(BUILD)/mpbs-run
+LIB   := $(BUILD)/libmpbs.a
+TESTS := $(BUILD)/mpbs-tests
+
+.PHONY: all check check-unit check-asan install uninstall clean deps run test fuzz
+
+all: $(BIN)
+
+# The README's two commands: each installs what it needs first, then runs a
+# fresh make so pkg-config sees the packages just installed.
+run: deps
+	$(MAKE) all
+	./$(BIN) contrib/topologies/reference.conf
+
+test: deps
+	$(MAKE) check
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
+
+$(TESTS): $(TEST_OBJ) $(LIB) $(BIN)
+	$(CC) $(LDHARDEN) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
+
+# The suite finds the binary under test through MPBS_RUN; criterion forks a
+# process per test, two at a time on the project's 2-core machines.
+CHECK_ENV := MPBS_RUN=$(abspath $(BIN)) MPBS_SRCDIR=$(CURDIR)
+check: $(TESTS)
+	$(CHECK_ENV) $(TESTS) --jobs 2 $(CHECK_ARGS)
+
+# Only the tests that need neither root nor a running system.
+check-unit: $(TESTS)
+	$(CHECK_ENV) $(TESTS) --jobs 2 --filter 'unit_*/*' $(CHECK_ARGS)
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN=1 check
+
+deps:
+	sh contrib/deps.sh
+
+# libFuzzer targets: every decoder that reads bytes another role or a
+# requester controls. Each runs FUZZ_SECONDS on a scratch copy of its seed
+# corpus (libFuzzer writes new inputs into the first directory it is given);
+# a crash leaves its input in build-fuzz/ and fails the target.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS   := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RUNNER_SRC) $(ROLES_SRC)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(RUNNER_SRC) $(ROLES_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do \
+		name=$${f#build-fuzz/fuzz_}; rm -rf build-fuzz/work-$$name; mkdir -p build-fuzz/work-$$name; \
+		echo "fuzz $$name: $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/$$name- \
+			build-fuzz/work-$$name tests/fuzz/corpus/$$name 2>build-fuzz/$$name.log \
+			|| { tail -n 30 build-fuzz/$$name.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' build-fuzz/$$name.log | sed "s/^/  $$name: /"; \
+	done
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mpbs-run/policy \
+		$(DESTDIR)$(PREFIX)/share/mpbs-run/topologies
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mpbs-run
+	install -m 0644 policy/*.policy $(DESTDIR)$(PREFIX)/share/mpbs-run/policy/
+	cp -R contrib/topologies/. $(DESTDIR)$(PREFIX)/share/mpbs-run/topologies/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mpbs-run
+	rm -rf $(DESTDIR)$(PREFIX)/share/mpbs-run
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

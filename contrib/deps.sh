@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs what mpbs-run needs to build and test, from Debian's packages.
+# Idempotent: packages already present are left as they are.
+set -eu
+PKGS="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
+libsodium-dev libinih-dev libmicrohttpd-dev libjansson-dev libcriterion-dev
+curl iproute2 clang"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "deps.sh: all packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

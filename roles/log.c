@@ -1,0 +1,44 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static char log_prefix[64] = "mpbs-run";
+
+void log_init(const char *who)
+{
+	snprintf(log_prefix, sizeof(log_prefix), "%s", who);
+}
+
+static void log_line(const char *level, const char *suffix, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* One write per line so lines of concurrent roles do not interleave. */
+	dprintf(2, "%s: %s%s%s%s\n", log_prefix, level, msg, suffix ? ": " : "", suffix ? suffix : "");
+}
+
+#define LOG_FN(name, level)                      \
+	void name(const char *fmt, ...)          \
+	{                                        \
+		va_list ap;                      \
+		va_start(ap, fmt);               \
+		log_line(level, NULL, fmt, ap);  \
+		va_end(ap);                      \
+	}
+
+LOG_FN(log_info, "")
+LOG_FN(log_warn, "warning: ")
+LOG_FN(log_error, "error: ")
+
+void log_errno(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	log_line("error: ", strerror(saved), fmt, ap);
+	va_end(ap);
+	errno = saved;
+}
