@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the wire fuzz targets: a few valid frames and a
+few broken ones per target, built from the layouts in roles/wire.h.
+Run from anywhere: python3 tests/fuzz/make_seeds.py"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def artifact(flags=1, reserved=0, ctx=b"CTX_ALPHA", tok=b"tok1,tok2", body=b'{"x":1}',
+             version=1, kind=1, body_len=None):
+    if body_len is None:
+        body_len = len(body) if flags & 1 else 0
+    hdr = struct.pack(">BBBB16s32s32sHHI", version, kind, flags, reserved, bytes(range(16)),
+                      b"\x01" * 32, b"\x02" * 32, len(ctx), len(tok), body_len)
+    return hdr + ctx + tok + (body if flags & 1 else b"")
+
+
+def name_field(name, id_len=None):
+    return struct.pack(">B32s", len(name) if id_len is None else id_len, name)
+
+
+def signal(stage=1, name=b"A", id_len=None, seq=1, version=1, kind=2):
+    return (struct.pack(">BBB", version, kind, stage) + name_field(name, id_len)
+            + b"\x0a" * 32 + b"\x0b" * 32 + struct.pack(">QQ", 1700000000000000000, seq) + b"\x0c" * 32)
+
+
+def checkpoint(reserved=0, name=b"prov_1", id_len=None, seq=0, version=1, kind=3):
+    return (struct.pack(">BBB", version, kind, reserved) + name_field(name, id_len)
+            + bytes(range(0xa0, 0xb0)) + struct.pack(">Q", seq) + b"\x33" * 32 + b"\x44" * 64)
+
+
+SEEDS = {
+    "artifact": {
+        "valid_body": artifact(),
+        "valid_no_body": artifact(flags=0),
+        "valid_empty": artifact(ctx=b"", tok=b"", body=b""),
+        "bad_version": artifact(version=2),
+        "bad_type": artifact(kind=2),
+        "bad_flags": artifact(flags=3),
+        "bad_reserved": artifact(reserved=1),
+        "body_len_flag_clear": artifact(flags=0, body_len=4) + b"abcd",
+        "oversize_context": artifact()[:84] + b"\x01\x01" + artifact()[86:],
+        "truncated": artifact()[:60],
+        "trailing": artifact() + b"\x00",
+    },
+    "signal": {
+        "valid_start": signal(),
+        "valid_complete_long_name": signal(stage=2, name=b"Z" * 32, seq=2**64 - 1),
+        "bad_version": signal(version=0),
+        "bad_type": signal(kind=3),
+        "bad_stage": signal(stage=3),
+        "bad_name_char": signal(name=b"a.b"),
+        "bad_padding": signal(name=b"AB", id_len=1),
+        "oversize_name": signal(id_len=33),
+        "truncated": signal()[:100],
+        "trailing": signal() + b"\x00",
+    },
+    "checkpoint": {
+        "valid_open": checkpoint(),
+        "valid_cover": checkpoint(name=b"a-b_C9", seq=256),
+        "bad_version": checkpoint(version=2),
+        "bad_type": checkpoint(kind=2),
+        "bad_reserved": checkpoint(reserved=1),
+        "empty_name": checkpoint(name=b"", id_len=0),
+        "bad_padding": checkpoint(name=b"prov_1", id_len=4),
+        "oversize_name": checkpoint(id_len=200),
+        "truncated": checkpoint()[:92],
+        "trailing": checkpoint() + b"\x00",
+    },
+}
+
+
+def main():
+    for target, seeds in SEEDS.items():
+        d = os.path.join(HERE, "corpus", target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main()
