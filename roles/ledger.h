@@ -1,0 +1,67 @@
+/* The association's ledger: JSON Lines, append-only, hash-chained
+ * (DESIGN §3 "Ledger"). Written with group commit: records accumulate in
+ * memory and one write + fdatasync makes a whole batch durable. Read back by
+ * `mpbs-run verify` with public keys alone. */
+#ifndef MPBS_LEDGER_H
+#define MPBS_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "wire.h"
+
+struct ledger_writer {
+	int fd;                          /* opened O_RDWR|O_APPEND by the supervisor */
+	uint64_t seq;                    /* seq of the last record (written or buffered) */
+	uint8_t prev[WIRE_DIGEST_LEN];   /* SHA-256 of the last line, without newline */
+	char *buf;                       /* records not yet written */
+	size_t len, cap;
+	size_t buffered;                 /* number of records in buf */
+};
+
+/* Reads the existing file from offset 0 to find the last seq and the hash of
+ * the last line (an empty file starts at seq 0, prev = 32 zero bytes).
+ * A file whose last line lacks its newline, or whose own seq/prev chain does
+ * not hold, is refused: errbuf says which line and why. Returns 0 or -1. */
+int ledger_writer_open(struct ledger_writer *w, int fd, char *errbuf, size_t errlen);
+
+/* Buffers one record: {"seq":…,"prev":"…","type":type, then the fields of
+ * `fields` in their insertion order}. Steals the reference to fields.
+ * Returns 0, or -1 on allocation failure. */
+int ledger_append(struct ledger_writer *w, const char *type, json_t *fields);
+
+/* Writes every buffered record and fdatasyncs the file. Returns 0, or -1
+ * with errno set (the records stay buffered). */
+int ledger_commit(struct ledger_writer *w);
+
+void ledger_writer_close(struct ledger_writer *w);
+
+/* Public key of a provider, for offline verification; returns false if the
+ * provider is unknown. */
+typedef bool (*ledger_pubkey_fn)(void *ctx, const char *provider, uint8_t pk[32]);
+
+struct ledger_verify_result {
+	uint64_t records;
+	uint64_t confirmed;
+	uint64_t signals;
+	uint64_t checkpoints;
+	uint64_t rejected;
+	uint64_t incomplete;
+	uint64_t uncovered;       /* signals never covered by a checkpoint (not an error) */
+	uint64_t bad_line;        /* first bad line number (from 1), 0 if none */
+	char why[256];            /* why that line is bad */
+};
+
+/* Checks, from the file's bytes alone plus the public keys: every line is a
+ * JSON object with the right fields; seq runs from 1; prev is the hash of the
+ * previous line; every provider's signals extend its chain (chain.h rules);
+ * every checkpoint's signature verifies and its head matches; every
+ * confirmed record's providers each have covered START and COMPLETE signals
+ * for its op and its linkage recomputes. Returns true if all holds; otherwise
+ * false with bad_line and why set. A last line without newline is reported. */
+bool ledger_verify(int fd, ledger_pubkey_fn pubkey, void *ctx, struct ledger_verify_result *res);
+
+#endif
