@@ -1,0 +1,252 @@
+/* Key files: one line of lowercase hex (see keys.h). */
+#include "keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Largest key any caller stores: the 64-byte Ed25519 secret key. */
+#define KEYS_BYTES_MAX 64
+#define KEYS_HEX_MAX (2 * KEYS_BYTES_MAX)
+
+static int seterr(char *errbuf, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+	if (errlen > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Reads at most cap bytes; *len is cap + 1 when the file holds more. */
+static int read_small(const char *path, char *buf, size_t cap, size_t *len, char *errbuf, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return seterr(errbuf, errlen, "open %s: %s", path, strerror(errno));
+	size_t n = 0;
+	int rc = 0;
+	while (n <= cap) {
+		ssize_t r = read(fd, buf + n, cap + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = seterr(errbuf, errlen, "read %s: %s", path, strerror(errno));
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	*len = n;
+	return rc;
+}
+
+static bool is_lower_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Exactly 2n lowercase hex digits, then nothing or a single "\n". */
+static int check_hex_line(const char *path, const char *text, size_t len, size_t n, char *errbuf, size_t errlen)
+{
+	size_t digits = 0;
+	while (digits < len && is_lower_hex(text[digits]))
+		digits++;
+	bool newline = digits < len && text[digits] == '\n';
+	if (digits == 2 * n && newline && digits + 1 < len)
+		return seterr(errbuf, errlen, "%s:2: expected end of file after the key", path);
+	if (digits == 2 * n && (digits == len || (newline && digits + 1 == len)))
+		return 0;
+	if (digits < len && text[digits] != '\n' && digits < 2 * n)
+		return seterr(errbuf, errlen, "%s:1: expected %zu hex digits (0-9 a-f), found byte 0x%02x at column %zu",
+			      path, 2 * n, (unsigned char)text[digits], digits + 1);
+	return seterr(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
+}
+
+int keys_load_hex(const char *path, uint8_t *out, size_t n, char *errbuf, size_t errlen)
+{
+	if (n == 0 || n > KEYS_BYTES_MAX)
+		return seterr(errbuf, errlen, "%s: unsupported key length %zu", path, n);
+	/* Room for the digits, a newline, and one byte that reveals extra data. */
+	char text[KEYS_HEX_MAX + 2];
+	size_t len = 0;
+	int rc = read_small(path, text, 2 * n + 1, &len, errbuf, errlen);
+	if (rc == 0)
+		rc = check_hex_line(path, text, len, n, errbuf, errlen);
+	if (rc == 0 && sodium_hex2bin(out, n, text, 2 * n, NULL, NULL, NULL) != 0)
+		rc = seterr(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+static int fsync_parent(const char *path, char *errbuf, size_t errlen)
+{
+	char *copy = strdup(path);
+	if (copy == NULL)
+		return seterr(errbuf, errlen, "%s: out of memory", path);
+	const char *dir = dirname(copy);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+	if (fd < 0)
+		rc = seterr(errbuf, errlen, "open %s: %s", dir, strerror(errno));
+	else if (fsync(fd) < 0)
+		rc = seterr(errbuf, errlen, "fsync %s: %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return rc;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int keys_store_hex(const char *path, const uint8_t *in, size_t n, mode_t mode, char *errbuf, size_t errlen)
+{
+	if (n == 0 || n > KEYS_BYTES_MAX)
+		return seterr(errbuf, errlen, "%s: unsupported key length %zu", path, n);
+	char text[KEYS_HEX_MAX + 2];
+	sodium_bin2hex(text, sizeof(text), in, n);
+	text[2 * n] = '\n';
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		sodium_memzero(text, sizeof(text));
+		return seterr(errbuf, errlen, "create %s: %s", path, strerror(errno));
+	}
+	int rc = 0;
+	/* fchmod: the umask must not decide who may read a key. */
+	if (fchmod(fd, mode) < 0)
+		rc = seterr(errbuf, errlen, "chmod %s: %s", path, strerror(errno));
+	else if (write_all(fd, text, 2 * n + 1) < 0)
+		rc = seterr(errbuf, errlen, "write %s: %s", path, strerror(errno));
+	else if (fsync(fd) < 0)
+		rc = seterr(errbuf, errlen, "fsync %s: %s", path, strerror(errno));
+	sodium_memzero(text, sizeof(text));
+	if (close(fd) < 0 && rc == 0)
+		rc = seterr(errbuf, errlen, "close %s: %s", path, strerror(errno));
+	if (rc == 0)
+		rc = fsync_parent(path, errbuf, errlen);
+	/* A half-written key file would block the next attempt forever. */
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}
+
+static int join_path(char *out, size_t cap, const char *dir, const char *name, char *errbuf, size_t errlen)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= cap)
+		return seterr(errbuf, errlen, "%s/%s: path too long", dir, name);
+	return 0;
+}
+
+/* Creates dir (one level) 0700 if it is missing; an existing one must be a directory. */
+static int ensure_key_dir(const char *dir, char *errbuf, size_t errlen)
+{
+	if (mkdir(dir, 0700) == 0) {
+		/* As for the files: the umask must not decide the mode. */
+		if (chmod(dir, 0700) < 0)
+			return seterr(errbuf, errlen, "chmod %s: %s", dir, strerror(errno));
+		return fsync_parent(dir, errbuf, errlen);
+	}
+	if (errno != EEXIST)
+		return seterr(errbuf, errlen, "mkdir %s: %s", dir, strerror(errno));
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return seterr(errbuf, errlen, "stat %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return seterr(errbuf, errlen, "%s: not a directory", dir);
+	return 0;
+}
+
+static int refuse_existing(const char *path, char *errbuf, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0)
+		return seterr(errbuf, errlen, "%s already exists; refusing to overwrite a key", path);
+	if (errno != ENOENT)
+		return seterr(errbuf, errlen, "stat %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
+{
+	char sk_path[PATH_MAX], pk_path[PATH_MAX];
+	if (join_path(sk_path, sizeof(sk_path), dir, KEYS_SECRET_NAME, errbuf, errlen) < 0 ||
+	    join_path(pk_path, sizeof(pk_path), dir, KEYS_PUBLIC_NAME, errbuf, errlen) < 0)
+		return -1;
+	if (sodium_init() < 0)
+		return seterr(errbuf, errlen, "libsodium initialisation failed");
+	if (ensure_key_dir(dir, errbuf, errlen) < 0 || refuse_existing(sk_path, errbuf, errlen) < 0 ||
+	    refuse_existing(pk_path, errbuf, errlen) < 0)
+		return -1;
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	crypto_sign_keypair(pk, sk);
+	int rc = keys_store_hex(sk_path, sk, sizeof(sk), 0600, errbuf, errlen);
+	sodium_memzero(sk, sizeof(sk));
+	if (rc == 0 && keys_store_hex(pk_path, pk, sizeof(pk), 0644, errbuf, errlen) < 0) {
+		/* A secret key without its public half would be refused later anyway. */
+		unlink(sk_path);
+		rc = -1;
+	}
+	return rc;
+}
+
+int keys_load_signal_secret(const char *path, uint8_t sk[64], char *errbuf, size_t errlen)
+{
+	if (keys_load_hex(path, sk, crypto_sign_SECRETKEYBYTES, errbuf, errlen) < 0)
+		return -1;
+	if (sodium_init() < 0) {
+		sodium_memzero(sk, crypto_sign_SECRETKEYBYTES);
+		return seterr(errbuf, errlen, "libsodium initialisation failed");
+	}
+	/* crypto_sign_ed25519_sk_to_pk only copies the second half, so the
+	 * public key is derived again from the seed and compared with it. */
+	uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES], sk2[crypto_sign_SECRETKEYBYTES];
+	crypto_sign_ed25519_sk_to_seed(seed, sk);
+	crypto_sign_seed_keypair(pk, sk2, seed);
+	bool match = sodium_memcmp(pk, sk + crypto_sign_SEEDBYTES, sizeof(pk)) == 0;
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(sk2, sizeof(sk2));
+	if (!match) {
+		sodium_memzero(sk, crypto_sign_SECRETKEYBYTES);
+		return seterr(errbuf, errlen, "%s:1: corrupt secret key: its second half is not the public key of its seed",
+			      path);
+	}
+	return 0;
+}
+
+int keys_load_signal_public(const char *path, uint8_t pk[32], char *errbuf, size_t errlen)
+{
+	if (keys_load_hex(path, pk, crypto_sign_PUBLICKEYBYTES, errbuf, errlen) < 0)
+		return -1;
+	if (sodium_init() < 0)
+		return seterr(errbuf, errlen, "libsodium initialisation failed");
+	/* Refuses small-order and non-canonical points, which no key pair yields. */
+	if (!crypto_core_ed25519_is_valid_point(pk))
+		return seterr(errbuf, errlen, "%s:1: not a valid Ed25519 public key", path);
+	return 0;
+}

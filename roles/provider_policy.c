@@ -1,0 +1,290 @@
+/* A provider's own policy file, read inside its sandbox (see the header).
+ *
+ * The packaged inih (r55) does not tell the handler its line number, so the
+ * file is fed to inih through a reader that hands over exactly one line per
+ * call and counts them; the count is the line being handled, and inih's own
+ * error line (a count of reader calls) is the same number. */
+#include "provider_policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+#define POLICY_FILE_MAX (64u * 1024)
+
+enum policy_key { KEY_ACCEPT_CONTEXT, KEY_RECEIVE_BODY, KEY_COUNT };
+
+static const char *const key_names[KEY_COUNT] = { "accept_context", "receive_body" };
+
+struct policy_parse {
+	struct provider_policy *p;
+	const char *path;
+	const char *buf;
+	size_t len, pos;
+	int line;
+	int key_line[KEY_COUNT]; /* 0 while unset */
+	bool failed;
+	int err_line;
+	char err[512];
+};
+
+/* Keeps the first error: later ones are usually its consequences. */
+static int __attribute__((format(printf, 4, 5)))
+fail(struct policy_parse *pp, int line, const char *key, const char *fmt, ...)
+{
+	if (pp->failed)
+		return -1;
+	pp->failed = true;
+	pp->err_line = line;
+	size_t n;
+	if (line > 0)
+		n = (size_t)snprintf(pp->err, sizeof(pp->err), "%s:%d: ", pp->path, line);
+	else
+		n = (size_t)snprintf(pp->err, sizeof(pp->err), "%s: ", pp->path);
+	if (key != NULL && n < sizeof(pp->err))
+		n += (size_t)snprintf(pp->err + n, sizeof(pp->err) - n, "%s: ", key);
+	if (n < sizeof(pp->err)) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(pp->err + n, sizeof(pp->err) - n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static bool context_listed(const struct provider_policy *p, const char *ctx, size_t len)
+{
+	for (size_t i = 0; i < p->n_accept; i++)
+		if (strlen(p->accept_context[i]) == len && memcmp(p->accept_context[i], ctx, len) == 0)
+			return true;
+	return false;
+}
+
+static int add_context(struct policy_parse *pp, const char *word, size_t len)
+{
+	struct provider_policy *p = pp->p;
+	const char *key = key_names[KEY_ACCEPT_CONTEXT];
+	if (p->n_accept == POLICY_CONTEXTS_MAX)
+		return fail(pp, pp->line, key, "more than %d contexts", POLICY_CONTEXTS_MAX);
+	if (len > WIRE_CONTEXT_MAX)
+		return fail(pp, pp->line, key, "context longer than %d bytes", WIRE_CONTEXT_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (iscntrl((unsigned char)word[i]))
+			return fail(pp, pp->line, key, "control byte in context");
+	if (context_listed(p, word, len))
+		return fail(pp, pp->line, key, "'%.*s' listed twice", (int)len, word);
+	char *copy = strndup(word, len);
+	if (copy == NULL)
+		return fail(pp, pp->line, key, "out of memory");
+	p->accept_context[p->n_accept++] = copy;
+	return 0;
+}
+
+static int set_accept_context(struct policy_parse *pp, const char *value)
+{
+	const char *s = value;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		size_t len = strcspn(s, " \t");
+		if (add_context(pp, s, len) < 0)
+			return -1;
+		s += len;
+	}
+	if (pp->p->n_accept == 0)
+		return fail(pp, pp->line, key_names[KEY_ACCEPT_CONTEXT], "expected 1 to %d contexts separated by spaces",
+			    POLICY_CONTEXTS_MAX);
+	return 0;
+}
+
+static int set_receive_body(struct policy_parse *pp, const char *value)
+{
+	static const char *const yes[] = { "yes", "true", "1" };
+	static const char *const no[] = { "no", "false", "0" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
+			pp->p->require_body = strcasecmp(value, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return fail(pp, pp->line, key_names[KEY_RECEIVE_BODY], "expected yes or no, got '%.64s'", value);
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct policy_parse *pp = user;
+	(void)section; /* checked by the reader, which sees every header */
+	if (pp->failed)
+		return 0;
+	int k = 0;
+	while (k < KEY_COUNT && strcmp(key_names[k], name) != 0)
+		k++;
+	if (k == KEY_COUNT) {
+		fail(pp, pp->line, name, "unknown key");
+		return 0;
+	}
+	if (pp->key_line[k] != 0) {
+		fail(pp, pp->line, name, "duplicate key (first set at line %d)", pp->key_line[k]);
+		return 0;
+	}
+	pp->key_line[k] = pp->line;
+	int rc = k == KEY_ACCEPT_CONTEXT ? set_accept_context(pp, value) : set_receive_body(pp, value);
+	return rc == 0;
+}
+
+/* The only section allowed is [policy]; anything else is refused on its
+ * header line, even when it holds no key (inih never reports those). */
+static int check_header(struct policy_parse *pp, const char *line)
+{
+	const char *close = strchr(line, ']');
+	if (close == NULL)
+		return 0; /* inih reports the syntax error on this same line */
+	const char *after = close + 1;
+	while (isspace((unsigned char)*after))
+		after++;
+	const char *name = line + 1;
+	size_t len = (size_t)(close - name);
+	while (len > 0 && isspace((unsigned char)*name)) {
+		name++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)name[len - 1]))
+		len--;
+	if (len != 6 || memcmp(name, "policy", 6) != 0)
+		return fail(pp, pp->line, NULL, "[%.*s]: unknown section (only [policy] is allowed)",
+			    (int)(len > 64 ? 64 : len), name);
+	if (*after != '\0' && *after != ';' && *after != '#')
+		return fail(pp, pp->line, NULL, "[policy]: unexpected text after ']'");
+	return 0;
+}
+
+/* ini_reader: one line of the file per call, without its leading
+ * whitespace (inih would otherwise join an indented line to the key above). */
+static char *next_line(char *str, int num, void *stream)
+{
+	struct policy_parse *pp = stream;
+	if (pp->failed || pp->pos >= pp->len)
+		return NULL;
+	const char *start = pp->buf + pp->pos;
+	const char *nl = memchr(start, '\n', pp->len - pp->pos);
+	size_t n = nl ? (size_t)(nl - start) + 1 : pp->len - pp->pos;
+	size_t content = nl ? n - 1 : n;
+	pp->pos += n;
+	pp->line++;
+	size_t skip = 0;
+	if (pp->line == 1 && content >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0)
+		skip = 3; /* a UTF-8 byte order mark, as inih allows */
+	while (skip < content && isspace((unsigned char)start[skip]))
+		skip++;
+	/* An overlong line would make inih swallow the next one. */
+	if (content - skip > (size_t)num - 2) {
+		fail(pp, pp->line, NULL, "line longer than %d bytes", num - 2);
+		return NULL;
+	}
+	if (memchr(start, '\0', content) != NULL) {
+		fail(pp, pp->line, NULL, "NUL byte in line");
+		return NULL;
+	}
+	memcpy(str, start + skip, content - skip);
+	str[content - skip] = '\n';
+	str[content - skip + 1] = '\0';
+	if (str[0] == '[' && check_header(pp, str) < 0)
+		return NULL;
+	return str;
+}
+
+static int read_policy_file(struct policy_parse *pp, char **out, size_t *out_len)
+{
+	int fd = open(pp->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(pp->err, sizeof(pp->err), "open %s: %s", pp->path, strerror(errno));
+		return -1;
+	}
+	char *data = malloc(POLICY_FILE_MAX + 1);
+	size_t n = 0;
+	int rc = data ? 0 : -1;
+	if (data == NULL)
+		snprintf(pp->err, sizeof(pp->err), "%s: out of memory", pp->path);
+	while (rc == 0 && n <= POLICY_FILE_MAX) {
+		ssize_t r = read(fd, data + n, POLICY_FILE_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(pp->err, sizeof(pp->err), "read %s: %s", pp->path, strerror(errno));
+			rc = -1;
+		}
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (rc == 0 && n > POLICY_FILE_MAX) {
+		snprintf(pp->err, sizeof(pp->err), "%s: larger than %u bytes", pp->path, POLICY_FILE_MAX);
+		rc = -1;
+	}
+	close(fd);
+	if (rc < 0) {
+		free(data);
+		return -1;
+	}
+	*out = data;
+	*out_len = n;
+	return 0;
+}
+
+static int parse_policy(struct policy_parse *pp)
+{
+	char *data = NULL;
+	if (read_policy_file(pp, &data, &pp->len) < 0)
+		return -1;
+	pp->buf = data;
+	int r = ini_parse_stream(next_line, pp, on_key, pp);
+	free(data);
+	/* inih continues after a syntax error and returns the first error line,
+	 * ours included (a refusing handler marks its own line). */
+	if (r > 0 && (!pp->failed || r < pp->err_line)) {
+		pp->failed = false;
+		return fail(pp, r, NULL, "syntax error: expected '[policy]', 'key = value' or a comment");
+	}
+	if (r < 0 && !pp->failed)
+		return fail(pp, 0, NULL, "inih failed (%d)", r);
+	if (pp->failed)
+		return -1;
+	if (pp->key_line[KEY_ACCEPT_CONTEXT] == 0)
+		return fail(pp, 0, key_names[KEY_ACCEPT_CONTEXT], "missing required key");
+	return 0;
+}
+
+int provider_policy_load(struct provider_policy *p, const char *path, char *errbuf, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	struct policy_parse pp = { .p = p, .path = path };
+	if (parse_policy(&pp) == 0)
+		return 0;
+	if (errlen > 0)
+		snprintf(errbuf, errlen, "%s", pp.err);
+	provider_policy_free(p);
+	return -1;
+}
+
+bool provider_policy_accepts_context(const struct provider_policy *p, const char *ctx, size_t len)
+{
+	return ctx != NULL && context_listed(p, ctx, len);
+}
+
+void provider_policy_free(struct provider_policy *p)
+{
+	for (size_t i = 0; i < p->n_accept; i++)
+		free(p->accept_context[i]);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,76 @@
+/* topology.conf (DESIGN §5): which roles run, where, with which keys.
+ * Parsed with inih; relative paths resolve against the file's directory. */
+#ifndef MPBS_TOPOLOGY_H
+#define MPBS_TOPOLOGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "../roles/wire.h"
+
+#define TOPO_PROVIDERS_MAX 64
+#define EX_CONFIG_STATUS 78
+
+/* Resource limits of one role; 0 means "not set" (rlimits keep the
+ * supervisor's defaults, cgroup files are not written). */
+struct topo_limits {
+	uint64_t nofile;
+	uint64_t nproc;
+	uint64_t as_bytes;
+	uint64_t memory_max;
+	uint64_t pids_max;
+	char cpu_max[32]; /* cgroup "max 100000" form; "" when not set */
+};
+
+struct topo_provider {
+	char name[WIRE_PROVIDER_ID_MAX + 1];
+	char *policy;      /* absolute; read only by the provider itself */
+	char *keys;        /* absolute key directory, bound read-only into that provider */
+	char *public_key;  /* absolute; default KEYS/signal.pub */
+	char *state;       /* absolute state directory; default none */
+	bool receive_body; /* default no */
+	bool demo_keys;    /* generate a key pair into `keys` if it has none; default no */
+	uint32_t checkpoint_every; /* default 256 */
+	uint32_t checkpoint_ms;    /* default 2 */
+	struct topo_limits limits;
+	int line;          /* line of the [provider NAME] header */
+};
+
+struct topology {
+	char *path;        /* as given */
+	char *dir;         /* absolute directory of the file */
+
+	/* [runner] */
+	uint32_t uid_base; /* default 200000; role i runs as uid_base + i */
+	bool require_cgroups;
+
+	/* [intermediary] */
+	char *listen;      /* "ADDR:PORT" or "[V6]:PORT"; default 127.0.0.1:8080 */
+	struct sockaddr_storage listen_addr;
+	socklen_t listen_addrlen;
+	char *http_path;   /* default "/nuvl"; must start with '/' */
+	size_t max_request;/* default 65536; 1..WIRE_BODY_MAX */
+	struct topo_limits intermediary_limits;
+
+	/* [association] */
+	char *ledger;      /* absolute; default /var/lib/mpbs/ledger.jsonl */
+	unsigned confirm_k;/* 0 means "all" */
+	uint32_t pending_timeout; /* seconds, default 30 */
+	uint32_t pending_max;     /* default 65536 */
+	struct topo_limits association_limits;
+
+	size_t n_providers;
+	struct topo_provider providers[TOPO_PROVIDERS_MAX];
+};
+
+/* Parses path, then applies overrides ("section.key=value" or
+ * "provider.NAME.key=value"), then validates. Returns 0, or -1 with errbuf
+ * set to "FILE:LINE: [section] key: message" (for an override
+ * "--set section.key=value: message"). On failure t holds nothing to free. */
+int topology_load(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
+		  char *errbuf, size_t errlen);
+void topology_free(struct topology *t);
+
+#endif
