@@ -1,0 +1,31 @@
+/* Landlock of a role (DESIGN §4), where the kernel has it: the role keeps
+ * only the file access listed here, and no TCP bind/connect at all. */
+#ifndef MPBS_LANDLOCK_H
+#define MPBS_LANDLOCK_H
+
+#include <stddef.h>
+
+enum {
+	LL_READ = 1,  /* read files, list directories */
+	LL_WRITE = 2, /* write, truncate, create, remove, rename beneath */
+	LL_EXEC = 4,  /* execute files (reading them needs LL_READ too) */
+};
+
+struct landlock_rule {
+	const char *path; /* a directory (the rule covers what is beneath) or a file */
+	unsigned access;  /* LL_* bits, at least one */
+};
+
+/* In the child, after no_new_privs: builds a ruleset for every access right
+ * the running kernel's Landlock ABI knows (1 to 7; refer from 2, truncate
+ * from 3, TCP bind/connect from 4, device ioctl from 5, abstract-socket and
+ * signal scoping from 6), adds one rule per entry, and restricts the calling
+ * thread. n == 0 means no filesystem access at all. Device creation and
+ * device ioctls are never granted.
+ * Returns 0 with *abi_out = ABI; 1 with *abi_out = 0 and err set when the
+ * kernel has no Landlock (the caller warns and goes on); -1 with err set on
+ * any other failure (the caller must not run the role). abi_out may be NULL. */
+int landlock_restrict(const struct landlock_rule *rules, size_t n, int *abi_out, char *err,
+		      size_t errlen);
+
+#endif
