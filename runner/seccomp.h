@@ -1,0 +1,84 @@
+/* Seccomp allowlists of the roles: parsed from the files in policy/, compiled by
+ * libseccomp, installed as the last sandbox step, printable for review and
+ * exportable as OCI runtime-spec JSON.
+ *
+ * Policy file format (one syscall per line, read by a reviewer top to bottom):
+ *
+ *   # comment                       '#' starts a comment anywhere on a line
+ *   read                            allow unconditionally
+ *   socket: arg0 == AF_UNIX         allow if the condition holds
+ *   mmap: arg2 & PROT_EXEC == 0     masked equality: (arg2 & MASK) == VALUE
+ *   clone: arg0 & (CLONE_THREAD|CLONE_NEWUSER) == 0 && arg1 == 0
+ *                                   conditions joined by && are ANDed
+ *   clone3: return ENOSYS           fail with an errno instead of killing
+ *   @include provider.policy        another file of the same directory
+ *
+ * The same syscall on several lines means OR of the alternatives. Values are
+ * decimal, 0x hex, symbolic constants from a small table in seccomp.c, or
+ * several of those joined by '|'. An unknown syscall, constant or errno,
+ * bad syntax, a duplicate line, two actions for one syscall, an include loop
+ * or includes nested deeper than SECCOMP_POLICY_MAX_INCLUDE_DEPTH are errors
+ * naming file and line.
+ *
+ * Beware '!=' on arguments the kernel declares as int: the filter compares
+ * 64 bits, the kernel uses 32, so a caller can set upper bits to pass a
+ * '!=' check. The shipped policies use only '==' and masked '=='.
+ *
+ * Unlisted syscalls trap (SIGSYS); a role installs the SIGSYS reporter first
+ * so the supervisor learns which syscall killed it. A foreign architecture
+ * (i386 int 0x80, x32) kills the process outright. */
+#ifndef MPBS_SECCOMP_H
+#define MPBS_SECCOMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define SECCOMP_POLICY_MAX_INCLUDE_DEPTH 4
+
+/* Size and magic of the record the SIGSYS reporter writes:
+ * {'S','Y','S',0, int32 syscall number, little-endian}. */
+#define SECCOMP_REPORT_LEN 8
+#define SECCOMP_REPORT_MAGIC "SYS"
+
+struct seccomp_policy;
+
+/* Parses PATH (and its includes) and compiles it once with libseccomp so
+ * every error surfaces here, with file and line, not in the sandboxed child.
+ * Returns 0 and *out (free with seccomp_policy_free), or -1 with err set. */
+int seccomp_policy_load(const char *path, struct seccomp_policy **out, char *err, size_t errlen);
+
+/* Compiles and loads the filter into the calling process (all threads).
+ * Call in the sandboxed child as the very last setup step, after
+ * no_new_privs. Returns 0, or -1 with err set. */
+int seccomp_policy_install(const struct seccomp_policy *p, char *err, size_t errlen);
+
+/* One line per rule with resolved numbers, in file order, preceded by a
+ * '#' header line. Returns 0, or -1 if writing failed. */
+int seccomp_policy_print(const struct seccomp_policy *p, FILE *out);
+
+/* The policy as an OCI runtime-spec "linux.seccomp" object (defaultAction
+ * SCMP_ACT_KILL_PROCESS: a container runtime has no reporter to trap into).
+ * Returns 0, or -1 if building or writing the JSON failed. */
+int seccomp_policy_export_oci(const struct seccomp_policy *p, FILE *out);
+
+void seccomp_policy_free(struct seccomp_policy *p);
+
+/* True if some rule of P can allow syscall NAME (with or without argument
+ * conditions). For audits and tests of the shipped lists. */
+bool seccomp_policy_allows(const struct seccomp_policy *p, const char *name);
+
+/* Name of syscall NR on the native architecture, "unknown" if none.
+ * The result stays valid until the next call from the same thread. */
+const char *seccomp_syscall_name(long nr);
+
+/* Same, into a caller buffer; returns BUF. */
+const char *seccomp_syscall_name_r(long nr, char *buf, size_t buflen);
+
+/* Installs a SIGSYS handler that writes the 8-byte report record to
+ * REPORT_FD (errors ignored), then re-issues the trapped syscall so the
+ * kernel's forced SIGSYS kills the process with SIGSYS. Call before
+ * seccomp_policy_install. Returns 0, or -1 with errno set. */
+int seccomp_install_sigsys_reporter(int report_fd);
+
+#endif
