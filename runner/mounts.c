@@ -75,10 +75,10 @@ static int check_plan(const struct mount_plan *plan, char *err, size_t errlen)
 	return 0;
 }
 
-static int open_source(struct source *s, char *err, size_t errlen)
+static int open_source(struct source *s, int pre_fd, char *err, size_t errlen)
 {
 	struct stat st;
-	s->fd = open(s->name, O_PATH | O_CLOEXEC);
+	s->fd = pre_fd >= 0 ? fcntl(pre_fd, F_DUPFD_CLOEXEC, 3) : open(s->name, O_PATH | O_CLOEXEC);
 	if (s->fd < 0 || fstat(s->fd, &st) < 0) {
 		snprintf(err, errlen, "mounts: open bind source %s: %s", s->name, strerror(errno));
 		return -1;
@@ -424,7 +424,25 @@ static struct source *plan_sources(const struct mount_plan *plan, size_t *n)
 	return srcs;
 }
 
-int mounts_enter_root(const struct mount_plan *plan, char *err, size_t errlen)
+int mounts_open_sources(const struct mount_plan *plan, int *src_fds, size_t max, char *err, size_t errlen)
+{
+	if (plan->n_binds > max) {
+		snprintf(err, errlen, "mounts: too many binds");
+		return -1;
+	}
+	for (size_t i = 0; i < plan->n_binds; i++) {
+		src_fds[i] = open(plan->binds[i].src, O_PATH | O_CLOEXEC);
+		if (src_fds[i] < 0) {
+			snprintf(err, errlen, "mounts: open bind source %s: %s", plan->binds[i].src, strerror(errno));
+			while (i-- > 0)
+				close(src_fds[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int mounts_enter_root(const struct mount_plan *plan, const int *src_fds, char *err, size_t errlen)
 {
 	size_t n;
 	if (check_plan(plan, err, errlen) < 0)
@@ -440,7 +458,7 @@ int mounts_enter_root(const struct mount_plan *plan, char *err, size_t errlen)
 		rc = -1;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = open_source(&srcs[i], err, errlen);
+		rc = open_source(&srcs[i], src_fds && i < plan->n_binds ? src_fds[i] : -1, err, errlen);
 	if (rc == 0)
 		rc = build_and_enter(srcs, n, plan->proc, err, errlen);
 	/* The source fds point into the old root: one left open is a way out. */

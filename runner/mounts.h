@@ -34,6 +34,13 @@ struct mount_plan {
  * Fails closed: any step that cannot be done or verified returns -1 with err
  * set ("mounts: ...") and the caller must not run the role. Returns 0 on
  * success, with the working directory at the new "/". */
-int mounts_enter_root(const struct mount_plan *plan, char *err, size_t errlen);
+int mounts_enter_root(const struct mount_plan *plan, const int *src_fds, char *err, size_t errlen);
+
+/* src_fds, when not NULL, holds for each bind an O_PATH fd of its source
+ * opened by the supervisor (or -1): the child has switched to its own host
+ * uid before it mounts, and that uid may not be allowed to walk the path to
+ * a source (e.g. a checkout under a 0700 home), while the object itself is
+ * readable by it. The fds are not consumed. */
+int mounts_open_sources(const struct mount_plan *plan, int *src_fds, size_t max, char *err, size_t errlen);
 
 #endif

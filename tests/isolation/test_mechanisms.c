@@ -439,7 +439,7 @@ static void body_mounts(struct report *r, void *arg)
 		{ fx->conf, "/etc/app/conf", false },
 	};
 	const struct mount_plan plan = { binds, 3, true, true };
-	r->rc = mounts_enter_root(&plan, r->err, sizeof r->err);
+	r->rc = mounts_enter_root(&plan, NULL, r->err, sizeof r->err);
 	if (r->rc == 0)
 		probe_mounted_root(r, fx);
 }
@@ -507,7 +507,7 @@ Test(iso_mech, mounts_minimal_root_keeps_every_promise)
 static void body_empty_root(struct report *r, void *arg)
 {
 	const struct mount_plan plan = { NULL, 0, false, false };
-	r->rc = mounts_enter_root(&plan, r->err, sizeof r->err);
+	r->rc = mounts_enter_root(&plan, NULL, r->err, sizeof r->err);
 	if (r->rc != 0)
 		return;
 	DIR *d = opendir("/");
@@ -547,7 +547,7 @@ static void body_submount(struct report *r, void *arg)
 	}
 	const struct mount_bind binds[] = { { fx->rw, "/data", false } };
 	const struct mount_plan plan = { binds, 1, false, false };
-	r->rc = mounts_enter_root(&plan, r->err, sizeof r->err);
+	r->rc = mounts_enter_root(&plan, NULL, r->err, sizeof r->err);
 	if (r->rc == 0)
 		r->v[0] = write_file("/data/sub/x", "x", 0644);
 }
@@ -574,9 +574,9 @@ static void body_bad_plans(struct report *r, void *arg)
 	const struct mount_plan p2 = { dotdot, 1, false, false };
 	const struct mount_plan p3 = { relative, 1, false, false };
 	char scratch[512];
-	r->v[0] = mounts_enter_root(&p1, r->err, sizeof r->err);
-	r->v[1] = mounts_enter_root(&p2, r->text, sizeof r->text);
-	r->v[2] = mounts_enter_root(&p3, scratch, sizeof scratch);
+	r->v[0] = mounts_enter_root(&p1, NULL, r->err, sizeof r->err);
+	r->v[1] = mounts_enter_root(&p2, NULL, r->text, sizeof r->text);
+	r->v[2] = mounts_enter_root(&p3, NULL, scratch, sizeof scratch);
 	r->v[3] = access("/etc/passwd", F_OK) == 0; /* still in the old root */
 }
 

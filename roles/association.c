@@ -1,0 +1,462 @@
+#define _GNU_SOURCE
+/* The association's loop. Per provider it keeps the chain (chain.h) and the
+ * signals not yet covered by a checkpoint; covered signals feed the pending
+ * table; a rule that holds writes `confirmed`. Each loop iteration ends with
+ * one group commit, and confirmations are reported only after it. */
+#include "association.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "chain.h"
+#include "derive.h"
+#include "ledger.h"
+#include "log.h"
+#include "pending.h"
+#include "role.h"
+#include "wire.h"
+
+#define READ_BATCH 64 /* frames per channel per round, for fairness */
+#define EVENTS_MAX 66  /* 64 channels, the signalfd, the timer */
+
+struct uncovered {
+	uint8_t op[WIRE_DIGEST_LEN];
+	uint8_t value[WIRE_DIGEST_LEN];
+	uint8_t stage;
+};
+
+struct peer {
+	const struct association_provider *cfg;
+	struct chain_state chain;
+	struct uncovered *queue;   /* capacity cfg->checkpoint_every */
+	uint32_t queued;
+	uint64_t ignored;          /* frames dropped while untrusted */
+	struct wire_stats wire;
+};
+
+struct association {
+	const struct association_config *cfg;
+	struct peer *peers;
+	struct pending_table pending;
+	struct ledger_writer ledger;
+	char *report;              /* confirmation lines, printed after the commit */
+	size_t report_len, report_cap;
+	uint64_t confirmed, incomplete, rejected;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static json_t *hex_json(const uint8_t *b, size_t n)
+{
+	char hex[2 * 64 + 1];
+	hex_encode(b, n, hex);
+	return json_string(hex);
+}
+
+static int record(struct association *as, const char *type, json_t *fields)
+{
+	if (!fields || ledger_append(&as->ledger, type, fields) < 0) {
+		log_error("ledger: cannot buffer a %s record", type);
+		return -1;
+	}
+	return 0;
+}
+
+static int record_rejected(struct association *as, struct peer *pr, const char *reason)
+{
+	as->rejected++;
+	log_warn("provider %s: rejected: %s", pr->cfg->name, reason);
+	return record(as, "rejected", json_pack("{s:s, s:s, s:I}", "provider", pr->cfg->name, "reason", reason,
+						"t", (json_int_t)clock_ns(CLOCK_REALTIME)));
+}
+
+/* Anything that does not extend the chain ends trust in this provider until
+ * it opens a new signed epoch; only the first such frame is recorded. */
+static int distrust(struct association *as, struct peer *pr, const char *reason)
+{
+	bool first = pr->chain.trusted;
+	pr->chain.trusted = false;
+	pr->queued = 0;
+	if (!first) {
+		pr->ignored++;
+		return 0;
+	}
+	return record_rejected(as, pr, reason);
+}
+
+static json_t *providers_json(struct association *as, const struct pending_op *e)
+{
+	json_t *arr = json_array();
+	const char *names[64];
+	size_t n = 0;
+	for (size_t i = 0; i < as->cfg->n_providers && arr; i++)
+		if (e->have[i] == 3)
+			names[n++] = as->cfg->providers[i].name;
+	/* insertion sort: at most 64 names */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			const char *tmp = names[j];
+			names[j] = names[j - 1];
+			names[j - 1] = tmp;
+		}
+	for (size_t i = 0; i < n && arr; i++)
+		json_array_append_new(arr, json_string(names[i]));
+	return arr;
+}
+
+static void report_confirmation(struct association *as, const char *op_hex, size_t n_providers)
+{
+	char line[160];
+	int len = snprintf(line, sizeof(line), "association: confirmed %s (%zu providers)\n", op_hex, n_providers);
+	if (as->report_len + (size_t)len > as->report_cap) {
+		size_t cap = as->report_cap ? as->report_cap * 2 : 8192;
+		char *nb = realloc(as->report, cap);
+		if (!nb)
+			return;
+		as->report = nb;
+		as->report_cap = cap;
+	}
+	memcpy(as->report + as->report_len, line, (size_t)len);
+	as->report_len += (size_t)len;
+}
+
+static int confirm(struct association *as, struct pending_op *e)
+{
+	struct linkage_part parts[64];
+	uint8_t linkage[WIRE_DIGEST_LEN];
+	char op_hex[2 * WIRE_DIGEST_LEN + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < as->cfg->n_providers; i++) {
+		if (e->have[i] != 3)
+			continue;
+		parts[n].provider = as->cfg->providers[i].name;
+		memcpy(parts[n].start, e->values[i][0], WIRE_DIGEST_LEN);
+		memcpy(parts[n].complete, e->values[i][1], WIRE_DIGEST_LEN);
+		n++;
+	}
+	derive_linkage(e->op, parts, n, linkage);
+	hex_encode(e->op, WIRE_DIGEST_LEN, op_hex);
+	e->confirmed = true;
+	as->confirmed++;
+	report_confirmation(as, op_hex, n);
+	return record(as, "confirmed", json_pack("{s:s, s:o, s:o, s:I}", "op", op_hex, "providers",
+						 providers_json(as, e), "linkage", hex_json(linkage, sizeof(linkage)),
+						 "t", (json_int_t)clock_ns(CLOCK_REALTIME)));
+}
+
+static int expire(struct association *as, struct pending_op *e)
+{
+	int rc = 0;
+	if (!e->confirmed) {
+		as->incomplete++;
+		rc = record(as, "incomplete", json_pack("{s:o, s:o, s:I}", "op", hex_json(e->op, WIRE_DIGEST_LEN),
+							"providers", providers_json(as, e),
+							"t", (json_int_t)clock_ns(CLOCK_REALTIME)));
+	}
+	pending_remove(&as->pending, e);
+	return rc;
+}
+
+static int apply_covered(struct association *as, size_t who, const struct uncovered *u)
+{
+	struct pending_op *e = pending_find(&as->pending, u->op);
+	if (!e) {
+		uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+		struct pending_op *oldest = pending_oldest(&as->pending);
+		if (as->pending.n_free == 0 && oldest && expire(as, oldest) < 0)
+			return -1;
+		e = pending_insert(&as->pending, u->op, now_ms);
+	}
+	uint8_t bit = u->stage == STAGE_START ? 1 : 2;
+	if (e->have[who] & bit)
+		return 0; /* a duplicate: the first covered value stands */
+	e->have[who] |= bit;
+	memcpy(e->values[who][bit - 1], u->value, WIRE_DIGEST_LEN);
+	if (e->have[who] != 3)
+		return 0;
+	e->complete++;
+	if (e->confirmed || e->complete < as->cfg->confirm_k)
+		return 0;
+	int rc = confirm(as, e);
+	/* With confirm = all no later signal can belong to this op; with K of N
+	 * the entry stays (confirmed) until it ages out, absorbing late ones. */
+	if (e->complete == as->cfg->n_providers)
+		pending_remove(&as->pending, e);
+	return rc;
+}
+
+static int on_signal(struct association *as, size_t who, const struct signal_frame *s)
+{
+	struct peer *pr = &as->peers[who];
+	const char *why = NULL;
+	char hex_op[65], hex_v[65], hex_c[65];
+
+	if (!pr->chain.trusted) {
+		pr->ignored++;
+		return 0;
+	}
+	if (pr->queued >= pr->cfg->checkpoint_every)
+		return distrust(as, pr, "more uncovered signals than checkpoint_every");
+	if (!chain_accept_signal(&pr->chain, s, &why))
+		return record_rejected(as, pr, why);
+	struct uncovered *u = &pr->queue[pr->queued++];
+	memcpy(u->op, s->op, WIRE_DIGEST_LEN);
+	memcpy(u->value, s->value, WIRE_DIGEST_LEN);
+	u->stage = s->stage;
+	hex_encode(s->op, WIRE_DIGEST_LEN, hex_op);
+	hex_encode(s->value, WIRE_DIGEST_LEN, hex_v);
+	hex_encode(s->chain, WIRE_DIGEST_LEN, hex_c);
+	return record(as, "signal", json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "op", hex_op, "provider",
+					      s->provider, "stage", wire_stage_name(s->stage), "value", hex_v,
+					      "t", (json_int_t)s->t_ns, "pseq", (json_int_t)s->seq, "chain", hex_c));
+}
+
+static int on_checkpoint(struct association *as, size_t who, const struct checkpoint_frame *c)
+{
+	struct peer *pr = &as->peers[who];
+	const char *why = NULL;
+	bool was_trusted = pr->chain.trusted;
+	char hex_e[33], hex_h[65], hex_s[129];
+
+	if (!chain_accept_checkpoint(&pr->chain, c, pr->cfg->public_key, &why)) {
+		if (!was_trusted && c->seq != 0) {
+			pr->ignored++;
+			return 0;
+		}
+		return record_rejected(as, pr, why);
+	}
+	if (c->seq == 0 && pr->queued > 0) {
+		log_warn("provider %s: new epoch; %u signals of the previous one were never covered",
+			 pr->cfg->name, pr->queued);
+		pr->queued = 0;
+	}
+	hex_encode(c->epoch, WIRE_EPOCH_LEN, hex_e);
+	hex_encode(c->head, WIRE_DIGEST_LEN, hex_h);
+	hex_encode(c->sig, WIRE_SIG_LEN, hex_s);
+	if (record(as, "checkpoint", json_pack("{s:s, s:s, s:I, s:s, s:s}", "provider", c->provider, "epoch",
+					       hex_e, "pseq", (json_int_t)c->seq, "head", hex_h, "sig", hex_s)) < 0)
+		return -1;
+	for (uint32_t i = 0; i < pr->queued; i++)
+		if (apply_covered(as, who, &pr->queue[i]) < 0)
+			return -1;
+	pr->queued = 0;
+	return 0;
+}
+
+static int on_frame(struct association *as, size_t who, const uint8_t *buf, size_t len)
+{
+	struct peer *pr = &as->peers[who];
+	struct signal_frame s;
+	struct checkpoint_frame c;
+	enum wire_err e;
+	char why[128];
+
+	uint8_t type = wire_peek_type(buf, len);
+	if (type == WIRE_SIGNAL && (e = signal_decode(buf, len, &s)) == WIRE_OK) {
+		if (strcmp(s.provider, pr->cfg->name) != 0)
+			return distrust(as, pr, "signal names another provider than its channel's");
+		return on_signal(as, who, &s);
+	}
+	if (type == WIRE_CHECKPOINT && (e = checkpoint_decode(buf, len, &c)) == WIRE_OK) {
+		if (strcmp(c.provider, pr->cfg->name) != 0)
+			return distrust(as, pr, "checkpoint names another provider than its channel's");
+		return on_checkpoint(as, who, &c);
+	}
+	if (type != WIRE_SIGNAL && type != WIRE_CHECKPOINT)
+		e = len < 2 ? WIRE_ETRUNC : (buf[0] != WIRE_VERSION ? WIRE_EVERSION : WIRE_ETYPE);
+	pr->wire.rejected[e]++;
+	snprintf(why, sizeof(why), "malformed frame: %s", wire_strerror(e));
+	return distrust(as, pr, why);
+}
+
+/* Reads up to READ_BATCH frames; *more is set when the channel may hold more. */
+static int read_channel(struct association *as, size_t who, bool *more)
+{
+	uint8_t buf[SIGNAL_CHANNEL_FRAME_MAX + 1];
+	*more = false;
+	for (int i = 0; i < READ_BATCH; i++) {
+		ssize_t n = recv(as->cfg->providers[who].signal_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			if (n < 0)
+				log_errno("signal channel of %s", as->cfg->providers[who].name);
+			return n < 0 ? -1 : 0;
+		}
+		if (on_frame(as, who, buf, (size_t)n) < 0)
+			return -1;
+	}
+	*more = true;
+	return 0;
+}
+
+static int sweep_expired(struct association *as)
+{
+	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	uint64_t age_ms = (uint64_t)as->cfg->pending_timeout * 1000u;
+	struct pending_op *e;
+	while ((e = pending_oldest(&as->pending)) && now_ms - e->created_ms >= age_ms)
+		if (expire(as, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* One write + fdatasync for everything this round produced; only then are
+ * confirmations reported, so a reported confirmation is on disk. */
+static int commit(struct association *as)
+{
+	if (as->ledger.buffered == 0)
+		return 0;
+	if (ledger_commit(&as->ledger) < 0) {
+		log_errno("ledger commit");
+		return -1;
+	}
+	if (as->report_len) {
+		ssize_t n = write(2, as->report, as->report_len);
+		(void)n; /* the log is best effort; the ledger is the record */
+		as->report_len = 0;
+	}
+	return 0;
+}
+
+static int drain_all(struct association *as)
+{
+	bool more = true;
+	while (more) {
+		more = false;
+		for (size_t i = 0; i < as->cfg->n_providers; i++) {
+			bool m;
+			if (read_channel(as, i, &m) < 0)
+				return -1;
+			more |= m;
+		}
+	}
+	return commit(as);
+}
+
+static int setup_loop(struct association *as, int sfd, int tfd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct itimerspec every_second = { { 1, 0 }, { 1, 0 } };
+	if (ep < 0 || timerfd_settime(tfd, 0, &every_second, NULL) < 0) {
+		log_errno("epoll/timer setup");
+		return -1;
+	}
+	for (size_t i = 0; i <= as->cfg->n_providers + 1; i++) {
+		int fd = i < as->cfg->n_providers ? as->cfg->providers[i].signal_fd : (i == as->cfg->n_providers ? sfd : tfd);
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			log_errno("epoll_ctl");
+			return -1;
+		}
+	}
+	return ep;
+}
+
+static int loop(struct association *as, int sfd, int tfd, const struct role_seal *seal)
+{
+	size_t n = as->cfg->n_providers;
+	int ep = setup_loop(as, sfd, tfd);
+	if (ep < 0)
+		return -1;
+	if (role_seal_and_report(seal, as->cfg->status_fd) < 0)
+		return -1;
+	for (;;) {
+		struct epoll_event evs[EVENTS_MAX];
+		int k = epoll_wait(ep, evs, EVENTS_MAX, -1);
+		if (k < 0 && errno != EINTR) {
+			log_errno("epoll_wait");
+			return -1;
+		}
+		for (int i = 0; i < k; i++) {
+			size_t idx = evs[i].data.u64;
+			bool more;
+			if (idx < n && read_channel(as, idx, &more) < 0)
+				return -1;
+			if (idx == n && role_stop_requested(sfd))
+				return drain_all(as);
+			if (idx == n + 1) {
+				uint64_t ticks;
+				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+					log_errno("timerfd");
+				if (sweep_expired(as) < 0)
+					return -1;
+			}
+		}
+		if (commit(as) < 0)
+			return -1;
+	}
+}
+
+static int peers_init(struct association *as)
+{
+	as->peers = calloc(as->cfg->n_providers, sizeof(*as->peers));
+	if (!as->peers)
+		return -1;
+	for (size_t i = 0; i < as->cfg->n_providers; i++) {
+		as->peers[i].cfg = &as->cfg->providers[i];
+		chain_init(&as->peers[i].chain);
+		as->peers[i].queue = calloc(as->cfg->providers[i].checkpoint_every, sizeof(struct uncovered));
+		if (!as->peers[i].queue)
+			return -1;
+	}
+	return 0;
+}
+
+static void peers_free(struct association *as)
+{
+	for (size_t i = 0; as->peers && i < as->cfg->n_providers; i++)
+		free(as->peers[i].queue);
+	free(as->peers);
+}
+
+int association_main(const struct association_config *cfg, const struct role_seal *seal)
+{
+	struct association as = { .cfg = cfg };
+	char err[512];
+	int status = 1;
+	int sfd = role_stop_signalfd();
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (sfd < 0 || tfd < 0 || sodium_init() < 0 || peers_init(&as) < 0 ||
+	    pending_init(&as.pending, cfg->n_providers, cfg->pending_max) < 0) {
+		log_errno("cannot initialise");
+		goto out;
+	}
+	/* Seeded here: unseeded, jansson's first object reads /dev/urandom,
+	 * which the sealed association can no longer open. */
+	json_object_seed(randombytes_random());
+	if (ledger_writer_open(&as.ledger, cfg->ledger_fd, err, sizeof(err)) < 0) {
+		log_error("ledger: %s", err);
+		goto out;
+	}
+	if (loop(&as, sfd, tfd, seal) == 0)
+		status = 0;
+	log_info("stopped: %" PRIu64 " confirmed, %" PRIu64 " incomplete, %" PRIu64 " rejected, %u pending",
+		 as.confirmed, as.incomplete, as.rejected, as.pending.used);
+	ledger_writer_close(&as.ledger);
+out:
+	pending_free(&as.pending);
+	peers_free(&as);
+	free(as.report);
+	return status;
+}

@@ -1,0 +1,319 @@
+#define _GNU_SOURCE
+/* The intermediary. Everything it learns about a request is gone once the
+ * 204 is queued: the body buffer is freed by the completion callback, and
+ * nothing it could read back from a provider exists (the artifact channels
+ * are write-only at the kernel, DESIGN §2). */
+#include "intermediary.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "derive.h"
+#include "log.h"
+#include "role.h"
+#include "wire.h"
+
+#define HDR_CONTEXT "X-Verification-Context"
+#define HDR_TOKEN "X-Provider-Token"
+#define REQ_INLINE 1024
+
+struct forward_stats {
+	uint64_t forwarded;     /* artifacts written, all providers */
+	uint64_t dropped_full;  /* a provider's channel was full: only its copy dropped */
+	uint64_t failed;        /* any other send error */
+};
+
+struct intermediary {
+	const struct intermediary_config *cfg;
+	struct MHD_Response *no_content;   /* 204, shared by every answer */
+	struct MHD_Response *not_found;
+	struct MHD_Response *not_allowed;
+	uint64_t requests, oversize, bad_header;
+	struct forward_stats *per_provider;
+};
+
+/* One request in flight: a growing body buffer, freed when MHD completes it. */
+struct request {
+	size_t len, cap;
+	bool oversize;
+	uint8_t *body;
+	uint8_t inline_buf[REQ_INLINE];
+};
+
+static struct request *request_new(void)
+{
+	struct request *r = malloc(sizeof(*r));
+	if (!r)
+		return NULL;
+	r->len = 0;
+	r->cap = REQ_INLINE;
+	r->oversize = false;
+	r->body = r->inline_buf;
+	return r;
+}
+
+static void request_free(struct request *r)
+{
+	if (r->body != r->inline_buf)
+		free(r->body);
+	free(r);
+}
+
+/* Appends a chunk; past max the body is marked oversize and discarded. */
+static void request_append(struct request *r, const char *data, size_t n, size_t max)
+{
+	if (r->oversize)
+		return;
+	if (n > max - r->len) {
+		r->oversize = true;
+		return;
+	}
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap;
+		while (cap < r->len + n)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		uint8_t *nb = r->body == r->inline_buf ? malloc(cap) : realloc(r->body, cap);
+		if (!nb) {
+			r->oversize = true; /* dropped like an oversize body: still 204 */
+			return;
+		}
+		if (r->body == r->inline_buf)
+			memcpy(nb, r->inline_buf, r->len);
+		r->body = nb;
+		r->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+}
+
+static void forward_one(struct intermediary *im, size_t i, struct msghdr *msg)
+{
+	ssize_t n;
+	do
+		n = sendmsg(im->cfg->artifact_fds[i], msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		im->per_provider[i].forwarded++;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		im->per_provider[i].dropped_full++;
+	} else {
+		if (im->per_provider[i].failed++ == 0)
+			log_errno("artifact channel %zu", i);
+	}
+}
+
+/* Derives the artifact and writes it to every provider: one header with the
+ * body and one without, the body itself never copied. */
+static void forward(struct intermediary *im, const struct request *r, const char *ctx, size_t ctx_len,
+		    const char *tok, size_t tok_len)
+{
+	struct artifact a = {
+		.context = ctx, .context_len = ctx_len,
+		.token = tok, .token_len = tok_len,
+		.has_body = true, .body = r->body, .body_len = r->len,
+	};
+	uint8_t hdr_body[ARTIFACT_HDR_LEN], hdr_bare[ARTIFACT_HDR_LEN];
+
+	derive_request_repr(r->body, r->len, a.request_repr);
+	derive_binding(a.request_repr, ctx, ctx_len, a.binding);
+	randombytes_buf(a.correlation, sizeof(a.correlation));
+	artifact_header_encode(&a, true, hdr_body);
+	artifact_header_encode(&a, false, hdr_bare);
+
+	struct iovec iov_body[4] = {
+		{ hdr_body, sizeof(hdr_body) }, { (void *)ctx, ctx_len },
+		{ (void *)tok, tok_len }, { r->body, r->len },
+	};
+	struct iovec iov_bare[3] = {
+		{ hdr_bare, sizeof(hdr_bare) }, { (void *)ctx, ctx_len }, { (void *)tok, tok_len },
+	};
+	for (size_t i = 0; i < im->cfg->n_providers; i++) {
+		struct msghdr msg = { 0 };
+		msg.msg_iov = im->cfg->receive_body[i] ? iov_body : iov_bare;
+		msg.msg_iovlen = im->cfg->receive_body[i] ? 4 : 3;
+		forward_one(im, i, &msg);
+	}
+	sodium_memzero(&a, sizeof(a));
+}
+
+static const char *header_value(struct MHD_Connection *c, const char *name, size_t *len)
+{
+	const char *v = NULL;
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, name, strlen(name), &v, len) != MHD_YES) {
+		*len = 0;
+		return "";
+	}
+	return v;
+}
+
+/* The request is complete: forward it unless it must be dropped, then 204. */
+static enum MHD_Result finish_post(struct intermediary *im, struct MHD_Connection *c, struct request *r)
+{
+	size_t ctx_len, tok_len;
+	const char *ctx = header_value(c, HDR_CONTEXT, &ctx_len);
+	const char *tok = header_value(c, HDR_TOKEN, &tok_len);
+
+	im->requests++;
+	if (r->oversize)
+		im->oversize++;
+	else if (ctx_len > WIRE_CONTEXT_MAX || tok_len > WIRE_TOKEN_MAX)
+		im->bad_header++;
+	else
+		forward(im, r, ctx, ctx_len, tok, tok_len);
+	return MHD_queue_response(c, MHD_HTTP_NO_CONTENT, im->no_content);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_size,
+				  void **req_cls)
+{
+	struct intermediary *im = cls;
+	struct request *r = *req_cls;
+
+	if (!r) {
+		if (strcmp(url, im->cfg->path) != 0)
+			return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, im->not_found);
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, im->not_allowed);
+		r = request_new();
+		if (!r)
+			return MHD_NO; /* MHD closes the connection */
+		*req_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		request_append(r, upload_data, *upload_size, im->cfg->max_request);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return finish_post(im, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	if (*req_cls) {
+		request_free(*req_cls);
+		*req_cls = NULL;
+	}
+}
+
+static bool responses_create(struct intermediary *im)
+{
+	im->no_content = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	im->not_found = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	im->not_allowed = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!im->no_content || !im->not_found || !im->not_allowed)
+		return false;
+	return MHD_add_response_header(im->not_allowed, MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST) == MHD_YES;
+}
+
+static void responses_destroy(struct intermediary *im)
+{
+	if (im->no_content)
+		MHD_destroy_response(im->no_content);
+	if (im->not_found)
+		MHD_destroy_response(im->not_found);
+	if (im->not_allowed)
+		MHD_destroy_response(im->not_allowed);
+}
+
+static struct MHD_Daemon *daemon_start(struct intermediary *im)
+{
+	/* External epoll mode: MHD never starts a thread; this process's one
+	 * loop drives it with MHD_run. */
+	return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, im,
+				MHD_OPTION_LISTEN_SOCKET, im->cfg->listen_fd,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, im,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+				/* Refuse what RFC 7230 calls malformed (HTTP/1.1
+				 * without Host, space before a colon, …) with 400. */
+				MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+				MHD_OPTION_END);
+}
+
+static int epoll_add(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int wait_timeout_ms(struct MHD_Daemon *d)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+	if (MHD_get_timeout(d, &t) != MHD_YES)
+		return -1;
+	return t > 1000 ? 1000 : (int)t;
+}
+
+static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const struct role_seal *seal)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || !info || epoll_add(ep, info->epoll_fd) < 0 || epoll_add(ep, sfd) < 0) {
+		log_errno("epoll setup");
+		return 1;
+	}
+	if (role_seal_and_report(seal, im->cfg->status_fd) < 0)
+		return 1;
+	for (;;) {
+		struct epoll_event evs[2];
+		int n = epoll_wait(ep, evs, 2, wait_timeout_ms(d));
+		if (n < 0 && errno != EINTR) {
+			log_errno("epoll_wait");
+			return 1;
+		}
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.fd == sfd && role_stop_requested(sfd))
+				return 0;
+		MHD_run(d);
+	}
+}
+
+static void report_counters(const struct intermediary *im)
+{
+	uint64_t fwd = 0, full = 0, failed = 0;
+	for (size_t i = 0; i < im->cfg->n_providers; i++) {
+		fwd += im->per_provider[i].forwarded;
+		full += im->per_provider[i].dropped_full;
+		failed += im->per_provider[i].failed;
+	}
+	log_info("stopped: %" PRIu64 " requests, %" PRIu64 " oversize, %" PRIu64 " bad headers, %" PRIu64
+		 " artifacts written, %" PRIu64 " dropped on a full channel, %" PRIu64 " failed",
+		 im->requests, im->oversize, im->bad_header, fwd, full, failed);
+}
+
+int intermediary_main(const struct intermediary_config *cfg, const struct role_seal *seal)
+{
+	struct intermediary im = { .cfg = cfg };
+	int status = 1;
+	int sfd = role_stop_signalfd();
+	im.per_provider = calloc(cfg->n_providers, sizeof(*im.per_provider));
+	if (sfd < 0 || !im.per_provider || sodium_init() < 0 || !responses_create(&im)) {
+		log_error("cannot initialise");
+		goto out;
+	}
+	struct MHD_Daemon *d = daemon_start(&im);
+	if (!d) {
+		log_error("cannot start the HTTP server on the inherited listener");
+		goto out;
+	}
+	status = serve(&im, d, sfd, seal);
+	MHD_stop_daemon(d);
+	report_counters(&im);
+out:
+	responses_destroy(&im);
+	free(im.per_provider);
+	return status;
+}

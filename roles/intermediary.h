@@ -1,0 +1,27 @@
+/* The intermediary: blind HTTP front. It answers a constant 204 to every
+ * well-formed POST on its path, derives request_repr and binding, writes one
+ * artifact to every provider's channel, and forgets. It holds no key, no
+ * policy, no outcome and no capability. */
+#ifndef MPBS_INTERMEDIARY_H
+#define MPBS_INTERMEDIARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct intermediary_config {
+	int listen_fd;           /* bound and listening, made by the supervisor */
+	size_t n_providers;
+	const int *artifact_fds; /* write-only ends, one per provider */
+	const bool *receive_body;/* per provider: does its artifact carry the body */
+	const char *path;        /* e.g. "/nuvl" */
+	size_t max_request;      /* larger bodies are dropped, still 204 */
+	int status_fd;           /* readiness byte and seccomp reports to the supervisor */
+};
+
+/* Runs until SIGTERM/SIGINT; returns the process exit status. */
+struct role_seal;
+
+/* seal: installed just before the main loop (see role.h). */
+int intermediary_main(const struct intermediary_config *cfg, const struct role_seal *seal);
+
+#endif

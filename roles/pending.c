@@ -1,0 +1,139 @@
+#include "pending.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+static size_t slot_of(const struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN])
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+	crypto_shorthash(h, op, WIRE_DIGEST_LEN, t->hash_key);
+	memcpy(&v, h, sizeof(v));
+	return (size_t)v & t->index_mask;
+}
+
+int pending_init(struct pending_table *t, size_t n_providers, uint32_t max)
+{
+	size_t slots = 16;
+	memset(t, 0, sizeof(*t));
+	while (slots < (size_t)max * 2)
+		slots *= 2;
+	t->n_providers = n_providers;
+	t->max = max;
+	t->index_mask = slots - 1;
+	t->slab = calloc(max, sizeof(*t->slab));
+	t->have_slab = calloc((size_t)max * n_providers, 1);
+	t->value_slab = calloc((size_t)max * n_providers, sizeof(*t->value_slab));
+	t->free_list = malloc((size_t)max * sizeof(*t->free_list));
+	t->index = calloc(slots, sizeof(*t->index));
+	if (!t->slab || !t->have_slab || !t->value_slab || !t->free_list || !t->index) {
+		pending_free(t);
+		return -1;
+	}
+	for (uint32_t i = 0; i < max; i++)
+		t->free_list[i] = max - 1 - i;
+	t->n_free = max;
+	crypto_shorthash_keygen(t->hash_key);
+	return 0;
+}
+
+void pending_free(struct pending_table *t)
+{
+	free(t->slab);
+	free(t->have_slab);
+	free(t->value_slab);
+	free(t->free_list);
+	free(t->index);
+	memset(t, 0, sizeof(*t));
+}
+
+struct pending_op *pending_find(struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN])
+{
+	for (size_t s = slot_of(t, op);; s = (s + 1) & t->index_mask) {
+		uint32_t ref = t->index[s];
+		if (ref == 0)
+			return NULL;
+		if (memcmp(t->slab[ref - 1].op, op, WIRE_DIGEST_LEN) == 0)
+			return &t->slab[ref - 1];
+	}
+}
+
+static void list_append(struct pending_table *t, uint32_t ref)
+{
+	struct pending_op *e = &t->slab[ref - 1];
+	e->prev = t->newest;
+	e->next = 0;
+	if (t->newest)
+		t->slab[t->newest - 1].next = ref;
+	else
+		t->oldest = ref;
+	t->newest = ref;
+}
+
+static void list_unlink(struct pending_table *t, struct pending_op *e)
+{
+	if (e->prev)
+		t->slab[e->prev - 1].next = e->next;
+	else
+		t->oldest = e->next;
+	if (e->next)
+		t->slab[e->next - 1].prev = e->prev;
+	else
+		t->newest = e->prev;
+}
+
+struct pending_op *pending_insert(struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN], uint64_t now_ms)
+{
+	if (t->n_free == 0)
+		return NULL;
+	uint32_t i = t->free_list[--t->n_free];
+	struct pending_op *e = &t->slab[i];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->op, op, WIRE_DIGEST_LEN);
+	e->created_ms = now_ms;
+	e->have = t->have_slab + (size_t)i * t->n_providers;
+	e->values = t->value_slab + (size_t)i * t->n_providers;
+	memset(e->have, 0, t->n_providers);
+	size_t s = slot_of(t, op);
+	while (t->index[s])
+		s = (s + 1) & t->index_mask;
+	t->index[s] = i + 1;
+	list_append(t, i + 1);
+	t->used++;
+	return e;
+}
+
+/* Backward-shift deletion keeps linear probing correct without tombstones. */
+static void index_delete(struct pending_table *t, uint32_t ref)
+{
+	size_t s = slot_of(t, t->slab[ref - 1].op);
+	while (t->index[s] != ref)
+		s = (s + 1) & t->index_mask;
+	size_t hole = s;
+	for (size_t j = (hole + 1) & t->index_mask; t->index[j]; j = (j + 1) & t->index_mask) {
+		size_t home = slot_of(t, t->slab[t->index[j] - 1].op);
+		/* Move j into the hole unless its home lies cyclically in (hole, j]. */
+		bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+		if (!stays) {
+			t->index[hole] = t->index[j];
+			hole = j;
+		}
+	}
+	t->index[hole] = 0;
+}
+
+void pending_remove(struct pending_table *t, struct pending_op *e)
+{
+	uint32_t ref = (uint32_t)(e - t->slab) + 1;
+	index_delete(t, ref);
+	list_unlink(t, e);
+	t->free_list[t->n_free++] = ref - 1;
+	t->used--;
+}
+
+struct pending_op *pending_oldest(struct pending_table *t)
+{
+	return t->oldest ? &t->slab[t->oldest - 1] : NULL;
+}

@@ -1,0 +1,48 @@
+/* The association's table of operations awaiting confirmation: bounded in
+ * number (a fixed slab) and age (kept in insertion order, so expiry is a walk
+ * from the oldest). Keys are operation ids chosen by providers, so they are
+ * hashed with a secret SipHash key: a provider cannot aim collisions. */
+#ifndef MPBS_PENDING_H
+#define MPBS_PENDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+struct pending_op {
+	uint8_t op[WIRE_DIGEST_LEN];
+	uint64_t created_ms;
+	uint32_t prev, next;     /* insertion-order list, slab indices + 1 (0 = none) */
+	uint32_t complete;       /* providers with both stages */
+	bool confirmed;
+	uint8_t *have;           /* per provider: bit0 START, bit1 COMPLETE */
+	uint8_t (*values)[2][WIRE_DIGEST_LEN]; /* per provider: START, COMPLETE */
+};
+
+struct pending_table {
+	size_t n_providers;
+	uint32_t max, used;
+	struct pending_op *slab;
+	uint8_t *have_slab;
+	uint8_t (*value_slab)[2][WIRE_DIGEST_LEN];
+	uint32_t *free_list;     /* stack of free slab indices */
+	uint32_t n_free;
+	uint32_t *index;         /* open addressing, slab index + 1, 0 = empty */
+	size_t index_mask;
+	uint32_t oldest, newest; /* slab index + 1 */
+	uint8_t hash_key[16];
+};
+
+int pending_init(struct pending_table *t, size_t n_providers, uint32_t max);
+void pending_free(struct pending_table *t);
+struct pending_op *pending_find(struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN]);
+/* Inserts a fresh entry; NULL if the table is full (the caller evicts the
+ * oldest first). */
+struct pending_op *pending_insert(struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN], uint64_t now_ms);
+void pending_remove(struct pending_table *t, struct pending_op *e);
+/* Oldest entry, or NULL. */
+struct pending_op *pending_oldest(struct pending_table *t);
+
+#endif

@@ -1,0 +1,30 @@
+/* A provider: the only authority. It reads its own policy and key inside its
+ * own sandbox, decides alone whether to initiate, and emits START and
+ * COMPLETE signals on its hash chain, covered by checkpoints it signs. A
+ * refusal sends nothing anywhere. */
+#ifndef MPBS_PROVIDER_H
+#define MPBS_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct provider_config {
+	const char *name;
+	const char *policy_path;     /* path as seen inside the provider's sandbox */
+	const char *secret_key_path; /* idem */
+	bool receive_body;           /* what the topology tells the intermediary */
+	size_t max_request;          /* largest body the intermediary forwards */
+	uint32_t checkpoint_every;
+	uint32_t checkpoint_ms;
+	int artifact_fd;             /* read-only end */
+	int signal_fd;               /* write-only end */
+	int status_fd;
+};
+
+struct role_seal;
+
+/* seal: installed just before the main loop (see role.h). */
+int provider_main(const struct provider_config *cfg, const struct role_seal *seal);
+
+#endif

@@ -1,0 +1,57 @@
+#define _GNU_SOURCE
+#include "channels.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int channel_open(struct channel *c, int sndbuf, char *err, size_t errlen)
+{
+	int sv[2];
+	c->writer = c->reader = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -1;
+	}
+	c->writer = sv[0];
+	c->reader = sv[1];
+	if (shutdown(c->writer, SHUT_RD) < 0 || shutdown(c->reader, SHUT_WR) < 0) {
+		snprintf(err, errlen, "shutdown of a channel end: %s", strerror(errno));
+		channel_close(c);
+		return -1;
+	}
+	if (setsockopt(c->writer, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0 &&
+	    setsockopt(c->writer, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0) {
+		snprintf(err, errlen, "SO_SNDBUF on a channel: %s", strerror(errno));
+		channel_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+void channel_close(struct channel *c)
+{
+	if (c->writer >= 0)
+		close(c->writer);
+	if (c->reader >= 0)
+		close(c->reader);
+	c->writer = c->reader = -1;
+}
+
+int listener_open(const struct sockaddr_storage *addr, socklen_t len, const char *label, char *err, size_t errlen)
+{
+	int one = 1;
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "listen %s: socket: %s", label, strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 4096) < 0) {
+		snprintf(err, errlen, "listen %s: %s", label, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}

@@ -1,0 +1,27 @@
+/* The only paths between roles: socketpairs made by the supervisor, each
+ * one-way at the kernel (DESIGN §2), and the HTTP listener. */
+#ifndef MPBS_CHANNELS_H
+#define MPBS_CHANNELS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* A one-way SOCK_SEQPACKET pair: writer's SHUT_RD, reader's SHUT_WR, so the
+ * reader cannot send one byte back. The supervisor keeps both ends for the
+ * life of the run: a restarted role gets the same channel, and a reader that
+ * exits never turns into an EPIPE at the writer. */
+struct channel {
+	int writer;
+	int reader;
+};
+
+/* sndbuf: bytes the writer may have in flight (set with SO_SNDBUFFORCE as
+ * root, so it is not capped by net.core.wmem_max). */
+int channel_open(struct channel *c, int sndbuf, char *err, size_t errlen);
+void channel_close(struct channel *c);
+
+/* Binds and listens on addr (non-blocking, close-on-exec, SO_REUSEADDR).
+ * Returns the fd, or -1 with err "listen 127.0.0.1:8080: Address already in use". */
+int listener_open(const struct sockaddr_storage *addr, socklen_t len, const char *label, char *err, size_t errlen);
+
+#endif

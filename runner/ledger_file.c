@@ -1,0 +1,78 @@
+#define _GNU_SOURCE
+#include "ledger_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mkdir -p of the ledger's directory, mode 0755. */
+static int make_parents(const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+	return -1;
+}
+
+static int set_flags(int fd, bool append_only)
+{
+	int flags;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+		return -1;
+	flags = append_only ? (flags | FS_APPEND_FL) : (flags & ~FS_APPEND_FL);
+	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
+
+int ledger_file_open(const char *path, bool *append_only, char *err, size_t errlen)
+{
+	if (make_parents(path, err, errlen) < 0)
+		return -1;
+	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		snprintf(err, errlen, "ledger %s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "ledger %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	*append_only = set_flags(fd, true) == 0;
+	return fd;
+}
+
+int ledger_file_clear_append_only(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || set_flags(fd, false) < 0) {
+		snprintf(err, errlen, "clear append-only on %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}

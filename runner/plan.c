@@ -1,0 +1,358 @@
+#define _GNU_SOURCE
+/* Builds the run: the supervisor's privileged preparation, kept in one place
+ * so a reviewer sees every fd and path a role receives. */
+#include "plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../roles/keys.h"
+#include "../roles/log.h"
+#include "ledger_file.h"
+#include "seccomp.h"
+
+#ifndef MPBS_POLICY_DIR
+#define MPBS_POLICY_DIR "/usr/local/share/mpbs-run/policy"
+#endif
+
+/* Enough for every artifact of a burst to wait while a provider catches up. */
+#define ARTIFACT_SNDBUF (8 << 20)
+#define SIGNAL_SNDBUF (8 << 20)
+
+static const char *const policy_files[POLICY_COUNT] = {
+	[POLICY_INTERMEDIARY] = "intermediary.policy",
+	[POLICY_ASSOCIATION] = "association.policy",
+	[POLICY_PROVIDER] = "provider.policy",
+};
+
+/* The policies next to the binary's source tree (build/mpbs-run →
+ * policy/) win over the installed ones, so a build tests its own lists. */
+const char *plan_policy_dir(void)
+{
+	static char dir[PATH_MAX];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(dir, sizeof(dir), "%s/../policy", dirname(exe));
+		if (access(dir, R_OK | X_OK) == 0)
+			return dir;
+	}
+	return MPBS_POLICY_DIR;
+}
+
+int plan_load_policy(enum policy_id id, struct seccomp_policy **out, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", plan_policy_dir(), policy_files[id]);
+	return seccomp_policy_load(path, out, err, errlen);
+}
+
+/* DAC as the provider's host uid will see it; stat only, never open: the
+ * supervisor does not read a provider's secrets or policy. */
+static bool readable_by(const struct stat *st, uid_t uid, gid_t gid, mode_t need_dir_x)
+{
+	mode_t m = st->st_mode;
+	mode_t want = S_IROTH | need_dir_x;
+	if (st->st_uid == uid)
+		return (m & (want << 6)) == (want << 6);
+	if (st->st_gid == gid)
+		return (m & (want << 3)) == (want << 3);
+	return (m & want) == want;
+}
+
+static int check_readable(const char *path, bool dir, uid_t uid, gid_t gid, const char *who, char *err,
+			  size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s: %s", who, path, strerror(errno));
+		return -1;
+	}
+	if (!readable_by(&st, uid, gid, dir ? S_IXOTH : 0)) {
+		snprintf(err, errlen, "%s: %s is not readable by its host uid %u (chown it to %u, or give it mode %s)",
+			 who, path, (unsigned)uid, (unsigned)uid, dir ? "0750 with its group" : "0640 with its group");
+		return -1;
+	}
+	return 0;
+}
+
+/* mkdir -p of path's parent directories, mode 0755 (traversable by the
+ * roles' host uids). */
+static int mkdir_parents(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Demo keys are generated on first use and owned by the provider's host
+ * uid, so a fresh checkout runs with no manual key step. */
+static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_t errlen)
+{
+	char secret[PATH_MAX], pub[PATH_MAX];
+	snprintf(secret, sizeof(secret), "%s/%s", tp->keys, KEYS_SECRET_NAME);
+	snprintf(pub, sizeof(pub), "%s/%s", tp->keys, KEYS_PUBLIC_NAME);
+	if (access(secret, F_OK) < 0) {
+		if (mkdir_parents(tp->keys, err, errlen) < 0 || keys_generate_signal_pair(tp->keys, err, errlen) < 0)
+			return -1;
+		log_info("provider %s: generated demo signal keys in %s", tp->name, tp->keys);
+	}
+	if (chown(tp->keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0) {
+		snprintf(err, errlen, "provider %s: chown demo keys in %s: %s", tp->name, tp->keys, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int prepare_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
+{
+	const struct topo_provider *tp = &p->t->providers[i];
+	uid_t uid = p->t->uid_base + UID_OFFSET_PROVIDER(i);
+	char who[64], secret[PATH_MAX];
+
+	snprintf(who, sizeof(who), "provider %s", tp->name);
+	snprintf(secret, sizeof(secret), "%s/%s", tp->keys, KEYS_SECRET_NAME);
+	if (tp->demo_keys && demo_keys(tp, uid, err, errlen) < 0)
+		return -1;
+	if (check_readable(tp->policy, false, uid, uid, who, err, errlen) < 0 ||
+	    check_readable(tp->keys, true, uid, uid, who, err, errlen) < 0 ||
+	    check_readable(secret, false, uid, uid, who, err, errlen) < 0)
+		return -1;
+	struct association_provider *ap = &p->as_providers[i];
+	char kerr[512];
+	if (keys_load_signal_public(tp->public_key, ap->public_key, kerr, sizeof(kerr)) < 0) {
+		snprintf(err, errlen, "%s: public key: %s", who, kerr);
+		return -1;
+	}
+	ap->name = tp->name;
+	ap->checkpoint_every = tp->checkpoint_every;
+	p->receive_body[i] = tp->receive_body;
+	return 0;
+}
+
+static int status_pipe(struct role_plan *r, char *err, size_t errlen)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	r->status_rd = fds[0];
+	r->status_wr = fds[1];
+	/* The supervisor's loop must never block on a role. */
+	if (fcntl(r->status_rd, F_SETFL, O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "status pipe: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid, size_t n_keep,
+			const struct topo_limits *lim, const struct seccomp_policy *pol)
+{
+	r->keep[n_keep] = r->status_wr;
+	r->spec = (struct role_spec){
+		.label = r->label, .comm = r->comm, .hostname = r->comm,
+		.host_uid = uid, .host_gid = uid,
+		.keep_fds = r->keep, .n_keep = n_keep + 1, .status_index = n_keep,
+		.seccomp = pol, .limits = lim, .cgroup_fd = -1,
+	};
+}
+
+static void plan_intermediary(struct run_plan *p, struct role_plan *r)
+{
+	const struct topology *t = p->t;
+	size_t n = t->n_providers;
+	r->kind = ROLE_INTERMEDIARY;
+	snprintf(r->label, sizeof(r->label), "intermediary");
+	snprintf(r->comm, sizeof(r->comm), "mpbs-int");
+	r->keep[0] = p->listen_fd;
+	for (size_t i = 0; i < n; i++) {
+		r->keep[1 + i] = p->artifact[i].writer;
+		p->im_artifact_fds[i] = 4 + (int)i;
+	}
+	spec_common(r, p, t->uid_base + UID_OFFSET_INTERMEDIARY, n + 1, &t->intermediary_limits,
+		    p->policy[POLICY_INTERMEDIARY]);
+	r->cfg.im = (struct intermediary_config){
+		.listen_fd = 3, .n_providers = n, .artifact_fds = p->im_artifact_fds,
+		.receive_body = p->receive_body, .path = t->http_path, .max_request = t->max_request,
+		.status_fd = 4 + (int)n,
+	};
+}
+
+static void plan_association(struct run_plan *p, struct role_plan *r)
+{
+	const struct topology *t = p->t;
+	size_t n = t->n_providers;
+	r->kind = ROLE_ASSOCIATION;
+	snprintf(r->label, sizeof(r->label), "association");
+	snprintf(r->comm, sizeof(r->comm), "mpbs-assoc");
+	r->keep[0] = p->ledger_fd;
+	for (size_t i = 0; i < n; i++) {
+		r->keep[1 + i] = p->signal[i].reader;
+		p->as_providers[i].signal_fd = 4 + (int)i;
+	}
+	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, n + 1, &t->association_limits,
+		    p->policy[POLICY_ASSOCIATION]);
+	r->cfg.as = (struct association_config){
+		.n_providers = n, .providers = p->as_providers, .ledger_fd = 3,
+		.confirm_k = t->confirm_k ? t->confirm_k : (unsigned)n,
+		.pending_timeout = t->pending_timeout, .pending_max = t->pending_max,
+		.status_fd = 4 + (int)n,
+	};
+}
+
+/* A provider sees its key directory at /keys and its policy file alone at
+ * /policy/<name> (never the directory: other providers' policies may sit
+ * beside it), both read-only, and its state directory at /state. */
+static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
+{
+	const struct topology *t = p->t;
+	const struct topo_provider *tp = &t->providers[i];
+	size_t nb = 0;
+	char base[PATH_MAX];
+
+	r->kind = ROLE_PROVIDER;
+	r->provider = i;
+	snprintf(r->label, sizeof(r->label), "provider %s", tp->name);
+	snprintf(r->comm, sizeof(r->comm), "mpbs-p-%s", tp->name);
+	snprintf(base, sizeof(base), "%s", tp->policy);
+	snprintf(r->policy_in_sandbox, sizeof(r->policy_in_sandbox), "/policy/%s", basename(base));
+	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
+	r->binds[nb++] = (struct mount_bind){ .src = tp->keys, .dst = "/keys", .writable = false };
+	r->binds[nb++] = (struct mount_bind){ .src = tp->policy, .dst = r->policy_in_sandbox, .writable = false };
+	r->landlock[0] = (struct landlock_rule){ .path = "/keys", .access = LL_READ };
+	r->landlock[1] = (struct landlock_rule){ .path = r->policy_in_sandbox, .access = LL_READ };
+	if (tp->state) {
+		r->binds[nb++] = (struct mount_bind){ .src = tp->state, .dst = "/state", .writable = true };
+		r->landlock[2] = (struct landlock_rule){ .path = "/state", .access = LL_READ | LL_WRITE };
+	}
+	r->keep[0] = p->artifact[i].reader;
+	r->keep[1] = p->signal[i].writer;
+	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits, p->policy[POLICY_PROVIDER]);
+	r->spec.hostname = tp->name;
+	r->spec.net_lo = true;
+	r->spec.mounts = (struct mount_plan){ .binds = r->binds, .n_binds = nb, .proc = true };
+	r->spec.landlock = r->landlock;
+	r->spec.n_landlock = nb;
+	r->cfg.pv = (struct provider_config){
+		.name = tp->name, .policy_path = r->policy_in_sandbox, .secret_key_path = r->key_in_sandbox,
+		.receive_body = tp->receive_body, .max_request = t->max_request,
+		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
+		.artifact_fd = 3, .signal_fd = 4, .status_fd = 5,
+	};
+}
+
+static int role_main_intermediary(void *arg, const struct role_seal *s) { return intermediary_main(arg, s); }
+static int role_main_association(void *arg, const struct role_seal *s) { return association_main(arg, s); }
+static int role_main_provider(void *arg, const struct role_seal *s) { return provider_main(arg, s); }
+
+static void plan_roles(struct run_plan *p)
+{
+	plan_intermediary(p, &p->roles[0]);
+	plan_association(p, &p->roles[1]);
+	for (size_t i = 0; i < p->t->n_providers; i++)
+		plan_provider(p, &p->roles[2 + i], i);
+	for (size_t k = 0; k < p->n_roles; k++) {
+		struct role_plan *r = &p->roles[k];
+		r->spec.arg = &r->cfg;
+		r->spec.main = r->kind == ROLE_INTERMEDIARY ? role_main_intermediary
+			     : r->kind == ROLE_ASSOCIATION  ? role_main_association
+							    : role_main_provider;
+	}
+}
+
+static void plan_init_fds(struct run_plan *p, const struct topology *t)
+{
+	memset(p, 0, sizeof(*p));
+	p->t = t;
+	p->listen_fd = p->ledger_fd = -1;
+	p->n_roles = t->n_providers + 2;
+	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++)
+		p->artifact[i] = p->signal[i] = (struct channel){ -1, -1 };
+	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
+		p->roles[k].status_rd = p->roles[k].status_wr = -1;
+}
+
+static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
+{
+	const struct topology *t = p->t;
+	bool append_only;
+
+	p->listen_fd = listener_open(&t->listen_addr, t->listen_addrlen, t->listen, err, errlen);
+	if (p->listen_fd < 0)
+		return -1;
+	p->ledger_fd = ledger_file_open(t->ledger, &append_only, err, errlen);
+	if (p->ledger_fd < 0)
+		return -1;
+	if (!append_only)
+		log_warn("ledger %s: this filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
+			 "the hash chain still detects any edit", t->ledger, strerror(errno));
+	for (size_t i = 0; i < t->n_providers; i++)
+		if (channel_open(&p->artifact[i], ARTIFACT_SNDBUF, err, errlen) < 0 ||
+		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)
+			return -1;
+	for (size_t k = 0; k < p->n_roles; k++)
+		if (status_pipe(&p->roles[k], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t errlen)
+{
+	plan_init_fds(p, t);
+	for (enum policy_id id = 0; id < POLICY_COUNT; id++)
+		if (plan_load_policy(id, &p->policy[id], err, errlen) < 0)
+			goto fail;
+	for (size_t i = 0; i < t->n_providers; i++)
+		if (prepare_provider_files(p, i, err, errlen) < 0)
+			goto fail;
+	if (open_files_and_channels(p, err, errlen) < 0)
+		goto fail;
+	plan_roles(p);
+	return 0;
+fail:
+	plan_release(p);
+	return -1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void plan_release(struct run_plan *p)
+{
+	close_fd(&p->listen_fd);
+	close_fd(&p->ledger_fd);
+	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
+		channel_close(&p->artifact[i]);
+		channel_close(&p->signal[i]);
+	}
+	for (size_t k = 0; k < PLAN_ROLES_MAX; k++) {
+		close_fd(&p->roles[k].status_rd);
+		close_fd(&p->roles[k].status_wr);
+	}
+	for (enum policy_id id = 0; id < POLICY_COUNT; id++) {
+		seccomp_policy_free(p->policy[id]);
+		p->policy[id] = NULL;
+	}
+}

@@ -1,0 +1,83 @@
+/* What each role gets: its host uid, its fds, its mounts, its Landlock
+ * rules, its seccomp policy and its configuration. Everything is prepared
+ * (and every error found) before the first role starts, so bad input leaves
+ * nothing half-started. */
+#ifndef MPBS_PLAN_H
+#define MPBS_PLAN_H
+
+#include "../roles/association.h"
+#include "../roles/intermediary.h"
+#include "../roles/provider.h"
+#include "channels.h"
+#include "spawn.h"
+#include "topology.h"
+
+enum role_kind {
+	ROLE_INTERMEDIARY,
+	ROLE_ASSOCIATION,
+	ROLE_PROVIDER,
+};
+
+enum policy_id {
+	POLICY_INTERMEDIARY,
+	POLICY_ASSOCIATION,
+	POLICY_PROVIDER,
+	POLICY_COUNT
+};
+
+/* Host ids: uid_base + ROLE_UID_OFFSET(...). */
+#define UID_OFFSET_INTERMEDIARY 0
+#define UID_OFFSET_ASSOCIATION 1
+#define UID_OFFSET_PROVIDER(i) (2 + (i))
+
+#define PLAN_ROLES_MAX (TOPO_PROVIDERS_MAX + 2)
+#define PLAN_KEEP_MAX (TOPO_PROVIDERS_MAX + 2)
+#define PLAN_PATH_MAX 512
+
+struct role_plan {
+	enum role_kind kind;
+	size_t provider;                 /* index, for ROLE_PROVIDER */
+	char label[48];
+	char comm[16];
+	int keep[PLAN_KEEP_MAX];
+	int status_rd;                   /* the supervisor's end of the status pipe */
+	int status_wr;
+	struct mount_bind binds[3];
+	char bind_dst[3][PLAN_PATH_MAX];
+	struct landlock_rule landlock[3];
+	char policy_in_sandbox[PLAN_PATH_MAX];
+	char key_in_sandbox[PLAN_PATH_MAX];
+	struct role_spec spec;
+	union {
+		struct intermediary_config im;
+		struct provider_config pv;
+		struct association_config as;
+	} cfg;
+};
+
+struct run_plan {
+	const struct topology *t;
+	int listen_fd;
+	int ledger_fd;
+	struct channel artifact[TOPO_PROVIDERS_MAX];
+	struct channel signal[TOPO_PROVIDERS_MAX];
+	int im_artifact_fds[TOPO_PROVIDERS_MAX];
+	bool receive_body[TOPO_PROVIDERS_MAX];
+	struct association_provider as_providers[TOPO_PROVIDERS_MAX];
+	struct seccomp_policy *policy[POLICY_COUNT];
+	size_t n_roles;
+	struct role_plan roles[PLAN_ROLES_MAX]; /* intermediary, association, providers */
+};
+
+/* The directory holding the shipped seccomp policies. */
+const char *plan_policy_dir(void);
+
+/* Loads a role's seccomp policy by id from plan_policy_dir(). */
+int plan_load_policy(enum policy_id id, struct seccomp_policy **out, char *err, size_t errlen);
+
+/* Demo keys, key checks, listener, ledger file, channels, policies, specs.
+ * Returns 0, or -1 with err set and everything released. */
+int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t errlen);
+void plan_release(struct run_plan *p);
+
+#endif

@@ -1,0 +1,336 @@
+/* How a role is started, top to bottom. Read this file to learn how a role
+ * is isolated; each step's mechanism is in the file named after it.
+ *
+ * parent: clone3(new user, net, mount, pid, ipc, uts, cgroup namespaces,
+ *         CLONE_PIDFD[, CLONE_INTO_CGROUP]) → setgroups "deny", gid_map,
+ *         uid_map → release the child (one byte on the sync pipe)
+ * child:  parent-death signal (covers the wait) → wait for release → its
+ *         fds moved to 3.. → switch to its ids → mounts and pivot_root →
+ *         lo up (providers) → hostname → rlimits → parent-death signal again
+ *         and a check that the supervisor still lives → close every other
+ *         fd → no_new_privs, not dumpable → drop every capability →
+ *         Landlock → the role's main, which opens what it needs and then
+ *         calls the seal: SIGSYS reporter and seccomp, last, just before
+ *         its loop.
+ * Any failed step is reported on the status pipe and the child exits: a
+ * role never runs in a weaker sandbox. */
+#define _GNU_SOURCE
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../roles/log.h"
+#include "caps.h"
+#include "landlock.h"
+#include "limits.h"
+#include "mounts.h"
+#include "netns.h"
+#include "seccomp.h"
+#include "userns.h"
+
+#define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | \
+		  CLONE_NEWCGROUP)
+
+#define SPAWN_BINDS_MAX 8
+
+struct child_ctx {
+	const struct role_spec *spec;
+	int src_fds[SPAWN_BINDS_MAX]; /* O_PATH fds of the bind sources */
+	int sync_rd;
+	int status_fd; /* after the fds were moved */
+};
+
+typedef int (*child_step)(struct child_ctx *c, char *err, size_t errlen);
+
+/* Reports a failed step to the supervisor: 'E', u16 length, message. */
+static void child_fail(struct child_ctx *c, const char *step, const char *why)
+{
+	char rec[3 + 600];
+	size_t sl = strlen(step);
+	bool named = strncmp(why, step, sl) == 0 && why[sl] == ':';
+	int n = named ? snprintf(rec + 3, sizeof(rec) - 3, "%s", why)
+		      : snprintf(rec + 3, sizeof(rec) - 3, "%s: %s", step, why);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(rec) - 4)
+		n = (int)(sizeof(rec) - 4);
+	rec[0] = STATUS_ERROR;
+	rec[1] = (char)(n & 0xff);
+	rec[2] = (char)(n >> 8);
+	if (write(c->status_fd, rec, 3 + (size_t)n) < 0)
+		log_error("%s: %s", step, why);
+	_exit(SPAWN_SETUP_FAILED);
+}
+
+static int step_wait_release(struct child_ctx *c, char *err, size_t errlen)
+{
+	char go;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+		return -1;
+	}
+	ssize_t n;
+	do
+		n = read(c->sync_rd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1) {
+		snprintf(err, errlen, "the supervisor did not release the role");
+		return -1;
+	}
+	return 0;
+}
+
+/* Moves the kept fds to 3, 4, ... without clobbering one another: first
+ * above every target, then into place. */
+static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
+{
+	const struct role_spec *sp = c->spec;
+	int tmp[PLAN_SPAWN_FDS_MAX];
+	int base = 3 + (int)sp->n_keep;
+	for (size_t i = 0; i < sp->n_keep; i++) {
+		tmp[i] = fcntl(sp->keep_fds[i], F_DUPFD_CLOEXEC, base);
+		if (tmp[i] < 0) {
+			snprintf(err, errlen, "fcntl(F_DUPFD): %s", strerror(errno));
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sp->n_keep; i++)
+		if (dup3(tmp[i], 3 + (int)i, O_CLOEXEC) < 0) {
+			snprintf(err, errlen, "dup3: %s", strerror(errno));
+			return -1;
+		}
+	c->status_fd = 3 + (int)sp->status_index;
+	return 0;
+}
+
+/* Opened while the child still has the supervisor's host ids, in its own
+ * mount namespace: its own host uid may not be allowed to walk the path to a
+ * source (e.g. a checkout under a 0700 home) that it may read. */
+static int step_open_sources(struct child_ctx *c, char *err, size_t errlen)
+{
+	return mounts_open_sources(&c->spec->mounts, c->src_fds, SPAWN_BINDS_MAX, err, errlen);
+}
+
+static int step_ids(struct child_ctx *c, char *err, size_t errlen)
+{
+	/* Inside its namespace the role is uid/gid 0, which the maps tie to its
+	 * own host ids; until this call it still carried the supervisor's. */
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		snprintf(err, errlen, "setresuid/setresgid to the mapped ids: %s", strerror(errno));
+		return -1;
+	}
+	if (setsid() < 0) {
+		snprintf(err, errlen, "setsid: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NAME, c->spec->comm) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NAME): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int step_mounts(struct child_ctx *c, char *err, size_t errlen)
+{
+	return mounts_enter_root(&c->spec->mounts, c->src_fds, err, errlen);
+}
+
+static int step_net(struct child_ctx *c, char *err, size_t errlen)
+{
+	return c->spec->net_lo ? netns_lo_up(err, errlen) : 0;
+}
+
+static int step_hostname(struct child_ctx *c, char *err, size_t errlen)
+{
+	if (sethostname(c->spec->hostname, strlen(c->spec->hostname)) < 0) {
+		snprintf(err, errlen, "sethostname: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int step_rlimits(struct child_ctx *c, char *err, size_t errlen)
+{
+	return limits_apply_rlimits(c->spec->limits, err, errlen);
+}
+
+/* Changing ids cleared the parent-death signal: set it again, then make
+ * sure the supervisor did not die before it was set. getppid() cannot tell
+ * from inside a new pid namespace (it is 0 either way), so the check is the
+ * status pipe: with no reader left, its write end reports POLLERR. */
+static int step_parent_death(struct child_ctx *c, char *err, size_t errlen)
+{
+	struct pollfd pfd = { .fd = c->status_fd, .events = 0 };
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+		return -1;
+	}
+	if (poll(&pfd, 1, 0) < 0 || (pfd.revents & POLLERR)) {
+		snprintf(err, errlen, "the supervisor is gone");
+		return -1;
+	}
+	return 0;
+}
+
+static int step_close_fds(struct child_ctx *c, char *err, size_t errlen)
+{
+	if (syscall(SYS_close_range, 3 + (unsigned)c->spec->n_keep, ~0U, 0) < 0) {
+		snprintf(err, errlen, "close_range: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int step_no_new_privs(struct child_ctx *c, char *err, size_t errlen)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "prctl(NO_NEW_PRIVS/DUMPABLE): %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int step_caps(struct child_ctx *c, char *err, size_t errlen)
+{
+	return caps_drop_all(err, errlen);
+}
+
+static int step_landlock(struct child_ctx *c, char *err, size_t errlen)
+{
+	int abi = 0;
+	int rc = landlock_restrict(c->spec->landlock, c->spec->n_landlock, &abi, err, errlen);
+	if (rc == 1)
+		return 0; /* the kernel has no Landlock: the supervisor warned at start */
+	return rc;
+}
+
+/* Roles read no time zone file once sealed: TZ fixed to UTC and read now. */
+static int step_time_zone(struct child_ctx *c, char *err, size_t errlen)
+{
+	if (setenv("TZ", "UTC", 1) < 0) {
+		snprintf(err, errlen, "setenv TZ: %s", strerror(errno));
+		return -1;
+	}
+	tzset();
+	return 0;
+}
+
+/* The seal the role calls just before its main loop: seccomp, last. */
+static int seal_seccomp(void *ctx, char *err, size_t errlen)
+{
+	struct child_ctx *c = ctx;
+	if (seccomp_install_sigsys_reporter(c->status_fd) < 0) {
+		snprintf(err, errlen, "SIGSYS reporter: %s", strerror(errno));
+		return -1;
+	}
+	return seccomp_policy_install(c->spec->seccomp, err, errlen);
+}
+
+static const struct {
+	const char *name;
+	child_step run;
+} child_steps[] = {
+	{ "release", step_wait_release },
+	{ "fds", step_move_fds },
+	{ "mount sources", step_open_sources },
+	{ "ids", step_ids },
+	{ "mounts", step_mounts },
+	{ "network", step_net },
+	{ "hostname", step_hostname },
+	{ "rlimits", step_rlimits },
+	{ "parent-death signal", step_parent_death },
+	{ "close fds", step_close_fds },
+	{ "no_new_privs", step_no_new_privs },
+	{ "capabilities", step_caps },
+	{ "landlock", step_landlock },
+	{ "time zone", step_time_zone },
+};
+
+static _Noreturn void child_run(const struct role_spec *spec, int sync_rd)
+{
+	struct child_ctx c = { .spec = spec, .sync_rd = sync_rd, .status_fd = spec->keep_fds[spec->status_index] };
+	char err[512];
+
+	log_init(spec->label);
+	for (size_t i = 0; i < sizeof(child_steps) / sizeof(child_steps[0]); i++) {
+		err[0] = '\0';
+		if (child_steps[i].run(&c, err, sizeof(err)) < 0)
+			child_fail(&c, child_steps[i].name, err);
+	}
+	struct role_seal seal = { .fn = seal_seccomp, .ctx = &c };
+	_exit(spec->main(spec->arg, &seal));
+}
+
+static pid_t clone_role(const struct role_spec *spec, int *pidfd)
+{
+	struct clone_args args = {
+		.flags = NS_FLAGS | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	if (spec->cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)spec->cgroup_fd;
+	}
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static void kill_and_reap(struct role_proc *rp)
+{
+	siginfo_t si;
+	syscall(SYS_pidfd_send_signal, rp->pidfd, SIGKILL, NULL, 0);
+	waitid((idtype_t)P_PIDFD, (id_t)rp->pidfd, &si, WEXITED);
+	close(rp->pidfd);
+}
+
+int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, size_t errlen)
+{
+	int sync[2];
+	err[0] = '\0';
+	if (spec->n_keep > PLAN_SPAWN_FDS_MAX || spec->mounts.n_binds > SPAWN_BINDS_MAX) {
+		snprintf(err, errlen, "too many fds or binds for one role");
+		return -1;
+	}
+	if (pipe2(sync, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	int pidfd = -1;
+	pid_t pid = clone_role(spec, &pidfd);
+	if (pid == 0) {
+		close(sync[1]);
+		child_run(spec, sync[0]);
+	}
+	close(sync[0]);
+	if (pid < 0) {
+		snprintf(err, errlen, "clone3 with new user/net/mount/pid/ipc/uts/cgroup namespaces: %s",
+			 strerror(errno));
+		close(sync[1]);
+		return -1;
+	}
+	out->pid = pid;
+	out->pidfd = pidfd;
+	if (userns_write_maps(pid, spec->host_uid, spec->host_gid, err, errlen) < 0 || write(sync[1], "g", 1) != 1) {
+		if (!*err)
+			snprintf(err, errlen, "release: %s", strerror(errno));
+		close(sync[1]);
+		kill_and_reap(out);
+		return -1;
+	}
+	close(sync[1]);
+	return 0;
+}

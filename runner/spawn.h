@@ -1,0 +1,60 @@
+/* Starting one role in its sandbox. spawn.c runs the ordered setup steps of
+ * DESIGN §4 between clone3 and the role's main function; each step lives in
+ * the file named after its kernel mechanism. */
+#ifndef MPBS_SPAWN_H
+#define MPBS_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "landlock.h"
+#include "mounts.h"
+#include "topology.h"
+#include "../roles/role.h"
+
+struct seccomp_policy;
+
+/* Status records a role writes on its status fd (a pipe to the supervisor):
+ *   'R'                          reached its main loop
+ *   'E' u16 len (LE) + message   a setup step failed (the message names it)
+ *   "SYS\0" + i32 nr (LE)        seccomp trapped syscall nr (seccomp.h) */
+#define STATUS_ERROR 'E'
+#define SPAWN_SETUP_FAILED 111 /* exit status of a child whose setup failed */
+#define PLAN_SPAWN_FDS_MAX 80  /* most fds one role keeps */
+
+struct role_spec {
+	const char *label;        /* "provider A", for messages */
+	const char *comm;         /* "mpbs-p-A"; cut at 15 bytes by the kernel */
+	const char *hostname;
+	uid_t host_uid;           /* distinct per role, never 0 */
+	gid_t host_gid;
+	const int *keep_fds;      /* become fds 3, 4, ... in the child, in this order */
+	size_t n_keep;
+	size_t status_index;      /* which keep_fds entry is the status fd */
+	bool net_lo;              /* bring lo up in its netns */
+	struct mount_plan mounts;
+	const struct landlock_rule *landlock;
+	size_t n_landlock;
+	const struct seccomp_policy *seccomp;
+	const struct topo_limits *limits;
+	int cgroup_fd;            /* for CLONE_INTO_CGROUP, or -1 */
+	/* Runs after the last step before seccomp; calls seal (which installs
+	 * seccomp) just before its main loop; returns the exit status. */
+	int (*main)(void *arg, const struct role_seal *seal);
+	void *arg;
+};
+
+struct role_proc {
+	pid_t pid;
+	int pidfd;
+};
+
+/* Clones the child into fresh user, net, mount, pid, ipc, uts and cgroup
+ * namespaces, maps its ids, and releases it to run the setup steps and
+ * main. A step that fails in the child is reported on its status fd and the
+ * child exits SPAWN_SETUP_FAILED. Returns 0, or -1 with err set (then no
+ * child is left running). */
+int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, size_t errlen);
+
+#endif

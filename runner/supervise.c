@@ -1,0 +1,367 @@
+#define _GNU_SOURCE
+/* One epoll loop, no polling: a signalfd for SIGINT/SIGTERM/SIGHUP, a pidfd
+ * per role, the status pipe of each role, and a timerfd for stop deadlines.
+ * Stop order: the intermediary first (nothing new comes in), then the
+ * providers (they drain what is queued and sign a last checkpoint), then
+ * the association (it records and fsyncs everything still in its channels). */
+#include "supervise.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../roles/log.h"
+#include "../roles/role.h"
+#include "plan.h"
+#include "seccomp.h"
+
+enum stop_phase {
+	RUNNING,
+	STOP_INTERMEDIARY,
+	STOP_PROVIDERS,
+	STOP_ASSOCIATION,
+	STOPPED,
+};
+
+struct role_state {
+	struct role_proc proc;
+	bool alive;
+	bool ready;
+	long trapped_syscall;   /* -1, or the syscall seccomp trapped */
+	uint8_t buf[512];       /* partial status records */
+	size_t len;
+};
+
+struct supervisor {
+	const struct topology *t;
+	const struct run_options *opt;
+	struct run_plan *plan;
+	struct role_state roles[PLAN_ROLES_MAX];
+	int ep, sfd, tfd;
+	enum stop_phase phase;
+	size_t ready;
+	int exit_status;
+};
+
+#define EV_SIGNAL 0
+#define EV_TIMER 1
+#define EV_PIDFD(k) (16 + 2 * (uint64_t)(k))
+#define EV_STATUS(k) (17 + 2 * (uint64_t)(k))
+
+static int epoll_watch(struct supervisor *s, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_errno("epoll_ctl");
+		return -1;
+	}
+	return 0;
+}
+
+static void notify_systemd(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	memcpy(sa.sun_path, path, strlen(path));
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path))) < 0)
+		log_errno("NOTIFY_SOCKET %s", path);
+	close(fd);
+}
+
+static void on_all_ready(struct supervisor *s)
+{
+	log_info("ready: intermediary on %s%s, %zu providers, ledger %s", s->t->listen, s->t->http_path,
+		 s->t->n_providers, s->t->ledger);
+	notify_systemd();
+	if (s->opt->ready_fd >= 0) {
+		if (write(s->opt->ready_fd, "READY=1\n", 8) != 8)
+			log_errno("--ready-fd");
+		close(s->opt->ready_fd);
+	}
+}
+
+static void signal_role(struct supervisor *s, size_t k, int sig)
+{
+	if (s->roles[k].alive && syscall(SYS_pidfd_send_signal, s->roles[k].proc.pidfd, sig, NULL, 0) < 0 &&
+	    errno != ESRCH)
+		log_errno("signal %s", s->plan->roles[k].label);
+}
+
+static bool in_phase(const struct supervisor *s, size_t k, enum stop_phase ph)
+{
+	enum role_kind kind = s->plan->roles[k].kind;
+	return (ph == STOP_INTERMEDIARY && kind == ROLE_INTERMEDIARY) ||
+	       (ph == STOP_PROVIDERS && kind == ROLE_PROVIDER) ||
+	       (ph == STOP_ASSOCIATION && kind == ROLE_ASSOCIATION);
+}
+
+static size_t alive_in_phase(const struct supervisor *s, enum stop_phase ph)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < s->plan->n_roles; k++)
+		n += s->roles[k].alive && in_phase(s, k, ph);
+	return n;
+}
+
+static void arm_deadline(struct supervisor *s)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = s->opt->drain_ms / 1000,
+						.tv_nsec = (long)(s->opt->drain_ms % 1000) * 1000000L } };
+	if (timerfd_settime(s->tfd, 0, &its, NULL) < 0)
+		log_errno("timerfd_settime");
+}
+
+/* Moves to the next phase that still has a live role and signals it. */
+static void advance_stop(struct supervisor *s)
+{
+	while (s->phase != STOPPED && (s->phase == RUNNING || alive_in_phase(s, s->phase) == 0)) {
+		s->phase++;
+		if (s->phase == STOPPED)
+			break;
+		for (size_t k = 0; k < s->plan->n_roles; k++)
+			if (in_phase(s, k, s->phase))
+				signal_role(s, k, SIGTERM);
+		arm_deadline(s);
+	}
+}
+
+static void begin_stop(struct supervisor *s, const char *why, int status)
+{
+	if (status > s->exit_status)
+		s->exit_status = status;
+	if (s->phase != RUNNING)
+		return;
+	log_info("stopping (%s)", why);
+	advance_stop(s);
+}
+
+static void on_deadline(struct supervisor *s)
+{
+	uint64_t ticks;
+	if (read(s->tfd, &ticks, sizeof(ticks)) < 0)
+		return;
+	for (size_t k = 0; k < s->plan->n_roles; k++)
+		if (s->roles[k].alive && in_phase(s, k, s->phase)) {
+			log_warn("%s did not stop within %u ms: killing it", s->plan->roles[k].label, s->opt->drain_ms);
+			signal_role(s, k, SIGKILL);
+			s->exit_status = 1;
+		}
+}
+
+static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
+{
+	const char *label = s->plan->roles[k].label;
+	pid_t pid = s->roles[k].proc.pid;
+	if (si->si_code == CLD_EXITED && si->si_status == 0)
+		log_info("%s (pid %d) exited", label, pid);
+	else if (si->si_code == CLD_EXITED && si->si_status == SPAWN_SETUP_FAILED)
+		log_error("%s (pid %d) could not start: its sandbox setup failed (see above)", label, pid);
+	else if (si->si_code == CLD_EXITED)
+		log_error("%s (pid %d) exited with status %d", label, pid, si->si_status);
+	else if (si->si_status == SIGSYS && s->roles[k].trapped_syscall >= 0)
+		log_error("%s (pid %d) killed by SIGSYS: seccomp denied syscall %s (%ld)", label, pid,
+			  seccomp_syscall_name(s->roles[k].trapped_syscall), s->roles[k].trapped_syscall);
+	else
+		log_error("%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status, strsignal(si->si_status));
+}
+
+static void on_exit_of(struct supervisor *s, size_t k)
+{
+	siginfo_t si = { 0 };
+	if (waitid((idtype_t)P_PIDFD, (id_t)s->roles[k].proc.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	s->roles[k].alive = false;
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->roles[k].proc.pidfd, NULL);
+	close(s->roles[k].proc.pidfd);
+	report_death(s, k, &si);
+	bool clean = si.si_code == CLD_EXITED && si.si_status == 0;
+	if (s->phase == RUNNING)
+		begin_stop(s, "a role ended", 1);
+	else if (!clean)
+		s->exit_status = 1;
+	advance_stop(s);
+}
+
+/* Parses status records; returns how many bytes were consumed. */
+static size_t parse_status(struct supervisor *s, size_t k)
+{
+	struct role_state *rs = &s->roles[k];
+	size_t off = 0;
+	while (off < rs->len) {
+		uint8_t *b = rs->buf + off;
+		size_t left = rs->len - off;
+		if (b[0] == ROLE_STATUS_READY) {
+			off += 1;
+			if (!rs->ready && (rs->ready = true) && ++s->ready == s->plan->n_roles)
+				on_all_ready(s);
+		} else if (b[0] == STATUS_ERROR && left >= 3) {
+			size_t mlen = (size_t)b[1] | (size_t)b[2] << 8;
+			if (left < 3 + mlen)
+				break;
+			log_error("%s: cannot start: %.*s", s->plan->roles[k].label, (int)mlen, (char *)b + 3);
+			off += 3 + mlen;
+		} else if (b[0] == 'S' && left >= SECCOMP_REPORT_LEN) {
+			rs->trapped_syscall = (long)((uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 |
+						     (uint32_t)b[7] << 24);
+			off += SECCOMP_REPORT_LEN;
+		} else if (b[0] != STATUS_ERROR && b[0] != 'S') {
+			log_warn("%s: unexpected status byte 0x%02x", s->plan->roles[k].label, b[0]);
+			off += 1;
+		} else {
+			break;
+		}
+	}
+	return off;
+}
+
+static void on_status(struct supervisor *s, size_t k)
+{
+	struct role_state *rs = &s->roles[k];
+	ssize_t n = read(s->plan->roles[k].status_rd, rs->buf + rs->len, sizeof(rs->buf) - rs->len);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, s->plan->roles[k].status_rd, NULL);
+		return;
+	}
+	rs->len += (size_t)n;
+	size_t used = parse_status(s, k);
+	memmove(rs->buf, rs->buf + used, rs->len - used);
+	rs->len -= used;
+	if (rs->len == sizeof(rs->buf))
+		rs->len = 0; /* a role flooding its status pipe gets no say */
+}
+
+static void on_signal(struct supervisor *s)
+{
+	struct signalfd_siginfo si;
+	if (read(s->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		log_info("SIGHUP: the topology is read only at start; restart mpbs-run to apply changes");
+		return;
+	}
+	begin_stop(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", 0);
+}
+
+static int start_roles(struct supervisor *s)
+{
+	char err[512];
+	/* The association first, so it reads from the start; the intermediary
+	 * last, so no request arrives before every provider is there. */
+	static const enum role_kind order[] = { ROLE_ASSOCIATION, ROLE_PROVIDER, ROLE_INTERMEDIARY };
+	for (size_t o = 0; o < 3; o++)
+		for (size_t k = 0; k < s->plan->n_roles; k++) {
+			struct role_plan *r = &s->plan->roles[k];
+			if (r->kind != order[o])
+				continue;
+			if (spawn_role(&r->spec, &s->roles[k].proc, err, sizeof(err)) < 0) {
+				log_error("%s: cannot start: %s", r->label, err);
+				return -1;
+			}
+			s->roles[k].alive = true;
+			close(r->status_wr);
+			r->status_wr = -1;
+			if (epoll_watch(s, s->roles[k].proc.pidfd, EV_PIDFD(k)) < 0 ||
+			    epoll_watch(s, r->status_rd, EV_STATUS(k)) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+static int loop_setup(struct supervisor *s)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+		log_errno("sigprocmask");
+		return -1;
+	}
+	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->sfd < 0 || s->tfd < 0 || s->ep < 0) {
+		log_errno("supervisor loop setup");
+		return -1;
+	}
+	return epoll_watch(s, s->sfd, EV_SIGNAL) < 0 || epoll_watch(s, s->tfd, EV_TIMER) < 0 ? -1 : 0;
+}
+
+static void dispatch(struct supervisor *s, uint64_t tag)
+{
+	if (tag == EV_SIGNAL)
+		on_signal(s);
+	else if (tag == EV_TIMER)
+		on_deadline(s);
+	else if ((tag - 16) % 2 == 0)
+		on_exit_of(s, (tag - 16) / 2);
+	else
+		on_status(s, (tag - 17) / 2);
+}
+
+static bool any_alive(const struct supervisor *s)
+{
+	for (size_t k = 0; k < s->plan->n_roles; k++)
+		if (s->roles[k].alive)
+			return true;
+	return false;
+}
+
+static void run_loop(struct supervisor *s)
+{
+	while (any_alive(s)) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(s->ep, evs, 16, -1);
+		if (n < 0 && errno != EINTR) {
+			log_errno("epoll_wait");
+			s->exit_status = 1;
+			for (size_t k = 0; k < s->plan->n_roles; k++)
+				signal_role(s, k, SIGKILL);
+			return;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch(s, evs[i].data.u64);
+	}
+}
+
+int supervise_run(const struct topology *t, const struct run_options *opt)
+{
+	static struct run_plan plan; /* large; one per process */
+	struct supervisor s = { .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1 };
+	char err[1024];
+
+	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
+		s.roles[k].trapped_syscall = -1;
+	if (plan_prepare(&plan, t, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (loop_setup(&s) < 0 || start_roles(&s) < 0) {
+		s.exit_status = 1;
+		begin_stop(&s, "a role could not start", 1);
+	}
+	run_loop(&s);
+	plan_release(&plan);
+	log_info("stopped%s", s.exit_status ? " after a failure" : "");
+	return s.exit_status;
+}

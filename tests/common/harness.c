@@ -1,0 +1,345 @@
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+const char *mpbs_binary(void)
+{
+	const char *b = getenv("MPBS_RUN");
+	return b ? b : "build/mpbs-run";
+}
+
+const char *mpbs_srcdir(void)
+{
+	const char *s = getenv("MPBS_SRCDIR");
+	return s ? s : ".";
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static int write_topology(struct mpbs *m, const char *names, const char *extra)
+{
+	char path[PATH_MAX + 64], buf[512];
+	FILE *f = fopen(m->topology, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "[runner]\nuid_base = 300000\n\n[intermediary]\nlisten = 127.0.0.1:%d\npath = /nuvl\n"
+		   "max_request = 65536\n\n[association]\nledger = %s\nconfirm = all\npending_timeout = 5\n\n",
+		m->port, m->ledger);
+	char list[256];
+	snprintf(list, sizeof(list), "%s", names);
+	for (char *save = NULL, *n = strtok_r(list, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+		snprintf(path, sizeof(path), "%s/%s.policy", m->dir, n);
+		snprintf(buf, sizeof(buf), "accept_context = CTX_ALPHA\nreceive_body = yes\n");
+		if (write_text(path, buf) < 0)
+			break;
+		fprintf(f, "[provider %s]\npolicy = %s.policy\nkeys = keys/%s\ndemo_keys = yes\nreceive_body = yes\n\n",
+			n, n, n);
+	}
+	if (extra)
+		fputs(extra, f);
+	return fclose(f);
+}
+
+/* Waits for READY=1 on the pipe, or for the child to die. */
+static int wait_ready(struct mpbs *m, int rd)
+{
+	char buf[16];
+	struct pollfd pfd = { .fd = rd, .events = POLLIN };
+	int rc = poll(&pfd, 1, 10000);
+	ssize_t n = rc > 0 ? read(rd, buf, sizeof(buf)) : -1;
+	close(rd);
+	return n >= 7 && memcmp(buf, "READY=1", 7) == 0 ? 0 : -1;
+}
+
+int mpbs_start(struct mpbs *m, const char *names, const char *extra)
+{
+	int pfd[2];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->dir, sizeof(m->dir), "/tmp/mpbs-test-XXXXXX");
+	if (!mkdtemp(m->dir) || chmod(m->dir, 0755) < 0)
+		return -1;
+	snprintf(m->topology, sizeof(m->topology), "%s/topology.conf", m->dir);
+	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger.jsonl", m->dir);
+	snprintf(m->log, sizeof(m->log), "%s/mpbs.log", m->dir);
+	m->port = free_port();
+	if (m->port < 0 || write_topology(m, names, extra) < 0 || pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	m->pid = fork();
+	if (m->pid == 0) {
+		int logfd = open(m->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		char fdarg[16];
+		if (logfd < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
+			_exit(127);
+		snprintf(fdarg, sizeof(fdarg), "9");
+		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", fdarg, "--drain-timeout", "5000", m->topology,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (m->pid < 0)
+		return -1;
+	return wait_ready(m, pfd[0]);
+}
+
+int mpbs_stop(struct mpbs *m)
+{
+	int st;
+	if (m->pid <= 0)
+		return -1;
+	kill(m->pid, SIGTERM);
+	for (int i = 0; i < 300; i++) {
+		pid_t r = waitpid(m->pid, &st, WNOHANG);
+		if (r == m->pid) {
+			m->pid = 0;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		usleep(50 * 1000);
+	}
+	kill(m->pid, SIGKILL);
+	waitpid(m->pid, &st, 0);
+	m->pid = 0;
+	return -1;
+}
+
+void mpbs_cleanup(struct mpbs *m)
+{
+	if (m->pid > 0)
+		mpbs_stop(m);
+	if (!m->dir[0])
+		return;
+	char *chattr[] = { "chattr", "-a", m->ledger, NULL };
+	char *rm[] = { "rm", "-rf", m->dir, NULL };
+	run_cmd(chattr, NULL);
+	run_cmd(rm, NULL);
+}
+
+static int tcp_connect(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int http_connect(int port)
+{
+	return tcp_connect(port);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one response's head and skips its body (Content-Length only; the
+ * server under test never sends chunked bodies). */
+static int read_response(int fd)
+{
+	char buf[8192];
+	size_t len = 0;
+	char *end = NULL;
+	while (!end) {
+		ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+		if (n <= 0)
+			return 0;
+		len += (size_t)n;
+		buf[len] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+		if (!end && len == sizeof(buf) - 1)
+			return 0;
+	}
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		return 0;
+	const char *cl = strcasestr(buf, "\r\nContent-Length:");
+	size_t body = cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
+	size_t have = len - (size_t)(end + 4 - buf);
+	while (have < body) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	return status;
+}
+
+int http_raw(int port, const void *req, size_t len, bool *closed)
+{
+	int fd = tcp_connect(port);
+	if (fd < 0)
+		return 0;
+	int status = write_all(fd, req, len) < 0 ? 0 : read_response(fd);
+	if (closed) {
+		char c;
+		struct timeval tv = { .tv_sec = 2 };
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		*closed = recv(fd, &c, 1, 0) == 0;
+	}
+	close(fd);
+	return status;
+}
+
+static int send_post(int fd, const char *path, const char *context, const char *token, const void *body,
+		     size_t len)
+{
+	char head[8192];
+	int n = snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %zu\r\n", path,
+			 len);
+	if (context)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "X-Verification-Context: %s\r\n", context);
+	if (token)
+		n += snprintf(head + n, sizeof(head) - (size_t)n, "X-Provider-Token: %s\r\n", token);
+	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
+	if (write_all(fd, head, (size_t)n) < 0 || write_all(fd, body, len) < 0)
+		return -1;
+	return 0;
+}
+
+int http_post(int port, const char *path, const char *context, const char *token, const void *body, size_t len)
+{
+	int fd = tcp_connect(port);
+	if (fd < 0)
+		return 0;
+	int status = send_post(fd, path, context, token, body, len) < 0 ? 0 : read_response(fd);
+	close(fd);
+	return status;
+}
+
+int http_post_on(int fd, const char *path, const char *context, const void *body, size_t len)
+{
+	return send_post(fd, path, context, NULL, body, len) < 0 ? 0 : read_response(fd);
+}
+
+size_t ledger_count(const char *path, const char *type)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, count = 0;
+	if (!f)
+		return 0;
+	while (getline(&line, &cap, f) > 0) {
+		json_t *rec = json_loads(line, 0, NULL);
+		const char *t = json_string_value(json_object_get(rec, "type"));
+		if (t && strcmp(t, type) == 0)
+			count++;
+		json_decref(rec);
+	}
+	free(line);
+	fclose(f);
+	return count;
+}
+
+size_t ledger_wait_count(const char *path, const char *type, size_t n, int timeout_ms)
+{
+	size_t c = 0;
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		c = ledger_count(path, type);
+		if (c >= n)
+			break;
+		usleep(20 * 1000);
+	}
+	return c;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, cap);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int run_cmd(char *const argv[], char **out)
+{
+	char tmpl[] = "/tmp/mpbs-cmd-XXXXXX";
+	int ofd = mkstemp(tmpl);
+	if (ofd < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(ofd, 1);
+		dup2(ofd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(ofd);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (out)
+		*out = read_file(tmpl, NULL);
+	unlink(tmpl);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}

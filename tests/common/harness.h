@@ -1,0 +1,57 @@
+/* End-to-end harness: starts the real build/mpbs-run as a child on a
+ * temporary topology (loopback port, temporary ledger and keys), waits for
+ * its readiness through --ready-fd, speaks raw HTTP to it and reads the
+ * ledger it writes. */
+#ifndef MPBS_TEST_HARNESS_H
+#define MPBS_TEST_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct mpbs {
+	pid_t pid;
+	int port;
+	char dir[64];            /* temporary directory of this instance */
+	char topology[PATH_MAX];
+	char ledger[PATH_MAX];
+	char log[PATH_MAX];      /* the supervisor's stderr */
+};
+
+/* Providers NAMES (space-separated, e.g. "A B C"), each accepting CTX_ALPHA
+ * and receiving the body; extra is appended to the topology file verbatim
+ * (may be NULL). Returns 0 once every role is ready, -1 otherwise. */
+int mpbs_start(struct mpbs *m, const char *names, const char *extra);
+/* SIGTERM, wait; returns the exit status (or 128+signal), -1 on timeout. */
+int mpbs_stop(struct mpbs *m);
+/* Removes the temporary directory (clears the ledger's append-only flag). */
+void mpbs_cleanup(struct mpbs *m);
+
+/* Path of the binary under test and of the source tree. */
+const char *mpbs_binary(void);
+const char *mpbs_srcdir(void);
+
+/* One HTTP exchange on a fresh connection: sends raw bytes, returns the
+ * status code of the first response (0 if none), and whether the server
+ * closed the connection afterwards. */
+int http_raw(int port, const void *req, size_t len, bool *closed);
+/* A POST of body with the given context (NULL: no header) and token (NULL). */
+int http_post(int port, const char *path, const char *context, const char *token, const void *body, size_t len);
+
+/* Keep-alive client: one connection, many requests. */
+int http_connect(int port);
+/* Sends one POST on fd and reads its response; returns the status or 0. */
+int http_post_on(int fd, const char *path, const char *context, const void *body, size_t len);
+
+/* Counts ledger records of a type ("confirmed", "signal", ...). */
+size_t ledger_count(const char *path, const char *type);
+/* Waits until ledger_count(type) >= n or timeout_ms passes; returns the count. */
+size_t ledger_wait_count(const char *path, const char *type, size_t n, int timeout_ms);
+/* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */
+char *read_file(const char *path, size_t *len);
+/* Runs argv to completion; returns its exit status (128+sig if killed),
+ * its stdout+stderr in *out (malloc'd) when out is not NULL. */
+int run_cmd(char *const argv[], char **out);
+
+#endif

@@ -1,0 +1,187 @@
+#define _GNU_SOURCE
+/* The whole pipeline, as a user runs it: the real binary as root, real
+ * HTTP on loopback, the real ledger read back. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/harness.h"
+
+static struct mpbs m;
+
+static void start_abc(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+}
+
+static void finish(void)
+{
+	mpbs_cleanup(&m);
+}
+
+/* The providers listed by the first confirmed record. */
+static char *first_confirmed_providers(void)
+{
+	size_t len;
+	char *text = read_file(m.ledger, &len);
+	char *result = NULL;
+	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line && !result;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *rec = json_loads(line, 0, NULL);
+		if (rec && strcmp(json_string_value(json_object_get(rec, "type")), "confirmed") == 0)
+			result = json_dumps(json_object_get(rec, "providers"), JSON_COMPACT);
+		json_decref(rec);
+	}
+	free(text);
+	return result;
+}
+
+static int verify_ledger(char **out)
+{
+	char *argv[] = { (char *)mpbs_binary(), "verify", m.ledger, "--topology", m.topology, NULL };
+	return run_cmd(argv, out);
+}
+
+Test(e2e_pipeline, post_with_context_is_confirmed_by_all, .init = start_abc, .fini = finish)
+{
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", NULL, "hello", 5), 204);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 2000), 1, "no confirmation within 2 s");
+	char *providers = first_confirmed_providers();
+	cr_assert_str_eq(providers, "[\"A\",\"B\",\"C\"]");
+	free(providers);
+	cr_assert_eq(ledger_count(m.ledger, "signal"), 6);
+	cr_assert_eq(mpbs_stop(&m), 0);
+	char *out = NULL;
+	cr_assert_eq(verify_ledger(&out), 0, "verify: %s", out);
+	cr_assert(strstr(out, "OK: ") != NULL, "%s", out);
+	free(out);
+}
+
+Test(e2e_pipeline, wrong_or_missing_context_gives_204_and_no_signal, .init = start_abc, .fini = finish)
+{
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_BETA", NULL, "body", 4), 204);
+	cr_assert_eq(http_post(m.port, "/nuvl", NULL, NULL, "body", 4), 204);
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHAX", NULL, "body", 4), 204);
+	cr_assert_eq(mpbs_stop(&m), 0); /* a stop drains every queued artifact and signal */
+	cr_assert_eq(ledger_count(m.ledger, "signal"), 0);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 0);
+	cr_assert_geq(ledger_count(m.ledger, "checkpoint"), 3, "each provider signs its epoch");
+}
+
+Test(e2e_pipeline, oversize_body_gives_204_and_no_signal, .init = start_abc, .fini = finish)
+{
+	size_t len = 65537;
+	char *body = malloc(len);
+	memset(body, 'x', len);
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", NULL, body, len), 204);
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", NULL, body, 65536), 204);
+	free(body);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 2000), 1, "the body at the limit is confirmed");
+	cr_assert_eq(mpbs_stop(&m), 0);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 1, "only the body at the limit");
+	cr_assert_eq(ledger_count(m.ledger, "signal"), 6);
+}
+
+Test(e2e_pipeline, other_methods_paths_and_malformed_http, .init = start_abc, .fini = finish)
+{
+	static const char get[] = "GET /nuvl HTTP/1.1\r\nHost: x\r\n\r\n";
+	static const char other[] = "POST /elsewhere HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+	static const char garbage[] = "BLAH\x01\x02 / HTTP/9\r\n\r\n";
+	static const char no_host[] = "POST /nuvl HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+	bool closed = false;
+	cr_assert_eq(http_raw(m.port, get, strlen(get), NULL), 405);
+	cr_assert_eq(http_raw(m.port, other, strlen(other), NULL), 404);
+	cr_assert_eq(http_raw(m.port, garbage, strlen(garbage), &closed), 400);
+	cr_assert(closed, "a malformed request closes the connection");
+	cr_assert_eq(http_raw(m.port, no_host, strlen(no_host), &closed), 400, "HTTP/1.1 without Host");
+	cr_assert_eq(mpbs_stop(&m), 0);
+	cr_assert_eq(ledger_count(m.ledger, "signal"), 0);
+}
+
+Test(e2e_pipeline, thousand_requests_on_keepalive_all_confirmed, .init = start_abc, .fini = finish, .timeout = 60)
+{
+	enum { CONNS = 4, PER_CONN = 250 };
+	for (int c = 0; c < CONNS; c++) {
+		int fd = http_connect(m.port);
+		cr_assert_geq(fd, 0);
+		for (int i = 0; i < PER_CONN; i++) {
+			char body[64];
+			int len = snprintf(body, sizeof(body), "request %d on connection %d", i, c);
+			cr_assert_eq(http_post_on(fd, "/nuvl", "CTX_ALPHA", body, (size_t)len), 204, "request %d/%d", c, i);
+		}
+		close(fd);
+	}
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1000, 10000), 1000);
+	cr_assert_eq(mpbs_stop(&m), 0);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 1000, "exactly once each");
+	char *out = NULL;
+	cr_assert_eq(verify_ledger(&out), 0, "verify: %s", out);
+	cr_assert(strstr(out, "OK: ") && strstr(out, " 1000 confirmed"), "%s", out);
+	free(out);
+}
+
+/* Every role is a child of the supervisor, named for ps, and none is left
+ * after a SIGTERM. */
+Test(e2e_pipeline, roles_are_named_processes_and_stop_cleanly, .init = start_abc, .fini = finish)
+{
+	char path[64], *children;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", m.pid, m.pid);
+	children = read_file(path, NULL);
+	cr_assert_not_null(children);
+	pid_t pids[8];
+	int n = 0;
+	char names[256] = "";
+	for (char *save = NULL, *tok = strtok_r(children, " \n", &save); tok && n < 8; tok = strtok_r(NULL, " \n", &save)) {
+		pids[n++] = atoi(tok);
+		char comm_path[64];
+		snprintf(comm_path, sizeof(comm_path), "/proc/%s/comm", tok);
+		char *comm = read_file(comm_path, NULL);
+		cr_assert_not_null(comm);
+		strncat(names, comm, sizeof(names) - strlen(names) - 1);
+		free(comm);
+	}
+	free(children);
+	cr_assert_eq(n, 5, "intermediary, association and three providers");
+	cr_assert(strstr(names, "mpbs-int\n") && strstr(names, "mpbs-assoc\n") && strstr(names, "mpbs-p-A\n") &&
+		  strstr(names, "mpbs-p-B\n") && strstr(names, "mpbs-p-C\n"), "%s", names);
+	cr_assert_eq(mpbs_stop(&m), 0);
+	for (int i = 0; i < n; i++)
+		cr_assert(kill(pids[i], 0) < 0 && errno == ESRCH, "role pid %d survived the stop", pids[i]);
+}
+
+Test(e2e_cli, check_names_file_and_line_and_exits_78)
+{
+	char dir[] = "/tmp/mpbs-cli-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/bad.conf", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "[runner]\nuid_base = 200000\n\n[intermediary]\nlisten = 127.0.0.1:99999\n");
+	fclose(f);
+	char *argv[] = { (char *)mpbs_binary(), "-t", path, NULL };
+	char *out = NULL;
+	cr_assert_eq(run_cmd(argv, &out), 78);
+	char want[160];
+	snprintf(want, sizeof(want), "%s:5:", path);
+	cr_assert(strstr(out, want) && strstr(out, "listen"), "%s", out);
+	free(out);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(e2e_cli, reference_topology_checks_ok)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/contrib/topologies/reference.conf", mpbs_srcdir());
+	char *argv[] = { (char *)mpbs_binary(), "-t", path, NULL };
+	char *out = NULL;
+	cr_assert_eq(run_cmd(argv, &out), 0, "%s", out);
+	free(out);
+}
