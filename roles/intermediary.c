@@ -38,6 +38,7 @@ struct intermediary {
 	struct MHD_Response *not_found;
 	struct MHD_Response *not_allowed;
 	uint64_t requests, oversize, bad_header;
+	unsigned in_flight;                /* requests begun and not yet completed */
 	struct forward_stats *per_provider;
 };
 
@@ -190,6 +191,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!r)
 			return MHD_NO; /* MHD closes the connection */
 		*req_cls = r;
+		im->in_flight++;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
@@ -202,9 +204,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct intermediary *im = cls;
 	if (*req_cls) {
 		request_free(*req_cls);
 		*req_cls = NULL;
+		im->in_flight--;
 	}
 }
 
@@ -235,8 +239,13 @@ static struct MHD_Daemon *daemon_start(struct intermediary *im)
 	return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, im,
 				MHD_OPTION_LISTEN_SOCKET, im->cfg->listen_fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, im,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+				/* Slow or idle clients (slowloris) are closed after
+				 * timeout_s; a request head must fit the 32 KiB
+				 * per-connection pool (431 otherwise). */
+				MHD_OPTION_CONNECTION_TIMEOUT, im->cfg->timeout_s,
+				MHD_OPTION_CONNECTION_LIMIT, im->cfg->max_connections,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, im->cfg->max_connections_per_ip,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 				/* Refuse what RFC 7230 calls malformed (HTTP/1.1
 				 * without Host, space before a colon, …) with 400. */
 				MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
@@ -255,6 +264,25 @@ static int wait_timeout_ms(struct MHD_Daemon *d)
 	if (MHD_get_timeout(d, &t) != MHD_YES)
 		return -1;
 	return t > 1000 ? 1000 : (int)t;
+}
+
+/* Stop: accept nothing new, finish the requests under way (bounded by the
+ * supervisor's drain deadline, after which it kills us), then return. Idle
+ * keep-alive connections hold no request and are not waited for. */
+static int drain(struct intermediary *im, struct MHD_Daemon *d, int ep)
+{
+	MHD_socket lfd = MHD_quiesce_daemon(d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd); /* our copy; the supervisor keeps the listener */
+	while (im->in_flight > 0) {
+		struct epoll_event ev;
+		if (epoll_wait(ep, &ev, 1, wait_timeout_ms(d)) < 0 && errno != EINTR) {
+			log_errno("epoll_wait");
+			return 1;
+		}
+		MHD_run(d);
+	}
+	return 0;
 }
 
 static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const struct role_seal *seal)
@@ -276,7 +304,7 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 		}
 		for (int i = 0; i < n; i++)
 			if (evs[i].data.fd == sfd && role_stop_requested(sfd))
-				return 0;
+				return drain(im, d, ep);
 		MHD_run(d);
 	}
 }

@@ -15,6 +15,9 @@ struct intermediary_config {
 	const bool *receive_body;/* per provider: does its artifact carry the body */
 	const char *path;        /* e.g. "/nuvl" */
 	size_t max_request;      /* larger bodies are dropped, still 204 */
+	unsigned max_connections;
+	unsigned max_connections_per_ip; /* 0: no cap */
+	unsigned timeout_s;      /* idle or slow connections are closed after this */
 	int status_fd;           /* readiness byte and seccomp reports to the supervisor */
 };
 

@@ -17,44 +17,53 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "chain.h"
 #include "derive.h"
 #include "keys.h"
 #include "log.h"
+#include "provider_decide.h"
+#include "provider_exec.h"
 #include "provider_policy.h"
 #include "role.h"
 #include "wire.h"
 
-enum refusal {
-	REFUSE_MALFORMED,
-	REFUSE_REPR,
-	REFUSE_BINDING,
-	REFUSE_CONTEXT,
-	REFUSE_NO_BODY,
-	REFUSE_COUNT
-};
+#define KEYS_DIR_IN_SANDBOX "/keys"
 
-static const char *const refusal_names[REFUSE_COUNT] = {
-	"malformed artifact", "request_repr mismatch", "binding mismatch", "context not accepted",
-	"body required but absent",
+/* epoll tags */
+#define TAG_ARTIFACT 0
+#define TAG_STOP 1
+#define TAG_TIMER 2
+#define TAG_HANDLER(i) (16 + 2 * (uint64_t)(i))     /* its pidfd */
+#define TAG_HANDLER_OUT(i) (17 + 2 * (uint64_t)(i)) /* its output pipe */
+
+/* A running action handler and the operation it works for. */
+struct handler {
+	bool used;
+	struct exec_run run;
+	uint8_t op[WIRE_DIGEST_LEN];
 };
 
 struct provider {
 	const struct provider_config *cfg;
 	struct provider_policy policy;
+	struct decider decider;
 	uint8_t sk[64];
 	uint8_t epoch[WIRE_EPOCH_LEN];
 	uint8_t head[WIRE_DIGEST_LEN];
 	uint64_t seq;
 	uint64_t covered_seq;
+	int ep;
+	int stop_fd;         /* signalfd: SIGTERM, SIGINT */
 	int timer_fd;
 	bool timer_armed;
 	uint8_t *frame;      /* receive buffer, one artifact */
 	size_t frame_cap;
 	uint64_t initiated;
-	uint64_t refused[REFUSE_COUNT];
+	struct handler *handlers; /* policy.max_concurrent slots when action = exec */
+	uint32_t running;
 	struct wire_stats wire;
 };
 
@@ -125,37 +134,97 @@ static int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_
 	return p->timer_armed ? 0 : arm_timer(p);
 }
 
-static int evaluate(struct provider *p, const struct artifact *a)
+static int emit_start(struct provider *p, const uint8_t op[WIRE_DIGEST_LEN])
 {
-	uint8_t digest[WIRE_DIGEST_LEN];
-
-	if (a->has_body) {
-		derive_request_repr(a->body, a->body_len, digest);
-		if (sodium_memcmp(digest, a->request_repr, sizeof(digest)) != 0)
-			return REFUSE_REPR;
-	} else if (p->policy.require_body) {
-		return REFUSE_NO_BODY;
-	}
-	derive_binding(a->request_repr, a->context, a->context_len, digest);
-	if (sodium_memcmp(digest, a->binding, sizeof(digest)) != 0)
-		return REFUSE_BINDING;
-	if (!provider_policy_accepts_context(&p->policy, a->context, a->context_len))
-		return REFUSE_CONTEXT;
-	return -1;
+	uint8_t start[WIRE_DIGEST_LEN];
+	randombytes_buf(start, sizeof(start));
+	return emit_signal(p, STAGE_START, op, start);
 }
 
-/* action = none: START, then COMPLETE with status 0 folded into its value. */
+/* The action's status is folded into fresh randomness: it never shows. */
+static int emit_complete(struct provider *p, const uint8_t op[WIRE_DIGEST_LEN], uint32_t status)
+{
+	uint8_t fresh[WIRE_DIGEST_LEN], complete[WIRE_DIGEST_LEN];
+	randombytes_buf(fresh, sizeof(fresh));
+	derive_complete_value(fresh, status, complete);
+	return emit_signal(p, STAGE_COMPLETE, op, complete);
+}
+
+static struct handler *free_handler(struct provider *p)
+{
+	for (uint32_t i = 0; i < p->policy.max_concurrent; i++)
+		if (!p->handlers[i].used)
+			return &p->handlers[i];
+	return NULL;
+}
+
+static int watch(struct provider *p, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	if (epoll_ctl(p->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_errno("epoll_ctl");
+		return -1;
+	}
+	return 0;
+}
+
+/* action = exec: START, then the handler runs with the body on stdin; its
+ * end (handler_done) emits COMPLETE. A handler that cannot start still gets
+ * its COMPLETE, with status 127 folded in. */
+static int start_handler(struct provider *p, const struct artifact *a, const uint8_t op[WIRE_DIGEST_LEN])
+{
+	struct handler *h = free_handler(p);
+	struct exec_env env;
+	if (!h) {
+		decider_count(&p->decider, REFUSE_BUSY);
+		return 0;
+	}
+	if (emit_start(p, op) < 0)
+		return -1;
+	exec_env_build(&env, p->cfg->name, a, op);
+	if (exec_start(&h->run, p->policy.action_exec.argv, env.envp, a->has_body ? a->body : NULL,
+		       a->has_body ? a->body_len : 0, p->policy.action_timeout_ms, p->policy.log_cap) < 0) {
+		log_errno("handler %s", p->policy.action_exec.argv[0]);
+		return emit_complete(p, op, 127);
+	}
+	h->used = true;
+	memcpy(h->op, op, WIRE_DIGEST_LEN);
+	p->running++;
+	p->initiated++;
+	return watch(p, h->run.pidfd, TAG_HANDLER(h - p->handlers)) < 0 ||
+			       watch(p, h->run.out_fd, TAG_HANDLER_OUT(h - p->handlers)) < 0
+		       ? -1
+		       : 0;
+}
+
+static int handler_done(struct provider *p, struct handler *h)
+{
+	int status;
+	exec_read_output(&h->run);
+	if (!exec_reap(&h->run, &status))
+		return 0;
+	while (h->run.log_len && h->run.log[h->run.log_len - 1] == '\n')
+		h->run.log_len--;
+	if (h->run.log_len || h->run.timed_out || status != 0)
+		log_info("handler exited with status %d%s; output (%zu bytes%s): %.*s", status,
+			 h->run.timed_out ? " (killed at action_timeout)" : "", h->run.log_len,
+			 h->run.dropped ? ", capped" : "", (int)h->run.log_len, h->run.log);
+	epoll_ctl(p->ep, EPOLL_CTL_DEL, h->run.pidfd, NULL);
+	if (h->run.out_fd >= 0)
+		epoll_ctl(p->ep, EPOLL_CTL_DEL, h->run.out_fd, NULL);
+	exec_release(&h->run);
+	h->used = false;
+	p->running--;
+	return emit_complete(p, h->op, (uint32_t)status);
+}
+
 static int initiate(struct provider *p, const struct artifact *a)
 {
-	uint8_t op[WIRE_DIGEST_LEN], start[WIRE_DIGEST_LEN], fresh[WIRE_DIGEST_LEN], complete[WIRE_DIGEST_LEN];
-
+	uint8_t op[WIRE_DIGEST_LEN];
 	derive_operation_id(a->request_repr, a->correlation, op);
-	randombytes_buf(start, sizeof(start));
-	if (emit_signal(p, STAGE_START, op, start) < 0)
-		return -1;
-	randombytes_buf(fresh, sizeof(fresh));
-	derive_complete_value(fresh, 0, complete);
-	if (emit_signal(p, STAGE_COMPLETE, op, complete) < 0)
+	if (p->policy.action == POLICY_ACTION_EXEC)
+		return start_handler(p, a, op);
+	if (emit_start(p, op) < 0 || emit_complete(p, op, 0) < 0)
 		return -1;
 	p->initiated++;
 	return 0;
@@ -167,15 +236,10 @@ static int handle_frame(struct provider *p, const uint8_t *buf, size_t len)
 	enum wire_err e = artifact_decode(buf, len, &a);
 	if (e != WIRE_OK) {
 		p->wire.rejected[e]++;
-		p->refused[REFUSE_MALFORMED]++;
+		decider_count(&p->decider, REFUSE_MALFORMED);
 		return 0;
 	}
-	int why = evaluate(p, &a);
-	if (why >= 0) {
-		p->refused[why]++;
-		return 0;
-	}
-	return initiate(p, &a);
+	return decide(&p->decider, &a) >= 0 ? 0 : initiate(p, &a);
 }
 
 /* Reads every queued artifact; returns -1 on a fatal error. */
@@ -195,7 +259,7 @@ static int drain_artifacts(struct provider *p)
 			return 0;
 		if ((size_t)n > p->frame_cap) {
 			p->wire.rejected[WIRE_EOVERSIZE]++;
-			p->refused[REFUSE_MALFORMED]++;
+			decider_count(&p->decider, REFUSE_MALFORMED);
 			continue;
 		}
 		if (handle_frame(p, p->frame, (size_t)n) < 0)
@@ -225,7 +289,7 @@ static int load_private_state(struct provider *p)
 	char err[512];
 	const struct provider_config *cfg = p->cfg;
 
-	if (provider_policy_load(&p->policy, cfg->policy_path, err, sizeof(err)) < 0) {
+	if (provider_policy_load_in(&p->policy, cfg->policy_path, KEYS_DIR_IN_SANDBOX, err, sizeof(err)) < 0) {
 		log_error("policy: %s", err);
 		return -1;
 	}
@@ -234,77 +298,131 @@ static int load_private_state(struct provider *p)
 			  "(set receive_body = yes in its [provider %s] section)", cfg->policy_path, cfg->name);
 		return -1;
 	}
+	if (provider_policy_needs_exec(&p->policy) && !cfg->exec) {
+		log_error("policy %s: names an evaluator or a handler, but the topology does not let this provider "
+			  "run programs (set exec = yes in its [provider %s] section)", cfg->policy_path, cfg->name);
+		return -1;
+	}
 	if (keys_load_signal_secret(cfg->secret_key_path, p->sk, err, sizeof(err)) < 0) {
 		log_error("signal key: %s", err);
+		return -1;
+	}
+	if (decider_init(&p->decider, &p->policy, cfg->name) < 0) {
+		log_errno("replay cache");
 		return -1;
 	}
 	return 0;
 }
 
-static int loop(struct provider *p, int sfd, const struct role_seal *seal)
+/* Kills handlers past their deadline; returns how long epoll may sleep. */
+static int next_wait_ms(struct provider *p)
 {
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	int fds[3] = { p->cfg->artifact_fd, sfd, p->timer_fd };
-	for (int i = 0; i < 3; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
-		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
-			log_errno("epoll setup");
-			return -1;
-		}
+	uint64_t now = exec_now_ms(), next = UINT64_MAX;
+	for (uint32_t i = 0; p->running && i < p->policy.max_concurrent; i++) {
+		struct handler *h = &p->handlers[i];
+		if (!h->used || h->run.timed_out)
+			continue;
+		exec_enforce_deadline(&h->run, now);
+		if (!h->run.timed_out && h->run.deadline_ms < next)
+			next = h->run.deadline_ms;
 	}
-	if (role_seal_and_report(seal, p->cfg->status_fd) < 0)
+	return next == UINT64_MAX ? -1 : (int)(next - now + 1);
+}
+
+static int dispatch(struct provider *p, uint64_t tag, bool *stop)
+{
+	if (tag == TAG_STOP) {
+		*stop = *stop || role_stop_requested(p->stop_fd);
+		return 0;
+	}
+	if (tag == TAG_ARTIFACT)
+		return drain_artifacts(p);
+	if (tag == TAG_TIMER)
+		return on_timer(p);
+	struct handler *h = &p->handlers[(tag - TAG_HANDLER(0)) / 2];
+	if ((tag - TAG_HANDLER(0)) % 2 == 0)
+		return handler_done(p, h);
+	exec_read_output(&h->run);
+	return 0;
+}
+
+static int loop_setup(struct provider *p)
+{
+	p->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (p->ep < 0) {
+		log_errno("epoll_create1");
+		return -1;
+	}
+	if (watch(p, p->cfg->artifact_fd, TAG_ARTIFACT) < 0 || watch(p, p->stop_fd, TAG_STOP) < 0 ||
+	    watch(p, p->timer_fd, TAG_TIMER) < 0)
+		return -1;
+	return 0;
+}
+
+/* Until a stop is asked: then the queued artifacts are still handled and
+ * running handlers finish (the supervisor's drain deadline bounds this). */
+static int loop(struct provider *p, const struct role_seal *seal)
+{
+	bool stop = false;
+	if (loop_setup(p) < 0 || role_seal_and_report(seal, p->cfg->status_fd) < 0)
 		return -1;
 	for (;;) {
-		struct epoll_event evs[3];
-		int n = epoll_wait(ep, evs, 3, -1);
+		struct epoll_event evs[16];
+		int n = epoll_wait(p->ep, evs, 16, next_wait_ms(p));
 		if (n < 0 && errno != EINTR) {
 			log_errno("epoll_wait");
 			return -1;
 		}
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			if (fd == sfd && role_stop_requested(sfd))
-				return drain_artifacts(p);   /* whatever was queued still counts */
-			if (fd == p->cfg->artifact_fd && drain_artifacts(p) < 0)
+		for (int i = 0; i < n; i++)
+			if (dispatch(p, evs[i].data.u64, &stop) < 0)
 				return -1;
-			if (fd == p->timer_fd && on_timer(p) < 0)
+		if (stop) {
+			if (epoll_ctl(p->ep, EPOLL_CTL_DEL, p->cfg->artifact_fd, NULL) == 0 && drain_artifacts(p) < 0)
 				return -1;
+			if (p->running == 0)
+				return 0;
 		}
 	}
 }
 
-static void report_counters(const struct provider *p)
+static int provider_init(struct provider *p)
 {
-	char line[512];
-	int off = snprintf(line, sizeof(line), "stopped: %" PRIu64 " initiated", p->initiated);
-	for (int i = 0; i < REFUSE_COUNT && off < (int)sizeof(line); i++)
-		if (p->refused[i])
-			off += snprintf(line + off, sizeof(line) - (size_t)off, ", %" PRIu64 " refused (%s)",
-					p->refused[i], refusal_names[i]);
-	log_info("%s", line);
+	/* Unseeded, jansson's first object (a token) reads /dev/urandom, which
+	 * the sealed provider cannot open. */
+	json_object_seed(randombytes_random());
+	if (p->policy.action == POLICY_ACTION_EXEC) {
+		p->handlers = calloc(p->policy.max_concurrent, sizeof(*p->handlers));
+		if (!p->handlers) {
+			log_errno("handler slots");
+			return -1;
+		}
+	}
+	return start_epoch(p);
 }
 
 int provider_main(const struct provider_config *cfg, const struct role_seal *seal)
 {
-	struct provider p = { .cfg = cfg, .timer_fd = -1 };
+	struct provider p = { .cfg = cfg, .timer_fd = -1, .ep = -1 };
 	int status = 1;
-	int sfd = role_stop_signalfd();
 
+	p.stop_fd = role_stop_signalfd();
 	p.frame_cap = ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + cfg->max_request;
 	p.frame = malloc(p.frame_cap);
 	p.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (sfd < 0 || !p.frame || p.timer_fd < 0 || sodium_init() < 0) {
+	if (p.stop_fd < 0 || !p.frame || p.timer_fd < 0 || sodium_init() < 0) {
 		log_errno("cannot initialise");
 		goto out;
 	}
-	if (load_private_state(&p) < 0 || start_epoch(&p) < 0)
+	if (load_private_state(&p) < 0 || provider_init(&p) < 0)
 		goto out;
-	if (loop(&p, sfd, seal) == 0 && (p.seq == p.covered_seq || emit_checkpoint(&p) == 0))
+	if (loop(&p, seal) == 0 && (p.seq == p.covered_seq || emit_checkpoint(&p) == 0))
 		status = 0;
-	report_counters(&p);
+	decider_report(&p.decider, p.initiated);
 out:
 	sodium_memzero(p.sk, sizeof(p.sk));
+	decider_free(&p.decider);
 	provider_policy_free(&p.policy);
+	free(p.handlers);
 	free(p.frame);
 	return status;
 }

@@ -14,6 +14,7 @@ struct provider_config {
 	const char *policy_path;     /* path as seen inside the provider's sandbox */
 	const char *secret_key_path; /* idem */
 	bool receive_body;           /* what the topology tells the intermediary */
+	bool exec;                   /* the topology lets it run an evaluator or handler */
 	size_t max_request;          /* largest body the intermediary forwards */
 	uint32_t checkpoint_every;
 	uint32_t checkpoint_ms;

@@ -4,12 +4,15 @@
  * file is fed to inih through a reader that hands over exactly one line per
  * call and counts them; the count is the line being handled, and inih's own
  * error line (a count of reader calls) is the same number. */
+#define _GNU_SOURCE /* asprintf */
 #include "provider_policy.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +20,60 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "keys.h"
 #include "wire.h"
 
 #define POLICY_FILE_MAX (64u * 1024)
 
-enum policy_key { KEY_ACCEPT_CONTEXT, KEY_RECEIVE_BODY, KEY_COUNT };
+enum policy_key {
+	KEY_ACCEPT_CONTEXT,
+	KEY_RECEIVE_BODY,
+	KEY_REQUIRE_TOKEN,
+	KEY_TOKEN_KEY,
+	KEY_MAX_TOKEN_TTL,
+	KEY_REPLAY_WINDOW,
+	KEY_REPLAY_CACHE_MAX,
+	KEY_EVALUATOR,
+	KEY_EVALUATOR_TIMEOUT,
+	KEY_ACTION,
+	KEY_ACTION_TIMEOUT,
+	KEY_MAX_CONCURRENT,
+	KEY_LOG_CAP,
+	KEY_COUNT
+};
 
-static const char *const key_names[KEY_COUNT] = { "accept_context", "receive_body" };
+static const char *const key_names[KEY_COUNT] = {
+	"accept_context", "receive_body",      "require_token", "token_key",      "max_token_ttl",
+	"replay_window",  "replay_cache_max",  "evaluator",     "evaluator_timeout", "action",
+	"action_timeout", "max_concurrent",    "log_cap",
+};
+
+/* Numeric keys: where the value lands, its range and its default. */
+struct number_key {
+	enum policy_key key;
+	size_t offset; /* of a uint32_t in struct provider_policy */
+	uint32_t min, max, dflt;
+};
+
+static const struct number_key number_keys[] = {
+	{ KEY_MAX_TOKEN_TTL, offsetof(struct provider_policy, max_token_ttl), 1, 86400, 300 },
+	/* default: max_token_ttl, filled in once the whole file is read */
+	{ KEY_REPLAY_WINDOW, offsetof(struct provider_policy, replay_window), 1, 86400, 0 },
+	{ KEY_REPLAY_CACHE_MAX, offsetof(struct provider_policy, replay_cache_max), 16, 16777216, 65536 },
+	{ KEY_EVALUATOR_TIMEOUT, offsetof(struct provider_policy, evaluator_timeout_ms), 1, 60000, 1000 },
+	{ KEY_ACTION_TIMEOUT, offsetof(struct provider_policy, action_timeout_ms), 1, 3600000, 10000 },
+	{ KEY_MAX_CONCURRENT, offsetof(struct provider_policy, max_concurrent), 1, 256, 4 },
+	{ KEY_LOG_CAP, offsetof(struct provider_policy, log_cap), 0, 1048576, 4096 },
+};
+
+#define N_NUMBER_KEYS (sizeof(number_keys) / sizeof(number_keys[0]))
 
 struct policy_parse {
 	struct provider_policy *p;
 	const char *path;
+	const char *keys_dir; /* NULL: the policy file's directory */
 	const char *buf;
 	size_t len, pos;
 	int line;
@@ -108,17 +154,145 @@ static int set_accept_context(struct policy_parse *pp, const char *value)
 	return 0;
 }
 
-static int set_receive_body(struct policy_parse *pp, const char *value)
+static int set_bool(struct policy_parse *pp, enum policy_key k, const char *value, bool *out)
 {
 	static const char *const yes[] = { "yes", "true", "1" };
 	static const char *const no[] = { "no", "false", "0" };
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
-			pp->p->require_body = strcasecmp(value, yes[i]) == 0;
+			*out = strcasecmp(value, yes[i]) == 0;
 			return 0;
 		}
 	}
-	return fail(pp, pp->line, key_names[KEY_RECEIVE_BODY], "expected yes or no, got '%.64s'", value);
+	return fail(pp, pp->line, key_names[k], "expected yes or no, got '%.64s'", value);
+}
+
+static int set_number(struct policy_parse *pp, const struct number_key *nk, const char *value)
+{
+	const char *key = key_names[nk->key];
+	uint64_t v = 0;
+	size_t len = strlen(value);
+	bool ok = len > 0 && len <= 10;
+	for (size_t i = 0; ok && i < len; i++) {
+		ok = value[i] >= '0' && value[i] <= '9';
+		v = v * 10 + (uint64_t)(value[i] - '0');
+	}
+	if (!ok || v < nk->min || v > nk->max)
+		return fail(pp, pp->line, key, "expected an integer from %" PRIu32 " to %" PRIu32 ", got '%.64s'",
+			    nk->min, nk->max, value);
+	memcpy((char *)pp->p + nk->offset, &(uint32_t){ (uint32_t)v }, sizeof(uint32_t));
+	return 0;
+}
+
+/* The program must exist and be executable where the policy is read: inside
+ * the provider's sandbox, which is where it will run. */
+static int check_program(struct policy_parse *pp, const char *key, const char *prog)
+{
+	struct stat st;
+	if (stat(prog, &st) < 0)
+		return fail(pp, pp->line, key, "%s: %s", prog, strerror(errno));
+	if (!S_ISREG(st.st_mode) || access(prog, X_OK) < 0)
+		return fail(pp, pp->line, key, "%s: not an executable regular file", prog);
+	return 0;
+}
+
+static int set_command(struct policy_parse *pp, const char *key, const char *value, struct policy_command *cmd)
+{
+	const char *s = value;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		size_t len = strcspn(s, " \t");
+		if (cmd->argc == POLICY_ARGS_MAX + 1)
+			return fail(pp, pp->line, key, "more than %d arguments", POLICY_ARGS_MAX);
+		if ((cmd->argv[cmd->argc] = strndup(s, len)) == NULL)
+			return fail(pp, pp->line, key, "out of memory");
+		cmd->argc++;
+		s += len;
+	}
+	if (cmd->argc == 0 || cmd->argv[0][0] != '/')
+		return fail(pp, pp->line, key, "expected an absolute path to a program, got '%.64s'", value);
+	return check_program(pp, key, cmd->argv[0]);
+}
+
+static int set_action(struct policy_parse *pp, const char *value)
+{
+	const char *key = key_names[KEY_ACTION];
+	if (strcmp(value, "none") == 0) {
+		pp->p->action = POLICY_ACTION_NONE;
+		return 0;
+	}
+	if (strncmp(value, "exec", 4) != 0 || (value[4] != ' ' && value[4] != '\t'))
+		return fail(pp, pp->line, key, "expected 'none' or 'exec /path/to/program [args]', got '%.64s'", value);
+	pp->p->action = POLICY_ACTION_EXEC;
+	return set_command(pp, key, value + 5, &pp->p->action_exec);
+}
+
+/* "PATH/name" into a fresh string, "name" alone when dir is empty. */
+static char *join_path(const char *dir, size_t dir_len, const char *name)
+{
+	char *out = NULL;
+	if (dir_len == 0)
+		return strdup(name);
+	bool slash = dir[dir_len - 1] == '/';
+	if (asprintf(&out, "%.*s%s%s", (int)dir_len, dir, slash ? "" : "/", name) < 0)
+		return NULL;
+	return out;
+}
+
+static char *resolve_token_key(const struct policy_parse *pp, const char *name)
+{
+	if (pp->keys_dir != NULL)
+		return join_path(pp->keys_dir, strlen(pp->keys_dir), name);
+	const char *slash = strrchr(pp->path, '/');
+	if (slash == NULL)
+		return join_path("", 0, name);
+	return join_path(pp->path, slash == pp->path ? 1 : (size_t)(slash - pp->path), name);
+}
+
+/* A plain file name: inside the sandbox only the provider's own key
+ * directory is there to look in. */
+static int set_token_key(struct policy_parse *pp, const char *value)
+{
+	const char *key = key_names[KEY_TOKEN_KEY];
+	struct provider_policy *p = pp->p;
+	if (value[0] == '\0' || strchr(value, '/') != NULL || strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
+		return fail(pp, pp->line, key, "expected a file name in the provider's key directory (no '/'), got '%.64s'",
+			    value);
+	p->token_key_path = resolve_token_key(pp, value);
+	if (p->token_key_path == NULL)
+		return fail(pp, pp->line, key, "out of memory");
+	char err[384];
+	if (keys_load_hex(p->token_key_path, p->token_key, sizeof(p->token_key), err, sizeof(err)) < 0)
+		return fail(pp, pp->line, key, "%s", err);
+	p->has_token_key = true;
+	return 0;
+}
+
+static int set_value(struct policy_parse *pp, enum policy_key k, const char *value)
+{
+	struct provider_policy *p = pp->p;
+	for (size_t i = 0; i < N_NUMBER_KEYS; i++)
+		if (number_keys[i].key == k)
+			return set_number(pp, &number_keys[i], value);
+	switch (k) {
+	case KEY_ACCEPT_CONTEXT:
+		return set_accept_context(pp, value);
+	case KEY_RECEIVE_BODY:
+		return set_bool(pp, k, value, &p->require_body);
+	case KEY_REQUIRE_TOKEN:
+		return set_bool(pp, k, value, &p->require_token);
+	case KEY_TOKEN_KEY:
+		return set_token_key(pp, value);
+	case KEY_EVALUATOR:
+		return set_command(pp, key_names[k], value, &p->evaluator);
+	case KEY_ACTION:
+		return set_action(pp, value);
+	default:
+		return fail(pp, pp->line, key_names[k], "internal error: no parser");
+	}
 }
 
 static int on_key(void *user, const char *section, const char *name, const char *value)
@@ -139,8 +313,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 0;
 	}
 	pp->key_line[k] = pp->line;
-	int rc = k == KEY_ACCEPT_CONTEXT ? set_accept_context(pp, value) : set_receive_body(pp, value);
-	return rc == 0;
+	return set_value(pp, (enum policy_key)k, value) == 0;
 }
 
 /* The only section allowed is [policy]; anything else is refused on its
@@ -262,13 +435,31 @@ static int parse_policy(struct policy_parse *pp)
 		return -1;
 	if (pp->key_line[KEY_ACCEPT_CONTEXT] == 0)
 		return fail(pp, 0, key_names[KEY_ACCEPT_CONTEXT], "missing required key");
+	if (pp->p->require_token && !pp->p->has_token_key)
+		return fail(pp, 0, key_names[KEY_TOKEN_KEY], "required when require_token = yes");
+	if (pp->key_line[KEY_REPLAY_WINDOW] == 0)
+		pp->p->replay_window = pp->p->max_token_ttl;
 	return 0;
+}
+
+static void set_defaults(struct provider_policy *p)
+{
+	for (size_t i = 0; i < N_NUMBER_KEYS; i++)
+		memcpy((char *)p + number_keys[i].offset, &number_keys[i].dflt, sizeof(uint32_t));
+	p->action = POLICY_ACTION_NONE;
 }
 
 int provider_policy_load(struct provider_policy *p, const char *path, char *errbuf, size_t errlen)
 {
+	return provider_policy_load_in(p, path, NULL, errbuf, errlen);
+}
+
+int provider_policy_load_in(struct provider_policy *p, const char *path, const char *keys_dir, char *errbuf,
+			    size_t errlen)
+{
 	memset(p, 0, sizeof(*p));
-	struct policy_parse pp = { .p = p, .path = path };
+	set_defaults(p);
+	struct policy_parse pp = { .p = p, .path = path, .keys_dir = keys_dir };
 	if (parse_policy(&pp) == 0)
 		return 0;
 	if (errlen > 0)
@@ -282,9 +473,23 @@ bool provider_policy_accepts_context(const struct provider_policy *p, const char
 	return ctx != NULL && context_listed(p, ctx, len);
 }
 
+bool provider_policy_needs_exec(const struct provider_policy *p)
+{
+	return p->evaluator.argc > 0 || p->action == POLICY_ACTION_EXEC;
+}
+
+static void free_command(struct policy_command *cmd)
+{
+	for (size_t i = 0; i < cmd->argc; i++)
+		free(cmd->argv[i]);
+}
+
 void provider_policy_free(struct provider_policy *p)
 {
 	for (size_t i = 0; i < p->n_accept; i++)
 		free(p->accept_context[i]);
-	memset(p, 0, sizeof(*p));
+	free(p->token_key_path);
+	free_command(&p->evaluator);
+	free_command(&p->action_exec);
+	sodium_memzero(p, sizeof(*p));
 }

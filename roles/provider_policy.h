@@ -1,8 +1,19 @@
 /* A provider's private policy file (INI, parsed with inih), read only inside
  * that provider's own process. Documented in docs/PROVIDER-POLICY.md.
  *
- *   accept_context = CTX_ALPHA CTX_BETA   ; required, space-separated, 1..64 entries
- *   receive_body   = yes|no               ; yes: refuse artifacts that lack the body
+ *   accept_context    = CTX_ALPHA CTX_BETA  ; required, space-separated, 1..64 entries
+ *   receive_body      = yes|no              ; yes: refuse artifacts that lack the body
+ *   require_token     = yes|no              ; default no
+ *   token_key         = NAME                ; file in the key directory; required by require_token
+ *   max_token_ttl     = SECONDS             ; default 300, 1..86400
+ *   replay_window     = SECONDS             ; default max_token_ttl, 1..86400
+ *   replay_cache_max  = N                   ; default 65536, 16..16777216
+ *   evaluator         = /abs/program [args] ; optional, at most 16 args
+ *   evaluator_timeout = MS                  ; default 1000, 1..60000
+ *   action            = none | exec /abs/program [args]   ; default none
+ *   action_timeout    = MS                  ; default 10000, 1..3600000
+ *   max_concurrent    = N                   ; default 4, 1..256
+ *   log_cap           = BYTES               ; default 4096, 0..1048576
  *
  * Keys are top-level (no section) or under [policy]. Any other section or
  * key, a duplicate key, or a bad value is an error naming file, line, key. */
@@ -11,18 +22,55 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define POLICY_CONTEXTS_MAX 64
+#define POLICY_ARGS_MAX 16 /* arguments after the program */
+#define POLICY_TOKEN_KEY_LEN 32
+
+/* A program and its arguments, split on spaces; argv is NULL-terminated
+ * and argc == 0 means "none". */
+struct policy_command {
+	char *argv[POLICY_ARGS_MAX + 2];
+	size_t argc;
+};
+
+enum policy_action { POLICY_ACTION_NONE, POLICY_ACTION_EXEC };
 
 struct provider_policy {
 	char *accept_context[POLICY_CONTEXTS_MAX];
 	size_t n_accept;
 	bool require_body;
+
+	bool require_token;
+	bool has_token_key;                       /* token_key was given and loaded */
+	char *token_key_path;                     /* as resolved and opened */
+	uint8_t token_key[POLICY_TOKEN_KEY_LEN];  /* wiped by provider_policy_free */
+	uint32_t max_token_ttl;                   /* seconds */
+	uint32_t replay_window;                   /* seconds */
+	uint32_t replay_cache_max;                /* entries */
+
+	struct policy_command evaluator;
+	uint32_t evaluator_timeout_ms;
+
+	enum policy_action action;
+	struct policy_command action_exec;        /* argc > 0 iff action == POLICY_ACTION_EXEC */
+	uint32_t action_timeout_ms;
+	uint32_t max_concurrent;
+	uint32_t log_cap;                         /* bytes of handler output kept per run */
 };
 
 /* Returns 0, or -1 with errbuf "PATH:LINE: key: message" (or "PATH: ..."
  * when no line applies, e.g. unreadable or a required key missing). */
 int provider_policy_load(struct provider_policy *p, const char *path, char *errbuf, size_t errlen);
+/* The same, with token_key (a plain file name) looked up in keys_dir, the
+ * provider's own key directory as seen by the caller; keys_dir NULL means
+ * the policy file's own directory (what provider_policy_load does). */
+int provider_policy_load_in(struct provider_policy *p, const char *path, const char *keys_dir, char *errbuf,
+			    size_t errlen);
+/* True when the policy runs a program (an evaluator or action = exec), so
+ * the provider's seccomp filter must allow execve. */
+bool provider_policy_needs_exec(const struct provider_policy *p);
 bool provider_policy_accepts_context(const struct provider_policy *p, const char *ctx, size_t len);
 void provider_policy_free(struct provider_policy *p);
 

@@ -139,6 +139,13 @@ static int restrict_with(int rsfd, const struct landlock_rule *rules, size_t n, 
 	return 0;
 }
 
+int landlock_abi_version(void)
+{
+	char err[128];
+	int abi = landlock_abi(err, sizeof(err));
+	return abi > 0 ? abi : 0;
+}
+
 int landlock_restrict(const struct landlock_rule *rules, size_t n, int *abi_out, char *err,
 		      size_t errlen)
 {

@@ -28,4 +28,7 @@ struct landlock_rule {
 int landlock_restrict(const struct landlock_rule *rules, size_t n, int *abi_out, char *err,
 		      size_t errlen);
 
+/* The kernel's Landlock ABI version, 0 when it has none. */
+int landlock_abi_version(void);
+
 #endif

@@ -15,8 +15,15 @@
 
 #include "../roles/keys.h"
 #include "../roles/log.h"
+#include "cgroup.h"
 #include "ledger_file.h"
 #include "seccomp.h"
+
+#include <sodium.h>
+
+/* With demo_keys, a token key is made beside the signal key, so a policy
+ * with `token_key = token.key` works on a fresh checkout too. */
+#define DEMO_TOKEN_KEY_NAME "token.key"
 
 #ifndef MPBS_POLICY_DIR
 #define MPBS_POLICY_DIR "/usr/local/share/mpbs-run/policy"
@@ -30,6 +37,13 @@ static const char *const policy_files[POLICY_COUNT] = {
 	[POLICY_INTERMEDIARY] = "intermediary.policy",
 	[POLICY_ASSOCIATION] = "association.policy",
 	[POLICY_PROVIDER] = "provider.policy",
+	[POLICY_PROVIDER_EXEC] = "provider-exec.policy",
+};
+
+/* What a provider's programs need to load and run, read-only: never /etc as
+ * a whole (other providers' keys may live under /etc/mpbs), never /home. */
+static const char *const exec_system_paths[] = {
+	"/usr", "/bin", "/lib", "/lib64", "/sbin", "/etc/ld.so.cache",
 };
 
 /* The policies next to the binary's source tree (build/mpbs-run →
@@ -101,19 +115,32 @@ static int mkdir_parents(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+static int demo_token_key(const char *path, char *err, size_t errlen)
+{
+	uint8_t key[32];
+	randombytes_buf(key, sizeof(key));
+	int rc = keys_store_hex(path, key, sizeof(key), 0600, err, errlen);
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
 /* Demo keys are generated on first use and owned by the provider's host
  * uid, so a fresh checkout runs with no manual key step. */
 static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_t errlen)
 {
-	char secret[PATH_MAX], pub[PATH_MAX];
+	char secret[PATH_MAX], pub[PATH_MAX], token[PATH_MAX];
 	snprintf(secret, sizeof(secret), "%s/%s", tp->keys, KEYS_SECRET_NAME);
 	snprintf(pub, sizeof(pub), "%s/%s", tp->keys, KEYS_PUBLIC_NAME);
+	snprintf(token, sizeof(token), "%s/%s", tp->keys, DEMO_TOKEN_KEY_NAME);
 	if (access(secret, F_OK) < 0) {
 		if (mkdir_parents(tp->keys, err, errlen) < 0 || keys_generate_signal_pair(tp->keys, err, errlen) < 0)
 			return -1;
-		log_info("provider %s: generated demo signal keys in %s", tp->name, tp->keys);
+		log_info("provider %s: generated demo keys (signal pair, token key) in %s", tp->name, tp->keys);
 	}
-	if (chown(tp->keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0) {
+	if (access(token, F_OK) < 0 && demo_token_key(token, err, errlen) < 0)
+		return -1;
+	if (chown(tp->keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0 ||
+	    chown(token, uid, uid) < 0) {
 		snprintf(err, errlen, "provider %s: chown demo keys in %s: %s", tp->name, tp->keys, strerror(errno));
 		return -1;
 	}
@@ -192,6 +219,8 @@ static void plan_intermediary(struct run_plan *p, struct role_plan *r)
 	r->cfg.im = (struct intermediary_config){
 		.listen_fd = 3, .n_providers = n, .artifact_fds = p->im_artifact_fds,
 		.receive_body = p->receive_body, .path = t->http_path, .max_request = t->max_request,
+		.max_connections = t->max_connections, .max_connections_per_ip = t->max_connections_per_ip,
+		.timeout_s = t->http_timeout,
 		.status_fd = 4 + (int)n,
 	};
 }
@@ -218,6 +247,26 @@ static void plan_association(struct run_plan *p, struct role_plan *r)
 	};
 }
 
+/* A provider that may run programs also sees the system's program dirs
+ * and its own exec_dir (at /exec, so its policy names programs the same way
+ * wherever the operator keeps them), read-only and executable, and /dev/null. */
+static size_t plan_exec_binds(struct role_plan *r, const struct topo_provider *tp, size_t nb)
+{
+	struct stat st;
+	for (size_t k = 0; k < sizeof(exec_system_paths) / sizeof(exec_system_paths[0]); k++) {
+		const char *path = exec_system_paths[k];
+		if (nb == PLAN_BINDS_MAX - 1 || lstat(path, &st) < 0)
+			continue;
+		r->landlock[nb] = (struct landlock_rule){ .path = path, .access = LL_READ | LL_EXEC };
+		r->binds[nb++] = (struct mount_bind){ .src = path, .dst = path, .writable = false };
+	}
+	if (tp->exec_dir) {
+		r->landlock[nb] = (struct landlock_rule){ .path = "/exec", .access = LL_READ | LL_EXEC };
+		r->binds[nb++] = (struct mount_bind){ .src = tp->exec_dir, .dst = "/exec", .writable = false };
+	}
+	return nb;
+}
+
 /* A provider sees its key directory at /keys and its policy file alone at
  * /policy/<name> (never the directory: other providers' policies may sit
  * beside it), both read-only, and its state directory at /state. */
@@ -240,20 +289,26 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 	r->landlock[0] = (struct landlock_rule){ .path = "/keys", .access = LL_READ };
 	r->landlock[1] = (struct landlock_rule){ .path = r->policy_in_sandbox, .access = LL_READ };
 	if (tp->state) {
+		r->landlock[nb] = (struct landlock_rule){ .path = "/state", .access = LL_READ | LL_WRITE };
 		r->binds[nb++] = (struct mount_bind){ .src = tp->state, .dst = "/state", .writable = true };
-		r->landlock[2] = (struct landlock_rule){ .path = "/state", .access = LL_READ | LL_WRITE };
 	}
+	if (tp->exec)
+		nb = plan_exec_binds(r, tp, nb);
 	r->keep[0] = p->artifact[i].reader;
 	r->keep[1] = p->signal[i].writer;
-	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits, p->policy[POLICY_PROVIDER]);
+	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits,
+		    p->policy[tp->exec ? POLICY_PROVIDER_EXEC : POLICY_PROVIDER]);
 	r->spec.hostname = tp->name;
 	r->spec.net_lo = true;
-	r->spec.mounts = (struct mount_plan){ .binds = r->binds, .n_binds = nb, .proc = true };
+	r->spec.mounts = (struct mount_plan){ .binds = r->binds, .n_binds = nb, .proc = true, .dev_null = tp->exec };
 	r->spec.landlock = r->landlock;
 	r->spec.n_landlock = nb;
+	if (tp->exec)
+		r->landlock[r->spec.n_landlock++] = (struct landlock_rule){ .path = "/dev/null",
+									    .access = LL_READ | LL_WRITE };
 	r->cfg.pv = (struct provider_config){
 		.name = tp->name, .policy_path = r->policy_in_sandbox, .secret_key_path = r->key_in_sandbox,
-		.receive_body = tp->receive_body, .max_request = t->max_request,
+		.receive_body = tp->receive_body, .exec = tp->exec, .max_request = t->max_request,
 		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
 		.artifact_fd = 3, .signal_fd = 4, .status_fd = 5,
 	};
@@ -314,6 +369,39 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 	return 0;
 }
 
+static bool wants_cgroup(const struct topo_limits *l)
+{
+	return l->memory_max || l->pids_max || l->cpu_max[0];
+}
+
+/* cgroup v2 limits where a delegated cgroup2 hierarchy offers the
+ * controllers; otherwise a warning (rlimits still apply), or an error with
+ * require_cgroups = yes. The v1 controllers are never touched. */
+static int plan_cgroups(struct run_plan *p, char *err, size_t errlen)
+{
+	bool warned = false;
+	for (size_t k = 0; k < p->n_roles; k++) {
+		struct role_plan *r = &p->roles[k];
+		char why[512];
+		if (!wants_cgroup(r->spec.limits))
+			continue;
+		int rc = cgroup_role_create(r->comm, r->spec.limits, &r->spec.cgroup_fd, why, sizeof(why));
+		if (rc == 0) {
+			r->in_cgroup = true;
+			continue;
+		}
+		if (rc < 0 || p->t->require_cgroups) {
+			snprintf(err, errlen, "%s: %s%s", r->label, why,
+				 rc > 0 ? " (require_cgroups = yes in [runner])" : "");
+			return -1;
+		}
+		if (!warned)
+			log_warn("%s; memory_max/pids_max/cpu_max are not applied, rlimits are", why);
+		warned = true;
+	}
+	return 0;
+}
+
 int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t errlen)
 {
 	plan_init_fds(p, t);
@@ -326,6 +414,8 @@ int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t
 	if (open_files_and_channels(p, err, errlen) < 0)
 		goto fail;
 	plan_roles(p);
+	if (plan_cgroups(p, err, errlen) < 0)
+		goto fail;
 	return 0;
 fail:
 	plan_release(p);
@@ -348,8 +438,14 @@ void plan_release(struct run_plan *p)
 		channel_close(&p->signal[i]);
 	}
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++) {
-		close_fd(&p->roles[k].status_rd);
-		close_fd(&p->roles[k].status_wr);
+		struct role_plan *r = &p->roles[k];
+		close_fd(&r->status_rd);
+		close_fd(&r->status_wr);
+		if (r->spec.cgroup_fd > 0)
+			close_fd(&r->spec.cgroup_fd);
+		if (r->in_cgroup && cgroup_role_remove(r->comm) < 0 && errno != ENOENT)
+			log_errno("remove the cgroup of %s", r->label);
+		r->in_cgroup = false;
 	}
 	for (enum policy_id id = 0; id < POLICY_COUNT; id++) {
 		seccomp_policy_free(p->policy[id]);

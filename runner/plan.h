@@ -22,6 +22,7 @@ enum policy_id {
 	POLICY_INTERMEDIARY,
 	POLICY_ASSOCIATION,
 	POLICY_PROVIDER,
+	POLICY_PROVIDER_EXEC,
 	POLICY_COUNT
 };
 
@@ -33,6 +34,7 @@ enum policy_id {
 #define PLAN_ROLES_MAX (TOPO_PROVIDERS_MAX + 2)
 #define PLAN_KEEP_MAX (TOPO_PROVIDERS_MAX + 2)
 #define PLAN_PATH_MAX 512
+#define PLAN_BINDS_MAX 12
 
 struct role_plan {
 	enum role_kind kind;
@@ -41,10 +43,10 @@ struct role_plan {
 	char comm[16];
 	int keep[PLAN_KEEP_MAX];
 	int status_rd;                   /* the supervisor's end of the status pipe */
+	bool in_cgroup;                  /* a cgroup v2 group was made for it (removed after it exits) */
 	int status_wr;
-	struct mount_bind binds[3];
-	char bind_dst[3][PLAN_PATH_MAX];
-	struct landlock_rule landlock[3];
+	struct mount_bind binds[PLAN_BINDS_MAX];
+	struct landlock_rule landlock[PLAN_BINDS_MAX + 1]; /* + /dev/null */
 	char policy_in_sandbox[PLAN_PATH_MAX];
 	char key_in_sandbox[PLAN_PATH_MAX];
 	struct role_spec spec;

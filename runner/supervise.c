@@ -22,6 +22,7 @@
 
 #include "../roles/log.h"
 #include "../roles/role.h"
+#include "landlock.h"
 #include "plan.h"
 #include "seccomp.h"
 
@@ -356,6 +357,12 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 		log_error("%s", err);
 		return 1;
 	}
+	int abi = landlock_abi_version();
+	if (abi)
+		log_info("sandbox: Landlock ABI %d", abi);
+	else
+		log_warn("sandbox: this kernel has no Landlock; file access is bounded by each role's mount "
+			 "namespace alone");
 	if (loop_setup(&s) < 0 || start_roles(&s) < 0) {
 		s.exit_status = 1;
 		begin_stop(&s, "a role could not start", 1);

@@ -98,6 +98,9 @@ static const struct key_def intermediary_keys[] = {
 	{ "listen", V_LISTEN, offsetof(struct topology, listen), 0, 0, 0 },
 	{ "path", V_HTTP_PATH, offsetof(struct topology, http_path), 0, 0, 0 },
 	U("max_request", struct topology, max_request, 1, WIRE_BODY_MAX),
+	U("max_connections", struct topology, max_connections, 1, 1000000),
+	U("max_connections_per_ip", struct topology, max_connections_per_ip, 0, 1000000),
+	U("timeout", struct topology, http_timeout, 1, 3600),
 	LIMIT_KEYS(struct topology, intermediary_limits),
 };
 
@@ -116,6 +119,8 @@ static const struct key_def provider_keys[] = {
 	{ "state", V_PATH, offsetof(struct topo_provider, state), 0, 0, 0 },
 	{ "receive_body", V_BOOL, offsetof(struct topo_provider, receive_body), 0, 0, 0 },
 	{ "demo_keys", V_BOOL, offsetof(struct topo_provider, demo_keys), 0, 0, 0 },
+	{ "exec", V_BOOL, offsetof(struct topo_provider, exec), 0, 0, 0 },
+	{ "exec_dir", V_PATH, offsetof(struct topo_provider, exec_dir), 0, 0, 0 },
 	U("checkpoint_every", struct topo_provider, checkpoint_every, 1, 65536),
 	U("checkpoint_ms", struct topo_provider, checkpoint_ms, 1, 60000),
 	LIMIT_KEYS(struct topo_provider, limits),
@@ -763,6 +768,10 @@ static int validate_provider(struct parse *p, size_t i)
 		return -1;
 	if (pr->state != NULL && check_exists(p, s, "state", pr->state, S_IFDIR) < 0)
 		return -1;
+	if (pr->exec_dir != NULL && check_exists(p, s, "exec_dir", pr->exec_dir, S_IFDIR) < 0)
+		return -1;
+	if (pr->exec_dir != NULL && !pr->exec)
+		return fail_at(p, origin_of(s, "exec_dir"), s, "exec_dir", "needs exec = yes");
 	/* One provider's key or state directory bound into another's sandbox
 	 * would hand it the other's authority. */
 	for (size_t j = 0; j < i; j++) {
@@ -801,6 +810,8 @@ static int set_defaults(struct parse *p)
 	char msg[256];
 	t->uid_base = 200000;
 	t->max_request = 65536;
+	t->max_connections = 4096;
+	t->http_timeout = 15;
 	t->pending_timeout = 30;
 	t->pending_max = 65536;
 	init_section(&p->fixed[SEC_RUNNER], "runner", t, runner_keys, N_KEYS(runner_keys));
@@ -869,6 +880,7 @@ void topology_free(struct topology *t)
 		free(pr->keys);
 		free(pr->public_key);
 		free(pr->state);
+		free(pr->exec_dir);
 	}
 	memset(t, 0, sizeof(*t));
 }

@@ -32,6 +32,10 @@ struct topo_provider {
 	char *state;       /* absolute state directory; default none */
 	bool receive_body; /* default no */
 	bool demo_keys;    /* generate a key pair into `keys` if it has none; default no */
+	bool exec;         /* may run an evaluator or handler: read-only system dirs and
+			    * provider-exec.policy (execve); default no */
+	char *exec_dir;    /* with exec: a directory of its programs, bound read-only (and
+			    * executable) at the same path; default none */
 	uint32_t checkpoint_every; /* default 256 */
 	uint32_t checkpoint_ms;    /* default 2 */
 	struct topo_limits limits;
@@ -52,6 +56,9 @@ struct topology {
 	socklen_t listen_addrlen;
 	char *http_path;   /* default "/nuvl"; must start with '/' */
 	size_t max_request;/* default 65536; 1..WIRE_BODY_MAX */
+	uint32_t max_connections;        /* default 4096 */
+	uint32_t max_connections_per_ip; /* default 0: no per-address cap */
+	uint32_t http_timeout;           /* seconds a connection may be idle or slow, default 15 */
 	struct topo_limits intermediary_limits;
 
 	/* [association] */

@@ -1,0 +1,179 @@
+#define _GNU_SOURCE
+#include "provider_exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t exec_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The body as a sealed memfd: the program reads it as a plain file, and
+ * the provider never blocks on a pipe the program does not drain. */
+static int body_fd(const uint8_t *body, size_t len)
+{
+	int fd = memfd_create("mpbs-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, body + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* In the child: stdin, stdout, stderr in place, nothing else open, the
+ * provider's blocked signals unblocked, then execve. Only async-signal-safe
+ * calls between fork and exec. */
+static _Noreturn void child_exec(int in_fd, int out_fd, char *const argv[], char *const envp[])
+{
+	sigset_t none;
+	sigemptyset(&none);
+	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0 ||
+	    syscall(SYS_close_range, 3U, ~0U, 0) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		_exit(126);
+	signal(SIGPIPE, SIG_DFL);
+	execve(argv[0], argv, envp);
+	_exit(127);
+}
+
+int exec_start(struct exec_run *r, char *const argv[], char *const envp[], const uint8_t *body, size_t body_len,
+	       uint32_t timeout_ms, size_t log_cap)
+{
+	int pipefd[2];
+	memset(r, 0, sizeof(*r));
+	r->pidfd = r->out_fd = -1;
+	int in_fd = body_fd(body, body_len);
+	if (in_fd < 0)
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		close(in_fd);
+		return -1;
+	}
+	r->log = malloc(log_cap ? log_cap : 1);
+	pid_t pid = r->log ? fork() : -1;
+	if (pid == 0)
+		child_exec(in_fd, pipefd[1], argv, envp);
+	int saved = errno;
+	close(in_fd);
+	close(pipefd[1]);
+	r->out_fd = pipefd[0];
+	if (pid < 0) {
+		exec_release(r);
+		errno = saved;
+		return -1;
+	}
+	r->pid = pid;
+	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	r->log_cap = log_cap;
+	r->deadline_ms = exec_now_ms() + timeout_ms;
+	if (r->pidfd < 0 || fcntl(r->out_fd, F_SETFL, O_NONBLOCK) < 0) {
+		saved = errno;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		r->pid = 0;
+		exec_release(r);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+void exec_read_output(struct exec_run *r)
+{
+	char buf[4096];
+	ssize_t n;
+	while (r->out_fd >= 0) {
+		n = read(r->out_fd, buf, sizeof(buf));
+		if (n == 0) { /* the program closed its output: stop watching it */
+			close(r->out_fd);
+			r->out_fd = -1;
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return; /* EAGAIN: nothing more for now */
+		}
+		size_t room = r->log_cap - r->log_len;
+		size_t take = (size_t)n < room ? (size_t)n : room;
+		memcpy(r->log + r->log_len, buf, take);
+		r->log_len += take;
+		r->dropped += (size_t)n - take;
+	}
+}
+
+bool exec_enforce_deadline(struct exec_run *r, uint64_t now_ms)
+{
+	if (r->timed_out || now_ms < r->deadline_ms)
+		return false;
+	r->timed_out = true;
+	syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+	return true;
+}
+
+bool exec_reap(struct exec_run *r, int *status)
+{
+	siginfo_t si = { 0 };
+	if (waitid((idtype_t)P_PIDFD, (id_t)r->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return false;
+	*status = si.si_code == CLD_EXITED ? si.si_status : EXEC_STATUS_SIGNALED + si.si_status;
+	r->pid = 0;
+	exec_read_output(r);
+	return true;
+}
+
+int exec_wait(struct exec_run *r)
+{
+	int status;
+	for (;;) {
+		if (exec_reap(r, &status))
+			return status;
+		uint64_t now = exec_now_ms();
+		exec_enforce_deadline(r, now);
+		struct pollfd pfd[2] = { { .fd = r->pidfd, .events = POLLIN }, { .fd = r->out_fd, .events = POLLIN } };
+		int wait_ms = r->timed_out ? -1 : (int)(r->deadline_ms - now);
+		if (poll(pfd, 2, wait_ms) < 0 && errno != EINTR)
+			wait_ms = 0;
+		exec_read_output(r);
+	}
+}
+
+void exec_release(struct exec_run *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+	}
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	if (r->out_fd >= 0)
+		close(r->out_fd);
+	free(r->log);
+	memset(r, 0, sizeof(*r));
+	r->pidfd = r->out_fd = -1;
+}
