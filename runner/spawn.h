@@ -39,6 +39,10 @@ struct role_spec {
 	const struct seccomp_policy *seccomp;
 	const struct topo_limits *limits;
 	int cgroup_fd;            /* for CLONE_INTO_CGROUP, or -1 */
+	/* Test-only weakenings, set by `mpbs-run --audit --audit-weaken` alone
+	 * (never by a run) to show that the audit detects a missing layer. */
+	bool weaken_no_seccomp;   /* the seal installs no filter */
+	bool weaken_keep_caps;    /* the capability step is skipped */
 	/* Runs after the last step before seccomp; calls seal (which installs
 	 * seccomp) just before its main loop; returns the exit status. */
 	int (*main)(void *arg, const struct role_seal *seal);

@@ -118,6 +118,19 @@ int mpbs_start(struct mpbs *m, const char *names, const char *extra)
 	return wait_ready(m, pfd[0]);
 }
 
+int mpbs_prepare(struct mpbs *m, const char *names, const char *extra)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->dir, sizeof(m->dir), "/tmp/mpbs-test-XXXXXX");
+	if (!mkdtemp(m->dir) || chmod(m->dir, 0755) < 0)
+		return -1;
+	snprintf(m->topology, sizeof(m->topology), "%s/topology.conf", m->dir);
+	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger.jsonl", m->dir);
+	snprintf(m->log, sizeof(m->log), "%s/mpbs.log", m->dir);
+	m->port = free_port();
+	return m->port < 0 ? -1 : write_topology(m, names, extra);
+}
+
 int mpbs_stop(struct mpbs *m)
 {
 	int st;

@@ -23,6 +23,10 @@ struct mpbs {
  * and receiving the body; extra is appended to the topology file verbatim
  * (may be NULL). Returns 0 once every role is ready, -1 otherwise. */
 int mpbs_start(struct mpbs *m, const char *names, const char *extra);
+/* Same temporary directory, port and topology file as mpbs_start, without
+ * starting anything (m->pid stays 0): for tests that build the plan
+ * themselves. Returns 0, or -1. Clean up with mpbs_cleanup. */
+int mpbs_prepare(struct mpbs *m, const char *names, const char *extra);
 /* SIGTERM, wait; returns the exit status (or 128+signal), -1 on timeout. */
 int mpbs_stop(struct mpbs *m);
 /* Removes the temporary directory (clears the ledger's append-only flag). */

@@ -1,0 +1,89 @@
+/* The audit's probes (`mpbs-run --audit`): forbidden actions, each run in
+ * a fresh sandbox of a role, built by the supervisor's own spawn path with
+ * the role's own spec; only the role's main is replaced by probe_main. A
+ * probe seals itself like the role (its seccomp policy), performs one
+ * action with real arguments and exits with the errno it got (0 for
+ * success), or dies by SIGSYS. A probe marked before_seal acts under every
+ * layer but seccomp, so the layers beneath are shown to hold on their own.
+ * Which result is expected, which mechanism stops it and which claims of
+ * DESIGN §6 it tests are part of each entry. */
+#ifndef MPBS_PROBE_H
+#define MPBS_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "role.h"
+
+#define PROBE_ROLE_INTERMEDIARY (1u << 0)
+#define PROBE_ROLE_ASSOCIATION (1u << 1)
+#define PROBE_ROLE_PROVIDER (1u << 2)
+#define PROBE_ROLE_ALL (PROBE_ROLE_INTERMEDIARY | PROBE_ROLE_ASSOCIATION | PROBE_ROLE_PROVIDER)
+
+/* Exit codes no errno takes. */
+#define PROBE_EXIT_DATA 200     /* a read returned data, or a check found something */
+#define PROBE_EXIT_SEAL 201     /* the seal itself failed */
+
+/* Claims of DESIGN §6, as bits (1 << (n - 1)). */
+#define CLAIM(n) (1u << ((n) - 1))
+#define PROBE_CLAIMS 10
+
+enum probe_mechanism {
+	MECH_SECCOMP,
+	MECH_NETNS,
+	MECH_PIDNS,
+	MECH_MNTNS,
+	MECH_LANDLOCK,
+	MECH_CHANNEL,     /* one-way socketpair (shutdown) */
+	MECH_CAPS,
+	MECH_NNP,
+	MECH_USERNS,      /* own host uid through the user namespace */
+	MECH_INODE_FLAG,  /* FS_APPEND_FL on the ledger */
+	MECH_FDS,         /* close_range: only the fds it was given */
+	MECH_NAMESPACES,  /* its own user/net/mnt/pid/ipc/uts namespaces */
+	MECH_COUNT
+};
+
+/* What a probe may aim at, filled by the audit for each role. */
+struct probe_env {
+	pid_t victim_pid;          /* host pid of another role's live sandbox */
+	int listen_port;           /* the intermediary's listener */
+	const char *other_key;     /* host path of another provider's secret key */
+	const char *ledger;        /* host path of the ledger */
+	const char *topology;      /* host path of the topology file */
+	long n_fds;                /* fds it was given (3..3+n_fds-1) */
+};
+
+struct probe_def {
+	const char *id;
+	unsigned roles;            /* PROBE_ROLE_* */
+	const char *action;        /* the exact call, for the report */
+	bool expect_sigsys;        /* otherwise expect_code */
+	int expect_code;           /* errno, 0, or PROBE_EXIT_DATA */
+	enum probe_mechanism mechanism;
+	unsigned claims;           /* CLAIM(n) bits */
+	bool before_seal;
+	int (*act)(const struct probe_def *d, const struct probe_env *env);
+	long arg;                  /* an fd or flag, per action */
+	const char *path;
+};
+
+struct probe_call {
+	const struct probe_def *def;
+	const struct probe_env *env;
+};
+
+extern const struct probe_def probe_table[];
+extern const size_t probe_count;
+
+/* A role_spec main: arg is a struct probe_call. Returns the exit status. */
+int probe_main(void *arg, const struct role_seal *seal);
+
+/* A role_spec main that seals and then sleeps until killed: the live
+ * sandbox the host-side checks inspect. */
+int probe_idle_main(void *arg, const struct role_seal *seal);
+
+const char *probe_mechanism_name(enum probe_mechanism m);
+
+#endif

@@ -1,0 +1,699 @@
+#define _GNU_SOURCE
+/* The audit: probes in each role's place, host-side checks of live sealed
+ * sandboxes, and the report. See audit.h and docs/CLAIMS.md. */
+#include "audit.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../roles/keys.h"
+#include "../roles/log.h"
+#include "../roles/probe.h"
+#include "caps.h"
+#include "netns.h"
+#include "plan.h"
+#include "seccomp.h"
+#include "spawn.h"
+
+#define HOST_CHECKS 7
+
+struct audit_row {
+	const char *id;
+	const char *action;
+	size_t role;
+	enum probe_mechanism mech;
+	unsigned claims;
+	char expected[96];
+	char got[96];
+	bool ok;
+};
+
+struct audit {
+	struct run_plan plan;
+	struct role_proc idle[PLAN_ROLES_MAX];
+	struct probe_env env[PLAN_ROLES_MAX];
+	char other_key[PLAN_ROLES_MAX][4096];
+	struct audit_row *rows;
+	size_t n_rows, cap_rows;
+};
+
+/* ---- weakenings ---- */
+
+int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen)
+{
+	if (strncmp(spec, "seccomp:", 8) == 0) {
+		*w = (struct audit_weakening){ AUDIT_WEAKEN_SECCOMP, spec + 8 };
+	} else if (strncmp(spec, "caps:", 5) == 0) {
+		*w = (struct audit_weakening){ AUDIT_WEAKEN_CAPS, spec + 5 };
+	} else {
+		snprintf(err, errlen, "--audit-weaken %s: expected seccomp:ROLE or caps:ROLE", spec);
+		return -1;
+	}
+	if (!*w->role) {
+		snprintf(err, errlen, "--audit-weaken %s: no role named", spec);
+		return -1;
+	}
+	return 0;
+}
+
+static bool role_matches(const struct run_plan *p, size_t k, const char *name)
+{
+	const struct role_plan *r = &p->roles[k];
+	if (r->kind == ROLE_INTERMEDIARY)
+		return strcmp(name, "intermediary") == 0;
+	if (r->kind == ROLE_ASSOCIATION)
+		return strcmp(name, "association") == 0;
+	return strcmp(name, "provider") == 0 || strcmp(name, p->t->providers[r->provider].name) == 0;
+}
+
+static int apply_weakenings(struct run_plan *p, const struct audit_options *o, char *err, size_t errlen)
+{
+	for (size_t w = 0; w < o->n_weaken; w++) {
+		size_t hit = 0;
+		for (size_t k = 0; k < p->n_roles; k++) {
+			if (!role_matches(p, k, o->weaken[w].role))
+				continue;
+			hit++;
+			if (o->weaken[w].layer == AUDIT_WEAKEN_SECCOMP)
+				p->roles[k].spec.weaken_no_seccomp = true;
+			else
+				p->roles[k].spec.weaken_keep_caps = true;
+		}
+		if (!hit) {
+			snprintf(err, errlen, "--audit-weaken: no role named '%s'", o->weaken[w].role);
+			return -1;
+		}
+		log_warn("audit: weakening %s of %s (test only)",
+			 o->weaken[w].layer == AUDIT_WEAKEN_SECCOMP ? "seccomp" : "capabilities", o->weaken[w].role);
+	}
+	return 0;
+}
+
+/* ---- rows ---- */
+
+static struct audit_row *new_row(struct audit *a)
+{
+	if (a->n_rows == a->cap_rows) {
+		size_t cap = a->cap_rows ? a->cap_rows * 2 : 256;
+		struct audit_row *r = realloc(a->rows, cap * sizeof(*r));
+		if (!r)
+			return NULL;
+		a->rows = r;
+		a->cap_rows = cap;
+	}
+	struct audit_row *row = &a->rows[a->n_rows++];
+	memset(row, 0, sizeof(*row));
+	return row;
+}
+
+static unsigned role_bit(enum role_kind k)
+{
+	return k == ROLE_INTERMEDIARY ? PROBE_ROLE_INTERMEDIARY
+	     : k == ROLE_ASSOCIATION  ? PROBE_ROLE_ASSOCIATION
+				      : PROBE_ROLE_PROVIDER;
+}
+
+/* ---- spawning ---- */
+
+static void reap(struct role_proc *rp)
+{
+	siginfo_t si;
+	if (rp->pidfd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, rp->pidfd, SIGKILL, NULL, 0);
+	waitid((idtype_t)P_PIDFD, (id_t)rp->pidfd, &si, WEXITED);
+	close(rp->pidfd);
+	rp->pidfd = -1;
+}
+
+static void drain(int fd)
+{
+	char buf[256];
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static long read_trapped(int fd)
+{
+	unsigned char rec[SECCOMP_REPORT_LEN];
+	if (read(fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec) || memcmp(rec, SECCOMP_REPORT_MAGIC, 4) != 0)
+		return -1;
+	return (long)((uint32_t)rec[4] | (uint32_t)rec[5] << 8 | (uint32_t)rec[6] << 16 | (uint32_t)rec[7] << 24);
+}
+
+static bool setup_failed(int status_fd)
+{
+	char c;
+	return read(status_fd, &c, 1) == 1 && c == STATUS_ERROR;
+}
+
+static void describe_expected(const struct probe_def *d, char *buf, size_t len)
+{
+	if (d->expect_sigsys)
+		snprintf(buf, len, "SIGSYS");
+	else if (d->expect_code == 0)
+		snprintf(buf, len, "0");
+	else
+		snprintf(buf, len, "%s", strerrorname_np(d->expect_code) ? strerrorname_np(d->expect_code) : "?");
+}
+
+/* Runs one probe in a fresh sandbox of role k and fills row. */
+static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struct audit_row *row, char *err,
+		     size_t errlen)
+{
+	struct role_plan *r = &a->plan.roles[k];
+	struct probe_call call = { .def = d, .env = &a->env[k] };
+	struct role_spec spec = r->spec;
+	struct role_proc rp;
+	siginfo_t si = { 0 };
+
+	spec.main = probe_main;
+	spec.arg = &call;
+	drain(r->status_rd);
+	if (spawn_role(&spec, &rp, err, errlen) < 0)
+		return -1;
+	if (waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED) < 0) {
+		snprintf(err, errlen, "waitid %s: %s", r->label, strerror(errno));
+		close(rp.pidfd);
+		return -1;
+	}
+	close(rp.pidfd);
+	*row = (struct audit_row){ .id = d->id, .action = d->action, .role = k, .mech = d->mechanism,
+				   .claims = d->claims };
+	describe_expected(d, row->expected, sizeof(row->expected));
+	bool sigsys = (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == SIGSYS;
+	/* A failed setup step exits SPAWN_SETUP_FAILED (which is also
+	 * ECONNREFUSED) after an 'E' record: the record tells them apart. */
+	if (si.si_code == CLD_EXITED && ((si.si_status == SPAWN_SETUP_FAILED && setup_failed(r->status_rd)) ||
+					 si.si_status == PROBE_EXIT_SEAL)) {
+		snprintf(err, errlen, "%s: the sandbox for probe %s could not be built", r->label, d->id);
+		return -1;
+	}
+	if (sigsys) {
+		long nr = read_trapped(r->status_rd);
+		char name[64];
+		snprintf(row->got, sizeof(row->got), "SIGSYS (%s)",
+			 nr >= 0 ? seccomp_syscall_name_r(nr, name, sizeof(name)) : "killed, no report");
+	} else if (si.si_code == CLD_EXITED) {
+		int c = si.si_status;
+		snprintf(row->got, sizeof(row->got), "%s", c == 0 ? "0" : c == PROBE_EXIT_DATA ? "data/found"
+							 : strerrorname_np(c) ? strerrorname_np(c) : "?");
+	} else {
+		snprintf(row->got, sizeof(row->got), "killed by signal %d", si.si_status);
+	}
+	row->ok = d->expect_sigsys ? sigsys : (si.si_code == CLD_EXITED && si.si_status == d->expect_code);
+	return 0;
+}
+
+static int run_probes(struct audit *a, char *err, size_t errlen)
+{
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		for (size_t i = 0; i < probe_count; i++) {
+			const struct probe_def *d = &probe_table[i];
+			if (!(d->roles & role_bit(a->plan.roles[k].kind)))
+				continue;
+			struct audit_row *row = new_row(a);
+			if (!row) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			if (run_probe(a, k, d, row, err, errlen) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+/* ---- live sandboxes and host-side checks ---- */
+
+/* Waits until the idle role sleeps in its loop (sealed), up to 5 s. */
+static int wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)rp->pid);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(path, "r");
+		long nr = -1;
+		if (f) {
+			if (fscanf(f, "%ld", &nr) != 1)
+				nr = -1;
+			fclose(f);
+		}
+		if (nr == SYS_nanosleep)
+			return 0;
+		struct pollfd pfd = { .fd = rp->pidfd, .events = POLLIN };
+		if (poll(&pfd, 1, 10) > 0) {
+			snprintf(err, errlen, "%s: the live sandbox exited during setup", label);
+			return -1;
+		}
+	}
+	snprintf(err, errlen, "%s: the live sandbox did not reach its loop", label);
+	return -1;
+}
+
+static int start_idle(struct audit *a, char *err, size_t errlen)
+{
+	for (size_t k = 0; k < a->plan.n_roles; k++) {
+		struct role_spec spec = a->plan.roles[k].spec;
+		spec.main = probe_idle_main;
+		spec.arg = NULL;
+		if (spawn_role(&spec, &a->idle[k], err, errlen) < 0)
+			return -1;
+		if (wait_idle(&a->idle[k], a->plan.roles[k].label, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool status_value(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	bool found = false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			snprintf(out, len, "%s", line + kl + 1 + strspn(line + kl + 1, " \t"));
+			out[strcspn(out, "\n")] = '\0';
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+static struct audit_row *host_row(struct audit *a, size_t k, const char *id, const char *action,
+				  enum probe_mechanism m, unsigned claims, const char *expected)
+{
+	struct audit_row *row = new_row(a);
+	if (!row)
+		return NULL;
+	*row = (struct audit_row){ .id = id, .action = action, .role = k, .mech = m, .claims = claims };
+	snprintf(row->expected, sizeof(row->expected), "%s", expected);
+	return row;
+}
+
+static bool check_status(struct audit *a, size_t k, pid_t pid)
+{
+	struct audit_row *r = host_row(a, k, "host.seccomp-mode", "/proc/PID/status Seccomp", MECH_SECCOMP, CLAIM(8),
+				       "2");
+	if (!r)
+		return false;
+	r->ok = status_value(pid, "Seccomp", r->got, sizeof(r->got)) && strcmp(r->got, "2") == 0;
+	r = host_row(a, k, "host.no-new-privs", "/proc/PID/status NoNewPrivs", MECH_NNP, CLAIM(8), "1");
+	if (!r)
+		return false;
+	r->ok = status_value(pid, "NoNewPrivs", r->got, sizeof(r->got)) && strcmp(r->got, "1") == 0;
+	r = host_row(a, k, "host.capabilities", "/proc/PID/status CapInh/Prm/Eff/Bnd/Amb", MECH_CAPS, CLAIM(8),
+		     "all 0");
+	if (!r)
+		return false;
+	uint64_t caps[5];
+	bool read_ok = caps_read_status(pid, caps) == 0;
+	r->ok = read_ok && !(caps[0] | caps[1] | caps[2] | caps[3] | caps[4]);
+	snprintf(r->got, sizeof(r->got), read_ok ? "eff %#llx bnd %#llx" : "unreadable",
+		 (unsigned long long)caps[CAPS_EFF], (unsigned long long)caps[CAPS_BND]);
+	return true;
+}
+
+static ino_t ns_inode(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Distinct from the host's and from every other role's. */
+static bool check_namespaces(struct audit *a, size_t k)
+{
+	static const char *const names[] = { "user", "net", "mnt", "pid", "ipc", "uts", "cgroup" };
+	struct audit_row *r = host_row(a, k, "host.namespaces", "stat /proc/PID/ns/{user,net,mnt,pid,ipc,uts,cgroup}",
+				       MECH_NAMESPACES, CLAIM(4) | CLAIM(8), "all its own");
+	if (!r)
+		return false;
+	r->ok = true;
+	snprintf(r->got, sizeof(r->got), "all its own");
+	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+		ino_t mine = ns_inode(a->idle[k].pid, names[n]);
+		bool shared = mine == 0 || mine == ns_inode(0, names[n]);
+		for (size_t j = 0; j < a->plan.n_roles; j++)
+			shared |= j != k && mine == ns_inode(a->idle[j].pid, names[n]);
+		if (shared) {
+			r->ok = false;
+			snprintf(r->got, sizeof(r->got), "shares its %s namespace", names[n]);
+		}
+	}
+	return true;
+}
+
+static bool check_uid(struct audit *a, size_t k)
+{
+	char want[96];
+	unsigned u = (unsigned)a->plan.roles[k].spec.host_uid;
+	snprintf(want, sizeof(want), "%u %u %u %u", u, u, u, u);
+	struct audit_row *r = host_row(a, k, "host.uid", "/proc/PID/status Uid (real, effective, saved, fs)",
+				       MECH_USERNS, CLAIM(4) | CLAIM(8), want);
+	if (!r)
+		return false;
+	char v[96];
+	r->ok = u != 0 && status_value(a->idle[k].pid, "Uid", v, sizeof(v));
+	for (char *c = v; r->ok && *c; c++)
+		if (*c == '\t')
+			*c = ' ';
+	snprintf(r->got, sizeof(r->got), "%s", r->ok ? v : "unreadable");
+	r->ok = r->ok && strcmp(v, want) == 0;
+	return true;
+}
+
+static bool check_links(struct audit *a, size_t k)
+{
+	bool provider = a->plan.roles[k].kind == ROLE_PROVIDER;
+	struct audit_row *r = host_row(a, k, "host.netns-links", "netns links of PID (libnl)", MECH_NETNS,
+				       CLAIM(3) | CLAIM(5) | CLAIM(7), provider ? "lo up, nothing else" : "none up");
+	if (!r)
+		return false;
+	struct netns_link links[16];
+	size_t n = 0, up = 0;
+	char err[256];
+	if (netns_links_of_pid(a->idle[k].pid, links, 16, &n, err, sizeof(err)) < 0) {
+		snprintf(r->got, sizeof(r->got), "%.90s", err);
+		return true;
+	}
+	for (size_t i = 0; i < n; i++)
+		up += (links[i].flags & IFF_UP) != 0;
+	snprintf(r->got, sizeof(r->got), "%zu links, %zu up", n, up);
+	r->ok = provider ? n == 1 && strcmp(links[0].name, "lo") == 0 && up == 1 : up == 0;
+	return true;
+}
+
+static bool check_fds(struct audit *a, size_t k)
+{
+	char want[48];
+	long n = a->env[k].n_fds;
+	snprintf(want, sizeof(want), "fds 3-%ld only", 2 + n);
+	struct audit_row *r = host_row(a, k, "host.fd-table", "/proc/PID/fd", MECH_FDS,
+				       CLAIM(4) | CLAIM(6) | CLAIM(7), want);
+	if (!r)
+		return false;
+	char path[64];
+	long count = 0, highest = -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/", (int)a->idle[k].pid);
+	for (long fd = 3; fd < 1024; fd++) {
+		char p[96];
+		snprintf(p, sizeof(p), "%s%ld", path, fd);
+		if (access(p, F_OK) == 0 || errno == EACCES) {
+			count++;
+			highest = fd;
+		}
+	}
+	snprintf(r->got, sizeof(r->got), "%ld fds above 2, highest %ld", count, highest);
+	r->ok = count == n && highest == 2 + n;
+	return true;
+}
+
+static int host_checks(struct audit *a, char *err, size_t errlen)
+{
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		if (!check_status(a, k, a->idle[k].pid) || !check_namespaces(a, k) || !check_uid(a, k) ||
+		    !check_links(a, k) || !check_fds(a, k)) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	return 0;
+}
+
+/* ---- what each role's probes aim at ---- */
+
+static void fill_env(struct audit *a)
+{
+	const struct topology *t = a->plan.t;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&t->listen_addr;
+	for (size_t k = 0; k < a->plan.n_roles; k++) {
+		const struct role_plan *r = &a->plan.roles[k];
+		/* another provider's key: the next one (or the first) */
+		size_t other = r->kind == ROLE_PROVIDER ? (r->provider + 1) % t->n_providers : 0;
+		snprintf(a->other_key[k], sizeof(a->other_key[k]), "%s/%s", t->providers[other].keys, KEYS_SECRET_NAME);
+		a->env[k] = (struct probe_env){
+			/* a provider's sandbox for the intermediary, the intermediary's for the others */
+			.victim_pid = a->idle[r->kind == ROLE_INTERMEDIARY ? 2 : 0].pid,
+			.listen_port = ntohs(sin->sin_port), /* the port sits at the same offset for IPv6 */
+			.other_key = a->other_key[k],
+			.ledger = t->ledger,
+			.topology = t->path,
+			.n_fds = (long)r->spec.n_keep,
+		};
+	}
+}
+
+/* ---- report ---- */
+
+/* Weights per claim, in the spirit of systemd-analyze security: what a
+ * failure would expose (docs/CLAIMS.md). A row weighs its heaviest claim. */
+static const unsigned claim_weight[PROBE_CLAIMS] = { 2000, 2000, 1500, 2000, 1500, 2000, 1500, 1000, 1500, 1000 };
+
+static unsigned row_weight(const struct audit_row *r)
+{
+	unsigned w = 0;
+	for (int c = 0; c < PROBE_CLAIMS; c++)
+		if ((r->claims & CLAIM(c + 1)) && claim_weight[c] > w)
+			w = claim_weight[c];
+	return w ? w : 500;
+}
+
+/* 0.0 (nothing exposed) .. 10.0 (every check failed). */
+static double role_score(const struct audit *a, size_t k)
+{
+	double all = 0, bad = 0;
+	for (size_t i = 0; i < a->n_rows; i++)
+		if (a->rows[i].role == k) {
+			all += row_weight(&a->rows[i]);
+			bad += a->rows[i].ok ? 0 : row_weight(&a->rows[i]);
+		}
+	return all > 0 ? 10.0 * bad / all : 0;
+}
+
+enum verdict { V_NA, V_ENFORCED, V_VIOLATED };
+
+static enum verdict claim_verdict(const struct audit *a, size_t k, int claim, unsigned *mechs)
+{
+	enum verdict v = V_NA;
+	*mechs = 0;
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		if (r->role != k || !(r->claims & CLAIM(claim)))
+			continue;
+		*mechs |= 1u << r->mech;
+		if (!r->ok)
+			v = V_VIOLATED;
+		else if (v == V_NA)
+			v = V_ENFORCED;
+	}
+	return v;
+}
+
+static const char *verdict_name(enum verdict v)
+{
+	return v == V_ENFORCED ? "ENFORCED" : v == V_VIOLATED ? "VIOLATED" : "N/A";
+}
+
+static void mech_list(unsigned mechs, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int m = 0; m < MECH_COUNT && n < len; m++)
+		if (mechs & (1u << m))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", probe_mechanism_name(m));
+}
+
+static void print_report(const struct audit *a, size_t violated)
+{
+	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated\n\n", probe_count + HOST_CHECKS,
+	       a->n_rows, violated);
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		printf("%-8s %-14s %-34s expected %-8s got %-24s [%s]\n", r->ok ? "ENFORCED" : "VIOLATED",
+		       a->plan.roles[r->role].label, r->id, r->expected, r->got, probe_mechanism_name(r->mech));
+	}
+	printf("\nclaim × role\n");
+	for (int c = 1; c <= PROBE_CLAIMS; c++) {
+		printf("claim %-2d", c);
+		for (size_t k = 0; k < a->plan.n_roles; k++) {
+			unsigned mechs;
+			char ml[160];
+			enum verdict v = claim_verdict(a, k, c, &mechs);
+			mech_list(mechs, ml, sizeof(ml));
+			printf("  %s: %s%s%s%s", a->plan.roles[k].label, verdict_name(v), mechs ? " (" : "", ml,
+			       mechs ? ")" : "");
+		}
+		printf("\n");
+	}
+	printf("\nexposure (0 = nothing exposed, 10 = every check failed)\n");
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		printf("  %-14s %.1f\n", a->plan.roles[k].label, role_score(a, k));
+}
+
+static json_t *claims_json(unsigned claims)
+{
+	json_t *arr = json_array();
+	for (int c = 1; c <= PROBE_CLAIMS; c++)
+		if (claims & CLAIM(c))
+			json_array_append_new(arr, json_integer(c));
+	return arr;
+}
+
+static json_t *matrix_json(const struct audit *a)
+{
+	json_t *m = json_object();
+	for (int c = 1; c <= PROBE_CLAIMS; c++) {
+		json_t *row = json_object();
+		char key[8], ml[160];
+		for (size_t k = 0; k < a->plan.n_roles; k++) {
+			unsigned mechs;
+			enum verdict v = claim_verdict(a, k, c, &mechs);
+			mech_list(mechs, ml, sizeof(ml));
+			json_object_set_new(row, a->plan.roles[k].label,
+					    json_pack("{s:s, s:s}", "verdict", verdict_name(v), "mechanisms", ml));
+		}
+		snprintf(key, sizeof(key), "%d", c);
+		json_object_set_new(m, key, row);
+	}
+	return m;
+}
+
+static int write_json(const struct audit *a, const char *path, size_t violated, int status)
+{
+	json_t *results = json_array(), *scores = json_object();
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		json_array_append_new(results,
+				      json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "id", r->id, "role",
+						a->plan.roles[r->role].label, "action", r->action, "mechanism",
+						probe_mechanism_name(r->mech), "claims", claims_json(r->claims),
+						"expected", r->expected, "got", r->got, "verdict",
+						r->ok ? "ENFORCED" : "VIOLATED"));
+	}
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		json_object_set_new(scores, a->plan.roles[k].label, json_real(role_score(a, k)));
+	json_t *doc = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes", (json_int_t)(probe_count + HOST_CHECKS),
+				"checks", (json_int_t)a->n_rows, "violated", (json_int_t)violated, "results", results,
+				"matrix", matrix_json(a), "exposure", scores, "exit", status);
+	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2)) : -1;
+	json_decref(doc);
+	return rc;
+}
+
+static void xml_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20)
+				fputc(*s, f);
+		}
+}
+
+static int write_junit(const struct audit *a, const char *path, size_t violated)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+		   "<testsuite name=\"mpbs-audit\" tests=\"%zu\" failures=\"%zu\">\n", a->n_rows, violated);
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		fputs("<testcase classname=\"", f);
+		xml_escaped(f, a->plan.roles[r->role].label);
+		fputs("\" name=\"", f);
+		xml_escaped(f, r->id);
+		fputs("\">", f);
+		if (!r->ok) {
+			fputs("<failure message=\"", f);
+			xml_escaped(f, r->action);
+			fputs(": expected ", f);
+			xml_escaped(f, r->expected);
+			fputs(", got ", f);
+			xml_escaped(f, r->got);
+			fprintf(f, " (mechanism %s)\"/>", probe_mechanism_name(r->mech));
+		}
+		fputs("</testcase>\n", f);
+	}
+	fputs("</testsuite>\n</testsuites>\n", f);
+	return fclose(f);
+}
+
+static int report(const struct audit *a, const struct audit_options *o)
+{
+	size_t violated = 0;
+	bool over = false;
+	for (size_t i = 0; i < a->n_rows; i++)
+		violated += !a->rows[i].ok;
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		over |= o->threshold >= 0 && role_score(a, k) > o->threshold;
+	int status = violated || over ? 1 : 0;
+	print_report(a, violated);
+	if (over)
+		printf("exposure over the threshold %.1f\n", o->threshold);
+	if (o->json_path && write_json(a, o->json_path, violated, status) < 0) {
+		log_error("audit: write %s: %s", o->json_path, strerror(errno));
+		return 2;
+	}
+	if (o->junit_path && write_junit(a, o->junit_path, violated) < 0) {
+		log_error("audit: write %s: %s", o->junit_path, strerror(errno));
+		return 2;
+	}
+	return status;
+}
+
+int audit_run(const struct topology *t, const struct audit_options *o)
+{
+	struct audit *a = calloc(1, sizeof(*a));
+	char err[1024] = "";
+	int status = 2;
+	if (!a) {
+		log_error("audit: out of memory");
+		return 2;
+	}
+	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
+		a->idle[k].pidfd = -1;
+	if (plan_prepare(&a->plan, t, err, sizeof(err)) < 0) {
+		log_error("audit: %s", err);
+		free(a);
+		return 2;
+	}
+	if (apply_weakenings(&a->plan, o, err, sizeof(err)) == 0 && start_idle(a, err, sizeof(err)) == 0) {
+		fill_env(a);
+		if (host_checks(a, err, sizeof(err)) == 0 && run_probes(a, err, sizeof(err)) == 0)
+			status = report(a, o);
+	}
+	if (status == 2 && err[0])
+		log_error("audit: %s", err);
+	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
+		reap(&a->idle[k]);
+	plan_release(&a->plan);
+	free(a->rows);
+	free(a);
+	return status;
+}

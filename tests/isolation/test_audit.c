@@ -1,0 +1,141 @@
+/* `mpbs-run --audit` on a temporary topology, as an evaluator runs it: all
+ * probes hold on the real sandboxes, and each test-only weakening flips
+ * exactly the probes of the layer it removes, in the role it removes it
+ * from, and makes the audit fail. Needs root. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/harness.h"
+
+static struct mpbs m;
+static char json_path[PATH_MAX + 16];
+
+static void setup(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0, "temporary topology");
+	snprintf(json_path, sizeof(json_path), "%s/audit.json", m.dir);
+}
+
+static void teardown(void)
+{
+	mpbs_cleanup(&m);
+}
+
+/* Runs the audit with an optional weakening; returns its exit status and
+ * the parsed report (NULL if none was written). */
+static int audit(const char *weaken, json_t **report, char **out)
+{
+	char *argv[10];
+	size_t n = 0;
+	argv[n++] = (char *)mpbs_binary();
+	argv[n++] = "--audit";
+	argv[n++] = "--json";
+	argv[n++] = json_path;
+	if (weaken) {
+		argv[n++] = "--audit-weaken";
+		argv[n++] = (char *)weaken;
+	}
+	argv[n++] = m.topology;
+	argv[n] = NULL;
+	unlink(json_path);
+	int rc = run_cmd(argv, out);
+	*report = json_load_file(json_path, 0, NULL);
+	return rc;
+}
+
+/* Every row is VIOLATED exactly when it belongs to role and mechanism
+ * (role NULL: none may be violated). Returns the number violated. */
+static size_t check_rows(const json_t *report, const char *role, const char *mechanism)
+{
+	const json_t *results = json_object_get(report, "results");
+	size_t i, violated = 0;
+	const json_t *row;
+	cr_assert(json_is_array(results), "no results in the report");
+	json_array_foreach(results, i, row) {
+		const char *r = json_string_value(json_object_get(row, "role"));
+		const char *mech = json_string_value(json_object_get(row, "mechanism"));
+		const char *verdict = json_string_value(json_object_get(row, "verdict"));
+		const char *id = json_string_value(json_object_get(row, "id"));
+		cr_assert(r && mech && verdict && id, "row %zu is incomplete", i);
+		bool guarded = role && strcmp(r, role) == 0 && strcmp(mech, mechanism) == 0;
+		cr_assert_str_eq(verdict, guarded ? "VIOLATED" : "ENFORCED", "%s %s (%s): got %s", r, id, mech,
+				 json_string_value(json_object_get(row, "got")));
+		violated += guarded;
+	}
+	return violated;
+}
+
+Test(iso_audit, every_probe_holds_on_the_real_sandboxes, .init = setup, .fini = teardown, .timeout = 120)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	int rc = audit(NULL, &report, &out);
+	cr_assert_eq(rc, 0, "audit failed: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	cr_assert_geq(json_integer_value(json_object_get(report, "probes")), 45);
+	cr_assert_eq(json_integer_value(json_object_get(report, "violated")), 0);
+	cr_assert_eq(check_rows(report, NULL, NULL), 0);
+	const char *c4 = json_string_value(
+		json_object_get(json_object_get(json_object_get(json_object_get(report, "matrix"), "4"), "provider A"),
+				"verdict"));
+	cr_assert_str_eq(c4, "ENFORCED");
+	json_decref(report);
+	free(out);
+}
+
+Test(iso_audit, without_seccomp_in_one_provider_its_seccomp_probes_fail, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	int rc = audit("seccomp:B", &report, &out);
+	cr_assert_eq(rc, 1, "audit: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	size_t flipped = check_rows(report, "provider B", "seccomp");
+	cr_assert_geq(flipped, 40, "only %zu seccomp probes flipped", flipped);
+	cr_assert_eq((size_t)json_integer_value(json_object_get(report, "violated")), flipped);
+	json_decref(report);
+	free(out);
+}
+
+Test(iso_audit, without_seccomp_in_the_intermediary_its_seccomp_probes_fail, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	cr_assert_eq(audit("seccomp:intermediary", &report, &out), 1, "audit: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	cr_assert_gt(check_rows(report, "intermediary", "seccomp"), 0);
+	json_decref(report);
+	free(out);
+}
+
+Test(iso_audit, with_capabilities_left_the_capability_checks_fail, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	cr_assert_eq(audit("caps:association", &report, &out), 1, "audit: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	cr_assert_eq(check_rows(report, "association", "capabilities"), 2, "the in-sandbox and the host check");
+	json_decref(report);
+	free(out);
+}
+
+Test(iso_audit, weakening_is_refused_outside_the_audit, .init = setup, .fini = teardown, .timeout = 30)
+{
+	char *argv[] = { (char *)mpbs_binary(), "--audit-weaken", "seccomp:A", m.topology, NULL };
+	char *out = NULL;
+	cr_assert_eq(run_cmd(argv, &out), 2);
+	cr_assert(out && strstr(out, "only with --audit"), "%s", out);
+	cr_assert(access(m.ledger, F_OK) != 0, "nothing may be started or created");
+	free(out);
+}
