@@ -114,6 +114,14 @@ static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 			return -1;
 		}
 	c->status_fd = 3 + (int)sp->status_index;
+	/* stdin and stdout become /dev/null: a role keeps only its log (fd 2)
+	 * of the supervisor's own stdio. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) {
+		snprintf(err, errlen, "/dev/null as stdin/stdout: %s", strerror(errno));
+		return -1;
+	}
+	close(null);
 	return 0;
 }
 

@@ -10,6 +10,8 @@
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -244,8 +246,8 @@ static void count_fd(struct fd_census *c, const char *target)
 		c->other++;
 }
 
-/* Counts the fds of a role above stdio; stdio must be the supervisor's own
- * (inherited for the log), nothing else. */
+/* Counts the fds of a role above stdio; stdin and stdout must be /dev/null
+ * and stderr the supervisor's own (the log), nothing else. */
 static struct fd_census census(const struct role_seen *r)
 {
 	struct fd_census c = { 0 };
@@ -258,15 +260,24 @@ static struct fd_census census(const struct role_seen *r)
 			continue;
 		int fd = atoi(e->d_name);
 		c.total++;
-		if (fd <= 2) {
-			cr_assert(same_object(r->pid, m.pid, fd), "%s: fd %d is not the supervisor's stdio", r->comm, fd);
-			continue;
-		}
 		char link[512], target[PATH_MAX];
 		snprintf(link, sizeof(link), "%s/%s", dir, e->d_name);
 		ssize_t n = readlink(link, target, sizeof(target) - 1);
 		cr_assert_gt(n, 0, "readlink %s: %s", link, strerror(errno));
 		target[n] = '\0';
+		if (fd <= 1) {
+			/* Opened before pivot_root, so its path reads oddly from
+			 * here; the device numbers say what it is. */
+			struct stat st;
+			cr_assert_eq(stat(link, &st), 0, "stat %s: %s", link, strerror(errno));
+			cr_assert(S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3,
+				  "%s: fd %d is %s, not /dev/null", r->comm, fd, target);
+			continue;
+		}
+		if (fd == 2) {
+			cr_assert(same_object(r->pid, m.pid, fd), "%s: fd 2 is not the supervisor's log", r->comm);
+			continue;
+		}
 		count_fd(&c, target);
 	}
 	closedir(d);
