@@ -73,8 +73,10 @@ $(TESTS): $(TEST_OBJ) $(LIB) $(BIN)
 # The suite finds the binary under test through MPBS_RUN; criterion forks a
 # process per test, two at a time on the project's 2-core machines.
 CHECK_ENV := MPBS_RUN=$(abspath $(BIN)) MPBS_SRCDIR=$(CURDIR)
+# --timeout only guards CI against a hung test (it is no speed target: those
+# live in `make bench`).
 check: $(TESTS)
-	$(CHECK_ENV) $(TESTS) --jobs 2 $(CHECK_ARGS)
+	$(CHECK_ENV) $(TESTS) --jobs 2 --timeout 300 $(CHECK_ARGS)
 
 # Only the tests that need neither root nor a running system.
 check-unit: $(TESTS)

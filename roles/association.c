@@ -53,6 +53,7 @@ struct association {
 	char *report;              /* confirmation lines, printed after the commit */
 	size_t report_len, report_cap;
 	uint64_t confirmed, incomplete, rejected;
+	bool replaying;            /* rebuilding from the ledger: nothing is written */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -71,6 +72,10 @@ static json_t *hex_json(const uint8_t *b, size_t n)
 
 static int record(struct association *as, const char *type, json_t *fields)
 {
+	if (as->replaying) {
+		json_decref(fields);
+		return 0;
+	}
 	if (!fields || ledger_append(&as->ledger, type, fields) < 0) {
 		log_error("ledger: cannot buffer a %s record", type);
 		return -1;
@@ -81,7 +86,8 @@ static int record(struct association *as, const char *type, json_t *fields)
 static int record_rejected(struct association *as, struct peer *pr, const char *reason)
 {
 	as->rejected++;
-	log_warn("provider %s: rejected: %s", pr->cfg->name, reason);
+	if (!as->replaying)
+		log_warn("provider %s: rejected: %s", pr->cfg->name, reason);
 	return record(as, "rejected", json_pack("{s:s, s:s, s:I}", "provider", pr->cfg->name, "reason", reason,
 						"t", (json_int_t)clock_ns(CLOCK_REALTIME)));
 }
@@ -123,6 +129,8 @@ static json_t *providers_json(struct association *as, const struct pending_op *e
 static void report_confirmation(struct association *as, const char *op_hex, size_t n_providers)
 {
 	char line[160];
+	if (as->replaying)
+		return;
 	int len = snprintf(line, sizeof(line), "association: confirmed %s (%zu providers)\n", op_hex, n_providers);
 	if (as->report_len + (size_t)len > as->report_cap) {
 		size_t cap = as->report_cap ? as->report_cap * 2 : 8192;
@@ -429,6 +437,60 @@ static void peers_free(struct association *as)
 	free(as->peers);
 }
 
+static ssize_t peer_index(const struct association *as, const char *name)
+{
+	for (size_t i = 0; i < as->cfg->n_providers; i++)
+		if (strcmp(as->cfg->providers[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void replay_signal(void *ctx, const struct signal_frame *s)
+{
+	struct association *as = ctx;
+	ssize_t who = peer_index(as, s->provider);
+	if (who >= 0)
+		on_signal(as, (size_t)who, s);
+}
+
+static void replay_checkpoint(void *ctx, const struct checkpoint_frame *c)
+{
+	struct association *as = ctx;
+	ssize_t who = peer_index(as, c->provider);
+	if (who >= 0)
+		on_checkpoint(as, (size_t)who, c);
+}
+
+static void replay_closed(void *ctx, const uint8_t op[WIRE_DIGEST_LEN])
+{
+	struct association *as = ctx;
+	struct pending_op *e = pending_find(&as->pending, op);
+	if (e)
+		pending_remove(&as->pending, e);
+}
+
+/* A restarted association first walks its own ledger through the same
+ * code that built it, with writing turned off: chain heads, uncovered
+ * signals and pending operations come back as they were, so the frames
+ * still queued in the channels (the supervisor kept them) continue them. */
+static int rebuild_from_ledger(struct association *as)
+{
+	static const struct ledger_replay_ops ops = { replay_signal, replay_checkpoint, replay_closed };
+	char err[256];
+	if (as->ledger.seq == 0)
+		return 0;
+	as->replaying = true;
+	int rc = ledger_replay(as->cfg->ledger_fd, &ops, as, err, sizeof(err));
+	as->replaying = false;
+	if (rc < 0) {
+		log_error("ledger: rebuild: %s", err);
+		return -1;
+	}
+	log_info("rebuilt from %" PRIu64 " ledger records: %u operations pending", as->ledger.seq, as->pending.used);
+	as->confirmed = as->incomplete = as->rejected = 0;
+	return 0;
+}
+
 int association_main(const struct association_config *cfg, const struct role_seal *seal)
 {
 	struct association as = { .cfg = cfg };
@@ -449,10 +511,13 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		log_error("ledger: %s", err);
 		goto out;
 	}
+	if (rebuild_from_ledger(&as) < 0)
+		goto out_ledger;
 	if (loop(&as, sfd, tfd, seal) == 0)
 		status = 0;
 	log_info("stopped: %" PRIu64 " confirmed, %" PRIu64 " incomplete, %" PRIu64 " rejected, %u pending",
 		 as.confirmed, as.incomplete, as.rejected, as.pending.used);
+out_ledger:
 	ledger_writer_close(&as.ledger);
 out:
 	pending_free(&as.pending);

@@ -822,3 +822,61 @@ out:
 	free(v);
 	return ok;
 }
+
+/* ------------------------------------------------------------- replay */
+
+static bool replay_record(json_t *obj, const struct ledger_replay_ops *ops, void *ctx)
+{
+	const char *t = json_string_value(json_object_get(obj, "type"));
+	struct signal_frame s;
+	struct checkpoint_frame c;
+	uint8_t op[WIRE_DIGEST_LEN];
+	if (!t)
+		return false;
+	if (strcmp(t, "signal") == 0) {
+		if (!read_signal(obj, &s))
+			return false;
+		if (ops->signal)
+			ops->signal(ctx, &s);
+	} else if (strcmp(t, "checkpoint") == 0) {
+		if (!read_checkpoint(obj, &c))
+			return false;
+		if (ops->checkpoint)
+			ops->checkpoint(ctx, &c);
+	} else if (strcmp(t, "confirmed") == 0 || strcmp(t, "incomplete") == 0) {
+		if (!get_hex(obj, "op", op, sizeof(op)))
+			return false;
+		if (ops->closed)
+			ops->closed(ctx, op);
+	}
+	return true;
+}
+
+int ledger_replay(int fd, const struct ledger_replay_ops *ops, void *ctx, char *errbuf, size_t errlen)
+{
+	struct line_reader *lr = malloc(sizeof(*lr));
+	const char *line;
+	size_t len;
+	enum line_status st;
+	int rc = 0;
+	if (!lr) {
+		snprintf(errbuf, errlen, "replay: out of memory");
+		return -1;
+	}
+	line_reader_init(lr, fd);
+	while (rc == 0 && (st = line_next(lr, &line, &len)) == LINE_OK) {
+		json_t *obj = parse_line(line, len, errbuf, errlen);
+		if (!obj || !replay_record(obj, ops, ctx)) {
+			if (obj)
+				snprintf(errbuf, errlen, "line %" PRIu64 ": malformed record", lr->lineno);
+			rc = -1;
+		}
+		json_decref(obj);
+	}
+	if (rc == 0 && st != LINE_EOF) {
+		line_status_why(st, errbuf, errlen);
+		rc = -1;
+	}
+	free(lr);
+	return rc;
+}

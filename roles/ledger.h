@@ -64,4 +64,17 @@ struct ledger_verify_result {
  * false with bad_line and why set. A last line without newline is reported. */
 bool ledger_verify(int fd, ledger_pubkey_fn pubkey, void *ctx, struct ledger_verify_result *res);
 
+/* Replays the records of a ledger the writer already accepted (after
+ * ledger_writer_open), as the frames they record, so a restarted
+ * association rebuilds its chains and pending operations before it reads a
+ * channel. Callbacks may be NULL. Returns 0, or -1 with errbuf set. */
+struct ledger_replay_ops {
+	void (*signal)(void *ctx, const struct signal_frame *s);
+	void (*checkpoint)(void *ctx, const struct checkpoint_frame *c);
+	/* a confirmed or incomplete record closed this operation */
+	void (*closed)(void *ctx, const uint8_t op[WIRE_DIGEST_LEN]);
+};
+
+int ledger_replay(int fd, const struct ledger_replay_ops *ops, void *ctx, char *errbuf, size_t errlen);
+
 #endif

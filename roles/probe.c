@@ -6,6 +6,13 @@
  * weakening switches really remove layers. */
 #include "probe.h"
 
+#include <sodium.h>
+
+#include "chain.h"
+#include "derive.h"
+#include "keys.h"
+#include "wire.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -159,6 +166,67 @@ static int act_fork(const struct probe_def *d, const struct probe_env *e)
 	if (pid == 0)
 		_exit(0);
 	return errno_or_zero(pid);
+}
+
+static void hold_for_host(const struct probe_env *e, uint32_t value)
+{
+	unsigned char rec[5] = { PROBE_STATUS_HOLDING, (unsigned char)value, (unsigned char)(value >> 8),
+				 (unsigned char)(value >> 16), (unsigned char)(value >> 24) };
+	struct timespec t = { .tv_sec = PROBE_HOLD_MS / 1000, .tv_nsec = (PROBE_HOLD_MS % 1000) * 1000000L };
+	if (syscall(SYS_write, e->status_fd, rec, sizeof(rec)) == (long)sizeof(rec))
+		syscall(SYS_nanosleep, &t, NULL);
+}
+
+/* Forks children that block on a pipe until clone fails, holds them while
+ * the host looks, then releases and reaps them. Holds if the fork stopped
+ * with EAGAIN at the topology's RLIMIT_NPROC: it reads its own limit, and
+ * it plus its children reach that limit minus at most 2 (other processes
+ * of the same host uid, e.g. the audit's live sandbox of this provider). */
+static int act_fork_bomb(const struct probe_def *d, const struct probe_env *e)
+{
+	struct rlimit lim;
+	int gate[2];
+	long children = 0, rc;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_NPROC, NULL, &lim) < 0 || syscall(SYS_pipe2, gate, O_CLOEXEC) < 0)
+		return errno;
+	if (e->nproc == 0 || lim.rlim_cur != e->nproc)
+		return PROBE_EXIT_DATA;
+	while (children < 100000) {
+		rc = syscall(SYS_clone, (unsigned long)SIGCHLD, 0L, 0L, 0L, 0L);
+		if (rc == 0) {
+			char c;
+			syscall(SYS_close, gate[1]);
+			syscall(SYS_read, gate[0], &c, 1UL);
+			syscall(SYS_exit_group, 0);
+		}
+		if (rc < 0)
+			break;
+		children++;
+	}
+	int stop = rc < 0 ? errno : 0;
+	hold_for_host(e, (uint32_t)children);
+	syscall(SYS_close, gate[1]);
+	for (long i = 0; i < children; i++)
+		syscall(SYS_wait4, -1L, NULL, 0, NULL);
+	if (stop != EAGAIN)
+		return stop ? stop : PROBE_EXIT_DATA;
+	return (unsigned long)children + 1 <= lim.rlim_cur && (unsigned long)children + 3 >= lim.rlim_cur
+		       ? 0 : PROBE_EXIT_DATA;
+}
+
+/* clone with a namespace flag: the exec policy's argument rule traps it. */
+static int act_clone_newuser(const struct probe_def *d, const struct probe_env *e)
+{
+	long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), 0L, 0L, 0L, 0L);
+	if (pid == 0)
+		_exit(0);
+	return errno_or_zero(pid);
+}
+
+/* execve of a program its sandbox provides: exits with that program's status. */
+static int act_execve_control(const struct probe_def *d, const struct probe_env *e)
+{
+	return act_execve(d, e);
 }
 
 /* ---- namespaces and mounts ---- */
@@ -362,6 +430,23 @@ static int act_send(const struct probe_def *d, const struct probe_env *e)
 	return errno_or_zero(syscall(SYS_sendto, d->arg, "x", 1UL, MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0));
 }
 
+/* One byte with fd 0 attached (SCM_RIGHTS): seccomp cannot read a
+ * message's control data, so what stops the fd is the receiver's side. */
+static int act_send_fd(const struct probe_def *d, const struct probe_env *e)
+{
+	int passed = 0;
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passed, sizeof(int));
+	return errno_or_zero(syscall(SYS_sendmsg, d->arg, &m, MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+
 /* 0 = end of file at once: the peer can never send (a two-way channel
  * with nothing queued would say EAGAIN). */
 static int act_recv(const struct probe_def *d, const struct probe_env *e)
@@ -369,6 +454,71 @@ static int act_recv(const struct probe_def *d, const struct probe_env *e)
 	char buf[64];
 	long n = syscall(SYS_recvfrom, d->arg, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
 	return n < 0 ? errno : n > 0 ? PROBE_EXIT_DATA : 0;
+}
+
+/* ---- forged signals on its own signal channel (fd 4) ---- */
+
+static bool send_frame(const uint8_t *buf, size_t len)
+{
+	return syscall(SYS_sendto, 4, buf, len, MSG_NOSIGNAL, NULL, 0) == (long)len;
+}
+
+/* A fresh signed epoch and one valid START (seq 1), as the provider sends
+ * them; leaves the chain head in head and the signal in s. */
+static bool open_epoch(const struct probe_env *e, const uint8_t sk[64], uint8_t head[WIRE_DIGEST_LEN],
+		       struct checkpoint_frame *c, struct signal_frame *s)
+{
+	uint8_t frame[CHECKPOINT_FRAME_LEN], sframe[SIGNAL_FRAME_LEN];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->provider, sizeof(c->provider), "%s", e->self_name);
+	randombytes_buf(c->epoch, sizeof(c->epoch));
+	derive_chain_origin(c->epoch, head);
+	memcpy(c->head, head, WIRE_DIGEST_LEN);
+	checkpoint_sign(c, sk);
+	memset(s, 0, sizeof(*s));
+	snprintf(s->provider, sizeof(s->provider), "%s", e->self_name);
+	s->stage = STAGE_START;
+	randombytes_buf(s->op, sizeof(s->op));
+	randombytes_buf(s->value, sizeof(s->value));
+	s->seq = 1;
+	chain_extend(head, s);
+	return checkpoint_encode(c, frame) && send_frame(frame, sizeof(frame)) && signal_encode(s, sframe) &&
+	       send_frame(sframe, sizeof(sframe));
+}
+
+/* The next signal after s, chained from head, with provider and seq as given. */
+static bool send_next(const struct signal_frame *s, uint8_t head[WIRE_DIGEST_LEN], const char *provider,
+		      uint64_t seq)
+{
+	struct signal_frame n = *s;
+	uint8_t frame[SIGNAL_FRAME_LEN];
+	snprintf(n.provider, sizeof(n.provider), "%s", provider);
+	n.stage = STAGE_COMPLETE;
+	n.seq = seq;
+	chain_extend(head, &n);
+	return signal_encode(&n, frame) && send_frame(frame, sizeof(frame));
+}
+
+/* Each forgery follows a fresh valid epoch, so each is rejected for its
+ * own fault, not because an earlier one broke the chain. */
+static int act_forge_signals(const struct probe_def *d, const struct probe_env *e, const uint8_t sk[64])
+{
+	struct checkpoint_frame c;
+	struct signal_frame s;
+	uint8_t head[WIRE_DIGEST_LEN], frame[SIGNAL_FRAME_LEN > CHECKPOINT_FRAME_LEN ? SIGNAL_FRAME_LEN
+										  : CHECKPOINT_FRAME_LEN];
+	uint8_t wrong_pk[32], wrong_sk[64];
+	bool ok = open_epoch(e, sk, head, &c, &s) && send_next(&s, head, e->other_name, 2) /* (a) */
+		  && open_epoch(e, sk, head, &c, &s) && signal_encode(&s, frame) &&
+		  send_frame(frame, SIGNAL_FRAME_LEN)                                       /* (b) replay */
+		  && open_epoch(e, sk, head, &c, &s) && send_next(&s, head, e->self_name, 3); /* (c) */
+	if (!ok || !open_epoch(e, sk, head, &c, &s))
+		return PROBE_EXIT_DATA;
+	crypto_sign_keypair(wrong_pk, wrong_sk);
+	c.seq = 1;
+	memcpy(c.head, head, WIRE_DIGEST_LEN);
+	checkpoint_sign(&c, wrong_sk); /* (d) */
+	return checkpoint_encode(&c, frame) && send_frame(frame, CHECKPOINT_FRAME_LEN) ? 0 : PROBE_EXIT_DATA;
 }
 
 /* ---- the process's own state (read after every other step) ---- */
@@ -412,14 +562,18 @@ const char *probe_mechanism_name(enum probe_mechanism m)
 		[MECH_MNTNS] = "mntns", [MECH_LANDLOCK] = "landlock", [MECH_CHANNEL] = "one-way channel",
 		[MECH_CAPS] = "capabilities", [MECH_NNP] = "no_new_privs", [MECH_USERNS] = "userns",
 		[MECH_INODE_FLAG] = "append-only inode", [MECH_FDS] = "close_range",
-		[MECH_NAMESPACES] = "namespaces",
+		[MECH_NAMESPACES] = "namespaces", [MECH_RLIMIT] = "rlimit", [MECH_CHAIN] = "signature/chain check",
+		[MECH_KERNEL_SCM] = "SCM_RIGHTS without cmsg buffer",
 	};
 	return m < MECH_COUNT ? names[m] : "?";
 }
 
 #define IM PROBE_ROLE_INTERMEDIARY
 #define AS PROBE_ROLE_ASSOCIATION
-#define PV PROBE_ROLE_PROVIDER
+#define PV PROBE_ROLE_PROVIDERS
+#define PVP PROBE_ROLE_PROVIDER
+#define PVX PROBE_ROLE_PROVIDER_EXEC
+#define NOT_PVX (IM | AS | PVP)
 #define ALL PROBE_ROLE_ALL
 #define KERNEL CLAIM(8)
 #define NET_OUT (CLAIM(3) | CLAIM(5) | CLAIM(7))
@@ -451,33 +605,33 @@ const struct probe_def probe_table[] = {
 	DENY("net.connect-abstract", PV, "socket(AF_UNIX) + connect(\"\\0mpbs-provider-B\")", act_connect_abstract,
 	     CLAIM(4)),
 	/* files and programs */
-	DENY("fs.open-other-key", ALL, "openat(AT_FDCWD, <host path of another provider's signal.key>, O_RDONLY)",
+	DENY("fs.open-other-key", NOT_PVX, "openat(AT_FDCWD, <host path of another provider's signal.key>, O_RDONLY)",
 	     act_open, CLAIM(1) | CLAIM(4) | CLAIM(6) | CLAIM(7), .path = "@other_key", .arg = O_RDONLY),
 	REFUSE("fs.open-other-key-unsealed", ALL, "openat(<host path of another provider's signal.key>) before seccomp",
 	       act_open, ENOENT, MECH_MNTNS, CLAIM(1) | CLAIM(4) | CLAIM(6) | CLAIM(7), .before_seal = true,
 	       .path = "@other_key", .arg = O_RDONLY),
 	REFUSE("fs.keys-dotdot-escape", PV, "openat(\"/keys/../../..<host key path of B>\") before seccomp", act_open,
 	       ENOENT, MECH_MNTNS, CLAIM(4) | CLAIM(6), .before_seal = true, .path = "@escape", .arg = O_RDONLY),
-	DENY("fs.open-ledger", IM | PV, "openat(<ledger>, O_RDWR)", act_open, CLAIM(1) | CLAIM(3) | CLAIM(4),
+	DENY("fs.open-ledger", IM | PVP, "openat(<ledger>, O_RDWR)", act_open, CLAIM(1) | CLAIM(3) | CLAIM(4),
 	     .path = "@ledger", .arg = O_RDWR),
 	DENY("fs.open-topology-write", AS, "openat(<topology.conf>, O_WRONLY)", act_open, CLAIM(7),
 	     .path = "@topology", .arg = O_WRONLY),
-	DENY("fs.execve", ALL, "execve(\"/bin/true\")", act_execve, CLAIM(3) | CLAIM(7) | KERNEL,
+	DENY("fs.execve", NOT_PVX, "execve(\"/bin/true\")", act_execve, CLAIM(3) | CLAIM(7) | KERNEL,
 	     .path = "/bin/true"),
 	REFUSE("fs.execve-unsealed", IM | AS, "execve(\"/bin/true\") before seccomp: empty root", act_execve, ENOENT,
 	       MECH_MNTNS, CLAIM(3) | CLAIM(7), .before_seal = true, .path = "/bin/true"),
-	DENY("dev.mem", ALL, "openat(\"/dev/mem\", O_RDONLY)", act_open, KERNEL, .path = "/dev/mem", .arg = O_RDONLY),
+	DENY("dev.mem", NOT_PVX, "openat(\"/dev/mem\", O_RDONLY)", act_open, KERNEL, .path = "/dev/mem", .arg = O_RDONLY),
 	REFUSE("dev.mem-unsealed", ALL, "openat(\"/dev/mem\") before seccomp", act_open, ENOENT, MECH_MNTNS, KERNEL,
 	       .before_seal = true, .path = "/dev/mem", .arg = O_RDONLY),
-	DENY("dev.kmsg", ALL, "openat(\"/dev/kmsg\", O_WRONLY)", act_open, KERNEL, .path = "/dev/kmsg",
+	DENY("dev.kmsg", NOT_PVX, "openat(\"/dev/kmsg\", O_WRONLY)", act_open, KERNEL, .path = "/dev/kmsg",
 	     .arg = O_WRONLY),
-	DENY("proc.core-pattern", ALL, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY)", act_open, KERNEL,
+	DENY("proc.core-pattern", NOT_PVX, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY)", act_open, KERNEL,
 	     .path = "/proc/sys/kernel/core_pattern", .arg = O_WRONLY),
 	REFUSE("proc.core-pattern-unsealed", PV, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY) before seccomp",
 	       act_open, EACCES, MECH_LANDLOCK, KERNEL, .before_seal = true, .path = "/proc/sys/kernel/core_pattern",
 	       .arg = O_WRONLY),
 	/* other processes */
-	DENY("proc.kill-other-role", ALL, "kill(<another role's host pid>, SIGKILL)", act_kill,
+	DENY("proc.kill-other-role", NOT_PVX, "kill(<another role's host pid>, SIGKILL)", act_kill,
 	     CLAIM(4) | CLAIM(7)),
 	REFUSE("proc.kill-other-role-unsealed", ALL, "kill(<another role's host pid>, SIGKILL) before seccomp",
 	       act_kill, ESRCH, MECH_PIDNS, CLAIM(4) | CLAIM(7), .before_seal = true),
@@ -486,16 +640,16 @@ const struct probe_def probe_table[] = {
 	       act_ptrace, ESRCH, MECH_PIDNS, CLAIM(4) | KERNEL, .before_seal = true),
 	DENY("proc.process-vm-readv", ALL, "process_vm_readv(<another role's host pid>, 16 bytes)",
 	     act_process_vm_readv, CLAIM(4) | CLAIM(6)),
-	DENY("proc.pidfd-open", ALL, "pidfd_open(<another role's host pid>, 0) (then pidfd_getfd)", act_pidfd_open,
+	DENY("proc.pidfd-open", NOT_PVX, "pidfd_open(<another role's host pid>, 0) (then pidfd_getfd)", act_pidfd_open,
 	     CLAIM(4) | CLAIM(6)),
 	REFUSE("proc.other-mem-unsealed", PV, "openat(\"/proc/<another role's host pid>/mem\") before seccomp",
 	       act_open, ENOENT, MECH_PIDNS, CLAIM(4) | CLAIM(6), .before_seal = true, .path = "@victim_mem",
 	       .arg = O_RDONLY),
-	DENY("proc.fork", ALL, "clone(SIGCHLD) (fork bomb)", act_fork, CLAIM(4) | KERNEL),
+	DENY("proc.fork", NOT_PVX, "clone(SIGCHLD) (fork bomb)", act_fork, CLAIM(4) | KERNEL),
 	/* namespaces and mounts */
 	DENY("ns.unshare-user", ALL, "unshare(CLONE_NEWUSER)", act_unshare, KERNEL, .arg = CLONE_NEWUSER),
 	DENY("ns.unshare-net", ALL, "unshare(CLONE_NEWNET)", act_unshare, KERNEL, .arg = CLONE_NEWNET),
-	DENY("ns.clone3-newuser", ALL, "clone3({.flags = CLONE_NEWUSER})", act_clone3_newuser, KERNEL),
+	DENY("ns.clone3-newuser", NOT_PVX, "clone3({.flags = CLONE_NEWUSER})", act_clone3_newuser, KERNEL),
 	DENY("ns.setns", ALL, "setns(3, CLONE_NEWNET)", act_setns, KERNEL),
 	DENY("mnt.mount", ALL, "mount(\"none\", \"/\", \"tmpfs\", 0, \"size=1m\")", act_mount, KERNEL),
 	DENY("mnt.pivot-root", ALL, "pivot_root(\".\", \".\")", act_pivot_root, KERNEL),
@@ -540,6 +694,9 @@ const struct probe_def probe_table[] = {
 	       0, MECH_CHANNEL, CLAIM(6), .arg = 4),
 	REFUSE("chan.intermediary-reads-artifact", IM, "recvfrom(4 = artifact writer end, MSG_DONTWAIT) = 0 (EOF)",
 	       act_recv, 0, MECH_CHANNEL, CLAIM(2), .arg = 4),
+	REFUSE("chan.intermediary-scm-rights", IM,
+	       "sendmsg(4 = artifact writer end, \"x\", SCM_RIGHTS {0}) is sent; the receiver gets no fd (host row)",
+	       act_send_fd, 0, MECH_KERNEL_SCM, CLAIM(3), .arg = 4, .passes_fd = true),
 	REFUSE("chan.association-writes-signal", AS, "sendto(4 = signal reader end, \"x\", MSG_NOSIGNAL)", act_send,
 	       EPIPE, MECH_CHANNEL, CLAIM(7), .arg = 4),
 	/* the ledger */
@@ -547,6 +704,41 @@ const struct probe_def probe_table[] = {
 	DENY("ledger.pwrite", AS, "pwrite64(3 = ledger, \"{}\\n\", 3, 0)", act_pwrite_ledger, CLAIM(7) | CLAIM(9)),
 	REFUSE("ledger.ftruncate-unsealed", AS, "ftruncate(3 = ledger, 0) before seccomp", act_ftruncate_ledger,
 	       EPERM, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
+	/* a provider with exec = yes: the same sandbox its evaluator or handler
+	 * inherits (filter, mounts, Landlock, rlimits survive execve); where
+	 * provider-exec.policy allows the call, the layer beneath must refuse */
+	REFUSE("exec.open-other-key", PVX, "openat(<host path of another provider's signal.key>, O_RDONLY)", act_open,
+	       ENOENT, MECH_MNTNS, CLAIM(4) | CLAIM(6), .path = "@other_key", .arg = O_RDONLY),
+	REFUSE("exec.open-ledger", PVX, "openat(<ledger>, O_RDWR)", act_open, ENOENT, MECH_MNTNS, CLAIM(4),
+	       .path = "@ledger", .arg = O_RDWR),
+	REFUSE("exec.write-usr", PVX, "openat(\"/usr/mpbs-audit\", O_WRONLY|O_CREAT|O_EXCL) (read-only bind)",
+	       act_open, EROFS, MECH_MNTNS, CLAIM(4) | KERNEL, .path = "/usr/mpbs-audit",
+	       .arg = O_WRONLY | O_CREAT | O_EXCL),
+	REFUSE("exec.write-bin", PVX, "openat(\"/bin/mpbs-audit\", O_WRONLY|O_CREAT|O_EXCL) (read-only bind)",
+	       act_open, EROFS, MECH_MNTNS, CLAIM(4) | KERNEL, .path = "/bin/mpbs-audit",
+	       .arg = O_WRONLY | O_CREAT | O_EXCL),
+	REFUSE("exec.execve-bin-true", PVX, "execve(\"/bin/true\") (control: a handler can run)",
+	       act_execve_control, 0, MECH_SECCOMP, 0, .path = "/bin/true"),
+	REFUSE("exec.dev-mem", PVX, "openat(\"/dev/mem\", O_RDONLY)", act_open, ENOENT, MECH_MNTNS, KERNEL,
+	       .path = "/dev/mem", .arg = O_RDONLY),
+	REFUSE("exec.dev-kmsg", PVX, "openat(\"/dev/kmsg\", O_WRONLY)", act_open, ENOENT, MECH_MNTNS, KERNEL,
+	       .path = "/dev/kmsg", .arg = O_WRONLY),
+	REFUSE("exec.core-pattern", PVX, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY)", act_open, EACCES,
+	       MECH_LANDLOCK, KERNEL, .path = "/proc/sys/kernel/core_pattern", .arg = O_WRONLY),
+	REFUSE("exec.kill-other-role", PVX, "kill(<another role's host pid>, SIGKILL)", act_kill, ESRCH, MECH_PIDNS,
+	       CLAIM(4) | CLAIM(7)),
+	REFUSE("exec.pidfd-open", PVX, "pidfd_open(<another role's host pid>, 0)", act_pidfd_open, ESRCH, MECH_PIDNS,
+	       CLAIM(4) | CLAIM(6)),
+	REFUSE("exec.clone3-newuser", PVX, "clone3({.flags = CLONE_NEWUSER}) (policy answers ENOSYS)",
+	       act_clone3_newuser, ENOSYS, MECH_SECCOMP, KERNEL),
+	DENY("exec.clone-newuser", PVX, "clone(CLONE_NEWUSER|SIGCHLD)", act_clone_newuser, KERNEL),
+	REFUSE("exec.fork-bomb", PVX, "clone(SIGCHLD) until it fails: EAGAIN at the topology's nproc, host unaffected",
+	       act_fork_bomb, 0, MECH_RLIMIT, CLAIM(4) | KERNEL, .pause_for_host = true),
+	/* forged signals, judged by a real association from its ledger (audit.c) */
+	{ .id = "sig.forge-replay-reorder-wrongkey", .roles = PV,
+	  .action = "sendto(4 = own signal channel): a signal claiming another provider, a replay (same seq), "
+		    "seq out of order, a checkpoint signed with another key; each after a valid signed epoch",
+	  .expect_code = 0, .mechanism = MECH_CHAIN, .claims = CLAIM(6), .act_keyed = act_forge_signals },
 	/* the process's own state */
 	REFUSE("self.capabilities-empty", ALL, "capget() and PR_CAPBSET_READ: every set empty", act_caps_empty, 0,
 	       MECH_CAPS, KERNEL, .before_seal = true),
@@ -562,8 +754,16 @@ int probe_main(void *arg, const struct role_seal *seal)
 {
 	const struct probe_call *call = arg;
 	char err[512];
+	uint8_t sk[64];
+	if (call->def->act_keyed && keys_load_signal_secret("/keys/" KEYS_SECRET_NAME, sk, err, sizeof(err)) < 0)
+		return PROBE_EXIT_SEAL;
 	if (!call->def->before_seal && seal->fn(seal->ctx, err, sizeof(err)) < 0)
 		return PROBE_EXIT_SEAL;
+	if (call->def->act_keyed) {
+		int rc = call->def->act_keyed(call->def, call->env, sk);
+		sodium_memzero(sk, sizeof(sk));
+		return rc;
+	}
 	return call->def->act(call->def, call->env);
 }
 

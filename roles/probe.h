@@ -12,14 +12,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "role.h"
 
 #define PROBE_ROLE_INTERMEDIARY (1u << 0)
 #define PROBE_ROLE_ASSOCIATION (1u << 1)
-#define PROBE_ROLE_PROVIDER (1u << 2)
-#define PROBE_ROLE_ALL (PROBE_ROLE_INTERMEDIARY | PROBE_ROLE_ASSOCIATION | PROBE_ROLE_PROVIDER)
+#define PROBE_ROLE_PROVIDER (1u << 2)      /* a provider without exec (provider.policy) */
+#define PROBE_ROLE_PROVIDER_EXEC (1u << 3) /* exec = yes: provider-exec.policy, /usr… and /exec,
+					    * the sandbox its evaluator or handler inherits */
+#define PROBE_ROLE_PROVIDERS (PROBE_ROLE_PROVIDER | PROBE_ROLE_PROVIDER_EXEC)
+#define PROBE_ROLE_ALL (PROBE_ROLE_INTERMEDIARY | PROBE_ROLE_ASSOCIATION | PROBE_ROLE_PROVIDERS)
 
 /* Exit codes no errno takes. */
 #define PROBE_EXIT_DATA 200     /* a read returned data, or a check found something */
@@ -42,6 +46,9 @@ enum probe_mechanism {
 	MECH_INODE_FLAG,  /* FS_APPEND_FL on the ledger */
 	MECH_FDS,         /* close_range: only the fds it was given */
 	MECH_NAMESPACES,  /* its own user/net/mnt/pid/ipc/uts namespaces */
+	MECH_RLIMIT,      /* RLIMIT_NPROC of its own host uid */
+	MECH_CHAIN,       /* the association's channel, chain and signature checks */
+	MECH_KERNEL_SCM,  /* the kernel's handling of SCM_RIGHTS at a receiver without a control buffer */
 	MECH_COUNT
 };
 
@@ -53,7 +60,22 @@ struct probe_env {
 	const char *ledger;        /* host path of the ledger */
 	const char *topology;      /* host path of the topology file */
 	long n_fds;                /* fds it was given (3..3+n_fds-1) */
+	int status_fd;             /* its status fd (the audit's pipe) */
+	unsigned long nproc;       /* the topology's RLIMIT_NPROC for it (0: none) */
+	const char *self_name;     /* a provider's own name */
+	const char *other_name;    /* another provider's name */
 };
+
+/* How many frames the forging probe sends that the association must
+ * record as rejected (claim 6): one claiming another provider, a replay,
+ * a seq out of order, a checkpoint signed with a key that is not its own. */
+#define PROBE_FORGED_FRAMES 4
+
+/* Sent on the status fd by a probe marked pause_for_host when it has
+ * reached the state the host side checks (then it holds it PROBE_HOLD_MS):
+ * the byte, then a u32 (LE) the probe reports, e.g. how many it forked. */
+#define PROBE_STATUS_HOLDING 'H'
+#define PROBE_HOLD_MS 400
 
 struct probe_def {
 	const char *id;
@@ -64,7 +86,12 @@ struct probe_def {
 	enum probe_mechanism mechanism;
 	unsigned claims;           /* CLAIM(n) bits */
 	bool before_seal;
+	bool passes_fd;            /* the audit then receives on the reader end as a provider does */
+	bool pause_for_host;       /* reports PROBE_STATUS_HOLDING, then the audit checks the host */
 	int (*act)(const struct probe_def *d, const struct probe_env *env);
+	/* Instead of act: loads the provider's own secret key (as a provider
+	 * does, before seccomp), seals, then acts with it. */
+	int (*act_keyed)(const struct probe_def *d, const struct probe_env *env, const uint8_t sk[64]);
 	long arg;                  /* an fd or flag, per action */
 	const char *path;
 };

@@ -7,6 +7,7 @@
 #include "provider.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,18 @@ static int start_epoch(struct provider *p)
 	return emit_checkpoint(p);
 }
 
+/* The supervisor asks for a new epoch after it restarted the association:
+ * whatever the old association read but never recorded breaks the old chain,
+ * and a signed new epoch is how trust resumes. The old epoch is covered
+ * first, so nothing it holds is left unsigned. */
+static int new_epoch(struct provider *p)
+{
+	if (p->seq != p->covered_seq && emit_checkpoint(p) < 0)
+		return -1;
+	log_info("new epoch at the supervisor's request");
+	return start_epoch(p);
+}
+
 static int load_private_state(struct provider *p)
 {
 	char err[512];
@@ -332,8 +345,9 @@ static int next_wait_ms(struct provider *p)
 static int dispatch(struct provider *p, uint64_t tag, bool *stop)
 {
 	if (tag == TAG_STOP) {
-		*stop = *stop || role_stop_requested(p->stop_fd);
-		return 0;
+		int sig = role_read_signal(p->stop_fd);
+		*stop = *stop || sig == SIGTERM || sig == SIGINT;
+		return sig == SIGUSR1 ? new_epoch(p) : 0;
 	}
 	if (tag == TAG_ARTIFACT)
 		return drain_artifacts(p);

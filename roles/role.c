@@ -14,6 +14,7 @@ int role_stop_signalfd(void)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGPIPE);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
@@ -28,11 +29,17 @@ int role_stop_signalfd(void)
 	return fd;
 }
 
-bool role_stop_requested(int sfd)
+int role_read_signal(int sfd)
 {
 	struct signalfd_siginfo si;
 	ssize_t n = read(sfd, &si, sizeof(si));
-	return n == (ssize_t)sizeof(si) && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT);
+	return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+bool role_stop_requested(int sfd)
+{
+	int sig = role_read_signal(sfd);
+	return sig == SIGTERM || sig == SIGINT;
 }
 
 void role_report_ready(int status_fd)

@@ -4,6 +4,8 @@
 #include "audit.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,7 +31,7 @@
 #include "seccomp.h"
 #include "spawn.h"
 
-#define HOST_CHECKS 7
+#define HOST_CHECKS 10 /* and the SCM_RIGHTS receive; 7 per live sandbox, the fork bomb's host side, the association's verdict */
 
 struct audit_row {
 	const char *id;
@@ -120,11 +122,12 @@ static struct audit_row *new_row(struct audit *a)
 	return row;
 }
 
-static unsigned role_bit(enum role_kind k)
+static unsigned role_bit(const struct role_plan *r)
 {
-	return k == ROLE_INTERMEDIARY ? PROBE_ROLE_INTERMEDIARY
-	     : k == ROLE_ASSOCIATION  ? PROBE_ROLE_ASSOCIATION
-				      : PROBE_ROLE_PROVIDER;
+	return r->kind == ROLE_INTERMEDIARY ? PROBE_ROLE_INTERMEDIARY
+	     : r->kind == ROLE_ASSOCIATION  ? PROBE_ROLE_ASSOCIATION
+	     : r->cfg.pv.exec		    ? PROBE_ROLE_PROVIDER_EXEC
+					    : PROBE_ROLE_PROVIDER;
 }
 
 /* ---- spawning ---- */
@@ -171,9 +174,138 @@ static void describe_expected(const struct probe_def *d, char *buf, size_t len)
 		snprintf(buf, len, "%s", strerrorname_np(d->expect_code) ? strerrorname_np(d->expect_code) : "?");
 }
 
-/* Runs one probe in a fresh sandbox of role k and fills row. */
-static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struct audit_row *row, char *err,
-		     size_t errlen)
+static int start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen);
+static int wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen);
+
+/* Waits up to 10 s for the probe's PROBE_STATUS_HOLDING record; returns
+ * the value it reports, or -1 (the probe exited or never got there). */
+static long wait_holding(int status_rd, int pidfd)
+{
+	for (int i = 0; i < 1000; i++) {
+		struct pollfd pfd[2] = { { .fd = status_rd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+		unsigned char rec[5];
+		if (poll(pfd, 2, 10) < 0)
+			return -1;
+		if (pfd[0].revents & POLLIN)
+			return read(status_rd, rec, sizeof(rec)) == (ssize_t)sizeof(rec) && rec[0] == PROBE_STATUS_HOLDING
+				       ? (long)((uint32_t)rec[1] | (uint32_t)rec[2] << 8 | (uint32_t)rec[3] << 16 |
+						(uint32_t)rec[4] << 24)
+				       : -1;
+		if (pfd[1].revents & POLLIN)
+			return -1;
+	}
+	return -1;
+}
+
+/* While role k's probe holds its state (e.g. every process its uid may
+ * have): the host still forks, every live sandbox is still alive, and a
+ * fresh sandbox of another role (another host uid) still starts. */
+static void check_while_holding(struct audit *a, size_t k, long value, struct audit_row *host)
+{
+	size_t other = k == 2 && a->plan.n_roles > 3 ? 3 : 2; /* another provider */
+	struct role_proc fresh = { .pidfd = -1 };
+	char err[256];
+	size_t alive = 0;
+	int st = -1;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	bool host_forks = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	for (size_t j = 0; j < a->plan.n_roles; j++) {
+		struct pollfd pfd = { .fd = a->idle[j].pidfd, .events = POLLIN };
+		alive += poll(&pfd, 1, 0) == 0;
+	}
+	bool other_starts = start_one_idle(&a->plan.roles[other], &fresh, err, sizeof(err)) == 0 &&
+			    wait_idle(&fresh, a->plan.roles[other].label, err, sizeof(err)) == 0;
+	reap(&fresh);
+	snprintf(host->got, sizeof(host->got), "%ld held; host fork %s; %zu/%zu live; %.20s %s", value,
+		 host_forks ? "ok" : "FAILED", alive, a->plan.n_roles, a->plan.roles[other].label,
+		 other_starts ? "starts" : "FAILED");
+	host->ok = value > 0 && host_forks && alive == a->plan.n_roles && other_starts;
+}
+
+/* Counts the ledger's records of type `type` (and provider, if given). */
+static size_t ledger_count(const char *path, const char *type, const char *provider)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	size_t n = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		json_t *rec = json_loads(line, 0, NULL);
+		const char *ty = json_string_value(json_object_get(rec, "type"));
+		const char *pv = json_string_value(json_object_get(rec, "provider"));
+		n += ty && strcmp(ty, type) == 0 && (!provider || (pv && strcmp(pv, provider) == 0));
+		json_decref(rec);
+	}
+	fclose(f);
+	return n;
+}
+
+/* After the forging probe of provider k wrote on its signal channel (the
+ * plan holds the reader, so the frames stay queued): the real association,
+ * alone, through its own spec and main, but appending to a temporary
+ * ledger, reads them; SIGTERM makes it drain and fsync. */
+static void check_association_rejects(struct audit *a, size_t k, struct audit_row *host)
+{
+	const char *name = a->env[k].self_name;
+	char path[] = "/tmp/mpbs-audit-ledger-XXXXXX", err[256];
+	struct role_plan *as = &a->plan.roles[1];
+	int keep[PLAN_KEEP_MAX];
+	struct role_proc rp = { .pidfd = -1 };
+	siginfo_t si;
+	int fd = mkstemp(path);
+	snprintf(host->got, sizeof(host->got), "the association could not run");
+	if (fd < 0)
+		return;
+	memcpy(keep, as->keep, sizeof(keep));
+	keep[0] = fd;
+	struct role_spec spec = as->spec;
+	spec.keep_fds = keep;
+	if (spawn_role(&spec, &rp, err, sizeof(err)) == 0) {
+		for (int i = 0; i < 500 && ledger_count(path, "rejected", name) < PROBE_FORGED_FRAMES; i++)
+			usleep(10000);
+		syscall(SYS_pidfd_send_signal, rp.pidfd, SIGTERM, NULL, 0);
+		waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
+		close(rp.pidfd);
+		size_t rejected = ledger_count(path, "rejected", name), confirmed = ledger_count(path, "confirmed", NULL);
+		snprintf(host->got, sizeof(host->got), "%zu rejected (%s), %zu confirmed", rejected, name, confirmed);
+		host->ok = rejected == PROBE_FORGED_FRAMES && confirmed == 0;
+	}
+	close(fd);
+	unlink(path);
+}
+
+static long open_fds(void)
+{
+	long n = 0;
+	for (int fd = 0; fd < 4096; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* After the intermediary sent a byte with an fd attached on provider 0's
+ * artifact channel: receive it on the plan's reader end the way a provider
+ * does (no control buffer). The kernel sets MSG_CTRUNC and closes the
+ * in-flight fd (unix_detach_fds/scm_destroy): no fd is installed. */
+static void check_scm_receive(struct audit *a, struct audit_row *host)
+{
+	char buf[64];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	long before = open_fds();
+	ssize_t n = recvmsg(a->plan.artifact[0].reader, &m, MSG_DONTWAIT);
+	long after = open_fds();
+	snprintf(host->got, sizeof(host->got), "recvmsg %zd, MSG_CTRUNC %s, fds %ld -> %ld", n,
+		 (m.msg_flags & MSG_CTRUNC) ? "set" : "clear", before, after);
+	host->ok = n == 1 && (m.msg_flags & MSG_CTRUNC) && after == before;
+}
+
+/* Runs one probe in a fresh sandbox of role k and fills row (and host,
+ * for a probe that pauses for the host). */
+static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struct audit_row *row,
+		     struct audit_row *host, char *err, size_t errlen)
 {
 	struct role_plan *r = &a->plan.roles[k];
 	struct probe_call call = { .def = d, .env = &a->env[k] };
@@ -186,6 +318,12 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 	drain(r->status_rd);
 	if (spawn_role(&spec, &rp, err, errlen) < 0)
 		return -1;
+	if (d->pause_for_host) {
+		long value = wait_holding(r->status_rd, rp.pidfd);
+		snprintf(host->got, sizeof(host->got), "the probe never held");
+		if (value >= 0)
+			check_while_holding(a, k, value, host);
+	}
 	if (waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED) < 0) {
 		snprintf(err, errlen, "waitid %s: %s", r->label, strerror(errno));
 		close(rp.pidfd);
@@ -224,15 +362,43 @@ static int run_probes(struct audit *a, char *err, size_t errlen)
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		for (size_t i = 0; i < probe_count; i++) {
 			const struct probe_def *d = &probe_table[i];
-			if (!(d->roles & role_bit(a->plan.roles[k].kind)))
+			if (!(d->roles & role_bit(&a->plan.roles[k])))
 				continue;
-			struct audit_row *row = new_row(a);
+			struct audit_row *row = new_row(a), host = { .id = "host.fork-bomb-contained", .role = k,
+								    .action = "while the fork bomb holds: fork on the host, "
+									      "live sandboxes, a fresh sandbox of another role",
+								    .mech = MECH_RLIMIT, .claims = CLAIM(4) | CLAIM(8),
+								    .expected = "all unaffected" };
 			if (!row) {
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
-			if (run_probe(a, k, d, row, err, errlen) < 0)
+			if (run_probe(a, k, d, row, &host, err, errlen) < 0)
 				return -1;
+			if (d->act_keyed) {
+				char want[64];
+				snprintf(want, sizeof(want), "%d rejected (%s), 0 confirmed", PROBE_FORGED_FRAMES,
+					 a->env[k].self_name);
+				host = (struct audit_row){ .id = "assoc.forged-signals-rejected", .role = k,
+							   .action = "the real association reads them into a temp ledger",
+							   .mech = MECH_CHAIN, .claims = CLAIM(6) };
+				snprintf(host.expected, sizeof(host.expected), "%s", want);
+				check_association_rejects(a, k, &host);
+			} else if (d->passes_fd) {
+				host = (struct audit_row){ .id = "host.scm-rights-not-received", .role = k,
+							   .action = "recvmsg(<provider's reader end>, no control buffer)",
+							   .mech = MECH_KERNEL_SCM, .claims = CLAIM(3),
+							   .expected = "1 byte, MSG_CTRUNC, no new fd" };
+				check_scm_receive(a, &host);
+			} else if (!d->pause_for_host) {
+				continue;
+			}
+			row = new_row(a);
+			if (!row) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			*row = host;
 		}
 	return 0;
 }
@@ -264,13 +430,18 @@ static int wait_idle(const struct role_proc *rp, const char *label, char *err, s
 	return -1;
 }
 
+static int start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen)
+{
+	struct role_spec spec = r->spec;
+	spec.main = probe_idle_main;
+	spec.arg = NULL;
+	return spawn_role(&spec, rp, err, errlen);
+}
+
 static int start_idle(struct audit *a, char *err, size_t errlen)
 {
 	for (size_t k = 0; k < a->plan.n_roles; k++) {
-		struct role_spec spec = a->plan.roles[k].spec;
-		spec.main = probe_idle_main;
-		spec.arg = NULL;
-		if (spawn_role(&spec, &a->idle[k], err, errlen) < 0)
+		if (start_one_idle(&a->plan.roles[k], &a->idle[k], err, errlen) < 0)
 			return -1;
 		if (wait_idle(&a->idle[k], a->plan.roles[k].label, err, errlen) < 0)
 			return -1;
@@ -460,6 +631,10 @@ static void fill_env(struct audit *a)
 			.ledger = t->ledger,
 			.topology = t->path,
 			.n_fds = (long)r->spec.n_keep,
+			.status_fd = 3 + (int)r->spec.status_index,
+			.nproc = r->spec.limits ? (unsigned long)r->spec.limits->nproc : 0,
+			.self_name = r->kind == ROLE_PROVIDER ? t->providers[r->provider].name : NULL,
+			.other_name = t->providers[other].name,
 		};
 	}
 }

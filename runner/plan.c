@@ -190,6 +190,19 @@ static int status_pipe(struct role_plan *r, char *err, size_t errlen)
 	return 0;
 }
 
+int plan_renew_status(struct role_plan *r, char *err, size_t errlen)
+{
+	if (r->status_rd >= 0)
+		close(r->status_rd);
+	if (r->status_wr >= 0)
+		close(r->status_wr);
+	r->status_rd = r->status_wr = -1;
+	if (status_pipe(r, err, errlen) < 0)
+		return -1;
+	r->keep[r->spec.status_index] = r->status_wr;
+	return 0;
+}
+
 static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid, size_t n_keep,
 			const struct topo_limits *lim, const struct seccomp_policy *pol)
 {

@@ -82,4 +82,7 @@ int plan_load_policy(enum policy_id id, struct seccomp_policy **out, char *err, 
 int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t errlen);
 void plan_release(struct run_plan *p);
 
+/* A fresh status pipe for a role about to be restarted. */
+int plan_renew_status(struct role_plan *r, char *err, size_t errlen);
+
 #endif

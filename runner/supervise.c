@@ -18,6 +18,7 @@
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../roles/log.h"
@@ -39,6 +40,9 @@ struct role_state {
 	bool alive;
 	bool ready;
 	long trapped_syscall;   /* -1, or the syscall seccomp trapped */
+	uint64_t started_ms;    /* CLOCK_MONOTONIC */
+	uint64_t backoff_ms;    /* delay before its next restart */
+	uint64_t due_ms;        /* a restart is scheduled for then, or 0 */
 	uint8_t buf[512];       /* partial status records */
 	size_t len;
 };
@@ -49,6 +53,9 @@ struct supervisor {
 	struct run_plan *plan;
 	struct role_state roles[PLAN_ROLES_MAX];
 	int ep, sfd, tfd;
+	int rtfd;                    /* restart timer */
+	uint64_t restarts[64];       /* times of recent restarts, for the budget */
+	size_t n_restarts;
 	enum stop_phase phase;
 	size_t ready;
 	int exit_status;
@@ -56,6 +63,7 @@ struct supervisor {
 
 #define EV_SIGNAL 0
 #define EV_TIMER 1
+#define EV_RESTART 2
 #define EV_PIDFD(k) (16 + 2 * (uint64_t)(k))
 #define EV_STATUS(k) (17 + 2 * (uint64_t)(k))
 
@@ -167,6 +175,68 @@ static void on_deadline(struct supervisor *s)
 		}
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void arm_restart_timer(struct supervisor *s)
+{
+	uint64_t next = 0;
+	for (size_t k = 0; k < s->plan->n_roles; k++)
+		if (s->roles[k].due_ms && (!next || s->roles[k].due_ms < next))
+			next = s->roles[k].due_ms;
+	uint64_t now = now_ms(), wait = next > now ? next - now : 1;
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(wait / 1000),
+						.tv_nsec = (long)(wait % 1000) * 1000000L } };
+	if (next && timerfd_settime(s->rtfd, 0, &its, NULL) < 0)
+		log_errno("timerfd_settime");
+}
+
+/* At most restart_budget restarts in any minute, all roles together. */
+static bool within_budget(struct supervisor *s, uint64_t now)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < s->n_restarts; i++)
+		if (now - s->restarts[i] < 60000)
+			s->restarts[kept++] = s->restarts[i];
+	s->n_restarts = kept;
+	if (kept >= s->t->restart_budget || kept == sizeof(s->restarts) / sizeof(s->restarts[0]))
+		return false;
+	s->restarts[s->n_restarts++] = now;
+	return true;
+}
+
+/* A role that ended while the run goes on: restarted after a backoff when
+ * its policy says so, on the same channels (the supervisor holds them);
+ * otherwise the run stops. A role whose sandbox could not be built is never
+ * restarted: the next try would fail the same way. */
+static void after_death(struct supervisor *s, size_t k, bool clean, bool setup_failed)
+{
+	struct role_state *rs = &s->roles[k];
+	enum topo_restart policy = s->plan->roles[k].spec.limits->restart;
+	uint64_t now = now_ms();
+	if (setup_failed || policy == RESTART_NEVER || (policy == RESTART_ON_FAILURE && clean)) {
+		begin_stop(s, "a role ended", clean ? 0 : 1);
+		return;
+	}
+	if (!within_budget(s, now)) {
+		log_error("restart budget exhausted: %u restarts within a minute (restart_budget in [runner]); stopping",
+			  s->t->restart_budget);
+		begin_stop(s, "restart budget exhausted", 1);
+		return;
+	}
+	if (!rs->backoff_ms || now - rs->started_ms > 30000)
+		rs->backoff_ms = s->t->restart_backoff_ms;
+	rs->due_ms = now + rs->backoff_ms;
+	log_info("%s will restart in %llu ms", s->plan->roles[k].label, (unsigned long long)rs->backoff_ms);
+	rs->backoff_ms = rs->backoff_ms * 2 > s->t->restart_backoff_max_ms ? s->t->restart_backoff_max_ms
+									   : rs->backoff_ms * 2;
+	arm_restart_timer(s);
+}
+
 static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 {
 	const char *label = s->plan->roles[k].label;
@@ -195,10 +265,11 @@ static void on_exit_of(struct supervisor *s, size_t k)
 	report_death(s, k, &si);
 	bool clean = si.si_code == CLD_EXITED && si.si_status == 0;
 	if (s->phase == RUNNING)
-		begin_stop(s, "a role ended", 1);
+		after_death(s, k, clean, si.si_code == CLD_EXITED && si.si_status == SPAWN_SETUP_FAILED);
 	else if (!clean)
 		s->exit_status = 1;
-	advance_stop(s);
+	if (s->phase != RUNNING)
+		advance_stop(s);
 }
 
 /* Parses status records; returns how many bytes were consumed. */
@@ -262,26 +333,62 @@ static void on_signal(struct supervisor *s)
 	begin_stop(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", 0);
 }
 
-static int start_roles(struct supervisor *s)
+static int start_role(struct supervisor *s, size_t k)
 {
 	char err[512];
+	struct role_plan *r = &s->plan->roles[k];
+	if (spawn_role(&r->spec, &s->roles[k].proc, err, sizeof(err)) < 0) {
+		log_error("%s: cannot start: %s", r->label, err);
+		return -1;
+	}
+	s->roles[k].alive = true;
+	s->roles[k].started_ms = now_ms();
+	s->roles[k].trapped_syscall = -1;
+	s->roles[k].len = 0;
+	close(r->status_wr);
+	r->status_wr = -1;
+	if (epoll_watch(s, s->roles[k].proc.pidfd, EV_PIDFD(k)) < 0 || epoll_watch(s, r->status_rd, EV_STATUS(k)) < 0)
+		return -1;
+	return 0;
+}
+
+/* Restarts every role whose backoff has passed. A restarted association
+ * rebuilds itself from the ledger; the providers are asked for a new signed
+ * epoch, so frames it read but never recorded cannot leave a chain broken. */
+static void on_restart_timer(struct supervisor *s)
+{
+	uint64_t ticks, now = now_ms();
+	char err[512];
+	if (read(s->rtfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return;
+	for (size_t k = 0; k < s->plan->n_roles && s->phase == RUNNING; k++) {
+		struct role_state *rs = &s->roles[k];
+		if (!rs->due_ms || rs->due_ms > now)
+			continue;
+		rs->due_ms = 0;
+		if (plan_renew_status(&s->plan->roles[k], err, sizeof(err)) < 0 || start_role(s, k) < 0) {
+			log_error("%s: restart failed%s%s", s->plan->roles[k].label, *err ? ": " : "", err);
+			begin_stop(s, "a restart failed", 1);
+			return;
+		}
+		log_info("%s restarted (pid %d)", s->plan->roles[k].label, rs->proc.pid);
+		if (s->plan->roles[k].kind == ROLE_ASSOCIATION)
+			for (size_t j = 0; j < s->plan->n_roles; j++)
+				if (s->plan->roles[j].kind == ROLE_PROVIDER)
+					signal_role(s, j, SIGUSR1);
+	}
+	arm_restart_timer(s);
+}
+
+static int start_roles(struct supervisor *s)
+{
 	/* The association first, so it reads from the start; the intermediary
 	 * last, so no request arrives before every provider is there. */
 	static const enum role_kind order[] = { ROLE_ASSOCIATION, ROLE_PROVIDER, ROLE_INTERMEDIARY };
 	for (size_t o = 0; o < 3; o++)
 		for (size_t k = 0; k < s->plan->n_roles; k++) {
 			struct role_plan *r = &s->plan->roles[k];
-			if (r->kind != order[o])
-				continue;
-			if (spawn_role(&r->spec, &s->roles[k].proc, err, sizeof(err)) < 0) {
-				log_error("%s: cannot start: %s", r->label, err);
-				return -1;
-			}
-			s->roles[k].alive = true;
-			close(r->status_wr);
-			r->status_wr = -1;
-			if (epoll_watch(s, s->roles[k].proc.pidfd, EV_PIDFD(k)) < 0 ||
-			    epoll_watch(s, r->status_rd, EV_STATUS(k)) < 0)
+			if (r->kind == order[o] && start_role(s, k) < 0)
 				return -1;
 		}
 	return 0;
@@ -300,12 +407,16 @@ static int loop_setup(struct supervisor *s)
 	}
 	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	s->rtfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (s->sfd < 0 || s->tfd < 0 || s->ep < 0) {
+	if (s->sfd < 0 || s->tfd < 0 || s->rtfd < 0 || s->ep < 0) {
 		log_errno("supervisor loop setup");
 		return -1;
 	}
-	return epoll_watch(s, s->sfd, EV_SIGNAL) < 0 || epoll_watch(s, s->tfd, EV_TIMER) < 0 ? -1 : 0;
+	return epoll_watch(s, s->sfd, EV_SIGNAL) < 0 || epoll_watch(s, s->tfd, EV_TIMER) < 0 ||
+		       epoll_watch(s, s->rtfd, EV_RESTART) < 0
+		       ? -1
+		       : 0;
 }
 
 static void dispatch(struct supervisor *s, uint64_t tag)
@@ -314,6 +425,8 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 		on_signal(s);
 	else if (tag == EV_TIMER)
 		on_deadline(s);
+	else if (tag == EV_RESTART)
+		on_restart_timer(s);
 	else if ((tag - 16) % 2 == 0)
 		on_exit_of(s, (tag - 16) / 2);
 	else
@@ -323,7 +436,7 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 static bool any_alive(const struct supervisor *s)
 {
 	for (size_t k = 0; k < s->plan->n_roles; k++)
-		if (s->roles[k].alive)
+		if (s->roles[k].alive || (s->phase == RUNNING && s->roles[k].due_ms))
 			return true;
 	return false;
 }
@@ -348,7 +461,7 @@ static void run_loop(struct supervisor *s)
 int supervise_run(const struct topology *t, const struct run_options *opt)
 {
 	static struct run_plan plan; /* large; one per process */
-	struct supervisor s = { .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1 };
+	struct supervisor s = { .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1, .rtfd = -1 };
 	char err[1024];
 
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)

@@ -33,7 +33,7 @@
 #define SIZE_MIN_BYTES (1ull << 20)
 #define SIZE_MAX_BYTES (1ull << 50)
 
-enum value_kind { V_UINT, V_SIZE, V_BOOL, V_PATH, V_LISTEN, V_HTTP_PATH, V_CONFIRM, V_CPU_MAX };
+enum value_kind { V_UINT, V_SIZE, V_BOOL, V_PATH, V_LISTEN, V_HTTP_PATH, V_CONFIRM, V_CPU_MAX, V_RESTART };
 
 struct key_def {
 	const char *name;
@@ -87,10 +87,14 @@ struct parse {
 	{ "as", V_SIZE, offsetof(type, member.as_bytes), 8, SIZE_MIN_BYTES, SIZE_MAX_BYTES },        \
 	{ "memory_max", V_SIZE, offsetof(type, member.memory_max), 8, SIZE_MIN_BYTES, SIZE_MAX_BYTES }, \
 	U("pids_max", type, member.pids_max, 1, INT32_MAX),                                          \
-	{ "cpu_max", V_CPU_MAX, offsetof(type, member.cpu_max), 0, 0, 0 }
+	{ "cpu_max", V_CPU_MAX, offsetof(type, member.cpu_max), 0, 0, 0 },                           \
+	{ "restart", V_RESTART, offsetof(type, member.restart), 0, 0, 0 }
 
 static const struct key_def runner_keys[] = {
 	U("uid_base", struct topology, uid_base, 1, UINT32_MAX - 1000),
+	U("restart_budget", struct topology, restart_budget, 0, 10000),
+	U("restart_backoff_ms", struct topology, restart_backoff_ms, 1, 600000),
+	U("restart_backoff_max_ms", struct topology, restart_backoff_max_ms, 1, 3600000),
 	{ "require_cgroups", V_BOOL, offsetof(struct topology, require_cgroups), 0, 0, 0 },
 };
 
@@ -297,6 +301,19 @@ static int check_http_path(const char *v, char *msg, size_t len)
 }
 
 /* "QUOTA PERIOD" or "max PERIOD" in microseconds, as cgroup v2 cpu.max takes it. */
+static int parse_restart(const char *v, void *field, char *msg, size_t len)
+{
+	static const char *const names[] = { [RESTART_ON_FAILURE] = "on-failure", [RESTART_ALWAYS] = "always",
+					     [RESTART_NEVER] = "never" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*(enum topo_restart *)field = (enum topo_restart)i;
+			return 0;
+		}
+	snprintf(msg, len, "expected always, on-failure or never, got '%.64s'", v);
+	return -1;
+}
+
 static int parse_cpu_max(const char *v, char out[32], char *msg, size_t len)
 {
 	uint64_t quota = 0, period;
@@ -407,6 +424,8 @@ static int set_value(struct parse *p, const struct key_def *k, void *target, con
 		return 0;
 	case V_CPU_MAX:
 		return parse_cpu_max(v, field, msg, len);
+	case V_RESTART:
+		return parse_restart(v, field, msg, len);
 	case V_PATH: {
 		if (v[0] == '\0') {
 			snprintf(msg, len, "expected a path, got ''");
@@ -811,6 +830,9 @@ static int set_defaults(struct parse *p)
 	t->uid_base = 200000;
 	t->max_request = 65536;
 	t->max_connections = 4096;
+	t->restart_budget = 10;
+	t->restart_backoff_ms = 100;
+	t->restart_backoff_max_ms = 5000;
 	t->http_timeout = 15;
 	t->pending_timeout = 30;
 	t->pending_max = 65536;

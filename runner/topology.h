@@ -13,9 +13,18 @@
 #define TOPO_PROVIDERS_MAX 64
 #define EX_CONFIG_STATUS 78
 
+/* What the supervisor does when a role dies while the run goes on. */
+enum topo_restart {
+	RESTART_ON_FAILURE, /* default: restart after a non-zero exit or a signal */
+	RESTART_ALWAYS,
+	RESTART_NEVER,      /* stop the whole run */
+};
+
 /* Resource limits of one role; 0 means "not set" (rlimits keep the
- * supervisor's defaults, cgroup files are not written). */
+ * supervisor's defaults, cgroup files are not written). The role's restart
+ * policy rides along, as every role section takes it too. */
 struct topo_limits {
+	enum topo_restart restart;
 	uint64_t nofile;
 	uint64_t nproc;
 	uint64_t as_bytes;
@@ -48,6 +57,9 @@ struct topology {
 
 	/* [runner] */
 	uint32_t uid_base; /* default 200000; role i runs as uid_base + i */
+	uint32_t restart_budget;        /* restarts per minute, all roles; default 10 */
+	uint32_t restart_backoff_ms;    /* first delay, doubled per restart; default 100 */
+	uint32_t restart_backoff_max_ms;/* default 5000 */
 	bool require_cgroups;
 
 	/* [intermediary] */

@@ -58,4 +58,13 @@ char *read_file(const char *path, size_t *len);
  * its stdout+stderr in *out (malloc'd) when out is not NULL. */
 int run_cmd(char *const argv[], char **out);
 
+/* Starts build/mpbs-run on m->topology as it stands (after mpbs_prepare and
+ * whatever the test wrote there), the same way mpbs_start does; returns 0
+ * once every role is ready, -1 otherwise. */
+int mpbs_launch(struct mpbs *m);
+/* Counts ledger records of a type whose "provider" field is provider. */
+size_t ledger_count_provider(const char *path, const char *type, const char *provider);
+/* Writes text to path (created 0644 under the usual umask, truncated). */
+int write_text_file(const char *path, const char *text);
+
 #endif

@@ -139,3 +139,35 @@ Test(iso_audit, weakening_is_refused_outside_the_audit, .init = setup, .fini = t
 	cr_assert(access(m.ledger, F_OK) != 0, "nothing may be started or created");
 	free(out);
 }
+
+/* The verdict of the row with this id and role, or NULL if there is none. */
+static const char *verdict_of(const json_t *report, const char *id, const char *role)
+{
+	const json_t *row;
+	size_t i;
+	json_array_foreach(json_object_get(report, "results"), i, row) {
+		const char *r = json_string_value(json_object_get(row, "role"));
+		const char *rid = json_string_value(json_object_get(row, "id"));
+		if (r && rid && strcmp(r, role) == 0 && strcmp(rid, id) == 0)
+			return json_string_value(json_object_get(row, "verdict"));
+	}
+	return NULL;
+}
+
+Test(iso_audit, forged_signals_are_rejected_and_passed_fds_never_arrive, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	cr_assert_eq(audit(NULL, &report, &out), 0, "audit failed: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	static const char *const providers[] = { "provider A", "provider B", "provider C" };
+	for (size_t p = 0; p < 3; p++) {
+		const char *v = verdict_of(report, "assoc.forged-signals-rejected", providers[p]);
+		cr_assert(v && strcmp(v, "ENFORCED") == 0, "%s: %s", providers[p], v ? v : "no row");
+	}
+	const char *scm = verdict_of(report, "host.scm-rights-not-received", "intermediary");
+	cr_assert(scm && strcmp(scm, "ENFORCED") == 0, "SCM_RIGHTS row: %s", scm ? scm : "no row");
+	json_decref(report);
+	free(out);
+}

@@ -1,0 +1,738 @@
+#define _GNU_SOURCE
+/* Provider authority end to end (issue 4): tokens, evaluators and handlers
+ * run by the real binary as root, and offline verification of the ledger
+ * it writes. Every assertion is on the real ledger (signals counted per
+ * provider) or on the real provider log, after a stop that drains
+ * everything. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../common/harness.h"
+
+#define UID_BASE 300000u /* the harness's [runner] uid_base */
+#define CTX "CTX_ALPHA"
+
+static struct mpbs m;
+
+static const char plain_policy[] = "accept_context = " CTX "\nreceive_body = yes\n";
+static const char token_policy[] = "accept_context = " CTX "\nreceive_body = yes\nrequire_token = yes\n"
+				   "token_key = token.key\nmax_token_ttl = 300\n";
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	cr_assert_geq(sodium_init(), 0);
+}
+
+static void finish(void)
+{
+	mpbs_cleanup(&m);
+}
+
+/* A provider section; extra lines (may be "") are appended to it. */
+static void add_provider(char *topo, size_t cap, const char *name, const char *extra)
+{
+	size_t len = strlen(topo);
+	snprintf(topo + len, cap - len,
+		 "[provider %s]\npolicy = %s.policy\nkeys = keys/%s\ndemo_keys = yes\nreceive_body = yes\n%s\n", name,
+		 name, name, extra);
+}
+
+static void write_policy(const char *name, const char *text)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/%s.policy", m.dir, name);
+	cr_assert_eq(write_text_file(path, text), 0, "write %s", path);
+}
+
+/* Starts mpbs-run on the providers of topo, with the policies already written. */
+static void launch(void)
+{
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+}
+
+static void prepare(const char *topo)
+{
+	cr_assert_eq(mpbs_prepare(&m, "", topo), 0, "cannot prepare a test directory");
+}
+
+static size_t signals_of(const char *provider)
+{
+	return ledger_count_provider(m.ledger, "signal", provider);
+}
+
+static void post(const char *token, const char *body)
+{
+	cr_assert_eq(http_post(m.port, "/nuvl", CTX, token, body, strlen(body)), 204);
+}
+
+static void stop_cleanly(void)
+{
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tokens, minted here from the token's definition (DESIGN §3). */
+
+static void read_token_key(const char *provider, uint8_t key[32])
+{
+	char path[PATH_MAX + 32];
+	size_t bin_len = 0;
+	snprintf(path, sizeof(path), "%s/keys/%s/token.key", m.dir, provider);
+	char *hex = read_file(path, NULL);
+	cr_assert_not_null(hex, "read %s", path);
+	cr_assert_eq(sodium_hex2bin(key, 32, hex, strlen(hex), "\n", &bin_len, NULL), 0, "%s is not hex", path);
+	cr_assert_eq(bin_len, 32);
+	free(hex);
+}
+
+static void repr_hex(const char *body, char out[65])
+{
+	uint8_t digest[32];
+	crypto_hash_sha256(digest, (const unsigned char *)body, strlen(body));
+	sodium_bin2hex(out, 65, digest, sizeof(digest));
+}
+
+/* hex(HMAC-SHA256(key, r|c|n|e)) */
+static void sign_fields(const uint8_t key[32], const char *r, const char *c, const char *n, const char *e,
+			char out[65])
+{
+	char msg[1024];
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+	int len = snprintf(msg, sizeof(msg), "%s|%s|%s|%s", r, c, n, e);
+	crypto_auth_hmacsha256(mac, (const unsigned char *)msg, (unsigned long long)len, key);
+	sodium_bin2hex(out, 65, mac, sizeof(mac));
+}
+
+static char *b64url(const char *text)
+{
+	size_t len = strlen(text);
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *out = malloc(cap);
+	cr_assert_not_null(out);
+	sodium_bin2base64(out, cap, (const unsigned char *)text, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+/* A signed token whose JSON text is fmt with r, c, n, e, s substituted in
+ * that order (so a case can drop a field, change a type, ...). The
+ * signature always covers the given r, c, n, e with key. */
+static char *token_from(const char *fmt, const uint8_t key[32], const char *r, const char *c, const char *n,
+			const char *e)
+{
+	char s[65], json[2048];
+	sign_fields(key, r, c, n, e, s);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(json, sizeof(json), fmt, r, c, n, e, s);
+#pragma GCC diagnostic pop
+	return b64url(json);
+}
+
+static const char token_json[] = "{\"r\":\"%s\",\"c\":\"%s\",\"n\":\"%s\",\"e\":\"%s\",\"s\":\"%s\"}";
+
+static void expiry_in(long seconds, char out[32])
+{
+	snprintf(out, 32, "%lld", (long long)time(NULL) + seconds);
+}
+
+/* A correctly formed and signed token for body, under key, nonce n. */
+static char *valid_token(const uint8_t key[32], const char *body, const char *n)
+{
+	char r[65], e[32];
+	repr_hex(body, r);
+	expiry_in(120, e);
+	return token_from(token_json, key, r, CTX, n, e);
+}
+
+/* State of an interleaved run: A requires tokens, P is a plain provider,
+ * confirm = all, so every confirmation says A initiated. */
+struct token_run {
+	uint8_t key[32];
+	unsigned valid;     /* requests A must have initiated */
+	unsigned forwarded; /* requests every provider received */
+	unsigned nonce;
+};
+
+/* A valid request; its confirmation also proves A has dealt with every
+ * artifact sent before it (one channel, read in order). */
+static void send_valid(struct token_run *r, const char *prefix)
+{
+	char body[64], nonce[32], header[4096];
+	snprintf(body, sizeof(body), "valid-%u", r->valid);
+	snprintf(nonce, sizeof(nonce), "nonce-%u", r->nonce++);
+	char *tok = valid_token(r->key, body, nonce);
+	snprintf(header, sizeof(header), "%s%s", prefix, tok);
+	post(header, body);
+	free(tok);
+	r->valid++;
+	r->forwarded++;
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", r->valid, 5000), r->valid,
+		     "valid token (header '%.40s…') not confirmed", header);
+}
+
+/* An attacking request, then a valid one to fence it: A's signals must
+ * still be exactly those of the valid requests. */
+static void send_refused(struct token_run *r, const char *what, const char *header, const char *body,
+			 bool forwarded)
+{
+	post(header, body);
+	r->forwarded += forwarded;
+	send_valid(r, "");
+	cr_assert_eq(signals_of("A"), 2 * (size_t)r->valid, "%s: provider A initiated (log: %s)", what, m.log);
+}
+
+static void start_token_pair(struct token_run *r)
+{
+	char topo[1024] = "";
+	need_root();
+	add_provider(topo, sizeof(topo), "A", "");
+	add_provider(topo, sizeof(topo), "P", "");
+	prepare(topo);
+	write_policy("A", token_policy);
+	write_policy("P", plain_policy);
+	launch();
+	read_token_key("A", r->key);
+}
+
+/* Forged or mis-bound but well-formed, correctly signed tokens. */
+static void attack_signed(struct token_run *r)
+{
+	uint8_t other[32];
+	char rr[65], e[32], *t;
+	randombytes_buf(other, sizeof(other));
+	repr_hex("attack", rr);
+	expiry_in(120, e);
+
+	t = token_from(token_json, other, rr, CTX, "forged", e);
+	send_refused(r, "forged signature (other key)", t, "attack", true);
+	free(t);
+	expiry_in(-10, e);
+	t = token_from(token_json, r->key, rr, CTX, "expired", e);
+	send_refused(r, "expired", t, "attack", true);
+	free(t);
+	t = token_from(token_json, r->key, rr, CTX, "soon", "soon");
+	send_refused(r, "non-numeric expiry", t, "attack", true);
+	free(t);
+	expiry_in(1000000000L, e);
+	t = token_from(token_json, r->key, rr, CTX, "absurd", e);
+	send_refused(r, "absurd expiry", t, "attack", true);
+	free(t);
+	t = token_from(token_json, r->key, rr, CTX, "max", "18446744073709551615");
+	send_refused(r, "expiry 2^64-1", t, "attack", true);
+	free(t);
+	t = token_from(token_json, r->key, rr, CTX, "overflow", "99999999999999999999999");
+	send_refused(r, "expiry past 64 bits", t, "attack", true);
+	free(t);
+	expiry_in(120, e);
+	t = token_from(token_json, r->key, rr, CTX, "other-body", e);
+	send_refused(r, "r not matching the body", t, "another body", true);
+	free(t);
+	t = token_from(token_json, r->key, rr, "CTX_BETA", "other-ctx", e);
+	send_refused(r, "c not matching the context", t, "attack", true);
+	free(t);
+	t = token_from(token_json, r->key, rr, CTX, "a|b", e);
+	send_refused(r, "'|' in the nonce", t, "attack", true);
+	free(t);
+}
+
+/* Tokens that are not well-formed tokens at all. */
+static void attack_malformed(struct token_run *r)
+{
+	char rr[65], e[32], *t;
+	repr_hex("attack", rr);
+	expiry_in(120, e);
+
+	t = token_from("{\"r\":\"%1$s\",\"c\":\"%2$s\",\"e\":\"%4$s\",\"s\":\"%5$s\"}%3$.0s", r->key, rr, CTX, "nf", e);
+	send_refused(r, "missing field n", t, "attack", true);
+	free(t);
+	char numeric[40];
+	snprintf(numeric, sizeof(numeric), "%lld", (long long)time(NULL) + 120);
+	t = token_from("{\"r\":\"%s\",\"c\":\"%s\",\"n\":\"%s\",\"e\":%s,\"s\":\"%s\"}", r->key, rr, CTX, "num",
+		       numeric);
+	send_refused(r, "e a JSON number", t, "attack", true);
+	free(t);
+	t = token_from("{\"r\":\"%s\",\"c\":\"%s\",\"n\":\"%s\",\"e\":\"%s\",\"s\":\"%s\",\"x\":\"1\"}", r->key, rr,
+		       CTX, "extra", e);
+	send_refused(r, "extra field", t, "attack", true);
+	free(t);
+	t = token_from("{\"r\":\"%s\",\"c\":\"%s\",\"n\":\"%s\",\"n\":\"dup\",\"e\":\"%s\",\"s\":\"%s\"}", r->key,
+		       rr, CTX, "dup", e);
+	send_refused(r, "duplicate key", t, "attack", true);
+	free(t);
+	send_refused(r, "no header", NULL, "attack", true);
+	send_refused(r, "empty string", "", "attack", true);
+	send_refused(r, "only separators", " , ,", "attack", true);
+	send_refused(r, "not base64url", "!!not*base64+/=", "attack", true);
+	t = b64url("this is not json");
+	send_refused(r, "not JSON", t, "attack", true);
+	free(t);
+	t = b64url("[\"r\",\"c\",\"n\",\"e\",\"s\"]");
+	send_refused(r, "JSON not an object", t, "attack", true);
+	free(t);
+	t = b64url("\"a string\"");
+	send_refused(r, "JSON string", t, "attack", true);
+	free(t);
+}
+
+/* A header over 4096 bytes, even with a valid token in it: dropped by the
+ * intermediary, so no provider hears of it. */
+static void attack_oversize(struct token_run *r)
+{
+	char nonce[32];
+	snprintf(nonce, sizeof(nonce), "nonce-%u", r->nonce++);
+	char *tok = valid_token(r->key, "attack", nonce);
+	char *header = malloc(5200);
+	cr_assert_not_null(header);
+	int n = snprintf(header, 5200, "%s", tok);
+	while (n < 4200)
+		n += snprintf(header + n, 5200 - (size_t)n, ",%s", "garbage");
+	send_refused(r, "oversize header holding a valid token", header, "attack", false);
+	free(header);
+	free(tok);
+}
+
+Test(e2e_token, every_refusal_class_signals_nothing, .fini = finish, .timeout = 120)
+{
+	struct token_run r = { 0 };
+	start_token_pair(&r);
+	send_valid(&r, "");
+	attack_signed(&r);
+	send_valid(&r, "garbage, ,"); /* several tokens: any valid one initiates */
+	attack_malformed(&r);
+	attack_oversize(&r);
+	stop_cleanly();
+	cr_assert_eq(signals_of("A"), 2 * (size_t)r.valid);
+	cr_assert_eq(signals_of("P"), 2 * (size_t)r.forwarded, "the plain provider must have seen every forward");
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), r.valid);
+	cr_assert_eq(ledger_count(m.ledger, "rejected"), 0);
+}
+
+Test(e2e_token, valid_token_is_confirmed_once_and_replay_refused, .fini = finish, .timeout = 60)
+{
+	struct token_run r = { 0 };
+	start_token_pair(&r);
+	char *tok = valid_token(r.key, "pay 10", "once");
+	post(tok, "pay 10");
+	r.valid++;
+	r.forwarded++;
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 5000), 1, "valid token not confirmed");
+	send_refused(&r, "the same token again", tok, "pay 10", true);
+	send_refused(&r, "the same token a third time", tok, "pay 10", true);
+	free(tok);
+	tok = valid_token(r.key, "pay 20", "once"); /* a fresh token reusing a remembered nonce */
+	send_refused(&r, "a new token with a used nonce", tok, "pay 20", true);
+	free(tok);
+	stop_cleanly();
+	cr_assert_eq(signals_of("A"), 2 * (size_t)r.valid);
+	cr_assert_eq(signals_of("P"), 2 * (size_t)r.forwarded);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), r.valid);
+}
+
+Test(e2e_token, token_for_one_provider_initiates_only_that_one, .fini = finish, .timeout = 60)
+{
+	uint8_t key_a[32], key_b[32];
+	char topo[1024] = "", header[2048];
+	need_root();
+	add_provider(topo, sizeof(topo), "A", "");
+	add_provider(topo, sizeof(topo), "B", "");
+	prepare(topo);
+	write_policy("A", token_policy);
+	write_policy("B", token_policy);
+	launch();
+	read_token_key("A", key_a);
+	read_token_key("B", key_b);
+	cr_assert_neq(sodium_memcmp(key_a, key_b, 32), 0, "A and B must have their own token keys");
+
+	char *for_a = valid_token(key_a, "only A", "a1");
+	post(for_a, "only A");
+	char *a2 = valid_token(key_a, "both", "a2"), *b2 = valid_token(key_b, "both", "b2");
+	snprintf(header, sizeof(header), "%s, %s", a2, b2);
+	post(header, "both");
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 5000), 1, "a request with both tokens not confirmed");
+	stop_cleanly();
+	cr_assert_eq(signals_of("A"), 4, "A initiates for its own token, alone or beside B's");
+	cr_assert_eq(signals_of("B"), 2, "B initiates only when its own token is there");
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 1);
+	free(for_a);
+	free(a2);
+	free(b2);
+}
+
+/* ------------------------------------------------------------------ */
+/* Programs run inside the provider's sandbox. */
+
+static void programs_dir(char out[PATH_MAX])
+{
+	char rel[PATH_MAX + 32];
+	snprintf(rel, sizeof(rel), "%s/tests/e2e/programs", mpbs_srcdir());
+	cr_assert_not_null(realpath(rel, out), "realpath %s: %s", rel, strerror(errno));
+}
+
+static void exec_section(char *out, size_t cap, const char *state)
+{
+	char dir[PATH_MAX];
+	programs_dir(dir);
+	snprintf(out, cap, "exec = yes\nexec_dir = %s\n%s", dir, state);
+}
+
+Test(e2e_evaluator, only_exit_zero_initiates, .fini = finish, .timeout = 60)
+{
+	char topo[PATH_MAX + 512] = "", ex[PATH_MAX + 128];
+	need_root();
+	exec_section(ex, sizeof(ex), "");
+	add_provider(topo, sizeof(topo), "E", ex);
+	prepare(topo);
+	write_policy("E", "accept_context = " CTX "\nreceive_body = yes\nevaluator = /exec/eval.sh\n"
+			  "evaluator_timeout = 300\n");
+	launch();
+	const char *bodies[] = { "yes", "no", "crash", "slow", "yes", "other", "slow", "crash", "no", "yes" };
+	size_t yes = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		post(NULL, bodies[i]);
+		yes += strcmp(bodies[i], "yes") == 0;
+	}
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", yes, 8000), yes);
+	stop_cleanly();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(signals_of("E"), 2 * yes, "only 'yes' may initiate");
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), yes);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 8, "the slow evaluators were not cut at evaluator_timeout");
+	char *log = read_file(m.log, NULL);
+	cr_assert_not_null(log);
+	cr_assert_not_null(strstr(log, "evaluator timed out after 300 ms"), "log: %s", log);
+	cr_assert_not_null(strstr(log, "evaluator killed by signal 9"), "log: %s", log);
+	free(log);
+}
+
+/* H runs tests/e2e/programs/handler.sh with a state dir; O is a plain
+ * provider whose keys H must not reach. */
+static void start_handler_pair(const char *policy_extra)
+{
+	char topo[PATH_MAX + 512] = "", ex[PATH_MAX + 128], path[PATH_MAX + 32], policy[512];
+	need_root();
+	exec_section(ex, sizeof(ex), "state = state/H\n");
+	add_provider(topo, sizeof(topo), "H", ex);
+	add_provider(topo, sizeof(topo), "O", "");
+	prepare(topo);
+	snprintf(path, sizeof(path), "%s/state", m.dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/state/H", m.dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_assert_eq(chown(path, UID_BASE + 2, UID_BASE + 2), 0, "chown %s", path);
+	snprintf(policy, sizeof(policy), "accept_context = " CTX "\nreceive_body = yes\n"
+					 "action = exec /exec/handler.sh\n%s", policy_extra);
+	write_policy("H", policy);
+	write_policy("O", plain_policy);
+	launch();
+}
+
+/* The one out-* file the handler wrote in H's state dir. */
+static char *handler_output(struct stat *st)
+{
+	char dir[PATH_MAX + 32], path[PATH_MAX + 128];
+	snprintf(dir, sizeof(dir), "%s/state/H", m.dir);
+	char *argv[] = { "ls", dir, NULL }, *list = NULL;
+	cr_assert_eq(run_cmd(argv, &list), 0);
+	cr_assert_eq(strncmp(list, "out-", 4), 0, "no out-* file in %s: %s", dir, list);
+	cr_assert_eq(strchr(list, '\n'), list + strlen(list) - 1, "one out-* file expected: %s", list);
+	list[strlen(list) - 1] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, list);
+	free(list);
+	cr_assert_eq(stat(path, st), 0, "stat %s", path);
+	char *text = read_file(path, NULL);
+	cr_assert_not_null(text);
+	return text;
+}
+
+Test(e2e_handler, runs_as_provider_uid_with_body_and_nothing_else, .fini = finish, .timeout = 60)
+{
+	char body[PATH_MAX * 2 + 64], line[PATH_MAX * 2 + 128], escaped[PATH_MAX + 32];
+	struct stat st;
+	start_handler_pair("");
+	snprintf(body, sizeof(body), "probe %s/keys/O/signal.key %s", m.dir, m.dir);
+	post(NULL, body);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 5000), 1);
+	stop_cleanly();
+	cr_assert_eq(signals_of("H"), 2);
+	char *out = handler_output(&st);
+	cr_assert_eq(st.st_uid, UID_BASE + 2, "written by host uid %u, not H's", st.st_uid);
+	snprintf(line, sizeof(line), "body: %s\n", body);
+	cr_assert_not_null(strstr(out, line), "the body did not reach the handler on stdin: %s", out);
+	/* Landlock may hide /proc/net/dev from the handler; if it can read it, lo is all there is */
+	cr_assert(strstr(out, "ifaces: lo \n") || strstr(out, "ifaces: unreadable\n"), "only lo may be visible: %s",
+		  out);
+	cr_assert_not_null(strstr(out, "other key: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "passwd: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "host write: refused\nend\n"), "%s", out);
+	snprintf(escaped, sizeof(escaped), "%s/escaped", m.dir);
+	cr_assert_neq(access(escaped, F_OK), 0, "the handler wrote into the host's %s", m.dir);
+	free(out);
+}
+
+Test(e2e_handler, timeout_kills_and_complete_is_recorded, .fini = finish, .timeout = 60)
+{
+	struct timespec t0, t1;
+	start_handler_pair("action_timeout = 500\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	post(NULL, "sleep 30");
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 8000), 1, "no COMPLETE after action_timeout");
+	stop_cleanly();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 10, "the handler was not killed at action_timeout");
+	cr_assert_eq(signals_of("H"), 2);
+	char *log = read_file(m.log, NULL);
+	cr_assert_not_null(log);
+	char expect[96];
+	snprintf(expect, sizeof(expect), "handler exited with status %d (killed at action_timeout)", 256 + SIGKILL);
+	cr_assert_not_null(strstr(log, expect), "log: %s", log);
+	free(log);
+}
+
+Test(e2e_handler, network_attempt_dies_by_seccomp, .fini = finish, .timeout = 60)
+{
+	char body[64], expect[96];
+	start_handler_pair("");
+	snprintf(body, sizeof(body), "net %d", m.port);
+	post(NULL, body);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 8000), 1);
+	stop_cleanly();
+	cr_assert_eq(signals_of("H"), 2);
+	char *log = read_file(m.log, NULL);
+	cr_assert_not_null(log);
+	snprintf(expect, sizeof(expect), "handler exited with status %d;", 256 + SIGSYS);
+	const char *at = strstr(log, expect);
+	cr_assert_not_null(at, "log: %s", log);
+	const char *eol = strchr(at, '\n');
+	size_t len = eol ? (size_t)(eol - at) : strlen(at);
+	cr_assert_not_null(memmem(at, len, "connecting", 10), "python must reach the socket call: %.*s", (int)len, at);
+	cr_assert_null(memmem(at, len, "connected", 9), "the handler connected: %.*s", (int)len, at);
+	free(log);
+}
+
+/* ------------------------------------------------------------------ */
+/* Offline verification of a real ledger and of edited copies. */
+
+struct lines {
+	char **v;
+	size_t n;
+};
+
+static struct lines read_lines(const char *path)
+{
+	struct lines l = { 0 };
+	char *text = read_file(path, NULL);
+	cr_assert_not_null(text);
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		l.v = reallocarray(l.v, l.n + 1, sizeof(*l.v));
+		cr_assert_not_null(l.v);
+		l.v[l.n++] = strdup(line);
+	}
+	free(text);
+	return l;
+}
+
+static void free_lines(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static void write_lines(const char *path, const struct lines *l)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(f, "%s\n", l->v[i]);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static char *field_of(const char *line, const char *key)
+{
+	json_t *rec = json_loads(line, 0, NULL);
+	const char *v = json_string_value(json_object_get(rec, key));
+	char *copy = v ? strdup(v) : NULL;
+	json_decref(rec);
+	return copy;
+}
+
+/* Index (from 0) of the first record of type, from provider when not NULL, at or after from. */
+static size_t find_record(const struct lines *l, size_t from, const char *type, const char *provider)
+{
+	for (size_t i = from; i < l->n; i++) {
+		char *t = field_of(l->v[i], "type"), *p = field_of(l->v[i], "provider");
+		bool hit = t && strcmp(t, type) == 0 && (!provider || (p && strcmp(p, provider) == 0));
+		free(t);
+		free(p);
+		if (hit)
+			return i;
+	}
+	cr_assert_fail("no %s record of %s after line %zu", type, provider ? provider : "anyone", from + 1);
+	return 0;
+}
+
+/* The first character of the string value of key in line, as a pointer. */
+static char *value_at(char *line, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	char *at = strstr(line, pat);
+	cr_assert_not_null(at, "no \"%s\" in %s", key, line);
+	return at + strlen(pat);
+}
+
+static void flip_hex(char *c)
+{
+	*c = *c == '0' ? '1' : '0';
+}
+
+/* Recomputes every prev from line `from` on, as a forger who edited the
+ * line before it would: the file chain then holds, only the content can
+ * betray the edit. */
+static void rechain(struct lines *l, size_t from)
+{
+	for (size_t i = from; i < l->n; i++) {
+		uint8_t digest[32];
+		char hex[65];
+		crypto_hash_sha256(digest, (const unsigned char *)l->v[i - 1], strlen(l->v[i - 1]));
+		sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+		memcpy(value_at(l->v[i], "prev"), hex, 64);
+	}
+}
+
+static int verify(const char *ledger, const char *how, const char *arg, char **out)
+{
+	char *argv[] = { (char *)mpbs_binary(), "verify", (char *)ledger, (char *)how, (char *)arg, NULL };
+	return run_cmd(argv, out);
+}
+
+/* Writes l as a copy and expects verify to fail at line (from 1). */
+static void expect_fail_at(const char *what, const struct lines *l, size_t line, const char *how, const char *arg)
+{
+	char path[PATH_MAX + 64], expect[PATH_MAX + 128], *out = NULL;
+	snprintf(path, sizeof(path), "%s/copy-%zu-%c.jsonl", m.dir, line, what[0]);
+	write_lines(path, l);
+	int rc = verify(path, how, arg, &out);
+	snprintf(expect, sizeof(expect), "FAIL: %s:%zu:", path, line);
+	cr_assert_eq(rc, 1, "%s: verify exited %d: %s", what, rc, out);
+	cr_assert_eq(strncmp(out, expect, strlen(expect)), 0, "%s: expected '%s', got: %s", what, expect, out);
+	free(out);
+}
+
+static struct lines copy_of(const struct lines *l)
+{
+	struct lines c = { .v = calloc(l->n, sizeof(char *)), .n = l->n };
+	cr_assert_not_null(c.v);
+	for (size_t i = 0; i < l->n; i++)
+		c.v[i] = strdup(l->v[i]);
+	return c;
+}
+
+/* A ledger from a real run: A and B, a few confirmations. */
+static struct lines real_ledger(void)
+{
+	need_root();
+	cr_assert_eq(mpbs_start(&m, "A B", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	for (int i = 0; i < 4; i++) {
+		char body[16];
+		snprintf(body, sizeof(body), "op-%d", i);
+		post(NULL, body);
+		cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", (size_t)i + 1, 5000), (size_t)i + 1);
+	}
+	stop_cleanly();
+	struct lines l = read_lines(m.ledger);
+	cr_assert_gt(l.n, 12, "a real ledger of a few operations");
+	return l;
+}
+
+/* DIR/A.pub and DIR/B.pub; A's is a fresh key when forged_a. */
+static void public_keys_dir(const char *dir, bool forged_a)
+{
+	char cmd[PATH_MAX * 4];
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/fresh && %s keygen %s/fresh >/dev/null && cp %s/keys/A/signal.pub %s/A.pub"
+		 " && cp %s/keys/B/signal.pub %s/B.pub", dir, mpbs_binary(), dir, m.dir, dir, m.dir, dir);
+	if (forged_a)
+		snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), " && cp %s/fresh/signal.pub %s/A.pub", dir, dir);
+	char *argv[] = { "sh", "-c", cmd, NULL }, *out = NULL;
+	cr_assert_eq(run_cmd(argv, &out), 0, "%s: %s", cmd, out);
+	free(out);
+}
+
+Test(e2e_verify, untouched_ledger_is_ok, .fini = finish, .timeout = 60)
+{
+	struct lines l = real_ledger();
+	char *out = NULL, dir[PATH_MAX + 16], expect[64];
+	cr_assert_eq(verify(m.ledger, "--topology", m.topology, &out), 0, "%s", out);
+	snprintf(expect, sizeof(expect), "OK: %zu records, 4 confirmed", l.n);
+	cr_assert_eq(strncmp(out, expect, strlen(expect)), 0, "expected '%s', got: %s", expect, out);
+	free(out);
+	snprintf(dir, sizeof(dir), "%s/pub", m.dir);
+	public_keys_dir(dir, false);
+	cr_assert_eq(verify(m.ledger, "--public-keys", dir, &out), 0, "%s", out);
+	cr_assert_eq(strncmp(out, expect, strlen(expect)), 0, "expected '%s', got: %s", expect, out);
+	free(out);
+	free_lines(&l);
+}
+
+Test(e2e_verify, each_edit_fails_at_its_line, .fini = finish, .timeout = 60)
+{
+	struct lines l = real_ledger(), c;
+	size_t sig = find_record(&l, l.n / 2, "signal", NULL);
+	cr_assert_lt(sig + 1, l.n);
+
+	c = copy_of(&l); /* a signal's value: its provider chain breaks on that line */
+	flip_hex(value_at(c.v[sig], "value"));
+	expect_fail_at("flipped value", &c, sig + 1, "--topology", m.topology);
+	free_lines(&c);
+
+	size_t conf = find_record(&l, 0, "confirmed", NULL);
+	cr_assert_lt(conf + 1, l.n);
+	c = copy_of(&l); /* a byte no record check covers: the next line's prev catches it */
+	char *t = strstr(c.v[conf], "\"t\":");
+	cr_assert_not_null(t);
+	t[4] = t[4] == '1' ? '2' : '1';
+	expect_fail_at("time of a confirmed", &c, conf + 2, "--topology", m.topology);
+	free_lines(&c);
+
+	c = copy_of(&l);
+	free(c.v[sig]);
+	memmove(&c.v[sig], &c.v[sig + 1], (c.n - sig - 1) * sizeof(char *));
+	c.n--;
+	expect_fail_at("deleted line", &c, sig + 1, "--topology", m.topology);
+	free_lines(&c);
+
+	c = copy_of(&l);
+	char *tmp = c.v[sig];
+	c.v[sig] = c.v[sig + 1];
+	c.v[sig + 1] = tmp;
+	expect_fail_at("swapped lines", &c, sig + 1, "--topology", m.topology);
+	free_lines(&c);
+
+	c = copy_of(&l); /* a wrong linkage, with the file chain rebuilt after it */
+	flip_hex(value_at(c.v[conf], "linkage"));
+	rechain(&c, conf + 1);
+	expect_fail_at("wrong linkage", &c, conf + 1, "--topology", m.topology);
+	free_lines(&c);
+
+	char dir[PATH_MAX + 16]; /* A's checkpoints checked against another key */
+	snprintf(dir, sizeof(dir), "%s/pub", m.dir);
+	public_keys_dir(dir, true);
+	size_t first_a = find_record(&l, 0, "checkpoint", "A");
+	expect_fail_at("key", &l, first_a + 1, "--public-keys", dir);
+	free_lines(&l);
+}
