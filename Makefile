@@ -5,6 +5,7 @@
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make deps         install the Debian packages (contrib/deps.sh)
 
+SHELL   := /bin/bash
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
@@ -39,7 +40,7 @@ BIN   := $(BUILD)/mpbs-run
 LIB   := $(BUILD)/libmpbs.a
 TESTS := $(BUILD)/mpbs-tests
 
-.PHONY: all check check-unit check-asan install uninstall clean deps run test fuzz
+.PHONY: all check check-unit check-asan install uninstall clean deps run test fuzz bench
 
 all: $(BIN)
 
@@ -76,7 +77,7 @@ CHECK_ENV := MPBS_RUN=$(abspath $(BIN)) MPBS_SRCDIR=$(CURDIR)
 # --timeout only guards CI against a hung test (it is no speed target: those
 # live in `make bench`).
 check: $(TESTS)
-	$(CHECK_ENV) $(TESTS) --jobs 2 --timeout 300 $(CHECK_ARGS)
+	set -o pipefail; $(CHECK_ENV) $(TESTS) --jobs 2 --timeout 300 $(CHECK_ARGS) 2>&1 | tee $(BUILD)/check.log
 
 # Only the tests that need neither root nor a running system.
 check-unit: $(TESTS)
@@ -88,6 +89,13 @@ check-asan:
 deps:
 	sh contrib/deps.sh
 
+# Benchmarks (root, loopback): nginx `return 204` ceiling vs mpbs-run, confirmations
+# counted from the ledger, scaling 1..64 providers, docs/bench-scaling.png.
+# BENCH_ARGS=--quick for a short run; python3 contrib/bench/run.py --help lists the rest.
+bench: $(BIN)
+	sh contrib/bench/deps.sh
+	python3 contrib/bench/run.py $(BENCH_ARGS)
+
 # libFuzzer targets: every decoder that reads bytes another role or a
 # requester controls. Each runs FUZZ_SECONDS on a scratch copy of its seed
 # corpus (libFuzzer writes new inputs into the first directory it is given);
@@ -96,7 +104,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS   := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_FLAGS   := -Iroles -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RUNNER_SRC) $(ROLES_SRC)
 	@mkdir -p build-fuzz

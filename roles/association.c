@@ -6,12 +6,14 @@
 #include "association.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include "role.h"
 #include "wire.h"
 
+#define LEDGER_LINE_MAX_FIELDS 3072
 #define READ_BATCH 64 /* frames per channel per round, for fairness */
 #define EVENTS_MAX 66  /* 64 channels, the signalfd, the timer */
 
@@ -63,12 +66,6 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static json_t *hex_json(const uint8_t *b, size_t n)
-{
-	char hex[2 * 64 + 1];
-	hex_encode(b, n, hex);
-	return json_string(hex);
-}
 
 static int record(struct association *as, const char *type, json_t *fields)
 {
@@ -80,6 +77,54 @@ static int record(struct association *as, const char *type, json_t *fields)
 		log_error("ledger: cannot buffer a %s record", type);
 		return -1;
 	}
+	return 0;
+}
+
+/* Hot-path records: fields formatted straight into the line (hex, integers
+ * and provider names need no escaping), no JSON tree per record. */
+static int __attribute__((format(printf, 3, 4))) record_fmt(struct association *as, const char *type,
+							     const char *fmt, ...)
+{
+	char fields[LEDGER_LINE_MAX_FIELDS];
+	va_list ap;
+	if (as->replaying)
+		return 0;
+	va_start(ap, fmt);
+	int n = vsnprintf(fields, sizeof(fields), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(fields) || ledger_append_fields(&as->ledger, type, fields, (size_t)n) < 0) {
+		log_error("ledger: cannot buffer a %s record", type);
+		return -1;
+	}
+	return 0;
+}
+
+/* ["A","B",…] of the providers with both stages covered, sorted. */
+static int providers_text(struct association *as, const struct pending_op *e, char *out, size_t cap)
+{
+	const char *names[64];
+	size_t n = 0;
+	for (size_t i = 0; i < as->cfg->n_providers; i++)
+		if (e->have[i] == 3)
+			names[n++] = as->cfg->providers[i].name;
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			const char *tmp = names[j];
+			names[j] = names[j - 1];
+			names[j - 1] = tmp;
+		}
+	size_t off = 0;
+	out[off++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + off, cap - off, "%s\"%s\"", i ? "," : "", names[i]);
+		if (w < 0 || (size_t)w >= cap - off)
+			return -1;
+		off += (size_t)w;
+	}
+	if (off + 2 > cap)
+		return -1;
+	out[off++] = ']';
+	out[off] = '\0';
 	return 0;
 }
 
@@ -106,25 +151,6 @@ static int distrust(struct association *as, struct peer *pr, const char *reason)
 	return record_rejected(as, pr, reason);
 }
 
-static json_t *providers_json(struct association *as, const struct pending_op *e)
-{
-	json_t *arr = json_array();
-	const char *names[64];
-	size_t n = 0;
-	for (size_t i = 0; i < as->cfg->n_providers && arr; i++)
-		if (e->have[i] == 3)
-			names[n++] = as->cfg->providers[i].name;
-	/* insertion sort: at most 64 names */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-			const char *tmp = names[j];
-			names[j] = names[j - 1];
-			names[j - 1] = tmp;
-		}
-	for (size_t i = 0; i < n && arr; i++)
-		json_array_append_new(arr, json_string(names[i]));
-	return arr;
-}
 
 static void report_confirmation(struct association *as, const char *op_hex, size_t n_providers)
 {
@@ -164,9 +190,12 @@ static int confirm(struct association *as, struct pending_op *e)
 	e->confirmed = true;
 	as->confirmed++;
 	report_confirmation(as, op_hex, n);
-	return record(as, "confirmed", json_pack("{s:s, s:o, s:o, s:I}", "op", op_hex, "providers",
-						 providers_json(as, e), "linkage", hex_json(linkage, sizeof(linkage)),
-						 "t", (json_int_t)clock_ns(CLOCK_REALTIME)));
+	char list[64 * (WIRE_PROVIDER_ID_MAX + 3) + 3], link_hex[65];
+	hex_encode(linkage, sizeof(linkage), link_hex);
+	if (providers_text(as, e, list, sizeof(list)) < 0)
+		return -1;
+	return record_fmt(as, "confirmed", "\"op\":\"%s\",\"providers\":%s,\"linkage\":\"%s\",\"t\":%" PRIu64, op_hex,
+			  list, link_hex, clock_ns(CLOCK_REALTIME));
 }
 
 static int expire(struct association *as, struct pending_op *e)
@@ -174,9 +203,12 @@ static int expire(struct association *as, struct pending_op *e)
 	int rc = 0;
 	if (!e->confirmed) {
 		as->incomplete++;
-		rc = record(as, "incomplete", json_pack("{s:o, s:o, s:I}", "op", hex_json(e->op, WIRE_DIGEST_LEN),
-							"providers", providers_json(as, e),
-							"t", (json_int_t)clock_ns(CLOCK_REALTIME)));
+		char list[64 * (WIRE_PROVIDER_ID_MAX + 3) + 3], op_hex[65];
+		hex_encode(e->op, WIRE_DIGEST_LEN, op_hex);
+		rc = providers_text(as, e, list, sizeof(list));
+		if (rc == 0)
+			rc = record_fmt(as, "incomplete", "\"op\":\"%s\",\"providers\":%s,\"t\":%" PRIu64, op_hex, list,
+					clock_ns(CLOCK_REALTIME));
 	}
 	pending_remove(&as->pending, e);
 	return rc;
@@ -231,9 +263,10 @@ static int on_signal(struct association *as, size_t who, const struct signal_fra
 	hex_encode(s->op, WIRE_DIGEST_LEN, hex_op);
 	hex_encode(s->value, WIRE_DIGEST_LEN, hex_v);
 	hex_encode(s->chain, WIRE_DIGEST_LEN, hex_c);
-	return record(as, "signal", json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "op", hex_op, "provider",
-					      s->provider, "stage", wire_stage_name(s->stage), "value", hex_v,
-					      "t", (json_int_t)s->t_ns, "pseq", (json_int_t)s->seq, "chain", hex_c));
+	return record_fmt(as, "signal",
+			  "\"op\":\"%s\",\"provider\":\"%s\",\"stage\":\"%s\",\"value\":\"%s\",\"t\":%" PRIu64
+			  ",\"pseq\":%" PRIu64 ",\"chain\":\"%s\"",
+			  hex_op, s->provider, wire_stage_name(s->stage), hex_v, s->t_ns, s->seq, hex_c);
 }
 
 static int on_checkpoint(struct association *as, size_t who, const struct checkpoint_frame *c)
@@ -258,8 +291,9 @@ static int on_checkpoint(struct association *as, size_t who, const struct checkp
 	hex_encode(c->epoch, WIRE_EPOCH_LEN, hex_e);
 	hex_encode(c->head, WIRE_DIGEST_LEN, hex_h);
 	hex_encode(c->sig, WIRE_SIG_LEN, hex_s);
-	if (record(as, "checkpoint", json_pack("{s:s, s:s, s:I, s:s, s:s}", "provider", c->provider, "epoch",
-					       hex_e, "pseq", (json_int_t)c->seq, "head", hex_h, "sig", hex_s)) < 0)
+	if (record_fmt(as, "checkpoint",
+		       "\"provider\":\"%s\",\"epoch\":\"%s\",\"pseq\":%" PRIu64 ",\"head\":\"%s\",\"sig\":\"%s\"",
+		       c->provider, hex_e, c->seq, hex_h, hex_s) < 0)
 		return -1;
 	for (uint32_t i = 0; i < pr->queued; i++)
 		if (apply_covered(as, who, &pr->queue[i]) < 0)
@@ -294,26 +328,32 @@ static int on_frame(struct association *as, size_t who, const uint8_t *buf, size
 	return distrust(as, pr, why);
 }
 
-/* Reads up to READ_BATCH frames; *more is set when the channel may hold more. */
+/* Reads up to READ_BATCH frames with one recvmmsg; *more is set when the
+ * channel may hold more. */
 static int read_channel(struct association *as, size_t who, bool *more)
 {
-	uint8_t buf[SIGNAL_CHANNEL_FRAME_MAX + 1];
+	static uint8_t bufs[READ_BATCH][SIGNAL_CHANNEL_FRAME_MAX + 1];
+	struct mmsghdr msgs[READ_BATCH];
+	struct iovec iov[READ_BATCH];
 	*more = false;
 	for (int i = 0; i < READ_BATCH; i++) {
-		ssize_t n = recv(as->cfg->providers[who].signal_fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			if (n < 0)
-				log_errno("signal channel of %s", as->cfg->providers[who].name);
-			return n < 0 ? -1 : 0;
-		}
-		if (on_frame(as, who, buf, (size_t)n) < 0)
-			return -1;
+		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
 	}
-	*more = true;
+	int n;
+	do
+		n = recvmmsg(as->cfg->providers[who].signal_fd, msgs, READ_BATCH, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		log_errno("signal channel of %s", as->cfg->providers[who].name);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (on_frame(as, who, bufs[i], msgs[i].msg_len) < 0)
+			return -1;
+	*more = n == READ_BATCH;
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "intermediary.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,14 @@ struct forward_stats {
 	uint64_t failed;        /* any other send error */
 };
 
+/* How long the intermediary holds new requests back while a provider's
+ * channel is congested, before it goes on (and that channel drops). */
+#define STALL_MS 200
+
 struct intermediary {
 	const struct intermediary_config *cfg;
+	struct pollfd *channels;           /* one per provider, POLLOUT */
+	uint64_t stalls;                   /* times it held requests back */
 	struct MHD_Response *no_content;   /* 204, shared by every answer */
 	struct MHD_Response *not_found;
 	struct MHD_Response *not_allowed;
@@ -266,6 +273,28 @@ static int wait_timeout_ms(struct MHD_Daemon *d)
 	return t > 1000 ? 1000 : (int)t;
 }
 
+/* Backpressure instead of loss: while any artifact channel is more than a
+ * quarter full (the kernel's "writable" mark for AF_UNIX sockets), read no
+ * new request, so TCP pushes back on clients rather than a full channel
+ * dropping an artifact that was already answered 204. Bounded: a provider
+ * that stays stuck past STALL_MS gets its copies dropped (and counted), so
+ * one dead provider cannot stall the service. The intermediary learns only
+ * that a channel drains slowly, never what a provider decided (timing
+ * channels are outside the model, docs/CLAIMS.md). */
+static void wait_for_channels(struct intermediary *im)
+{
+	size_t n = im->cfg->n_providers;
+	for (int waited = 0; waited < STALL_MS; waited += 10) {
+		int ready = poll(im->channels, n, waited ? 10 : 0);
+		if (ready < 0 && errno != EINTR)
+			return;
+		if (ready == (int)n)
+			return;
+		if (waited == 0)
+			im->stalls++;
+	}
+}
+
 /* Stop: accept nothing new, finish the requests under way (bounded by the
  * supervisor's drain deadline, after which it kills us), then return. Idle
  * keep-alive connections hold no request and are not waited for. */
@@ -306,6 +335,7 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 			if (evs[i].data.fd == sfd && role_stop_requested(sfd))
 				return drain(im, d, ep);
 		MHD_run(d);
+		wait_for_channels(im);
 	}
 }
 
@@ -318,8 +348,9 @@ static void report_counters(const struct intermediary *im)
 		failed += im->per_provider[i].failed;
 	}
 	log_info("stopped: %" PRIu64 " requests, %" PRIu64 " oversize, %" PRIu64 " bad headers, %" PRIu64
-		 " artifacts written, %" PRIu64 " dropped on a full channel, %" PRIu64 " failed",
-		 im->requests, im->oversize, im->bad_header, fwd, full, failed);
+		 " artifacts written, %" PRIu64 " dropped on a full channel, %" PRIu64 " failed, %" PRIu64
+		 " waits for a congested channel", im->requests, im->oversize, im->bad_header, fwd, full, failed,
+		 im->stalls);
 }
 
 int intermediary_main(const struct intermediary_config *cfg, const struct role_seal *seal)
@@ -328,7 +359,10 @@ int intermediary_main(const struct intermediary_config *cfg, const struct role_s
 	int status = 1;
 	int sfd = role_stop_signalfd();
 	im.per_provider = calloc(cfg->n_providers, sizeof(*im.per_provider));
-	if (sfd < 0 || !im.per_provider || sodium_init() < 0 || !responses_create(&im)) {
+	im.channels = calloc(cfg->n_providers, sizeof(*im.channels));
+	for (size_t i = 0; im.channels && i < cfg->n_providers; i++)
+		im.channels[i] = (struct pollfd){ .fd = cfg->artifact_fds[i], .events = POLLOUT };
+	if (sfd < 0 || !im.per_provider || !im.channels || sodium_init() < 0 || !responses_create(&im)) {
 		log_error("cannot initialise");
 		goto out;
 	}
@@ -343,5 +377,6 @@ int intermediary_main(const struct intermediary_config *cfg, const struct role_s
 out:
 	responses_destroy(&im);
 	free(im.per_provider);
+	free(im.channels);
 	return status;
 }

@@ -304,6 +304,8 @@ static char *record_dump(const struct ledger_writer *w, const char *type, json_t
 	return line;
 }
 
+static int buffer_line(struct ledger_writer *w, const char *line, size_t len);
+
 static int buffer_reserve(struct ledger_writer *w, size_t more)
 {
 	if (w->cap - w->len >= more)
@@ -339,22 +341,45 @@ int ledger_append(struct ledger_writer *w, const char *type, json_t *fields)
 		errno = ENOMEM;
 		goto out;
 	}
-	size_t len = strlen(line);
-	if (len + 1 > LEDGER_LINE_MAX) {
-		errno = EMSGSIZE; /* the verifier would refuse it */
-	} else if (buffer_reserve(w, len + 1) == 0) {
-		memcpy(w->buf + w->len, line, len);
-		w->buf[w->len + len] = '\n';
-		w->len += len + 1;
-		w->buffered++;
-		w->seq++;
-		crypto_hash_sha256(w->prev, (const unsigned char *)line, len);
-		rc = 0;
-	}
+	rc = buffer_line(w, line, strlen(line));
 	free(line);
 out:
 	json_decref(fields);
 	return rc;
+}
+
+/* Appends one finished line (without newline) to the buffer and advances
+ * seq and prev over it. */
+static int buffer_line(struct ledger_writer *w, const char *line, size_t len)
+{
+	if (len + 1 > LEDGER_LINE_MAX) {
+		errno = EMSGSIZE; /* the verifier would refuse it */
+		return -1;
+	}
+	if (buffer_reserve(w, len + 1) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(w->buf + w->len, line, len);
+	w->buf[w->len + len] = '\n';
+	w->len += len + 1;
+	w->buffered++;
+	w->seq++;
+	crypto_hash_sha256(w->prev, (const unsigned char *)line, len);
+	return 0;
+}
+
+int ledger_append_fields(struct ledger_writer *w, const char *type, const char *fields, size_t fields_len)
+{
+	char line[LEDGER_LINE_MAX], prev_hex[HEX_DIGEST_LEN + 1];
+	hex_encode(w->prev, sizeof(w->prev), prev_hex);
+	int n = snprintf(line, sizeof(line), "{\"seq\":%" PRIu64 ",\"prev\":\"%s\",\"type\":\"%s\",%.*s}",
+			 w->seq + 1, prev_hex, type, (int)fields_len, fields);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return buffer_line(w, line, (size_t)n);
 }
 
 static size_t count_newlines(const char *p, size_t n)

@@ -33,6 +33,13 @@ int ledger_writer_open(struct ledger_writer *w, int fd, char *errbuf, size_t err
  * Returns 0, or -1 on allocation failure. */
 int ledger_append(struct ledger_writer *w, const char *type, json_t *fields);
 
+/* The same for records of a fixed shape on the hot path (signal,
+ * checkpoint, confirmed): `fields` is the record's fields already written
+ * as compact JSON members ("op":"…","provider":"A",…) by the caller, whose
+ * values need no escaping (hex digests, integers, provider names). No
+ * allocation, no JSON tree. Returns 0, or -1 with errno (EMSGSIZE). */
+int ledger_append_fields(struct ledger_writer *w, const char *type, const char *fields, size_t fields_len);
+
 /* Writes every buffered record and fdatasyncs the file. Returns 0, or -1
  * with errno set (the records stay buffered). */
 int ledger_commit(struct ledger_writer *w);

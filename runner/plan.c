@@ -29,9 +29,13 @@
 #define MPBS_POLICY_DIR "/usr/local/share/mpbs-run/policy"
 #endif
 
-/* Enough for every artifact of a burst to wait while a provider catches up. */
-#define ARTIFACT_SNDBUF (8 << 20)
-#define SIGNAL_SNDBUF (8 << 20)
+/* Room for a burst, small enough that a queue stays short: the
+ * intermediary holds requests back once a channel is a quarter full (and
+ * a provider blocks once its signal channel is full), so these sizes bound
+ * the latency a backlog can add. An artifact channel holds at least four
+ * of the largest frames. */
+#define ARTIFACT_SNDBUF_MIN (2 << 20)
+#define SIGNAL_SNDBUF (1 << 20)
 
 static const char *const policy_files[POLICY_COUNT] = {
 	[POLICY_INTERMEDIARY] = "intermediary.policy",
@@ -358,6 +362,12 @@ static void plan_init_fds(struct run_plan *p, const struct topology *t)
 		p->roles[k].status_rd = p->roles[k].status_wr = -1;
 }
 
+static int artifact_sndbuf(const struct topology *t)
+{
+	size_t largest = ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + t->max_request;
+	return 4 * largest > ARTIFACT_SNDBUF_MIN ? (int)(4 * largest) : ARTIFACT_SNDBUF_MIN;
+}
+
 static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 {
 	const struct topology *t = p->t;
@@ -373,7 +383,7 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 		log_warn("ledger %s: this filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
 			 "the hash chain still detects any edit", t->ledger, strerror(errno));
 	for (size_t i = 0; i < t->n_providers; i++)
-		if (channel_open(&p->artifact[i], ARTIFACT_SNDBUF, err, errlen) < 0 ||
+		if (channel_open(&p->artifact[i], artifact_sndbuf(t), err, errlen) < 0 ||
 		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)
 			return -1;
 	for (size_t k = 0; k < p->n_roles; k++)
