@@ -22,8 +22,8 @@ CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 WARN   := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -fstack-clash-protection
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
-LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+ALL_CFLAGS := -std=gnu11 -pthread $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDHARDEN := -pthread -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DMPBS_SANITIZED=1
 LDHARDEN   += -fsanitize=address,undefined

@@ -27,11 +27,12 @@
 #include "log.h"
 #include "pending.h"
 #include "role.h"
+#include "syncer.h"
 #include "wire.h"
 
 #define LEDGER_LINE_MAX_FIELDS 3072
 #define READ_BATCH 64 /* frames per channel per round, for fairness */
-#define EVENTS_MAX 66  /* 64 channels, the signalfd, the timer */
+#define EVENTS_MAX 67  /* 64 channels, the signalfd, the timer, the syncer */
 
 struct uncovered {
 	uint8_t op[WIRE_DIGEST_LEN];
@@ -57,6 +58,10 @@ struct association {
 	size_t report_len, report_cap;
 	uint64_t confirmed, incomplete, rejected;
 	bool replaying;            /* rebuilding from the ledger: nothing is written */
+	struct syncer sync;        /* fdatasync off the loop (syncer.h) */
+	bool sync_in_flight;
+	uint64_t sync_seq;         /* the in-flight sync makes records up to this seq durable */
+	size_t sync_report_end;    /* and lets report[0, this) be printed */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -368,21 +373,58 @@ static int sweep_expired(struct association *as)
 	return 0;
 }
 
-/* One write + fdatasync for everything this round produced; only then are
- * confirmations reported, so a reported confirmation is on disk. */
+static void print_reports(struct association *as, size_t end)
+{
+	if (end == 0)
+		return;
+	ssize_t n = write(2, as->report, end);
+	(void)n; /* the log is best effort; the ledger is the record */
+	memmove(as->report, as->report + end, as->report_len - end);
+	as->report_len -= end;
+}
+
+/* Group commit: everything this round produced is written now (one write);
+ * at most one fdatasync runs at a time in the syncer thread, covering all
+ * that was written before it started, while the loop goes on. */
 static int commit(struct association *as)
 {
-	if (as->ledger.buffered == 0)
-		return 0;
+	if (as->ledger.len > 0 && ledger_flush(&as->ledger) < 0) {
+		log_errno("ledger write");
+		return -1;
+	}
+	if (!as->sync_in_flight && as->ledger.seq > as->sync.synced) {
+		as->sync_in_flight = true;
+		as->sync_seq = as->ledger.seq;
+		as->sync_report_end = as->report_len;
+		syncer_request(&as->sync, as->sync_seq);
+	}
+	return 0;
+}
+
+/* The syncer finished one fdatasync: the confirmations it covered are on
+ * disk, and may be reported. */
+static int on_synced(struct association *as)
+{
+	uint64_t synced;
+	if (syncer_collect(&as->sync, &synced) < 0) {
+		log_errno("ledger fdatasync");
+		return -1;
+	}
+	if (as->sync_in_flight && synced >= as->sync_seq) {
+		as->sync_in_flight = false;
+		print_reports(as, as->sync_report_end);
+	}
+	return commit(as);
+}
+
+/* At stop: the last records written and synced here, then reported. */
+static int commit_final(struct association *as)
+{
 	if (ledger_commit(&as->ledger) < 0) {
 		log_errno("ledger commit");
 		return -1;
 	}
-	if (as->report_len) {
-		ssize_t n = write(2, as->report, as->report_len);
-		(void)n; /* the log is best effort; the ledger is the record */
-		as->report_len = 0;
-	}
+	print_reports(as, as->report_len);
 	return 0;
 }
 
@@ -398,7 +440,7 @@ static int drain_all(struct association *as)
 			more |= m;
 		}
 	}
-	return commit(as);
+	return commit_final(as);
 }
 
 static int setup_loop(struct association *as, int sfd, int tfd)
@@ -409,8 +451,9 @@ static int setup_loop(struct association *as, int sfd, int tfd)
 		log_errno("epoll/timer setup");
 		return -1;
 	}
-	for (size_t i = 0; i <= as->cfg->n_providers + 1; i++) {
-		int fd = i < as->cfg->n_providers ? as->cfg->providers[i].signal_fd : (i == as->cfg->n_providers ? sfd : tfd);
+	for (size_t i = 0; i <= as->cfg->n_providers + 2; i++) {
+		size_t n = as->cfg->n_providers;
+		int fd = i < n ? as->cfg->providers[i].signal_fd : i == n ? sfd : i == n + 1 ? tfd : as->sync.done_fd;
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			log_errno("epoll_ctl");
@@ -449,6 +492,8 @@ static int loop(struct association *as, int sfd, int tfd, const struct role_seal
 				if (sweep_expired(as) < 0)
 					return -1;
 			}
+			if (idx == n + 2 && on_synced(as) < 0)
+				return -1;
 		}
 		if (commit(as) < 0)
 			return -1;
@@ -551,13 +596,17 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		log_error("ledger: %s", err);
 		goto out;
 	}
-	if (rebuild_from_ledger(&as) < 0)
+	if (rebuild_from_ledger(&as) < 0 || syncer_start(&as.sync, cfg->ledger_fd, as.ledger.seq) < 0) {
+		if (errno)
+			log_errno("ledger syncer");
 		goto out_ledger;
+	}
 	if (loop(&as, sfd, tfd, seal) == 0)
 		status = 0;
 	log_info("stopped: %" PRIu64 " confirmed, %" PRIu64 " incomplete, %" PRIu64 " rejected, %u pending",
 		 as.confirmed, as.incomplete, as.rejected, as.pending.used);
 out_ledger:
+	syncer_stop(&as.sync);
 	ledger_writer_close(&as.ledger);
 out:
 	pending_free(&as.pending);

@@ -398,7 +398,7 @@ static void buffer_consume(struct ledger_writer *w, size_t n)
 	w->len -= n;
 }
 
-int ledger_commit(struct ledger_writer *w)
+int ledger_flush(struct ledger_writer *w)
 {
 	while (w->len > 0) {
 		ssize_t n = write(w->fd, w->buf, w->len);
@@ -414,7 +414,12 @@ int ledger_commit(struct ledger_writer *w)
 		 * duplicate lines, so only the unwritten tail stays. */
 		buffer_consume(w, (size_t)n);
 	}
-	return fdatasync(w->fd);
+	return 0;
+}
+
+int ledger_commit(struct ledger_writer *w)
+{
+	return ledger_flush(w) < 0 ? -1 : fdatasync(w->fd);
 }
 
 void ledger_writer_close(struct ledger_writer *w)

@@ -44,6 +44,10 @@ int ledger_append_fields(struct ledger_writer *w, const char *type, const char *
  * with errno set (the records stay buffered). */
 int ledger_commit(struct ledger_writer *w);
 
+/* The write half of ledger_commit: every buffered record is in the file
+ * (the page cache) but not yet known durable. Returns 0, or -1 with errno. */
+int ledger_flush(struct ledger_writer *w);
+
 void ledger_writer_close(struct ledger_writer *w);
 
 /* Public key of a provider, for offline verification; returns false if the

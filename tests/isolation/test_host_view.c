@@ -213,7 +213,7 @@ HOST_TEST(only_providers_have_a_link_up_and_it_is_lo)
 /* ---- fd tables ---- */
 
 struct fd_census {
-	size_t total, sockets, pipes, epoll, signalfd, timerfd, regular, other;
+	size_t total, sockets, pipes, epoll, signalfd, timerfd, eventfd, regular, other;
 	char regular_path[PATH_MAX];
 };
 
@@ -239,6 +239,8 @@ static void count_fd(struct fd_census *c, const char *target)
 		c->signalfd++;
 	else if (strcmp(target, "anon_inode:[timerfd]") == 0)
 		c->timerfd++;
+	else if (strcmp(target, "anon_inode:[eventfd]") == 0)
+		c->eventfd++;
 	else if (target[0] == '/') {
 		c->regular++;
 		snprintf(c->regular_path, sizeof(c->regular_path), "%s", target);
@@ -294,6 +296,7 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 		cr_assert_eq(c.signalfd, 1, "%s", who);
 		switch (roles[k].kind) {
 		case ROLE_PROVIDER: /* artifact reader, signal writer; one loop, one timer */
+			cr_assert_eq(c.eventfd, 0, "%s", who);
 			cr_assert_eq(c.sockets, 2, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.regular, 0, "%s holds a host file: %s", who, c.regular_path);
 			cr_assert_eq(c.epoll, 1, "%s", who);
@@ -301,19 +304,21 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 			cr_assert_eq(c.total, 3 + 6, "%s: %zu fds", who, c.total);
 			break;
 		case ROLE_INTERMEDIARY: /* listener + one artifact writer per provider; its loop and MHD's */
+			cr_assert_eq(c.eventfd, 0, "%s", who);
 			cr_assert_eq(c.sockets, 1 + N_PROVIDERS, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.regular, 0, "%s holds a host file: %s", who, c.regular_path);
 			cr_assert_eq(c.epoll, 2, "%s", who);
 			cr_assert_eq(c.timerfd, 0, "%s", who);
 			cr_assert_eq(c.total, 3 + N_PROVIDERS + 5, "%s: %zu fds", who, c.total);
 			break;
-		case ROLE_ASSOCIATION: /* the ledger + one signal reader per provider */
+		case ROLE_ASSOCIATION: /* the ledger + one signal reader per provider; its syncer's eventfd */
 			cr_assert_eq(c.regular, 1, "%s", who);
 			cr_assert_str_eq(c.regular_path, m.ledger, "%s", who);
 			cr_assert_eq(c.sockets, N_PROVIDERS, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.epoll, 1, "%s", who);
 			cr_assert_eq(c.timerfd, 1, "%s", who);
-			cr_assert_eq(c.total, 3 + N_PROVIDERS + 5, "%s: %zu fds", who, c.total);
+			cr_assert_eq(c.eventfd, 1, "%s", who);
+			cr_assert_eq(c.total, 3 + N_PROVIDERS + 6, "%s: %zu fds", who, c.total);
 			break;
 		}
 	}
