@@ -188,6 +188,11 @@ int main(int argc, char **argv)
 	struct cli c = { .run = { .ready_fd = -1, .drain_ms = 10000 }, .audit_opts = { .threshold = -1 } };
 
 	log_init("mpbs-run");
+	/* A ChaCha20 generator seeded from getrandom, instead of one getrandom
+	 * call per random value (six per request across the providers). Each
+	 * role re-seeds it right after it is cloned (spawn.c): a child would
+	 * otherwise repeat its parent's stream. */
+	randombytes_set_implementation(&randombytes_internal_implementation);
 	if (sodium_init() < 0) {
 		log_error("libsodium failed to initialise");
 		return 1;

@@ -33,6 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "../roles/log.h"
 #include "caps.h"
 #include "landlock.h"
@@ -96,6 +98,15 @@ static int step_wait_release(struct child_ctx *c, char *err, size_t errlen)
 
 /* Moves the kept fds to 3, 4, ... without clobbering one another: first
  * above every target, then into place. */
+/* The random generator state was copied from the supervisor by clone:
+ * without a fresh seed every role would draw the same epochs, nonces and
+ * boundary values. */
+static int step_reseed(struct child_ctx *c, char *err, size_t errlen)
+{
+	randombytes_stir();
+	return 0;
+}
+
 static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 {
 	const struct role_spec *sp = c->spec;
@@ -257,6 +268,7 @@ static const struct {
 	child_step run;
 } child_steps[] = {
 	{ "release", step_wait_release },
+	{ "reseed", step_reseed },
 	{ "fds", step_move_fds },
 	{ "mount sources", step_open_sources },
 	{ "ids", step_ids },

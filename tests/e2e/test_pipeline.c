@@ -62,6 +62,16 @@ Test(e2e_pipeline, post_with_context_is_confirmed_by_all, .init = start_abc, .fi
 	cr_assert_eq(verify_ledger(&out), 0, "verify: %s", out);
 	cr_assert(strstr(out, "OK: ") != NULL, "%s", out);
 	free(out);
+	/* Each provider drew its own epoch: the roles do not share the random
+	 * stream they were cloned with. */
+	char *text = read_file(m.ledger, NULL), epochs[3][33] = { "", "", "" };
+	size_t n = 0;
+	for (char *p = text; n < 3 && (p = strstr(p, "\"epoch\":\"")); p += 9)
+		snprintf(epochs[n++], sizeof(epochs[0]), "%.32s", p + 9);
+	free(text);
+	cr_assert_eq(n, 3);
+	cr_assert(strcmp(epochs[0], epochs[1]) && strcmp(epochs[0], epochs[2]) && strcmp(epochs[1], epochs[2]),
+		  "epochs repeat: %s %s %s", epochs[0], epochs[1], epochs[2]);
 }
 
 Test(e2e_pipeline, wrong_or_missing_context_gives_204_and_no_signal, .init = start_abc, .fini = finish)
