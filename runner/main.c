@@ -178,6 +178,8 @@ static int cmd_run(struct cli *c, const char *path)
 		topology_free(&t);
 		return 1;
 	}
+	c->run.overrides = c->overrides;
+	c->run.n_overrides = c->n_overrides;
 	int rc = c->audit ? audit_run(&t, &c->audit_opts) : supervise_run(&t, &c->run);
 	topology_free(&t);
 	return rc;

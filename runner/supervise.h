@@ -8,6 +8,8 @@
 struct run_options {
 	int ready_fd;        /* --ready-fd: "READY=1\n" is written when all roles run, or -1 */
 	unsigned drain_ms;   /* how long each stop phase may take before SIGKILL */
+	char *const *overrides; /* the --set options, re-applied when SIGHUP re-checks the file */
+	size_t n_overrides;
 };
 
 /* Returns the process exit status: 0 after a clean stop, 1 if a role failed. */
