@@ -84,7 +84,7 @@ check-unit: $(TESTS)
 	$(CHECK_ENV) $(TESTS) --jobs 2 --filter 'unit_*/*' $(CHECK_ARGS)
 
 check-asan:
-	$(MAKE) BUILD=build-asan SAN=1 check
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) BUILD=build-asan SAN=1 check
 
 deps:
 	sh contrib/deps.sh
