@@ -10,6 +10,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -36,6 +38,8 @@ struct forward_stats {
 /* How long the intermediary holds new requests back while a provider's
  * channel is congested, before it goes on (and that channel drops). */
 #define STALL_MS 200
+/* How long a stop waits for requests under way. */
+#define DRAIN_MS 2000
 
 struct intermediary {
 	const struct intermediary_config *cfg;
@@ -44,6 +48,7 @@ struct intermediary {
 	struct MHD_Response *no_content;   /* 204, shared by every answer */
 	struct MHD_Response *not_found;
 	struct MHD_Response *not_allowed;
+	struct MHD_Response *bad_request; /* sent with Connection: close */
 	uint64_t requests, oversize, bad_header;
 	unsigned in_flight;                /* requests begun and not yet completed */
 	struct forward_stats *per_provider;
@@ -182,6 +187,26 @@ static enum MHD_Result finish_post(struct intermediary *im, struct MHD_Connectio
 	return MHD_queue_response(c, MHD_HTTP_NO_CONTENT, im->no_content);
 }
 
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	unsigned *n = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		n[0]++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		n[1]++;
+	return MHD_YES;
+}
+
+/* Two Content-Length headers, or one beside Transfer-Encoding, frame the
+ * body two ways: the setup of request smuggling. RFC 9112 §6.3 makes it a
+ * 400, which libmicrohttpd's strict mode does not do by itself. */
+static bool framing_ambiguous(struct MHD_Connection *c)
+{
+	unsigned n[2] = { 0, 0 };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, n);
+	return n[0] > 1 || n[1] > 1 || (n[0] && n[1]);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_size,
 				  void **req_cls)
@@ -194,6 +219,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, im->not_found);
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, im->not_allowed);
+		if (framing_ambiguous(c))
+			return MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, im->bad_request);
 		r = request_new();
 		if (!r)
 			return MHD_NO; /* MHD closes the connection */
@@ -224,7 +251,10 @@ static bool responses_create(struct intermediary *im)
 	im->no_content = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	im->not_found = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	im->not_allowed = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (!im->no_content || !im->not_found || !im->not_allowed)
+	im->bad_request = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (!im->no_content || !im->not_found || !im->not_allowed || !im->bad_request)
+		return false;
+	if (MHD_add_response_header(im->bad_request, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
 		return false;
 	return MHD_add_response_header(im->not_allowed, MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST) == MHD_YES;
 }
@@ -237,6 +267,8 @@ static void responses_destroy(struct intermediary *im)
 		MHD_destroy_response(im->not_found);
 	if (im->not_allowed)
 		MHD_destroy_response(im->not_allowed);
+	if (im->bad_request)
+		MHD_destroy_response(im->bad_request);
 }
 
 static struct MHD_Daemon *daemon_start(struct intermediary *im)
@@ -295,15 +327,23 @@ static void wait_for_channels(struct intermediary *im)
 	}
 }
 
-/* Stop: accept nothing new, finish the requests under way (bounded by the
- * supervisor's drain deadline, after which it kills us), then return. Idle
- * keep-alive connections hold no request and are not waited for. */
+/* Stop: accept nothing new, finish the requests under way, then return.
+ * Idle keep-alive connections hold no request and are not waited for; a
+ * request still unfinished after DRAIN_MS belongs to a slow or hostile
+ * client and is abandoned, so a stop stays a clean exit. */
 static int drain(struct intermediary *im, struct MHD_Daemon *d, int ep)
 {
 	MHD_socket lfd = MHD_quiesce_daemon(d);
+	struct timespec t0, t;
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd); /* our copy; the supervisor keeps the listener */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (im->in_flight > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > DRAIN_MS) {
+			log_info("stop: abandoning %u unfinished requests after %d ms", im->in_flight, DRAIN_MS);
+			return 0;
+		}
 		struct epoll_event ev;
 		if (epoll_wait(ep, &ev, 1, wait_timeout_ms(d)) < 0 && errno != EINTR) {
 			log_errno("epoll_wait");

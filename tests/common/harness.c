@@ -411,3 +411,120 @@ int write_text_file(const char *path, const char *text)
 {
 	return write_text(path, text);
 }
+
+static int comm_of(pid_t pid, char *comm, size_t cap)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char *ok = fgets(comm, (int)cap, f);
+	fclose(f);
+	if (!ok)
+		return -1;
+	comm[strcspn(comm, "\n")] = '\0';
+	return 0;
+}
+
+int mpbs_roles(const struct mpbs *m, struct mpbs_role *out, size_t cap)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)m->pid, (int)m->pid);
+	char *text = read_file(path, NULL);
+	if (!text)
+		return -1;
+	size_t n = 0;
+	for (char *save = NULL, *tok = strtok_r(text, " \n", &save); tok && n < cap;
+	     tok = strtok_r(NULL, " \n", &save)) {
+		out[n].pid = (pid_t)strtol(tok, NULL, 10);
+		/* A child that ended between the two reads has no comm: skip it. */
+		if (out[n].pid > 0 && comm_of(out[n].pid, out[n].comm, sizeof(out[n].comm)) == 0)
+			n++;
+	}
+	free(text);
+	return (int)n;
+}
+
+pid_t mpbs_role_pid(const struct mpbs *m, const char *comm)
+{
+	struct mpbs_role roles[64];
+	int n = mpbs_roles(m, roles, sizeof(roles) / sizeof(roles[0]));
+	for (int i = 0; i < n; i++)
+		if (strcmp(roles[i].comm, comm) == 0)
+			return roles[i].pid;
+	return -1;
+}
+
+int topology_insert(const char *path, const char *section, const char *lines)
+{
+	char header[128];
+	size_t len = 0;
+	snprintf(header, sizeof(header), "[%s]\n", section);
+	char *text = read_file(path, &len);
+	if (!text)
+		return -1;
+	char *at = strstr(text, header);
+	int rc = -1;
+	if (at && (at == text || at[-1] == '\n')) {
+		at += strlen(header);
+		FILE *f = fopen(path, "w");
+		if (f) {
+			fwrite(text, 1, (size_t)(at - text), f);
+			fputs(lines, f);
+			fputs(at, f);
+			rc = fclose(f) == 0 ? 0 : -1;
+		}
+	}
+	free(text);
+	return rc;
+}
+
+size_t file_count(const char *path, const char *needle)
+{
+	char *text = read_file(path, NULL);
+	size_t count = 0;
+	for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+		count++;
+	free(text);
+	return count;
+}
+
+size_t file_wait_count(const char *path, const char *needle, size_t n, int timeout_ms)
+{
+	size_t c = 0;
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		c = file_count(path, needle);
+		if (c >= n)
+			break;
+		usleep(10 * 1000);
+	}
+	return c;
+}
+
+size_t ledger_count_distinct_op(const char *path, const char *type)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	json_t *seen = json_object();
+	if (!f || !seen) {
+		if (f)
+			fclose(f);
+		json_decref(seen);
+		return 0;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		json_t *rec = json_loads(line, 0, NULL);
+		const char *t = json_string_value(json_object_get(rec, "type"));
+		const char *op = json_string_value(json_object_get(rec, "op"));
+		if (t && op && strcmp(t, type) == 0)
+			json_object_set_new(seen, op, json_true());
+		json_decref(rec);
+	}
+	size_t count = json_object_size(seen);
+	json_decref(seen);
+	free(line);
+	fclose(f);
+	return count;
+}

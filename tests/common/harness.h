@@ -67,4 +67,25 @@ size_t ledger_count_provider(const char *path, const char *type, const char *pro
 /* Writes text to path (created 0644 under the usual umask, truncated). */
 int write_text_file(const char *path, const char *text);
 
+/* A role process of a running instance, as the host sees it. */
+struct mpbs_role {
+	pid_t pid;
+	char comm[16]; /* "mpbs-int", "mpbs-assoc", "mpbs-p-A", ... */
+};
+/* Lists the children of the supervisor m->pid (its roles) with their comm
+ * names; returns how many were stored (at most cap), -1 on error. */
+int mpbs_roles(const struct mpbs *m, struct mpbs_role *out, size_t cap);
+/* Host pid of the role named comm, or -1 when no such role runs. */
+pid_t mpbs_role_pid(const struct mpbs *m, const char *comm);
+/* Inserts lines (each ending in a newline) right after the "[section]"
+ * header line of the topology file at path; 0, or -1 if there is none. */
+int topology_insert(const char *path, const char *section, const char *lines);
+/* Occurrences of needle in the file at path (0 when unreadable). */
+size_t file_count(const char *path, const char *needle);
+/* Waits until file_count(path, needle) >= n or timeout_ms passes; returns
+ * the last count. */
+size_t file_wait_count(const char *path, const char *needle, size_t n, int timeout_ms);
+/* Number of distinct "op" values among the ledger records of a type. */
+size_t ledger_count_distinct_op(const char *path, const char *type);
+
 #endif

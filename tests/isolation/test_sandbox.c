@@ -84,7 +84,7 @@ static void teardown(void)
 	if (fx.loaded)
 		topology_free(&fx.t);
 	if (fx.m.dir[0] && ledger_file_clear_append_only(fx.m.ledger, err, sizeof(err)) < 0)
-		cr_log_warn("%s", err);
+		cr_log_info("%s", err);
 	mpbs_cleanup(&fx.m);
 }
 

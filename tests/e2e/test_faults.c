@@ -1,0 +1,856 @@
+#define _GNU_SOURCE
+/* Faults and hostile clients (issue 7), against the real binary as root on
+ * loopback. e2e_faults kills roles under load and checks the ledger after a
+ * clean stop: verify passes, no op is confirmed twice, and every request
+ * answered while all roles were up is confirmed. e2e_hostile throws bad HTTP
+ * at the intermediary while a separate client keeps posting well-formed
+ * requests that must keep getting 204 and be confirmed, with no role dying.
+ * Only pids this process started (the supervisor and its children) are ever
+ * signalled. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "../common/harness.h"
+
+#define CTX "CTX_ALPHA"
+#define LOAD_THREADS 2
+#define LOAD_PAUSE_US 1000   /* between two requests of one client: a steady, not a flooding, load */
+#define KILL_MARGIN_MS 300   /* after "X restarted": the role is counted as up again only then */
+#define KILL_PAUSE_MS 500    /* between a restart and the next kill */
+#define MAX_ROLES 16
+
+static struct mpbs m;
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	cr_assert_geq(sodium_init(), 0);
+}
+
+static void finish(void)
+{
+	mpbs_cleanup(&m);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int verify_ledger(char **out)
+{
+	char *argv[] = { (char *)mpbs_binary(), "verify", m.ledger, "--topology", m.topology, NULL };
+	return run_cmd(argv, out);
+}
+
+static void assert_verify_passes(void)
+{
+	char *out = NULL;
+	int rc = verify_ledger(&out);
+	cr_assert_eq(rc, 0, "verify exited %d: %s", rc, out ? out : "");
+	free(out);
+}
+
+/* ---------------------------------------------------------------- load */
+
+struct answer {
+	uint64_t sent_ms, done_ms;
+};
+
+/* One client on one keep-alive connection (a new one after any failure),
+ * posting distinct bodies and keeping the times of every 204. */
+struct load_client {
+	pthread_t thread;
+	int port, id;
+	atomic_bool *stop;
+	struct answer *answers;
+	size_t n_answered, cap;
+	size_t n_failed; /* sent, but no 204 came back */
+};
+
+struct load {
+	struct load_client clients[LOAD_THREADS];
+	atomic_bool stop;
+};
+
+static void keep_answer(struct load_client *c, uint64_t sent, uint64_t done)
+{
+	if (c->n_answered == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		struct answer *a = realloc(c->answers, cap * sizeof(*a));
+		if (!a)
+			return;
+		c->answers = a;
+		c->cap = cap;
+	}
+	c->answers[c->n_answered++] = (struct answer){ sent, done };
+}
+
+static void *load_run(void *arg)
+{
+	struct load_client *c = arg;
+	int fd = -1;
+	for (size_t i = 0; !atomic_load(c->stop); i++) {
+		if (fd < 0 && (fd = http_connect(c->port)) < 0) {
+			sleep_ms(10);
+			continue;
+		}
+		char body[96];
+		int len = snprintf(body, sizeof(body), "fault-load client %d request %zu", c->id, i);
+		uint64_t sent = mono_ms();
+		if (http_post_on(fd, "/nuvl", CTX, body, (size_t)len) == 204) {
+			keep_answer(c, sent, mono_ms());
+		} else {
+			c->n_failed++;
+			close(fd);
+			fd = -1;
+		}
+		usleep(LOAD_PAUSE_US);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void load_start(struct load *l, int port)
+{
+	memset(l, 0, sizeof(*l));
+	atomic_init(&l->stop, false);
+	for (int i = 0; i < LOAD_THREADS; i++) {
+		l->clients[i] = (struct load_client){ .port = port, .id = i, .stop = &l->stop };
+		cr_assert_eq(pthread_create(&l->clients[i].thread, NULL, load_run, &l->clients[i]), 0);
+	}
+}
+
+static void load_stop(struct load *l)
+{
+	atomic_store(&l->stop, true);
+	for (int i = 0; i < LOAD_THREADS; i++)
+		pthread_join(l->clients[i].thread, NULL);
+}
+
+static void load_free(struct load *l)
+{
+	for (int i = 0; i < LOAD_THREADS; i++)
+		free(l->clients[i].answers);
+}
+
+/* A time during which some role was down (or not yet counted as up). */
+struct window {
+	uint64_t from, to;
+};
+
+static bool overlaps(const struct answer *a, const struct window *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a->done_ms >= w[i].from && a->sent_ms <= w[i].to)
+			return true;
+	return false;
+}
+
+struct load_figures {
+	size_t answered, outside, failed;
+};
+
+static struct load_figures load_figures(const struct load *l, const struct window *w, size_t n)
+{
+	struct load_figures f = { 0 };
+	for (int i = 0; i < LOAD_THREADS; i++) {
+		const struct load_client *c = &l->clients[i];
+		f.answered += c->n_answered;
+		f.failed += c->n_failed;
+		for (size_t k = 0; k < c->n_answered; k++)
+			f.outside += !overlaps(&c->answers[k], w, n);
+	}
+	return f;
+}
+
+static size_t load_answered(const struct load *l)
+{
+	return load_figures(l, NULL, 0).answered;
+}
+
+/* ---------------------------------------------------------------- roles */
+
+static size_t snapshot_roles(struct mpbs_role *roles)
+{
+	int n = mpbs_roles(&m, roles, MAX_ROLES);
+	cr_assert_gt(n, 0, "cannot list the roles of supervisor %d", (int)m.pid);
+	return (size_t)n;
+}
+
+/* Waits until a role named comm runs with a pid other than old. */
+static pid_t wait_role(const char *comm, pid_t old, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		pid_t pid = mpbs_role_pid(&m, comm);
+		if (pid > 0 && pid != old)
+			return pid;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+/* SIGKILLs the role named comm (label as the supervisor logs it), waits for
+ * the log to say it restarted, and returns the window during which it
+ * counts as down. */
+static struct window kill_and_wait_restart(const char *comm, const char *label)
+{
+	char needle[64];
+	snprintf(needle, sizeof(needle), "%s restarted (pid", label);
+	size_t before = file_count(m.log, needle);
+	pid_t pid = mpbs_role_pid(&m, comm);
+	cr_assert_gt(pid, 0, "no running %s among the children of %d", comm, (int)m.pid);
+	struct window w = { .from = mono_ms() };
+	cr_assert_eq(kill(pid, SIGKILL), 0, "kill %s (pid %d): %s", comm, (int)pid, strerror(errno));
+	size_t after = file_wait_count(m.log, needle, before + 1, 8000);
+	cr_assert_gt(after, before, "%s (pid %d) was not restarted within 8 s (log: %s)", label, (int)pid, m.log);
+	w.to = mono_ms() + KILL_MARGIN_MS;
+	cr_assert_gt(wait_role(comm, pid, 2000), 0, "no new %s process after the restart", comm);
+	return w;
+}
+
+static bool all_gone(const struct mpbs_role *roles, size_t n, pid_t *alive)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kill(roles[i].pid, 0) == 0 || errno != ESRCH) {
+			*alive = roles[i].pid;
+			return false;
+		}
+	return true;
+}
+
+static size_t log_deaths(void)
+{
+	return file_count(m.log, "killed by") + file_count(m.log, "exited with status");
+}
+
+/* --------------------------------------------------------------- faults */
+
+Test(e2e_faults, role_kills_under_load_lose_no_confirmation, .init = need_root, .fini = finish, .timeout = 60)
+{
+	static const struct {
+		const char *comm, *label;
+	} victims[] = {
+		{ "mpbs-assoc", "association" }, { "mpbs-p-A", "provider A" }, { "mpbs-int", "intermediary" },
+		{ "mpbs-assoc", "association" }, { "mpbs-p-B", "provider B" }, { "mpbs-int", "intermediary" },
+	};
+	struct window windows[sizeof(victims) / sizeof(victims[0])];
+	struct load load;
+	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	load_start(&load, m.port);
+	sleep_ms(KILL_PAUSE_MS);
+	for (size_t i = 0; i < sizeof(victims) / sizeof(victims[0]); i++) {
+		windows[i] = kill_and_wait_restart(victims[i].comm, victims[i].label);
+		sleep_ms(KILL_PAUSE_MS);
+	}
+	load_stop(&load);
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+
+	struct load_figures f = load_figures(&load, windows, sizeof(windows) / sizeof(windows[0]));
+	size_t confirmed = ledger_count(m.ledger, "confirmed");
+	size_t distinct = ledger_count_distinct_op(m.ledger, "confirmed");
+	size_t incomplete = ledger_count(m.ledger, "incomplete");
+	cr_log_info("role kills: answered %zu (outside kill windows %zu), unanswered %zu, confirmed %zu "
+		    "(distinct ops %zu), incomplete %zu, rejected %zu",
+		    f.answered, f.outside, f.failed, confirmed, distinct, incomplete,
+		    ledger_count(m.ledger, "rejected"));
+	load_free(&load);
+	assert_verify_passes();
+	cr_assert_gt(f.outside, 100, "too little load outside the kill windows to judge (%zu)", f.outside);
+	cr_assert_eq(distinct, confirmed, "an op was confirmed twice: %zu confirmed, %zu distinct", confirmed,
+		     distinct);
+	cr_assert_geq(confirmed, f.outside, "lost confirmations: %zu answered while all roles were up, %zu confirmed",
+		      f.outside, confirmed);
+	/* A request forwarded just before the intermediary died can be
+	 * confirmed without its 204 ever reaching the client. */
+	cr_assert_leq(confirmed, f.answered + f.failed, "more confirmed (%zu) than requests sent (%zu)", confirmed,
+		      f.answered + f.failed);
+}
+
+/* Bytes after the last newline of the file (a partial last line). */
+static size_t partial_tail(const char *path)
+{
+	size_t len = 0;
+	char *text = read_file(path, &len);
+	cr_assert_not_null(text, "cannot read %s", path);
+	char *nl = memrchr(text, '\n', len);
+	size_t tail = nl ? len - (size_t)(nl + 1 - text) : len;
+	free(text);
+	return tail;
+}
+
+static void append_partial_line(const char *path, const char *bytes)
+{
+	/* O_APPEND is what the inode's append-only flag still allows. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	cr_assert_eq(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes), "append to %s", path);
+	close(fd);
+}
+
+static void kill_tree(struct mpbs_role *roles, size_t n)
+{
+	int st;
+	/* The supervisor first: it would restart a role killed before it. */
+	cr_assert_eq(kill(m.pid, SIGKILL), 0);
+	for (size_t i = 0; i < n; i++)
+		kill(roles[i].pid, SIGKILL);
+	cr_assert_eq(waitpid(m.pid, &st, 0), m.pid);
+	m.pid = 0;
+	pid_t alive = 0;
+	for (int waited = 0; !all_gone(roles, n, &alive) && waited < 3000; waited += 10)
+		sleep_ms(10);
+	cr_assert(all_gone(roles, n, &alive), "role pid %d still exists after SIGKILL", (int)alive);
+}
+
+Test(e2e_faults, whole_tree_kill_then_restart_cuts_partial_line, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct mpbs_role roles[MAX_ROLES];
+	struct load load;
+	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	size_t n = snapshot_roles(roles);
+	load_start(&load, m.port);
+	sleep_ms(1000);
+	kill_tree(roles, n);
+	load_stop(&load);
+	size_t answered = load_answered(&load);
+	load_free(&load);
+	cr_assert_gt(answered, 0, "no request was answered before the kill");
+
+	size_t tail = partial_tail(m.ledger);
+	bool left_by_kill = tail > 0;
+	if (!left_by_kill) {
+		append_partial_line(m.ledger, "{\"seq\":1000000,\"prev\":\"00");
+		tail = partial_tail(m.ledger);
+	}
+	size_t confirmed_before = ledger_count(m.ledger, "confirmed");
+	cr_log_info("whole-tree kill: %zu answered, %zu confirmed on disk, partial line of %zu bytes (%s)", answered,
+		    confirmed_before, tail, left_by_kill ? "left by the kill" : "appended by the test");
+
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not restart on the same ledger (log: %s)", m.log);
+	char expect[96];
+	snprintf(expect, sizeof(expect), "cut a partial last line of %zu bytes", tail);
+	cr_assert_eq(file_count(m.log, expect), 1, "the log does not say '%s' (log: %s)", expect, m.log);
+	for (int i = 0; i < 20; i++) {
+		char body[64];
+		int len = snprintf(body, sizeof(body), "after the whole-tree kill %d", i);
+		cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, body, (size_t)len), 204);
+	}
+	size_t confirmed = ledger_wait_count(m.ledger, "confirmed", confirmed_before + 20, 5000);
+	cr_assert_geq(confirmed, confirmed_before + 20, "new requests were not confirmed (%zu, before %zu)", confirmed,
+		      confirmed_before);
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+	cr_assert_eq(partial_tail(m.ledger), 0, "the ledger still ends in a partial line");
+	assert_verify_passes();
+	cr_assert_eq(ledger_count_distinct_op(m.ledger, "confirmed"), ledger_count(m.ledger, "confirmed"),
+		     "an op was confirmed twice");
+}
+
+static int wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
+Test(e2e_faults, restart_budget_exhausted_stops_everything, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct mpbs_role seen[MAX_ROLES * 2];
+	cr_assert_eq(mpbs_prepare(&m, "A B", NULL), 0, "cannot prepare a test directory");
+	cr_assert_eq(topology_insert(m.topology, "runner", "restart_budget = 2\n"), 0);
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	size_t n = snapshot_roles(seen);
+	pid_t victim = mpbs_role_pid(&m, "mpbs-p-A");
+	for (int i = 0; i < 3; i++) {
+		cr_assert_gt(victim, 0, "provider A is not running before kill %d (log: %s)", i + 1, m.log);
+		cr_assert_eq(kill(victim, SIGKILL), 0);
+		if (i < 2) {
+			victim = wait_role("mpbs-p-A", victim, 5000);
+			if (victim > 0 && n < sizeof(seen) / sizeof(seen[0]))
+				seen[n++] = (struct mpbs_role){ .pid = victim, .comm = "mpbs-p-A" };
+		}
+	}
+	int st = 0;
+	cr_assert_eq(wait_exit(m.pid, 10000, &st), 0, "the supervisor did not stop after the budget ran out");
+	m.pid = 0;
+	pid_t alive = 0;
+	bool gone = all_gone(seen, n, &alive);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "the supervisor exited %s %d, expected a non-zero status",
+		  WIFEXITED(st) ? "with" : "by signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	char *log = read_file(m.log, NULL);
+	cr_assert_eq(file_count(m.log, "error: restart budget exhausted:"), 1, "no budget message; log:\n%s", log);
+	free(log);
+	cr_assert(gone, "role pid %d still exists after the supervisor exited", (int)alive);
+	cr_log_info("restart budget: supervisor exit status %d, %zu role pids seen, all gone", WEXITSTATUS(st), n);
+}
+
+/* -------------------------------------------------------------- hostile */
+
+/* Posts well-formed requests on its own keep-alive connection every 20 ms
+ * while hostile clients do their worst. */
+struct prober {
+	pthread_t thread;
+	int port;
+	atomic_bool stop;
+	size_t ok, failed;
+};
+
+static void *prober_run(void *arg)
+{
+	struct prober *p = arg;
+	int fd = -1;
+	for (size_t i = 0; !atomic_load(&p->stop); i++) {
+		char body[64];
+		int len = snprintf(body, sizeof(body), "hostile-probe %zu", i);
+		if (fd < 0)
+			fd = http_connect(p->port);
+		if (fd >= 0 && http_post_on(fd, "/nuvl", CTX, body, (size_t)len) == 204) {
+			p->ok++;
+		} else {
+			p->failed++;
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		}
+		sleep_ms(20);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+struct hostile {
+	struct prober prober;
+	struct mpbs_role roles[MAX_ROLES];
+	size_t n_roles;
+	size_t extra_ok; /* well-formed requests of the test itself answered 204 */
+};
+
+static void hostile_start(struct hostile *h, const char *intermediary_keys)
+{
+	memset(h, 0, sizeof(*h));
+	cr_assert_eq(mpbs_prepare(&m, "A B", NULL), 0, "cannot prepare a test directory");
+	if (intermediary_keys)
+		cr_assert_eq(topology_insert(m.topology, "intermediary", intermediary_keys), 0);
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	h->n_roles = snapshot_roles(h->roles);
+	h->prober.port = m.port;
+	atomic_init(&h->prober.stop, false);
+	cr_assert_eq(pthread_create(&h->prober.thread, NULL, prober_run, &h->prober), 0);
+	sleep_ms(100);
+}
+
+static bool same_roles(const struct hostile *h)
+{
+	struct mpbs_role now[MAX_ROLES];
+	size_t n = snapshot_roles(now);
+	if (n != h->n_roles)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+		for (size_t k = 0; k < n && !found; k++)
+			found = now[i].pid == h->roles[k].pid && strcmp(now[i].comm, h->roles[k].comm) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* The well-formed traffic went through untouched: every probe got 204, no
+ * role died or was replaced, and after a clean stop every 204 is confirmed
+ * exactly once. */
+static void hostile_finish(struct hostile *h, const char *what)
+{
+	sleep_ms(200);
+	atomic_store(&h->prober.stop, true);
+	pthread_join(h->prober.thread, NULL);
+	cr_assert(same_roles(h), "%s: a role was replaced (log: %s)", what, m.log);
+	cr_assert_eq(log_deaths(), 0, "%s: a role died (log: %s)", what, m.log);
+	int stopped = mpbs_stop(&m);
+	char *log = stopped == 0 ? NULL : read_file(m.log, NULL);
+	cr_assert_eq(stopped, 0, "%s: mpbs-run did not stop cleanly (status %d); log:\n%s", what, stopped, log);
+	size_t confirmed = ledger_count(m.ledger, "confirmed");
+	cr_log_info("%s: probes %zu ok, %zu failed; test's own 204s %zu; confirmed %zu (distinct %zu)", what,
+		    h->prober.ok, h->prober.failed, h->extra_ok, confirmed,
+		    ledger_count_distinct_op(m.ledger, "confirmed"));
+	cr_assert_eq(h->prober.failed, 0, "%s: %zu well-formed probes got no 204", what, h->prober.failed);
+	cr_assert_gt(h->prober.ok, 5, "%s: too few probes to judge (%zu)", what, h->prober.ok);
+	cr_assert_eq(confirmed, h->prober.ok + h->extra_ok, "%s: %zu confirmed for %zu answered", what, confirmed,
+		     h->prober.ok + h->extra_ok);
+	cr_assert_eq(ledger_count_distinct_op(m.ledger, "confirmed"), confirmed, "%s: an op confirmed twice", what);
+	assert_verify_passes();
+}
+
+/* A raw client connection with its own read buffer, so that several
+ * responses arriving in one segment (pipelining, 100 Continue) are split. */
+struct raw {
+	int fd;
+	size_t len;
+	char buf[16384];
+};
+
+static int raw_open(struct raw *r, int port)
+{
+	r->len = 0;
+	r->fd = http_connect(port);
+	int one = 1;
+	if (r->fd >= 0)
+		setsockopt(r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return r->fd;
+}
+
+/* Sends everything it can; a server that closes early is not an error here. */
+static int raw_send(struct raw *r, const void *bytes, size_t len)
+{
+	const char *p = bytes;
+	while (len) {
+		ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int raw_send_str(struct raw *r, const char *s)
+{
+	return raw_send(r, s, strlen(s));
+}
+
+/* Status of the next response, 0 if the connection ended first. */
+static int raw_status(struct raw *r)
+{
+	char *end;
+	while (!(end = memmem(r->buf, r->len, "\r\n\r\n", 4))) {
+		if (r->len == sizeof(r->buf))
+			return 0;
+		ssize_t n = recv(r->fd, r->buf + r->len, sizeof(r->buf) - r->len, 0);
+		if (n <= 0)
+			return 0;
+		r->len += (size_t)n;
+	}
+	int status = 0;
+	*end = '\0';
+	if (sscanf(r->buf, "HTTP/1.%*d %d", &status) != 1)
+		status = 0;
+	const char *cl = strcasestr(r->buf, "\r\nContent-Length:");
+	size_t used = (size_t)(end + 4 - r->buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
+	used = used > r->len ? r->len : used;
+	memmove(r->buf, r->buf + used, r->len - used);
+	r->len -= used;
+	return status;
+}
+
+/* Whether the server ends the connection within timeout_ms; what it still
+ * sends is kept in the buffer while there is room (then dropped). */
+static bool raw_closed_within(struct raw *r, int timeout_ms)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	for (uint64_t now = mono_ms(); now < deadline; now = mono_ms()) {
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		if (poll(&pfd, 1, (int)(deadline - now)) <= 0)
+			return false;
+		char sink[4096];
+		bool keep = r->len < sizeof(r->buf);
+		ssize_t n = keep ? recv(r->fd, r->buf + r->len, sizeof(r->buf) - r->len, MSG_DONTWAIT)
+				 : recv(r->fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return true;
+		if (n > 0 && keep)
+			r->len += (size_t)n;
+	}
+	return false;
+}
+
+static void raw_close(struct raw *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+static void post_text(char *out, size_t cap, const char *body)
+{
+	snprintf(out, cap,
+		 "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
+		 "\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(body), body);
+}
+
+#define TRICKLERS 20
+
+Test(e2e_hostile, slowloris_does_not_starve_well_formed_requests, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct hostile h;
+	static struct raw trickle[TRICKLERS];
+	struct raw stalled;
+	hostile_start(&h, "timeout = 2\n");
+	for (int i = 0; i < TRICKLERS; i++) {
+		cr_assert_geq(raw_open(&trickle[i], m.port), 0);
+		cr_assert_eq(raw_send_str(&trickle[i], "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Slow: "), 0);
+	}
+	cr_assert_geq(raw_open(&stalled, m.port), 0);
+	cr_assert_eq(raw_send_str(&stalled, "POST /nuvl HTTP/1.1\r\nHo"), 0);
+	uint64_t stalled_since = mono_ms();
+	/* A header byte every 500 ms for 4 s on every trickler. */
+	size_t cut = 0;
+	bool stalled_closed = false;
+	uint64_t stalled_ms = 0;
+	for (int round = 0; round < 8; round++) {
+		if (stalled_closed)
+			sleep_ms(500);
+		else if ((stalled_closed = raw_closed_within(&stalled, 500)))
+			stalled_ms = mono_ms() - stalled_since;
+		for (int i = 0; i < TRICKLERS; i++)
+			if (trickle[i].fd >= 0 && raw_send_str(&trickle[i], "a") < 0) {
+				raw_close(&trickle[i]);
+				cut++;
+			}
+	}
+	if (!stalled_closed && (stalled_closed = raw_closed_within(&stalled, 2000)))
+		stalled_ms = mono_ms() - stalled_since;
+	for (int i = 0; i < TRICKLERS; i++)
+		raw_close(&trickle[i]);
+	raw_close(&stalled);
+	cr_log_info("slowloris: the silent connection %s after %llu ms; %zu of %d byte-a-500ms tricklers cut in 4 s",
+		    stalled_closed ? "was closed" : "was still open", (unsigned long long)stalled_ms, cut, TRICKLERS);
+	cr_assert(stalled_closed, "a connection silent for 6 s outlived timeout = 2");
+	hostile_finish(&h, "slowloris");
+}
+
+#define IDLE_CONNECTIONS 2000
+
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0, "setrlimit NOFILE %llu: %s", (unsigned long long)want,
+		     strerror(errno));
+}
+
+Test(e2e_hostile, thousands_of_idle_connections, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct hostile h;
+	static int idle[IDLE_CONNECTIONS];
+	/* Before the start: the supervisor and its roles inherit the limit. */
+	raise_nofile(IDLE_CONNECTIONS + 1024);
+	hostile_start(&h, NULL);
+	size_t opened = 0;
+	for (; opened < IDLE_CONNECTIONS; opened++)
+		if ((idle[opened] = http_connect(m.port)) < 0)
+			break;
+	sleep_ms(1000);
+	for (int i = 0; i < 20; i++) {
+		char body[64];
+		int len = snprintf(body, sizeof(body), "fresh connection beside idle ones %d", i);
+		if (http_post(m.port, "/nuvl", CTX, NULL, body, (size_t)len) == 204)
+			h.extra_ok++;
+	}
+	for (size_t i = 0; i < opened; i++)
+		close(idle[i]);
+	cr_log_info("idle connections: %zu opened and held; %zu of 20 fresh-connection POSTs got 204", opened,
+		    h.extra_ok);
+	cr_assert_eq(opened, IDLE_CONNECTIONS, "only %zu idle connections could be opened", opened);
+	cr_assert_eq(h.extra_ok, 20, "fresh connections got %zu of 20 answers beside the idle ones", h.extra_ok);
+	hostile_finish(&h, "idle connections");
+}
+
+Test(e2e_hostile, oversized_header_is_refused, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct hostile h;
+	struct raw r;
+	size_t big = 64 * 1024;
+	char *req = malloc(big + 256);
+	cr_assert_not_null(req);
+	int n = snprintf(req, 256, "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX "\r\nX-Big: ");
+	memset(req + n, 'b', big);
+	snprintf(req + (size_t)n + big, 256, "\r\nContent-Length: 2\r\n\r\nhi");
+	hostile_start(&h, NULL);
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	raw_send(&r, req, strlen(req));
+	int status = raw_status(&r);
+	bool closed = raw_closed_within(&r, 3000);
+	raw_close(&r);
+	free(req);
+	cr_log_info("oversized header (64 KiB line): status %d, connection %s", status, closed ? "closed" : "open");
+	cr_assert(status == 0 || (status >= 400 && status < 500), "a 64 KiB header got status %d", status);
+	cr_assert(closed, "the connection stayed open after a 64 KiB header");
+	hostile_finish(&h, "oversized header");
+}
+
+Test(e2e_hostile, garbage_bytes_get_400_and_a_close, .init = need_root, .fini = finish, .timeout = 60)
+{
+	static const char *const crafted[] = {
+		"GET\x01/nuvl HTTP/1.1\r\n\r\n",
+		"POST /nuvl HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\n",
+		"POST /nuvl HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		"POST /nuvl HTTP/1.1\r\nHost : localhost\r\nContent-Length: 0\r\n\r\n",
+		"POST /nuvl HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+	};
+	struct hostile h;
+	struct raw r;
+	char noise[4096 + 4];
+	hostile_start(&h, NULL);
+	randombytes_buf(noise, 4096);
+	memcpy(noise + 4096, "\r\n\r\n", 4);
+	for (size_t i = 0; i <= sizeof(crafted) / sizeof(crafted[0]); i++) {
+		cr_assert_geq(raw_open(&r, m.port), 0);
+		if (i == 0)
+			raw_send(&r, noise, sizeof(noise));
+		else
+			raw_send_str(&r, crafted[i - 1]);
+		int status = raw_status(&r);
+		bool closed = raw_closed_within(&r, 3000);
+		raw_close(&r);
+		cr_log_info("garbage %zu: status %d, connection %s", i, status, closed ? "closed" : "open");
+		cr_assert(status == 400 || status == 0, "garbage %zu got status %d, expected 400", i, status);
+		cr_assert(closed, "garbage %zu: the connection stayed open", i);
+	}
+	hostile_finish(&h, "garbage bytes");
+}
+
+/* Sends a request cut short, half-closes, and returns how long the server
+ * took to end the connection (-1: not within timeout_ms); *status is the
+ * status of any response it sent first (0 if none). */
+static long half_close_after(const char *partial, int timeout_ms, int *status)
+{
+	struct raw r;
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	cr_assert_eq(raw_send_str(&r, partial), 0);
+	cr_assert_eq(shutdown(r.fd, SHUT_WR), 0);
+	uint64_t since = mono_ms();
+	bool closed = raw_closed_within(&r, timeout_ms);
+	long took = closed ? (long)(mono_ms() - since) : -1;
+	*status = r.len ? raw_status(&r) : 0;
+	raw_close(&r);
+	return took;
+}
+
+Test(e2e_hostile, half_closed_socket_is_closed, .init = need_root, .fini = finish, .timeout = 60)
+{
+	static const struct {
+		const char *what, *bytes;
+	} cut[] = {
+		{ "in the header", "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Co" },
+		{ "in the body", "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
+				 "\r\nContent-Length: 10\r\n\r\nabc" },
+	};
+	enum { N = sizeof(cut) / sizeof(cut[0]) };
+	int status[N];
+	long took[N];
+	struct hostile h;
+	/* The guarantee is the connection timeout: while other clients keep
+	 * the server busy, libmicrohttpd may notice a half-close only when the
+	 * connection times out (docs/SANDBOX.md lists it). */
+	hostile_start(&h, "timeout = 2\n");
+	/* Both measured before any assertion, so a failure reports both. */
+	for (size_t i = 0; i < N; i++) {
+		took[i] = half_close_after(cut[i].bytes, 3500, &status[i]);
+		cr_log_info("half-closed %s: status %d, server closed %s %ld ms", cut[i].what, status[i],
+			    took[i] >= 0 ? "after" : "NOT within", took[i] >= 0 ? took[i] : 3500L);
+	}
+	for (size_t i = 0; i < N; i++) {
+		cr_assert_neq(status[i], 204, "a request cut %s by SHUT_WR was answered 204", cut[i].what);
+		cr_assert_geq(took[i], 0, "the server kept a connection half-closed %s open past its 2 s timeout",
+			      cut[i].what);
+	}
+	hostile_finish(&h, "half-closed socket");
+}
+
+Test(e2e_hostile, pipelined_requests_each_get_204, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct hostile h;
+	struct raw r;
+	char one[256], all[1024] = "";
+	hostile_start(&h, NULL);
+	for (int i = 0; i < 3; i++) {
+		char body[32];
+		snprintf(body, sizeof(body), "pipelined %d", i);
+		post_text(one, sizeof(one), body);
+		strcat(all, one);
+	}
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	cr_assert_eq(raw_send_str(&r, all), 0);
+	for (int i = 0; i < 3; i++) {
+		int status = raw_status(&r);
+		cr_assert_eq(status, 204, "pipelined request %d got status %d", i, status);
+		h.extra_ok++;
+	}
+	raw_close(&r);
+	hostile_finish(&h, "pipelining");
+}
+
+Test(e2e_hostile, expect_100_continue_then_204, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct hostile h;
+	struct raw r;
+	hostile_start(&h, NULL);
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
+				      "\r\nExpect: 100-continue\r\nContent-Length: 13\r\n\r\n"),
+		     0);
+	int interim = raw_status(&r);
+	cr_assert_eq(interim, 100, "Expect: 100-continue got %d first", interim);
+	cr_assert_eq(raw_send_str(&r, "after expect!"), 0);
+	int status = raw_status(&r);
+	cr_assert_eq(status, 204, "the body after 100 Continue got %d", status);
+	h.extra_ok++;
+	raw_close(&r);
+	hostile_finish(&h, "100-continue");
+}
+
+Test(e2e_hostile, chunked_body_is_confirmed, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct hostile h;
+	struct raw r;
+	hostile_start(&h, NULL);
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
+				      "\r\nTransfer-Encoding: chunked\r\n\r\n"
+				      "7\r\nchunked\r\n6\r\n body \r\n0\r\n\r\n"),
+		     0);
+	int status = raw_status(&r);
+	cr_assert_eq(status, 204, "a chunked POST got %d", status);
+	h.extra_ok++;
+	raw_close(&r);
+	hostile_finish(&h, "chunked body");
+}
