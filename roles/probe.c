@@ -602,8 +602,12 @@ const struct probe_def probe_table[] = {
 	     CLAIM(4) | CLAIM(5)),
 	DENY("net.connect-on-listener", IM, "connect(3 = listener, 127.0.0.1:<listen port>)", act_connect_listener,
 	     CLAIM(3)),
-	DENY("net.connect-abstract", PV, "socket(AF_UNIX) + connect(\"\\0mpbs-provider-B\")", act_connect_abstract,
+	DENY("net.connect-abstract", PVP, "socket(AF_UNIX) + connect(\"\\0mpbs-provider-B\")", act_connect_abstract,
 	     CLAIM(4)),
+	/* provider-exec allows connect (programs try glibc's nscd socket):
+	 * abstract names live in the network namespace, and B's is not in A's. */
+	REFUSE("exec.connect-abstract", PVX, "socket(AF_UNIX) + connect(\"\\0mpbs-provider-B\")", act_connect_abstract,
+	       ECONNREFUSED, MECH_NETNS, CLAIM(4)),
 	/* files and programs */
 	DENY("fs.open-other-key", NOT_PVX, "openat(AT_FDCWD, <host path of another provider's signal.key>, O_RDONLY)",
 	     act_open, CLAIM(1) | CLAIM(4) | CLAIM(6) | CLAIM(7), .path = "@other_key", .arg = O_RDONLY),
