@@ -34,9 +34,16 @@ static int seterr(char *errbuf, size_t errlen, const char *fmt, ...)
 /* Reads at most cap bytes; *len is cap + 1 when the file holds more. */
 static int read_small(const char *path, char *buf, size_t cap, size_t *len, char *errbuf, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* A key is a regular file: O_NONBLOCK keeps a FIFO (or a pipe named
+	 * through /proc) from blocking the open or the read forever. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
 	if (fd < 0)
 		return seterr(errbuf, errlen, "open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return seterr(errbuf, errlen, "%s: not a regular file", path);
+	}
 	size_t n = 0;
 	int rc = 0;
 	while (n <= cap) {

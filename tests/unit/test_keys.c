@@ -216,3 +216,14 @@ Test(unit_keys, public_key_must_be_a_curve_point)
 	cr_assert_eq(keys_load_signal_public("zero.pub", pk, err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "zero.pub:1: not a valid Ed25519 public key");
 }
+
+/* A key path naming a FIFO (or a pipe through /proc/self/fd, as a fuzzer
+ * found) must fail at once instead of blocking the provider forever. */
+Test(unit_keys, a_fifo_is_refused_without_blocking, .timeout = 10)
+{
+	uint8_t key[32];
+	char err[256];
+	cr_assert_eq(mkfifo("token.key", 0600), 0);
+	cr_assert_eq(keys_load_hex("token.key", key, sizeof(key), err, sizeof(err)), -1);
+	cr_assert(strstr(err, "token.key") && strstr(err, "not a regular file"), "%s", err);
+}
