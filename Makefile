@@ -114,7 +114,7 @@ fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \
 		name=$${f#build-fuzz/fuzz_}; rm -rf build-fuzz/work-$$name; mkdir -p build-fuzz/work-$$name; \
 		echo "fuzz $$name: $(FUZZ_SECONDS) s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=build-fuzz/$$name- \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 -artifact_prefix=build-fuzz/$$name- \
 			build-fuzz/work-$$name tests/fuzz/corpus/$$name 2>build-fuzz/$$name.log \
 			|| { tail -n 30 build-fuzz/$$name.log; exit 1; }; \
 		grep -E 'stat::number_of_executed_units' build-fuzz/$$name.log | sed "s/^/  $$name: /"; \
