@@ -460,7 +460,10 @@ static int act_recv(const struct probe_def *d, const struct probe_env *e)
 
 static bool send_frame(const uint8_t *buf, size_t len)
 {
-	return syscall(SYS_sendto, 4, buf, len, MSG_NOSIGNAL, NULL, 0) == (long)len;
+	/* the call a provider really has for its channel */
+	struct iovec iov = { (void *)buf, len };
+	struct mmsghdr m = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+	return syscall(SYS_sendmmsg, 4, &m, 1, MSG_NOSIGNAL) == 1;
 }
 
 /* A fresh signed epoch and one valid START (seq 1), as the provider sends
@@ -596,7 +599,7 @@ const struct probe_def probe_table[] = {
 	DENY("net.socket-netlink", ALL, "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)", act_socket, NET_OUT | KERNEL,
 	     .arg = AF_NETLINK),
 	DENY("net.socket-vsock", ALL, "socket(AF_VSOCK, SOCK_STREAM, 0)", act_socket, NET_OUT, .arg = AF_VSOCK),
-	DENY("net.socket-unix", IM | AS, "socket(AF_UNIX, SOCK_SEQPACKET, 0)", act_socket,
+	DENY("net.socket-unix", IM | AS | PVP, "socket(AF_UNIX, SOCK_SEQPACKET, 0)", act_socket,
 	     CLAIM(3) | CLAIM(7), .arg = AF_UNIX),
 	DENY("net.connect-listener-port", PV, "socket(AF_INET) + connect(127.0.0.1:<listen port>)", act_connect_tcp,
 	     CLAIM(4) | CLAIM(5)),
@@ -692,7 +695,15 @@ const struct probe_def probe_table[] = {
 	DENY("ipc.msgget", ALL, "msgget(IPC_PRIVATE, IPC_CREAT|0600)", act_msgget, CLAIM(4)),
 	DENY("ipc.mq-open", ALL, "mq_open(\"mpbs-audit\", O_RDWR|O_CREAT, 0600, NULL)", act_mq_open, CLAIM(4)),
 	/* channels */
-	REFUSE("chan.provider-writes-artifact", PV, "sendto(3 = artifact reader end, \"x\", MSG_NOSIGNAL)", act_send,
+	/* A sealed provider has no sendto at all (its frames go out by
+	 * sendmmsg); under it, and for a provider that runs programs, the
+	 * channel itself refuses. */
+	DENY("chan.provider-writes-artifact", PVP, "sendto(3 = artifact reader end, \"x\", MSG_NOSIGNAL)", act_send,
+	     CLAIM(2), .arg = 3),
+	REFUSE("chan.provider-writes-artifact-unsealed", PV,
+	       "sendto(3 = artifact reader end, \"x\", MSG_NOSIGNAL) before seccomp", act_send, EPIPE, MECH_CHANNEL,
+	       CLAIM(2), .arg = 3, .before_seal = true),
+	REFUSE("exec.provider-writes-artifact", PVX, "sendto(3 = artifact reader end, \"x\", MSG_NOSIGNAL)", act_send,
 	       EPIPE, MECH_CHANNEL, CLAIM(2), .arg = 3),
 	REFUSE("chan.provider-reads-signal", PV, "recvfrom(4 = signal writer end, MSG_DONTWAIT) = 0 (EOF)", act_recv,
 	       0, MECH_CHANNEL, CLAIM(6), .arg = 4),
@@ -701,8 +712,11 @@ const struct probe_def probe_table[] = {
 	REFUSE("chan.intermediary-scm-rights", IM,
 	       "sendmsg(4 = artifact writer end, \"x\", SCM_RIGHTS {0}) is sent; the receiver gets no fd (host row)",
 	       act_send_fd, 0, MECH_KERNEL_SCM, CLAIM(3), .arg = 4, .passes_fd = true),
-	REFUSE("chan.association-writes-signal", AS, "sendto(4 = signal reader end, \"x\", MSG_NOSIGNAL)", act_send,
-	       EPIPE, MECH_CHANNEL, CLAIM(7), .arg = 4),
+	DENY("chan.association-writes-signal", AS, "sendto(4 = signal reader end, \"x\", MSG_NOSIGNAL)", act_send,
+	     CLAIM(7), .arg = 4),
+	REFUSE("chan.association-writes-signal-unsealed", AS,
+	       "sendto(4 = signal reader end, \"x\", MSG_NOSIGNAL) before seccomp", act_send, EPIPE, MECH_CHANNEL,
+	       CLAIM(7), .arg = 4, .before_seal = true),
 	/* the ledger */
 	DENY("ledger.ftruncate", AS, "ftruncate(3 = ledger, 0)", act_ftruncate_ledger, CLAIM(7) | CLAIM(9)),
 	DENY("ledger.pwrite", AS, "pwrite64(3 = ledger, \"{}\\n\", 3, 0)", act_pwrite_ledger, CLAIM(7) | CLAIM(9)),
