@@ -135,19 +135,27 @@ static int add_context(struct policy_parse *pp, const char *word, size_t len)
 	return 0;
 }
 
+/* The next space-separated word of *s: its start, with *len set and *s
+ * moved past it; NULL at the end. */
+static const char *next_word(const char **s, size_t *len)
+{
+	while (**s == ' ' || **s == '\t')
+		(*s)++;
+	if (**s == '\0')
+		return NULL;
+	const char *word = *s;
+	*len = strcspn(word, " \t");
+	*s += *len;
+	return word;
+}
+
 static int set_accept_context(struct policy_parse *pp, const char *value)
 {
-	const char *s = value;
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '\0')
-			break;
-		size_t len = strcspn(s, " \t");
-		if (add_context(pp, s, len) < 0)
+	const char *s = value, *word;
+	size_t len;
+	while ((word = next_word(&s, &len)))
+		if (add_context(pp, word, len) < 0)
 			return -1;
-		s += len;
-	}
 	if (pp->p->n_accept == 0)
 		return fail(pp, pp->line, key_names[KEY_ACCEPT_CONTEXT], "expected 1 to %d contexts separated by spaces",
 			    POLICY_CONTEXTS_MAX);
@@ -198,19 +206,14 @@ static int check_program(struct policy_parse *pp, const char *key, const char *p
 
 static int set_command(struct policy_parse *pp, const char *key, const char *value, struct policy_command *cmd)
 {
-	const char *s = value;
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (*s == '\0')
-			break;
-		size_t len = strcspn(s, " \t");
+	const char *s = value, *word;
+	size_t len;
+	while ((word = next_word(&s, &len))) {
 		if (cmd->argc == POLICY_ARGS_MAX + 1)
 			return fail(pp, pp->line, key, "more than %d arguments", POLICY_ARGS_MAX);
-		if ((cmd->argv[cmd->argc] = strndup(s, len)) == NULL)
+		if ((cmd->argv[cmd->argc] = strndup(word, len)) == NULL)
 			return fail(pp, pp->line, key, "out of memory");
 		cmd->argc++;
-		s += len;
 	}
 	if (cmd->argc == 0 || cmd->argv[0][0] != '/')
 		return fail(pp, pp->line, key, "expected an absolute path to a program, got '%.64s'", value);
