@@ -66,8 +66,10 @@ int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err
 		*w = (struct audit_weakening){ AUDIT_WEAKEN_SECCOMP, spec + 8 };
 	} else if (strncmp(spec, "caps:", 5) == 0) {
 		*w = (struct audit_weakening){ AUDIT_WEAKEN_CAPS, spec + 5 };
+	} else if (strncmp(spec, "netns:", 6) == 0) {
+		*w = (struct audit_weakening){ AUDIT_WEAKEN_NETNS, spec + 6 };
 	} else {
-		snprintf(err, errlen, "--audit-weaken %s: expected seccomp:ROLE or caps:ROLE", spec);
+		snprintf(err, errlen, "--audit-weaken %s: expected seccomp:ROLE, caps:ROLE or netns:ROLE", spec);
 		return -1;
 	}
 	if (!*w->role) {
@@ -97,15 +99,17 @@ static int apply_weakenings(struct run_plan *p, const struct audit_options *o, c
 			hit++;
 			if (o->weaken[w].layer == AUDIT_WEAKEN_SECCOMP)
 				p->roles[k].spec.weaken_no_seccomp = true;
-			else
+			else if (o->weaken[w].layer == AUDIT_WEAKEN_CAPS)
 				p->roles[k].spec.weaken_keep_caps = true;
+			else
+				p->roles[k].spec.weaken_host_netns = true;
 		}
 		if (!hit) {
 			snprintf(err, errlen, "--audit-weaken: no role named '%s'", o->weaken[w].role);
 			return -1;
 		}
-		log_warn("audit: weakening %s of %s (test only)",
-			 o->weaken[w].layer == AUDIT_WEAKEN_SECCOMP ? "seccomp" : "capabilities", o->weaken[w].role);
+		static const char *const layer_names[] = { "seccomp", "capabilities", "network namespace" };
+		log_warn("audit: weakening %s of %s (test only)", layer_names[o->weaken[w].layer], o->weaken[w].role);
 	}
 	return 0;
 }

@@ -170,7 +170,7 @@ static int step_mounts(struct child_ctx *c, char *err, size_t errlen)
 
 static int step_net(struct child_ctx *c, char *err, size_t errlen)
 {
-	return c->spec->net_lo ? netns_lo_up(err, errlen) : 0;
+	return c->spec->net_lo && !c->spec->weaken_host_netns ? netns_lo_up(err, errlen) : 0;
 }
 
 static int step_hostname(struct child_ctx *c, char *err, size_t errlen)
@@ -302,7 +302,7 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd)
 static pid_t clone_role(const struct role_spec *spec, int *pidfd)
 {
 	struct clone_args args = {
-		.flags = NS_FLAGS | CLONE_PIDFD,
+		.flags = (NS_FLAGS & ~(spec->weaken_host_netns ? (uint64_t)CLONE_NEWNET : 0)) | CLONE_PIDFD,
 		.pidfd = (uint64_t)(uintptr_t)pidfd,
 		.exit_signal = SIGCHLD,
 	};

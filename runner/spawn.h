@@ -43,6 +43,7 @@ struct role_spec {
 	 * (never by a run) to show that the audit detects a missing layer. */
 	bool weaken_no_seccomp;   /* the seal installs no filter */
 	bool weaken_keep_caps;    /* the capability step is skipped */
+	bool weaken_host_netns;   /* no network namespace of its own: the host's */
 	/* Runs after the last step before seccomp; calls seal (which installs
 	 * seccomp) just before its main loop; returns the exit status. */
 	int (*main)(void *arg, const struct role_seal *seal);

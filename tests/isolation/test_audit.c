@@ -130,6 +130,32 @@ Test(iso_audit, with_capabilities_left_the_capability_checks_fail, .init = setup
 	free(out);
 }
 
+/* A provider left in the host's network namespace: exactly the two host
+ * checks that look at its namespaces flip; every probe inside still holds
+ * (seccomp and Landlock keep it off the network). */
+Test(iso_audit, in_the_host_netns_the_namespace_checks_fail, .init = setup, .fini = teardown, .timeout = 120)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	cr_assert_eq(audit("netns:B", &report, &out), 1, "audit: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	const json_t *results = json_object_get(report, "results"), *row;
+	size_t i, violated = 0;
+	json_array_foreach(results, i, row) {
+		const char *r = json_string_value(json_object_get(row, "role"));
+		const char *id = json_string_value(json_object_get(row, "id"));
+		const char *verdict = json_string_value(json_object_get(row, "verdict"));
+		bool guarded = strcmp(r, "provider B") == 0 &&
+			       (strcmp(id, "host.namespaces") == 0 || strcmp(id, "host.netns-links") == 0);
+		cr_assert_str_eq(verdict, guarded ? "VIOLATED" : "ENFORCED", "%s %s: got %s", r, id,
+				 json_string_value(json_object_get(row, "got")));
+		violated += guarded;
+	}
+	cr_assert_eq(violated, 2);
+	json_decref(report);
+	free(out);
+}
+
 Test(iso_audit, weakening_is_refused_outside_the_audit, .init = setup, .fini = teardown, .timeout = 30)
 {
 	char *argv[] = { (char *)mpbs_binary(), "--audit-weaken", "seccomp:A", m.topology, NULL };
