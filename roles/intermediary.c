@@ -51,22 +51,33 @@ struct intermediary {
 	struct MHD_Response *bad_request; /* sent with Connection: close */
 	uint64_t requests, oversize, bad_header;
 	unsigned in_flight;                /* requests begun and not yet completed */
+	struct request *free_requests;     /* the pool (request_new) */
+	size_t n_free_requests;
 	struct forward_stats *per_provider;
 };
 
 /* One request in flight: a growing body buffer, freed when MHD completes it. */
 struct request {
+	struct request *next_free;  /* in the intermediary's pool when unused */
 	size_t len, cap;
 	bool oversize;
 	uint8_t *body;
 	uint8_t inline_buf[REQ_INLINE];
 };
 
-static struct request *request_new(void)
+/* Requests come from a small pool, so the steady state allocates nothing
+ * per request; a body that outgrew the inline buffer is freed at once. */
+#define REQUEST_POOL_MAX 256
+
+static struct request *request_new(struct intermediary *im)
 {
-	struct request *r = malloc(sizeof(*r));
-	if (!r)
+	struct request *r = im->free_requests;
+	if (r) {
+		im->free_requests = r->next_free;
+		im->n_free_requests--;
+	} else if (!(r = malloc(sizeof(*r)))) {
 		return NULL;
+	}
 	r->len = 0;
 	r->cap = REQ_INLINE;
 	r->oversize = false;
@@ -74,11 +85,27 @@ static struct request *request_new(void)
 	return r;
 }
 
-static void request_free(struct request *r)
+static void request_free(struct intermediary *im, struct request *r)
 {
 	if (r->body != r->inline_buf)
 		free(r->body);
-	free(r);
+	if (im->n_free_requests == REQUEST_POOL_MAX) {
+		free(r);
+		return;
+	}
+	r->next_free = im->free_requests;
+	im->free_requests = r;
+	im->n_free_requests++;
+}
+
+static void request_pool_free(struct intermediary *im)
+{
+	while (im->free_requests) {
+		struct request *r = im->free_requests;
+		im->free_requests = r->next_free;
+		free(r);
+	}
+	im->n_free_requests = 0;
 }
 
 /* Appends a chunk; past max the body is marked oversize and discarded. */
@@ -221,7 +248,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, im->not_allowed);
 		if (framing_ambiguous(c))
 			return MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, im->bad_request);
-		r = request_new();
+		r = request_new(im);
 		if (!r)
 			return MHD_NO; /* MHD closes the connection */
 		*req_cls = r;
@@ -240,7 +267,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, en
 {
 	struct intermediary *im = cls;
 	if (*req_cls) {
-		request_free(*req_cls);
+		request_free(im, *req_cls);
 		*req_cls = NULL;
 		im->in_flight--;
 	}
@@ -416,6 +443,7 @@ int intermediary_main(const struct intermediary_config *cfg, const struct role_s
 	report_counters(&im);
 out:
 	responses_destroy(&im);
+	request_pool_free(&im);
 	free(im.per_provider);
 	free(im.channels);
 	return status;
