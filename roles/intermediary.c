@@ -311,7 +311,7 @@ static struct MHD_Daemon *daemon_start(struct intermediary *im)
 				MHD_OPTION_CONNECTION_TIMEOUT, im->cfg->timeout_s,
 				MHD_OPTION_CONNECTION_LIMIT, im->cfg->max_connections,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, im->cfg->max_connections_per_ip,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 				/* Refuse what RFC 7230 calls malformed (HTTP/1.1
 				 * without Host, space before a colon, …) with 400. */
 				MHD_OPTION_STRICT_FOR_CLIENT, (int)1,

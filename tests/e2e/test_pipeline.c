@@ -195,3 +195,17 @@ Test(e2e_cli, reference_topology_checks_ok)
 	cr_assert_eq(run_cmd(argv, &out), 0, "%s", out);
 	free(out);
 }
+
+/* The largest headers the contract allows (a 4096-byte token beside the
+ * context) fit the intermediary's per-connection memory: still 204, still
+ * forwarded (the reference providers ignore tokens, so it is confirmed). */
+Test(e2e_pipeline, largest_allowed_headers_are_forwarded, .init = start_abc, .fini = finish)
+{
+	char *token = malloc(4097);
+	memset(token, 'a', 4096);
+	token[4096] = '\0';
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", token, "big headers", 11), 204);
+	free(token);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 2000), 1, "not forwarded");
+	cr_assert_eq(mpbs_stop(&m), 0);
+}
