@@ -306,8 +306,9 @@ static struct MHD_Daemon *daemon_start(struct intermediary *im)
 				MHD_OPTION_LISTEN_SOCKET, im->cfg->listen_fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, im,
 				/* Slow or idle clients (slowloris) are closed after
-				 * timeout_s; a request head must fit the 32 KiB
-				 * per-connection pool (431 otherwise). */
+				 * timeout_s; a request head must fit the 16 KiB
+				 * per-connection pool (431 otherwise; the largest allowed
+				 * head, token 4 KiB + context, fits). */
 				MHD_OPTION_CONNECTION_TIMEOUT, im->cfg->timeout_s,
 				MHD_OPTION_CONNECTION_LIMIT, im->cfg->max_connections,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, im->cfg->max_connections_per_ip,
