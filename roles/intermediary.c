@@ -306,13 +306,13 @@ static struct MHD_Daemon *daemon_start(struct intermediary *im)
 				MHD_OPTION_LISTEN_SOCKET, im->cfg->listen_fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, im,
 				/* Slow or idle clients (slowloris) are closed after
-				 * timeout_s; a request head must fit the 16 KiB
+				 * timeout_s; a request head must fit the 8 KiB
 				 * per-connection pool (431 otherwise; the largest allowed
 				 * head, token 4 KiB + context, fits). */
 				MHD_OPTION_CONNECTION_TIMEOUT, im->cfg->timeout_s,
 				MHD_OPTION_CONNECTION_LIMIT, im->cfg->max_connections,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, im->cfg->max_connections_per_ip,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)8192,
 				/* Refuse what RFC 7230 calls malformed (HTTP/1.1
 				 * without Host, space before a colon, …) with 400. */
 				MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
