@@ -4,12 +4,14 @@
  * parent: clone3(new user, net, mount, pid, ipc, uts, cgroup namespaces,
  *         CLONE_PIDFD[, CLONE_INTO_CGROUP]) → setgroups "deny", gid_map,
  *         uid_map → release the child (one byte on the sync pipe)
- * child:  parent-death signal (covers the wait) → wait for release → its
- *         fds moved to 3.. → switch to its ids → mounts and pivot_root →
+ * child:  parent-death signal (covers the wait) → wait for release → a
+ *         fresh seed for its random generator → its fds moved to 3.. (stdin
+ *         and stdout to /dev/null) → its bind sources opened → switch to its
+ *         ids → mounts and pivot_root →
  *         lo up (providers) → hostname → rlimits → parent-death signal again
  *         and a check that the supervisor still lives → close every other
  *         fd → no_new_privs, not dumpable → drop every capability →
- *         Landlock → the role's main, which opens what it needs and then
+ *         Landlock → time zone fixed → the role's main, which opens what it needs and then
  *         calls the seal: SIGSYS reporter and seccomp, last, just before
  *         its loop.
  * Any failed step is reported on the status pipe and the child exits: a

@@ -282,8 +282,12 @@ static size_t parse_status(struct supervisor *s, size_t k)
 		size_t left = rs->len - off;
 		if (b[0] == ROLE_STATUS_READY) {
 			off += 1;
-			if (!rs->ready && (rs->ready = true) && ++s->ready == s->plan->n_roles)
-				on_all_ready(s);
+			/* a restarted role reports again; readiness is announced once */
+			if (!rs->ready) {
+				rs->ready = true;
+				if (++s->ready == s->plan->n_roles)
+					on_all_ready(s);
+			}
 		} else if (b[0] == STATUS_ERROR && left >= 3) {
 			size_t mlen = (size_t)b[1] | (size_t)b[2] << 8;
 			if (left < 3 + mlen)
