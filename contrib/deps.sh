@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs what mpbs-run needs to build and test, from Debian's packages.
-# Idempotent: packages already present are left as they are.
+# Idempotent: packages already present are left as they are. With
+# arguments, installs those packages instead (contrib/bench/deps.sh).
 set -eu
-PKGS="build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
+PKGS="${*:-build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
 libsodium-dev libinih-dev libmicrohttpd-dev libjansson-dev libcriterion-dev
-curl iproute2 clang"
+curl iproute2 clang}"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

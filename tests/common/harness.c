@@ -302,16 +302,23 @@ size_t ledger_count(const char *path, const char *type)
 	return count;
 }
 
-size_t ledger_wait_count(const char *path, const char *type, size_t n, int timeout_ms)
+/* Polls count(path, what) every 10 ms until it reaches n or timeout_ms. */
+static size_t wait_count(size_t (*count)(const char *, const char *), const char *path, const char *what, size_t n,
+			 int timeout_ms)
 {
 	size_t c = 0;
-	for (int waited = 0; waited <= timeout_ms; waited += 20) {
-		c = ledger_count(path, type);
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		c = count(path, what);
 		if (c >= n)
 			break;
-		usleep(20 * 1000);
+		usleep(10 * 1000);
 	}
 	return c;
+}
+
+size_t ledger_wait_count(const char *path, const char *type, size_t n, int timeout_ms)
+{
+	return wait_count(ledger_count, path, type, n, timeout_ms);
 }
 
 char *read_file(const char *path, size_t *len)
@@ -492,14 +499,7 @@ size_t file_count(const char *path, const char *needle)
 
 size_t file_wait_count(const char *path, const char *needle, size_t n, int timeout_ms)
 {
-	size_t c = 0;
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		c = file_count(path, needle);
-		if (c >= n)
-			break;
-		usleep(10 * 1000);
-	}
-	return c;
+	return wait_count(file_count, path, needle, n, timeout_ms);
 }
 
 size_t ledger_count_distinct_op(const char *path, const char *type)
