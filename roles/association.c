@@ -228,6 +228,12 @@ static int apply_covered(struct association *as, size_t who, const struct uncove
 		if (as->pending.n_free == 0 && oldest && expire(as, oldest) < 0)
 			return -1;
 		e = pending_insert(&as->pending, u->op, now_ms);
+		if (!e) {
+			/* Only when its index could not grow: out of memory. The
+			 * supervisor restarts the role, which rebuilds from the ledger. */
+			log_error("pending table: out of memory with %u operations pending", as->pending.used);
+			return -1;
+		}
 	}
 	uint8_t bit = u->stage == STAGE_START ? 1 : 2;
 	if (e->have[who] & bit)

@@ -5,14 +5,23 @@
 
 #include <sodium.h>
 
-static size_t slot_of(const struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN])
+static size_t hash_of(const struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN])
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	uint64_t v;
 	crypto_shorthash(h, op, WIRE_DIGEST_LEN, t->hash_key);
 	memcpy(&v, h, sizeof(v));
-	return (size_t)v & t->index_mask;
+	return (size_t)v;
 }
+
+static size_t slot_of(const struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN])
+{
+	return hash_of(t, op) & t->index_mask;
+}
+
+/* The index starts at this many slots (4 KiB) and doubles while more than
+ * half full, up to index_max. */
+#define INDEX_MIN_SLOTS 1024
 
 int pending_init(struct pending_table *t, size_t n_providers, uint32_t max)
 {
@@ -22,7 +31,14 @@ int pending_init(struct pending_table *t, size_t n_providers, uint32_t max)
 		slots *= 2;
 	t->n_providers = n_providers;
 	t->max = max;
+	t->index_max = slots;
+	if (slots > INDEX_MIN_SLOTS)
+		slots = INDEX_MIN_SLOTS;
 	t->index_mask = slots - 1;
+	/* calloc of a large block maps fresh zero pages: only the entries
+	 * handed out become resident. The free list is not filled in advance
+	 * (256 KiB written at start for 65536 entries): entries never used are
+	 * counted by `fresh` instead. */
 	t->slab = calloc(max, sizeof(*t->slab));
 	t->have_slab = calloc((size_t)max * n_providers, 1);
 	t->value_slab = calloc((size_t)max * n_providers, sizeof(*t->value_slab));
@@ -32,8 +48,6 @@ int pending_init(struct pending_table *t, size_t n_providers, uint32_t max)
 		pending_free(t);
 		return -1;
 	}
-	for (uint32_t i = 0; i < max; i++)
-		t->free_list[i] = max - 1 - i;
 	t->n_free = max;
 	crypto_shorthash_keygen(t->hash_key);
 	return 0;
@@ -84,11 +98,44 @@ static void list_unlink(struct pending_table *t, struct pending_op *e)
 		t->newest = e->prev;
 }
 
+static void index_put(uint32_t *index, size_t mask, size_t s, uint32_t ref)
+{
+	while (index[s])
+		s = (s + 1) & mask;
+	index[s] = ref;
+}
+
+/* Doubles the index and rehashes the live entries (walked in insertion
+ * order). Rare: log2(index_max / INDEX_MIN_SLOTS) times at most over the
+ * table's life, since it never shrinks. Returns 0, or -1 if out of memory
+ * (the old index stays). */
+static int index_grow(struct pending_table *t)
+{
+	size_t slots = (t->index_mask + 1) * 2;
+	uint32_t *index = calloc(slots, sizeof(*index));
+	if (!index)
+		return -1;
+	for (uint32_t ref = t->oldest; ref; ref = t->slab[ref - 1].next) {
+		index_put(index, slots - 1, hash_of(t, t->slab[ref - 1].op) & (slots - 1), ref);
+	}
+	free(t->index);
+	t->index = index;
+	t->index_mask = slots - 1;
+	return 0;
+}
+
 struct pending_op *pending_insert(struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN], uint64_t now_ms)
 {
 	if (t->n_free == 0)
 		return NULL;
-	uint32_t i = t->free_list[--t->n_free];
+	size_t slots = t->index_mask + 1;
+	/* Kept at most half full, so probes stay short; if it cannot grow it
+	 * may fill up to 7/8 before inserts fail. */
+	if (((size_t)t->used + 1) * 2 > slots && slots < t->index_max && index_grow(t) < 0 &&
+	    ((size_t)t->used + 1) * 8 > slots * 7)
+		return NULL;
+	uint32_t i = t->n_stack > 0 ? t->free_list[--t->n_stack] : t->fresh++;
+	t->n_free--;
 	struct pending_op *e = &t->slab[i];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->op, op, WIRE_DIGEST_LEN);
@@ -96,10 +143,7 @@ struct pending_op *pending_insert(struct pending_table *t, const uint8_t op[WIRE
 	e->have = t->have_slab + (size_t)i * t->n_providers;
 	e->values = t->value_slab + (size_t)i * t->n_providers;
 	memset(e->have, 0, t->n_providers);
-	size_t s = slot_of(t, op);
-	while (t->index[s])
-		s = (s + 1) & t->index_mask;
-	t->index[s] = i + 1;
+	index_put(t->index, t->index_mask, slot_of(t, op), i + 1);
 	list_append(t, i + 1);
 	t->used++;
 	return e;
@@ -129,7 +173,10 @@ void pending_remove(struct pending_table *t, struct pending_op *e)
 	uint32_t ref = (uint32_t)(e - t->slab) + 1;
 	index_delete(t, ref);
 	list_unlink(t, e);
-	t->free_list[t->n_free++] = ref - 1;
+	/* Last in, first out: the entry reused next is one whose pages are
+	 * already resident. */
+	t->free_list[t->n_stack++] = ref - 1;
+	t->n_free++;
 	t->used--;
 }
 
