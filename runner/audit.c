@@ -146,7 +146,7 @@ static void reap(struct role_proc *rp)
 	siginfo_t si;
 	if (rp->pidfd < 0)
 		return;
-	syscall(SYS_pidfd_send_signal, rp->pidfd, SIGKILL, NULL, 0);
+	role_proc_signal(rp, SIGKILL);
 	waitid((idtype_t)P_PIDFD, (id_t)rp->pidfd, &si, WEXITED);
 	close(rp->pidfd);
 	rp->pidfd = -1;
@@ -275,7 +275,7 @@ static void check_association_rejects(struct audit *a, size_t k, struct audit_ro
 	if (spawn_role(&spec, &rp, err, sizeof(err)) == 0) {
 		for (int i = 0; i < 500 && ledger_count(path, "rejected", name) < PROBE_FORGED_FRAMES; i++)
 			usleep(10000);
-		syscall(SYS_pidfd_send_signal, rp.pidfd, SIGTERM, NULL, 0);
+		role_proc_signal(&rp, SIGTERM);
 		waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 		close(rp.pidfd);
 		size_t rejected = ledger_count(path, "rejected", name), confirmed = ledger_count(path, "confirmed", NULL);
@@ -694,7 +694,7 @@ static void check_differential(struct audit *a, struct audit_row *row)
 	drain_signals(a->plan.signal[0].reader, 200); /* its epoch checkpoint */
 	ok = ok && differential_step(a, true, yes, sizeof(yes), &sig_yes) &&
 	     differential_step(a, false, no, sizeof(no), &sig_no);
-	syscall(SYS_pidfd_send_signal, rp.pidfd, SIGTERM, NULL, 0);
+	role_proc_signal(&rp, SIGTERM);
 	waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 	close(rp.pidfd);
 	if (!ok)

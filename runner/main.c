@@ -11,6 +11,7 @@
 #include "../roles/keys.h"
 #include "../roles/log.h"
 #include "audit.h"
+#include "memcheck.h"
 #include "plan.h"
 #include "seccomp.h"
 #include "supervise.h"
@@ -180,6 +181,12 @@ static int cmd_run(struct cli *c, const char *path)
 	}
 	c->run.overrides = c->overrides;
 	c->run.n_overrides = c->n_overrides;
+	if (c->audit && MEMCHECK_BUILD) {
+		log_error("--audit: this is a memcheck build, whose roles have no seccomp and no Landlock "
+			  "(runner/memcheck.h); audit a release build");
+		topology_free(&t);
+		return 1;
+	}
 	int rc = c->audit ? audit_run(&t, &c->audit_opts) : supervise_run(&t, &c->run);
 	topology_free(&t);
 	return rc;

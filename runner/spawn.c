@@ -3,7 +3,9 @@
  *
  * parent: clone3(new user, net, mount, pid, ipc, uts, cgroup namespaces,
  *         CLONE_PIDFD[, CLONE_INTO_CGROUP]) → setgroups "deny", gid_map,
- *         uid_map → release the child (one byte on the sync pipe)
+ *         uid_map → release the child (one byte on the sync pipe).
+ *         Where clone3 is ENOSYS: clone(2), and the child is moved into its
+ *         cgroup before the release (see clone_role).
  * child:  parent-death signal (covers the wait) → wait for release → a
  *         fresh seed for its random generator → its fds moved to 3.. (stdin
  *         and stdout to /dev/null) → its bind sources opened → switch to its
@@ -24,6 +26,7 @@
 #include <grp.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +44,7 @@
 #include "caps.h"
 #include "landlock.h"
 #include "limits.h"
+#include "memcheck.h"
 #include "mounts.h"
 #include "netns.h"
 #include "seccomp.h"
@@ -56,6 +60,7 @@ struct child_ctx {
 	int src_fds[SPAWN_BINDS_MAX]; /* O_PATH fds of the bind sources */
 	int sync_rd;
 	int status_fd; /* after the fds were moved */
+	bool late_cgroup_ns; /* cloned without CLONE_NEWCGROUP (see clone_role) */
 };
 
 typedef int (*child_step)(struct child_ctx *c, char *err, size_t errlen);
@@ -95,11 +100,15 @@ static int step_wait_release(struct child_ctx *c, char *err, size_t errlen)
 		snprintf(err, errlen, "the supervisor did not release the role");
 		return -1;
 	}
+	/* Now that the supervisor has placed it in its own cgroup, the
+	 * namespace is rooted there, as clone3 would have done. */
+	if (c->late_cgroup_ns && unshare(CLONE_NEWCGROUP) < 0) {
+		snprintf(err, errlen, "unshare(CLONE_NEWCGROUP): %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
-/* Moves the kept fds to 3, 4, ... without clobbering one another: first
- * above every target, then into place. */
 /* The random generator state was copied from the supervisor by clone:
  * without a fresh seed every role would draw the same epochs, nonces and
  * boundary values. */
@@ -109,6 +118,8 @@ static int step_reseed(struct child_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Moves the kept fds to 3, 4, ... without clobbering one another: first
+ * above every target, then into place. */
 static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 {
 	const struct role_spec *sp = c->spec;
@@ -235,6 +246,8 @@ static int step_caps(struct child_ctx *c, char *err, size_t errlen)
 static int step_landlock(struct child_ctx *c, char *err, size_t errlen)
 {
 	int abi = 0;
+	if (MEMCHECK_BUILD)
+		return 0;
 	int rc = landlock_restrict(c->spec->landlock, c->spec->n_landlock, &abi, err, errlen);
 	if (rc == 1)
 		return 0; /* the kernel has no Landlock: the supervisor warned at start */
@@ -260,7 +273,7 @@ static int seal_seccomp(void *ctx, char *err, size_t errlen)
 		snprintf(err, errlen, "SIGSYS reporter: %s", strerror(errno));
 		return -1;
 	}
-	if (c->spec->weaken_no_seccomp)
+	if (c->spec->weaken_no_seccomp || MEMCHECK_BUILD)
 		return 0;
 	return seccomp_policy_install(c->spec->seccomp, err, errlen);
 }
@@ -286,9 +299,12 @@ static const struct {
 	{ "time zone", step_time_zone },
 };
 
-static _Noreturn void child_run(const struct role_spec *spec, int sync_rd)
+static _Noreturn void child_run(const struct role_spec *spec, int sync_rd, bool late_cgroup_ns)
 {
-	struct child_ctx c = { .spec = spec, .sync_rd = sync_rd, .status_fd = spec->keep_fds[spec->status_index] };
+	struct child_ctx c = { .spec = spec,
+			       .sync_rd = sync_rd,
+			       .status_fd = spec->keep_fds[spec->status_index],
+			       .late_cgroup_ns = late_cgroup_ns };
 	char err[512];
 
 	log_init(spec->label);
@@ -301,10 +317,21 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd)
 	_exit(spec->main(spec->arg, &seal));
 }
 
-static pid_t clone_role(const struct role_spec *spec, int *pidfd)
+static uint64_t role_ns_flags(const struct role_spec *spec)
+{
+	return (NS_FLAGS & ~(spec->weaken_host_netns ? (uint64_t)CLONE_NEWNET : 0)) | CLONE_PIDFD;
+}
+
+/* clone3 places the child in its cgroup atomically. Where clone3 is ENOSYS
+ * (valgrind, which the memcheck build runs under; container runtimes that
+ * filter it) the plain clone(2) does the same in three steps: the child is
+ * cloned without its cgroup namespace, the supervisor moves it into its
+ * cgroup before releasing it (spawn_role), and the child unshares the
+ * cgroup namespace once released (step_wait_release). */
+static pid_t clone_role(const struct role_spec *spec, int *pidfd, bool *late_cgroup_ns)
 {
 	struct clone_args args = {
-		.flags = (NS_FLAGS & ~(spec->weaken_host_netns ? (uint64_t)CLONE_NEWNET : 0)) | CLONE_PIDFD,
+		.flags = role_ns_flags(spec),
 		.pidfd = (uint64_t)(uintptr_t)pidfd,
 		.exit_signal = SIGCHLD,
 	};
@@ -312,13 +339,48 @@ static pid_t clone_role(const struct role_spec *spec, int *pidfd)
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)spec->cgroup_fd;
 	}
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	*late_cgroup_ns = false;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid >= 0 || errno != ENOSYS)
+		return pid;
+	*late_cgroup_ns = true;
+	unsigned long flags = (unsigned long)(role_ns_flags(spec) & ~(uint64_t)CLONE_NEWCGROUP) | SIGCHLD;
+	return (pid_t)syscall(SYS_clone, flags, NULL, pidfd, NULL, 0UL);
+}
+
+/* The clone(2) path's cgroup placement; nothing to do after clone3. */
+static int place_in_cgroup(const struct role_spec *spec, pid_t pid, bool late, char *err, size_t errlen)
+{
+	if (!late || spec->cgroup_fd < 0)
+		return 0;
+	int fd = openat(spec->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || dprintf(fd, "%d\n", (int)pid) < 0) {
+		snprintf(err, errlen, "move pid %d into its cgroup: %s", (int)pid, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Where pidfd_send_signal is ENOSYS (valgrind 3.19, which the memcheck
+ * build runs under), kill(2) is as exact: the supervisor reaps its children
+ * only through their pidfds after they exited, so an unreaped pid cannot
+ * have been reused. */
+int role_proc_signal(const struct role_proc *rp, int sig)
+{
+	if (syscall(SYS_pidfd_send_signal, rp->pidfd, sig, NULL, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	return kill(rp->pid, sig);
 }
 
 static void kill_and_reap(struct role_proc *rp)
 {
 	siginfo_t si;
-	syscall(SYS_pidfd_send_signal, rp->pidfd, SIGKILL, NULL, 0);
+	role_proc_signal(rp, SIGKILL);
 	waitid((idtype_t)P_PIDFD, (id_t)rp->pidfd, &si, WEXITED);
 	close(rp->pidfd);
 }
@@ -336,21 +398,23 @@ int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, s
 		return -1;
 	}
 	int pidfd = -1;
-	pid_t pid = clone_role(spec, &pidfd);
+	bool late_cgroup_ns;
+	pid_t pid = clone_role(spec, &pidfd, &late_cgroup_ns);
 	if (pid == 0) {
 		close(sync[1]);
-		child_run(spec, sync[0]);
+		child_run(spec, sync[0], late_cgroup_ns);
 	}
 	close(sync[0]);
 	if (pid < 0) {
-		snprintf(err, errlen, "clone3 with new user/net/mount/pid/ipc/uts/cgroup namespaces: %s",
-			 strerror(errno));
+		snprintf(err, errlen, "%s with new user/net/mount/pid/ipc/uts/cgroup namespaces: %s",
+			 late_cgroup_ns ? "clone" : "clone3", strerror(errno));
 		close(sync[1]);
 		return -1;
 	}
 	out->pid = pid;
 	out->pidfd = pidfd;
-	if (userns_write_maps(pid, spec->host_uid, spec->host_gid, err, errlen) < 0 || write(sync[1], "g", 1) != 1) {
+	if (userns_write_maps(pid, spec->host_uid, spec->host_gid, err, errlen) < 0 ||
+	    place_in_cgroup(spec, pid, late_cgroup_ns, err, errlen) < 0 || write(sync[1], "g", 1) != 1) {
 		if (!*err)
 			snprintf(err, errlen, "release: %s", strerror(errno));
 		close(sync[1]);

@@ -62,4 +62,8 @@ struct role_proc {
  * child is left running). */
 int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, size_t errlen);
 
+/* Sends SIG to the role through its pidfd. Returns 0, or -1 with errno set
+ * (ESRCH once it has exited). The role must not have been reaped yet. */
+int role_proc_signal(const struct role_proc *rp, int sig);
+
 #endif

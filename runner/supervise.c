@@ -24,6 +24,7 @@
 #include "../roles/log.h"
 #include "../roles/role.h"
 #include "landlock.h"
+#include "memcheck.h"
 #include "plan.h"
 #include "seccomp.h"
 
@@ -109,8 +110,7 @@ static void on_all_ready(struct supervisor *s)
 
 static void signal_role(struct supervisor *s, size_t k, int sig)
 {
-	if (s->roles[k].alive && syscall(SYS_pidfd_send_signal, s->roles[k].proc.pidfd, sig, NULL, 0) < 0 &&
-	    errno != ESRCH)
+	if (s->roles[k].alive && role_proc_signal(&s->roles[k].proc, sig) < 0 && errno != ESRCH)
 		log_errno("signal %s", s->plan->roles[k].label);
 }
 
@@ -489,8 +489,11 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 		log_error("%s", err);
 		return 1;
 	}
-	int abi = landlock_abi_version();
-	if (abi)
+	int abi = MEMCHECK_BUILD ? 0 : landlock_abi_version();
+	if (MEMCHECK_BUILD)
+		log_warn("sandbox: memcheck build: roles run WITHOUT seccomp and WITHOUT Landlock "
+			 "(for valgrind runs only; see runner/memcheck.h)");
+	else if (abi)
 		log_info("sandbox: Landlock ABI %d", abi);
 	else
 		log_warn("sandbox: this kernel has no Landlock; file access is bounded by each role's mount "

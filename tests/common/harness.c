@@ -17,6 +17,13 @@
 
 #include <jansson.h>
 
+int harness_time_scale(void)
+{
+	const char *s = getenv("MPBS_TIME_SCALE");
+	int k = s ? atoi(s) : 1;
+	return k < 1 ? 1 : k > 100 ? 100 : k;
+}
+
 const char *mpbs_binary(void)
 {
 	const char *b = getenv("MPBS_RUN");
@@ -82,7 +89,7 @@ static int wait_ready(struct mpbs *m, int rd)
 {
 	char buf[16];
 	struct pollfd pfd = { .fd = rd, .events = POLLIN };
-	int rc = poll(&pfd, 1, 10000);
+	int rc = poll(&pfd, 1, 10000 * harness_time_scale());
 	ssize_t n = rc > 0 ? read(rd, buf, sizeof(buf)) : -1;
 	close(rd);
 	return n >= 7 && memcmp(buf, "READY=1", 7) == 0 ? 0 : -1;
@@ -90,32 +97,7 @@ static int wait_ready(struct mpbs *m, int rd)
 
 int mpbs_start(struct mpbs *m, const char *names, const char *extra)
 {
-	int pfd[2];
-	memset(m, 0, sizeof(*m));
-	snprintf(m->dir, sizeof(m->dir), "/tmp/mpbs-test-XXXXXX");
-	if (!mkdtemp(m->dir) || chmod(m->dir, 0755) < 0)
-		return -1;
-	snprintf(m->topology, sizeof(m->topology), "%s/topology.conf", m->dir);
-	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger.jsonl", m->dir);
-	snprintf(m->log, sizeof(m->log), "%s/mpbs.log", m->dir);
-	m->port = free_port();
-	if (m->port < 0 || write_topology(m, names, extra) < 0 || pipe2(pfd, O_CLOEXEC) < 0)
-		return -1;
-	m->pid = fork();
-	if (m->pid == 0) {
-		int logfd = open(m->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		char fdarg[16];
-		if (logfd < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
-			_exit(127);
-		snprintf(fdarg, sizeof(fdarg), "9");
-		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", fdarg, "--drain-timeout", "5000", m->topology,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	if (m->pid < 0)
-		return -1;
-	return wait_ready(m, pfd[0]);
+	return mpbs_prepare(m, names, extra) < 0 ? -1 : mpbs_launch(m);
 }
 
 int mpbs_prepare(struct mpbs *m, const char *names, const char *extra)
@@ -137,7 +119,7 @@ int mpbs_stop(struct mpbs *m)
 	if (m->pid <= 0)
 		return -1;
 	kill(m->pid, SIGTERM);
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 300 * harness_time_scale(); i++) {
 		pid_t r = waitpid(m->pid, &st, WNOHANG);
 		if (r == m->pid) {
 			m->pid = 0;
@@ -307,6 +289,7 @@ static size_t wait_count(size_t (*count)(const char *, const char *), const char
 			 int timeout_ms)
 {
 	size_t c = 0;
+	timeout_ms *= harness_time_scale();
 	for (int waited = 0; waited <= timeout_ms; waited += 10) {
 		c = count(path, what);
 		if (c >= n)
@@ -373,14 +356,23 @@ int run_cmd(char *const argv[], char **out)
 
 int mpbs_launch(struct mpbs *m)
 {
+	return mpbs_launch_with(m, NULL);
+}
+
+int mpbs_launch_with(struct mpbs *m, int (*before_exec)(void))
+{
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
 	m->pid = fork();
 	if (m->pid == 0) {
 		int logfd = open(m->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (logfd < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
+		/* stdout too: an mpbs-run outliving a timed-out test must not
+		 * hold the runner's output pipe open. */
+		if (logfd < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
 			_exit(127);
+		if (before_exec && before_exec() < 0)
+			_exit(126);
 		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", "9", "--drain-timeout", "5000", m->topology,
 		      (char *)NULL);
 		_exit(127);

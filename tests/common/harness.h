@@ -34,6 +34,10 @@ void mpbs_cleanup(struct mpbs *m);
 
 /* Path of the binary under test and of the source tree. */
 const char *mpbs_binary(void);
+/* MPBS_TIME_SCALE (1 to 100, default 1): how many times longer the harness
+ * waits for readiness, stop and ledger counts, for slow runs such as
+ * `make check-valgrind`. Waits only: no test asserts a speed. */
+int harness_time_scale(void);
 const char *mpbs_srcdir(void);
 
 /* One HTTP exchange on a fresh connection: sends raw bytes, returns the
@@ -62,6 +66,9 @@ int run_cmd(char *const argv[], char **out);
  * whatever the test wrote there), the same way mpbs_start does; returns 0
  * once every role is ready, -1 otherwise. */
 int mpbs_launch(struct mpbs *m);
+/* mpbs_launch, running before_exec in the child just before the exec (for
+ * a test that changes what mpbs-run's process sees: -1 fails the start). */
+int mpbs_launch_with(struct mpbs *m, int (*before_exec)(void));
 /* Counts ledger records of a type whose "provider" field is provider. */
 size_t ledger_count_provider(const char *path, const char *type, const char *provider);
 /* Writes text to path (created 0644 under the usual umask, truncated). */

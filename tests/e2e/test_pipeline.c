@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,11 +66,15 @@ Test(e2e_pipeline, post_with_context_is_confirmed_by_all, .init = start_abc, .fi
 	/* Each provider drew its own epoch: the roles do not share the random
 	 * stream they were cloned with. */
 	char *text = read_file(m.ledger, NULL), epochs[3][33] = { "", "", "" };
-	size_t n = 0;
-	for (char *p = text; n < 3 && (p = strstr(p, "\"epoch\":\"")); p += 9)
-		snprintf(epochs[n++], sizeof(epochs[0]), "%.32s", p + 9);
+	static const char *const names[3] = { "A", "B", "C" };
+	for (size_t i = 0; i < 3; i++) {
+		char key[40];
+		snprintf(key, sizeof(key), "\"provider\":\"%s\",\"epoch\":\"", names[i]);
+		const char *at = text ? strstr(text, key) : NULL;
+		cr_assert(at, "no epoch of provider %s in the ledger", names[i]);
+		snprintf(epochs[i], sizeof(epochs[0]), "%.32s", at + strlen(key));
+	}
 	free(text);
-	cr_assert_eq(n, 3);
 	cr_assert(strcmp(epochs[0], epochs[1]) && strcmp(epochs[0], epochs[2]) && strcmp(epochs[1], epochs[2]),
 		  "epochs repeat: %s %s %s", epochs[0], epochs[1], epochs[2]);
 }
@@ -207,5 +212,61 @@ Test(e2e_pipeline, largest_allowed_headers_are_forwarded, .init = start_abc, .fi
 	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", token, "big headers", 11), 204);
 	free(token);
 	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 2000), 1, "not forwarded");
+	cr_assert_eq(mpbs_stop(&m), 0);
+}
+
+/* What container runtimes (and valgrind) do to clone3. */
+static int clone3_enosys(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int rc = ctx ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) : -1;
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc < 0 ? -1 : 0;
+}
+
+static void ns_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/cgroup", (int)pid);
+	ssize_t n = readlink(path, buf, len - 1);
+	cr_assert_gt(n, 0, "readlink %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+}
+
+/* Where clone3 is ENOSYS the roles come up through clone(2): each still in
+ * its own cgroup namespace and, when it has cgroup limits, in its group. */
+Test(e2e_pipeline, roles_start_alike_where_clone3_is_enosys, .fini = finish)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	cr_assert_eq(mpbs_prepare(&m, "A B", NULL), 0);
+	cr_assert_eq(topology_insert(m.topology, "provider A", "pids_max = 64\n"), 0);
+	cr_assert_eq(mpbs_launch_with(&m, clone3_enosys), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", NULL, "via clone", 9), 204);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 5000), 1);
+
+	char host_ns[64], role_ns[64];
+	ns_of(getpid(), host_ns, sizeof(host_ns));
+	struct mpbs_role roles[8];
+	int n = mpbs_roles(&m, roles, 8);
+	cr_assert_eq(n, 4, "%d roles", n);
+	for (int i = 0; i < n; i++) {
+		ns_of(roles[i].pid, role_ns, sizeof(role_ns));
+		cr_assert_str_neq(role_ns, host_ns, "%s shares the host's cgroup namespace", roles[i].comm);
+	}
+	char *log = read_file(m.log, NULL);
+	bool no_cgroups = log && strstr(log, "are not applied, rlimits are");
+	free(log);
+	if (!no_cgroups) {
+		char path[64], want[64];
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)mpbs_role_pid(&m, "mpbs-p-A"));
+		snprintf(want, sizeof(want), "/mpbs-run.%d/mpbs-p-A\n", (int)m.pid);
+		char *where = read_file(path, NULL);
+		cr_assert(where && strstr(where, want), "provider A in %s, not in ...%s", where, want);
+		free(where);
+	}
+	cr_log_info("clone(2) path: 4 roles in their own cgroup namespaces; provider A %s", no_cgroups ? "has no cgroup on this machine" : "in its cgroup");
 	cr_assert_eq(mpbs_stop(&m), 0);
 }
