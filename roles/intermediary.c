@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "deadline.h"
 #include "derive.h"
 #include "log.h"
 #include "role.h"
@@ -49,7 +50,8 @@ struct intermediary {
 	struct MHD_Response *not_found;
 	struct MHD_Response *not_allowed;
 	struct MHD_Response *bad_request; /* sent with Connection: close */
-	uint64_t requests, oversize, bad_header;
+	uint64_t requests, oversize, bad_header, timed_out;
+	struct deadlines deadlines;        /* of every open connection */
 	unsigned in_flight;                /* requests begun and not yet completed */
 	struct request *free_requests;     /* the pool (request_new) */
 	size_t n_free_requests;
@@ -187,6 +189,58 @@ static void forward(struct intermediary *im, const struct request *r, const char
 	sodium_memzero(&a, sizeof(a));
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Every connection carries its read deadline (deadline.h), allocated once
+ * per connection, never per request. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct intermediary *im = cls;
+	struct deadline *dl = *socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (dl)
+			deadline_disarm(dl);
+		free(dl);
+		*socket_context = NULL;
+		return;
+	}
+	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	dl = calloc(1, sizeof(*dl));
+	if (!dl || !fd) {
+		free(dl);
+		return; /* left to the idle timeout alone */
+	}
+	dl->fd = fd->connect_fd;
+	deadline_arm(&im->deadlines, dl, DEADLINE_HEAD, now_ms());
+	*socket_context = dl;
+}
+
+static void connection_phase(struct intermediary *im, struct MHD_Connection *c, enum deadline_phase phase)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci && ci->socket_context)
+		deadline_arm(&im->deadlines, ci->socket_context, phase, now_ms());
+}
+
+/* A connection past its deadline is shut down under libmicrohttpd, which
+ * then reads end-of-file and closes it through its own path. */
+static void cut_late_connections(struct intermediary *im)
+{
+	struct deadline *dl;
+	uint64_t now = now_ms();
+	while ((dl = deadline_pop_expired(&im->deadlines, now))) {
+		im->timed_out++;
+		if (shutdown(dl->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
+			log_errno("shutdown of a late connection");
+	}
+}
+
 static const char *header_value(struct MHD_Connection *c, const char *name, size_t *len)
 {
 	const char *v = NULL;
@@ -251,6 +305,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		r = request_new(im);
 		if (!r)
 			return MHD_NO; /* MHD closes the connection */
+		connection_phase(im, c, DEADLINE_BODY);
 		*req_cls = r;
 		im->in_flight++;
 		return MHD_YES;
@@ -266,6 +321,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct intermediary *im = cls;
+	connection_phase(im, c, DEADLINE_HEAD); /* the next request's head */
 	if (*req_cls) {
 		request_free(im, *req_cls);
 		*req_cls = NULL;
@@ -305,8 +361,10 @@ static struct MHD_Daemon *daemon_start(struct intermediary *im)
 	return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, im,
 				MHD_OPTION_LISTEN_SOCKET, im->cfg->listen_fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, im,
-				/* Slow or idle clients (slowloris) are closed after
-				 * timeout_s; a request head must fit the 8 KiB
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, im,
+				/* Idle clients are closed after timeout_s, slow ones
+				 * (slowloris) at their read deadline (deadline.h); a
+				 * request head must fit the 8 KiB
 				 * per-connection pool (431 otherwise; the largest allowed
 				 * head, token 4 KiB + context, fits). */
 				MHD_OPTION_CONNECTION_TIMEOUT, im->cfg->timeout_s,
@@ -403,6 +461,7 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 			if (evs[i].data.fd == sfd && role_stop_requested(sfd))
 				return drain(im, d, ep);
 		MHD_run(d);
+		cut_late_connections(im);
 		wait_for_channels(im);
 	}
 }
@@ -416,15 +475,16 @@ static void report_counters(const struct intermediary *im)
 		failed += im->per_provider[i].failed;
 	}
 	log_info("stopped: %" PRIu64 " requests, %" PRIu64 " oversize, %" PRIu64 " bad headers, %" PRIu64
-		 " artifacts written, %" PRIu64 " dropped on a full channel, %" PRIu64 " failed, %" PRIu64
-		 " waits for a congested channel", im->requests, im->oversize, im->bad_header, fwd, full, failed,
-		 im->stalls);
+		 " connections past their read deadline, %" PRIu64 " artifacts written, %" PRIu64
+		 " dropped on a full channel, %" PRIu64 " failed, %" PRIu64 " waits for a congested channel",
+		 im->requests, im->oversize, im->bad_header, im->timed_out, fwd, full, failed, im->stalls);
 }
 
 int intermediary_main(const struct intermediary_config *cfg, const struct role_seal *seal)
 {
 	struct intermediary im = { .cfg = cfg };
 	int status = 1;
+	deadlines_init(&im.deadlines, (uint64_t)cfg->header_timeout_s * 1000, (uint64_t)cfg->body_timeout_s * 1000);
 	int sfd = role_stop_signalfd();
 	im.per_provider = calloc(cfg->n_providers, sizeof(*im.per_provider));
 	im.channels = calloc(cfg->n_providers, sizeof(*im.channels));

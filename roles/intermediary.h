@@ -17,7 +17,9 @@ struct intermediary_config {
 	size_t max_request;      /* larger bodies are dropped, still 204 */
 	unsigned max_connections;
 	unsigned max_connections_per_ip; /* 0: no cap */
-	unsigned timeout_s;      /* idle or slow connections are closed after this */
+	unsigned timeout_s;      /* idle connections are closed after this */
+	unsigned header_timeout_s; /* a request head must arrive within this */
+	unsigned body_timeout_s; /* and its body within this after the head */
 	int status_fd;           /* readiness byte and seccomp reports to the supervisor */
 };
 

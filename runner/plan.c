@@ -238,6 +238,7 @@ static void plan_intermediary(struct run_plan *p, struct role_plan *r)
 		.receive_body = p->receive_body, .path = t->http_path, .max_request = t->max_request,
 		.max_connections = t->max_connections, .max_connections_per_ip = t->max_connections_per_ip,
 		.timeout_s = t->http_timeout,
+		.header_timeout_s = t->header_timeout, .body_timeout_s = t->body_timeout,
 		.status_fd = 4 + (int)n,
 	};
 }

@@ -105,6 +105,8 @@ static const struct key_def intermediary_keys[] = {
 	U("max_connections", struct topology, max_connections, 1, 1000000),
 	U("max_connections_per_ip", struct topology, max_connections_per_ip, 0, 1000000),
 	U("timeout", struct topology, http_timeout, 1, 3600),
+	U("header_timeout", struct topology, header_timeout, 1, 3600),
+	U("body_timeout", struct topology, body_timeout, 1, 3600),
 	LIMIT_KEYS(struct topology, intermediary_limits),
 };
 
@@ -834,6 +836,8 @@ static int set_defaults(struct parse *p)
 	t->restart_backoff_ms = 100;
 	t->restart_backoff_max_ms = 5000;
 	t->http_timeout = 15;
+	t->header_timeout = 20;
+	t->body_timeout = 30;
 	t->pending_timeout = 30;
 	t->pending_max = 65536;
 	init_section(&p->fixed[SEC_RUNNER], "runner", t, runner_keys, N_KEYS(runner_keys));

@@ -70,7 +70,9 @@ struct topology {
 	size_t max_request;/* default 65536; 1..WIRE_BODY_MAX */
 	uint32_t max_connections;        /* default 4096 */
 	uint32_t max_connections_per_ip; /* default 0: no per-address cap */
-	uint32_t http_timeout;           /* seconds a connection may be idle or slow, default 15 */
+	uint32_t http_timeout;           /* seconds a connection may be idle, default 15 */
+	uint32_t header_timeout;         /* seconds to send a request head, default 20 */
+	uint32_t body_timeout;           /* seconds to send a body after its head, default 30 */
 	struct topo_limits intermediary_limits;
 
 	/* [association] */

@@ -613,42 +613,63 @@ static void post_text(char *out, size_t cap, const char *body)
 
 #define TRICKLERS 20
 
+/* Sends one byte to every trickler still open; counts those found cut. */
+static size_t trickle_round(struct raw *t, size_t n)
+{
+	size_t cut = 0;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].fd >= 0 && raw_send_str(&t[i], "a") < 0) {
+			raw_close(&t[i]);
+			cut++;
+		}
+	return cut;
+}
+
 Test(e2e_hostile, slowloris_does_not_starve_well_formed_requests, .init = need_root, .fini = finish, .timeout = 60)
 {
 	struct hostile h;
-	static struct raw trickle[TRICKLERS];
+	static struct raw heads[TRICKLERS], bodies[TRICKLERS];
 	struct raw stalled;
-	hostile_start(&h, "timeout = 2\n");
+	/* Idle 2 s; a head within 3 s; a body within 3 s of its head. */
+	hostile_start(&h, "timeout = 2\nheader_timeout = 3\nbody_timeout = 3\n");
 	for (int i = 0; i < TRICKLERS; i++) {
-		cr_assert_geq(raw_open(&trickle[i], m.port), 0);
-		cr_assert_eq(raw_send_str(&trickle[i], "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Slow: "), 0);
+		cr_assert_geq(raw_open(&heads[i], m.port), 0);
+		cr_assert_eq(raw_send_str(&heads[i], "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Slow: "), 0);
+		cr_assert_geq(raw_open(&bodies[i], m.port), 0);
+		cr_assert_eq(raw_send_str(&bodies[i], "POST /nuvl HTTP/1.1\r\nHost: localhost\r\n"
+						      "X-Verification-Context: " CTX "\r\nContent-Length: 4096\r\n\r\n"),
+			     0);
 	}
 	cr_assert_geq(raw_open(&stalled, m.port), 0);
 	cr_assert_eq(raw_send_str(&stalled, "POST /nuvl HTTP/1.1\r\nHo"), 0);
-	uint64_t stalled_since = mono_ms();
-	/* A header byte every 500 ms for 4 s on every trickler. */
-	size_t cut = 0;
+	uint64_t since = mono_ms();
+	/* A byte every 500 ms on every trickler, for up to 10 s: the idle
+	 * timeout never fires for them, their read deadlines must. */
+	size_t heads_cut = 0, bodies_cut = 0;
 	bool stalled_closed = false;
-	uint64_t stalled_ms = 0;
-	for (int round = 0; round < 8; round++) {
+	uint64_t stalled_ms = 0, all_cut_ms = 0;
+	for (int round = 0; round < 20 && (heads_cut + bodies_cut < 2 * TRICKLERS || !stalled_closed); round++) {
 		if (stalled_closed)
 			sleep_ms(500);
 		else if ((stalled_closed = raw_closed_within(&stalled, 500)))
-			stalled_ms = mono_ms() - stalled_since;
-		for (int i = 0; i < TRICKLERS; i++)
-			if (trickle[i].fd >= 0 && raw_send_str(&trickle[i], "a") < 0) {
-				raw_close(&trickle[i]);
-				cut++;
-			}
+			stalled_ms = mono_ms() - since;
+		heads_cut += trickle_round(heads, TRICKLERS);
+		bodies_cut += trickle_round(bodies, TRICKLERS);
+		if (heads_cut + bodies_cut == 2 * TRICKLERS && !all_cut_ms)
+			all_cut_ms = mono_ms() - since;
 	}
-	if (!stalled_closed && (stalled_closed = raw_closed_within(&stalled, 2000)))
-		stalled_ms = mono_ms() - stalled_since;
-	for (int i = 0; i < TRICKLERS; i++)
-		raw_close(&trickle[i]);
+	for (int i = 0; i < TRICKLERS; i++) {
+		raw_close(&heads[i]);
+		raw_close(&bodies[i]);
+	}
 	raw_close(&stalled);
-	cr_log_info("slowloris: the silent connection %s after %llu ms; %zu of %d byte-a-500ms tricklers cut in 4 s",
-		    stalled_closed ? "was closed" : "was still open", (unsigned long long)stalled_ms, cut, TRICKLERS);
-	cr_assert(stalled_closed, "a connection silent for 6 s outlived timeout = 2");
+	cr_log_info("slowloris: the silent connection closed after %llu ms; head tricklers cut %zu/%d, body "
+		    "tricklers cut %zu/%d, all cut after %llu ms (byte every 500 ms)",
+		    (unsigned long long)stalled_ms, heads_cut, TRICKLERS, bodies_cut, TRICKLERS,
+		    (unsigned long long)all_cut_ms);
+	cr_assert(stalled_closed, "a silent connection outlived timeout = 2 for 10 s");
+	cr_assert_eq(heads_cut, TRICKLERS, "a head trickled for 10 s outlived header_timeout = 3");
+	cr_assert_eq(bodies_cut, TRICKLERS, "a body trickled for 10 s outlived body_timeout = 3");
 	hostile_finish(&h, "slowloris");
 }
 

@@ -179,6 +179,9 @@ Test(unit_topology, defaults)
 	cr_assert_str_eq(t.ledger, "/var/lib/mpbs/ledger.jsonl");
 	cr_assert_eq(t.confirm_k, 0);
 	cr_assert_eq(t.pending_timeout, 30);
+	cr_assert_eq(t.http_timeout, 15);
+	cr_assert_eq(t.header_timeout, 20);
+	cr_assert_eq(t.body_timeout, 30);
 	cr_assert_eq(t.pending_max, 65536);
 	cr_assert_eq(t.intermediary_limits.nofile, 0);
 	cr_assert_str_eq(t.intermediary_limits.cpu_max, "");
@@ -202,6 +205,9 @@ Test(unit_topology, every_key_parses)
 			   "listen = [::1]:9000\n"
 			   "path = /in/x\n"
 			   "max_request = 1048576\n"
+			   "timeout = 5\n"
+			   "header_timeout = 7\n"
+			   "body_timeout = 3600\n"
 			   "nofile = 512\n"
 			   "nproc = 20\n"
 			   "as = 512M\n"
@@ -238,6 +244,9 @@ Test(unit_topology, every_key_parses)
 	cr_assert_eq(memcmp(&a6->sin6_addr, &lo, sizeof(lo)), 0);
 	cr_assert_str_eq(t.http_path, "/in/x");
 	cr_assert_eq(t.max_request, 1048576);
+	cr_assert_eq(t.http_timeout, 5);
+	cr_assert_eq(t.header_timeout, 7);
+	cr_assert_eq(t.body_timeout, 3600);
 	cr_assert_eq(t.intermediary_limits.nofile, 512);
 	cr_assert_eq(t.intermediary_limits.nproc, 20);
 	cr_assert_eq(t.intermediary_limits.as_bytes, 512ull << 20);
@@ -261,7 +270,7 @@ Test(unit_topology, every_key_parses)
 	cr_assert_eq(p->checkpoint_every, 65536);
 	cr_assert_eq(p->checkpoint_ms, 60000);
 	cr_assert_eq(p->limits.nofile, 64);
-	cr_assert_eq(p->line, 21);
+	cr_assert_eq(p->line, 24);
 	topology_free(&t);
 }
 
@@ -323,6 +332,9 @@ Test(unit_topology, value_errors_name_their_line)
 	expect_error_at("[runner]\nrequire_cgroups = sure\n" PROVIDER_A, 2, "expected yes or no, got 'sure'");
 	expect_error_at("[intermediary]\nmax_request = 0\n" PROVIDER_A, 2, "max_request: expected an integer from 1 to 1048576");
 	expect_error_at("[intermediary]\nmax_request = 1048577\n" PROVIDER_A, 2, "max_request:");
+	expect_error_at("[intermediary]\nheader_timeout = 0\n" PROVIDER_A, 2,
+			"header_timeout: expected an integer from 1 to 3600");
+	expect_error_at("[intermediary]\nbody_timeout = 3601\n" PROVIDER_A, 2, "body_timeout:");
 	expect_error_at("[intermediary]\n\nlisten = 1.2.3:80\n" PROVIDER_A, 3, "[intermediary] listen: expected A.B.C.D:PORT");
 	expect_error_at("[intermediary]\nlisten = 1.2.3.4:65536\n" PROVIDER_A, 2, "listen:");
 	expect_error_at("[intermediary]\nlisten = 1.2.3.4\n" PROVIDER_A, 2, "listen:");

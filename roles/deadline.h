@@ -1,0 +1,41 @@
+/* Read deadlines of the intermediary's connections, against slowloris
+ * clients that keep a connection busy by sending a byte now and then (the
+ * idle timeout never fires for them). A request head must be complete
+ * within one timeout of the moment the connection could send it (it opened,
+ * or the previous response went out); its body within another timeout of
+ * the head. Every deadline on a phase's list is "now + that phase's
+ * timeout", so each list stays sorted by arrival and expiry looks at list
+ * heads only: O(1) per connection event, O(expired) per check. */
+#ifndef MPBS_DEADLINE_H
+#define MPBS_DEADLINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum deadline_phase { DEADLINE_HEAD, DEADLINE_BODY, DEADLINE_PHASES };
+
+struct deadline {
+	struct deadline *prev, *next; /* on its phase's list while armed */
+	uint64_t at_ms;
+	int fd; /* the connection's socket: for the caller, unused here */
+};
+
+struct deadlines {
+	struct deadline list[DEADLINE_PHASES]; /* circular, each its own sentinel */
+	uint64_t timeout_ms[DEADLINE_PHASES];
+};
+
+void deadlines_init(struct deadlines *d, uint64_t head_ms, uint64_t body_ms);
+
+/* (Re)arms E for PHASE, due at now_ms + that phase's timeout. */
+void deadline_arm(struct deadlines *d, struct deadline *e, enum deadline_phase phase, uint64_t now_ms);
+
+/* Takes E off its list; harmless when it is not armed. */
+void deadline_disarm(struct deadline *e);
+
+bool deadline_armed(const struct deadline *e);
+
+/* Disarms and returns one entry due at or before now_ms, or NULL. */
+struct deadline *deadline_pop_expired(struct deadlines *d, uint64_t now_ms);
+
+#endif
