@@ -31,7 +31,37 @@ def checkpoint(reserved=0, name=b"prov_1", id_len=None, seq=0, version=1, kind=3
             + bytes(range(0xa0, 0xb0)) + struct.pack(">Q", seq) + b"\x33" * 32 + b"\x44" * 64)
 
 
+def post(body=b"hello", ctx=b"CTX_ALPHA", extra=b"", path=b"/nuvl", method=b"POST"):
+    head = (method + b" " + path + b" HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " + ctx
+            + b"\r\n" + extra)
+    if b"Transfer-Encoding" not in extra and b"Content-Length" not in extra:
+        head += b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+    return head + b"\r\n" + body
+
+
+def chunked(parts):
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
 SEEDS = {
+    "http": {
+        "post": post(),
+        "post_token": post(extra=b"X-Provider-Token: abc.def\r\n"),
+        "post_empty": post(body=b""),
+        "pipelined": post(b"one") + post(b"two") + post(b"three"),
+        "chunked": post(extra=b"Transfer-Encoding: chunked\r\n", body=chunked([b"hel", b"lo"])),
+        "expect_continue": post(extra=b"Expect: 100-continue\r\n"),
+        "two_lengths": post(extra=b"Content-Length: 5\r\nContent-Length: 6\r\n", body=b"hello!"),
+        "length_and_chunked": post(extra=b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                                   body=chunked([b"hello"])),
+        "oversize": post(body=b"x" * 5000),
+        "get": b"GET /nuvl HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "other_path": post(path=b"/other"),
+        "http10": b"POST /nuvl HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi",
+        "no_host": b"POST /nuvl HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+        "cut_in_body": post(body=b"0123456789")[:-4],
+        "garbage": bytes(range(256)),
+    },
     "artifact": {
         "valid_body": artifact(),
         "valid_no_body": artifact(flags=0),

@@ -1,0 +1,159 @@
+/* libFuzzer target: the bytes a requester sends, through the intermediary's
+ * real HTTP handling (libmicrohttpd and the callbacks of roles/
+ * intermediary.c, included here so its static functions are reachable) on a
+ * loopback TCP connection. Every artifact it writes to the provider
+ * channels must decode, carry the request_repr and binding derived from its
+ * own body and context, and go to both providers; once the client is gone no
+ * request may be left in flight. ASan and UBSan watch the rest. */
+#include "intermediary.c"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define PROVIDERS 2
+#define INPUT_MAX 65536
+#define RUNS_MAX 256
+
+static struct intermediary im;
+static struct intermediary_config cfg;
+static struct MHD_Daemon *http_daemon;
+static int provider_ends[PROVIDERS];
+static struct sockaddr_in server;
+static size_t artifacts_checked;
+
+static void die(const char *what)
+{
+	perror(what);
+	abort();
+}
+
+static void listener_open(int *fd)
+{
+	socklen_t len = sizeof(server);
+	server = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	*fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (*fd < 0 || bind(*fd, (struct sockaddr *)&server, sizeof(server)) < 0 || listen(*fd, 64) < 0 ||
+	    getsockname(*fd, (struct sockaddr *)&server, &len) < 0)
+		die("listener");
+}
+
+/* So a run shows the target reached the forwarding path at all. */
+static void report(void)
+{
+	fprintf(stderr, "fuzz_http: %" PRIu64 " requests completed, %zu artifacts checked\n", im.requests,
+		artifacts_checked);
+}
+
+/* The intermediary as intermediary_main sets it up, minus the role loop. */
+static void setup(void)
+{
+	static int artifact_fds[PROVIDERS];
+	static const bool receive_body[PROVIDERS] = { true, false };
+	for (int i = 0; i < PROVIDERS; i++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			die("socketpair");
+		artifact_fds[i] = sv[0];
+		provider_ends[i] = sv[1];
+	}
+	cfg = (struct intermediary_config){ .n_providers = PROVIDERS, .artifact_fds = artifact_fds,
+					    .receive_body = receive_body, .path = "/nuvl", .max_request = 4096,
+					    .max_connections = 64, .timeout_s = 5, .header_timeout_s = 5,
+					    .body_timeout_s = 5, .status_fd = -1 };
+	listener_open(&cfg.listen_fd);
+	im.cfg = &cfg;
+	deadlines_init(&im.deadlines, 5000, 5000);
+	im.per_provider = calloc(PROVIDERS, sizeof(*im.per_provider));
+	im.channels = calloc(PROVIDERS, sizeof(*im.channels));
+	if (!im.per_provider || !im.channels || sodium_init() < 0 || !responses_create(&im))
+		die("intermediary setup");
+	for (int i = 0; i < PROVIDERS; i++)
+		im.channels[i] = (struct pollfd){ .fd = artifact_fds[i], .events = POLLOUT };
+	http_daemon = daemon_start(&im);
+	if (!http_daemon)
+		die("daemon_start");
+	atexit(report);
+}
+
+/* Checks one artifact as a provider would receive it. */
+static void check_artifact(const uint8_t *frame, size_t len, bool with_body)
+{
+	struct artifact a;
+	uint8_t repr[WIRE_DIGEST_LEN], binding[WIRE_DIGEST_LEN];
+	if (artifact_decode(frame, len, &a) != WIRE_OK || a.has_body != with_body)
+		abort();
+	if (with_body) {
+		derive_request_repr(a.body, a.body_len, repr);
+		if (memcmp(repr, a.request_repr, sizeof(repr)) != 0)
+			abort();
+	}
+	derive_binding(a.request_repr, a.context, a.context_len, binding);
+	if (memcmp(binding, a.binding, sizeof(binding)) != 0)
+		abort();
+}
+
+/* Reads what each provider got; both must get the same number of frames. */
+static void check_channels(void)
+{
+	static uint8_t frame[ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + WIRE_BODY_MAX];
+	size_t count[PROVIDERS] = { 0 };
+	for (int i = 0; i < PROVIDERS; i++) {
+		ssize_t n;
+		while ((n = recv(provider_ends[i], frame, sizeof(frame), MSG_DONTWAIT)) > 0) {
+			check_artifact(frame, (size_t)n, i == 0);
+			count[i]++;
+			artifacts_checked++;
+		}
+	}
+	if (count[0] != count[1])
+		abort();
+}
+
+static bool client_drained(int fd)
+{
+	char sink[4096];
+	ssize_t n;
+	while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		;
+	return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+static unsigned connections_open(void)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(http_daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!http_daemon)
+		setup();
+	if (size > INPUT_MAX)
+		return 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&server, sizeof(server)) < 0)
+		die("connect");
+	int sndbuf = 4 * INPUT_MAX;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	if (size && send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)size)
+		die("send");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/* Until the server ends the connection or the runs are used up. No
+	 * half-close first: libmicrohttpd may see a FIN that arrived with the
+	 * data only at its timeout (README, Faults); the close below comes
+	 * apart from the data and is seen at once. */
+	for (int run = 0; run < RUNS_MAX && !client_drained(fd); run++) {
+		MHD_run(http_daemon);
+		check_channels();
+	}
+	close(fd);
+	for (int run = 0; run < RUNS_MAX && (connections_open() > 0 || im.in_flight > 0); run++)
+		MHD_run(http_daemon);
+	check_channels();
+	if (im.in_flight != 0 || connections_open() != 0)
+		abort();
+	return 0;
+}
