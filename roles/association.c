@@ -498,6 +498,10 @@ static int loop(struct association *as, int sfd, int tfd, const struct role_seal
 		return -1;
 	if (role_seal_and_report(seal, as->cfg->status_fd) < 0)
 		return -1;
+	/* Start-up ran code the loop never runs again (sandbox set-up, the
+	 * filter's compilation, the ledger check and rebuild): out of the
+	 * resident set with it. A failure is logged and changes nothing else. */
+	(void)role_release_startup_code();
 	for (;;) {
 		struct epoll_event evs[EVENTS_MAX];
 		int k = epoll_wait(ep, evs, EVENTS_MAX, -1);

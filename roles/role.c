@@ -2,7 +2,11 @@
 #include "role.h"
 
 #include <errno.h>
+#include <link.h>
 #include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -62,4 +66,95 @@ int role_seal_and_report(const struct role_seal *seal, int status_fd)
 	}
 	role_report_ready(status_fd);
 	return 0;
+}
+
+/* The segments are listed first and released after the walk: each
+ * object's program headers lie in its first read-only segment, and reading
+ * them again after that segment was released would fault it (and its
+ * neighbours, by fault-around) straight back in. */
+#define RELEASE_RANGES_MAX 128
+
+struct release_state {
+	uintptr_t page;
+	size_t n;
+	struct {
+		uintptr_t lo, hi;
+	} range[RELEASE_RANGES_MAX];
+};
+
+static bool has_text_relocations(const struct dl_phdr_info *info)
+{
+	for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+			continue;
+		const ElfW(Dyn) *d = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		for (; d->d_tag != DT_NULL; d++)
+			if (d->d_tag == DT_TEXTREL || (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL)))
+				return true;
+	}
+	return false;
+}
+
+static bool overlaps_relro(const struct dl_phdr_info *info, uintptr_t lo, uintptr_t hi)
+{
+	for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t rlo = info->dlpi_addr + ph->p_vaddr, rhi = rlo + ph->p_memsz;
+		if (ph->p_type == PT_GNU_RELRO && rlo < hi && lo < rhi)
+			return true;
+	}
+	return false;
+}
+
+static int list_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct release_state *st = arg;
+	/* The vDSO is the kernel's own mapping, not a file's. */
+	if (info->dlpi_name && strncmp(info->dlpi_name, "linux-vdso", 10) == 0)
+		return 0;
+	if (has_text_relocations(info))
+		return 0;
+	for (ElfW(Half) i = 0; i < info->dlpi_phnum && st->n < RELEASE_RANGES_MAX; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+			continue;
+		/* Only whole pages inside the segment: a page shared with a
+		 * writable neighbour is kept. */
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		lo = (lo + st->page - 1) & ~(st->page - 1);
+		hi &= ~(st->page - 1);
+		if (hi <= lo || overlaps_relro(info, lo, hi))
+			continue;
+		st->range[st->n].lo = lo;
+		st->range[st->n].hi = hi;
+		st->n++;
+	}
+	return 0;
+}
+
+long role_release_startup_code(void)
+{
+	static struct release_state st; /* 2 KiB: off the stack */
+	long page = sysconf(_SC_PAGESIZE);
+	long bytes = 0;
+	int err = 0;
+	st.page = page > 0 ? (uintptr_t)page : 4096;
+	st.n = 0;
+	dl_iterate_phdr(list_object, &st);
+	for (size_t i = 0; i < st.n; i++) {
+		void *lo = (void *)st.range[i].lo;
+		size_t len = st.range[i].hi - st.range[i].lo;
+		if (madvise(lo, len, MADV_DONTNEED) < 0) {
+			if (!err)
+				err = errno;
+			continue;
+		}
+		bytes += (long)len;
+	}
+	if (err) {
+		errno = err;
+		log_errno("madvise(MADV_DONTNEED) of start-up code");
+		return -1;
+	}
+	return bytes;
 }

@@ -35,4 +35,15 @@ bool role_stop_requested(int sfd);
 /* Tells the supervisor the role reached its main loop. */
 void role_report_ready(int status_fd);
 
+/* Takes out of this process's page tables every page of code and read-only
+ * data (non-writable PT_LOAD segments of the binary and of each library)
+ * that start-up faulted in: sandbox set-up, the filter's compilation, the
+ * ledger check. They stay in the page cache, shared with every process that
+ * maps the same files, and fault back in on their next use, so what remains
+ * resident is the loop's own working set. Writable segments (relocated data,
+ * .data, .bss) and objects with text relocations are left alone: their
+ * private copies must not be dropped. Needs only madvise, so it may run
+ * sealed. Returns the bytes released, or -1 (logged) if a call failed. */
+long role_release_startup_code(void);
+
 #endif
