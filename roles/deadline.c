@@ -29,6 +29,7 @@ void deadline_arm(struct deadlines *d, struct deadline *e, enum deadline_phase p
 	deadline_disarm(e);
 	struct deadline *tail = d->list[phase].prev;
 	e->at_ms = now_ms + d->timeout_ms[phase];
+	e->phase = phase;
 	e->prev = tail;
 	e->next = &d->list[phase];
 	tail->next = e;

@@ -17,7 +17,7 @@ enum deadline_phase { DEADLINE_HEAD, DEADLINE_BODY, DEADLINE_PHASES };
 struct deadline {
 	struct deadline *prev, *next; /* on its phase's list while armed */
 	uint64_t at_ms;
-	int fd; /* the connection's socket: for the caller, unused here */
+	enum deadline_phase phase; /* of the last arm */
 };
 
 struct deadlines {

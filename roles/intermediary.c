@@ -41,6 +41,9 @@ struct forward_stats {
 #define STALL_MS 200
 /* How long a stop waits for requests under way. */
 #define DRAIN_MS 2000
+/* Connections whose peer half-closed, handled per loop turn; more wait for
+ * their deadline. */
+#define PEER_DONE_MAX 64
 
 struct intermediary {
 	const struct intermediary_config *cfg;
@@ -52,10 +55,22 @@ struct intermediary {
 	struct MHD_Response *bad_request; /* sent with Connection: close */
 	uint64_t requests, oversize, bad_header, timed_out;
 	struct deadlines deadlines;        /* of every open connection */
+	int ep;                            /* the role's epoll set, -1 before serve */
+	struct conn *peer_done[PEER_DONE_MAX]; /* reported by EPOLLRDHUP, not yet acted on */
+	size_t n_peer_done;
+	uint64_t half_closed;              /* connections closed for it */
 	unsigned in_flight;                /* requests begun and not yet completed */
 	struct request *free_requests;     /* the pool (request_new) */
 	size_t n_free_requests;
 	struct forward_stats *per_provider;
+};
+
+/* What the intermediary keeps per connection, never per request. */
+struct conn {
+	struct deadline deadline; /* first member: expiry hands it back */
+	int fd;
+	bool peer_done; /* EPOLLRDHUP seen: the peer will send nothing more */
+	bool answered;  /* a response to the current request is queued */
 };
 
 /* One request in flight: a growing body buffer, freed when MHD completes it. */
@@ -196,36 +211,105 @@ static uint64_t now_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-/* Every connection carries its read deadline (deadline.h), allocated once
- * per connection, never per request. */
+/* libmicrohttpd reads a connection edge-triggered and takes a short read
+ * as "drained", so a FIN that arrived together with the last bytes is seen
+ * only at the timeout. The role's own epoll set therefore watches every
+ * connection for EPOLLRDHUP (see close_half_closed). */
+static void watch_peer(struct intermediary *im, struct conn *cn)
+{
+	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLET, .data.ptr = cn };
+	if (im->ep >= 0 && epoll_ctl(im->ep, EPOLL_CTL_ADD, cn->fd, &ev) < 0)
+		log_errno("epoll_ctl: watch a connection");
+}
+
+static void peer_done_forget(struct intermediary *im, struct conn *cn)
+{
+	for (size_t i = 0; i < im->n_peer_done; i++)
+		if (im->peer_done[i] == cn) {
+			im->peer_done[i] = im->peer_done[--im->n_peer_done];
+			return;
+		}
+}
+
+static void peer_done_note(struct intermediary *im, struct conn *cn)
+{
+	if (!cn->peer_done && im->n_peer_done < PEER_DONE_MAX) {
+		cn->peer_done = true;
+		im->peer_done[im->n_peer_done++] = cn;
+	}
+}
+
+/* After libmicrohttpd has run: a connection whose peer sent its FIN, that
+ * owes no answer (between requests, or inside a request not yet complete)
+ * and has no unread byte left (a peek reads end-of-stream), can never
+ * complete a request; it is shut down so libmicrohttpd closes it now. One
+ * whose answer is queued is left until the answer is sent. */
+static void close_half_closed(struct intermediary *im)
+{
+	for (size_t i = 0; i < im->n_peer_done;) {
+		struct conn *cn = im->peer_done[i];
+		char byte;
+		if (cn->answered || recv(cn->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) != 0) {
+			i++;
+			continue;
+		}
+		if (shutdown(cn->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
+			log_errno("shutdown of a half-closed connection");
+		im->half_closed++;
+		im->peer_done[i] = im->peer_done[--im->n_peer_done];
+	}
+}
+
+/* Every connection carries its read deadline (deadline.h). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	struct intermediary *im = cls;
-	struct deadline *dl = *socket_context;
+	struct conn *cn = *socket_context;
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (dl)
-			deadline_disarm(dl);
-		free(dl);
+		if (cn) {
+			deadline_disarm(&cn->deadline);
+			peer_done_forget(im, cn);
+		}
+		free(cn);
 		*socket_context = NULL;
 		return;
 	}
 	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	dl = calloc(1, sizeof(*dl));
-	if (!dl || !fd) {
-		free(dl);
+	cn = calloc(1, sizeof(*cn));
+	if (!cn || !fd) {
+		free(cn);
 		return; /* left to the idle timeout alone */
 	}
-	dl->fd = fd->connect_fd;
-	deadline_arm(&im->deadlines, dl, DEADLINE_HEAD, now_ms());
-	*socket_context = dl;
+	cn->fd = fd->connect_fd;
+	deadline_arm(&im->deadlines, &cn->deadline, DEADLINE_HEAD, now_ms());
+	*socket_context = cn;
+	watch_peer(im, cn);
 }
 
-static void connection_phase(struct intermediary *im, struct MHD_Connection *c, enum deadline_phase phase)
+static struct conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci && ci->socket_context)
-		deadline_arm(&im->deadlines, ci->socket_context, phase, now_ms());
+	return ci ? ci->socket_context : NULL;
+}
+
+/* A new phase of the connection's current request; HEAD starts the next. */
+static void connection_phase(struct intermediary *im, struct MHD_Connection *c, enum deadline_phase phase)
+{
+	struct conn *cn = conn_of(c);
+	if (!cn)
+		return;
+	deadline_arm(&im->deadlines, &cn->deadline, phase, now_ms());
+	if (phase == DEADLINE_HEAD)
+		cn->answered = false;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+	struct conn *cn = conn_of(c);
+	if (cn)
+		cn->answered = true;
+	return MHD_queue_response(c, status, r);
 }
 
 /* A connection past its deadline is shut down under libmicrohttpd, which
@@ -235,8 +319,9 @@ static void cut_late_connections(struct intermediary *im)
 	struct deadline *dl;
 	uint64_t now = now_ms();
 	while ((dl = deadline_pop_expired(&im->deadlines, now))) {
+		struct conn *cn = (struct conn *)dl; /* its first member */
 		im->timed_out++;
-		if (shutdown(dl->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
+		if (shutdown(cn->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
 			log_errno("shutdown of a late connection");
 	}
 }
@@ -265,7 +350,7 @@ static enum MHD_Result finish_post(struct intermediary *im, struct MHD_Connectio
 		im->bad_header++;
 	else
 		forward(im, r, ctx, ctx_len, tok, tok_len);
-	return MHD_queue_response(c, MHD_HTTP_NO_CONTENT, im->no_content);
+	return answer(c, MHD_HTTP_NO_CONTENT, im->no_content);
 }
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -296,16 +381,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct request *r = *req_cls;
 
 	if (!r) {
+		connection_phase(im, c, DEADLINE_BODY); /* the head is complete */
 		if (strcmp(url, im->cfg->path) != 0)
-			return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, im->not_found);
+			return answer(c, MHD_HTTP_NOT_FOUND, im->not_found);
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, im->not_allowed);
+			return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, im->not_allowed);
 		if (framing_ambiguous(c))
-			return MHD_queue_response(c, MHD_HTTP_BAD_REQUEST, im->bad_request);
+			return answer(c, MHD_HTTP_BAD_REQUEST, im->bad_request);
 		r = request_new(im);
 		if (!r)
 			return MHD_NO; /* MHD closes the connection */
-		connection_phase(im, c, DEADLINE_BODY);
 		*req_cls = r;
 		im->in_flight++;
 		return MHD_YES;
@@ -377,9 +462,13 @@ static struct MHD_Daemon *daemon_start(struct intermediary *im)
 				MHD_OPTION_END);
 }
 
-static int epoll_add(int ep, int fd)
+/* Tags of the role's own event sources in its epoll set; every other event
+ * carries a connection's struct deadline (watch_peer). */
+static char TAG_SIGNALS, TAG_HTTP;
+
+static int epoll_add(int ep, int fd, void *tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
@@ -440,27 +529,35 @@ static int drain(struct intermediary *im, struct MHD_Daemon *d, int ep)
 	return 0;
 }
 
+#define EVENTS_MAX 64
+
 static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const struct role_seal *seal)
 {
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0 || !info || epoll_add(ep, info->epoll_fd) < 0 || epoll_add(ep, sfd) < 0) {
+	if (ep < 0 || !info || epoll_add(ep, info->epoll_fd, &TAG_HTTP) < 0 || epoll_add(ep, sfd, &TAG_SIGNALS) < 0) {
 		log_errno("epoll setup");
 		return 1;
 	}
+	im->ep = ep;
 	if (role_seal_and_report(seal, im->cfg->status_fd) < 0)
 		return 1;
 	for (;;) {
-		struct epoll_event evs[2];
-		int n = epoll_wait(ep, evs, 2, wait_timeout_ms(d));
+		struct epoll_event evs[EVENTS_MAX];
+		int n = epoll_wait(ep, evs, EVENTS_MAX, wait_timeout_ms(d));
 		if (n < 0 && errno != EINTR) {
 			log_errno("epoll_wait");
 			return 1;
 		}
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.fd == sfd && role_stop_requested(sfd))
+		for (int i = 0; i < n; i++) {
+			void *tag = evs[i].data.ptr;
+			if (tag == &TAG_SIGNALS && role_stop_requested(sfd))
 				return drain(im, d, ep);
+			if (tag != &TAG_SIGNALS && tag != &TAG_HTTP)
+				peer_done_note(im, tag);
+		}
 		MHD_run(d);
+		close_half_closed(im);
 		cut_late_connections(im);
 		wait_for_channels(im);
 	}
@@ -475,14 +572,16 @@ static void report_counters(const struct intermediary *im)
 		failed += im->per_provider[i].failed;
 	}
 	log_info("stopped: %" PRIu64 " requests, %" PRIu64 " oversize, %" PRIu64 " bad headers, %" PRIu64
-		 " connections past their read deadline, %" PRIu64 " artifacts written, %" PRIu64
-		 " dropped on a full channel, %" PRIu64 " failed, %" PRIu64 " waits for a congested channel",
-		 im->requests, im->oversize, im->bad_header, im->timed_out, fwd, full, failed, im->stalls);
+		 " connections past their read deadline, %" PRIu64 " closed half-closed, %" PRIu64
+		 " artifacts written, %" PRIu64 " dropped on a full channel, %" PRIu64 " failed, %" PRIu64
+		 " waits for a congested channel",
+		 im->requests, im->oversize, im->bad_header, im->timed_out, im->half_closed, fwd, full, failed,
+		 im->stalls);
 }
 
 int intermediary_main(const struct intermediary_config *cfg, const struct role_seal *seal)
 {
-	struct intermediary im = { .cfg = cfg };
+	struct intermediary im = { .cfg = cfg, .ep = -1 };
 	int status = 1;
 	deadlines_init(&im.deadlines, (uint64_t)cfg->header_timeout_s * 1000, (uint64_t)cfg->body_timeout_s * 1000);
 	int sfd = role_stop_signalfd();

@@ -18,7 +18,7 @@ TestSuite(unit_deadline, .init = setup);
 
 Test(unit_deadline, nothing_expires_before_its_time)
 {
-	struct deadline a = { .fd = 1 };
+	struct deadline a = { 0 };
 	deadline_arm(&d, &a, DEADLINE_HEAD, 1000);
 	cr_assert(deadline_armed(&a));
 	cr_assert_null(deadline_pop_expired(&d, 1000 + HEAD_MS - 1));
@@ -31,7 +31,7 @@ Test(unit_deadline, expire_in_arrival_order_one_at_a_time)
 {
 	struct deadline c[4];
 	for (int i = 0; i < 4; i++) {
-		c[i] = (struct deadline){ .fd = i };
+		c[i] = (struct deadline){ 0 };
 		deadline_arm(&d, &c[i], DEADLINE_HEAD, (uint64_t)i * 10);
 	}
 	/* At 3020 the first three are due, the fourth (3030) is not. */
@@ -43,7 +43,7 @@ Test(unit_deadline, expire_in_arrival_order_one_at_a_time)
 
 Test(unit_deadline, rearming_moves_to_the_tail_with_a_new_time)
 {
-	struct deadline a = { .fd = 1 }, b = { .fd = 2 };
+	struct deadline a = { 0 }, b = { 0 };
 	deadline_arm(&d, &a, DEADLINE_HEAD, 0);
 	deadline_arm(&d, &b, DEADLINE_HEAD, 100);
 	deadline_arm(&d, &a, DEADLINE_HEAD, 200); /* a completed a request */
@@ -54,7 +54,7 @@ Test(unit_deadline, rearming_moves_to_the_tail_with_a_new_time)
 
 Test(unit_deadline, a_body_gets_the_body_timeout)
 {
-	struct deadline a = { .fd = 1 };
+	struct deadline a = { 0 };
 	deadline_arm(&d, &a, DEADLINE_HEAD, 0);
 	deadline_arm(&d, &a, DEADLINE_BODY, 500); /* head complete at 500 */
 	cr_assert_null(deadline_pop_expired(&d, 500 + BODY_MS - 1));
@@ -64,7 +64,7 @@ Test(unit_deadline, a_body_gets_the_body_timeout)
 
 Test(unit_deadline, both_lists_are_checked)
 {
-	struct deadline h = { .fd = 1 }, b = { .fd = 2 };
+	struct deadline h = { 0 }, b = { 0 };
 	deadline_arm(&d, &b, DEADLINE_BODY, 0);
 	deadline_arm(&d, &h, DEADLINE_HEAD, 0);
 	struct deadline *first = deadline_pop_expired(&d, BODY_MS);
@@ -75,7 +75,7 @@ Test(unit_deadline, both_lists_are_checked)
 
 Test(unit_deadline, disarmed_entries_never_expire)
 {
-	struct deadline a = { .fd = 1 }, b = { .fd = 2 }, c = { .fd = 3 };
+	struct deadline a = { 0 }, b = { 0 }, c = { 0 };
 	deadline_arm(&d, &a, DEADLINE_HEAD, 0);
 	deadline_arm(&d, &b, DEADLINE_HEAD, 0);
 	deadline_arm(&d, &c, DEADLINE_HEAD, 0);
