@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define INPUT_MAX 65536
 #define RUNS_MAX 256
 
-static struct intermediary im;
+static struct intermediary im = { .ep = -1 };
 static struct intermediary_config cfg;
 static struct MHD_Daemon *http_daemon;
 static int provider_ends[PROVIDERS];
@@ -142,9 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		die("send");
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	/* Until the server ends the connection or the runs are used up. No
-	 * half-close first: libmicrohttpd may see a FIN that arrived with the
-	 * data only at its timeout (README, Faults); the close below comes
-	 * apart from the data and is seen at once. */
+	 * half-close first: libmicrohttpd alone may see a FIN that arrived with
+	 * the data only at its timeout (the role's EPOLLRDHUP watch, which
+	 * covers that, is not run here); the close below comes apart from the
+	 * data and is seen at once. */
 	for (int run = 0; run < RUNS_MAX && !client_drained(fd); run++) {
 		MHD_run(http_daemon);
 		check_channels();
