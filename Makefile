@@ -32,6 +32,9 @@ LDHARDEN   += -fsanitize=address,undefined
 endif
 
 ifneq ($(MEMCHECK),)
+ifeq ($(BUILD),build)
+$(error MEMCHECK=1 builds roles without seccomp and Landlock: give it its own BUILD (make check-valgrind uses build-vg))
+endif
 ALL_CFLAGS += -DMPBS_MEMCHECK_BUILD=1
 endif
 
