@@ -61,8 +61,12 @@ run: deps
 
 test: deps
 	$(MAKE) check
+	$(MAKE) check-asan
+	$(MAKE) check-valgrind
 	$(MAKE) audit
 	$(MAKE) fuzz FUZZ_SECONDS=10
+	@echo "== ASan/UBSan suite:"; tail -n 1 build-asan/check.log
+	@echo "== valgrind e2e suites:"; tail -n 1 $(VG_BUILD)/check.log
 	@echo "== the suite's result:"; tail -n 1 $(BUILD)/check.log
 
 # The isolation claims proven from inside the sandboxes of both shipped
