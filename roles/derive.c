@@ -70,7 +70,7 @@ void derive_chain_origin(const uint8_t epoch[WIRE_EPOCH_LEN], uint8_t out[WIRE_D
 	crypto_hash_sha256_state st;
 	crypto_hash_sha256_init(&st);
 	hash_str(&st, "MPBS_CHAIN_V1|");
-	hash_hex(&st, epoch, WIRE_EPOCH_LEN);
+	crypto_hash_sha256_update(&st, epoch, WIRE_EPOCH_LEN);
 	crypto_hash_sha256_final(&st, out);
 }
 

@@ -16,7 +16,8 @@ void derive_binding(const uint8_t request_repr[WIRE_DIGEST_LEN], const char *con
 /* operation_id = SHA256("MPBS_OP_V1|" + hex(request_repr) + "|" + hex(correlation)) */
 void derive_operation_id(const uint8_t request_repr[WIRE_DIGEST_LEN],
 			 const uint8_t correlation[WIRE_CORRELATION_LEN], uint8_t out[WIRE_DIGEST_LEN]);
-/* chain origin of an epoch = SHA256("MPBS_CHAIN_V1|" + hex(epoch)) */
+/* chain origin of an epoch = SHA256("MPBS_CHAIN_V1|" + epoch), the 16 raw
+ * bytes (DESIGN §3) */
 void derive_chain_origin(const uint8_t epoch[WIRE_EPOCH_LEN], uint8_t out[WIRE_DIGEST_LEN]);
 /* chain = SHA256(prev || canonical signal bytes) */
 void derive_chain_next(const uint8_t prev[WIRE_DIGEST_LEN], const uint8_t canon[SIGNAL_CANON_LEN],

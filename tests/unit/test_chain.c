@@ -147,7 +147,7 @@ Test(unit_chain, chain_extend_matches_python_vector)
 	 * hashlib.sha256(origin + struct.pack(">BBBB32s32s32sQQ", 1, 2, 1, 1, b"A", op,
 	 *                b"\x11"*32, 1700000000123456789, 1)).hexdigest() */
 	uint8_t want[WIRE_DIGEST_LEN];
-	cr_assert_eq(hex_decode("19d4b0db0872770c932324cafa3a6ac153c938df94ef33a44c5a8aa3d615f9a5", 64, want,
+	cr_assert_eq(hex_decode("280aaf5034ee8c41b51c77ff9ad023489840227e7bf5e7633b91caaba92c0e34", 64, want,
 				sizeof want),
 		     0);
 	cr_assert_arr_eq(s.chain, want, WIRE_DIGEST_LEN);

@@ -85,9 +85,10 @@ Test(unit_derive, chain_origin)
 	uint8_t epoch[WIRE_EPOCH_LEN], origin[WIRE_DIGEST_LEN];
 	for (int i = 0; i < WIRE_EPOCH_LEN; i++)
 		epoch[i] = (uint8_t)(0xa0 + i);
-	/* hashlib.sha256(b"MPBS_CHAIN_V1|" + epoch.hex().encode()).hexdigest() */
+	/* hashlib.sha256(b"MPBS_CHAIN_V1|" + epoch).hexdigest(): the raw bytes,
+	 * as DESIGN §3 writes it (hex(...) is spelled out where it is meant) */
 	derive_chain_origin(epoch, origin);
-	assert_digest_hex(origin, "6a71de206047c7e183cb04c25ce2f7b62fec5e432ab9fa0d55219da92eb47a36");
+	assert_digest_hex(origin, "db86ff815e8185fc2c83f5355190799c0e3694f9d3153caa9073fb8246b2140d");
 }
 
 Test(unit_derive, chain_next_over_canonical_signal_bytes)
@@ -112,7 +113,7 @@ Test(unit_derive, chain_next_over_canonical_signal_bytes)
 	 *                     1700000000123456789, 1)
 	 * hashlib.sha256(origin + canon).hexdigest() */
 	derive_chain_next(prev, frame, next);
-	assert_digest_hex(next, "19d4b0db0872770c932324cafa3a6ac153c938df94ef33a44c5a8aa3d615f9a5");
+	assert_digest_hex(next, "280aaf5034ee8c41b51c77ff9ad023489840227e7bf5e7633b91caaba92c0e34");
 }
 
 Test(unit_derive, linkage_sorts_bytewise)
