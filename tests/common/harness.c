@@ -371,9 +371,11 @@ int mpbs_launch_with(struct mpbs *m, int (*before_exec)(void))
 		 * hold the runner's output pipe open. */
 		if (logfd < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
 			_exit(127);
+		char drain_ms[16];
+		snprintf(drain_ms, sizeof(drain_ms), "%d", 5000 * harness_time_scale());
 		if (before_exec && before_exec() < 0)
 			_exit(126);
-		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", "9", "--drain-timeout", "5000", m->topology,
+		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", "9", "--drain-timeout", drain_ms, m->topology,
 		      (char *)NULL);
 		_exit(127);
 	}

@@ -35,7 +35,8 @@ void mpbs_cleanup(struct mpbs *m);
 /* Path of the binary under test and of the source tree. */
 const char *mpbs_binary(void);
 /* MPBS_TIME_SCALE (1 to 100, default 1): how many times longer the harness
- * waits for readiness, stop and ledger counts, for slow runs such as
+ * waits for readiness, stop (and the --drain-timeout it passes) and ledger
+ * counts, for slow runs such as
  * `make check-valgrind`. Waits only: no test asserts a speed. */
 int harness_time_scale(void);
 const char *mpbs_srcdir(void);

@@ -273,7 +273,9 @@ Test(e2e_faults, role_kills_under_load_lose_no_confirmation, .init = need_root, 
 		sleep_ms(KILL_PAUSE_MS);
 	}
 	load_stop(&load);
-	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+	int stopped = mpbs_stop(&m);
+	char *log = stopped == 0 ? NULL : read_file(m.log, NULL);
+	cr_assert_eq(stopped, 0, "mpbs-run did not stop cleanly (status %d); log:\n%s", stopped, log);
 
 	struct load_figures f = load_figures(&load, windows, sizeof(windows) / sizeof(windows[0]));
 	size_t confirmed = ledger_count(m.ledger, "confirmed");
