@@ -425,7 +425,8 @@ static int flush_if_large(struct association *as)
 	return 0;
 }
 
-/* Group commit: everything this round produced is written now (one write);
+/* Group commit: what this round produced and flush_if_large did not write
+ * yet is written now;
  * at most one fdatasync runs at a time in the syncer thread, covering all
  * that was written before it started, while the loop goes on. */
 static int commit(struct association *as)
