@@ -542,6 +542,9 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 	im->ep = ep;
 	if (role_seal_and_report(seal, im->cfg->status_fd) < 0)
 		return 1;
+	/* The loop never runs start-up's code again (role.h); a failure is
+	 * logged and changes nothing else. */
+	(void)role_release_startup_code();
 	for (;;) {
 		struct epoll_event evs[EVENTS_MAX];
 		int n = epoll_wait(ep, evs, EVENTS_MAX, wait_timeout_ms(d));
