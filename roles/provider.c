@@ -408,6 +408,9 @@ static int loop(struct provider *p, const struct role_seal *seal)
 	bool stop = false;
 	if (loop_setup(p) < 0 || role_seal_and_report(seal, p->cfg->status_fd) < 0)
 		return -1;
+	/* The loop never runs start-up's code again (role.h); a failure is
+	 * logged and changes nothing else. */
+	(void)role_release_startup_code();
 	for (;;) {
 		struct epoll_event evs[16];
 		int n = epoll_wait(p->ep, evs, 16, next_wait_ms(p));

@@ -132,18 +132,27 @@ static int list_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/* Filled by role_startup_code_prepare in the supervisor, inherited by every
+ * role through clone. */
+static struct release_state startup_code;
+
+void role_startup_code_prepare(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	startup_code.page = page > 0 ? (uintptr_t)page : 4096;
+	startup_code.n = 0;
+	dl_iterate_phdr(list_object, &startup_code);
+}
+
 long role_release_startup_code(void)
 {
-	static struct release_state st; /* 2 KiB: off the stack */
-	long page = sysconf(_SC_PAGESIZE);
 	long bytes = 0;
 	int err = 0;
-	st.page = page > 0 ? (uintptr_t)page : 4096;
-	st.n = 0;
-	dl_iterate_phdr(list_object, &st);
-	for (size_t i = 0; i < st.n; i++) {
-		void *lo = (void *)st.range[i].lo;
-		size_t len = st.range[i].hi - st.range[i].lo;
+	if (startup_code.page == 0)
+		role_startup_code_prepare();
+	for (size_t i = 0; i < startup_code.n; i++) {
+		void *lo = (void *)startup_code.range[i].lo;
+		size_t len = startup_code.range[i].hi - startup_code.range[i].lo;
 		if (madvise(lo, len, MADV_DONTNEED) < 0) {
 			if (!err)
 				err = errno;

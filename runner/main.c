@@ -10,6 +10,7 @@
 
 #include "../roles/keys.h"
 #include "../roles/log.h"
+#include "../roles/role.h"
 #include "audit.h"
 #include "memcheck.h"
 #include "plan.h"
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
 		log_error("libsodium failed to initialise");
 		return 1;
 	}
+	role_startup_code_prepare();
 	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "verify") == 0)
