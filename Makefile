@@ -49,7 +49,7 @@ BIN   := $(BUILD)/mpbs-run
 LIB   := $(BUILD)/libmpbs.a
 TESTS := $(BUILD)/mpbs-tests
 
-.PHONY: all check check-unit check-asan check-valgrind install uninstall clean deps run test fuzz bench audit
+.PHONY: all check check-unit check-asan check-valgrind bench-soak install uninstall clean deps run test fuzz bench audit
 
 all: $(BIN)
 
@@ -141,6 +141,12 @@ deps:
 bench: $(BIN)
 	sh contrib/bench/deps.sh
 	python3 contrib/bench/run.py $(BENCH_ARGS)
+
+# Memory of every role over 10 M operations (issue 6): about 10 min and
+# 27 GB of temporary ledger under $$TMPDIR. SOAK_ARGS="--ops 1000000 --dir /big".
+bench-soak: $(BIN)
+	sh contrib/bench/deps.sh
+	python3 contrib/bench/soak.py $(SOAK_ARGS)
 
 # libFuzzer targets: every decoder that reads bytes another role or a
 # requester controls. Each runs FUZZ_SECONDS on a scratch copy of its seed
