@@ -1,7 +1,8 @@
 /* Derivations of the wire contract. Strings are hashed piece by piece through
- * libsodium's incremental SHA-256, so no formatted copy of a body or context
- * is ever built. */
+ * an incremental SHA-256 (sha256.h), so no formatted copy of a body or
+ * context is ever built. */
 #include "derive.h"
+#include "sha256.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -10,78 +11,78 @@
 /* Largest binary value hashed as hex here: a digest. */
 #define HEX_MAX_BYTES WIRE_DIGEST_LEN
 
-static void hash_bytes(crypto_hash_sha256_state *st, const void *p, size_t n)
+static void hash_bytes(sha256_state *st, const void *p, size_t n)
 {
 	if (n > 0)
-		crypto_hash_sha256_update(st, p, n);
+		sha256_add(st, p, n);
 }
 
-static void hash_str(crypto_hash_sha256_state *st, const char *s)
+static void hash_str(sha256_state *st, const char *s)
 {
 	hash_bytes(st, s, strlen(s));
 }
 
-static void hash_hex(crypto_hash_sha256_state *st, const uint8_t *in, size_t n)
+static void hash_hex(sha256_state *st, const uint8_t *in, size_t n)
 {
 	char hex[2 * HEX_MAX_BYTES + 1];
 	hex_encode(in, n, hex);
 	hash_bytes(st, hex, 2 * n);
 }
 
-static void hash_u8(crypto_hash_sha256_state *st, uint8_t v)
+static void hash_u8(sha256_state *st, uint8_t v)
 {
 	hash_bytes(st, &v, 1);
 }
 
 void derive_request_repr(const uint8_t *body, size_t len, uint8_t out[WIRE_DIGEST_LEN])
 {
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	hash_bytes(&st, body, len);
-	crypto_hash_sha256_final(&st, out);
+	sha256_end(&st, out);
 }
 
 void derive_binding(const uint8_t request_repr[WIRE_DIGEST_LEN], const char *context, size_t context_len,
 		    uint8_t out[WIRE_DIGEST_LEN])
 {
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	hash_str(&st, "NUVL_BIND_V1|");
 	hash_hex(&st, request_repr, WIRE_DIGEST_LEN);
 	hash_str(&st, "|");
 	hash_bytes(&st, context, context_len);
-	crypto_hash_sha256_final(&st, out);
+	sha256_end(&st, out);
 }
 
 void derive_operation_id(const uint8_t request_repr[WIRE_DIGEST_LEN],
 			 const uint8_t correlation[WIRE_CORRELATION_LEN], uint8_t out[WIRE_DIGEST_LEN])
 {
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	hash_str(&st, "MPBS_OP_V1|");
 	hash_hex(&st, request_repr, WIRE_DIGEST_LEN);
 	hash_str(&st, "|");
 	hash_hex(&st, correlation, WIRE_CORRELATION_LEN);
-	crypto_hash_sha256_final(&st, out);
+	sha256_end(&st, out);
 }
 
 void derive_chain_origin(const uint8_t epoch[WIRE_EPOCH_LEN], uint8_t out[WIRE_DIGEST_LEN])
 {
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	hash_str(&st, "MPBS_CHAIN_V1|");
-	crypto_hash_sha256_update(&st, epoch, WIRE_EPOCH_LEN);
-	crypto_hash_sha256_final(&st, out);
+	sha256_add(&st, epoch, WIRE_EPOCH_LEN);
+	sha256_end(&st, out);
 }
 
 void derive_chain_next(const uint8_t prev[WIRE_DIGEST_LEN], const uint8_t canon[SIGNAL_CANON_LEN],
 		       uint8_t out[WIRE_DIGEST_LEN])
 {
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	hash_bytes(&st, prev, WIRE_DIGEST_LEN);
 	hash_bytes(&st, canon, SIGNAL_CANON_LEN);
-	crypto_hash_sha256_final(&st, out);
+	sha256_end(&st, out);
 }
 
 /* Provider names are at most WIRE_PROVIDER_ID_MAX bytes; the bound keeps the
@@ -101,7 +102,7 @@ static int part_cmp(const void *a, const void *b)
 	return (la > lb) - (la < lb);
 }
 
-static void hash_part_stage(crypto_hash_sha256_state *st, const char *name, uint8_t stage,
+static void hash_part_stage(sha256_state *st, const char *name, uint8_t stage,
 			    const uint8_t value[WIRE_DIGEST_LEN])
 {
 	size_t len = part_name_len(name);
@@ -117,26 +118,26 @@ void derive_linkage(const uint8_t op[WIRE_DIGEST_LEN], struct linkage_part *part
 	if (n > 1)
 		qsort(parts, n, sizeof *parts, part_cmp);
 
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	hash_bytes(&st, op, WIRE_DIGEST_LEN);
 	for (size_t i = 0; i < n; i++) {
 		hash_part_stage(&st, parts[i].provider, STAGE_START, parts[i].start);
 		hash_part_stage(&st, parts[i].provider, STAGE_COMPLETE, parts[i].complete);
 	}
-	crypto_hash_sha256_final(&st, out);
+	sha256_end(&st, out);
 }
 
 void derive_complete_value(const uint8_t fresh[WIRE_DIGEST_LEN], uint32_t status, uint8_t out[WIRE_DIGEST_LEN])
 {
 	uint8_t status_be[4] = { (uint8_t)(status >> 24), (uint8_t)(status >> 16), (uint8_t)(status >> 8),
 				 (uint8_t)status };
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	hash_str(&st, "MPBS_COMPLETE_V1|");
 	hash_bytes(&st, fresh, WIRE_DIGEST_LEN);
 	hash_bytes(&st, status_be, sizeof status_be);
-	crypto_hash_sha256_final(&st, out);
+	sha256_end(&st, out);
 }
 
 void hex_encode(const uint8_t *in, size_t n, char *out)

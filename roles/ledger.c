@@ -5,6 +5,7 @@
  * the association (at start) nor `mpbs-run verify` ever holds the whole file. */
 #define _GNU_SOURCE
 #include "ledger.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -253,7 +254,7 @@ static int writer_recover(struct ledger_writer *w, char *errbuf, size_t errlen)
 			break;
 		}
 		w->seq++;
-		crypto_hash_sha256(w->prev, (const unsigned char *)line, len);
+		sha256_of(w->prev, line, len);
 	}
 	if (rc == 0 && st != LINE_EOF) {
 		char why[200];
@@ -365,7 +366,7 @@ static int buffer_line(struct ledger_writer *w, const char *line, size_t len)
 	w->len += len + 1;
 	w->buffered++;
 	w->seq++;
-	crypto_hash_sha256(w->prev, (const unsigned char *)line, len);
+	sha256_of(w->prev, line, len);
 	return 0;
 }
 
@@ -802,7 +803,7 @@ static bool verify_line(struct verifier *v, const char *line, size_t len)
 	if (!ok)
 		return false;
 	v->seq++;
-	crypto_hash_sha256(v->prev, (const unsigned char *)line, len);
+	sha256_of(v->prev, line, len);
 	v->res->records++;
 	return true;
 }

@@ -2,6 +2,7 @@
  * provider tokens. The token itself is made by roles/token.c, the same code
  * the provider checks it with. */
 #include "token_cmd.h"
+#include "../roles/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,8 +96,8 @@ static int body_repr(const char *path, uint8_t repr[WIRE_DIGEST_LEN])
 		log_errno("token: open %s", path);
 		return -1;
 	}
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
+	sha256_state st;
+	sha256_start(&st);
 	uint8_t buf[65536];
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
@@ -106,11 +107,11 @@ static int body_repr(const char *path, uint8_t repr[WIRE_DIGEST_LEN])
 			log_errno("token: read %s", path);
 			break;
 		}
-		crypto_hash_sha256_update(&st, buf, (size_t)n);
+		sha256_add(&st, buf, (size_t)n);
 	}
 	if (fd != STDIN_FILENO)
 		close(fd);
-	crypto_hash_sha256_final(&st, repr);
+	sha256_end(&st, repr);
 	return n < 0 ? -1 : 0;
 }
 
