@@ -118,6 +118,18 @@ static int __attribute__((format(printf, 3, 4))) record_fmt(struct association *
 	return 0;
 }
 
+/* The same, for fields built without printf (ledger.h). */
+static int record_built(struct association *as, const char *type, const struct ledger_fields *f)
+{
+	if (as->replaying)
+		return 0;
+	if (ledger_append_built(&as->ledger, type, f) < 0) {
+		log_error("ledger: cannot buffer a %s record", type);
+		return -1;
+	}
+	return 0;
+}
+
 /* ["A","B",…] of the providers with both stages covered, sorted. */
 static int providers_text(struct association *as, const struct pending_op *e, char *out, size_t cap)
 {
@@ -192,7 +204,6 @@ static int confirm(struct association *as, struct pending_op *e)
 {
 	struct linkage_part parts[64];
 	uint8_t linkage[WIRE_DIGEST_LEN];
-	char op_hex[2 * WIRE_DIGEST_LEN + 1];
 	size_t n = 0;
 
 	for (size_t i = 0; i < as->cfg->n_providers; i++) {
@@ -204,16 +215,22 @@ static int confirm(struct association *as, struct pending_op *e)
 		n++;
 	}
 	derive_linkage(e->op, parts, n, linkage);
-	hex_encode(e->op, WIRE_DIGEST_LEN, op_hex);
 	e->confirmed = true;
 	as->confirmed++;
 	report_confirmation(as, e->op, n);
-	char list[64 * (WIRE_PROVIDER_ID_MAX + 3) + 3], link_hex[65];
-	hex_encode(linkage, sizeof(linkage), link_hex);
+	char list[64 * (WIRE_PROVIDER_ID_MAX + 3) + 3];
 	if (providers_text(as, e, list, sizeof(list)) < 0)
 		return -1;
-	return record_fmt(as, "confirmed", "\"op\":\"%s\",\"providers\":%s,\"linkage\":\"%s\",\"t\":%" PRIu64, op_hex,
-			  list, link_hex, clock_ns(CLOCK_REALTIME));
+	struct ledger_fields f = { 0 };
+	ledger_fields_text(&f, "\"op\":\"");
+	ledger_fields_hex(&f, e->op, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\",\"providers\":");
+	ledger_fields_text(&f, list);
+	ledger_fields_text(&f, ",\"linkage\":\"");
+	ledger_fields_hex(&f, linkage, sizeof(linkage));
+	ledger_fields_text(&f, "\",\"t\":");
+	ledger_fields_u64(&f, clock_ns(CLOCK_REALTIME));
+	return record_built(as, "confirmed", &f);
 }
 
 static int expire(struct association *as, struct pending_op *e)
@@ -270,7 +287,6 @@ static int on_signal(struct association *as, size_t who, const struct signal_fra
 {
 	struct peer *pr = &as->peers[who];
 	const char *why = NULL;
-	char hex_op[65], hex_v[65], hex_c[65];
 
 	if (!pr->chain.trusted) {
 		pr->ignored++;
@@ -284,13 +300,23 @@ static int on_signal(struct association *as, size_t who, const struct signal_fra
 	memcpy(u->op, s->op, WIRE_DIGEST_LEN);
 	memcpy(u->value, s->value, WIRE_DIGEST_LEN);
 	u->stage = s->stage;
-	hex_encode(s->op, WIRE_DIGEST_LEN, hex_op);
-	hex_encode(s->value, WIRE_DIGEST_LEN, hex_v);
-	hex_encode(s->chain, WIRE_DIGEST_LEN, hex_c);
-	return record_fmt(as, "signal",
-			  "\"op\":\"%s\",\"provider\":\"%s\",\"stage\":\"%s\",\"value\":\"%s\",\"t\":%" PRIu64
-			  ",\"pseq\":%" PRIu64 ",\"chain\":\"%s\"",
-			  hex_op, s->provider, wire_stage_name(s->stage), hex_v, s->t_ns, s->seq, hex_c);
+	struct ledger_fields f = { 0 };
+	ledger_fields_text(&f, "\"op\":\"");
+	ledger_fields_hex(&f, s->op, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\",\"provider\":\"");
+	ledger_fields_text(&f, s->provider);
+	ledger_fields_text(&f, "\",\"stage\":\"");
+	ledger_fields_text(&f, wire_stage_name(s->stage));
+	ledger_fields_text(&f, "\",\"value\":\"");
+	ledger_fields_hex(&f, s->value, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\",\"t\":");
+	ledger_fields_u64(&f, s->t_ns);
+	ledger_fields_text(&f, ",\"pseq\":");
+	ledger_fields_u64(&f, s->seq);
+	ledger_fields_text(&f, ",\"chain\":\"");
+	ledger_fields_hex(&f, s->chain, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\"");
+	return record_built(as, "signal", &f);
 }
 
 static int on_checkpoint(struct association *as, size_t who, const struct checkpoint_frame *c)
@@ -298,7 +324,6 @@ static int on_checkpoint(struct association *as, size_t who, const struct checkp
 	struct peer *pr = &as->peers[who];
 	const char *why = NULL;
 	bool was_trusted = pr->chain.trusted;
-	char hex_e[33], hex_h[65], hex_s[129];
 
 	if (!chain_accept_checkpoint(&pr->chain, c, pr->cfg->public_key, &why)) {
 		if (!was_trusted && c->seq != 0) {
@@ -312,12 +337,19 @@ static int on_checkpoint(struct association *as, size_t who, const struct checkp
 			 pr->cfg->name, pr->queued);
 		pr->queued = 0;
 	}
-	hex_encode(c->epoch, WIRE_EPOCH_LEN, hex_e);
-	hex_encode(c->head, WIRE_DIGEST_LEN, hex_h);
-	hex_encode(c->sig, WIRE_SIG_LEN, hex_s);
-	if (record_fmt(as, "checkpoint",
-		       "\"provider\":\"%s\",\"epoch\":\"%s\",\"pseq\":%" PRIu64 ",\"head\":\"%s\",\"sig\":\"%s\"",
-		       c->provider, hex_e, c->seq, hex_h, hex_s) < 0)
+	struct ledger_fields f = { 0 };
+	ledger_fields_text(&f, "\"provider\":\"");
+	ledger_fields_text(&f, c->provider);
+	ledger_fields_text(&f, "\",\"epoch\":\"");
+	ledger_fields_hex(&f, c->epoch, WIRE_EPOCH_LEN);
+	ledger_fields_text(&f, "\",\"pseq\":");
+	ledger_fields_u64(&f, c->seq);
+	ledger_fields_text(&f, ",\"head\":\"");
+	ledger_fields_hex(&f, c->head, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\",\"sig\":\"");
+	ledger_fields_hex(&f, c->sig, WIRE_SIG_LEN);
+	ledger_fields_text(&f, "\"");
+	if (record_built(as, "checkpoint", &f) < 0)
 		return -1;
 	for (uint32_t i = 0; i < pr->queued; i++)
 		if (apply_covered(as, who, &pr->queue[i]) < 0)

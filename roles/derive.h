@@ -40,7 +40,8 @@ void derive_linkage(const uint8_t op[WIRE_DIGEST_LEN], struct linkage_part *part
  * so an action's result is folded in without being shown. */
 void derive_complete_value(const uint8_t fresh[WIRE_DIGEST_LEN], uint32_t status, uint8_t out[WIRE_DIGEST_LEN]);
 
-/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+/* Lowercase hex of n public bytes into out (2n+1 bytes, NUL-terminated);
+ * not constant-time: secrets go through sodium_bin2hex. */
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Exactly 2n hex digits (either case) in `in` of length in_len → n bytes.
  * Returns 0, or -1 on any other length or a non-hex digit. */

@@ -370,17 +370,68 @@ static int buffer_line(struct ledger_writer *w, const char *line, size_t len)
 	return 0;
 }
 
+static void put(struct ledger_fields *f, const void *p, size_t n)
+{
+	if (f->overflow || n > sizeof(f->text) - f->len) {
+		f->overflow = true;
+		return;
+	}
+	memcpy(f->text + f->len, p, n);
+	f->len += n;
+}
+
+void ledger_fields_text(struct ledger_fields *f, const char *s)
+{
+	put(f, s, strlen(s));
+}
+
+void ledger_fields_hex(struct ledger_fields *f, const uint8_t *bytes, size_t n)
+{
+	if (f->overflow || 2 * n + 1 > sizeof(f->text) - f->len) { /* hex_encode ends with a NUL */
+		f->overflow = true;
+		return;
+	}
+	hex_encode(bytes, n, f->text + f->len);
+	f->len += 2 * n;
+}
+
+void ledger_fields_u64(struct ledger_fields *f, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(f, digits + sizeof(digits) - n, n);
+}
+
 int ledger_append_fields(struct ledger_writer *w, const char *type, const char *fields, size_t fields_len)
 {
-	char line[LEDGER_LINE_MAX], prev_hex[HEX_DIGEST_LEN + 1];
-	hex_encode(w->prev, sizeof(w->prev), prev_hex);
-	int n = snprintf(line, sizeof(line), "{\"seq\":%" PRIu64 ",\"prev\":\"%s\",\"type\":\"%s\",%.*s}",
-			 w->seq + 1, prev_hex, type, (int)fields_len, fields);
-	if (n < 0 || (size_t)n >= sizeof(line)) {
+	struct ledger_fields line = { 0 };
+	ledger_fields_text(&line, "{\"seq\":");
+	ledger_fields_u64(&line, w->seq + 1);
+	ledger_fields_text(&line, ",\"prev\":\"");
+	ledger_fields_hex(&line, w->prev, sizeof(w->prev));
+	ledger_fields_text(&line, "\",\"type\":\"");
+	ledger_fields_text(&line, type);
+	ledger_fields_text(&line, "\",");
+	put(&line, fields, fields_len);
+	put(&line, "}", 1);
+	if (line.overflow) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	return buffer_line(w, line, (size_t)n);
+	return buffer_line(w, line.text, line.len);
+}
+
+int ledger_append_built(struct ledger_writer *w, const char *type, const struct ledger_fields *f)
+{
+	if (f->overflow) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return ledger_append_fields(w, type, f->text, f->len);
 }
 
 static size_t count_newlines(const char *p, size_t n)

@@ -40,6 +40,24 @@ int ledger_append(struct ledger_writer *w, const char *type, json_t *fields);
  * allocation, no JSON tree. Returns 0, or -1 with errno (EMSGSIZE). */
 int ledger_append_fields(struct ledger_writer *w, const char *type, const char *fields, size_t fields_len);
 
+/* Builds the fields of such a record without printf, which took most of
+ * the association's formatting time: text, lowercase hex and decimal are
+ * appended in place; anything that would not fit sets `overflow` (and
+ * ledger_append_built refuses the record). */
+#define LEDGER_FIELDS_MAX 4096 /* a whole line, as the verifier allows */
+struct ledger_fields {
+	size_t len;
+	bool overflow;
+	char text[LEDGER_FIELDS_MAX];
+};
+void ledger_fields_text(struct ledger_fields *f, const char *s);
+void ledger_fields_hex(struct ledger_fields *f, const uint8_t *bytes, size_t n);
+void ledger_fields_u64(struct ledger_fields *f, uint64_t v);
+
+/* ledger_append_fields for fields built above. Returns 0, or -1 with errno
+ * (EMSGSIZE when they overflowed). */
+int ledger_append_built(struct ledger_writer *w, const char *type, const struct ledger_fields *f);
+
 /* Writes every buffered record and fdatasyncs the file. Returns 0, or -1
  * with errno set (the records stay buffered). */
 int ledger_commit(struct ledger_writer *w);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -819,4 +820,71 @@ Test(unit_ledger, a_new_epoch_leaves_old_signals_uncovered)
 	cr_assert_eq(res.signals, b.expect.signals + 2);
 	cr_assert_eq(res.checkpoints, b.expect.checkpoints + 1);
 	close(b.fd);
+}
+
+Test(unit_ledger, built_fields_match_printf_byte_for_byte)
+{
+	struct ledger_fields f = { 0 };
+	const uint8_t digest[4] = { 0x00, 0x0f, 0xa5, 0xff };
+	ledger_fields_text(&f, "\"op\":\"");
+	ledger_fields_hex(&f, digest, sizeof(digest));
+	ledger_fields_text(&f, "\",\"t\":");
+	ledger_fields_u64(&f, UINT64_MAX);
+	ledger_fields_text(&f, ",\"pseq\":");
+	ledger_fields_u64(&f, 0);
+	ledger_fields_text(&f, ",\"n\":");
+	ledger_fields_u64(&f, 1000000007);
+	char want[128];
+	int n = snprintf(want, sizeof(want), "\"op\":\"000fa5ff\",\"t\":%" PRIu64 ",\"pseq\":%d,\"n\":%d", UINT64_MAX, 0,
+			 1000000007);
+	cr_assert_not(f.overflow);
+	cr_assert_eq(f.len, (size_t)n);
+	cr_assert_eq(memcmp(f.text, want, f.len), 0, "%.*s", (int)f.len, f.text);
+
+	/* A record around such fields (jansson reads integers up to
+	 * INT64_MAX), against the printf layout it replaced. */
+	f = (struct ledger_fields){ 0 };
+	ledger_fields_text(&f, "\"op\":\"");
+	ledger_fields_hex(&f, digest, sizeof(digest));
+	ledger_fields_text(&f, "\",\"t\":");
+	ledger_fields_u64(&f, 1795739217233697939u);
+	int fd = temp_ledger_fd();
+	struct ledger_writer w;
+	char err[256], prev_hex[65], line[512];
+	cr_assert_eq(ledger_writer_open(&w, fd, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ledger_append(&w, "rejected", rejected_fields(0)), 0);
+	hex_encode(w.prev, sizeof(w.prev), prev_hex);
+	int len = snprintf(line, sizeof(line), "{\"seq\":2,\"prev\":\"%s\",\"type\":\"signal\",%.*s}\n", prev_hex,
+			   (int)f.len, f.text);
+	cr_assert_eq(ledger_append_built(&w, "signal", &f), 0);
+	cr_assert_eq(ledger_commit(&w), 0);
+	struct lines ls = split_lines(fd);
+	cr_assert_eq(ls.n, 2);
+	cr_assert_eq(strlen(ls.line[1]) + 1, (size_t)len);
+	cr_assert_eq(memcmp(ls.line[1], line, (size_t)len - 1), 0, "%s", ls.line[1]);
+	assert_file_chain(&ls);
+	free_lines(&ls);
+	ledger_writer_close(&w);
+	close(fd);
+}
+
+Test(unit_ledger, built_fields_that_do_not_fit_are_refused)
+{
+	static struct ledger_fields f;
+	static uint8_t big[LEDGER_FIELDS_MAX / 2];
+	ledger_fields_hex(&f, big, sizeof(big)); /* 2n + its NUL: one byte too many */
+	cr_assert(f.overflow);
+	size_t len = f.len;
+	ledger_fields_text(&f, "x");
+	cr_assert_eq(f.len, len, "nothing is appended after an overflow");
+	int fd = temp_ledger_fd();
+	struct ledger_writer w;
+	char err[256];
+	cr_assert_eq(ledger_writer_open(&w, fd, err, sizeof(err)), 0, "%s", err);
+	errno = 0;
+	cr_assert_eq(ledger_append_built(&w, "signal", &f), -1);
+	cr_assert_eq(errno, EMSGSIZE);
+	cr_assert_eq(w.seq, 0);
+	ledger_writer_close(&w);
+	close(fd);
 }
