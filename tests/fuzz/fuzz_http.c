@@ -30,6 +30,13 @@ static void die(const char *what)
 	abort();
 }
 
+/* A broken invariant: named, so a finding says which. */
+static _Noreturn void violated(const char *what)
+{
+	fprintf(stderr, "fuzz_http: violated: %s\n", what);
+	abort();
+}
+
 static void listener_open(int *fd)
 {
 	socklen_t len = sizeof(server);
@@ -84,15 +91,15 @@ static void check_artifact(const uint8_t *frame, size_t len, bool with_body)
 	struct artifact a;
 	uint8_t repr[WIRE_DIGEST_LEN], binding[WIRE_DIGEST_LEN];
 	if (artifact_decode(frame, len, &a) != WIRE_OK || a.has_body != with_body)
-		abort();
+		violated("an artifact does not decode, or its body flag is wrong");
 	if (with_body) {
 		derive_request_repr(a.body, a.body_len, repr);
 		if (memcmp(repr, a.request_repr, sizeof(repr)) != 0)
-			abort();
+			violated("request_repr is not SHA-256 of the body");
 	}
 	derive_binding(a.request_repr, a.context, a.context_len, binding);
 	if (memcmp(binding, a.binding, sizeof(binding)) != 0)
-		abort();
+		violated("binding is not derived from request_repr and context");
 }
 
 /* Reads what each provider got; both must get the same number of frames. */
@@ -109,7 +116,7 @@ static void check_channels(void)
 		}
 	}
 	if (count[0] != count[1])
-		abort();
+		violated("the two providers got different numbers of artifacts");
 }
 
 static bool client_drained(int fd)
@@ -154,7 +161,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int run = 0; run < RUNS_MAX && (connections_open() > 0 || im.in_flight > 0); run++)
 		MHD_run(http_daemon);
 	check_channels();
-	if (im.in_flight != 0 || connections_open() != 0)
-		abort();
+	if (im.in_flight != 0)
+		violated("a request is still in flight after the client left");
+	if (connections_open() != 0)
+		violated("a connection is still open after the client left");
 	return 0;
 }
