@@ -267,21 +267,7 @@ int http_post_on(int fd, const char *path, const char *context, const void *body
 
 size_t ledger_count(const char *path, const char *type)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, count = 0;
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		json_t *rec = json_loads(line, 0, NULL);
-		const char *t = json_string_value(json_object_get(rec, "type"));
-		if (t && strcmp(t, type) == 0)
-			count++;
-		json_decref(rec);
-	}
-	free(line);
-	fclose(f);
-	return count;
+	return ledger_count_provider(path, type, NULL);
 }
 
 /* Polls count(path, what) every 10 ms until it reaches n or timeout_ms. */
@@ -399,7 +385,7 @@ size_t ledger_count_provider(const char *path, const char *type, const char *pro
 		json_t *rec = json_loads(line, 0, NULL);
 		const char *t = json_string_value(json_object_get(rec, "type"));
 		const char *p = json_string_value(json_object_get(rec, "provider"));
-		if (t && p && strcmp(t, type) == 0 && strcmp(p, provider) == 0)
+		if (t && strcmp(t, type) == 0 && (!provider || (p && strcmp(p, provider) == 0)))
 			count++;
 		json_decref(rec);
 	}

@@ -70,7 +70,8 @@ int mpbs_launch(struct mpbs *m);
 /* mpbs_launch, running before_exec in the child just before the exec (for
  * a test that changes what mpbs-run's process sees: -1 fails the start). */
 int mpbs_launch_with(struct mpbs *m, int (*before_exec)(void));
-/* Counts ledger records of a type whose "provider" field is provider. */
+/* Counts ledger records of a type whose "provider" field is provider
+ * (NULL: any provider, as ledger_count). */
 size_t ledger_count_provider(const char *path, const char *type, const char *provider);
 /* Writes text to path (created 0644 under the usual umask, truncated). */
 int write_text_file(const char *path, const char *text);
