@@ -20,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -63,7 +65,9 @@ static const struct named_value policy_constants[] = {
 	NAMED(FIOCLEX), NAMED(FIONCLEX),
 	NAMED(PR_SET_PDEATHSIG), NAMED(PR_GET_PDEATHSIG), NAMED(PR_SET_NAME),
 	NAMED(PR_GET_NAME), NAMED(PR_SET_NO_NEW_PRIVS), NAMED(PR_SET_DUMPABLE),
-	NAMED(SIGKILL), NAMED(SIGTERM), NAMED(SIGABRT), NAMED(SIGCHLD),
+	NAMED(SIGKILL), NAMED(SIGTERM), NAMED(SIGABRT), NAMED(SIGCHLD), NAMED(SIGSYS),
+	NAMED(MSG_FASTOPEN), NAMED(SOL_SOCKET), NAMED(IPPROTO_TCP), NAMED(TCP_NODELAY),
+	NAMED(F_SETPIPE_SZ),
 };
 
 /* Errnos a "return" rule may name. */
@@ -263,7 +267,34 @@ static int parse_arg_index(const struct line_ctx *lc, struct cursor *c, unsigned
 	return 0;
 }
 
-/* cond := argN ['&' MASK] ('==' | '!=') VALUE */
+/* The largest value an int argument (an fd, a signal number) can take;
+ * range conditions cover values up to it. */
+#define INT_ARG_MAX 0x7fffffffULL
+
+/* "argN >= V" and "argN in LO..HI" on an int argument. The filter sees 64
+ * bits and the kernel uses the low 32, so a plain 64-bit '>=' or '!=' would
+ * let 0x100000003 pass as 3; and libseccomp takes one comparison per
+ * argument. The range is kept here (op SCMP_CMP_GE, datum_a LO, datum_b HI)
+ * and compiled as one masked equality per aligned power-of-two block of the
+ * low 32 bits (expand_int_range): exactly the value the kernel reads. */
+static int parse_int_range(const struct line_ctx *lc, struct cursor *c, unsigned argno, bool floor_only,
+			   struct scmp_arg_cmp *cmp)
+{
+	uint64_t lo, hi = INT_ARG_MAX;
+	if (parse_value(lc, c, &lo) < 0)
+		return -1;
+	if (!floor_only && !take(c, ".."))
+		return line_error(lc, "expected 'LO..HI' after 'in' at '%s'", where(c));
+	if (!floor_only && parse_value(lc, c, &hi) < 0)
+		return -1;
+	if (lo > hi || hi > INT_ARG_MAX)
+		return line_error(lc, "a range must lie within 0..0x7fffffff (an int argument such as an fd)");
+	*cmp = (struct scmp_arg_cmp){ .arg = argno, .op = SCMP_CMP_GE, .datum_a = lo, .datum_b = hi };
+	return 0;
+}
+
+/* cond := argN ['&' MASK] ('==' | '!=') VALUE
+ *       | argN '>=' VALUE  |  argN 'in' LO '..' HI   (int arguments) */
 static int parse_condition(const struct line_ctx *lc, struct cursor *c, struct scmp_arg_cmp *cmp)
 {
 	unsigned argno = 0;
@@ -273,6 +304,14 @@ static int parse_condition(const struct line_ctx *lc, struct cursor *c, struct s
 	bool masked = take_mask_op(c);
 	if (masked && parse_value(lc, c, &mask) < 0)
 		return -1;
+	if (!masked && take(c, ">="))
+		return parse_int_range(lc, c, argno, true, cmp);
+	struct cursor kw = *c;
+	char word[4];
+	if (!masked && take_word(&kw, word, sizeof(word)) == 2 && strcmp(word, "in") == 0) {
+		*c = kw;
+		return parse_int_range(lc, c, argno, false, cmp);
+	}
 	bool equal = take(c, "==");
 	if (!equal && !take(c, "!="))
 		return line_error(lc, "expected '==' or '!=' at '%s'", where(c));
@@ -418,6 +457,35 @@ static int add_rule(struct parse_state *ps, const struct line_ctx *lc, const str
 	return 0;
 }
 
+/* A rule with a range condition becomes one rule per aligned block of
+ * [LO, HI]: the block [B, B + 2^j) is "argN & (0xffffffff & ~(2^j - 1)) ==
+ * B". The upper 32 bits are left out of the mask because the kernel drops
+ * them from an int. Other rules are added as they are. */
+static int expand_int_range(struct parse_state *ps, const struct line_ctx *lc, struct policy_rule *r)
+{
+	struct scmp_arg_cmp *range = NULL;
+	for (unsigned i = 0; i < r->ncmp; i++)
+		if (r->cmp[i].op == SCMP_CMP_GE)
+			range = &r->cmp[i];
+	if (!range)
+		return add_rule(ps, lc, r);
+	const unsigned arg = range->arg;
+	const uint64_t hi = range->datum_b;
+	uint64_t lo = range->datum_a;
+	while (lo <= hi) {
+		uint64_t size = lo ? lo & -lo : 1ULL << 31; /* the largest block aligned at lo */
+		while (lo + size - 1 > hi)
+			size >>= 1;
+		*range = (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ,
+						.datum_a = 0xffffffffULL & ~(size - 1),
+						.datum_b = lo };
+		if (add_rule(ps, lc, r) < 0)
+			return -1;
+		lo += size;
+	}
+	return 0;
+}
+
 static int parse_rule(struct parse_state *ps, const struct line_ctx *lc, unsigned file, struct cursor *c)
 {
 	struct policy_rule r = { .file = file, .line = lc->line };
@@ -433,7 +501,7 @@ static int parse_rule(struct parse_state *ps, const struct line_ctx *lc, unsigne
 		return -1;
 	if (*(skip_ws(c), c->s))
 		return line_error(lc, "unexpected '%s'", c->s);
-	return add_rule(ps, lc, &r);
+	return expand_int_range(ps, lc, &r);
 }
 
 /* ---- includes ---- */

@@ -533,3 +533,56 @@ Test(unit_seccomp, syscall_names_resolve_on_the_native_arch)
 	cr_assert_str_eq(seccomp_syscall_name_r(__NR_execve, buf, sizeof(buf)), "execve");
 	cr_assert_eq(seccomp_syscall_name_r(__NR_execve, buf, sizeof(buf)), buf);
 }
+
+/* ---- range conditions on int arguments ---- */
+
+static size_t count_lines_with(const char *text, const char *needle)
+{
+	size_t n = 0;
+	for (const char *at = text; (at = strstr(at, needle)); at++)
+		n++;
+	return n;
+}
+
+Test(unit_seccomp, a_floor_on_an_fd_becomes_masked_blocks_of_the_low_32_bits)
+{
+	char err[512] = "";
+	struct seccomp_policy *p = NULL;
+	scratch_file("t.policy", "shutdown: arg0 >= 4 && arg1 == SHUT_RDWR\n");
+	cr_assert_eq(scratch_load("t.policy", &p, err, sizeof(err)), 0, "%s", err);
+	char *text = print_to_string(p);
+	/* [4, 8), [8, 16), ..., [2^30, 2^31): 29 blocks */
+	cr_assert_eq(count_lines_with(text, "\nshutdown 48 allow if arg0 & "), 29, "%s", text);
+	assert_prints(text, "shutdown 48 allow if arg0 & 0xfffffffc == 0x4 && arg1 == 0x2");
+	assert_prints(text, "shutdown 48 allow if arg0 & 0xc0000000 == 0x40000000 && arg1 == 0x2");
+	free(text);
+	seccomp_policy_free(p);
+}
+
+Test(unit_seccomp, a_closed_range_covers_exactly_its_values)
+{
+	char err[512] = "";
+	struct seccomp_policy *p = NULL;
+	scratch_file("t.policy", "rt_sigaction: arg0 in 1..30\n");
+	cr_assert_eq(scratch_load("t.policy", &p, err, sizeof(err)), 0, "%s", err);
+	char *text = print_to_string(p);
+	/* [1,2) [2,4) [4,8) [8,16) [16,24) [24,28) [28,30) [30,31) */
+	cr_assert_eq(count_lines_with(text, "\nrt_sigaction 13 allow if arg0 & "), 8, "%s", text);
+	assert_prints(text, "rt_sigaction 13 allow if arg0 & 0xffffffff == 0x1 ");
+	assert_prints(text, "rt_sigaction 13 allow if arg0 & 0xfffffff8 == 0x10 ");
+	assert_prints(text, "rt_sigaction 13 allow if arg0 & 0xfffffffe == 0x1c ");
+	assert_prints(text, "rt_sigaction 13 allow if arg0 & 0xffffffff == 0x1e ");
+	cr_assert_null(strstr(text, "== 0x1f "), "SIGSYS (31) is covered:\n%s", text);
+	free(text);
+	seccomp_policy_free(p);
+}
+
+Test(unit_seccomp, range_errors_name_file_and_line)
+{
+	expect_error("read\nrt_sigaction: arg0 in 5..4\n", 2, "a range must lie within 0..0x7fffffff");
+	expect_error("rt_sigaction: arg0 in 1..0x80000000\n", 1, "a range must lie within 0..0x7fffffff");
+	expect_error("shutdown: arg0 >= 0x80000000\n", 1, "a range must lie within 0..0x7fffffff");
+	expect_error("rt_sigaction: arg0 in 3\n", 1, "expected 'LO..HI' after 'in'");
+	expect_error("shutdown: arg0 & 3 >= 1\n", 1, "expected '==' or '!='");
+	expect_error("shutdown: arg0 >= 4 && arg0 == 5\n", 1, "arg0 is tested twice in one rule");
+}
