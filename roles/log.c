@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static char log_prefix[64] = "mpbs-run";
 
@@ -14,10 +15,22 @@ void log_init(const char *who)
 
 static void log_line(const char *level, const char *suffix, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], line[1200];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* One write per line so lines of concurrent roles do not interleave. */
-	dprintf(2, "%s: %s%s%s%s\n", log_prefix, level, msg, suffix ? ": " : "", suffix ? suffix : "");
+	/* One write per line so lines of concurrent roles do not interleave;
+	 * snprintf and write, not dprintf, whose stream setup seeks fd 2
+	 * (lseek is not in every role's seccomp policy). */
+	int n = snprintf(line, sizeof(line), "%s: %s%s%s%s\n", log_prefix, level, msg, suffix ? ": " : "",
+			 suffix ? suffix : "");
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	if (write(2, line, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
 }
 
 #define LOG_FN(name, level)                      \
