@@ -2,9 +2,41 @@
 #include "channels.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Linux 6.16 and later: a receiver with SO_PASSRIGHTS off makes the kernel
+ * refuse any SCM_RIGHTS sent to it (the sender's sendmsg fails EPERM). */
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
+
+static int set_passrights(int fd, int on)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &on, sizeof(on));
+}
+
+bool channel_kernel_refuses_fds(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		int sv[2];
+		known = 0;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
+			known = set_passrights(sv[1], 0) == 0;
+			close(sv[0]);
+			close(sv[1]);
+		}
+	}
+	return known == 1;
+}
+
+int channel_allow_passed_fds(struct channel *c)
+{
+	return set_passrights(c->reader, 1);
+}
 
 int channel_open(struct channel *c, int sndbuf, char *err, size_t errlen)
 {
@@ -18,6 +50,14 @@ int channel_open(struct channel *c, int sndbuf, char *err, size_t errlen)
 	c->reader = sv[1];
 	if (shutdown(c->writer, SHUT_RD) < 0 || shutdown(c->reader, SHUT_WR) < 0) {
 		snprintf(err, errlen, "shutdown of a channel end: %s", strerror(errno));
+		channel_close(c);
+		return -1;
+	}
+	/* No fd travels between roles: the reader refuses SCM_RIGHTS at the
+	 * kernel. Older kernels lack the option (the supervisor says so once at
+	 * start); there the receivers' seccomp policies stand alone. */
+	if (set_passrights(c->reader, 0) < 0 && errno != ENOPROTOOPT) {
+		snprintf(err, errlen, "SO_PASSRIGHTS off on a channel: %s", strerror(errno));
 		channel_close(c);
 		return -1;
 	}

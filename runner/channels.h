@@ -3,6 +3,7 @@
 #ifndef MPBS_CHANNELS_H
 #define MPBS_CHANNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -19,6 +20,15 @@ struct channel {
  * root, so it is not capped by net.core.wmem_max). */
 int channel_open(struct channel *c, int sndbuf, char *err, size_t errlen);
 void channel_close(struct channel *c);
+
+/* Whether this kernel has SO_PASSRIGHTS (Linux 6.16+), which channel_open
+ * turns off on every reader end so that an fd sent with SCM_RIGHTS on a
+ * channel is refused at the sender (EPERM) and never reaches another role. */
+bool channel_kernel_refuses_fds(void);
+
+/* Test-only weakening for the audit (--audit-weaken scm:ROLE): the reader
+ * end accepts passed fds again. Returns setsockopt's result. */
+int channel_allow_passed_fds(struct channel *c);
 
 /* Binds and listens on addr (non-blocking, close-on-exec, SO_REUSEADDR).
  * Returns the fd, or -1 with err "listen 127.0.0.1:8080: Address already in use". */

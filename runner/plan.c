@@ -383,6 +383,10 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 	if (!append_only)
 		log_warn("ledger %s: this filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
 			 "the hash chain still detects any edit", t->ledger, strerror(errno));
+	if (!channel_kernel_refuses_fds())
+		log_warn("this kernel has no SO_PASSRIGHTS (Linux 6.16+): an fd sent on a channel is not refused "
+			 "at the sender; providers without exec and the association cannot receive one "
+			 "(no recvmsg with a control buffer), a provider with exec can (docs/CLAIMS.md)");
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (channel_open(&p->artifact[i], artifact_sndbuf(t), err, errlen) < 0 ||
 		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)
