@@ -250,6 +250,12 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 	else if (si->si_status == SIGSYS && s->roles[k].trapped_syscall >= 0)
 		log_error("%s (pid %d) killed by SIGSYS: seccomp denied syscall %s (%ld)", label, pid,
 			  seccomp_syscall_name(s->roles[k].trapped_syscall), s->roles[k].trapped_syscall);
+	else if (si->si_status == SIGSYS)
+		/* Its reporter did not run: SIGSYS was blocked (the kernel then
+		 * forces the default action) or the report could not be written.
+		 * The policy lets no role install its own SIGSYS handler. */
+		log_error("%s (pid %d) killed by SIGSYS with no report of the syscall: a seccomp denial while it "
+			  "blocked SIGSYS, or a SIGSYS it raised itself", label, pid);
 	else
 		log_error("%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status, strsignal(si->si_status));
 }

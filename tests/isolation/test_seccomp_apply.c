@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/io_uring.h>
 #include <sched.h>
 #include <signal.h>
@@ -381,4 +383,218 @@ Test(iso_seccomp, provider_exec_clone3_falls_back_with_enosys, .timeout = 20)
 {
 	struct outcome o = run_case("provider-exec.policy", true, act_clone3_is_enosys);
 	assert_exited_ok(&o);
+}
+
+/* ---- argument rules (issue 11): the listener, the send flags, SIGSYS ---- */
+
+/* A call the policy allows exits 0 whatever the kernel answers (these fds
+ * are not sockets in the child): what is judged is only whether the filter
+ * let it through. */
+static void act_shutdown_fd3_rdwr(void)
+{
+	syscall(SYS_shutdown, 3L, (long)SHUT_RDWR);
+}
+
+static void act_shutdown_fd3_upper_bits(void)
+{
+	syscall(SYS_shutdown, 0x100000003L, (long)SHUT_RDWR);
+}
+
+static void act_shutdown_fd3_rd(void)
+{
+	syscall(SYS_shutdown, 3L, (long)SHUT_RD);
+}
+
+static void act_shutdown_fd3_wr(void)
+{
+	syscall(SYS_shutdown, 3L, (long)SHUT_WR);
+}
+
+static void act_shutdown_fd5_rdwr(void)
+{
+	syscall(SYS_shutdown, 5L, (long)SHUT_RDWR);
+}
+
+static void act_shutdown_high_fd_rdwr(void)
+{
+	syscall(SYS_shutdown, 0x7fffffffL, (long)SHUT_RDWR);
+}
+
+static void act_sendto_fastopen(void)
+{
+	syscall(SYS_sendto, 3L, "x", 1UL, (long)(MSG_FASTOPEN | MSG_DONTWAIT), NULL, 0L);
+}
+
+static void act_sendto_with_address(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	syscall(SYS_sendto, 3L, "x", 1UL, (long)MSG_DONTWAIT, &sa, (long)sizeof(sa));
+}
+
+static void act_sendto_plain(void)
+{
+	syscall(SYS_sendto, 3L, "x", 1UL, (long)(MSG_NOSIGNAL | MSG_DONTWAIT), NULL, 0L);
+}
+
+static void act_sendmsg_fastopen(void)
+{
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	syscall(SYS_sendmsg, 4L, &m, (long)MSG_FASTOPEN);
+}
+
+static void act_setsockopt_so_level(void)
+{
+	int one = 1;
+	syscall(SYS_setsockopt, 3L, (long)SOL_SOCKET, (long)SO_REUSEPORT, &one, (long)sizeof(one));
+}
+
+static void act_setsockopt_nodelay(void)
+{
+	int one = 1;
+	syscall(SYS_setsockopt, 5L, (long)IPPROTO_TCP, (long)TCP_NODELAY, &one, (long)sizeof(one));
+}
+
+static void act_getsockopt_meminfo(void)
+{
+	uint32_t mem[9];
+	socklen_t len = sizeof(mem);
+	syscall(SYS_getsockopt, 4L, (long)SOL_SOCKET, 55L /* SO_MEMINFO */, mem, &len);
+}
+
+static void act_fcntl_clear_append(void)
+{
+	syscall(SYS_fcntl, 3L, (long)F_SETFL, (long)O_WRONLY);
+}
+
+static void act_lseek(void)
+{
+	syscall(SYS_lseek, 3L, 0L, (long)SEEK_SET);
+}
+
+static void ignore_signal(int sig)
+{
+	(void)sig;
+}
+
+static void act_catch_sigsys(void)
+{
+	struct sigaction sa = { .sa_handler = ignore_signal };
+	sigaction(SIGSYS, &sa, NULL);
+}
+
+static void act_query_sigsys(void)
+{
+	struct sigaction old;
+	if (sigaction(SIGSYS, NULL, &old) < 0)
+		_exit(CHILD_CASE_FAILED);
+}
+
+static void act_catch_sigint(void)
+{
+	struct sigaction sa = { .sa_handler = ignore_signal };
+	if (sigaction(SIGINT, &sa, NULL) < 0)
+		_exit(CHILD_CASE_FAILED);
+}
+
+/* abort() resets SIGABRT's handler: the one change every policy allows. */
+static void act_reset_sigabrt(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	if (sigaction(SIGABRT, &sa, NULL) < 0)
+		_exit(CHILD_CASE_FAILED);
+}
+
+/* With SIGSYS blocked the reporter cannot run: the kernel must still end
+ * the process by SIGSYS rather than let the denied call return. */
+static void act_denied_with_sigsys_blocked(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGSYS);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		_exit(CHILD_SETUP_FAILED);
+	syscall(SYS_ptrace, 0x4206L, 1L, 0L, 0L);
+	_exit(CHILD_CASE_FAILED);
+}
+
+Test(iso_seccomp, intermediary_never_shuts_the_listeners_read_side, .timeout = 20)
+{
+	struct outcome o = run_case("intermediary.policy", true, act_shutdown_fd3_rdwr);
+	assert_trapped(&o, SYS_shutdown);
+	o = run_case("intermediary.policy", true, act_shutdown_fd3_rd);
+	assert_trapped(&o, SYS_shutdown);
+	/* the kernel reads the int fd 3 out of 0x100000003 */
+	o = run_case("intermediary.policy", true, act_shutdown_fd3_upper_bits);
+	assert_trapped(&o, SYS_shutdown);
+}
+
+Test(iso_seccomp, intermediary_shuts_connections_and_writes_anywhere, .timeout = 20)
+{
+	struct outcome o = run_case("intermediary.policy", true, act_shutdown_fd3_wr);
+	assert_exited_ok(&o);
+	o = run_case("intermediary.policy", true, act_shutdown_fd5_rdwr);
+	assert_exited_ok(&o);
+	o = run_case("intermediary.policy", true, act_shutdown_high_fd_rdwr);
+	assert_exited_ok(&o);
+}
+
+Test(iso_seccomp, no_send_with_fastopen_or_an_address, .timeout = 20)
+{
+	struct outcome o = run_case("intermediary.policy", true, act_sendto_fastopen);
+	assert_trapped(&o, SYS_sendto);
+	o = run_case("intermediary.policy", true, act_sendto_with_address);
+	assert_trapped(&o, SYS_sendto);
+	o = run_case("intermediary.policy", true, act_sendmsg_fastopen);
+	assert_trapped(&o, SYS_sendmsg);
+	o = run_case("provider-exec.policy", true, act_sendto_fastopen);
+	assert_trapped(&o, SYS_sendto);
+	o = run_case("intermediary.policy", true, act_sendto_plain);
+	assert_exited_ok(&o);
+}
+
+Test(iso_seccomp, socket_options_are_tcp_nodelay_alone, .timeout = 20)
+{
+	struct outcome o = run_case("intermediary.policy", true, act_setsockopt_so_level);
+	assert_trapped(&o, SYS_setsockopt);
+	o = run_case("intermediary.policy", true, act_setsockopt_nodelay);
+	assert_exited_ok(&o);
+	const char *const all[] = { "intermediary.policy", "association.policy", "provider.policy",
+				    "provider-exec.policy" };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		o = run_case(all[i], true, act_getsockopt_meminfo);
+		assert_trapped(&o, SYS_getsockopt);
+	}
+}
+
+Test(iso_seccomp, association_cannot_clear_o_append_or_seek, .timeout = 20)
+{
+	struct outcome o = run_case("association.policy", true, act_fcntl_clear_append);
+	assert_trapped(&o, SYS_fcntl);
+	o = run_case("association.policy", true, act_lseek);
+	assert_trapped(&o, SYS_lseek);
+}
+
+Test(iso_seccomp, no_role_installs_a_sigsys_handler, .timeout = 20)
+{
+	const char *const all[] = { "intermediary.policy", "association.policy", "provider.policy",
+				    "provider-exec.policy" };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		struct outcome o = run_case(all[i], true, act_catch_sigsys);
+		assert_trapped(&o, SYS_rt_sigaction);
+		o = run_case(all[i], true, act_reset_sigabrt);
+		assert_exited_ok(&o);
+		o = run_case(all[i], true, act_denied_with_sigsys_blocked);
+		assert_killed_without_report(&o);
+	}
+}
+
+Test(iso_seccomp, programs_keep_their_own_handlers_but_not_sigsys, .timeout = 20)
+{
+	struct outcome o = run_case("provider-exec.policy", true, act_catch_sigint);
+	assert_exited_ok(&o);
+	o = run_case("provider-exec.policy", true, act_query_sigsys);
+	assert_exited_ok(&o);
+	o = run_case("provider.policy", true, act_catch_sigint);
+	assert_trapped(&o, SYS_rt_sigaction);
 }
