@@ -11,6 +11,7 @@
 #include "chain.h"
 #include "derive.h"
 #include "keys.h"
+#include "probe_args.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -567,6 +568,7 @@ const char *probe_mechanism_name(enum probe_mechanism m)
 		[MECH_INODE_FLAG] = "append-only inode", [MECH_FDS] = "close_range",
 		[MECH_NAMESPACES] = "namespaces", [MECH_RLIMIT] = "rlimit", [MECH_CHAIN] = "signature/chain check",
 		[MECH_KERNEL_SCM] = "SCM_RIGHTS without cmsg buffer",
+		[MECH_PASSRIGHTS] = "SO_PASSRIGHTS off",
 	};
 	return m < MECH_COUNT ? names[m] : "?";
 }
@@ -607,6 +609,42 @@ const struct probe_def probe_table[] = {
 	     CLAIM(3)),
 	DENY("net.connect-abstract", PVP, "socket(AF_UNIX) + connect(\"\\0mpbs-provider-B\")", act_connect_abstract,
 	     CLAIM(4)),
+	/* issue 11 findings 1-3: allowed calls with the arguments that would
+	 * break a claim. The listener (fd 3) is the only host-netns socket any
+	 * role holds: nothing but accept4 and close may touch it. */
+	DENY("net.listener-reconnect", IM,
+	     "shutdown(3 = listener, SHUT_RD) then sendto(3, MSG_FASTOPEN, 127.0.0.1:<host service>)",
+	     act_listener_reconnect, NET_OUT),
+	DENY("net.listener-shutdown-rdwr", IM, "shutdown(3 = listener, SHUT_RDWR)", act_shutdown, NET_OUT, .arg = 3,
+	     .arg2 = SHUT_RDWR),
+	DENY("net.listener-shutdown-upper-bits", IM, "shutdown(0x100000003 (fd 3 to the kernel), SHUT_RDWR)",
+	     act_shutdown, NET_OUT, .arg = 0x100000003L, .arg2 = SHUT_RDWR),
+	DENY("net.listener-sendto-fastopen", IM, "sendto(3 = listener, \"x\", MSG_FASTOPEN, 127.0.0.1:<host service>)",
+	     act_sendto_fastopen, NET_OUT, .arg = 3),
+	DENY("net.sendto-address", IM, "sendto(3 = listener, \"x\", 0, 127.0.0.1:<host service>)",
+	     act_sendto_addr, NET_OUT, .arg = 3),
+	DENY("net.listener-sendmsg-fastopen", IM, "sendmsg(3 = listener, {127.0.0.1:<host service>}, MSG_FASTOPEN)",
+	     act_sendmsg_fastopen, NET_OUT, .arg = 3),
+	DENY("net.sendmmsg-fastopen", PV, "sendmmsg(4 = signal writer end, {127.0.0.1:<host service>}, MSG_FASTOPEN)",
+	     act_sendmmsg_fastopen, NET_OUT, .arg = 4),
+	DENY("exec.sendto-fastopen", PVX, "sendto(4 = signal writer end, \"x\", MSG_FASTOPEN, 127.0.0.1:<host service>)",
+	     act_sendto_fastopen, NET_OUT, .arg = 4),
+	DENY("net.listener-reuseport", IM, "setsockopt(3 = listener, SOL_SOCKET, SO_REUSEPORT, 1)",
+	     act_setsockopt_reuseport, NET_OUT, .arg = 3),
+	DENY("net.listener-fastopen-connect", IM, "setsockopt(3 = listener, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)",
+	     act_setsockopt_fastopen_connect, NET_OUT, .arg = 3),
+	DENY("chan.backlog-meminfo", IM, "getsockopt(4 = artifact writer end, SOL_SOCKET, SO_MEMINFO)",
+	     act_getsockopt_meminfo, CLAIM(2), .arg = 4),
+	DENY("chan.backlog-getsockopt", AS | PV, "getsockopt(3, SOL_SOCKET, SO_MEMINFO)", act_getsockopt_meminfo,
+	     CLAIM(2) | CLAIM(6), .arg = 3),
+	DENY("chan.backlog-siocoutq", IM, "ioctl(4 = artifact writer end, SIOCOUTQ)", act_ioctl_outq, CLAIM(2),
+	     .arg = 4),
+	DENY("seccomp.catch-sigsys", ALL, "rt_sigaction(SIGSYS, {handler}) (to survive and probe the filter)",
+	     act_catch_sigsys, KERNEL, .arg = SIGSYS),
+	DENY("seccomp.catch-sigsys-upper-bits", ALL, "rt_sigaction(0x10000001f (SIGSYS to the kernel), {handler})",
+	     act_catch_sigsys, KERNEL, .arg = 0x100000000L | SIGSYS),
+	DENY("seccomp.denied-with-sigsys-blocked", ALL, "rt_sigprocmask(SIG_BLOCK, {SIGSYS}) then ptrace(): still dies",
+	     act_denied_with_sigsys_blocked, KERNEL),
 	/* provider-exec allows connect (programs try glibc's nscd socket):
 	 * abstract names live in the network namespace, and B's is not in A's. */
 	REFUSE("exec.connect-abstract", PVX, "socket(AF_UNIX) + connect(\"\\0mpbs-provider-B\")", act_connect_abstract,
@@ -709,9 +747,11 @@ const struct probe_def probe_table[] = {
 	       0, MECH_CHANNEL, CLAIM(6), .arg = 4),
 	REFUSE("chan.intermediary-reads-artifact", IM, "recvfrom(4 = artifact writer end, MSG_DONTWAIT) = 0 (EOF)",
 	       act_recv, 0, MECH_CHANNEL, CLAIM(2), .arg = 4),
+	/* On a kernel without SO_PASSRIGHTS the audit expects 0 and the
+	 * receiver's discarding of the fd instead (MECH_KERNEL_SCM). */
 	REFUSE("chan.intermediary-scm-rights", IM,
-	       "sendmsg(4 = artifact writer end, \"x\", SCM_RIGHTS {0}) is sent; the receiver gets no fd (host row)",
-	       act_send_fd, 0, MECH_KERNEL_SCM, CLAIM(3), .arg = 4, .passes_fd = true),
+	       "sendmsg(4 = artifact writer end, \"x\", SCM_RIGHTS {0}): refused; nothing reaches the reader (host row)",
+	       act_send_fd, EPERM, MECH_PASSRIGHTS, CLAIM(3), .arg = 4, .passes_fd = true),
 	DENY("chan.association-writes-signal", AS, "sendto(4 = signal reader end, \"x\", MSG_NOSIGNAL)", act_send,
 	     CLAIM(7), .arg = 4),
 	REFUSE("chan.association-writes-signal-unsealed", AS,
@@ -720,6 +760,7 @@ const struct probe_def probe_table[] = {
 	/* the ledger */
 	DENY("ledger.ftruncate", AS, "ftruncate(3 = ledger, 0)", act_ftruncate_ledger, CLAIM(7) | CLAIM(9)),
 	DENY("ledger.pwrite", AS, "pwrite64(3 = ledger, \"{}\\n\", 3, 0)", act_pwrite_ledger, CLAIM(7) | CLAIM(9)),
+	DENY("ledger.lseek", AS, "lseek(3 = ledger, 0, SEEK_SET)", act_lseek_ledger, CLAIM(7) | CLAIM(9)),
 	REFUSE("ledger.ftruncate-unsealed", AS, "ftruncate(3 = ledger, 0) before seccomp", act_ftruncate_ledger,
 	       EPERM, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
 	/* a provider with exec = yes: the same sandbox its evaluator or handler

@@ -49,6 +49,7 @@ enum probe_mechanism {
 	MECH_RLIMIT,      /* RLIMIT_NPROC of its own host uid */
 	MECH_CHAIN,       /* the association's channel, chain and signature checks */
 	MECH_KERNEL_SCM,  /* the kernel's handling of SCM_RIGHTS at a receiver without a control buffer */
+	MECH_PASSRIGHTS,  /* SO_PASSRIGHTS off on every channel reader end: SCM_RIGHTS refused at the sender */
 	MECH_COUNT
 };
 
@@ -56,6 +57,7 @@ enum probe_mechanism {
 struct probe_env {
 	pid_t victim_pid;          /* host pid of another role's live sandbox */
 	int listen_port;           /* the intermediary's listener */
+	int host_port;             /* a TCP listener of the audit's on the host's loopback */
 	const char *other_key;     /* host path of another provider's secret key */
 	const char *ledger;        /* host path of the ledger */
 	const char *topology;      /* host path of the topology file */
@@ -93,6 +95,7 @@ struct probe_def {
 	 * does, before seccomp), seals, then acts with it. */
 	int (*act_keyed)(const struct probe_def *d, const struct probe_env *env, const uint8_t sk[64]);
 	long arg;                  /* an fd or flag, per action */
+	long arg2;                 /* a second one, per action */
 	const char *path;
 };
 

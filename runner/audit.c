@@ -56,27 +56,38 @@ struct audit {
 	char other_key[PLAN_ROLES_MAX][4096];
 	struct audit_row *rows;
 	size_t n_rows, cap_rows;
+	int host_listener; /* a TCP service on the host's loopback that no role may reach */
+	int host_port;
 };
 
 /* ---- weakenings ---- */
 
+/* Each layer's word in --audit-weaken and in the warning. */
+static const struct {
+	const char *word;
+	const char *what;
+} weaken_layers[] = {
+	[AUDIT_WEAKEN_SECCOMP] = { "seccomp", "seccomp" },
+	[AUDIT_WEAKEN_CAPS] = { "caps", "capabilities" },
+	[AUDIT_WEAKEN_NETNS] = { "netns", "network namespace" },
+	[AUDIT_WEAKEN_SCM] = { "scm", "SO_PASSRIGHTS on the reader ends it writes to" },
+};
+
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen)
 {
-	if (strncmp(spec, "seccomp:", 8) == 0) {
-		*w = (struct audit_weakening){ AUDIT_WEAKEN_SECCOMP, spec + 8 };
-	} else if (strncmp(spec, "caps:", 5) == 0) {
-		*w = (struct audit_weakening){ AUDIT_WEAKEN_CAPS, spec + 5 };
-	} else if (strncmp(spec, "netns:", 6) == 0) {
-		*w = (struct audit_weakening){ AUDIT_WEAKEN_NETNS, spec + 6 };
-	} else {
-		snprintf(err, errlen, "--audit-weaken %s: expected seccomp:ROLE, caps:ROLE or netns:ROLE", spec);
-		return -1;
-	}
-	if (!*w->role) {
-		snprintf(err, errlen, "--audit-weaken %s: no role named", spec);
-		return -1;
-	}
-	return 0;
+	const char *colon = strchr(spec, ':');
+	size_t n = colon ? (size_t)(colon - spec) : 0;
+	for (size_t l = 0; colon && l < sizeof(weaken_layers) / sizeof(weaken_layers[0]); l++)
+		if (strlen(weaken_layers[l].word) == n && strncmp(spec, weaken_layers[l].word, n) == 0) {
+			*w = (struct audit_weakening){ (enum audit_layer)l, colon + 1 };
+			if (!*w->role) {
+				snprintf(err, errlen, "--audit-weaken %s: no role named", spec);
+				return -1;
+			}
+			return 0;
+		}
+	snprintf(err, errlen, "--audit-weaken %s: expected LAYER:ROLE, LAYER one of seccomp, caps, netns, scm", spec);
+	return -1;
 }
 
 static bool role_matches(const struct run_plan *p, size_t k, const char *name)
@@ -89,6 +100,32 @@ static bool role_matches(const struct run_plan *p, size_t k, const char *name)
 	return strcmp(name, "provider") == 0 || strcmp(name, p->t->providers[r->provider].name) == 0;
 }
 
+static int weaken_role(struct run_plan *p, size_t k, enum audit_layer layer)
+{
+	struct role_plan *r = &p->roles[k];
+	switch (layer) {
+	case AUDIT_WEAKEN_SECCOMP:
+		r->spec.weaken_no_seccomp = true;
+		return 0;
+	case AUDIT_WEAKEN_CAPS:
+		r->spec.weaken_keep_caps = true;
+		return 0;
+	case AUDIT_WEAKEN_NETNS:
+		r->spec.weaken_host_netns = true;
+		return 0;
+	case AUDIT_WEAKEN_SCM:
+		/* the channels this role writes to accept passed fds again */
+		for (size_t i = 0; i < p->t->n_providers; i++) {
+			struct channel *c = r->kind == ROLE_INTERMEDIARY ? &p->artifact[i]
+					    : r->kind == ROLE_PROVIDER && r->provider == i ? &p->signal[i] : NULL;
+			if (c && channel_allow_passed_fds(c) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	return 0;
+}
+
 static int apply_weakenings(struct run_plan *p, const struct audit_options *o, char *err, size_t errlen)
 {
 	for (size_t w = 0; w < o->n_weaken; w++) {
@@ -97,19 +134,17 @@ static int apply_weakenings(struct run_plan *p, const struct audit_options *o, c
 			if (!role_matches(p, k, o->weaken[w].role))
 				continue;
 			hit++;
-			if (o->weaken[w].layer == AUDIT_WEAKEN_SECCOMP)
-				p->roles[k].spec.weaken_no_seccomp = true;
-			else if (o->weaken[w].layer == AUDIT_WEAKEN_CAPS)
-				p->roles[k].spec.weaken_keep_caps = true;
-			else
-				p->roles[k].spec.weaken_host_netns = true;
+			if (weaken_role(p, k, o->weaken[w].layer) < 0) {
+				snprintf(err, errlen, "--audit-weaken: %s", strerror(errno));
+				return -1;
+			}
 		}
 		if (!hit) {
 			snprintf(err, errlen, "--audit-weaken: no role named '%s'", o->weaken[w].role);
 			return -1;
 		}
-		static const char *const layer_names[] = { "seccomp", "capabilities", "network namespace" };
-		log_warn("audit: weakening %s of %s (test only)", layer_names[o->weaken[w].layer], o->weaken[w].role);
+		log_warn("audit: weakening %s of %s (test only)", weaken_layers[o->weaken[w].layer].what,
+			 o->weaken[w].role);
 	}
 	return 0;
 }
@@ -264,7 +299,8 @@ static void check_association_rejects(struct audit *a, size_t k, struct audit_ro
 	int keep[PLAN_KEEP_MAX];
 	struct role_proc rp = { .pidfd = -1 };
 	siginfo_t si;
-	int fd = mkstemp(path);
+	/* O_APPEND, as the supervisor opens the real ledger */
+	int fd = mkostemp(path, O_APPEND);
 	snprintf(host->got, sizeof(host->got), "the association could not run");
 	if (fd < 0)
 		return;
@@ -305,10 +341,12 @@ static void check_scm_receive(struct audit *a, struct audit_row *host)
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 	long before = open_fds();
 	ssize_t n = recvmsg(a->plan.artifact[0].reader, &m, MSG_DONTWAIT);
+	bool nothing = n < 0 && errno == EAGAIN;
 	long after = open_fds();
-	snprintf(host->got, sizeof(host->got), "recvmsg %zd, MSG_CTRUNC %s, fds %ld -> %ld", n,
-		 (m.msg_flags & MSG_CTRUNC) ? "set" : "clear", before, after);
-	host->ok = n == 1 && (m.msg_flags & MSG_CTRUNC) && after == before;
+	snprintf(host->got, sizeof(host->got), "recvmsg %zd%s, MSG_CTRUNC %s, fds %ld -> %ld", n,
+		 nothing ? " (EAGAIN)" : "", (m.msg_flags & MSG_CTRUNC) ? "set" : "clear", before, after);
+	/* refused at the sender (SO_PASSRIGHTS), or discarded at the receiver */
+	host->ok = after == before && (nothing || (n == 1 && (m.msg_flags & MSG_CTRUNC)));
 }
 
 /* Runs one probe in a fresh sandbox of role k and fills row (and host,
@@ -318,6 +356,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 {
 	struct role_plan *r = &a->plan.roles[k];
 	struct probe_call call = { .def = d, .env = &a->env[k] };
+	struct probe_def expect = *d;
 	struct role_spec spec = r->spec;
 	struct role_proc rp;
 	siginfo_t si = { 0 };
@@ -339,9 +378,15 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 		return -1;
 	}
 	close(rp.pidfd);
-	*row = (struct audit_row){ .id = d->id, .action = d->action, .role = k, .mech = d->mechanism,
+	/* Without SO_PASSRIGHTS (before Linux 6.16) the fd is sent, and it is
+	 * the receiver that must discard it (the host row that follows). */
+	if (expect.mechanism == MECH_PASSRIGHTS && !channel_kernel_refuses_fds()) {
+		expect.expect_code = 0;
+		expect.mechanism = MECH_KERNEL_SCM;
+	}
+	*row = (struct audit_row){ .id = d->id, .action = d->action, .role = k, .mech = expect.mechanism,
 				   .claims = d->claims };
-	describe_expected(d, row->expected, sizeof(row->expected));
+	describe_expected(&expect, row->expected, sizeof(row->expected));
 	bool sigsys = (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == SIGSYS;
 	/* A failed setup step exits SPAWN_SETUP_FAILED (which is also
 	 * ECONNREFUSED) after an 'E' record: the record tells them apart. */
@@ -362,7 +407,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 	} else {
 		snprintf(row->got, sizeof(row->got), "killed by signal %d", si.si_status);
 	}
-	row->ok = d->expect_sigsys ? sigsys : (si.si_code == CLD_EXITED && si.si_status == d->expect_code);
+	row->ok = d->expect_sigsys ? sigsys : (si.si_code == CLD_EXITED && si.si_status == expect.expect_code);
 	return 0;
 }
 
@@ -396,8 +441,10 @@ static int run_probes(struct audit *a, char *err, size_t errlen)
 			} else if (d->passes_fd) {
 				host = (struct audit_row){ .id = "host.scm-rights-not-received", .role = k,
 							   .action = "recvmsg(<provider's reader end>, no control buffer)",
-							   .mech = MECH_KERNEL_SCM, .claims = CLAIM(3),
-							   .expected = "1 byte, MSG_CTRUNC, no new fd" };
+							   .mech = channel_kernel_refuses_fds() ? MECH_PASSRIGHTS
+											       : MECH_KERNEL_SCM,
+							   .claims = CLAIM(3),
+							   .expected = "nothing, or 1 byte with MSG_CTRUNC; no new fd" };
 				check_scm_receive(a, &host);
 			} else if (!d->pause_for_host) {
 				continue;
@@ -746,6 +793,7 @@ static void fill_env(struct audit *a)
 			/* a provider's sandbox for the intermediary, the intermediary's for the others */
 			.victim_pid = a->idle[r->kind == ROLE_INTERMEDIARY ? 2 : 0].pid,
 			.listen_port = ntohs(sin->sin_port), /* the port sits at the same offset for IPv6 */
+			.host_port = a->host_port,
 			.other_key = a->other_key[k],
 			.ledger = t->ledger,
 			.topology = t->path,
@@ -961,6 +1009,22 @@ static int report(const struct audit *a, const struct audit_options *o)
 	return status;
 }
 
+/* A listener on 127.0.0.1 in the supervisor's (the host's) network
+ * namespace: what a probe that escapes the role's network would reach. */
+static int open_host_service(struct audit *a, char *err, size_t errlen)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	a->host_listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->host_listener < 0 || bind(a->host_listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(a->host_listener, 16) < 0 || getsockname(a->host_listener, (struct sockaddr *)&sa, &len) < 0) {
+		snprintf(err, errlen, "the audit's host service on 127.0.0.1: %s", strerror(errno));
+		return -1;
+	}
+	a->host_port = ntohs(sa.sin_port);
+	return 0;
+}
+
 int audit_run(const struct topology *t, const struct audit_options *o)
 {
 	struct audit *a = calloc(1, sizeof(*a));
@@ -972,7 +1036,9 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 	}
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
 		a->idle[k].pidfd = -1;
-	if (plan_prepare(&a->plan, t, err, sizeof(err)) < 0) {
+	if (open_host_service(a, err, sizeof(err)) < 0 || plan_prepare(&a->plan, t, err, sizeof(err)) < 0) {
+		if (a->host_listener >= 0)
+			close(a->host_listener);
 		log_error("audit: %s", err);
 		free(a);
 		return 2;
@@ -988,6 +1054,7 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
 		reap(&a->idle[k]);
 	plan_release(&a->plan);
+	close(a->host_listener);
 	free(a->rows);
 	free(a);
 	return status;

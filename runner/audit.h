@@ -14,7 +14,7 @@
 
 #define AUDIT_WEAKEN_MAX 8
 
-enum audit_layer { AUDIT_WEAKEN_SECCOMP, AUDIT_WEAKEN_CAPS, AUDIT_WEAKEN_NETNS };
+enum audit_layer { AUDIT_WEAKEN_SECCOMP, AUDIT_WEAKEN_CAPS, AUDIT_WEAKEN_NETNS, AUDIT_WEAKEN_SCM };
 
 /* Test-only: removes one layer from the roles matching `role`
  * ("intermediary", "association", "provider" for all providers, or a
@@ -32,7 +32,7 @@ struct audit_options {
 	size_t n_weaken;
 };
 
-/* Parses "seccomp:ROLE", "caps:ROLE" or "netns:ROLE" into w (role points into spec).
+/* Parses "LAYER:ROLE" (LAYER: seccomp, caps, netns, scm) into w (role points into spec).
  * Returns 0, or -1 with err set. */
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen);
 
