@@ -441,9 +441,7 @@ static int run_probes(struct audit *a, char *err, size_t errlen)
 			} else if (d->passes_fd) {
 				host = (struct audit_row){ .id = "host.scm-rights-not-received", .role = k,
 							   .action = "recvmsg(<provider's reader end>, no control buffer)",
-							   .mech = channel_kernel_refuses_fds() ? MECH_PASSRIGHTS
-											       : MECH_KERNEL_SCM,
-							   .claims = CLAIM(3),
+							   .mech = MECH_KERNEL_SCM, .claims = CLAIM(3),
 							   .expected = "nothing, or 1 byte with MSG_CTRUNC; no new fd" };
 				check_scm_receive(a, &host);
 			} else if (!d->pause_for_host) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../common/harness.h"
+#include "../../runner/channels.h"
 
 static struct mpbs m;
 static char json_path[PATH_MAX + 16];
@@ -152,6 +153,22 @@ Test(iso_audit, in_the_host_netns_the_namespace_checks_fail, .init = setup, .fin
 		violated += guarded;
 	}
 	cr_assert_eq(violated, 2);
+	json_decref(report);
+	free(out);
+}
+
+/* The intermediary's channels accepting passed fds again: exactly the
+ * sender-side refusal flips; the receiver still discards the fd (the host
+ * row holds). */
+Test(iso_audit, with_passed_fds_allowed_the_scm_probe_fails, .init = setup, .fini = teardown, .timeout = 120)
+{
+	if (!channel_kernel_refuses_fds())
+		cr_skip_test("this kernel has no SO_PASSRIGHTS (Linux 6.16+)");
+	json_t *report = NULL;
+	char *out = NULL;
+	cr_assert_eq(audit("scm:intermediary", &report, &out), 1, "audit: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	cr_assert_eq(check_rows(report, "intermediary", "SO_PASSRIGHTS off"), 1);
 	json_decref(report);
 	free(out);
 }
