@@ -385,8 +385,8 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 			 "the hash chain still detects any edit", t->ledger, strerror(errno));
 	if (!channel_kernel_refuses_fds())
 		log_warn("this kernel has no SO_PASSRIGHTS (Linux 6.16+): an fd sent on a channel is not refused "
-			 "at the sender; providers without exec and the association cannot receive one "
-			 "(no recvmsg with a control buffer), a provider with exec can (docs/CLAIMS.md)");
+			 "at the sender; a provider without exec cannot take it (no recvmsg), but the association "
+			 "(recvmmsg) and a provider with exec (recvmsg) could, if compromised (docs/CLAIMS.md)");
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (channel_open(&p->artifact[i], artifact_sndbuf(t), err, errlen) < 0 ||
 		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)

@@ -10,6 +10,8 @@
  *   mmap: arg2 & PROT_EXEC == 0     masked equality: (arg2 & MASK) == VALUE
  *   clone: arg0 & (CLONE_THREAD|CLONE_NEWUSER) == 0 && arg1 == 0
  *                                   conditions joined by && are ANDed
+ *   shutdown: arg0 >= 4             int argument (fd, signal) in 4..0x7fffffff
+ *   rt_sigaction: arg0 in 1..30     int argument in a closed range
  *   clone3: return ENOSYS           fail with an errno instead of killing
  *   @include provider.policy        another file of the same directory
  *
@@ -22,7 +24,9 @@
  *
  * Beware '!=' on arguments the kernel declares as int: the filter compares
  * 64 bits, the kernel uses 32, so a caller can set upper bits to pass a
- * '!=' check. The shipped policies use only '==' and masked '=='.
+ * '!=' check. The shipped policies use only '==', masked '==' and the
+ * range forms, which compile into masked '==' on the low 32 bits (one rule
+ * per aligned block: libseccomp takes one comparison per argument).
  *
  * Unlisted syscalls trap (SIGSYS); a role installs the SIGSYS reporter first
  * so the supervisor learns which syscall killed it. A foreign architecture
