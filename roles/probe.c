@@ -761,6 +761,11 @@ const struct probe_def probe_table[] = {
 	DENY("ledger.ftruncate", AS, "ftruncate(3 = ledger, 0)", act_ftruncate_ledger, CLAIM(7) | CLAIM(9)),
 	DENY("ledger.pwrite", AS, "pwrite64(3 = ledger, \"{}\\n\", 3, 0)", act_pwrite_ledger, CLAIM(7) | CLAIM(9)),
 	DENY("ledger.lseek", AS, "lseek(3 = ledger, 0, SEEK_SET)", act_lseek_ledger, CLAIM(7) | CLAIM(9)),
+	DENY("ledger.mmap-shared-write", AS, "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 3 = ledger, 0)",
+	     act_mmap_ledger_shared, CLAIM(7) | CLAIM(9)),
+	REFUSE("ledger.mmap-shared-write-unsealed", AS,
+	       "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 3 = ledger, 0) before seccomp", act_mmap_ledger_shared,
+	       EACCES, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
 	REFUSE("ledger.ftruncate-unsealed", AS, "ftruncate(3 = ledger, 0) before seccomp", act_ftruncate_ledger,
 	       EPERM, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
 	/* a provider with exec = yes: the same sandbox its evaluator or handler

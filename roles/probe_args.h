@@ -19,5 +19,6 @@ int act_ioctl_outq(const struct probe_def *d, const struct probe_env *e);
 int act_catch_sigsys(const struct probe_def *d, const struct probe_env *e);
 int act_denied_with_sigsys_blocked(const struct probe_def *d, const struct probe_env *e);
 int act_lseek_ledger(const struct probe_def *d, const struct probe_env *e);
+int act_mmap_ledger_shared(const struct probe_def *d, const struct probe_env *e);
 
 #endif

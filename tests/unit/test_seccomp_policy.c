@@ -203,7 +203,8 @@ Test(unit_seccomp, print_shows_resolved_rules_of_provider_policy)
 	snprintf(line, sizeof(line), "\ntgkill %d allow if arg2 == 0x%x  # ", __NR_tgkill, SIGABRT);
 	assert_prints(text, line);
 	cr_assert_null(strstr(text, "\nsocket "), "provider.policy prints socket");
-	snprintf(line, sizeof(line), "\nmmap %d allow if arg2 & 0x%x == 0x0  # ", __NR_mmap, PROT_EXEC);
+	snprintf(line, sizeof(line), "\nmmap %d allow if arg2 & 0x%x == 0x0 && arg3 & 0x%x == 0x%x  # ", __NR_mmap,
+		 PROT_EXEC, MAP_SHARED | MAP_PRIVATE, MAP_PRIVATE);
 	assert_prints(text, line);
 	snprintf(line, sizeof(line), "\nread %d allow  # ", __NR_read);
 	assert_prints(text, line);
