@@ -17,7 +17,8 @@ static void log_line(const char *level, const char *suffix, const char *fmt, va_
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	/* One write per line so lines of concurrent roles do not interleave. */
-	dprintf(2, "%s: %s%s%s%s\n", log_prefix, level, msg, suffix ? ": " : "", suffix ? suffix : "");
+	dprintf(2, "%s%s%s%s%s%s\n", log_prefix, *log_prefix ? ": " : "", level, msg, suffix ? ": " : "",
+		suffix ? suffix : "");
 }
 
 #define LOG_FN(name, level)                      \
