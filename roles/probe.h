@@ -49,6 +49,7 @@ enum probe_mechanism {
 	MECH_RLIMIT,      /* RLIMIT_NPROC of its own host uid */
 	MECH_CHAIN,       /* the association's channel, chain and signature checks */
 	MECH_KERNEL_SCM,  /* the kernel's handling of SCM_RIGHTS at a receiver without a control buffer */
+	MECH_SPAWN,       /* what a fork of the supervisor must not carry over: groups, environment, stderr */
 	MECH_COUNT
 };
 

@@ -14,7 +14,14 @@
 
 #define AUDIT_WEAKEN_MAX 8
 
-enum audit_layer { AUDIT_WEAKEN_SECCOMP, AUDIT_WEAKEN_CAPS, AUDIT_WEAKEN_NETNS };
+enum audit_layer {
+	AUDIT_WEAKEN_SECCOMP,
+	AUDIT_WEAKEN_CAPS,
+	AUDIT_WEAKEN_NETNS,
+	AUDIT_WEAKEN_GROUPS, /* cloned with the supervisor's supplementary groups */
+	AUDIT_WEAKEN_ENV,    /* keeps the supervisor's environment */
+	AUDIT_WEAKEN_STDERR, /* fd 2 is the supervisor's stderr, not its own log pipe */
+};
 
 /* Test-only: removes one layer from the roles matching `role`
  * ("intermediary", "association", "provider" for all providers, or a
@@ -32,7 +39,8 @@ struct audit_options {
 	size_t n_weaken;
 };
 
-/* Parses "seccomp:ROLE", "caps:ROLE" or "netns:ROLE" into w (role points into spec).
+/* Parses "seccomp:ROLE", "caps:ROLE", "netns:ROLE", "groups:ROLE", "env:ROLE"
+ * or "stderr:ROLE" into w (role points into spec).
  * Returns 0, or -1 with err set. */
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen);
 
