@@ -71,12 +71,10 @@ struct supervisor {
 #define EV_SIGNAL 0
 #define EV_TIMER 1
 #define EV_RESTART 2
+/* Each role's events: EV_ROLE_BASE + EV_PER_ROLE * k + one of these. */
+enum role_event { EV_PIDFD, EV_STATUS, EV_LOG, EV_DISCARD, EV_PER_ROLE };
 #define EV_ROLE_BASE 16
-#define EV_PER_ROLE 4
-#define EV_PIDFD(k) (EV_ROLE_BASE + EV_PER_ROLE * (uint64_t)(k))
-#define EV_STATUS(k) (EV_PIDFD(k) + 1)
-#define EV_LOG(k) (EV_PIDFD(k) + 2)
-#define EV_DISCARD(k) (EV_PIDFD(k) + 3)
+#define EV_ROLE(k, what) (EV_ROLE_BASE + EV_PER_ROLE * (uint64_t)(k) + (what))
 
 static int epoll_watch(struct supervisor *s, int fd, uint64_t tag)
 {
@@ -231,7 +229,7 @@ static void give_up_on(struct supervisor *s, size_t k)
 	const struct role_plan *r = &s->plan->roles[k];
 	s->roles[k].given_up = true;
 	s->exit_status = 1;
-	epoll_watch(s, s->plan->artifact[r->provider].reader, EV_DISCARD(k));
+	epoll_watch(s, s->plan->artifact[r->provider].reader, EV_ROLE(k, EV_DISCARD)); /* logs a failure */
 	for (size_t j = 0; j < s->plan->n_roles; j++)
 		if (s->plan->roles[j].kind == ROLE_PROVIDER && !s->roles[j].given_up)
 			return;
@@ -424,10 +422,11 @@ static int start_role(struct supervisor *s, size_t k)
 	s->roles[k].len = 0;
 	close(r->status_wr);
 	r->status_wr = -1;
-	if (epoll_watch(s, s->roles[k].proc.pidfd, EV_PIDFD(k)) < 0 || epoll_watch(s, r->status_rd, EV_STATUS(k)) < 0)
+	if (epoll_watch(s, s->roles[k].proc.pidfd, EV_ROLE(k, EV_PIDFD)) < 0 ||
+	    epoll_watch(s, r->status_rd, EV_ROLE(k, EV_STATUS)) < 0)
 		return -1;
 	if (!s->roles[k].log_watched) {
-		if (epoll_watch(s, r->stderr_rd, EV_LOG(k)) < 0)
+		if (epoll_watch(s, r->stderr_rd, EV_ROLE(k, EV_LOG)) < 0)
 			return -1;
 		s->roles[k].log_watched = true;
 	}
@@ -507,16 +506,15 @@ static void on_log(struct supervisor *s, size_t k)
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->plan->roles[k].stderr_rd, NULL);
 }
 
-static void dispatch_role(struct supervisor *s, size_t k, uint64_t which)
+static void dispatch_role(struct supervisor *s, size_t k, enum role_event what)
 {
-	if (which == EV_PIDFD(0) - EV_ROLE_BASE)
-		on_exit_of(s, k);
-	else if (which == EV_STATUS(0) - EV_ROLE_BASE)
-		on_status(s, k);
-	else if (which == EV_LOG(0) - EV_ROLE_BASE)
-		on_log(s, k);
-	else
-		on_discard(s, k);
+	switch (what) {
+	case EV_PIDFD: on_exit_of(s, k); break;
+	case EV_STATUS: on_status(s, k); break;
+	case EV_LOG: on_log(s, k); break;
+	case EV_DISCARD: on_discard(s, k); break;
+	case EV_PER_ROLE: break;
+	}
 }
 
 static void dispatch(struct supervisor *s, uint64_t tag)
@@ -528,7 +526,7 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 	else if (tag == EV_RESTART)
 		on_restart_timer(s);
 	else
-		dispatch_role(s, (tag - EV_ROLE_BASE) / EV_PER_ROLE, (tag - EV_ROLE_BASE) % EV_PER_ROLE);
+		dispatch_role(s, (tag - EV_ROLE_BASE) / EV_PER_ROLE, (enum role_event)((tag - EV_ROLE_BASE) % EV_PER_ROLE));
 }
 
 static bool any_alive(const struct supervisor *s)
