@@ -20,8 +20,8 @@ static void log_line(const char *level, const char *suffix, const char *fmt, va_
 	/* One write per line so lines of concurrent roles do not interleave;
 	 * snprintf and write, not dprintf, whose stream setup seeks fd 2
 	 * (lseek is not in every role's seccomp policy). */
-	int n = snprintf(line, sizeof(line), "%s: %s%s%s%s\n", log_prefix, level, msg, suffix ? ": " : "",
-			 suffix ? suffix : "");
+	int n = snprintf(line, sizeof(line), "%s%s%s%s%s%s\n", log_prefix, *log_prefix ? ": " : "", level, msg,
+			 suffix ? ": " : "", suffix ? suffix : "");
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {

@@ -1,9 +1,11 @@
-/* Logging shared by every process: one line per event on stderr, prefixed
- * with the process's role so the supervisor's merged stream stays readable. */
+/* Logging shared by every process: one line per event on stderr, one
+ * write(2) per line. A role's stderr is its own log pipe: the supervisor
+ * puts the role's label in front of each line (runner/role_log.c), so a
+ * role logs with no prefix of its own. */
 #ifndef MPBS_LOG_H
 #define MPBS_LOG_H
 
-/* Sets the prefix of every following line ("mpbs-run", "provider A", ...).
+/* Sets the prefix of every following line ("mpbs-run"; "" for none).
  * The string is copied. */
 void log_init(const char *who);
 

@@ -569,6 +569,7 @@ const char *probe_mechanism_name(enum probe_mechanism m)
 		[MECH_NAMESPACES] = "namespaces", [MECH_RLIMIT] = "rlimit", [MECH_CHAIN] = "signature/chain check",
 		[MECH_KERNEL_SCM] = "SCM_RIGHTS without cmsg buffer",
 		[MECH_PASSRIGHTS] = "SO_PASSRIGHTS off",
+		[MECH_SPAWN] = "spawn hygiene",
 	};
 	return m < MECH_COUNT ? names[m] : "?";
 }

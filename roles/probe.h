@@ -50,6 +50,7 @@ enum probe_mechanism {
 	MECH_CHAIN,       /* the association's channel, chain and signature checks */
 	MECH_KERNEL_SCM,  /* the kernel's handling of SCM_RIGHTS at a receiver without a control buffer */
 	MECH_PASSRIGHTS,  /* SO_PASSRIGHTS off on every channel reader end: SCM_RIGHTS refused at the sender */
+	MECH_SPAWN,       /* what a fork of the supervisor must not carry over: groups, environment, stderr */
 	MECH_COUNT
 };
 

@@ -33,10 +33,11 @@
 #include "caps.h"
 #include "netns.h"
 #include "plan.h"
+#include "role_log.h"
 #include "seccomp.h"
 #include "spawn.h"
 
-#define HOST_CHECKS 11 /* and the SCM_RIGHTS receive; 7 per live sandbox, the fork bomb's host side, the association's verdict, the differential run */
+#define HOST_CHECKS 14 /* and the SCM_RIGHTS receive; 10 per live sandbox, the fork bomb's host side, the association's verdict, the differential run */
 
 struct audit_row {
 	const char *id;
@@ -54,6 +55,7 @@ struct audit {
 	struct role_proc idle[PLAN_ROLES_MAX];
 	struct probe_env env[PLAN_ROLES_MAX];
 	char other_key[PLAN_ROLES_MAX][4096];
+	struct role_log log[PLAN_ROLES_MAX]; /* each role's stderr, labelled onto the audit's */
 	struct audit_row *rows;
 	size_t n_rows, cap_rows;
 	int host_listener; /* a TCP service on the host's loopback that no role may reach */
@@ -71,6 +73,9 @@ static const struct {
 	[AUDIT_WEAKEN_CAPS] = { "caps", "capabilities" },
 	[AUDIT_WEAKEN_NETNS] = { "netns", "network namespace" },
 	[AUDIT_WEAKEN_SCM] = { "scm", "SO_PASSRIGHTS on the reader ends it writes to" },
+	[AUDIT_WEAKEN_GROUPS] = { "groups", "supplementary groups" },
+	[AUDIT_WEAKEN_ENV] = { "env", "environment" },
+	[AUDIT_WEAKEN_STDERR] = { "stderr", "own stderr" },
 };
 
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen)
@@ -86,7 +91,8 @@ int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err
 			}
 			return 0;
 		}
-	snprintf(err, errlen, "--audit-weaken %s: expected LAYER:ROLE, LAYER one of seccomp, caps, netns, scm", spec);
+	snprintf(err, errlen, "--audit-weaken %s: expected LAYER:ROLE, LAYER one of seccomp, caps, netns, scm, "
+		 "groups, env, stderr", spec);
 	return -1;
 }
 
@@ -112,6 +118,15 @@ static int weaken_role(struct run_plan *p, size_t k, enum audit_layer layer)
 		return 0;
 	case AUDIT_WEAKEN_NETNS:
 		r->spec.weaken_host_netns = true;
+		return 0;
+	case AUDIT_WEAKEN_GROUPS:
+		r->spec.weaken_keep_groups = true;
+		return 0;
+	case AUDIT_WEAKEN_ENV:
+		r->spec.weaken_keep_env = true;
+		return 0;
+	case AUDIT_WEAKEN_STDERR:
+		r->spec.weaken_shared_stderr = true;
 		return 0;
 	case AUDIT_WEAKEN_SCM:
 		/* the channels this role writes to accept passed fds again */
@@ -192,6 +207,15 @@ static void drain(int fd)
 	char buf[256];
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
+}
+
+/* What the roles wrote on their log pipes, labelled and escaped onto the
+ * audit's stderr as a run does (a probe that logs must never block). */
+static void forward_logs(struct audit *a)
+{
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		while (role_log_drain(&a->log[k], a->plan.roles[k].stderr_rd, 2) > 0)
+			;
 }
 
 static long read_trapped(int fd)
@@ -378,6 +402,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 		return -1;
 	}
 	close(rp.pidfd);
+	forward_logs(a);
 	/* Without SO_PASSRIGHTS (before Linux 6.16) the fd is sent, and it is
 	 * the receiver that must discard it (the host row that follows). */
 	if (expect.mechanism == MECH_PASSRIGHTS && !channel_kernel_refuses_fds()) {
@@ -655,6 +680,87 @@ static bool check_fds(struct audit *a, size_t k)
 	return true;
 }
 
+/* ---- what a fork of the supervisor must not carry over (spawn.c) ---- */
+
+/* Supplementary groups: cleared before the clone (clear_groups). */
+static bool check_groups(struct audit *a, size_t k)
+{
+	struct audit_row *r = host_row(a, k, "host.no-supplementary-groups", "/proc/PID/status Groups",
+				       MECH_SPAWN, CLAIM(4) | CLAIM(8), "none");
+	if (!r)
+		return false;
+	char v[96];
+	bool read_ok = status_value(a->idle[k].pid, "Groups", v, sizeof(v));
+	size_t len = read_ok ? strlen(v) : 0;
+	while (len > 0 && v[len - 1] == ' ') /* the kernel ends the list with a space */
+		v[--len] = '\0';
+	snprintf(r->got, sizeof(r->got), "%s", !read_ok ? "unreadable" : len ? v : "none");
+	r->ok = read_ok && len == 0;
+	return true;
+}
+
+/* The environment: /proc/PID/environ holds no byte but NUL (the strings
+ * the fork copied are zeroed, step_environment). Only names are reported,
+ * never values. */
+static bool check_environ(struct audit *a, size_t k)
+{
+	struct audit_row *r = host_row(a, k, "host.empty-environ", "/proc/PID/environ", MECH_SPAWN,
+				       CLAIM(1) | CLAIM(4), "no variable");
+	if (!r)
+		return false;
+	char path[64], buf[8192 + 1], first[40] = "";
+	size_t vars = 0, total = 0;
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)a->idle[k].pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0;
+	bool in_var = false;
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] && !in_var && vars++ == 0) {
+				size_t name = strcspn(buf + i, "=");
+				snprintf(first, sizeof(first), "%.*s", (int)(name < 32 ? name : 32), buf + i);
+			}
+			in_var = buf[i] != '\0';
+		}
+		total += (size_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 || n < 0) {
+		snprintf(r->got, sizeof(r->got), "unreadable: %s", strerror(errno));
+		return true;
+	}
+	if (vars)
+		snprintf(r->got, sizeof(r->got), "%zu variables (%s=...)", vars, first);
+	else
+		snprintf(r->got, sizeof(r->got), "none (%zu bytes, all NUL)", total);
+	r->ok = vars == 0;
+	return true;
+}
+
+/* fd 2 is the role's own log pipe, never the supervisor's stderr: the
+ * inode behind /proc/PID/fd/2 is the plan's pipe for this role. */
+static bool check_stderr(struct audit *a, size_t k)
+{
+	struct audit_row *r = host_row(a, k, "host.own-stderr", "stat /proc/PID/fd/2", MECH_SPAWN,
+				       CLAIM(2) | CLAIM(4), "its own log pipe");
+	if (!r)
+		return false;
+	char path[64];
+	struct stat role, pipe_end, sup;
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)a->idle[k].pid);
+	if (stat(path, &role) < 0 || fstat(a->plan.roles[k].stderr_rd, &pipe_end) < 0) {
+		snprintf(r->got, sizeof(r->got), "unreadable: %s", strerror(errno));
+		return true;
+	}
+	bool shared = fstat(2, &sup) == 0 && sup.st_dev == role.st_dev && sup.st_ino == role.st_ino;
+	r->ok = S_ISFIFO(role.st_mode) && role.st_dev == pipe_end.st_dev && role.st_ino == pipe_end.st_ino;
+	snprintf(r->got, sizeof(r->got), "%s", r->ok ? "its own log pipe" : shared ? "the supervisor's stderr"
+										     : "another file");
+	return true;
+}
+
 /* ---- differential run (claim 2) ---- */
 
 /* Everything the intermediary can learn from its end of an artifact
@@ -742,6 +848,7 @@ static void check_differential(struct audit *a, struct audit_row *row)
 	role_proc_signal(&rp, SIGTERM);
 	waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 	close(rp.pidfd);
+	forward_logs(a);
 	if (!ok)
 		return;
 	snprintf(row->got, sizeof(row->got), "%s; signals %zu vs %zu", strcmp(yes, no) ? "observations differ"
@@ -769,7 +876,8 @@ static int host_checks(struct audit *a, char *err, size_t errlen)
 {
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		if (!check_status(a, k, a->idle[k].pid) || !check_namespaces(a, k) || !check_uid(a, k) ||
-		    !check_links(a, k) || !check_fds(a, k)) {
+		    !check_links(a, k) || !check_fds(a, k) || !check_groups(a, k) || !check_environ(a, k) ||
+		    !check_stderr(a, k)) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -1041,6 +1149,8 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 		free(a);
 		return 2;
 	}
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		a->log[k].label = a->plan.roles[k].label;
 	if (apply_weakenings(&a->plan, o, err, sizeof(err)) == 0 && start_idle(a, err, sizeof(err)) == 0) {
 		fill_env(a);
 		if (host_checks(a, err, sizeof(err)) == 0 && run_probes(a, err, sizeof(err)) == 0 &&
@@ -1051,6 +1161,9 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 		log_error("audit: %s", err);
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
 		reap(&a->idle[k]);
+	forward_logs(a);
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		role_log_flush(&a->log[k], 2);
 	plan_release(&a->plan);
 	close(a->host_listener);
 	free(a->rows);

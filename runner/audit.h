@@ -14,7 +14,15 @@
 
 #define AUDIT_WEAKEN_MAX 8
 
-enum audit_layer { AUDIT_WEAKEN_SECCOMP, AUDIT_WEAKEN_CAPS, AUDIT_WEAKEN_NETNS, AUDIT_WEAKEN_SCM };
+enum audit_layer {
+	AUDIT_WEAKEN_SECCOMP,
+	AUDIT_WEAKEN_CAPS,
+	AUDIT_WEAKEN_NETNS,
+	AUDIT_WEAKEN_SCM,    /* channel reader ends accept passed fds (no SO_PASSRIGHTS off) */
+	AUDIT_WEAKEN_GROUPS, /* cloned with the supervisor's supplementary groups */
+	AUDIT_WEAKEN_ENV,    /* keeps the supervisor's environment */
+	AUDIT_WEAKEN_STDERR, /* fd 2 is the supervisor's stderr, not its own log pipe */
+};
 
 /* Test-only: removes one layer from the roles matching `role`
  * ("intermediary", "association", "provider" for all providers, or a
@@ -32,7 +40,8 @@ struct audit_options {
 	size_t n_weaken;
 };
 
-/* Parses "LAYER:ROLE" (LAYER: seccomp, caps, netns, scm) into w (role points into spec).
+/* Parses "LAYER:ROLE" (LAYER: seccomp, caps, netns, scm, groups, env,
+ * stderr) into w (role points into spec).
  * Returns 0, or -1 with err set. */
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen);
 

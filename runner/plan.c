@@ -17,6 +17,7 @@
 #include "../roles/log.h"
 #include "cgroup.h"
 #include "ledger_file.h"
+#include "role_log.h"
 #include "seccomp.h"
 
 #include <sodium.h>
@@ -215,7 +216,7 @@ static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid
 		.label = r->label, .comm = r->comm, .hostname = r->comm,
 		.host_uid = uid, .host_gid = uid,
 		.keep_fds = r->keep, .n_keep = n_keep + 1, .status_index = n_keep,
-		.seccomp = pol, .limits = lim, .cgroup_fd = -1,
+		.seccomp = pol, .limits = lim, .cgroup_fd = -1, .stderr_fd = r->stderr_wr,
 	};
 }
 
@@ -360,7 +361,7 @@ static void plan_init_fds(struct run_plan *p, const struct topology *t)
 	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++)
 		p->artifact[i] = p->signal[i] = (struct channel){ -1, -1 };
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
-		p->roles[k].status_rd = p->roles[k].status_wr = -1;
+		p->roles[k].status_rd = p->roles[k].status_wr = p->roles[k].stderr_rd = p->roles[k].stderr_wr = -1;
 }
 
 static int artifact_sndbuf(const struct topology *t)
@@ -392,7 +393,8 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)
 			return -1;
 	for (size_t k = 0; k < p->n_roles; k++)
-		if (status_pipe(&p->roles[k], err, errlen) < 0)
+		if (status_pipe(&p->roles[k], err, errlen) < 0 ||
+		    role_log_pipe(&p->roles[k].stderr_rd, &p->roles[k].stderr_wr, err, errlen) < 0)
 			return -1;
 	return 0;
 }
@@ -469,6 +471,8 @@ void plan_release(struct run_plan *p)
 		struct role_plan *r = &p->roles[k];
 		close_fd(&r->status_rd);
 		close_fd(&r->status_wr);
+		close_fd(&r->stderr_rd);
+		close_fd(&r->stderr_wr);
 		if (r->spec.cgroup_fd > 0)
 			close_fd(&r->spec.cgroup_fd);
 		if (r->in_cgroup && cgroup_role_remove(r->comm) < 0 && errno != ENOENT)

@@ -45,6 +45,8 @@ struct role_plan {
 	int status_rd;                   /* the supervisor's end of the status pipe */
 	bool in_cgroup;                  /* a cgroup v2 group was made for it (removed after it exits) */
 	int status_wr;
+	int stderr_rd;                   /* its log pipe (runner/role_log.h): the supervisor's end */
+	int stderr_wr;                   /* its fd 2; held for the whole run, so a restart gets the same pipe */
 	struct mount_bind binds[PLAN_BINDS_MAX];
 	struct landlock_rule landlock[PLAN_BINDS_MAX + 1]; /* + /dev/null */
 	char policy_in_sandbox[PLAN_PATH_MAX];

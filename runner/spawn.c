@@ -6,10 +6,13 @@
  *         uid_map → release the child (one byte on the sync pipe).
  *         Where clone3 is ENOSYS: clone(2), and the child is moved into its
  *         cgroup before the release (see clone_role).
+ * Before the clone the supervisor has no supplementary group left
+ * (clear_groups).
  * child:  parent-death signal (covers the wait) → wait for release → a
- *         fresh seed for its random generator → its fds moved to 3.. (stdin
- *         and stdout to /dev/null) → its bind sources opened → switch to its
- *         ids → mounts and pivot_root →
+ *         fresh seed for its random generator → an empty environment (the
+ *         copied env strings zeroed) → its fds moved to 3.. (stdin and
+ *         stdout to /dev/null, stderr to its own log pipe) → its bind
+ *         sources opened → switch to its ids → mounts and pivot_root →
  *         lo up (providers) → hostname → rlimits → parent-death signal again
  *         and a check that the supervisor still lives → close every other
  *         fd → no_new_privs, not dumpable → drop every capability →
@@ -118,6 +121,57 @@ static int step_reseed(struct child_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reads the bounds of the process's env string area (fields 50 and 51 of
+ * /proc/self/stat, the range /proc/PID/environ shows). */
+static int env_area(uintptr_t *start, uintptr_t *end, char *err, size_t errlen)
+{
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		snprintf(err, errlen, "read /proc/self/stat: %s", n < 0 ? strerror(errno) : "empty");
+		return -1;
+	}
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the comm may hold spaces and parentheses */
+	unsigned long long v[2];
+	/* the space after ')' precedes field 3: walk to the one before field 50 */
+	for (int field = 3; p && field <= 50; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu %llu", &v[0], &v[1]) != 2 || v[1] < v[0]) {
+		snprintf(err, errlen, "/proc/self/stat: no env_start/env_end");
+		return -1;
+	}
+	*start = (uintptr_t)v[0];
+	*end = (uintptr_t)v[1];
+	return 0;
+}
+
+/* A role is a fork of the supervisor, so it starts with the supervisor's
+ * environment, and clearenv() alone only drops the pointers: the strings
+ * stay in the env area the kernel set up at exec, which /proc/PID/environ
+ * reads. They are zeroed too, so a role holds none of the supervisor's
+ * variables, in environ or in memory. The one variable a role then gets is
+ * TZ=UTC (step_time_zone), set in its own heap. The memcheck build leaves
+ * the area alone: under valgrind it belongs to valgrind, not to the role. */
+static int step_environment(struct child_ctx *c, char *err, size_t errlen)
+{
+	uintptr_t start, end;
+	if (c->spec->weaken_keep_env)
+		return 0;
+	if (!MEMCHECK_BUILD && env_area(&start, &end, err, errlen) < 0)
+		return -1;
+	if (clearenv() != 0) {
+		snprintf(err, errlen, "clearenv failed");
+		return -1;
+	}
+	if (!MEMCHECK_BUILD)
+		memset((void *)start, 0, end - start);
+	return 0;
+}
+
 /* Moves the kept fds to 3, 4, ... without clobbering one another: first
  * above every target, then into place. */
 static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
@@ -125,6 +179,12 @@ static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 	const struct role_spec *sp = c->spec;
 	int tmp[PLAN_SPAWN_FDS_MAX];
 	int base = 3 + (int)sp->n_keep;
+	bool own_stderr = !sp->weaken_shared_stderr;
+	int log_fd = own_stderr ? fcntl(sp->stderr_fd, F_DUPFD_CLOEXEC, base) : 2;
+	if (log_fd < 0) {
+		snprintf(err, errlen, "fcntl(F_DUPFD) of its log pipe: %s", strerror(errno));
+		return -1;
+	}
 	for (size_t i = 0; i < sp->n_keep; i++) {
 		tmp[i] = fcntl(sp->keep_fds[i], F_DUPFD_CLOEXEC, base);
 		if (tmp[i] < 0) {
@@ -138,11 +198,13 @@ static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 			return -1;
 		}
 	c->status_fd = 3 + (int)sp->status_index;
-	/* stdin and stdout become /dev/null: a role keeps only its log (fd 2)
-	 * of the supervisor's own stdio. */
+	/* stdin and stdout become /dev/null, stderr the write end of its own
+	 * log pipe, which the supervisor drains, labels and escapes: never the
+	 * supervisor's fd 2, whose size, offset and flags would be shared with
+	 * every role (runner/role_log.c). */
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) {
-		snprintf(err, errlen, "/dev/null as stdin/stdout: %s", strerror(errno));
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || (own_stderr && dup2(log_fd, 2) < 0)) {
+		snprintf(err, errlen, "/dev/null as stdin/stdout, its log pipe as stderr: %s", strerror(errno));
 		return -1;
 	}
 	close(null);
@@ -254,7 +316,8 @@ static int step_landlock(struct child_ctx *c, char *err, size_t errlen)
 	return rc;
 }
 
-/* Roles read no time zone file once sealed: TZ fixed to UTC and read now. */
+/* Roles read no time zone file once sealed: TZ fixed to UTC and read now.
+ * It is the only variable in a role's environment (step_environment). */
 static int step_time_zone(struct child_ctx *c, char *err, size_t errlen)
 {
 	if (setenv("TZ", "UTC", 1) < 0) {
@@ -284,6 +347,7 @@ static const struct {
 } child_steps[] = {
 	{ "release", step_wait_release },
 	{ "reseed", step_reseed },
+	{ "environment", step_environment },
 	{ "fds", step_move_fds },
 	{ "mount sources", step_open_sources },
 	{ "ids", step_ids },
@@ -307,7 +371,8 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd, bool 
 			       .late_cgroup_ns = late_cgroup_ns };
 	char err[512];
 
-	log_init(spec->label);
+	/* No prefix: the supervisor labels every line of its log pipe. */
+	log_init(spec->weaken_shared_stderr ? spec->label : "");
 	for (size_t i = 0; i < sizeof(child_steps) / sizeof(child_steps[0]); i++) {
 		err[0] = '\0';
 		if (child_steps[i].run(&c, err, sizeof(err)) < 0)
@@ -385,6 +450,41 @@ static void kill_and_reap(struct role_proc *rp)
 	close(rp->pidfd);
 }
 
+/* The supplementary groups a role is cloned with. They must be gone
+ * before the clone, in the supervisor: the child is born in its new user
+ * namespace, where setgroups(2) is refused ("deny" in /proc/PID/setgroups,
+ * and no CAP_SETGID over the host's groups), yet it keeps the list it was
+ * cloned with, so a gid the supervisor inherited (0 under sudo) would
+ * still count for every file access the role makes. Clearing the
+ * supervisor's own list costs it nothing: it is root with every
+ * capability, and DAC does not consult its groups. Doing it here, not once
+ * at start, covers every path that starts a role (run, restart, audit,
+ * tests). The list found first is kept only for the test-only weakening
+ * weaken_keep_groups, which clones with it and clears it again. */
+static gid_t *inherited_groups;
+static int n_inherited_groups = -1;
+
+static int clear_groups(bool keep_inherited, char *err, size_t errlen)
+{
+	if (n_inherited_groups < 0) {
+		int n = getgroups(0, NULL);
+		gid_t *list = n > 0 ? calloc((size_t)n, sizeof(*list)) : NULL;
+		if (n < 0 || (n > 0 && (!list || getgroups(n, list) != n))) {
+			snprintf(err, errlen, "getgroups: %s", strerror(errno));
+			free(list);
+			return -1;
+		}
+		inherited_groups = list;
+		n_inherited_groups = n;
+	}
+	int rc = keep_inherited ? setgroups((size_t)n_inherited_groups, inherited_groups) : setgroups(0, NULL);
+	if (rc < 0) {
+		snprintf(err, errlen, "setgroups: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, size_t errlen)
 {
 	int sync[2];
@@ -393,6 +493,8 @@ int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, s
 		snprintf(err, errlen, "too many fds or binds for one role");
 		return -1;
 	}
+	if (clear_groups(spec->weaken_keep_groups, err, errlen) < 0)
+		return -1;
 	if (pipe2(sync, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
@@ -403,6 +505,10 @@ int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, s
 	if (pid == 0) {
 		close(sync[1]);
 		child_run(spec, sync[0], late_cgroup_ns);
+	}
+	if (spec->weaken_keep_groups && clear_groups(false, err, errlen) < 0) {
+		log_error("%s", err); /* the next spawn clears them again */
+		err[0] = '\0';
 	}
 	close(sync[0]);
 	if (pid < 0) {

@@ -39,11 +39,15 @@ struct role_spec {
 	const struct seccomp_policy *seccomp;
 	const struct topo_limits *limits;
 	int cgroup_fd;            /* for CLONE_INTO_CGROUP, or -1 */
+	int stderr_fd;            /* becomes fd 2 in the child: the write end of its own log pipe */
 	/* Test-only weakenings, set by `mpbs-run --audit --audit-weaken` alone
 	 * (never by a run) to show that the audit detects a missing layer. */
 	bool weaken_no_seccomp;   /* the seal installs no filter */
 	bool weaken_keep_caps;    /* the capability step is skipped */
 	bool weaken_host_netns;   /* no network namespace of its own: the host's */
+	bool weaken_keep_groups;  /* cloned with the supervisor's inherited supplementary groups */
+	bool weaken_keep_env;     /* keeps the supervisor's environment */
+	bool weaken_shared_stderr; /* fd 2 stays the supervisor's own stderr */
 	/* Runs after the last step before seccomp; calls seal (which installs
 	 * seccomp) just before its main loop; returns the exit status. */
 	int (*main)(void *arg, const struct role_seal *seal);
@@ -57,7 +61,8 @@ struct role_proc {
 
 /* Clones the child into fresh user, net, mount, pid, ipc, uts and cgroup
  * namespaces, maps its ids, and releases it to run the setup steps and
- * main. A step that fails in the child is reported on its status fd and the
+ * main. Clears the calling process's supplementary groups first (see
+ * clear_groups in spawn.c): a role is never cloned with any. A step that fails in the child is reported on its status fd and the
  * child exits SPAWN_SETUP_FAILED. Returns 0, or -1 with err set (then no
  * child is left running). */
 int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, size_t errlen);

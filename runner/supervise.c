@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 /* One epoll loop, no polling: a signalfd for SIGINT/SIGTERM/SIGHUP, a pidfd
- * per role, the status pipe of each role, and a timerfd for stop deadlines.
+ * per role, the status pipe and the log pipe of each role, and a timerfd
+ * for stop deadlines.
  * Stop order: the intermediary first (nothing new comes in), then the
  * providers (they drain what is queued and sign a last checkpoint), then
  * the association (it records and fsyncs everything still in its channels). */
@@ -26,6 +27,7 @@
 #include "landlock.h"
 #include "memcheck.h"
 #include "plan.h"
+#include "role_log.h"
 #include "seccomp.h"
 
 enum stop_phase {
@@ -40,6 +42,11 @@ struct role_state {
 	struct role_proc proc;
 	bool alive;
 	bool ready;
+	bool given_up;          /* a provider past its restart budget: left down */
+	bool log_watched;       /* its log pipe is in the epoll set */
+	struct role_log log;    /* its stderr, as it reaches the supervisor's */
+	uint64_t *restarts;     /* ring of its last restart_budget restart times */
+	size_t n_restarts, next_restart;
 	long trapped_syscall;   /* -1, or the syscall seccomp trapped */
 	uint64_t started_ms;    /* CLOCK_MONOTONIC */
 	uint64_t backoff_ms;    /* delay before its next restart */
@@ -55,8 +62,7 @@ struct supervisor {
 	struct role_state roles[PLAN_ROLES_MAX];
 	int ep, sfd, tfd;
 	int rtfd;                    /* restart timer */
-	uint64_t restarts[64];       /* times of recent restarts, for the budget */
-	size_t n_restarts;
+	uint64_t *restart_times;     /* every role's restart ring, one allocation */
 	enum stop_phase phase;
 	size_t ready;
 	int exit_status;
@@ -65,8 +71,10 @@ struct supervisor {
 #define EV_SIGNAL 0
 #define EV_TIMER 1
 #define EV_RESTART 2
-#define EV_PIDFD(k) (16 + 2 * (uint64_t)(k))
-#define EV_STATUS(k) (17 + 2 * (uint64_t)(k))
+/* Each role's events: EV_ROLE_BASE + EV_PER_ROLE * k + one of these. */
+enum role_event { EV_PIDFD, EV_STATUS, EV_LOG, EV_DISCARD, EV_PER_ROLE };
+#define EV_ROLE_BASE 16
+#define EV_ROLE(k, what) (EV_ROLE_BASE + EV_PER_ROLE * (uint64_t)(k) + (what))
 
 static int epoll_watch(struct supervisor *s, int fd, uint64_t tag)
 {
@@ -195,43 +203,79 @@ static void arm_restart_timer(struct supervisor *s)
 		log_errno("timerfd_settime");
 }
 
-/* At most restart_budget restarts in any minute, all roles together. */
-static bool within_budget(struct supervisor *s, uint64_t now)
+/* At most restart_budget restarts of this role in any minute: its own
+ * ring of restart times, so a role that keeps dying spends no other role's
+ * budget. */
+static bool within_budget(struct supervisor *s, size_t k, uint64_t now)
 {
-	size_t kept = 0;
-	for (size_t i = 0; i < s->n_restarts; i++)
-		if (now - s->restarts[i] < 60000)
-			s->restarts[kept++] = s->restarts[i];
-	s->n_restarts = kept;
-	if (kept >= s->t->restart_budget || kept == sizeof(s->restarts) / sizeof(s->restarts[0]))
+	struct role_state *rs = &s->roles[k];
+	size_t budget = s->t->restart_budget;
+	if (budget == 0)
 		return false;
-	s->restarts[s->n_restarts++] = now;
+	if (rs->n_restarts == budget && now - rs->restarts[rs->next_restart] < 60000)
+		return false; /* the oldest of the last `budget` restarts is within the minute */
+	rs->restarts[rs->next_restart] = now;
+	rs->next_restart = (rs->next_restart + 1) % budget;
+	if (rs->n_restarts < budget)
+		rs->n_restarts++;
 	return true;
+}
+
+/* The supervisor reads and drops what the intermediary writes to a
+ * provider given up on, so the intermediary's channel to it never fills
+ * and never stalls the requests meant for the other providers. */
+static void give_up_on(struct supervisor *s, size_t k)
+{
+	const struct role_plan *r = &s->plan->roles[k];
+	s->roles[k].given_up = true;
+	s->exit_status = 1;
+	epoll_watch(s, s->plan->artifact[r->provider].reader, EV_ROLE(k, EV_DISCARD)); /* logs a failure */
+	for (size_t j = 0; j < s->plan->n_roles; j++)
+		if (s->plan->roles[j].kind == ROLE_PROVIDER && !s->roles[j].given_up)
+			return;
+	begin_stop(s, "every provider was given up on", 1);
+}
+
+static void on_discard(struct supervisor *s, size_t k)
+{
+	uint8_t buf[4096];
+	int fd = s->plan->artifact[s->plan->roles[k].provider].reader;
+	for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0; i++)
+		;
 }
 
 /* A role that ended while the run goes on: restarted after a backoff when
  * its policy says so, on the same channels (the supervisor holds them);
  * otherwise the run stops. A role whose sandbox could not be built is never
- * restarted: the next try would fail the same way. */
-static void after_death(struct supervisor *s, size_t k, bool clean, bool setup_failed)
+ * restarted: the next try would fail the same way. A role past its own
+ * restart budget stops the run if it is the intermediary or the
+ * association (nothing works without either); a provider is given up on
+ * and the run goes on with the others. */
+static void after_death(struct supervisor *s, size_t k, bool setup_failed)
 {
 	struct role_state *rs = &s->roles[k];
+	const char *label = s->plan->roles[k].label;
 	enum topo_restart policy = s->plan->roles[k].spec.limits->restart;
 	uint64_t now = now_ms();
-	if (setup_failed || policy == RESTART_NEVER || (policy == RESTART_ON_FAILURE && clean)) {
-		begin_stop(s, "a role ended", clean ? 0 : 1);
+	if (setup_failed || policy == RESTART_NEVER) {
+		begin_stop(s, "a role ended", 1);
 		return;
 	}
-	if (!within_budget(s, now)) {
-		log_error("restart budget exhausted: %u restarts within a minute (restart_budget in [runner]); stopping",
-			  s->t->restart_budget);
-		begin_stop(s, "restart budget exhausted", 1);
+	if (!within_budget(s, k, now)) {
+		bool provider = s->plan->roles[k].kind == ROLE_PROVIDER;
+		log_error("%s: restart budget exhausted: %u restarts within a minute (restart_budget in [runner], per "
+			  "role); %s", label, s->t->restart_budget,
+			  provider ? "giving up on it: the run goes on without it" : "stopping the run");
+		if (provider)
+			give_up_on(s, k);
+		else
+			begin_stop(s, "restart budget exhausted", 1);
 		return;
 	}
 	if (!rs->backoff_ms || now - rs->started_ms > 30000)
 		rs->backoff_ms = s->t->restart_backoff_ms;
 	rs->due_ms = now + rs->backoff_ms;
-	log_info("%s will restart in %llu ms", s->plan->roles[k].label, (unsigned long long)rs->backoff_ms);
+	log_info("%s will restart in %llu ms", label, (unsigned long long)rs->backoff_ms);
 	rs->backoff_ms = rs->backoff_ms * 2 > s->t->restart_backoff_max_ms ? s->t->restart_backoff_max_ms
 									   : rs->backoff_ms * 2;
 	arm_restart_timer(s);
@@ -241,7 +285,9 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 {
 	const char *label = s->plan->roles[k].label;
 	pid_t pid = s->roles[k].proc.pid;
-	if (si->si_code == CLD_EXITED && si->si_status == 0)
+	if (si->si_code == CLD_EXITED && si->si_status == 0 && s->phase == RUNNING)
+		log_error("%s (pid %d) exited with status 0 while the run goes on: a failure", label, pid);
+	else if (si->si_code == CLD_EXITED && si->si_status == 0)
 		log_info("%s (pid %d) exited", label, pid);
 	else if (si->si_code == CLD_EXITED && si->si_status == SPAWN_SETUP_FAILED)
 		log_error("%s (pid %d) could not start: its sandbox setup failed (see above)", label, pid);
@@ -268,10 +314,17 @@ static void on_exit_of(struct supervisor *s, size_t k)
 	s->roles[k].alive = false;
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->roles[k].proc.pidfd, NULL);
 	close(s->roles[k].proc.pidfd);
+	/* Its last lines first. Every process of its pid namespace is gone once
+	 * its init is, so the pipe holds all it wrote. */
+	while (role_log_drain(&s->roles[k].log, s->plan->roles[k].stderr_rd, 2) > 0)
+		;
+	role_log_flush(&s->roles[k].log, 2);
 	report_death(s, k, &si);
 	bool clean = si.si_code == CLD_EXITED && si.si_status == 0;
+	/* A role never ends on its own while the run goes on: an exit, even
+	 * with status 0, is a failure then. */
 	if (s->phase == RUNNING)
-		after_death(s, k, clean, si.si_code == CLD_EXITED && si.si_status == SPAWN_SETUP_FAILED);
+		after_death(s, k, si.si_code == CLD_EXITED && si.si_status == SPAWN_SETUP_FAILED);
 	else if (!clean)
 		s->exit_status = 1;
 	if (s->phase != RUNNING)
@@ -296,9 +349,12 @@ static size_t parse_status(struct supervisor *s, size_t k)
 			}
 		} else if (b[0] == STATUS_ERROR && left >= 3) {
 			size_t mlen = (size_t)b[1] | (size_t)b[2] << 8;
+			char msg[4 * sizeof(rs->buf)];
 			if (left < 3 + mlen)
 				break;
-			log_error("%s: cannot start: %.*s", s->plan->roles[k].label, (int)mlen, (char *)b + 3);
+			/* the role wrote it: escaped like its log lines */
+			role_log_escape(b + 3, mlen, msg, sizeof(msg));
+			log_error("%s: cannot start: %s", s->plan->roles[k].label, msg);
 			off += 3 + mlen;
 		} else if (b[0] == 'S' && left >= SECCOMP_REPORT_LEN) {
 			rs->trapped_syscall = (long)((uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 |
@@ -372,8 +428,14 @@ static int start_role(struct supervisor *s, size_t k)
 	s->roles[k].len = 0;
 	close(r->status_wr);
 	r->status_wr = -1;
-	if (epoll_watch(s, s->roles[k].proc.pidfd, EV_PIDFD(k)) < 0 || epoll_watch(s, r->status_rd, EV_STATUS(k)) < 0)
+	if (epoll_watch(s, s->roles[k].proc.pidfd, EV_ROLE(k, EV_PIDFD)) < 0 ||
+	    epoll_watch(s, r->status_rd, EV_ROLE(k, EV_STATUS)) < 0)
 		return -1;
+	if (!s->roles[k].log_watched) {
+		if (epoll_watch(s, r->stderr_rd, EV_ROLE(k, EV_LOG)) < 0)
+			return -1;
+		s->roles[k].log_watched = true;
+	}
 	return 0;
 }
 
@@ -444,6 +506,23 @@ static int loop_setup(struct supervisor *s)
 		       : 0;
 }
 
+static void on_log(struct supervisor *s, size_t k)
+{
+	if (role_log_drain(&s->roles[k].log, s->plan->roles[k].stderr_rd, 2) < 0)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->plan->roles[k].stderr_rd, NULL);
+}
+
+static void dispatch_role(struct supervisor *s, size_t k, enum role_event what)
+{
+	switch (what) {
+	case EV_PIDFD: on_exit_of(s, k); break;
+	case EV_STATUS: on_status(s, k); break;
+	case EV_LOG: on_log(s, k); break;
+	case EV_DISCARD: on_discard(s, k); break;
+	case EV_PER_ROLE: break;
+	}
+}
+
 static void dispatch(struct supervisor *s, uint64_t tag)
 {
 	if (tag == EV_SIGNAL)
@@ -452,10 +531,8 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 		on_deadline(s);
 	else if (tag == EV_RESTART)
 		on_restart_timer(s);
-	else if ((tag - 16) % 2 == 0)
-		on_exit_of(s, (tag - 16) / 2);
 	else
-		on_status(s, (tag - 17) / 2);
+		dispatch_role(s, (tag - EV_ROLE_BASE) / EV_PER_ROLE, (enum role_event)((tag - EV_ROLE_BASE) % EV_PER_ROLE));
 }
 
 static bool any_alive(const struct supervisor *s)
@@ -495,6 +572,17 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 		log_error("%s", err);
 		return 1;
 	}
+	size_t ring = t->restart_budget ? t->restart_budget : 1;
+	s.restart_times = calloc(plan.n_roles * ring, sizeof(*s.restart_times));
+	if (!s.restart_times) {
+		log_error("out of memory");
+		plan_release(&plan);
+		return 1;
+	}
+	for (size_t k = 0; k < plan.n_roles; k++) {
+		s.roles[k].restarts = s.restart_times + k * ring;
+		s.roles[k].log.label = plan.roles[k].label;
+	}
 	int abi = MEMCHECK_BUILD ? 0 : landlock_abi_version();
 	if (MEMCHECK_BUILD)
 		log_warn("sandbox: memcheck build: roles run WITHOUT seccomp and WITHOUT Landlock "
@@ -509,6 +597,12 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 		begin_stop(&s, "a role could not start", 1);
 	}
 	run_loop(&s);
+	for (size_t k = 0; k < plan.n_roles; k++) {
+		while (role_log_drain(&s.roles[k].log, plan.roles[k].stderr_rd, 2) > 0)
+			;
+		role_log_flush(&s.roles[k].log, 2);
+	}
+	free(s.restart_times);
 	plan_release(&plan);
 	log_info("stopped%s", s.exit_status ? " after a failure" : "");
 	return s.exit_status;

@@ -15,7 +15,7 @@
 
 /* What the supervisor does when a role dies while the run goes on. */
 enum topo_restart {
-	RESTART_ON_FAILURE, /* default: restart after a non-zero exit or a signal */
+	RESTART_ON_FAILURE, /* default: restart after a failure, which is any end while the run goes on */
 	RESTART_ALWAYS,
 	RESTART_NEVER,      /* stop the whole run */
 };
@@ -57,7 +57,7 @@ struct topology {
 
 	/* [runner] */
 	uint32_t uid_base; /* default 200000; role i runs as uid_base + i */
-	uint32_t restart_budget;        /* restarts per minute, all roles; default 10 */
+	uint32_t restart_budget;        /* restarts per minute, of each role on its own; default 10 */
 	uint32_t restart_backoff_ms;    /* first delay, doubled per restart; default 100 */
 	uint32_t restart_backoff_max_ms;/* default 5000 */
 	bool require_cgroups;

@@ -388,6 +388,8 @@ static int wait_exit(pid_t pid, int timeout_ms, int *status)
 	return -1;
 }
 
+/* The association past its own budget stops the run (a provider past its
+ * budget is given up on instead: tests/e2e/test_supervise_dos.c). */
 Test(e2e_faults, restart_budget_exhausted_stops_everything, .init = need_root, .fini = finish, .timeout = 60)
 {
 	struct mpbs_role seen[MAX_ROLES * 2];
@@ -395,14 +397,14 @@ Test(e2e_faults, restart_budget_exhausted_stops_everything, .init = need_root, .
 	cr_assert_eq(topology_insert(m.topology, "runner", "restart_budget = 2\n"), 0);
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
 	size_t n = snapshot_roles(seen);
-	pid_t victim = mpbs_role_pid(&m, "mpbs-p-A");
+	pid_t victim = mpbs_role_pid(&m, "mpbs-assoc");
 	for (int i = 0; i < 3; i++) {
-		cr_assert_gt(victim, 0, "provider A is not running before kill %d (log: %s)", i + 1, m.log);
+		cr_assert_gt(victim, 0, "the association is not running before kill %d (log: %s)", i + 1, m.log);
 		cr_assert_eq(kill(victim, SIGKILL), 0);
 		if (i < 2) {
-			victim = wait_role("mpbs-p-A", victim, 5000);
+			victim = wait_role("mpbs-assoc", victim, 5000);
 			if (victim > 0 && n < sizeof(seen) / sizeof(seen[0]))
-				seen[n++] = (struct mpbs_role){ .pid = victim, .comm = "mpbs-p-A" };
+				seen[n++] = (struct mpbs_role){ .pid = victim, .comm = "mpbs-assoc" };
 		}
 	}
 	int st = 0;
@@ -413,7 +415,9 @@ Test(e2e_faults, restart_budget_exhausted_stops_everything, .init = need_root, .
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "the supervisor exited %s %d, expected a non-zero status",
 		  WIFEXITED(st) ? "with" : "by signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	char *log = read_file(m.log, NULL);
-	cr_assert_eq(file_count(m.log, "error: restart budget exhausted:"), 1, "no budget message; log:\n%s", log);
+	cr_assert_eq(file_count(m.log, "error: association: restart budget exhausted:"), 1, "no budget message; log:\n%s",
+		     log);
+	cr_assert_eq(file_count(m.log, "stopping the run"), 1, "log:\n%s", log);
 	free(log);
 	cr_assert(gone, "role pid %d still exists after the supervisor exited", (int)alive);
 	cr_log_info("restart budget: supervisor exit status %d, %zu role pids seen, all gone", WEXITSTATUS(st), n);

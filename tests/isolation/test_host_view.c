@@ -227,6 +227,30 @@ static bool same_object(pid_t a, pid_t b, int fd)
 	return stat(pa, &sa) == 0 && stat(pb, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Whether process b holds an fd on the object behind fd of process a. */
+static bool holds_same(pid_t a, int fd, pid_t b)
+{
+	char pa[64], dir[64];
+	struct stat sa;
+	bool found = false;
+	snprintf(pa, sizeof(pa), "/proc/%d/fd/%d", (int)a, fd);
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)b);
+	DIR *d = opendir(dir);
+	if (stat(pa, &sa) < 0 || !d) {
+		if (d)
+			closedir(d);
+		return false;
+	}
+	for (struct dirent *e; !found && (e = readdir(d));) {
+		char pb[64 + 256];
+		struct stat sb;
+		snprintf(pb, sizeof(pb), "%s/%s", dir, e->d_name);
+		found = e->d_name[0] != '.' && stat(pb, &sb) == 0 && sb.st_dev == sa.st_dev && sb.st_ino == sa.st_ino;
+	}
+	closedir(d);
+	return found;
+}
+
 static void count_fd(struct fd_census *c, const char *target)
 {
 	if (strncmp(target, "socket:", 7) == 0)
@@ -249,7 +273,8 @@ static void count_fd(struct fd_census *c, const char *target)
 }
 
 /* Counts the fds of a role above stdio; stdin and stdout must be /dev/null
- * and stderr the supervisor's own (the log), nothing else. */
+ * and stderr a pipe of its own whose other end the supervisor holds (never
+ * the supervisor's own stderr), nothing else. */
 static struct fd_census census(const struct role_seen *r)
 {
 	struct fd_census c = { 0 };
@@ -277,7 +302,10 @@ static struct fd_census census(const struct role_seen *r)
 			continue;
 		}
 		if (fd == 2) {
-			cr_assert(same_object(r->pid, m.pid, fd), "%s: fd 2 is not the supervisor's log", r->comm);
+			cr_assert(strncmp(target, "pipe:", 5) == 0, "%s: fd 2 is %s, not its log pipe", r->comm, target);
+			cr_assert(!same_object(r->pid, m.pid, fd), "%s: fd 2 is the supervisor's stderr", r->comm);
+			cr_assert(holds_same(r->pid, fd, m.pid), "%s: the supervisor holds no end of its log pipe",
+				  r->comm);
 			continue;
 		}
 		count_fd(&c, target);

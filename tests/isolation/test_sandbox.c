@@ -129,6 +129,7 @@ static struct outcome run_in(size_t role, const struct probe *p)
 	spec.main = probe_main;
 	spec.arg = (void *)p;
 	drain_status(r->status_rd);
+	drain_status(r->stderr_rd); /* its log pipe: nobody else reads it here, and a full one would block */
 	cr_assert_eq(spawn_role(&spec, &rp, err, sizeof(err)), 0, "spawn %s: %s", r->label, err);
 	cr_assert_eq(waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED), 0, "waitid: %s", strerror(errno));
 	close(rp.pidfd);

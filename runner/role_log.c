@@ -1,0 +1,138 @@
+#define _GNU_SOURCE
+/* A role's stderr as the supervisor reads it. See role_log.h. */
+#include "role_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Records read per role_log_drain call: the loop's other events get their
+ * turn, and epoll (level-triggered) reports the pipe again. */
+#define ROLE_LOG_READS_MAX 16
+
+int role_log_pipe(int *rd, int *wr, char *err, size_t errlen)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC | O_DIRECT) < 0) {
+		snprintf(err, errlen, "pipe2(O_DIRECT) for a role's log: %s", strerror(errno));
+		return -1;
+	}
+	if (fcntl(fds[0], F_SETFL, O_NONBLOCK | O_DIRECT) < 0) {
+		snprintf(err, errlen, "role log pipe: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	*rd = fds[0];
+	*wr = fds[1];
+	return 0;
+}
+
+size_t role_log_escape(const uint8_t *in, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char esc[5];
+		uint8_t b = in[i];
+		if (b == '\\')
+			snprintf(esc, sizeof(esc), "\\\\");
+		else if (b == '\n')
+			snprintf(esc, sizeof(esc), "\\n");
+		else if (b == '\r')
+			snprintf(esc, sizeof(esc), "\\r");
+		else if (b == '\t')
+			snprintf(esc, sizeof(esc), "\\t");
+		else if (b < 0x20 || b >= 0x7f)
+			snprintf(esc, sizeof(esc), "\\x%02x", b);
+		else
+			esc[0] = (char)b, esc[1] = '\0';
+		size_t el = strlen(esc);
+		if (o + el >= cap)
+			break;
+		memcpy(out + o, esc, el);
+		o += el;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* One write(2) per line, so lines of the supervisor and of every role
+ * never interleave within a line. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* the supervisor's log is gone: nothing better to do */
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+static void emit(struct role_log *l, const char *note, int out_fd)
+{
+	char out[4 * ROLE_LOG_LINE_MAX + 160];
+	int n = snprintf(out, sizeof(out), "%s: ", l->label);
+	if (n < 0)
+		return;
+	size_t o = (size_t)n + role_log_escape((const uint8_t *)l->line, l->len, out + n, sizeof(out) - (size_t)n);
+	o += (size_t)snprintf(out + o, sizeof(out) - o, "%s\n", note);
+	write_all(out_fd, out, o < sizeof(out) ? o : sizeof(out) - 1);
+	l->len = 0;
+}
+
+void role_log_feed(struct role_log *l, const uint8_t *rec, size_t n, int out_fd)
+{
+	bool ends_line = n > 0 && rec[n - 1] == '\n';
+	size_t body = ends_line ? n - 1 : n;
+	if (!l->cut) {
+		size_t room = ROLE_LOG_LINE_MAX - l->len;
+		size_t take = body < room ? body : room;
+		memcpy(l->line + l->len, rec, take);
+		l->len += take;
+		if (take < body) {
+			/* written at once: the rest of the line is dropped */
+			char note[64];
+			snprintf(note, sizeof(note), " [cut: line longer than %d bytes]", ROLE_LOG_LINE_MAX);
+			emit(l, note, out_fd);
+			l->cut = true;
+		}
+	}
+	if (ends_line) {
+		if (!l->cut)
+			emit(l, "", out_fd);
+		l->cut = false;
+		l->len = 0;
+	}
+}
+
+int role_log_drain(struct role_log *l, int rd, int out_fd)
+{
+	uint8_t rec[PIPE_BUF];
+	for (int i = 0; i < ROLE_LOG_READS_MAX; i++) {
+		ssize_t n = read(rd, rec, sizeof(rec));
+		if (n > 0) {
+			role_log_feed(l, rec, (size_t)n, out_fd);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return -1;
+	}
+	return 1;
+}
+
+void role_log_flush(struct role_log *l, int out_fd)
+{
+	if (l->len > 0 && !l->cut)
+		emit(l, " [no newline at its end]", out_fd);
+	l->len = 0;
+	l->cut = false;
+}

@@ -1,0 +1,157 @@
+/* What a role must not inherit from the supervisor it was forked from,
+ * seen from the host on a real run: supplementary groups (mpbs-run started
+ * with groups 0, 6, 42), environment (a marker variable in mpbs-run's
+ * environment) and stderr (mpbs-run's stderr is a regular file; a role's
+ * fd 2 must be a pipe of its own). And a role cannot forge a line of the
+ * supervisor's log: what it writes arrives labelled, newlines escaped.
+ * Needs root. */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/harness.h"
+
+#define CTX "CTX_ALPHA"
+#define MARKER_NAME "MPBS_SECRET_MARKER"
+#define MARKER_VALUE "do-not-leak-7f3a"
+#define FORGED "mpbs-run: provider F (pid 1) exited"
+
+static struct mpbs m;
+
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+}
+
+static void finish(void)
+{
+	mpbs_cleanup(&m);
+}
+
+/* In mpbs-run's process just before its exec: what a careless parent
+ * (sudo, a service manager, a shell) hands it. */
+static int inherit_groups_and_marker(void)
+{
+	static const gid_t groups[] = { 0, 6, 42 };
+	if (setgroups(3, groups) < 0 || setenv(MARKER_NAME, MARKER_VALUE, 1) < 0)
+		return -1;
+	return 0;
+}
+
+static char *proc_file(pid_t pid, const char *name, size_t *len)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	char *text = read_file(path, len);
+	cr_assert_not_null(text, "cannot read %s", path);
+	return text;
+}
+
+static void assert_no_groups(const struct mpbs_role *r)
+{
+	char *status = proc_file(r->pid, "status", NULL);
+	char *g = strstr(status, "\nGroups:");
+	cr_assert_not_null(g, "%s: no Groups line", r->comm);
+	g += strlen("\nGroups:");
+	size_t len = strcspn(g, "\n");
+	cr_assert_eq(strspn(g, " \t"), len, "%s has supplementary groups:%.*s", r->comm, (int)len, g);
+	free(status);
+}
+
+static void assert_empty_environ(const struct mpbs_role *r)
+{
+	size_t len = 0;
+	char *env = proc_file(r->pid, "environ", &len);
+	cr_assert_null(memmem(env, len, MARKER_VALUE, strlen(MARKER_VALUE)), "%s shows the marker's value", r->comm);
+	cr_assert_null(memmem(env, len, MARKER_NAME, strlen(MARKER_NAME)), "%s shows the marker's name", r->comm);
+	for (size_t i = 0; i < len; i++)
+		cr_assert_eq(env[i], '\0', "%s: /proc/PID/environ holds a variable at byte %zu: %.40s", r->comm, i,
+			     env + i);
+	free(env);
+}
+
+/* fd 2 is a pipe, not the file mpbs-run's stderr goes to, and no other
+ * role's pipe. */
+static void assert_own_stderr(const struct mpbs_role *r, const struct stat *log, ino_t *seen, size_t n_seen)
+{
+	char path[64], target[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)r->pid);
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	cr_assert_gt(n, 0, "readlink %s", path);
+	target[n] = '\0';
+	cr_assert_eq(strncmp(target, "pipe:[", 6), 0, "%s: fd 2 is %s, not a pipe", r->comm, target);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert(!(st.st_dev == log->st_dev && st.st_ino == log->st_ino), "%s: fd 2 is mpbs-run's stderr", r->comm);
+	for (size_t i = 0; i < n_seen; i++)
+		cr_assert_neq(st.st_ino, seen[i], "%s shares its stderr pipe with another role", r->comm);
+	seen[n_seen] = st.st_ino;
+}
+
+Test(iso_role_hygiene, roles_inherit_no_groups_no_environment_and_not_the_supervisors_stderr, .init = need_root,
+     .fini = finish, .timeout = 60)
+{
+	struct mpbs_role roles[16];
+	ino_t seen[16];
+	struct stat log, sup_err;
+	char path[64];
+	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0, "cannot prepare a test directory");
+	cr_assert_eq(mpbs_launch_with(&m, inherit_groups_and_marker), 0, "mpbs-run did not become ready (log: %s)",
+		     m.log);
+	/* the premise: mpbs-run's own stderr is the regular file m.log */
+	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)m.pid);
+	cr_assert_eq(stat(m.log, &log), 0);
+	cr_assert_eq(stat(path, &sup_err), 0);
+	cr_assert(S_ISREG(log.st_mode) && sup_err.st_ino == log.st_ino, "mpbs-run's stderr is not %s", m.log);
+	int n = mpbs_roles(&m, roles, 16);
+	cr_assert_eq(n, 5, "expected 5 roles, found %d", n);
+	for (int i = 0; i < n; i++) {
+		assert_no_groups(&roles[i]);
+		assert_empty_environ(&roles[i]);
+		assert_own_stderr(&roles[i], &log, seen, (size_t)i);
+	}
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+	cr_log_info("5 roles: no supplementary groups, no variable in /proc/PID/environ, fd 2 a pipe of their own");
+}
+
+/* Provider F's evaluator writes a line that imitates the supervisor; the
+ * provider logs the evaluator's output, and the supervisor's log must show
+ * it on one line labelled "provider F: ", its newline escaped. */
+Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_log_line, .init = need_root, .fini = finish, .timeout = 60)
+{
+	char topo[PATH_MAX + 512], dir[PATH_MAX], file[PATH_MAX + 32];
+	/* exec_dir is relative: resolved against the topology's directory */
+	snprintf(topo, sizeof(topo), "[provider F]\npolicy = F.policy\nkeys = keys/F\ndemo_keys = yes\n"
+				     "receive_body = yes\nexec = yes\nexec_dir = forge\n");
+	cr_assert_eq(mpbs_prepare(&m, "", topo), 0, "cannot prepare a test directory");
+	snprintf(dir, sizeof(dir), "%s/forge", m.dir);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(file, sizeof(file), "%s/forge.sh", dir);
+	cr_assert_eq(write_text_file(file, "#!/bin/sh\nprintf '\\n" FORGED "\\n' >&2\nexit 1\n"), 0);
+	cr_assert_eq(chmod(file, 0755), 0);
+	snprintf(file, sizeof(file), "%s/F.policy", m.dir);
+	cr_assert_eq(write_text_file(file, "accept_context = " CTX "\nreceive_body = yes\n"
+					   "evaluator = /exec/forge.sh\nevaluator_timeout = 2000\n"),
+		     0);
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, "x", 1), 204);
+	cr_assert_geq(file_wait_count(m.log, "provider F: evaluator output", 1, 8000), 1,
+		      "the evaluator's output was not logged (log: %s)", m.log);
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+	char *log = read_file(m.log, NULL);
+	cr_assert_not_null(log);
+	cr_assert_null(strstr(log, "\n" FORGED), "a role forged a supervisor line; log:\n%s", log);
+	cr_assert_not_null(strstr(log, "\\n" FORGED), "the forged line is not shown escaped; log:\n%s", log);
+	const char *at = strstr(log, "provider F: evaluator output");
+	const char *eol = strchr(at, '\n');
+	cr_assert_not_null(memmem(at, (size_t)(eol - at), FORGED, strlen(FORGED)),
+			   "the forged text is not on the labelled line; log:\n%s", log);
+	free(log);
+}
