@@ -52,6 +52,7 @@ struct peer {
 	struct uncovered *queue;   /* capacity cfg->checkpoint_every */
 	uint32_t queued;
 	uint64_t ignored;          /* frames dropped while untrusted */
+	uint64_t over_quota;       /* operations not tracked: at its pending quota */
 	struct wire_stats wire;
 };
 
@@ -249,21 +250,37 @@ static int expire(struct association *as, struct pending_op *e)
 	return rc;
 }
 
+/* A provider at its pending quota makes room by giving up its own oldest
+ * operation that no other provider contributed to: recorded incomplete. */
+static int evict_own(void *ctx, struct pending_op *e)
+{
+	struct association *as = ctx;
+	if (expire(as, e) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 static int apply_covered(struct association *as, size_t who, const struct uncovered *u)
 {
-	struct pending_op *e = pending_find(&as->pending, u->op);
+	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	struct pending_op *e = pending_admit(&as->pending, u->op, who, now_ms, evict_own, as);
+	if (!e && errno == ENOSPC) {
+		/* At its quota, and every operation it holds is shared with
+		 * another provider: its value is in the ledger, but this
+		 * operation is not tracked (pending.h). */
+		if (!as->replaying && as->peers[who].over_quota++ == 0)
+			log_warn("provider %s: %u pending operations, its quota: an operation is not tracked",
+				 as->cfg->providers[who].name, as->pending.quota);
+		return 0;
+	}
 	if (!e) {
-		uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
-		struct pending_op *oldest = pending_oldest(&as->pending);
-		if (as->pending.n_free == 0 && oldest && expire(as, oldest) < 0)
-			return -1;
-		e = pending_insert(&as->pending, u->op, now_ms);
-		if (!e) {
-			/* Only when its index could not grow: out of memory. The
-			 * supervisor restarts the role, which rebuilds from the ledger. */
-			log_error("pending table: out of memory with %u operations pending", as->pending.used);
-			return -1;
-		}
+		/* The index could not grow (out of memory), or the eviction's
+		 * record could not be buffered. The supervisor restarts the
+		 * role, which rebuilds from the ledger. */
+		log_error("pending table: cannot admit an operation with %u pending", as->pending.used);
+		return -1;
 	}
 	uint8_t bit = u->stage == STAGE_START ? 1 : 2;
 	if (e->have[who] & bit)
