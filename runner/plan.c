@@ -380,9 +380,21 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 	p->ledger_fd = ledger_file_open(t->ledger, &append_only, err, errlen);
 	if (p->ledger_fd < 0)
 		return -1;
+	/* Without the inode flag, a compromised association could rewrite
+	 * what it wrote before (its seccomp policy is the only layer left). */
+	if (!append_only && t->ledger_append_only == APPEND_ONLY_REQUIRED) {
+		snprintf(err, errlen,
+			 "ledger %s: its filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
+			 "[association] ledger_append_only = required (move the ledger to a filesystem "
+			 "that can, e.g. ext4, xfs, btrfs, tmpfs since Linux 6.0, or set best-effort)",
+			 t->ledger, strerror(errno));
+		return -1;
+	}
 	if (!append_only)
 		log_warn("ledger %s: this filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
-			 "the hash chain still detects any edit", t->ledger, strerror(errno));
+			 "running anyway ([association] ledger_append_only = best-effort); "
+			 "the hash chain still detects an edit unless it is rewritten from that point",
+			 t->ledger, strerror(errno));
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (channel_open(&p->artifact[i], artifact_sndbuf(t), err, errlen) < 0 ||
 		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)

@@ -33,7 +33,8 @@
 #define SIZE_MIN_BYTES (1ull << 20)
 #define SIZE_MAX_BYTES (1ull << 50)
 
-enum value_kind { V_UINT, V_SIZE, V_BOOL, V_PATH, V_LISTEN, V_HTTP_PATH, V_CONFIRM, V_CPU_MAX, V_RESTART };
+enum value_kind { V_UINT, V_SIZE, V_BOOL, V_PATH, V_LISTEN, V_HTTP_PATH, V_CONFIRM, V_CPU_MAX, V_RESTART,
+		  V_APPEND_ONLY };
 
 struct key_def {
 	const char *name;
@@ -112,6 +113,7 @@ static const struct key_def intermediary_keys[] = {
 
 static const struct key_def association_keys[] = {
 	{ "ledger", V_PATH, offsetof(struct topology, ledger), 0, 0, 0 },
+	{ "ledger_append_only", V_APPEND_ONLY, offsetof(struct topology, ledger_append_only), 0, 0, 0 },
 	{ "confirm", V_CONFIRM, offsetof(struct topology, confirm_k), 0, 1, TOPO_PROVIDERS_MAX },
 	U("pending_timeout", struct topology, pending_timeout, 1, 86400),
 	U("pending_max", struct topology, pending_max, 16, 16777216),
@@ -316,6 +318,19 @@ static int parse_restart(const char *v, void *field, char *msg, size_t len)
 	return -1;
 }
 
+static int parse_append_only(const char *v, void *field, char *msg, size_t len)
+{
+	static const char *const names[] = { [APPEND_ONLY_REQUIRED] = "required",
+					     [APPEND_ONLY_BEST_EFFORT] = "best-effort" };
+	for (int i = 0; i < 2; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*(enum topo_append_only *)field = (enum topo_append_only)i;
+			return 0;
+		}
+	snprintf(msg, len, "expected required or best-effort, got '%.64s'", v);
+	return -1;
+}
+
 static int parse_cpu_max(const char *v, char out[32], char *msg, size_t len)
 {
 	uint64_t quota = 0, period;
@@ -428,6 +443,8 @@ static int set_value(struct parse *p, const struct key_def *k, void *target, con
 		return parse_cpu_max(v, field, msg, len);
 	case V_RESTART:
 		return parse_restart(v, field, msg, len);
+	case V_APPEND_ONLY:
+		return parse_append_only(v, field, msg, len);
 	case V_PATH: {
 		if (v[0] == '\0') {
 			snprintf(msg, len, "expected a path, got ''");
