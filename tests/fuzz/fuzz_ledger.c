@@ -5,7 +5,7 @@
  * with valid signatures that mutations start from.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -o /tmp/fl \
- *     tests/fuzz/fuzz_ledger.c roles/ledger.c roles/wire.c roles/derive.c \
+ *     tests/fuzz/fuzz_ledger.c roles/ledger.c roles/ledger_verify.c roles/wire.c roles/derive.c \
  *     roles/chain.c roles/log.c $(pkg-config --cflags --libs libsodium jansson)
  *   /tmp/fl -max_total_time=30 tests/fuzz/corpus/ledger
  */
