@@ -23,6 +23,7 @@
 
 #include "chain.h"
 #include "derive.h"
+#include "keys.h"
 #include "ledger.h"
 #include "log.h"
 #include "pending.h"
@@ -77,6 +78,9 @@ struct association {
 	bool sync_in_flight;
 	uint64_t sync_seq;         /* the in-flight sync makes records up to this seq durable */
 	size_t sync_report_end;    /* and lets report[0, this) be printed */
+	uint8_t head_sk[64];       /* its own Ed25519 key: signs ledger heads, never an outcome */
+	uint64_t head_record_seq;  /* seq of the last record a head covers or is */
+	struct ledger_head last_head; /* the last head it wrote (seq 0: none yet) */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -474,12 +478,32 @@ static int flush_if_large(struct association *as)
 	return 0;
 }
 
+/* A signed head over everything buffered so far, once per group commit
+ * that has new records (docs/VERIFY.md): the unsigned tail of the file is
+ * at most what one round wrote. */
+static int append_head(struct association *as)
+{
+	if (as->replaying || as->ledger.seq == as->head_record_seq)
+		return 0;
+	struct ledger_head h = { .seq = as->ledger.seq };
+	memcpy(h.hash, as->ledger.prev, WIRE_DIGEST_LEN);
+	if (ledger_append_head(&as->ledger, as->head_sk) < 0) {
+		log_errno("ledger: cannot buffer a head record");
+		return -1;
+	}
+	as->last_head = h;
+	as->head_record_seq = as->ledger.seq;
+	return 0;
+}
+
 /* Group commit: what this round produced and flush_if_large did not write
- * yet is written now;
+ * yet is written now, closed by a signed head;
  * at most one fdatasync runs at a time in the syncer thread, covering all
  * that was written before it started, while the loop goes on. */
 static int commit(struct association *as)
 {
+	if (append_head(as) < 0)
+		return -1;
 	if (as->ledger.len > 0 && ledger_flush(&as->ledger) < 0) {
 		log_errno("ledger write");
 		return -1;
@@ -512,6 +536,8 @@ static int on_synced(struct association *as)
 /* At stop: the last records written and synced here, then reported. */
 static int commit_final(struct association *as)
 {
+	if (append_head(as) < 0)
+		return -1;
 	if (ledger_commit(&as->ledger) < 0) {
 		log_errno("ledger commit");
 		return -1;
@@ -692,6 +718,11 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		log_errno("cannot initialise");
 		goto out;
 	}
+	/* Read now: once sealed it opens no file. */
+	if (keys_load_signal_secret(cfg->head_key_path, as.head_sk, err, sizeof(err)) < 0) {
+		log_error("head-signing key: %s", err);
+		goto out;
+	}
 	/* Seeded here: unseeded, jansson's first object reads /dev/urandom,
 	 * which the sealed association can no longer open. */
 	json_object_seed(randombytes_random());
@@ -699,6 +730,8 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		log_error("ledger: %s", err);
 		goto out;
 	}
+	/* What an earlier run left after its last head is covered by the next. */
+	as.head_record_seq = as.ledger.seq;
 	if (rebuild_from_ledger(&as) < 0 || syncer_start(&as.sync, cfg->ledger_fd, as.ledger.seq) < 0) {
 		if (errno)
 			log_errno("ledger syncer");
@@ -708,10 +741,16 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		status = 0;
 	log_info("stopped: %" PRIu64 " confirmed, %" PRIu64 " incomplete, %" PRIu64 " rejected, %u pending",
 		 as.confirmed, as.incomplete, as.rejected, as.pending.used);
+	if (as.last_head.seq > 0) {
+		char head[LEDGER_HEAD_TEXT_MAX];
+		ledger_head_format(&as.last_head, head);
+		log_info("last signed head %s (keep it elsewhere: mpbs-run verify --expect-head %s)", head, head);
+	}
 out_ledger:
 	syncer_stop(&as.sync);
 	ledger_writer_close(&as.ledger);
 out:
+	sodium_memzero(as.head_sk, sizeof(as.head_sk));
 	pending_free(&as.pending);
 	peers_free(&as);
 	free(as.report);

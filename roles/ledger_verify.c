@@ -67,6 +67,7 @@ struct op_track {
 struct verifier {
 	ledger_pubkey_fn pubkey;
 	void *ctx;
+	const struct ledger_verify_opts *opts;
 	struct ledger_verify_result *res;
 	struct provider_track prov[LEDGER_PROVIDERS_MAX];
 	size_t nprov;
@@ -231,11 +232,24 @@ static void pending_abandon(struct verifier *v, struct provider_track *p)
 	p->npending = 0;
 }
 
+/* With a topology, every provider a record names must be one of its own. */
+static bool in_topology(const struct verifier *v, const char *name)
+{
+	if (v->opts->n_providers == 0)
+		return true;
+	for (size_t i = 0; i < v->opts->n_providers; i++)
+		if (strcmp(v->opts->providers[i], name) == 0)
+			return true;
+	return false;
+}
+
 static bool verify_signal(struct verifier *v, json_t *obj)
 {
 	struct signal_frame s;
 	if (!ledger_read_signal(obj, &s))
 		return fail(v, "signal: missing, extra or malformed field");
+	if (!in_topology(v, s.provider))
+		return fail(v, "signal: provider %s is not in the topology (seq %" PRIu64 ")", s.provider, v->seq + 1);
 	struct provider_track *p = provider_get(v, s.provider);
 	if (!p)
 		return false;
@@ -268,6 +282,8 @@ static bool verify_checkpoint(struct verifier *v, json_t *obj)
 	struct checkpoint_frame c;
 	if (!ledger_read_checkpoint(obj, &c))
 		return fail(v, "checkpoint: missing, extra or malformed field");
+	if (!in_topology(v, c.provider))
+		return fail(v, "checkpoint of %s: unknown provider (not in the topology)", c.provider);
 	struct provider_track *p = provider_get(v, c.provider);
 	if (!p)
 		return false;
@@ -281,18 +297,44 @@ static bool verify_checkpoint(struct verifier *v, json_t *obj)
 	return cover_pending(v, p, &c);
 }
 
+/* The topology's rule: only its providers, at least confirm_k of them
+ * (all of them for confirm = all). */
+static bool confirm_rule_holds(struct verifier *v, uint64_t seq, json_t *names)
+{
+	const struct ledger_verify_opts *o = v->opts;
+	size_t n = json_array_size(names);
+	if (o->n_providers == 0)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = json_string_value(json_array_get(names, i));
+		if (!in_topology(v, name))
+			return fail(v, "confirmed: provider %s is not in the topology (seq %" PRIu64 ")", name, seq);
+	}
+	if (n < o->confirm_k) {
+		if (o->confirm_k == o->n_providers)
+			return fail(v, "confirmed: names %zu of the %zu providers, but confirm = all (seq %" PRIu64 ")",
+				    n, o->n_providers, seq);
+		return fail(v, "confirmed: names %zu providers, but confirm = %u (seq %" PRIu64 ")", n, o->confirm_k,
+			    seq);
+	}
+	return true;
+}
+
 static bool verify_confirmed(struct verifier *v, json_t *obj)
 {
 	uint8_t op[WIRE_DIGEST_LEN], linkage[WIRE_DIGEST_LEN], expect[WIRE_DIGEST_LEN];
-	uint64_t t;
+	uint64_t t, seq = v->seq + 1;
 	if (!ledger_has_exact_keys(obj, 4) || !ledger_get_hex(obj, "op", op, sizeof(op)) ||
 	    !ledger_get_hex(obj, "linkage", linkage, sizeof(linkage)) || !ledger_get_uint(obj, "t", &t) ||
 	    !ledger_get_names(obj, "providers", 1, LEDGER_PROVIDERS_MAX))
-		return fail(v, "confirmed: missing, extra or malformed field (providers sorted, unique)");
+		return fail(v, "confirmed: missing, extra or malformed field (providers sorted, unique; seq %" PRIu64 ")",
+			    seq);
 	json_t *names = json_object_get(obj, "providers");
 	struct op_track *track = op_find(v, op);
 	struct linkage_part parts[LEDGER_PROVIDERS_MAX];
 	size_t n = json_array_size(names);
+	if (!confirm_rule_holds(v, seq, names))
+		return false;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = json_string_value(json_array_get(names, i));
 		struct provider_track *p = provider_find(v, name);
@@ -300,14 +342,16 @@ static bool verify_confirmed(struct verifier *v, json_t *obj)
 		struct covered_value *start = p && track ? op_value(track, idx, STAGE_START) : NULL;
 		struct covered_value *complete = p && track ? op_value(track, idx, STAGE_COMPLETE) : NULL;
 		if (!start || !complete)
-			return fail(v, "confirmed: provider %s has no covered START and COMPLETE", name);
+			return fail(v, "confirmed: provider %s has no covered %s%s%s for this op earlier in the "
+				    "ledger (seq %" PRIu64 ")", name, start ? "" : "START",
+				    !start && !complete ? " and " : "", complete ? "" : "COMPLETE", seq);
 		parts[i].provider = p->name;
 		memcpy(parts[i].start, start->value, WIRE_DIGEST_LEN);
 		memcpy(parts[i].complete, complete->value, WIRE_DIGEST_LEN);
 	}
 	derive_linkage(op, parts, n, expect);
 	if (sodium_memcmp(expect, linkage, sizeof(expect)) != 0)
-		return fail(v, "confirmed: linkage mismatch");
+		return fail(v, "confirmed: linkage mismatch (seq %" PRIu64 ")", seq);
 	op_drop(v, track);
 	v->res->confirmed++;
 	return true;
@@ -339,6 +383,34 @@ static bool verify_rejected(struct verifier *v, json_t *obj)
 	return true;
 }
 
+/* A head signs the chain up to the record just before it: covers is that
+ * record's seq, head the hash of its line (the prev of the head record
+ * itself), and sig the association's signature over both. */
+static bool verify_head(struct verifier *v, json_t *obj)
+{
+	struct ledger_head h;
+	uint8_t sig[crypto_sign_BYTES], msg[LEDGER_HEAD_MSG_LEN];
+	uint64_t seq = v->seq + 1;
+	if (!ledger_has_exact_keys(obj, 3) || !ledger_get_uint(obj, "covers", &h.seq) ||
+	    !ledger_get_hex(obj, "head", h.hash, sizeof(h.hash)) || !ledger_get_hex(obj, "sig", sig, sizeof(sig)))
+		return fail(v, "head (seq %" PRIu64 "): missing, extra or malformed field", seq);
+	if (h.seq == 0)
+		return fail(v, "head (seq %" PRIu64 "): covers no record", seq);
+	if (h.seq != v->seq || sodium_memcmp(h.hash, v->prev, sizeof(h.hash)) != 0)
+		return fail(v, "head (seq %" PRIu64 "): does not match the chain up to seq %" PRIu64, seq, v->seq);
+	if (!v->opts->association_pk) {
+		v->res->heads_unchecked++;
+		return true;
+	}
+	ledger_head_message(&h, msg);
+	if (crypto_sign_verify_detached(sig, msg, sizeof(msg), v->opts->association_pk) != 0)
+		return fail(v, "head (seq %" PRIu64 "): bad signature (not the association's key)", seq);
+	v->res->heads++;
+	v->res->last_head = h;
+	v->res->last_head_record = seq;
+	return true;
+}
+
 static bool verify_record(struct verifier *v, json_t *obj)
 {
 	json_t *type = json_object_get(obj, "type");
@@ -355,6 +427,8 @@ static bool verify_record(struct verifier *v, json_t *obj)
 		return verify_incomplete(v, obj);
 	if (strcmp(t, "rejected") == 0)
 		return verify_rejected(v, obj);
+	if (strcmp(t, "head") == 0)
+		return verify_head(v, obj);
 	return fail(v, "unknown record type");
 }
 
@@ -371,6 +445,31 @@ static bool verify_line(struct verifier *v, const char *line, size_t len)
 	v->seq++;
 	sha256_of(v->prev, line, len);
 	v->res->records++;
+	for (size_t i = 0; i < v->opts->n_expect; i++) {
+		const struct ledger_head *e = &v->opts->expect[i];
+		char text[LEDGER_HEAD_TEXT_MAX];
+		if (e->seq != v->seq || sodium_memcmp(e->hash, v->prev, WIRE_DIGEST_LEN) == 0)
+			continue;
+		ledger_head_format(e, text);
+		return fail(v, "expected head %s: line %" PRIu64 " hashes otherwise (the ledger was rewritten at "
+			    "or before it)", text, v->seq);
+	}
+	return true;
+}
+
+/* A head kept elsewhere beyond the end: records were cut off. */
+static bool expected_heads_reached(struct verifier *v)
+{
+	for (size_t i = 0; i < v->opts->n_expect; i++) {
+		const struct ledger_head *e = &v->opts->expect[i];
+		char text[LEDGER_HEAD_TEXT_MAX];
+		if (e->seq <= v->seq)
+			continue;
+		ledger_head_format(e, text);
+		v->res->bad_line = v->seq + 1;
+		return fail(v, "expected head %s: the ledger ends at seq %" PRIu64 " (records were cut off)", text,
+			    v->seq);
+	}
 	return true;
 }
 
@@ -392,10 +491,16 @@ static bool verify_stream(struct verifier *v, struct line_reader *lr)
 	}
 	for (size_t i = 0; i < v->nprov; i++)
 		pending_abandon(v, &v->prov[i]);
-	return true;
+	return expected_heads_reached(v);
 }
 
 bool ledger_verify(int fd, ledger_pubkey_fn pubkey, void *ctx, struct ledger_verify_result *res)
+{
+	const struct ledger_verify_opts opts = { .pubkey = pubkey, .ctx = ctx };
+	return ledger_verify_with(fd, &opts, res);
+}
+
+bool ledger_verify_with(int fd, const struct ledger_verify_opts *opts, struct ledger_verify_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	struct verifier *v = calloc(1, sizeof(*v));
@@ -406,8 +511,9 @@ bool ledger_verify(int fd, ledger_pubkey_fn pubkey, void *ctx, struct ledger_ver
 		res->bad_line = 0;
 		goto out;
 	}
-	v->pubkey = pubkey;
-	v->ctx = ctx;
+	v->pubkey = opts->pubkey;
+	v->ctx = opts->ctx;
+	v->opts = opts;
 	v->res = res;
 	ledger_line_reader_init(lr, fd);
 	ok = verify_stream(v, lr);

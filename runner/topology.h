@@ -85,6 +85,10 @@ struct topology {
 	/* [association] */
 	char *ledger;      /* absolute; default /var/lib/mpbs/ledger.jsonl */
 	enum topo_append_only ledger_append_only; /* default required */
+	char *association_keys;       /* absolute key directory (signal.key, signal.pub) for
+				       * signing ledger heads; default LEDGER_DIR/association-keys */
+	char *association_public_key; /* absolute; default KEYS/signal.pub */
+	bool association_demo_keys;   /* generate the pair if missing; default yes */
 	unsigned confirm_k;/* 0 means "all" */
 	uint32_t pending_timeout; /* seconds, default 30 */
 	uint32_t pending_max;     /* default 65536 */

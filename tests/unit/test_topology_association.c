@@ -85,3 +85,39 @@ Test(unit_topology_association, ledger_append_only_refuses_anything_else_with_it
 				       "got 'no'"),
 			   "%s", err);
 }
+
+Test(unit_topology_association, the_association_key_defaults_beside_the_ledger_and_is_generated)
+{
+	struct topology t;
+	char err[1024] = "", want[PATH_MAX + 64];
+	cr_assert_eq(load(&t, "[association]\nledger = data/ledger.jsonl\n" PROVIDER_A, err, sizeof(err)), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s/data/association-keys", scratch);
+	cr_assert_str_eq(t.association_keys, want);
+	snprintf(want, sizeof(want), "%s/data/association-keys/signal.pub", scratch);
+	cr_assert_str_eq(t.association_public_key, want);
+	cr_assert(t.association_demo_keys);
+	topology_free(&t);
+}
+
+Test(unit_topology_association, provisioned_association_keys_must_exist)
+{
+	struct topology t;
+	char err[1024] = "";
+	cr_assert_eq(load(&t, "[association]\nkeys = askeys\ndemo_keys = no\n" PROVIDER_A, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "t.conf:2: [association] keys: stat "), "%s", err);
+	cr_assert_eq(mkdir("askeys", 0755), 0);
+	cr_assert_eq(load(&t, "[association]\nkeys = askeys\ndemo_keys = no\n" PROVIDER_A, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "[association] public_key: stat "), "%s", err);
+	write_text("askeys/signal.pub", "00\n");
+	cr_assert_eq(load(&t, "[association]\nkeys = askeys\ndemo_keys = no\n" PROVIDER_A, err, sizeof(err)), 0, "%s",
+		     err);
+	topology_free(&t);
+}
+
+Test(unit_topology_association, a_providers_key_directory_is_never_the_associations)
+{
+	struct topology t;
+	char err[1024] = "";
+	cr_assert_eq(load(&t, "[association]\nkeys = keys\n" PROVIDER_A, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "t.conf:2: [association] keys: same directory as provider A"), "%s", err);
+}
