@@ -40,6 +40,13 @@
  * (the buffer reached 2 MiB). The sync and the reporting of confirmations
  * still follow the round, as before. */
 #define LEDGER_FLUSH_AT 65536
+/* A signed head closes a group commit once this much has passed since the
+ * last one, or this many records are unsigned, and always at a stop: an
+ * Ed25519 signature costs about 28 us, too much for every small round at
+ * high rates. The loop wakes every second (the expiry timer), so a quiet
+ * ledger's unsigned tail is at most about a second old. */
+#define HEAD_MIN_INTERVAL_MS 50
+#define HEAD_EVERY_RECORDS 4096
 
 struct uncovered {
 	uint8_t op[WIRE_DIGEST_LEN];
@@ -80,6 +87,7 @@ struct association {
 	size_t sync_report_end;    /* and lets report[0, this) be printed */
 	uint8_t head_sk[64];       /* its own Ed25519 key: signs ledger heads, never an outcome */
 	uint64_t head_record_seq;  /* seq of the last record a head covers or is */
+	uint64_t head_ms;          /* CLOCK_MONOTONIC ms of the last head */
 	struct ledger_head last_head; /* the last head it wrote (seq 0: none yet) */
 };
 
@@ -478,12 +486,16 @@ static int flush_if_large(struct association *as)
 	return 0;
 }
 
-/* A signed head over everything buffered so far, once per group commit
- * that has new records (docs/VERIFY.md): the unsigned tail of the file is
- * at most what one round wrote. */
-static int append_head(struct association *as)
+/* A signed head over everything buffered so far (docs/VERIFY.md), at a
+ * group commit with new records, bounded as HEAD_MIN_INTERVAL_MS says;
+ * `now` forces one (the stop). */
+static int append_head(struct association *as, bool now)
 {
+	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
 	if (as->replaying || as->ledger.seq == as->head_record_seq)
+		return 0;
+	if (!now && now_ms - as->head_ms < HEAD_MIN_INTERVAL_MS &&
+	    as->ledger.seq - as->head_record_seq < HEAD_EVERY_RECORDS)
 		return 0;
 	struct ledger_head h = { .seq = as->ledger.seq };
 	memcpy(h.hash, as->ledger.prev, WIRE_DIGEST_LEN);
@@ -493,16 +505,17 @@ static int append_head(struct association *as)
 	}
 	as->last_head = h;
 	as->head_record_seq = as->ledger.seq;
+	as->head_ms = now_ms;
 	return 0;
 }
 
 /* Group commit: what this round produced and flush_if_large did not write
- * yet is written now, closed by a signed head;
+ * yet is written now, closed by a signed head when one is due;
  * at most one fdatasync runs at a time in the syncer thread, covering all
  * that was written before it started, while the loop goes on. */
 static int commit(struct association *as)
 {
-	if (append_head(as) < 0)
+	if (append_head(as, false) < 0)
 		return -1;
 	if (as->ledger.len > 0 && ledger_flush(&as->ledger) < 0) {
 		log_errno("ledger write");
@@ -536,7 +549,7 @@ static int on_synced(struct association *as)
 /* At stop: the last records written and synced here, then reported. */
 static int commit_final(struct association *as)
 {
-	if (append_head(as) < 0)
+	if (append_head(as, true) < 0)
 		return -1;
 	if (ledger_commit(&as->ledger) < 0) {
 		log_errno("ledger commit");

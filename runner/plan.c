@@ -179,9 +179,9 @@ static int prepare_provider_files(struct run_plan *p, size_t i, char *err, size_
 
 /* The association's head-signing pair (docs/VERIFY.md): generated like a
  * provider's demo keys, owned by the association's host uid, bound
- * read-only at /keys into its sandbox alone. The supervisor never opens the
- * secret (what it generates it wipes at once): every role is cloned from
- * its memory. */
+ * read-only at /keys into its sandbox alone. The supervisor never reads the
+ * secret, and wipes the one it generates at once: every role is cloned
+ * from its memory. */
 static int prepare_association_files(struct run_plan *p, char *err, size_t errlen)
 {
 	const struct topology *t = p->t;
