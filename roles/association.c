@@ -23,6 +23,7 @@
 
 #include "chain.h"
 #include "derive.h"
+#include "keys.h"
 #include "ledger.h"
 #include "log.h"
 #include "pending.h"
@@ -39,6 +40,13 @@
  * (the buffer reached 2 MiB). The sync and the reporting of confirmations
  * still follow the round, as before. */
 #define LEDGER_FLUSH_AT 65536
+/* A signed head closes a group commit once this much has passed since the
+ * last one, or this many records are unsigned, and always at a stop: an
+ * Ed25519 signature costs about 28 us, too much for every small round at
+ * high rates. The loop wakes every second (the expiry timer), so a quiet
+ * ledger's unsigned tail is at most about a second old. */
+#define HEAD_MIN_INTERVAL_MS 50
+#define HEAD_EVERY_RECORDS 4096
 
 struct uncovered {
 	uint8_t op[WIRE_DIGEST_LEN];
@@ -52,6 +60,7 @@ struct peer {
 	struct uncovered *queue;   /* capacity cfg->checkpoint_every */
 	uint32_t queued;
 	uint64_t ignored;          /* frames dropped while untrusted */
+	uint64_t over_quota;       /* operations not tracked: at its pending quota */
 	struct wire_stats wire;
 };
 
@@ -76,6 +85,10 @@ struct association {
 	bool sync_in_flight;
 	uint64_t sync_seq;         /* the in-flight sync makes records up to this seq durable */
 	size_t sync_report_end;    /* and lets report[0, this) be printed */
+	uint8_t head_sk[64];       /* its own Ed25519 key: signs ledger heads, never an outcome */
+	uint64_t head_record_seq;  /* seq of the last record a head covers or is */
+	uint64_t head_ms;          /* CLOCK_MONOTONIC ms of the last head */
+	struct ledger_head last_head; /* the last head it wrote (seq 0: none yet) */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -249,21 +262,37 @@ static int expire(struct association *as, struct pending_op *e)
 	return rc;
 }
 
+/* A provider at its pending quota makes room by giving up its own oldest
+ * operation that no other provider contributed to: recorded incomplete. */
+static int evict_own(void *ctx, struct pending_op *e)
+{
+	struct association *as = ctx;
+	if (expire(as, e) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 static int apply_covered(struct association *as, size_t who, const struct uncovered *u)
 {
-	struct pending_op *e = pending_find(&as->pending, u->op);
+	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	struct pending_op *e = pending_admit(&as->pending, u->op, who, now_ms, evict_own, as);
+	if (!e && errno == ENOSPC) {
+		/* At its quota, and every operation it holds is shared with
+		 * another provider: its value is in the ledger, but this
+		 * operation is not tracked (pending.h). */
+		if (!as->replaying && as->peers[who].over_quota++ == 0)
+			log_warn("provider %s: %u pending operations, its quota: an operation is not tracked",
+				 as->cfg->providers[who].name, as->pending.quota);
+		return 0;
+	}
 	if (!e) {
-		uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
-		struct pending_op *oldest = pending_oldest(&as->pending);
-		if (as->pending.n_free == 0 && oldest && expire(as, oldest) < 0)
-			return -1;
-		e = pending_insert(&as->pending, u->op, now_ms);
-		if (!e) {
-			/* Only when its index could not grow: out of memory. The
-			 * supervisor restarts the role, which rebuilds from the ledger. */
-			log_error("pending table: out of memory with %u operations pending", as->pending.used);
-			return -1;
-		}
+		/* The index could not grow (out of memory), or the eviction's
+		 * record could not be buffered. The supervisor restarts the
+		 * role, which rebuilds from the ledger. */
+		log_error("pending table: cannot admit an operation with %u pending", as->pending.used);
+		return -1;
 	}
 	uint8_t bit = u->stage == STAGE_START ? 1 : 2;
 	if (e->have[who] & bit)
@@ -457,12 +486,37 @@ static int flush_if_large(struct association *as)
 	return 0;
 }
 
+/* A signed head over everything buffered so far (docs/VERIFY.md), at a
+ * group commit with new records, bounded as HEAD_MIN_INTERVAL_MS says;
+ * `now` forces one (the stop). */
+static int append_head(struct association *as, bool now)
+{
+	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	if (as->replaying || as->ledger.seq == as->head_record_seq)
+		return 0;
+	if (!now && now_ms - as->head_ms < HEAD_MIN_INTERVAL_MS &&
+	    as->ledger.seq - as->head_record_seq < HEAD_EVERY_RECORDS)
+		return 0;
+	struct ledger_head h = { .seq = as->ledger.seq };
+	memcpy(h.hash, as->ledger.prev, WIRE_DIGEST_LEN);
+	if (ledger_append_head(&as->ledger, as->head_sk) < 0) {
+		log_errno("ledger: cannot buffer a head record");
+		return -1;
+	}
+	as->last_head = h;
+	as->head_record_seq = as->ledger.seq;
+	as->head_ms = now_ms;
+	return 0;
+}
+
 /* Group commit: what this round produced and flush_if_large did not write
- * yet is written now;
+ * yet is written now, closed by a signed head when one is due;
  * at most one fdatasync runs at a time in the syncer thread, covering all
  * that was written before it started, while the loop goes on. */
 static int commit(struct association *as)
 {
+	if (append_head(as, false) < 0)
+		return -1;
 	if (as->ledger.len > 0 && ledger_flush(&as->ledger) < 0) {
 		log_errno("ledger write");
 		return -1;
@@ -495,6 +549,8 @@ static int on_synced(struct association *as)
 /* At stop: the last records written and synced here, then reported. */
 static int commit_final(struct association *as)
 {
+	if (append_head(as, true) < 0)
+		return -1;
 	if (ledger_commit(&as->ledger) < 0) {
 		log_errno("ledger commit");
 		return -1;
@@ -675,6 +731,11 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		log_errno("cannot initialise");
 		goto out;
 	}
+	/* Read now: once sealed it opens no file. */
+	if (keys_load_signal_secret(cfg->head_key_path, as.head_sk, err, sizeof(err)) < 0) {
+		log_error("head-signing key: %s", err);
+		goto out;
+	}
 	/* Seeded here: unseeded, jansson's first object reads /dev/urandom,
 	 * which the sealed association can no longer open. */
 	json_object_seed(randombytes_random());
@@ -682,6 +743,8 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		log_error("ledger: %s", err);
 		goto out;
 	}
+	/* What an earlier run left after its last head is covered by the next. */
+	as.head_record_seq = as.ledger.seq;
 	if (rebuild_from_ledger(&as) < 0 || syncer_start(&as.sync, cfg->ledger_fd, as.ledger.seq) < 0) {
 		if (errno)
 			log_errno("ledger syncer");
@@ -691,10 +754,16 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		status = 0;
 	log_info("stopped: %" PRIu64 " confirmed, %" PRIu64 " incomplete, %" PRIu64 " rejected, %u pending",
 		 as.confirmed, as.incomplete, as.rejected, as.pending.used);
+	if (as.last_head.seq > 0) {
+		char head[LEDGER_HEAD_TEXT_MAX];
+		ledger_head_format(&as.last_head, head);
+		log_info("last signed head %s (keep it elsewhere: mpbs-run verify --expect-head %s)", head, head);
+	}
 out_ledger:
 	syncer_stop(&as.sync);
 	ledger_writer_close(&as.ledger);
 out:
+	sodium_memzero(as.head_sk, sizeof(as.head_sk));
 	pending_free(&as.pending);
 	peers_free(&as);
 	free(as.report);

@@ -20,6 +20,7 @@ struct association_config {
 	size_t n_providers;
 	const struct association_provider *providers;
 	int ledger_fd;             /* O_RDWR|O_APPEND, opened by the supervisor */
+	const char *head_key_path; /* its Ed25519 secret key, read before the seal (ledger heads) */
 	unsigned confirm_k;        /* 1..n_providers (all = n_providers) */
 	uint32_t pending_timeout;  /* seconds */
 	uint32_t pending_max;

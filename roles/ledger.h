@@ -72,6 +72,50 @@ void ledger_writer_close(struct ledger_writer *w);
  * provider is unknown. */
 typedef bool (*ledger_pubkey_fn)(void *ctx, const char *provider, uint8_t pk[32]);
 
+/* A point of the file chain: the SHA-256 of line `seq` (without its
+ * newline), which every later line's prev depends on. A `head` record
+ * signs one; an operator keeps one as SEQ:HASH. */
+struct ledger_head {
+	uint64_t seq;
+	uint8_t hash[WIRE_DIGEST_LEN];
+};
+
+/* "SEQ:HASH" (64 lowercase hex digits) to h; false if malformed. */
+bool ledger_head_parse(const char *text, struct ledger_head *h);
+/* h as "SEQ:HASH" into out (at least LEDGER_HEAD_TEXT_MAX bytes). */
+#define LEDGER_HEAD_TEXT_MAX (20 + 1 + 2 * WIRE_DIGEST_LEN + 1)
+void ledger_head_format(const struct ledger_head *h, char *out);
+
+/* The association's signed head (docs/VERIFY.md), buffered as a record
+ * {"covers":SEQ,"head":HASH,"sig":SIG} right after record SEQ, the last one
+ * buffered: SIG is Ed25519 by sk over ledger_head_message(). Returns 0, or
+ * -1 with errno. */
+int ledger_append_head(struct ledger_writer *w, const uint8_t sk[64]);
+/* The signed message: a domain string (with its NUL), SEQ as 8 bytes big
+ * endian, HASH. */
+#define LEDGER_HEAD_DOMAIN "mpbs-run ledger head v1"
+#define LEDGER_HEAD_MSG_LEN (sizeof(LEDGER_HEAD_DOMAIN) + 8 + WIRE_DIGEST_LEN)
+void ledger_head_message(const struct ledger_head *h, uint8_t out[LEDGER_HEAD_MSG_LEN]);
+
+/* What verify checks beyond the file's own consistency. Zero fields check
+ * nothing more. */
+struct ledger_verify_opts {
+	ledger_pubkey_fn pubkey;
+	void *ctx;
+	/* The topology's providers and confirm rule: every record names only
+	 * these, and a confirmed record at least confirm_k of them. */
+	size_t n_providers;
+	const char *const *providers;
+	unsigned confirm_k;
+	/* The association's public key: every head's signature must verify
+	 * (NULL: heads are checked against the chain only, and counted as
+	 * unchecked). */
+	const uint8_t *association_pk;
+	/* Heads kept elsewhere: the ledger must reach each seq with that hash. */
+	size_t n_expect;
+	const struct ledger_head *expect;
+};
+
 struct ledger_verify_result {
 	uint64_t records;
 	uint64_t confirmed;
@@ -80,6 +124,10 @@ struct ledger_verify_result {
 	uint64_t rejected;
 	uint64_t incomplete;
 	uint64_t uncovered;       /* signals never covered by a checkpoint (not an error) */
+	uint64_t heads;           /* head records whose signature verified */
+	uint64_t heads_unchecked; /* head records seen without an association key */
+	struct ledger_head last_head; /* the last verified head (seq 0: none) */
+	uint64_t last_head_record;    /* seq of the record that signed it */
 	uint64_t bad_line;        /* first bad line number (from 1), 0 if none */
 	char why[256];            /* why that line is bad */
 };
@@ -92,6 +140,8 @@ struct ledger_verify_result {
  * for its op and its linkage recomputes. Returns true if all holds; otherwise
  * false with bad_line and why set. A last line without newline is reported. */
 bool ledger_verify(int fd, ledger_pubkey_fn pubkey, void *ctx, struct ledger_verify_result *res);
+/* The same with the checks of opts (docs/VERIFY.md). */
+bool ledger_verify_with(int fd, const struct ledger_verify_opts *opts, struct ledger_verify_result *res);
 
 /* Replays the records of a ledger the writer already accepted (after
  * ledger_writer_open), as the frames they record, so a restarted

@@ -1,5 +1,6 @@
 #include "pending.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,12 @@ int pending_init(struct pending_table *t, size_t n_providers, uint32_t max)
 {
 	size_t slots = 16;
 	memset(t, 0, sizeof(*t));
+	if (n_providers == 0 || n_providers > 64) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (max < n_providers)
+		max = (uint32_t)n_providers;
 	while (slots < (size_t)max * 2)
 		slots *= 2;
 	t->n_providers = n_providers;
@@ -44,7 +51,9 @@ int pending_init(struct pending_table *t, size_t n_providers, uint32_t max)
 	t->value_slab = calloc((size_t)max * n_providers, sizeof(*t->value_slab));
 	t->free_list = malloc((size_t)max * sizeof(*t->free_list));
 	t->index = calloc(slots, sizeof(*t->index));
-	if (!t->slab || !t->have_slab || !t->value_slab || !t->free_list || !t->index) {
+	t->accounts = calloc(n_providers, sizeof(*t->accounts));
+	t->quota = max / (uint32_t)n_providers;
+	if (!t->slab || !t->have_slab || !t->value_slab || !t->free_list || !t->index || !t->accounts) {
 		pending_free(t);
 		return -1;
 	}
@@ -60,6 +69,7 @@ void pending_free(struct pending_table *t)
 	free(t->value_slab);
 	free(t->free_list);
 	free(t->index);
+	free(t->accounts);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -126,14 +136,18 @@ static int index_grow(struct pending_table *t)
 
 struct pending_op *pending_insert(struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN], uint64_t now_ms)
 {
-	if (t->n_free == 0)
+	if (t->n_free == 0) {
+		errno = ENOSPC;
 		return NULL;
+	}
 	size_t slots = t->index_mask + 1;
 	/* Kept at most half full, so probes stay short; if it cannot grow it
 	 * may fill up to 7/8 before inserts fail. */
 	if (((size_t)t->used + 1) * 2 > slots && slots < t->index_max && index_grow(t) < 0 &&
-	    ((size_t)t->used + 1) * 8 > slots * 7)
+	    ((size_t)t->used + 1) * 8 > slots * 7) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	uint32_t i = t->n_stack > 0 ? t->free_list[--t->n_stack] : t->fresh++;
 	t->n_free--;
 	struct pending_op *e = &t->slab[i];
@@ -168,9 +182,91 @@ static void index_delete(struct pending_table *t, uint32_t ref)
 	t->index[hole] = 0;
 }
 
+/* ---- per-provider accounts ---- */
+
+static uint32_t ref_of(const struct pending_table *t, const struct pending_op *e)
+{
+	return (uint32_t)(e - t->slab) + 1;
+}
+
+static void sole_append(struct pending_table *t, size_t who, struct pending_op *e)
+{
+	struct pending_account *a = &t->accounts[who];
+	uint32_t ref = ref_of(t, e);
+	e->sole_prev = a->sole_newest;
+	e->sole_next = 0;
+	if (a->sole_newest)
+		t->slab[a->sole_newest - 1].sole_next = ref;
+	else
+		a->sole_oldest = ref;
+	a->sole_newest = ref;
+}
+
+static void sole_unlink(struct pending_table *t, size_t who, struct pending_op *e)
+{
+	struct pending_account *a = &t->accounts[who];
+	if (e->sole_prev)
+		t->slab[e->sole_prev - 1].sole_next = e->sole_next;
+	else
+		a->sole_oldest = e->sole_next;
+	if (e->sole_next)
+		t->slab[e->sole_next - 1].sole_prev = e->sole_prev;
+	else
+		a->sole_newest = e->sole_prev;
+	e->sole_prev = e->sole_next = 0;
+}
+
+/* An entry is on its contributor's sole list while it has exactly one. */
+static void charge(struct pending_table *t, struct pending_op *e, size_t who)
+{
+	if (e->charged == 0)
+		sole_append(t, who, e);
+	else if ((e->charged & (e->charged - 1)) == 0)
+		sole_unlink(t, (size_t)__builtin_ctzll(e->charged), e);
+	e->charged |= 1ull << who;
+	t->accounts[who].charged++;
+}
+
+static void uncharge_all(struct pending_table *t, struct pending_op *e)
+{
+	if (e->charged != 0 && (e->charged & (e->charged - 1)) == 0)
+		sole_unlink(t, (size_t)__builtin_ctzll(e->charged), e);
+	for (uint64_t m = e->charged; m; m &= m - 1)
+		t->accounts[__builtin_ctzll(m)].charged--;
+	e->charged = 0;
+}
+
+struct pending_op *pending_admit(struct pending_table *t, const uint8_t op[WIRE_DIGEST_LEN], size_t who,
+				 uint64_t now_ms, pending_evict_fn evict, void *ctx)
+{
+	struct pending_op *e = pending_find(t, op);
+	if (e && (e->charged >> who) & 1)
+		return e;
+	struct pending_account *a = &t->accounts[who];
+	if (a->charged >= t->quota) {
+		if (a->sole_oldest == 0) {
+			errno = ENOSPC;
+			return NULL;
+		}
+		/* Not e: e is not charged to who, every sole entry of who is. */
+		if (evict(ctx, &t->slab[a->sole_oldest - 1]) < 0)
+			return NULL;
+		if (a->charged >= t->quota) {
+			errno = ENOSPC; /* the callback did not remove it */
+			return NULL;
+		}
+	}
+	if (!e)
+		e = pending_insert(t, op, now_ms);
+	if (e)
+		charge(t, e, who);
+	return e;
+}
+
 void pending_remove(struct pending_table *t, struct pending_op *e)
 {
 	uint32_t ref = (uint32_t)(e - t->slab) + 1;
+	uncharge_all(t, e);
 	index_delete(t, ref);
 	list_unlink(t, e);
 	/* Last in, first out: the entry reused next is one whose pages are

@@ -137,6 +137,17 @@ static int act_pwrite_ledger(const struct probe_def *d, const struct probe_env *
 	return errno_or_zero(syscall(SYS_pwrite64, 3, "{}\n", 3UL, 0L));
 }
 
+/* Clears O_APPEND on the ledger's open file (shared with the supervisor's
+ * fd): if a weakened policy lets it through, O_APPEND is set back at once,
+ * so the probes after it still see the ledger as the role does. */
+static int act_clear_append_ledger(const struct probe_def *d, const struct probe_env *e)
+{
+	int rc = errno_or_zero(syscall(SYS_fcntl, 3, F_SETFL, (long)O_WRONLY));
+	if (rc == 0)
+		(void)syscall(SYS_fcntl, 3, F_SETFL, (long)O_APPEND);
+	return rc;
+}
+
 /* ---- processes ---- */
 
 static int act_kill(const struct probe_def *d, const struct probe_env *e)
@@ -769,6 +780,12 @@ const struct probe_def probe_table[] = {
 	       EACCES, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
 	REFUSE("ledger.ftruncate-unsealed", AS, "ftruncate(3 = ledger, 0) before seccomp", act_ftruncate_ledger,
 	       EPERM, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
+	/* issue 11 finding 9: on a filesystem without FS_APPEND_FL the
+	 * association cleared O_APPEND, seeked to 0 and overwrote line 1 */
+	DENY("ledger.fcntl-clear-append", AS, "fcntl(3 = ledger, F_SETFL, O_WRONLY) (clears O_APPEND)",
+	     act_clear_append_ledger, CLAIM(7) | CLAIM(9)),
+	REFUSE("ledger.fcntl-clear-append-unsealed", AS, "fcntl(3 = ledger, F_SETFL, O_WRONLY) before seccomp",
+	       act_clear_append_ledger, EPERM, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
 	/* a provider with exec = yes: the same sandbox its evaluator or handler
 	 * inherits (filter, mounts, Landlock, rlimits survive execve); where
 	 * provider-exec.policy allows the call, the layer beneath must refuse */

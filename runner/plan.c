@@ -178,6 +178,35 @@ static int prepare_provider_files(struct run_plan *p, size_t i, char *err, size_
 	return 0;
 }
 
+/* The association's head-signing pair (docs/VERIFY.md): generated like a
+ * provider's demo keys, owned by the association's host uid, bound
+ * read-only at /keys into its sandbox alone. The supervisor never reads the
+ * secret, and wipes the one it generates at once: every role is cloned
+ * from its memory. */
+static int prepare_association_files(struct run_plan *p, char *err, size_t errlen)
+{
+	const struct topology *t = p->t;
+	uid_t uid = t->uid_base + UID_OFFSET_ASSOCIATION;
+	char secret[PATH_MAX], pub[PATH_MAX];
+	snprintf(secret, sizeof(secret), "%s/%s", t->association_keys, KEYS_SECRET_NAME);
+	snprintf(pub, sizeof(pub), "%s/%s", t->association_keys, KEYS_PUBLIC_NAME);
+	if (t->association_demo_keys && access(secret, F_OK) < 0) {
+		if (mkdir_parents(t->association_keys, err, errlen) < 0 ||
+		    keys_generate_signal_pair(t->association_keys, err, errlen) < 0)
+			return -1;
+		if (chown(t->association_keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0) {
+			snprintf(err, errlen, "association: chown its keys in %s: %s", t->association_keys,
+				 strerror(errno));
+			return -1;
+		}
+		log_info("association: generated its head-signing key pair in %s", t->association_keys);
+	}
+	return check_readable(t->association_keys, true, uid, uid, "association", err, errlen) < 0 ||
+			       check_readable(secret, false, uid, uid, "association", err, errlen) < 0
+		       ? -1
+		       : 0;
+}
+
 static int status_pipe(struct role_plan *r, char *err, size_t errlen)
 {
 	int fds[2];
@@ -258,7 +287,15 @@ static void plan_association(struct run_plan *p, struct role_plan *r)
 	}
 	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, n + 1, &t->association_limits,
 		    p->policy[POLICY_ASSOCIATION]);
+	/* Its head-signing key directory, read-only, read once before its seal. */
+	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
+	r->binds[0] = (struct mount_bind){ .src = t->association_keys, .dst = "/keys", .writable = false };
+	r->landlock[0] = (struct landlock_rule){ .path = "/keys", .access = LL_READ };
+	r->spec.mounts = (struct mount_plan){ .binds = r->binds, .n_binds = 1 };
+	r->spec.landlock = r->landlock;
+	r->spec.n_landlock = 1;
 	r->cfg.as = (struct association_config){
+		.head_key_path = r->key_in_sandbox,
 		.n_providers = n, .providers = p->as_providers, .ledger_fd = 3,
 		.confirm_k = t->confirm_k ? t->confirm_k : (unsigned)n,
 		.pending_timeout = t->pending_timeout, .pending_max = t->pending_max,
@@ -381,9 +418,21 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 	p->ledger_fd = ledger_file_open(t->ledger, &append_only, err, errlen);
 	if (p->ledger_fd < 0)
 		return -1;
+	/* Without the inode flag, a compromised association could rewrite
+	 * what it wrote before (its seccomp policy is the only layer left). */
+	if (!append_only && t->ledger_append_only == APPEND_ONLY_REQUIRED) {
+		snprintf(err, errlen,
+			 "ledger %s: its filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
+			 "[association] ledger_append_only = required (move the ledger to a filesystem "
+			 "that can, e.g. ext4, xfs, btrfs, tmpfs since Linux 6.0, or set best-effort)",
+			 t->ledger, strerror(errno));
+		return -1;
+	}
 	if (!append_only)
 		log_warn("ledger %s: this filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
-			 "the hash chain still detects any edit", t->ledger, strerror(errno));
+			 "running anyway ([association] ledger_append_only = best-effort); "
+			 "the hash chain still detects an edit unless it is rewritten from that point",
+			 t->ledger, strerror(errno));
 	if (!channel_kernel_refuses_fds())
 		log_warn("this kernel has no SO_PASSRIGHTS (Linux 6.16+): an fd sent on a channel is not refused "
 			 "at the sender; a provider without exec cannot take it (no recvmsg), but the association "
@@ -441,6 +490,8 @@ int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (prepare_provider_files(p, i, err, errlen) < 0)
 			goto fail;
+	if (prepare_association_files(p, err, errlen) < 0)
+		goto fail;
 	if (open_files_and_channels(p, err, errlen) < 0)
 		goto fail;
 	plan_roles(p);

@@ -33,7 +33,8 @@
 #define SIZE_MIN_BYTES (1ull << 20)
 #define SIZE_MAX_BYTES (1ull << 50)
 
-enum value_kind { V_UINT, V_SIZE, V_BOOL, V_PATH, V_LISTEN, V_HTTP_PATH, V_CONFIRM, V_CPU_MAX, V_RESTART };
+enum value_kind { V_UINT, V_SIZE, V_BOOL, V_PATH, V_LISTEN, V_HTTP_PATH, V_CONFIRM, V_CPU_MAX, V_RESTART,
+		  V_APPEND_ONLY };
 
 struct key_def {
 	const char *name;
@@ -112,6 +113,10 @@ static const struct key_def intermediary_keys[] = {
 
 static const struct key_def association_keys[] = {
 	{ "ledger", V_PATH, offsetof(struct topology, ledger), 0, 0, 0 },
+	{ "ledger_append_only", V_APPEND_ONLY, offsetof(struct topology, ledger_append_only), 0, 0, 0 },
+	{ "keys", V_PATH, offsetof(struct topology, association_keys), 0, 0, 0 },
+	{ "public_key", V_PATH, offsetof(struct topology, association_public_key), 0, 0, 0 },
+	{ "demo_keys", V_BOOL, offsetof(struct topology, association_demo_keys), 0, 0, 0 },
 	{ "confirm", V_CONFIRM, offsetof(struct topology, confirm_k), 0, 1, TOPO_PROVIDERS_MAX },
 	U("pending_timeout", struct topology, pending_timeout, 1, 86400),
 	U("pending_max", struct topology, pending_max, 16, 16777216),
@@ -316,6 +321,19 @@ static int parse_restart(const char *v, void *field, char *msg, size_t len)
 	return -1;
 }
 
+static int parse_append_only(const char *v, void *field, char *msg, size_t len)
+{
+	static const char *const names[] = { [APPEND_ONLY_REQUIRED] = "required",
+					     [APPEND_ONLY_BEST_EFFORT] = "best-effort" };
+	for (int i = 0; i < 2; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*(enum topo_append_only *)field = (enum topo_append_only)i;
+			return 0;
+		}
+	snprintf(msg, len, "expected required or best-effort, got '%.64s'", v);
+	return -1;
+}
+
 static int parse_cpu_max(const char *v, char out[32], char *msg, size_t len)
 {
 	uint64_t quota = 0, period;
@@ -428,6 +446,8 @@ static int set_value(struct parse *p, const struct key_def *k, void *target, con
 		return parse_cpu_max(v, field, msg, len);
 	case V_RESTART:
 		return parse_restart(v, field, msg, len);
+	case V_APPEND_ONLY:
+		return parse_append_only(v, field, msg, len);
 	case V_PATH: {
 		if (v[0] == '\0') {
 			snprintf(msg, len, "expected a path, got ''");
@@ -805,6 +825,53 @@ static int validate_provider(struct parse *p, size_t i)
 	return 0;
 }
 
+/* Joins dir and name into a fresh string (NULL when out of memory). */
+static char *path_in(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *out = malloc(len);
+	if (out != NULL)
+		snprintf(out, len, "%s/%s", dir, name);
+	return out;
+}
+
+/* The association's head-signing key: by default beside the ledger,
+ * generated on first start (it signs what the association wrote, never an
+ * outcome, so a fresh key costs no authority; a deployment that pins its
+ * public key provisions it and sets demo_keys = no). */
+static int validate_association_keys(struct parse *p)
+{
+	struct topology *t = p->t;
+	struct section_state *s = &p->fixed[SEC_ASSOCIATION];
+	char msg[128];
+	if (t->association_keys == NULL) {
+		char *copy = strdup(t->ledger);
+		char *def = copy ? path_in(dirname(copy), "association-keys") : NULL;
+		free(copy);
+		if (replace_string(&t->association_keys, def, msg, sizeof(msg)) < 0)
+			return fail_at(p, ORIGIN_NONE, s, "keys", "%s", msg);
+		s->at[find_key(s, "keys")] = origin_of(s, "ledger");
+	}
+	if (t->association_public_key == NULL) {
+		if (replace_string(&t->association_public_key, path_in(t->association_keys, KEYS_PUBLIC_NAME), msg,
+				   sizeof(msg)) < 0)
+			return fail_at(p, ORIGIN_NONE, s, "public_key", "%s", msg);
+		s->at[find_key(s, "public_key")] = origin_of(s, "keys");
+	}
+	if (t->association_demo_keys ? check_dir_if_present(p, s, "keys", t->association_keys) < 0
+				     : check_exists(p, s, "keys", t->association_keys, S_IFDIR) < 0)
+		return -1;
+	if (!t->association_demo_keys &&
+	    check_exists(p, s, "public_key", t->association_public_key, S_IFREG) < 0)
+		return -1;
+	/* Bound into the association's sandbox: never a provider's. */
+	for (size_t i = 0; i < t->n_providers; i++)
+		if (strcmp(t->providers[i].keys, t->association_keys) == 0)
+			return fail_at(p, origin_of(s, "keys"), s, "keys", "same directory as provider %s",
+				       t->providers[i].name);
+	return 0;
+}
+
 static int validate(struct parse *p)
 {
 	struct topology *t = p->t;
@@ -820,7 +887,7 @@ static int validate(struct parse *p)
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (validate_provider(p, i) < 0)
 			return -1;
-	return 0;
+	return validate_association_keys(p);
 }
 
 /* ---- setup ----------------------------------------------------------- */
@@ -840,6 +907,7 @@ static int set_defaults(struct parse *p)
 	t->body_timeout = 30;
 	t->pending_timeout = 30;
 	t->pending_max = 65536;
+	t->association_demo_keys = true;
 	init_section(&p->fixed[SEC_RUNNER], "runner", t, runner_keys, N_KEYS(runner_keys));
 	init_section(&p->fixed[SEC_INTERMEDIARY], "intermediary", t, intermediary_keys, N_KEYS(intermediary_keys));
 	init_section(&p->fixed[SEC_ASSOCIATION], "association", t, association_keys, N_KEYS(association_keys));
@@ -900,6 +968,8 @@ void topology_free(struct topology *t)
 	free(t->listen);
 	free(t->http_path);
 	free(t->ledger);
+	free(t->association_keys);
+	free(t->association_public_key);
 	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
 		struct topo_provider *pr = &t->providers[i];
 		free(pr->policy);

@@ -20,6 +20,13 @@ enum topo_restart {
 	RESTART_NEVER,      /* stop the whole run */
 };
 
+/* Whether the ledger's inode must carry FS_APPEND_FL ([association]
+ * ledger_append_only). */
+enum topo_append_only {
+	APPEND_ONLY_REQUIRED,    /* default: refuse to start without it */
+	APPEND_ONLY_BEST_EFFORT, /* warn and run (a filesystem without the flag) */
+};
+
 /* Resource limits of one role; 0 means "not set" (rlimits keep the
  * supervisor's defaults, cgroup files are not written). The role's restart
  * policy rides along, as every role section takes it too. */
@@ -77,6 +84,11 @@ struct topology {
 
 	/* [association] */
 	char *ledger;      /* absolute; default /var/lib/mpbs/ledger.jsonl */
+	enum topo_append_only ledger_append_only; /* default required */
+	char *association_keys;       /* absolute key directory (signal.key, signal.pub) for
+				       * signing ledger heads; default LEDGER_DIR/association-keys */
+	char *association_public_key; /* absolute; default KEYS/signal.pub */
+	bool association_demo_keys;   /* generate the pair if missing; default yes */
 	unsigned confirm_k;/* 0 means "all" */
 	uint32_t pending_timeout; /* seconds, default 30 */
 	uint32_t pending_max;     /* default 65536 */

@@ -1,5 +1,7 @@
-/* `mpbs-run verify LEDGER --topology FILE | --public-keys DIR`: checks a
- * ledger offline, trusting nothing but the providers' public keys. */
+/* `mpbs-run verify LEDGER --topology FILE | --public-keys DIR
+ * [--association-key FILE] [--expect-head SEQ:HASH]...`: checks a ledger
+ * offline, trusting nothing but the public keys and the heads given
+ * (docs/VERIFY.md says what that proves and what it cannot). */
 #ifndef MPBS_VERIFY_CMD_H
 #define MPBS_VERIFY_CMD_H
 

@@ -2,10 +2,13 @@
  * as a ledger file, must be judged without crashing, leaking or hanging.
  * The key callback knows one provider, "A", whose Ed25519 key comes from a
  * fixed seed, so the seed corpus (tests/fuzz/corpus/ledger) can hold ledgers
- * with valid signatures that mutations start from.
+ * with valid signatures that mutations start from. Each input is judged
+ * twice: bare, and with the checks of ledger_verify_with (a topology of A
+ * alone, confirm = 1, the same key as the association's, so a head record
+ * in the corpus can carry a valid signature, and one head kept elsewhere).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -o /tmp/fl \
- *     tests/fuzz/fuzz_ledger.c roles/ledger.c roles/wire.c roles/derive.c \
+ *     tests/fuzz/fuzz_ledger.c roles/ledger.c roles/ledger_verify.c roles/ledger_head.c roles/wire.c roles/derive.c \
  *     roles/chain.c roles/log.c $(pkg-config --cflags --libs libsodium jansson)
  *   /tmp/fl -max_total_time=30 tests/fuzz/corpus/ledger
  */
@@ -56,9 +59,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd = memfd_with(data, size);
 	struct ledger_verify_result res;
 	bool ok = ledger_verify(fd, only_provider_a, pk, &res);
-	close(fd);
 	/* The verdict and its explanation must agree. */
 	if (ok != (res.bad_line == 0) || (!ok && res.why[0] == '\0') || (ok && res.records > size))
+		__builtin_trap();
+
+	static const char *const topology[] = { "A" };
+	struct ledger_head kept = { .seq = 2 };
+	memset(kept.hash, 0x41, sizeof(kept.hash));
+	const struct ledger_verify_opts opts = { .pubkey = only_provider_a, .ctx = pk, .n_providers = 1,
+						 .providers = topology, .confirm_k = 1, .association_pk = pk,
+						 .n_expect = 1, .expect = &kept };
+	ok = ledger_verify_with(fd, &opts, &res);
+	close(fd);
+	if (ok != (res.bad_line == 0) || (!ok && res.why[0] == '\0') || (ok && res.records > size) ||
+	    res.heads > res.records || res.last_head_record > res.records ||
+	    (res.heads > 0) != (res.last_head.seq > 0))
 		__builtin_trap();
 	return 0;
 }
