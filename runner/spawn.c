@@ -121,9 +121,14 @@ static int step_reseed(struct child_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reads the bounds of the process's env string area (fields 50 and 51 of
- * /proc/self/stat, the range /proc/PID/environ shows). */
-static int env_area(uintptr_t *start, uintptr_t *end, char *err, size_t errlen)
+/* The process's argument and environment string areas: fields 48 to 51 of
+ * /proc/self/stat (arg_start, arg_end, env_start, env_end), the ranges
+ * /proc/PID/cmdline and /proc/PID/environ show. */
+struct exec_strings {
+	unsigned long long arg_start, arg_end, env_start, env_end;
+};
+
+static int exec_string_areas(struct exec_strings *a, char *err, size_t errlen)
 {
 	char buf[2048];
 	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -136,39 +141,41 @@ static int env_area(uintptr_t *start, uintptr_t *end, char *err, size_t errlen)
 	}
 	buf[n] = '\0';
 	char *p = strrchr(buf, ')'); /* the comm may hold spaces and parentheses */
-	unsigned long long v[2];
-	/* the space after ')' precedes field 3: walk to the one before field 50 */
-	for (int field = 3; p && field <= 50; field++)
+	/* the space after ')' precedes field 3: walk to the one before field 48 */
+	for (int field = 3; p && field <= 48; field++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu %llu", &v[0], &v[1]) != 2 || v[1] < v[0]) {
-		snprintf(err, errlen, "/proc/self/stat: no env_start/env_end");
+	if (!p || sscanf(p + 1, "%llu %llu %llu %llu", &a->arg_start, &a->arg_end, &a->env_start, &a->env_end) != 4 ||
+	    a->arg_end < a->arg_start || a->env_end < a->env_start) {
+		snprintf(err, errlen, "/proc/self/stat: no arg_start..env_end");
 		return -1;
 	}
-	*start = (uintptr_t)v[0];
-	*end = (uintptr_t)v[1];
 	return 0;
 }
 
 /* A role is a fork of the supervisor, so it starts with the supervisor's
- * environment, and clearenv() alone only drops the pointers: the strings
- * stay in the env area the kernel set up at exec, which /proc/PID/environ
- * reads. They are zeroed too, so a role holds none of the supervisor's
- * variables, in environ or in memory. The one variable a role then gets is
- * TZ=UTC (step_time_zone), set in its own heap. The memcheck build leaves
- * the area alone: under valgrind it belongs to valgrind, not to the role. */
+ * environment and command line, and clearenv() alone only drops the
+ * pointers: the strings stay in the areas the kernel set up at exec, which
+ * /proc/PID/environ and /proc/PID/cmdline read. Both are zeroed, so a role
+ * holds none of the supervisor's variables or arguments (the topology path,
+ * --set values), in environ or in memory; nothing of the role reads argv.
+ * The one variable a role then gets is TZ=UTC (step_time_zone), set in its
+ * own heap. The memcheck build leaves the areas alone: under valgrind they
+ * belong to valgrind, not to the role. */
 static int step_environment(struct child_ctx *c, char *err, size_t errlen)
 {
-	uintptr_t start, end;
+	struct exec_strings a;
 	if (c->spec->weaken_keep_env)
 		return 0;
-	if (!MEMCHECK_BUILD && env_area(&start, &end, err, errlen) < 0)
+	if (!MEMCHECK_BUILD && exec_string_areas(&a, err, errlen) < 0)
 		return -1;
 	if (clearenv() != 0) {
 		snprintf(err, errlen, "clearenv failed");
 		return -1;
 	}
-	if (!MEMCHECK_BUILD)
-		memset((void *)start, 0, end - start);
+	if (!MEMCHECK_BUILD) {
+		memset((void *)(uintptr_t)a.env_start, 0, a.env_end - a.env_start);
+		memset((void *)(uintptr_t)a.arg_start, 0, a.arg_end - a.arg_start);
+	}
 	return 0;
 }
 

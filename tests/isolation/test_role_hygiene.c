@@ -77,6 +77,18 @@ static void assert_empty_environ(const struct mpbs_role *r)
 	free(env);
 }
 
+/* Nothing of mpbs-run's command line (the topology's path) either. */
+static void assert_empty_cmdline(const struct mpbs_role *r, const char *topology)
+{
+	size_t len = 0;
+	char *cmd = proc_file(r->pid, "cmdline", &len);
+	cr_assert_null(memmem(cmd, len, topology, strlen(topology)), "%s shows the topology path", r->comm);
+	for (size_t i = 0; i < len; i++)
+		cr_assert_eq(cmd[i], '\0', "%s: /proc/PID/cmdline holds an argument at byte %zu: %.40s", r->comm, i,
+			     cmd + i);
+	free(cmd);
+}
+
 /* fd 2 is a pipe, not the file mpbs-run's stderr goes to, and no other
  * role's pipe. */
 static void assert_own_stderr(const struct mpbs_role *r, const struct stat *log, ino_t *seen, size_t n_seen)
@@ -115,10 +127,11 @@ Test(iso_role_hygiene, roles_inherit_no_groups_no_environment_and_not_the_superv
 	for (int i = 0; i < n; i++) {
 		assert_no_groups(&roles[i]);
 		assert_empty_environ(&roles[i]);
+		assert_empty_cmdline(&roles[i], m.topology);
 		assert_own_stderr(&roles[i], &log, seen, (size_t)i);
 	}
 	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
-	cr_log_info("5 roles: no supplementary groups, no variable in /proc/PID/environ, fd 2 a pipe of their own");
+	cr_log_info("5 roles: no supplementary groups, no variable in /proc/PID/environ, no argument in /proc/PID/cmdline, fd 2 a pipe of their own");
 }
 
 /* Provider F's evaluator writes a line that imitates the supervisor; the
