@@ -30,6 +30,7 @@
 #include "../roles/wire.h"
 #include "../roles/log.h"
 #include "../roles/probe.h"
+#include "audit_surface.h"
 #include "caps.h"
 #include "netns.h"
 #include "plan.h"
@@ -56,6 +57,7 @@ struct audit {
 	char other_key[PLAN_ROLES_MAX][4096];
 	struct audit_row *rows;
 	size_t n_rows, cap_rows;
+	struct audit_surface *surface; /* NULL: the section did not run (under a weakening) */
 };
 
 /* ---- weakenings ---- */
@@ -820,6 +822,7 @@ static void mech_list(unsigned mechs, char *buf, size_t len)
 
 static void print_report(const struct audit *a, size_t violated)
 {
+	violated -= audit_surface_violated(a->surface);
 	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated\n\n", probe_count + HOST_CHECKS,
 	       a->n_rows, violated);
 	for (size_t i = 0; i < a->n_rows; i++) {
@@ -843,6 +846,10 @@ static void print_report(const struct audit *a, size_t violated)
 	printf("\nexposure (0 = nothing exposed, 10 = every check failed)\n");
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		printf("  %-14s %.1f\n", a->plan.roles[k].label, role_score(a, k));
+	if (a->surface)
+		audit_surface_print(a->surface, stdout);
+	else
+		printf("\nargument surface: not run under --audit-weaken\n");
 }
 
 static json_t *claims_json(unsigned claims)
@@ -890,6 +897,8 @@ static int write_json(const struct audit *a, const char *path, size_t violated, 
 	json_t *doc = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes", (json_int_t)(probe_count + HOST_CHECKS),
 				"checks", (json_int_t)a->n_rows, "violated", (json_int_t)violated, "results", results,
 				"matrix", matrix_json(a), "exposure", scores, "exit", status);
+	if (doc && a->surface)
+		json_object_set_new(doc, "surface", audit_surface_json(a->surface));
 	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2)) : -1;
 	json_decref(doc);
 	return rc;
@@ -934,7 +943,10 @@ static int write_junit(const struct audit *a, const char *path, size_t violated)
 		}
 		fputs("</testcase>\n", f);
 	}
-	fputs("</testsuite>\n</testsuites>\n", f);
+	fputs("</testsuite>\n", f);
+	if (a->surface)
+		audit_surface_junit(a->surface, f);
+	fputs("</testsuites>\n", f);
 	return fclose(f);
 }
 
@@ -944,6 +956,7 @@ static int report(const struct audit *a, const struct audit_options *o)
 	bool over = false;
 	for (size_t i = 0; i < a->n_rows; i++)
 		violated += !a->rows[i].ok;
+	violated += audit_surface_violated(a->surface);
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		over |= o->threshold >= 0 && role_score(a, k) > o->threshold;
 	int status = violated || over ? 1 : 0;
@@ -977,10 +990,13 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 		free(a);
 		return 2;
 	}
-	if (apply_weakenings(&a->plan, o, err, sizeof(err)) == 0 && start_idle(a, err, sizeof(err)) == 0) {
+	if ((!o->policy_dir || audit_surface_use_policies(&a->plan, o->policy_dir, err, sizeof(err)) == 0) &&
+	    apply_weakenings(&a->plan, o, err, sizeof(err)) == 0 && start_idle(a, err, sizeof(err)) == 0) {
 		fill_env(a);
+		/* the surface section comes last: a wrong policy may shut the listener */
 		if (host_checks(a, err, sizeof(err)) == 0 && run_probes(a, err, sizeof(err)) == 0 &&
-		    differential(a, err, sizeof(err)) == 0)
+		    differential(a, err, sizeof(err)) == 0 &&
+		    (o->n_weaken || audit_surface_run(&a->plan, a->env, &a->surface, err, sizeof(err)) == 0))
 			status = report(a, o);
 	}
 	if (status == 2 && err[0])
@@ -988,6 +1004,7 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
 		reap(&a->idle[k]);
 	plan_release(&a->plan);
+	audit_surface_free(a->surface);
 	free(a->rows);
 	free(a);
 	return status;

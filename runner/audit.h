@@ -30,6 +30,7 @@ struct audit_options {
 	double threshold;        /* highest exposure score allowed; < 0: no limit */
 	struct audit_weakening weaken[AUDIT_WEAKEN_MAX];
 	size_t n_weaken;
+	const char *policy_dir;  /* test only: seccomp policies from here; NULL: the shipped ones */
 };
 
 /* Parses "seccomp:ROLE", "caps:ROLE" or "netns:ROLE" into w (role points into spec).
