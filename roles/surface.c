@@ -34,6 +34,11 @@
 /* provider-exec.policy allows fcntl(F_SETPIPE_SZ) on its pipes. */
 #define SURFACE_PVX_SETPIPE_SZ 0
 
+/* intermediary.policy allows shutdown(SHUT_RD) and (SHUT_RDWR) on its
+ * connections and channel ends (not on the listener); 0 if only SHUT_WR. */
+#define SURFACE_IM_SHUT_RD_ELSEWHERE 1
+
+#define SHUT_RD_ELSEWHERE (SURFACE_IM_SHUT_RD_ELSEWHERE ? SURFACE_ALLOWED : SURFACE_REFUSED)
 #define SCM_TO_READER (SURFACE_READERS_REFUSE_FDS ? SURFACE_REFUSED : SURFACE_ALLOWED)
 #define SETPIPE_SZ (SURFACE_PVX_SETPIPE_SZ ? SURFACE_ALLOWED : SURFACE_REFUSED)
 #define SCM_WHY "without SO_PASSRIGHTS = 0 the fd rides along; a reader without a control buffer drops it"
@@ -505,11 +510,12 @@ const struct surface_case surface_table[] = {
 	/* ---- the intermediary's connections ---- */
 	NO_CLASS("accept4", IM, "accepts on fd 3, the one thing the listener is for; any other fd answers EINVAL"),
 	/* These may disable the listener if a policy is wrong: they come last. */
-	ALLOWED("shutdown", IM, "connection-rdwr", SFD_CONNECTION,
+	DEPENDS("shutdown", IM, "connection-rdwr", SFD_CONNECTION, SHUT_RD_ELSEWHERE, MECH_SECCOMP, 0,
 		"libmicrohttpd ends a connection cleanly; the requester is its peer",
 		"shutdown(<accepted connection>, SHUT_RDWR)", SYS_shutdown, SA_FD, SHUT_RDWR),
-	ALLOWED("shutdown", IM, "artifact-writer-rd", SFD_ARTIFACT_W, "the channel is already shut toward it",
-		"shutdown(4 = artifact writer end, SHUT_RD)", SYS_shutdown, SA_FD, SHUT_RD),
+	DEPENDS("shutdown", IM, "artifact-writer-rd", SFD_ARTIFACT_W, SHUT_RD_ELSEWHERE, MECH_SECCOMP, 0,
+		"the channel is already shut toward it", "shutdown(4 = artifact writer end, SHUT_RD)", SYS_shutdown,
+		SA_FD, SHUT_RD),
 	ALLOWED("shutdown", IM, "listener-wr", SFD_LISTENER,
 		"on a listening socket SHUT_WR only sets a flag: the kernel disconnects a listener only for SHUT_RD",
 		"shutdown(3 = listener, SHUT_WR)", SYS_shutdown, SA_FD, SHUT_WR),
