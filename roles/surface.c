@@ -41,7 +41,9 @@
 #define SHUT_RD_ELSEWHERE (SURFACE_IM_SHUT_RD_ELSEWHERE ? SURFACE_ALLOWED : SURFACE_REFUSED)
 #define SCM_TO_READER (SURFACE_READERS_REFUSE_FDS ? SURFACE_REFUSED : SURFACE_ALLOWED)
 #define SETPIPE_SZ (SURFACE_PVX_SETPIPE_SZ ? SURFACE_ALLOWED : SURFACE_REFUSED)
-#define SCM_WHY "without SO_PASSRIGHTS = 0 the fd rides along; a reader without a control buffer drops it"
+#define SCM_WHY                                                                             \
+	(SURFACE_READERS_REFUSE_FDS ? "the reader end carries SO_PASSRIGHTS = 0: no fd enters the channel" \
+				    : "the fd rides along; a reader without a control buffer drops it")
 
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
@@ -417,6 +419,8 @@ const struct surface_case surface_table[] = {
 		"fcntl(3 = listener, F_DUPFD, 0): no other number may name the listener", SYS_fcntl, SA_FD, F_DUPFD, 0),
 	REFUSED("fcntl", IM, "listener-dupfd-cloexec", SFD_LISTENER, "fcntl(3 = listener, F_DUPFD_CLOEXEC, 0)",
 		SYS_fcntl, SA_FD, F_DUPFD_CLOEXEC, 0),
+	REFUSED("fcntl", NOT_PVX, "status-setpipe-sz", SFD_STATUS, "fcntl(<status fd>, F_SETPIPE_SZ, 4096)", SYS_fcntl,
+		SA_FD, F_SETPIPE_SZ, 4096),
 	ALLOWED("fcntl", PVX, "pipe-dupfd", SFD_PIPE, "a shell saves and restores its fds for redirections",
 		"fcntl(<pipe it made>, F_DUPFD, 0)", SYS_fcntl, SA_FD, F_DUPFD, 0),
 	DEPENDS("fcntl", PVX, "pipe-setpipe-sz", SFD_PIPE, SETPIPE_SZ, MECH_SECCOMP, 0,
