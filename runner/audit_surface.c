@@ -4,6 +4,7 @@
 #include "audit_surface.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@
 #include "../roles/surface.h"
 #include "seccomp.h"
 #include "spawn.h"
+
+/* How long one case may take (they take milliseconds). */
+#define SURFACE_CASE_MS 10000
 
 struct surface_row {
 	const struct surface_case *c; /* NULL: a coverage row */
@@ -76,14 +80,9 @@ static void drain_socket(int fd)
 static void drain_pipe(int fd)
 {
 	char buf[256];
-	struct timeval none = { 0 };
-	fd_set set;
-	for (;;) {
-		FD_ZERO(&set);
-		FD_SET(fd, &set);
-		if (select(fd + 1, &set, NULL, NULL, &none) <= 0 || read(fd, buf, sizeof(buf)) <= 0)
-			return;
-	}
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && read(fd, buf, sizeof(buf)) > 0)
+		;
 }
 
 /* What a case may have left in the plan's channels (an allowed write or
@@ -147,6 +146,11 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 			close(client);
 		return -1;
 	}
+	/* a case that blocks is a broken row, not a reason to hang the audit */
+	struct pollfd done = { .fd = rp.pidfd, .events = POLLIN };
+	bool hung = poll(&done, 1, SURFACE_CASE_MS) == 0;
+	if (hung)
+		role_proc_signal(&rp, SIGKILL);
 	int rc = waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 	close(rp.pidfd);
 	if (client >= 0)
@@ -156,6 +160,10 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 	if (rc < 0) {
 		snprintf(err, errlen, "waitid %s: %s", r->label, strerror(errno));
 		return -1;
+	}
+	if (hung) {
+		snprintf(row->got, sizeof(row->got), "still running after %d ms: killed", SURFACE_CASE_MS);
+		return 0;
 	}
 	bool sigsys = (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == SIGSYS;
 	bool exited = si.si_code == CLD_EXITED;
