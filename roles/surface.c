@@ -251,6 +251,10 @@ const struct surface_case surface_table[] = {
 	ALLOWED("mmap", AS, "ledger-private", SFD_LEDGER, "a private copy: its writes never reach the file",
 		"mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE, 3 = ledger, 0)", SYS_mmap, 0, 4096,
 		PROT_READ | PROT_WRITE, MAP_PRIVATE, SA_FD, 0),
+	REFUSED_BY("mmap", PVX, "state-file-rx", SFD_STATE_FILE, MECH_MNTNS, EPERM,
+		   "bytes written at run time: every writable bind is noexec",
+		   "mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE, <file it wrote in /state>, 0)", SYS_mmap, 0, 4096,
+		   PROT_READ | PROT_EXEC, MAP_PRIVATE, SA_FD, 0),
 	REFUSED("mprotect", ALL, "rw-to-rx", SFD_NONE, "mprotect(<rw page>, 4096, PROT_READ|PROT_EXEC)", SYS_mprotect,
 		SA_PAGE, 4096, PROT_READ | PROT_EXEC),
 	REFUSED("memfd_create", ALL, "any", SFD_NONE, "memfd_create(\"x\", MFD_CLOEXEC)", SYS_memfd_create,
@@ -547,6 +551,23 @@ static int role_fd(enum surface_fd k, unsigned role, const struct probe_env *e)
 	}
 }
 
+/* A file of its own in /state holding code (x86 `ret`, 0xc3), unlinked
+ * at once so the operator's directory keeps nothing. */
+static int state_file(void)
+{
+	static const char path[] = "/state/.mpbs-audit-surface";
+	unsigned char code[4096];
+	memset(code, 0xc3, sizeof(code));
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
+	if (fd < 0)
+		return -1;
+	if (unlink(path) < 0 || write(fd, code, sizeof(code)) != (ssize_t)sizeof(code)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The fds a role makes itself, made here before the seal as a role does. */
 static int make_fd(enum surface_fd k)
 {
@@ -566,6 +587,8 @@ static int make_fd(enum surface_fd k)
 		return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	case SFD_PIPE:
 		return pipe2(p, O_CLOEXEC) == 0 ? p[1] : -1; /* the read end stays open */
+	case SFD_STATE_FILE:
+		return state_file();
 	default:
 		return -1;
 	}

@@ -37,6 +37,8 @@ enum surface_fd {
 	SFD_SIGNALFD,    /* a signalfd it made itself */
 	SFD_TIMERFD,     /* a timerfd it made itself */
 	SFD_PIPE,        /* the write end of a pipe it made itself (provider-exec: its program's pipes) */
+	SFD_STATE_FILE,  /* a file it wrote in /state (4096 bytes of x86 `ret`), unlinked; rows with it
+			  * run only for a provider with a state directory */
 	SFD_COUNT
 };
 

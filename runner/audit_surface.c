@@ -68,6 +68,11 @@ static struct surface_row *new_row(struct audit_surface *s)
 	return row;
 }
 
+static bool has_state(const struct run_plan *p, size_t k)
+{
+	return p->roles[k].kind == ROLE_PROVIDER && p->t->providers[p->roles[k].provider].state;
+}
+
 /* ---- one case ---- */
 
 static void drain_socket(int fd)
@@ -244,7 +249,7 @@ static int run_role(struct audit_surface *s, struct run_plan *p, size_t k, const
 		return -1;
 	for (size_t i = 0; i < surface_count; i++) {
 		const struct surface_case *c = &surface_table[i];
-		if (!(c->roles & bit))
+		if (!(c->roles & bit) || (c->fd == SFD_STATE_FILE && !has_state(p, k)))
 			continue;
 		struct surface_row *row = new_row(s);
 		if (!row) {
@@ -280,17 +285,20 @@ int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct au
 	}
 	s->p = p;
 	/* one sandbox of each policy kind: providers of one kind differ only
-	 * in names and keys, which no case touches */
+	 * in names, keys and whether they have /state; one with /state is
+	 * preferred, so its rows run */
+	size_t pick[PROBE_ROLE_ALL + 1];
 	for (size_t k = 0; k < p->n_roles; k++) {
 		unsigned bit = role_bit(&p->roles[k]);
-		if (done & bit)
-			continue;
+		if (!(done & bit) || (has_state(p, k) && !has_state(p, pick[bit])))
+			pick[bit] = k;
 		done |= bit;
-		if (run_role(s, p, k, &env[k], err, errlen) < 0) {
+	}
+	for (unsigned bit = 1; bit <= PROBE_ROLE_ALL; bit <<= 1)
+		if ((done & bit) && run_role(s, p, pick[bit], &env[pick[bit]], err, errlen) < 0) {
 			audit_surface_free(s);
 			return -1;
 		}
-	}
 	for (size_t i = 0; i < s->n_rows; i++)
 		s->violated += !s->rows[i].ok;
 	*out = s;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/harness.h"
@@ -260,5 +261,42 @@ Test(iso_audit_surface, policy_dir_is_refused_outside_the_audit, .init = setup, 
 	char *out = NULL;
 	cr_assert_eq(run_cmd(argv, &out), 2, "%s", out);
 	cr_assert(strstr(out, "--audit-policy-dir") != NULL, "%s", out);
+	free(out);
+}
+
+/* The row of a role in the surface section, or NULL. */
+static const json_t *surface_row(const json_t *report, const char *role, const char *id)
+{
+	const json_t *row;
+	size_t i;
+	json_array_foreach(surface_results(report), i, row)
+		if (strcmp(field(row, "role"), role) == 0 && strcmp(field(row, "id"), id) == 0)
+			return row;
+	return NULL;
+}
+
+/* A provider that runs programs and keeps a state directory: bytes it
+ * writes there cannot be mapped executable (its /state is noexec), while
+ * provider-exec.policy allows PROT_EXEC without PROT_WRITE for the loader. */
+Test(iso_audit_surface, a_provider_cannot_map_what_it_wrote_in_state_executable, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char state[PATH_MAX], lines[PATH_MAX * 2 + 64];
+	json_t *report = NULL;
+	char *out = NULL;
+	snprintf(state, sizeof(state), "%s/state-B", m.dir);
+	cr_assert_eq(mkdir(state, 0700), 0);
+	cr_assert_eq(chown(state, 300003, 300003), 0, "provider B's host uid (uid_base 300000 + 3)");
+	snprintf(lines, sizeof(lines), "exec = yes\nexec_dir = %s/contrib/examples\nnproc = 64\nstate = %s\n",
+		 mpbs_srcdir(), state);
+	cr_assert_eq(topology_insert(m.topology, "provider B", lines), 0);
+	audit(m.topology, false, NULL, &report, &out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	const json_t *row = surface_row(report, "provider B", "surface.mmap.state-file-rx");
+	cr_assert_not_null(row, "the row did not run for provider B: %s", out);
+	cr_assert_str_eq(field(row, "got"), "EPERM");
+	cr_assert_str_eq(field(row, "verdict"), "ENFORCED");
+	cr_assert_null(surface_row(report, "provider A", "surface.mmap.state-file-rx"), "A has no state directory");
+	json_decref(report);
 	free(out);
 }
