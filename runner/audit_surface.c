@@ -355,7 +355,7 @@ static const char *row_id(const struct surface_row *r, char *buf, size_t len)
 
 void audit_surface_print(const struct audit_surface *s, FILE *out)
 {
-	fprintf(out, "\nargument surface: %zu cases run, %zu calls reviewed without a hostile class, %zu violated\n",
+	fprintf(out, "\nargument surface: %zu cases run, %zu NO CLASS rows (reviewed, not run), %zu violated\n",
 		s->cases, s->reviewed, s->violated);
 	for (size_t k = 0; k < s->p->n_roles; k++) {
 		if (!s->allowed_calls[k])
