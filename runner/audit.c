@@ -30,6 +30,7 @@
 #include "../roles/wire.h"
 #include "../roles/log.h"
 #include "../roles/probe.h"
+#include "audit_surface.h"
 #include "caps.h"
 #include "netns.h"
 #include "plan.h"
@@ -60,6 +61,7 @@ struct audit {
 	size_t n_rows, cap_rows;
 	int host_listener; /* a TCP service on the host's loopback that no role may reach */
 	int host_port;
+	struct audit_surface *surface; /* NULL: the section did not run (under a weakening) */
 };
 
 /* ---- weakenings ---- */
@@ -974,6 +976,7 @@ static void mech_list(unsigned mechs, char *buf, size_t len)
 
 static void print_report(const struct audit *a, size_t violated)
 {
+	violated -= audit_surface_violated(a->surface);
 	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated\n\n", probe_count + HOST_CHECKS,
 	       a->n_rows, violated);
 	for (size_t i = 0; i < a->n_rows; i++) {
@@ -997,6 +1000,14 @@ static void print_report(const struct audit *a, size_t violated)
 	printf("\nexposure (0 = nothing exposed, 10 = every check failed)\n");
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		printf("  %-14s %.1f\n", a->plan.roles[k].label, role_score(a, k));
+	if (a->surface)
+		audit_surface_print(a->surface, stdout);
+	else
+		printf("\nargument surface: not run under --audit-weaken\n");
+	/* the last line covers both sections: what a reader of the tail sees */
+	printf("\nmpbs-run audit: %s: %zu probe checks and %zu argument-surface rows violated\n",
+	       violated + audit_surface_violated(a->surface) ? "FAILED" : "every claim held", violated,
+	       audit_surface_violated(a->surface));
 }
 
 static json_t *claims_json(unsigned claims)
@@ -1044,6 +1055,8 @@ static int write_json(const struct audit *a, const char *path, size_t violated, 
 	json_t *doc = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes", (json_int_t)(probe_count + HOST_CHECKS),
 				"checks", (json_int_t)a->n_rows, "violated", (json_int_t)violated, "results", results,
 				"matrix", matrix_json(a), "exposure", scores, "exit", status);
+	if (doc && a->surface)
+		json_object_set_new(doc, "surface", audit_surface_json(a->surface));
 	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2)) : -1;
 	json_decref(doc);
 	return rc;
@@ -1069,7 +1082,8 @@ static int write_junit(const struct audit *a, const char *path, size_t violated)
 	if (!f)
 		return -1;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-		   "<testsuite name=\"mpbs-audit\" tests=\"%zu\" failures=\"%zu\">\n", a->n_rows, violated);
+		   "<testsuite name=\"mpbs-audit\" tests=\"%zu\" failures=\"%zu\">\n", a->n_rows,
+		violated - audit_surface_violated(a->surface));
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
 		fputs("<testcase classname=\"", f);
@@ -1088,7 +1102,10 @@ static int write_junit(const struct audit *a, const char *path, size_t violated)
 		}
 		fputs("</testcase>\n", f);
 	}
-	fputs("</testsuite>\n</testsuites>\n", f);
+	fputs("</testsuite>\n", f);
+	if (a->surface)
+		audit_surface_junit(a->surface, f);
+	fputs("</testsuites>\n", f);
 	return fclose(f);
 }
 
@@ -1098,6 +1115,7 @@ static int report(const struct audit *a, const struct audit_options *o)
 	bool over = false;
 	for (size_t i = 0; i < a->n_rows; i++)
 		violated += !a->rows[i].ok;
+	violated += audit_surface_violated(a->surface);
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		over |= o->threshold >= 0 && role_score(a, k) > o->threshold;
 	int status = violated || over ? 1 : 0;
@@ -1151,10 +1169,13 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 	}
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		a->log[k].label = a->plan.roles[k].label;
-	if (apply_weakenings(&a->plan, o, err, sizeof(err)) == 0 && start_idle(a, err, sizeof(err)) == 0) {
+	if ((!o->policy_dir || audit_surface_use_policies(&a->plan, o->policy_dir, err, sizeof(err)) == 0) &&
+	    apply_weakenings(&a->plan, o, err, sizeof(err)) == 0 && start_idle(a, err, sizeof(err)) == 0) {
 		fill_env(a);
+		/* the surface section comes last: a wrong policy may shut the listener */
 		if (host_checks(a, err, sizeof(err)) == 0 && run_probes(a, err, sizeof(err)) == 0 &&
-		    differential(a, err, sizeof(err)) == 0)
+		    differential(a, err, sizeof(err)) == 0 &&
+		    (o->n_weaken || audit_surface_run(&a->plan, a->env, &a->surface, err, sizeof(err)) == 0))
 			status = report(a, o);
 	}
 	if (status == 2 && err[0])
@@ -1166,6 +1187,7 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 		role_log_flush(&a->log[k], 2);
 	plan_release(&a->plan);
 	close(a->host_listener);
+	audit_surface_free(a->surface);
 	free(a->rows);
 	free(a);
 	return status;

@@ -38,6 +38,7 @@ struct audit_options {
 	double threshold;        /* highest exposure score allowed; < 0: no limit */
 	struct audit_weakening weaken[AUDIT_WEAKEN_MAX];
 	size_t n_weaken;
+	const char *policy_dir;  /* test only: seccomp policies from here; NULL: the shipped ones */
 };
 
 /* Parses "LAYER:ROLE" (LAYER: seccomp, caps, netns, scm, groups, env,

@@ -37,8 +37,9 @@ static void usage(FILE *out)
 		"                                           check a ledger offline with public keys only\n"
 		"       mpbs-run --audit [--json FILE] [--junit FILE] [--threshold N] TOPOLOGY\n"
 		"                                           prove the isolation claims from inside the sandboxes\n"
-		"                                           (--audit-weaken seccomp:ROLE|caps:ROLE|netns:ROLE|\n"
+		"                                           (--audit-weaken seccomp:ROLE|caps:ROLE|netns:ROLE|scm:ROLE|\n"
 		"                                            groups:ROLE|env:ROLE|stderr:ROLE: tests only)\n"
+		"                                           (--audit-policy-dir DIR: seccomp policies from DIR, tests only)\n"
 		"       mpbs-run --print-policy ROLE [--oci] show a role's compiled seccomp policy\n"
 		"                                           (ROLE: intermediary, association, provider, provider-exec)\n"
 		"options:\n"
@@ -76,7 +77,7 @@ static int add_weakening(struct audit_options *o, const char *spec)
 static int parse_options(int argc, char **argv, struct cli *c)
 {
 	enum { OPT_SET = 256, OPT_READY_FD, OPT_DRAIN, OPT_PRINT_POLICY, OPT_OCI, OPT_AUDIT, OPT_JSON, OPT_JUNIT,
-	       OPT_THRESHOLD, OPT_WEAKEN };
+	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR };
 	static const struct option opts[] = {
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
@@ -88,6 +89,7 @@ static int parse_options(int argc, char **argv, struct cli *c)
 		{ "junit", required_argument, NULL, OPT_JUNIT },
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "audit-weaken", required_argument, NULL, OPT_WEAKEN },
+		{ "audit-policy-dir", required_argument, NULL, OPT_POLICY_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -111,6 +113,7 @@ static int parse_options(int argc, char **argv, struct cli *c)
 		case OPT_JSON: c->audit_opts.json_path = optarg; break;
 		case OPT_JUNIT: c->audit_opts.junit_path = optarg; break;
 		case OPT_THRESHOLD: c->audit_opts.threshold = strtod(optarg, NULL); break;
+		case OPT_POLICY_DIR: c->audit_opts.policy_dir = optarg; break;
 		case OPT_WEAKEN:
 			if (add_weakening(&c->audit_opts, optarg) < 0)
 				return -1;
@@ -218,8 +221,9 @@ int main(int argc, char **argv)
 		return token_cmd(argc - 1, argv + 1);
 	if (parse_options(argc, argv, &c) < 0)
 		return 2;
-	if (!c.audit && (c.audit_opts.n_weaken || c.audit_opts.json_path || c.audit_opts.junit_path)) {
-		log_error("--audit-weaken, --json and --junit are accepted only with --audit: "
+	if (!c.audit && (c.audit_opts.n_weaken || c.audit_opts.json_path || c.audit_opts.junit_path ||
+			 c.audit_opts.policy_dir)) {
+		log_error("--audit-weaken, --audit-policy-dir, --json and --junit are accepted only with --audit: "
 			  "a run never weakens its sandbox");
 		return 2;
 	}

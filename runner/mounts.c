@@ -173,7 +173,7 @@ static int remount_legacy(int top, const struct source *s, char *err, size_t err
 		return -1;
 	}
 	unsigned long flags = MS_REMOUNT | MS_BIND | MS_NOSUID | kept_flags(&st);
-	flags |= (s->is_chr ? 0 : MS_NODEV) | (s->writable ? 0 : MS_RDONLY);
+	flags |= (s->is_chr ? 0 : MS_NODEV) | (s->writable ? MS_NOEXEC : MS_RDONLY);
 	fd_path(top, at, sizeof at);
 	if (mount(NULL, at, NULL, flags, NULL) < 0) {
 		snprintf(err, errlen, "mounts: remount %s: %s", s->dst, strerror(errno));
@@ -295,14 +295,16 @@ static int check_readonly(int top, const char *dst, char *err, size_t errlen)
 }
 
 /* mount_setattr sets only what is asked, down the whole tree, so the
- * locked flags stay as they are. */
+ * locked flags stay as they are. A writable bind is noexec: bytes a role
+ * writes at run time (a provider's /state) can never be mapped executable
+ * (W^X: provider-exec.policy allows mmap PROT_EXEC without PROT_WRITE). */
 static int restrict_bind(int top, const struct source *s, char *err, size_t errlen)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID };
-	attr.attr_set |= (s->is_chr ? 0 : MOUNT_ATTR_NODEV) | (s->writable ? 0 : MOUNT_ATTR_RDONLY);
+	attr.attr_set |= (s->is_chr ? 0 : MOUNT_ATTR_NODEV) | (s->writable ? MOUNT_ATTR_NOEXEC : MOUNT_ATTR_RDONLY);
 	if (mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
 		if (errno != ENOSYS) {
-			snprintf(err, errlen, "mounts: set %s %s: %s", s->writable ? "nosuid on" : "read-only",
+			snprintf(err, errlen, "mounts: set %s %s: %s", s->writable ? "nosuid,noexec on" : "read-only",
 				 s->dst, strerror(errno));
 			return -1;
 		}

@@ -67,11 +67,17 @@ const char *plan_policy_dir(void)
 	return MPBS_POLICY_DIR;
 }
 
-int plan_load_policy(enum policy_id id, struct seccomp_policy **out, char *err, size_t errlen)
+int plan_load_policy_from(const char *dir, enum policy_id id, struct seccomp_policy **out, char *err,
+			  size_t errlen)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", plan_policy_dir(), policy_files[id]);
+	snprintf(path, sizeof(path), "%s/%s", dir, policy_files[id]);
 	return seccomp_policy_load(path, out, err, errlen);
+}
+
+int plan_load_policy(enum policy_id id, struct seccomp_policy **out, char *err, size_t errlen)
+{
+	return plan_load_policy_from(plan_policy_dir(), id, out, err, errlen);
 }
 
 /* DAC as the provider's host uid will see it; stat only, never open: the

@@ -79,6 +79,10 @@ const char *plan_policy_dir(void);
 /* Loads a role's seccomp policy by id from plan_policy_dir(). */
 int plan_load_policy(enum policy_id id, struct seccomp_policy **out, char *err, size_t errlen);
 
+/* The same from DIR (the audit's test-only --audit-policy-dir). */
+int plan_load_policy_from(const char *dir, enum policy_id id, struct seccomp_policy **out, char *err,
+			  size_t errlen);
+
 /* Demo keys, key checks, listener, ledger file, channels, policies, specs.
  * Returns 0, or -1 with err set and everything released. */
 int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t errlen);

@@ -786,6 +786,14 @@ bool seccomp_policy_allows(const struct seccomp_policy *p, const char *name)
 	return false;
 }
 
+void seccomp_policy_each_allowed(const struct seccomp_policy *p, void (*fn)(const char *name, void *ctx),
+				 void *ctx)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].errno_ret == 0)
+			fn(p->rules[i].name, ctx);
+}
+
 /* ---- print ---- */
 
 static const char *arch_label(bool oci)

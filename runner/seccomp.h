@@ -72,6 +72,13 @@ void seccomp_policy_free(struct seccomp_policy *p);
  * conditions). For audits and tests of the shipped lists. */
 bool seccomp_policy_allows(const struct seccomp_policy *p, const char *name);
 
+/* Calls FN with the syscall name of every rule of P that allows its call
+ * (with or without argument conditions), in file order; a syscall listed on
+ * several lines comes once per line. Rules that fail a call with an errno
+ * are skipped. Read-only; for the audit's argument review. */
+void seccomp_policy_each_allowed(const struct seccomp_policy *p, void (*fn)(const char *name, void *ctx),
+				 void *ctx);
+
 /* Name of syscall NR on the native architecture, "unknown" if none.
  * The result stays valid until the next call from the same thread. */
 const char *seccomp_syscall_name(long nr);

@@ -1,0 +1,627 @@
+#define _GNU_SOURCE
+/* The argument surface table and its actions (surface.h). Most rows are a
+ * raw syscall with its six arguments, so the call the kernel sees is the
+ * one the row names; SA_* placeholders are resolved in the sandbox. */
+#include "surface.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <linux/sockios.h>
+#include <unistd.h>
+
+/* ---- layers being added on main: a row whose outcome depends on one
+ * names it here, so it flips with one line ---- */
+
+/* provider-exec.policy allows fcntl(F_SETPIPE_SZ) on its pipes. */
+#define SURFACE_PVX_SETPIPE_SZ 0
+#define SETPIPE_SZ (SURFACE_PVX_SETPIPE_SZ ? SURFACE_ALLOWED : SURFACE_REFUSED)
+
+/* Reader ends of the channels carry SO_PASSRIGHTS = 0 (Linux 6.16+): a
+ * sendmsg with SCM_RIGHTS to them fails with EPERM. Rows of mechanism
+ * MECH_PASSRIGHTS are expected ALLOWED on an older kernel (the audit asks
+ * it: channel_kernel_refuses_fds), where the receiver must drop the fd. */
+#define SCM_WHY "the reader end carries SO_PASSRIGHTS = 0: no fd enters the channel"
+
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+
+/* ---- the placeholders' values ---- */
+
+struct k_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+struct scratch {
+	char buf[4096];
+	socklen_t len;
+	int one;
+	struct sockaddr_in dest;
+	struct iovec iov;
+	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
+	struct msghdr msg, msg_dest, msg_scm;
+	struct mmsghdr mmsg, mmsg_scm;
+	struct k_sigaction sa, sa_dfl;
+	struct itimerspec timer;
+	struct epoll_event event;
+	struct rlimit limit;
+};
+
+static void own_handler(int sig)
+{
+	(void)sig;
+}
+
+static void scratch_init(struct scratch *s, const struct probe_env *e)
+{
+	memset(s, 0, sizeof(*s));
+	s->len = 256;
+	s->one = 1;
+	s->dest = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)e->listen_port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	s->iov = (struct iovec){ .iov_base = "x", .iov_len = 1 };
+	s->msg = (struct msghdr){ .msg_iov = &s->iov, .msg_iovlen = 1 };
+	s->msg_dest = s->msg;
+	s->msg_dest.msg_name = &s->dest;
+	s->msg_dest.msg_namelen = sizeof(s->dest);
+	s->msg_scm = s->msg;
+	s->msg_scm.msg_control = s->ctl.b;
+	s->msg_scm.msg_controllen = sizeof(s->ctl.b);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&s->msg_scm);
+	int passed = 3;
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passed, sizeof(int));
+	s->mmsg.msg_hdr = s->msg;
+	s->mmsg_scm.msg_hdr = s->msg_scm;
+	s->sa = (struct k_sigaction){ .handler = own_handler };
+	s->timer.it_value.tv_sec = 1;
+	s->event.events = EPOLLIN;
+	s->limit = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+}
+
+static long resolve(long v, const struct surface_ctx *x, struct scratch *s)
+{
+	switch (v) {
+	case SA_FD: return x->fd;
+	case SA_FD_HI: return SA_HI(x->fd);
+	case SA_BUF: return (long)s->buf;
+	case SA_LENP: return (long)&s->len;
+	case SA_ONE: return (long)&s->one;
+	case SA_DEST: return (long)&s->dest;
+	case SA_MSG: return (long)&s->msg;
+	case SA_MSG_DEST: return (long)&s->msg_dest;
+	case SA_MSG_SCM: return (long)&s->msg_scm;
+	case SA_MMSG: return (long)&s->mmsg;
+	case SA_MMSG_SCM: return (long)&s->mmsg_scm;
+	case SA_SIGACT: return (long)&s->sa;
+	case SA_SIGDFL: return (long)&s->sa_dfl;
+	case SA_PAGE: return (long)x->page;
+	case SA_OTHER_PID: return x->env->victim_pid;
+	case SA_SELF_PID: return getpid();
+	case SA_LEDGER: return (long)x->env->ledger;
+	case SA_ITIMER: return (long)&s->timer;
+	case SA_EVENT: return (long)&s->event;
+	case SA_LIMIT: return (long)&s->limit;
+	default: return v;
+	}
+}
+
+static int act_syscall(const struct surface_ctx *x)
+{
+	struct scratch s;
+	long a[6];
+	scratch_init(&s, x->env);
+	for (int i = 0; i < 6; i++)
+		a[i] = resolve(x->c->args[i], x, &s);
+	return syscall(x->c->nr, a[0], a[1], a[2], a[3], a[4], a[5]) < 0 ? errno : 0;
+}
+
+/* ---- actions of their own ---- */
+
+/* A blocked SIGSYS does not save a role from its filter: the kernel
+ * unblocks it to deliver a trap. uname is in no policy. */
+static int act_sigsys_blocked(const struct surface_ctx *x)
+{
+	uint64_t set = 1ull << (SIGSYS - 1);
+	char buf[512];
+	if (syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, NULL, sizeof(set)) < 0)
+		return errno;
+	return syscall(SYS_uname, buf) < 0 ? errno : 0;
+}
+
+/* clone with the row's flags; a child that comes to be exits at once. */
+static int act_clone(const struct surface_ctx *x)
+{
+	long pid = syscall(SYS_clone, (unsigned long)x->c->args[0], 0L, 0L, 0L, 0L);
+	if (pid == 0)
+		syscall(SYS_exit_group, 0);
+	if (pid < 0)
+		return errno;
+	syscall(SYS_wait4, pid, NULL, 0, NULL);
+	return 0;
+}
+
+const char *surface_expect_name(enum surface_expect e)
+{
+	return e == SURFACE_REFUSED ? "REFUSED" : e == SURFACE_ALLOWED ? "ALLOWED" : "NO CLASS";
+}
+
+/* ---- the table ---- */
+
+#define IM PROBE_ROLE_INTERMEDIARY
+#define AS PROBE_ROLE_ASSOCIATION
+#define PV PROBE_ROLE_PROVIDERS
+#define PVP PROBE_ROLE_PROVIDER
+#define PVX PROBE_ROLE_PROVIDER_EXEC
+#define NOT_PVX (IM | AS | PVP)
+#define ALL PROBE_ROLE_ALL
+
+/* Trapped by the role's seccomp policy (SIGSYS). */
+#define REFUSED(sys_, roles_, id_, fd_, action_, nr_, ...)                                              \
+	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ "." id_, .fd = fd_, .action = action_, \
+	  .expect = SURFACE_REFUSED, .mech = MECH_SECCOMP, .nr = nr_, .args = { __VA_ARGS__ } }
+/* Passed by seccomp, failed by the layer mech_ with errno code_. */
+#define REFUSED_BY(sys_, roles_, id_, fd_, mech_, code_, why_, action_, nr_, ...)                       \
+	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ "." id_, .fd = fd_, .action = action_, \
+	  .expect = SURFACE_REFUSED, .mech = mech_, .code = code_, .why = why_, .nr = nr_,              \
+	  .args = { __VA_ARGS__ } }
+/* Succeeds, and must: why_ says why it is harmless. */
+#define ALLOWED(sys_, roles_, id_, fd_, why_, action_, nr_, ...)                                        \
+	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ "." id_, .fd = fd_, .action = action_, \
+	  .expect = SURFACE_ALLOWED, .why = why_, .nr = nr_, .args = { __VA_ARGS__ } }
+/* The outcome depends on a layer named above (SETPIPE_SZ) or on the kernel
+ * (MECH_PASSRIGHTS). */
+#define DEPENDS(sys_, roles_, id_, fd_, expect_, mech_, code_, why_, action_, nr_, ...)                 \
+	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ "." id_, .fd = fd_, .action = action_, \
+	  .expect = expect_, .mech = mech_, .code = code_, .why = why_, .nr = nr_, .args = { __VA_ARGS__ } }
+/* Not run: no argument of this call reaches beyond the role. */
+#define NO_CLASS(sys_, roles_, why_) \
+	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ ".no-class", .expect = SURFACE_NO_CLASS, .why = why_ }
+
+#define NB_NS (MSG_NOSIGNAL | MSG_DONTWAIT)
+
+const struct surface_case surface_table[] = {
+	/* ---- signals: a denied call must end the role (finding 3) ---- */
+	REFUSED("rt_sigaction", ALL, "install-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, {own handler}, NULL, 8)",
+		SYS_rt_sigaction, SIGSYS, SA_SIGACT, 0, 8),
+	REFUSED("rt_sigaction", NOT_PVX, "query-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, NULL, &old, 8)",
+		SYS_rt_sigaction, SIGSYS, 0, SA_BUF, 8),
+	ALLOWED("rt_sigaction", PVX, "query-sigsys", SFD_NONE,
+		"python reads every signal's disposition at start; a query installs nothing",
+		"rt_sigaction(SIGSYS, NULL, &old, 8)", SYS_rt_sigaction, SIGSYS, 0, SA_BUF, 8),
+	REFUSED("rt_sigaction", ALL, "install-sigsys-bit32", SFD_NONE,
+		"rt_sigaction(SIGSYS + 2^32, {own handler}, NULL, 8): the kernel's int is SIGSYS",
+		SYS_rt_sigaction, SA_HI(SIGSYS), SA_SIGACT, 0, 8),
+	REFUSED("rt_sigaction", NOT_PVX, "install-sigusr2", SFD_NONE,
+		"rt_sigaction(SIGUSR2, {own handler}, NULL, 8): no handler changes once sealed but abort()'s",
+		SYS_rt_sigaction, SIGUSR2, SA_SIGACT, 0, 8),
+	ALLOWED("rt_sigaction", PVX, "install-sigusr2", SFD_NONE,
+		"programs (dash, python) install their own handlers; a signal handler reaches no other role",
+		"rt_sigaction(SIGUSR2, {own handler}, NULL, 8)", SYS_rt_sigaction, SIGUSR2, SA_SIGACT, 0, 8),
+	ALLOWED("rt_sigaction", ALL, "reset-sigabrt", SFD_NONE, "abort() resets SIGABRT to its default action",
+		"rt_sigaction(SIGABRT, {SIG_DFL}, NULL, 8)", SYS_rt_sigaction, SIGABRT, SA_SIGDFL, 0, 8),
+	{ .syscall = "rt_sigprocmask", .roles = ALL, .id = "surface.rt_sigprocmask.block-sigsys-then-denied",
+	  .action = "rt_sigprocmask(SIG_BLOCK, {SIGSYS}) then uname() (in no policy)", .expect = SURFACE_REFUSED,
+	  .mech = MECH_SECCOMP, .why = "a trap unblocks SIGSYS: the denied call still ends the role",
+	  .act = act_sigsys_blocked },
+	REFUSED("tgkill", ALL, "self-sigcont", SFD_NONE, "tgkill(<own pid>, <own tid>, SIGCONT): only SIGABRT",
+		SYS_tgkill, SA_SELF_PID, SA_SELF_PID, SIGCONT),
+	REFUSED_BY("tgkill", ALL, "other-role", SFD_NONE, MECH_PIDNS, ESRCH, "another role's pid is not in its pid namespace",
+		   "tgkill(<another role's host pid>, <same>, SIGABRT)", SYS_tgkill, SA_OTHER_PID, SA_OTHER_PID, SIGABRT),
+	NO_CLASS("rt_sigreturn", ALL, "restores a frame from its own stack: its own registers and signal mask"),
+	NO_CLASS("sigaltstack", ALL, "its own alternate signal stack, in its own memory"),
+	NO_CLASS("restart_syscall", ALL, "resumes the call the kernel interrupted, with that call's arguments"),
+	NO_CLASS("exit", ALL, "ends its own thread"),
+	NO_CLASS("exit_group", ALL, "ends itself"),
+	NO_CLASS("getpid", ALL, "its pid in its own pid namespace"),
+	NO_CLASS("gettid", ALL, "its tid in its own pid namespace"),
+
+	/* ---- memory: no executable bytes written at run time (finding 4) ---- */
+	REFUSED("mmap", NOT_PVX, "anon-rx", SFD_NONE, "mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
+		SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+	REFUSED("mmap", ALL, "anon-rwx", SFD_NONE,
+		"mmap(NULL, 4096, PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)", SYS_mmap, 0, 4096,
+		PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+	ALLOWED("mmap", PVX, "anon-rx", SFD_NONE,
+		"the dynamic loader maps library text read+exec; never writable at once (W^X), and no memfd exists",
+		"mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)", SYS_mmap, 0, 4096,
+		PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+	REFUSED("mmap", AS, "ledger-shared", SFD_LEDGER,
+		"mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 3 = ledger, 0): would write the ledger in place",
+		SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, SA_FD, 0),
+	REFUSED("mmap", NOT_PVX, "anon-shared", SFD_NONE,
+		"mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0): private mappings only",
+		SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
+	REFUSED("mmap", NOT_PVX, "shared-validate", SFD_NONE,
+		"mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE|MAP_ANONYMOUS, -1, 0)",
+		SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0),
+	ALLOWED("mmap", AS, "ledger-private", SFD_LEDGER, "a private copy: its writes never reach the file",
+		"mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE, 3 = ledger, 0)", SYS_mmap, 0, 4096,
+		PROT_READ | PROT_WRITE, MAP_PRIVATE, SA_FD, 0),
+	REFUSED_BY("mmap", PVX, "state-file-rx", SFD_STATE_FILE, MECH_MNTNS, EPERM,
+		   "bytes written at run time: every writable bind is noexec",
+		   "mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE, <file it wrote in /state>, 0)", SYS_mmap, 0, 4096,
+		   PROT_READ | PROT_EXEC, MAP_PRIVATE, SA_FD, 0),
+	REFUSED("mprotect", ALL, "rw-to-rx", SFD_NONE, "mprotect(<rw page>, 4096, PROT_READ|PROT_EXEC)", SYS_mprotect,
+		SA_PAGE, 4096, PROT_READ | PROT_EXEC),
+	REFUSED("memfd_create", ALL, "any", SFD_NONE, "memfd_create(\"x\", MFD_CLOEXEC)", SYS_memfd_create,
+		(long)"x", MFD_CLOEXEC),
+	NO_CLASS("madvise", ALL, "advice on its own memory; the advice that reaches beyond it (MADV_HWPOISON, "
+				 "MADV_SOFT_OFFLINE) needs CAP_SYS_ADMIN, which no role has"),
+	NO_CLASS("brk", ALL, "grows or shrinks its own heap; RLIMIT_AS bounds it"),
+	NO_CLASS("munmap", ALL, "unmaps its own memory"),
+	NO_CLASS("mremap", ALL, "moves or resizes its own mappings, protections kept (no PROT_EXEC can appear)"),
+	NO_CLASS("futex", ALL, "waits and wakes on its own memory; no memory is shared with another role"),
+
+	/* ---- time and randomness ---- */
+	NO_CLASS("clock_gettime", ALL, "reads a clock; setting one is clock_settime, in no policy"),
+	NO_CLASS("nanosleep", ALL, "sleeps"),
+	NO_CLASS("clock_nanosleep", ALL, "sleeps, on any clock"),
+	NO_CLASS("getrandom", ALL, "draws from the kernel's generator; GRND_RANDOM no longer drains or blocks"),
+	NO_CLASS("sysinfo", AS | PVX,
+		 "host-wide uptime, load and free memory: coarse figures, outside the model (docs/CLAIMS.md)"),
+
+	/* ---- reading and writing the fds it holds ---- */
+	ALLOWED("read", IM, "artifact-writer-eof", SFD_ARTIFACT_W, "end of file at once: the channel is shut toward it",
+		"read(4 = artifact writer end, buf, 64)", SYS_read, SA_FD, SA_BUF, 64),
+	ALLOWED("read", PV, "signal-writer-eof", SFD_SIGNAL_W, "end of file at once: the channel is shut toward it",
+		"read(4 = signal writer end, buf, 64)", SYS_read, SA_FD, SA_BUF, 64),
+	ALLOWED("read", AS, "ledger", SFD_LEDGER, "it wrote every record there; it reads them back at start",
+		"read(3 = ledger, buf, 4096)", SYS_read, SA_FD, SA_BUF, 4096),
+	ALLOWED("write", IM, "artifact-writer", SFD_ARTIFACT_W,
+		"its artifact channel: a provider drops a frame it cannot decode",
+		"write(4 = artifact writer end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
+	ALLOWED("write", AS, "ledger", SFD_LEDGER,
+		"it appends records: O_APPEND and the append-only inode keep every write at the end (ledger.* probes)",
+		"write(3 = ledger, \"\", 0)", SYS_write, SA_FD, (long)"", 0),
+	REFUSED_BY("write", AS, "signal-reader", SFD_SIGNAL_R, MECH_CHANNEL, EPIPE, "the channel is shut away from it",
+		   "write(4 = signal reader end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
+	REFUSED_BY("write", PV, "artifact-reader", SFD_ARTIFACT_R, MECH_CHANNEL, EPIPE, "the channel is shut away from it",
+		   "write(3 = artifact reader end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
+	ALLOWED("write", ALL, "status", SFD_STATUS, "its status records, which the supervisor parses and bounds",
+		"write(<status fd>, \"\", 0)", SYS_write, SA_FD, (long)"", 0),
+	ALLOWED("write", ALL, "stderr", SFD_STDERR, "its log lines (finding 12 gives each role a pipe of its own)",
+		"write(2, \"\", 0)", SYS_write, SA_FD, (long)"", 0),
+	NO_CLASS("close", ALL, "closes its own fd; the supervisor keeps its own copy of each"),
+	ALLOWED("recvfrom", IM, "artifact-writer-eof", SFD_ARTIFACT_W, "end of file at once: the channel is shut toward it",
+		"recvfrom(4 = artifact writer end, buf, 64, MSG_DONTWAIT, NULL, NULL)", SYS_recvfrom, SA_FD, SA_BUF, 64,
+		MSG_DONTWAIT, 0, 0),
+	ALLOWED("recvfrom", PV, "signal-writer-eof", SFD_SIGNAL_W, "end of file at once: the channel is shut toward it",
+		"recvfrom(4 = signal writer end, buf, 64, MSG_DONTWAIT, NULL, NULL)", SYS_recvfrom, SA_FD, SA_BUF, 64,
+		MSG_DONTWAIT, 0, 0),
+	NO_CLASS("recvmmsg", AS, "reads frames from its signal channels without a control buffer: no fd can arrive"),
+	NO_CLASS("recvmsg", PVX, "its program's pipes and sockets; no fd reaches a provider: "
+				  "the reader ends refuse SCM_RIGHTS (sendmsg.scm-* rows)"),
+	ALLOWED("fdatasync", AS, "ledger", SFD_LEDGER, "makes its own appends durable (group commit)",
+		"fdatasync(3 = ledger)", SYS_fdatasync, SA_FD),
+	NO_CLASS("pread64", PVX, "reads its own fds, like read; sockets and pipes answer ESPIPE"),
+	NO_CLASS("readv", PVX, "reads its own fds, like read"),
+	NO_CLASS("writev", PVX, "writes its own fds, like write"),
+	NO_CLASS("fadvise64", PVX, "advice on its own file's page cache"),
+
+	/* ---- sending: never a new destination (finding 1) ---- */
+	REFUSED("sendto", IM, "listener-fastopen", SFD_LISTENER,
+		"sendto(3 = listener, \"x\", 1, MSG_FASTOPEN, 127.0.0.1:<listen port>, 16)", SYS_sendto, SA_FD,
+		(long)"x", 1, MSG_FASTOPEN, SA_DEST, sizeof(struct sockaddr_in)),
+	REFUSED("sendto", IM, "connection-fastopen", SFD_CONNECTION,
+		"sendto(<accepted connection>, \"x\", 1, MSG_FASTOPEN|MSG_NOSIGNAL|MSG_DONTWAIT, NULL, 0)", SYS_sendto,
+		SA_FD, (long)"x", 1, MSG_FASTOPEN | NB_NS, 0, 0),
+	REFUSED("sendto", IM | PVX, "channel-dest-addr", SFD_CHANNEL,
+		"sendto(<channel end>, \"x\", 1, MSG_NOSIGNAL|MSG_DONTWAIT, 127.0.0.1:<listen port>, 16)", SYS_sendto,
+		SA_FD, (long)"x", 1, NB_NS, SA_DEST, sizeof(struct sockaddr_in)),
+	REFUSED("sendto", PVX, "channel-fastopen", SFD_SIGNAL_W,
+		"sendto(4 = signal writer end, \"x\", 1, MSG_FASTOPEN|MSG_NOSIGNAL|MSG_DONTWAIT, NULL, 0)", SYS_sendto,
+		SA_FD, (long)"x", 1, MSG_FASTOPEN | NB_NS, 0, 0),
+	ALLOWED("sendto", IM, "connection", SFD_CONNECTION, "its constant HTTP answer, to the requester who connected",
+		"sendto(<accepted connection>, \"x\", 1, MSG_NOSIGNAL|MSG_DONTWAIT, NULL, 0)", SYS_sendto, SA_FD,
+		(long)"x", 1, NB_NS, 0, 0),
+	ALLOWED("sendto", PVX, "signal-writer", SFD_SIGNAL_W,
+		"its own signal channel: the association rejects what is not a valid signed frame (sig.forge-* probe)",
+		"sendto(4 = signal writer end, \"x\", 1, MSG_NOSIGNAL|MSG_DONTWAIT, NULL, 0)", SYS_sendto, SA_FD,
+		(long)"x", 1, NB_NS, 0, 0),
+	REFUSED("sendmsg", IM, "listener-fastopen", SFD_LISTENER,
+		"sendmsg(3 = listener, {\"x\" to 127.0.0.1:<listen port>}, MSG_FASTOPEN)", SYS_sendmsg, SA_FD,
+		SA_MSG_DEST, MSG_FASTOPEN),
+	REFUSED("sendmsg", IM | PVX, "channel-fastopen", SFD_CHANNEL,
+		"sendmsg(<channel end>, {\"x\"}, MSG_FASTOPEN|MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmsg, SA_FD, SA_MSG,
+		MSG_FASTOPEN | NB_NS),
+	ALLOWED("sendmsg", IM, "artifact-writer", SFD_ARTIFACT_W,
+		"its artifact frames (header and fields as an iovec): a provider drops what it cannot decode",
+		"sendmsg(4 = artifact writer end, {\"x\"}, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmsg, SA_FD, SA_MSG, NB_NS),
+	DEPENDS("sendmsg", IM, "scm-listener", SFD_ARTIFACT_W, SURFACE_REFUSED, MECH_PASSRIGHTS, EPERM, SCM_WHY,
+		"sendmsg(4 = artifact writer end, {\"x\", SCM_RIGHTS {3 = listener}}, MSG_NOSIGNAL|MSG_DONTWAIT)",
+		SYS_sendmsg, SA_FD, SA_MSG_SCM, NB_NS),
+	DEPENDS("sendmsg", PVX, "scm-channel", SFD_SIGNAL_W, SURFACE_REFUSED, MECH_PASSRIGHTS, EPERM, SCM_WHY,
+		"sendmsg(4 = signal writer end, {\"x\", SCM_RIGHTS {3}}, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmsg, SA_FD,
+		SA_MSG_SCM, NB_NS),
+	REFUSED("sendmmsg", PV, "fastopen", SFD_SIGNAL_W,
+		"sendmmsg(4 = signal writer end, [{\"x\"}], 1, MSG_FASTOPEN|MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmmsg,
+		SA_FD, SA_MMSG, 1, MSG_FASTOPEN | NB_NS),
+	ALLOWED("sendmmsg", PV, "signal-writer", SFD_SIGNAL_W,
+		"a round of its own frames: the association rejects what is not a valid signed frame (sig.forge-* probe)",
+		"sendmmsg(4 = signal writer end, [{\"x\"}], 1, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmmsg, SA_FD, SA_MMSG,
+		1, NB_NS),
+	DEPENDS("sendmmsg", PV, "scm-channel", SFD_SIGNAL_W, SURFACE_REFUSED, MECH_PASSRIGHTS, EPERM, SCM_WHY,
+		"sendmmsg(4 = signal writer end, [{\"x\", SCM_RIGHTS {3}}], 1, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmmsg,
+		SA_FD, SA_MMSG_SCM, 1, NB_NS),
+
+	/* ---- socket options: none but TCP_NODELAY (finding 2) ---- */
+	REFUSED("getsockopt", IM, "artifact-writer-meminfo", SFD_ARTIFACT_W,
+		"getsockopt(4 = artifact writer end, SOL_SOCKET, SO_MEMINFO): a provider's unread backlog",
+		SYS_getsockopt, SA_FD, SOL_SOCKET, SO_MEMINFO, SA_BUF, SA_LENP),
+	REFUSED("getsockopt", IM, "listener-error", SFD_LISTENER, "getsockopt(3 = listener, SOL_SOCKET, SO_ERROR)",
+		SYS_getsockopt, SA_FD, SOL_SOCKET, SO_ERROR, SA_BUF, SA_LENP),
+	REFUSED("getsockopt", IM, "connection-tcp-info", SFD_CONNECTION,
+		"getsockopt(<accepted connection>, IPPROTO_TCP, TCP_INFO)", SYS_getsockopt, SA_FD, IPPROTO_TCP, TCP_INFO,
+		SA_BUF, SA_LENP),
+	REFUSED("getsockopt", AS | PV, "channel-meminfo", SFD_CHANNEL, "getsockopt(<channel end>, SOL_SOCKET, SO_MEMINFO)",
+		SYS_getsockopt, SA_FD, SOL_SOCKET, SO_MEMINFO, SA_BUF, SA_LENP),
+	REFUSED("getsockopt", PV, "signal-writer-peercred", SFD_SIGNAL_W,
+		"getsockopt(4 = signal writer end, SOL_SOCKET, SO_PEERCRED)", SYS_getsockopt, SA_FD, SOL_SOCKET,
+		SO_PEERCRED, SA_BUF, SA_LENP),
+	ALLOWED("setsockopt", IM, "connection-nodelay", SFD_CONNECTION,
+		"libmicrohttpd sets it; no effect beyond the connection",
+		"setsockopt(<accepted connection>, IPPROTO_TCP, TCP_NODELAY, &1, 4)", SYS_setsockopt, SA_FD, IPPROTO_TCP,
+		TCP_NODELAY, SA_ONE, sizeof(int)),
+	ALLOWED("setsockopt", IM, "listener-nodelay", SFD_LISTENER,
+		"the rule cannot tell fds apart; on a listener it only sets what accepted sockets inherit",
+		"setsockopt(3 = listener, IPPROTO_TCP, TCP_NODELAY, &1, 4)", SYS_setsockopt, SA_FD, IPPROTO_TCP,
+		TCP_NODELAY, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", IM, "listener-fastopen-connect", SFD_LISTENER,
+		"setsockopt(3 = listener, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &1, 4)", SYS_setsockopt, SA_FD, IPPROTO_TCP,
+		TCP_FASTOPEN_CONNECT, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", IM, "listener-reuseport", SFD_LISTENER,
+		"setsockopt(3 = listener, SOL_SOCKET, SO_REUSEPORT, &1, 4)", SYS_setsockopt, SA_FD, SOL_SOCKET,
+		SO_REUSEPORT, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", IM, "connection-linger", SFD_CONNECTION,
+		"setsockopt(<accepted connection>, SOL_SOCKET, SO_LINGER, {0}, 8)", SYS_setsockopt, SA_FD, SOL_SOCKET,
+		SO_LINGER, SA_BUF, 8),
+	REFUSED("setsockopt", IM | AS | PV, "channel-sndbuf", SFD_CHANNEL,
+		"setsockopt(<channel end>, SOL_SOCKET, SO_SNDBUF, &1, 4)", SYS_setsockopt, SA_FD, SOL_SOCKET, SO_SNDBUF,
+		SA_ONE, sizeof(int)),
+
+	/* ---- device and fd control: isatty only (finding 2), no F_SETFL on the ledger (finding 9) ---- */
+	REFUSED("ioctl", ALL, "channel-fionread", SFD_CHANNEL, "ioctl(<channel end>, FIONREAD = SIOCINQ, &n)", SYS_ioctl,
+		SA_FD, FIONREAD, SA_BUF),
+	REFUSED("ioctl", ALL, "channel-siocoutq", SFD_CHANNEL, "ioctl(<channel end>, SIOCOUTQ, &n)", SYS_ioctl, SA_FD,
+		SIOCOUTQ, SA_BUF),
+	REFUSED("ioctl", ALL, "channel-fionbio", SFD_CHANNEL, "ioctl(<channel end>, FIONBIO, &1)", SYS_ioctl, SA_FD,
+		FIONBIO, SA_ONE),
+	REFUSED("ioctl", IM, "listener-fioasync", SFD_LISTENER, "ioctl(3 = listener, FIOASYNC, &1)", SYS_ioctl, SA_FD,
+		FIOASYNC, SA_ONE),
+	REFUSED("ioctl", ALL, "stderr-tiocsti", SFD_STDERR, "ioctl(2, TIOCSTI, \"x\")", SYS_ioctl, SA_FD, TIOCSTI,
+		(long)"x"),
+	REFUSED("ioctl", ALL, "signalfd-fioasync", SFD_SIGNALFD, "ioctl(<its signalfd>, FIOASYNC, &1)", SYS_ioctl, SA_FD,
+		FIOASYNC, SA_ONE),
+	{ .syscall = "ioctl", .roles = ALL, .id = "surface.ioctl.tcgets", .expect = SURFACE_NO_CLASS,
+	  .why = "TCGETS only (isatty in stdio): reads a terminal's settings; a socket or file answers ENOTTY" },
+	REFUSED("fcntl", AS, "ledger-clear-append", SFD_LEDGER, "fcntl(3 = ledger, F_SETFL, 0): clears O_APPEND",
+		SYS_fcntl, SA_FD, F_SETFL, 0),
+	REFUSED("fcntl", NOT_PVX, "channel-setfl", SFD_CHANNEL, "fcntl(<channel end>, F_SETFL, O_NONBLOCK|O_ASYNC)",
+		SYS_fcntl, SA_FD, F_SETFL, O_NONBLOCK | O_ASYNC),
+	ALLOWED("fcntl", PVX, "pipe-setfl", SFD_PIPE, "its program's pipes: the provider reads them without blocking",
+		"fcntl(<pipe it made>, F_SETFL, O_NONBLOCK)", SYS_fcntl, SA_FD, F_SETFL, O_NONBLOCK),
+	ALLOWED("fcntl", PVX, "channel-setfl", SFD_CHANNEL,
+		"the rule cannot tell fds apart; a provider holds no ledger and no host socket: "
+		"only how it reads its own end changes (F_SETOWN is refused, so O_ASYNC signals no one)",
+		"fcntl(3 = artifact reader end, F_SETFL, O_NONBLOCK|O_ASYNC)", SYS_fcntl, SA_FD, F_SETFL,
+		O_NONBLOCK | O_ASYNC),
+	REFUSED("fcntl", IM, "listener-dupfd", SFD_LISTENER,
+		"fcntl(3 = listener, F_DUPFD, 0): no other number may name the listener", SYS_fcntl, SA_FD, F_DUPFD, 0),
+	REFUSED("fcntl", IM, "listener-dupfd-cloexec", SFD_LISTENER, "fcntl(3 = listener, F_DUPFD_CLOEXEC, 0)",
+		SYS_fcntl, SA_FD, F_DUPFD_CLOEXEC, 0),
+	REFUSED("fcntl", NOT_PVX, "status-setpipe-sz", SFD_STATUS, "fcntl(<status fd>, F_SETPIPE_SZ, 4096)", SYS_fcntl,
+		SA_FD, F_SETPIPE_SZ, 4096),
+	ALLOWED("fcntl", PVX, "pipe-dupfd", SFD_PIPE, "a shell saves and restores its fds for redirections",
+		"fcntl(<pipe it made>, F_DUPFD, 0)", SYS_fcntl, SA_FD, F_DUPFD, 0),
+	DEPENDS("fcntl", PVX, "pipe-setpipe-sz", SFD_PIPE, SETPIPE_SZ, MECH_SECCOMP, 0,
+		"its own pipe's capacity, within the user's pipe quota", "fcntl(<pipe it made>, F_SETPIPE_SZ, 131072)",
+		SYS_fcntl, SA_FD, F_SETPIPE_SZ, 131072),
+	REFUSED("fcntl", ALL, "channel-setown", SFD_CHANNEL, "fcntl(<channel end>, F_SETOWN, <own pid>)", SYS_fcntl,
+		SA_FD, F_SETOWN, SA_SELF_PID),
+	REFUSED("fcntl", ALL, "channel-setsig", SFD_CHANNEL, "fcntl(<channel end>, F_SETSIG, SIGUSR2)", SYS_fcntl, SA_FD,
+		F_SETSIG, SIGUSR2),
+	REFUSED("fcntl", AS, "ledger-setlease", SFD_LEDGER, "fcntl(3 = ledger, F_SETLEASE, F_WRLCK)", SYS_fcntl, SA_FD,
+		F_SETLEASE, F_WRLCK),
+	REFUSED("fcntl", AS, "ledger-notify", SFD_LEDGER, "fcntl(3 = ledger, F_NOTIFY, DN_MODIFY)", SYS_fcntl, SA_FD,
+		F_NOTIFY, DN_MODIFY),
+	REFUSED("fcntl", AS, "ledger-setlk", SFD_LEDGER, "fcntl(3 = ledger, F_SETLK, {F_RDLCK, whole file})", SYS_fcntl,
+		SA_FD, F_SETLK, SA_BUF),
+	ALLOWED("fcntl", ALL, "channel-getfl", SFD_CHANNEL, "reads its own fd's flags", "fcntl(<channel end>, F_GETFL)",
+		SYS_fcntl, SA_FD, F_GETFL),
+	ALLOWED("fcntl", ALL, "channel-setfd", SFD_CHANNEL, "close-on-exec of its own fd",
+		"fcntl(<channel end>, F_SETFD, FD_CLOEXEC)", SYS_fcntl, SA_FD, F_SETFD, FD_CLOEXEC),
+	REFUSED("lseek", AS, "ledger", SFD_LEDGER, "lseek(3 = ledger, 0, SEEK_SET)", SYS_lseek, SA_FD, 0, SEEK_SET),
+	NO_CLASS("lseek", IM | PV, "stdio asks its position on fd 2; its channels are sockets, which cannot seek "
+				   "(finding 12 makes fd 2 a pipe of its own)"),
+	ALLOWED("fstat", ALL, "channel", SFD_CHANNEL, "type and inode of its own fd", "fstat(<channel end>, &st)",
+		SYS_fstat, SA_FD, SA_BUF),
+	REFUSED_BY("newfstatat", ALL, "ledger-path", SFD_NONE, MECH_MNTNS, ENOENT,
+		   "no host path exists in its mount namespace", "newfstatat(AT_FDCWD, <ledger's host path>, &st, 0)",
+		   SYS_newfstatat, AT_FDCWD, SA_LEDGER, SA_BUF, 0),
+
+	/* ---- its event loop ---- */
+	ALLOWED("epoll_ctl", IM | PV, "add-own", SFD_EPOLL, "an interest list of its own fds",
+		"epoll_ctl(<its epoll>, EPOLL_CTL_ADD, 3, {EPOLLIN})", SYS_epoll_ctl, SA_FD, EPOLL_CTL_ADD, 3, SA_EVENT),
+	NO_CLASS("epoll_wait", ALL, "waits on its own epoll set"),
+	NO_CLASS("epoll_pwait", ALL, "waits on its own epoll set, with its own signal mask"),
+	NO_CLASS("poll", IM | PVX, "waits on its own fds"),
+	ALLOWED("timerfd_settime", PV, "own", SFD_TIMERFD, "its checkpoint timer",
+		"timerfd_settime(<its timerfd>, 0, {1 s}, NULL)", SYS_timerfd_settime, SA_FD, 0, SA_ITIMER, 0),
+
+	/* ---- provider-exec: starting and stopping its program ---- */
+	{ .syscall = "clone", .roles = PVX, .id = "surface.clone.newnet", .action = "clone(CLONE_NEWNET|SIGCHLD)",
+	  .expect = SURFACE_REFUSED, .mech = MECH_SECCOMP, .act = act_clone, .args = { CLONE_NEWNET | SIGCHLD } },
+	{ .syscall = "clone", .roles = PVX, .id = "surface.clone.fork", .action = "clone(SIGCHLD)",
+	  .expect = SURFACE_ALLOWED, .act = act_clone, .args = { SIGCHLD },
+	  .why = "forks its program; RLIMIT_NPROC of its own host uid bounds a flood (exec.fork-bomb)" },
+	NO_CLASS("vfork", PVX, "a child sharing its memory until execve, under the same filter"),
+	NO_CLASS("execve", PVX, "programs under its mounts and Landlock, inheriting this filter (exec.* probes)"),
+	NO_CLASS("wait4", PVX, "reaps its own children (its own pid namespace)"),
+	NO_CLASS("waitid", PVX, "reaps its own children (its own pid namespace)"),
+	NO_CLASS("pidfd_send_signal", PVX, "SIGKILL through a pidfd, which only its own clone(CLONE_PIDFD) yields"),
+	REFUSED("kill", PVX, "self-sigcont", SFD_NONE, "kill(<own pid>, SIGCONT): only SIGTERM and SIGKILL", SYS_kill,
+		SA_SELF_PID, SIGCONT),
+	REFUSED_BY("kill", PVX, "other-role", SFD_NONE, MECH_PIDNS, ESRCH, "another role's pid is not in its pid namespace",
+		   "kill(<another role's host pid>, SIGTERM)", SYS_kill, SA_OTHER_PID, SIGTERM),
+	NO_CLASS("pipe2", PVX, "a pipe of its own"),
+	NO_CLASS("dup2", PVX, "renumbers its own fds; no host socket reaches a provider (sendmsg.scm-* rows)"),
+	NO_CLASS("dup3", PVX, "renumbers its own fds; no host socket reaches a provider (sendmsg.scm-* rows)"),
+	NO_CLASS("close_range", PVX, "closes its own fds"),
+	REFUSED("prctl", PVX, "set-dumpable", SFD_NONE, "prctl(PR_SET_DUMPABLE, 1)", SYS_prctl, PR_SET_DUMPABLE, 1),
+	ALLOWED("prctl", PVX, "set-name", SFD_NONE, "names its own thread", "prctl(PR_SET_NAME, \"x\")", SYS_prctl,
+		PR_SET_NAME, (long)"x"),
+	REFUSED("prlimit64", PVX, "raise", SFD_NONE, "prlimit64(0, RLIMIT_NOFILE, {INFINITY, INFINITY}, NULL)",
+		SYS_prlimit64, 0, RLIMIT_NOFILE, SA_LIMIT, 0),
+	REFUSED_BY("prlimit64", PVX, "other-role", SFD_NONE, MECH_PIDNS, ESRCH, "another role's pid is not in its pid namespace",
+		   "prlimit64(<another role's host pid>, RLIMIT_NOFILE, NULL, &old)", SYS_prlimit64, SA_OTHER_PID,
+		   RLIMIT_NOFILE, 0, SA_BUF),
+	NO_CLASS("arch_prctl", PVX, "its own thread pointer and CPU feature state"),
+	NO_CLASS("set_tid_address", PVX, "its own thread's exit word"),
+	NO_CLASS("set_robust_list", PVX, "its own thread's robust futex list"),
+	NO_CLASS("rseq", PVX, "its own restartable sequences area"),
+	NO_CLASS("getcwd", PVX, "its own working directory, in its own mount namespace"),
+	NO_CLASS("getuid", PVX, "its own ids, mapped through its own user namespace"),
+	NO_CLASS("geteuid", PVX, "its own ids, mapped through its own user namespace"),
+	NO_CLASS("getgid", PVX, "its own ids, mapped through its own user namespace"),
+	NO_CLASS("getegid", PVX, "its own ids, mapped through its own user namespace"),
+	NO_CLASS("getppid", PVX, "its parent in its own pid namespace"),
+	NO_CLASS("mincore", PVX, "residency of its own pages; file pages only of files it may write (Linux 5.0+)"),
+	NO_CLASS("openat", PVX, "paths bounded by its mount namespace and Landlock (exec.open-*, exec.write-* probes)"),
+	NO_CLASS("access", PVX, "paths bounded by its mount namespace and Landlock"),
+	NO_CLASS("readlink", PVX, "paths bounded by its mount namespace and Landlock"),
+	NO_CLASS("readlinkat", PVX, "paths bounded by its mount namespace and Landlock"),
+	NO_CLASS("statfs", PVX, "paths bounded by its mount namespace and Landlock"),
+	NO_CLASS("fstatfs", PVX, "the filesystem of its own fd"),
+	NO_CLASS("getdents64", PVX, "lists directories it opened within its mounts and Landlock"),
+	NO_CLASS("epoll_create1", PVX, "an epoll set of its own"),
+	ALLOWED("socket", PVX, "unix", SFD_NONE, "glibc tries the nscd socket; no other sandbox's socket is reachable",
+		"socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)", SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	REFUSED("socket", PVX, "inet-bit32", SFD_NONE, "socket(AF_INET + 2^32, SOCK_STREAM, 0)", SYS_socket,
+		SA_HI(AF_INET), SOCK_STREAM, 0),
+	NO_CLASS("connect", PVX, "only AF_UNIX sockets exist; abstract names are per network namespace "
+				 "(exec.connect-abstract probe); Landlock handles TCP connect"),
+
+	/* ---- the intermediary's connections ---- */
+	NO_CLASS("accept4", IM, "accepts on fd 3, the one thing the listener is for; any other fd answers EINVAL"),
+	/* These may disable the listener if a policy is wrong: they come last. */
+	ALLOWED("shutdown", IM, "connection-rdwr", SFD_CONNECTION,
+		"a late or half-closed connection is cut (fd >= 4); the requester is its peer",
+		"shutdown(<accepted connection>, SHUT_RDWR)", SYS_shutdown, SA_FD, SHUT_RDWR),
+	ALLOWED("shutdown", IM, "artifact-writer-rdwr", SFD_ARTIFACT_W,
+		"its own channel end (fd >= 4): it can only stop writing to it, which it may anyway",
+		"shutdown(4 = artifact writer end, SHUT_RDWR)", SYS_shutdown, SA_FD, SHUT_RDWR),
+	REFUSED("shutdown", IM, "artifact-writer-rd", SFD_ARTIFACT_W,
+		"shutdown(4 = artifact writer end, SHUT_RD): SHUT_RD alone is in no rule", SYS_shutdown, SA_FD, SHUT_RD),
+	ALLOWED("shutdown", IM, "listener-wr", SFD_LISTENER,
+		"on a listening socket SHUT_WR only sets a flag: the kernel disconnects a listener only for SHUT_RD",
+		"shutdown(3 = listener, SHUT_WR)", SYS_shutdown, SA_FD, SHUT_WR),
+	REFUSED("shutdown", IM, "listener-rd-bit32", SFD_LISTENER,
+		"shutdown(3 + 2^32 = listener to the kernel, SHUT_RD)", SYS_shutdown, SA_FD_HI, SHUT_RD),
+	REFUSED("shutdown", IM, "listener-rdwr", SFD_LISTENER, "shutdown(3 = listener, SHUT_RDWR)", SYS_shutdown, SA_FD,
+		SHUT_RDWR),
+	REFUSED("shutdown", IM, "listener-rd", SFD_LISTENER,
+		"shutdown(3 = listener, SHUT_RD): a closed TCP socket of the host's netns", SYS_shutdown, SA_FD, SHUT_RD),
+};
+
+const size_t surface_count = sizeof(surface_table) / sizeof(surface_table[0]);
+
+/* ---- in the sandbox ---- */
+
+static int role_fd(enum surface_fd k, unsigned role, const struct probe_env *e)
+{
+	switch (k) {
+	case SFD_LISTENER: case SFD_LEDGER: case SFD_ARTIFACT_R: return 3;
+	case SFD_ARTIFACT_W: case SFD_SIGNAL_R: case SFD_SIGNAL_W: return 4;
+	case SFD_CHANNEL: return role & (IM | AS) ? 4 : 3;
+	case SFD_STATUS: return e->status_fd;
+	case SFD_STDERR: return 2;
+	default: return -1;
+	}
+}
+
+/* A file of its own in /state holding code (x86 `ret`, 0xc3), unlinked
+ * at once so the operator's directory keeps nothing. */
+static int state_file(void)
+{
+	static const char path[] = "/state/.mpbs-audit-surface";
+	unsigned char code[4096];
+	memset(code, 0xc3, sizeof(code));
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
+	if (fd < 0)
+		return -1;
+	if (unlink(path) < 0 || write(fd, code, sizeof(code)) != (ssize_t)sizeof(code)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The fds a role makes itself, made here before the seal as a role does. */
+static int make_fd(enum surface_fd k)
+{
+	sigset_t set;
+	int p[2];
+	struct pollfd pfd = { .fd = 3, .events = POLLIN };
+	switch (k) {
+	case SFD_CONNECTION:
+		return poll(&pfd, 1, 5000) == 1 ? accept4(3, NULL, NULL, SOCK_CLOEXEC) : -1;
+	case SFD_EPOLL:
+		return epoll_create1(EPOLL_CLOEXEC);
+	case SFD_SIGNALFD:
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR2);
+		return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	case SFD_TIMERFD:
+		return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	case SFD_PIPE:
+		return pipe2(p, O_CLOEXEC) == 0 ? p[1] : -1; /* the read end stays open */
+	case SFD_STATE_FILE:
+		return state_file();
+	default:
+		return -1;
+	}
+}
+
+int surface_main(void *arg, const struct role_seal *seal)
+{
+	const struct surface_call *call = arg;
+	const struct surface_case *c = call->c;
+	struct surface_ctx x = { .c = c, .env = call->env, .fd = -1 };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	char err[512];
+	x.page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (x.page == MAP_FAILED || sigaction(SIGPIPE, &ign, NULL) < 0)
+		return PROBE_EXIT_SEAL;
+	if (c->fd != SFD_NONE) {
+		x.fd = role_fd(c->fd, call->role, call->env);
+		if (x.fd < 0)
+			x.fd = make_fd(c->fd);
+		if (x.fd < 0)
+			return PROBE_EXIT_SEAL;
+	}
+	if (seal->fn(seal->ctx, err, sizeof(err)) < 0)
+		return PROBE_EXIT_SEAL;
+	return c->act ? c->act(&x) : act_syscall(&x);
+}
