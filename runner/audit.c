@@ -68,8 +68,11 @@ int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err
 		*w = (struct audit_weakening){ AUDIT_WEAKEN_CAPS, spec + 5 };
 	} else if (strncmp(spec, "netns:", 6) == 0) {
 		*w = (struct audit_weakening){ AUDIT_WEAKEN_NETNS, spec + 6 };
+	} else if (strncmp(spec, "exec-landlock:", 14) == 0) {
+		*w = (struct audit_weakening){ AUDIT_WEAKEN_EXEC_LANDLOCK, spec + 14 };
 	} else {
-		snprintf(err, errlen, "--audit-weaken %s: expected seccomp:ROLE, caps:ROLE or netns:ROLE", spec);
+		snprintf(err, errlen, "--audit-weaken %s: expected seccomp:ROLE, caps:ROLE, netns:ROLE or exec-landlock:ROLE",
+			 spec);
 		return -1;
 	}
 	if (!*w->role) {
@@ -96,19 +99,27 @@ static int apply_weakenings(struct run_plan *p, const struct audit_options *o, c
 		for (size_t k = 0; k < p->n_roles; k++) {
 			if (!role_matches(p, k, o->weaken[w].role))
 				continue;
+			/* the programs' domain exists only in a provider with exec */
+			if (o->weaken[w].layer == AUDIT_WEAKEN_EXEC_LANDLOCK &&
+			    (p->roles[k].kind != ROLE_PROVIDER || !p->roles[k].cfg.pv.exec))
+				continue;
 			hit++;
 			if (o->weaken[w].layer == AUDIT_WEAKEN_SECCOMP)
 				p->roles[k].spec.weaken_no_seccomp = true;
 			else if (o->weaken[w].layer == AUDIT_WEAKEN_CAPS)
 				p->roles[k].spec.weaken_keep_caps = true;
+			else if (o->weaken[w].layer == AUDIT_WEAKEN_EXEC_LANDLOCK)
+				p->roles[k].cfg.pv.weaken_program_landlock = true;
 			else
 				p->roles[k].spec.weaken_host_netns = true;
 		}
 		if (!hit) {
-			snprintf(err, errlen, "--audit-weaken: no role named '%s'", o->weaken[w].role);
+			snprintf(err, errlen, "--audit-weaken: no role named '%s'%s", o->weaken[w].role,
+				 o->weaken[w].layer == AUDIT_WEAKEN_EXEC_LANDLOCK ? " with exec = yes" : "");
 			return -1;
 		}
-		static const char *const layer_names[] = { "seccomp", "capabilities", "network namespace" };
+		static const char *const layer_names[] = { "seccomp", "capabilities", "network namespace",
+							   "its programs' Landlock domain" };
 		log_warn("audit: weakening %s of %s (test only)", layer_names[o->weaken[w].layer], o->weaken[w].role);
 	}
 	return 0;
@@ -371,7 +382,7 @@ static int run_probes(struct audit *a, char *err, size_t errlen)
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		for (size_t i = 0; i < probe_count; i++) {
 			const struct probe_def *d = &probe_table[i];
-			if (!(d->roles & role_bit(&a->plan.roles[k])))
+			if (!(d->roles & role_bit(&a->plan.roles[k])) || (d->needs_state && !a->env[k].has_state))
 				continue;
 			struct audit_row *row = new_row(a), host = { .id = "host.fork-bomb-contained", .role = k,
 								    .action = "while the fork bomb holds: fork on the host, "
@@ -755,6 +766,13 @@ static void fill_env(struct audit *a)
 			.self_name = r->kind == ROLE_PROVIDER ? t->providers[r->provider].name : NULL,
 			.other_name = t->providers[other].name,
 		};
+		if (r->kind == ROLE_PROVIDER) {
+			a->env[k].own_policy = r->policy_in_sandbox;
+			a->env[k].has_state = t->providers[r->provider].state != NULL;
+			a->env[k].program_rules = r->cfg.pv.program_rules;
+			a->env[k].n_program_rules = r->cfg.pv.n_program_rules;
+			a->env[k].program_landlock_weakened = r->cfg.pv.weaken_program_landlock;
+		}
 	}
 }
 

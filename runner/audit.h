@@ -14,7 +14,7 @@
 
 #define AUDIT_WEAKEN_MAX 8
 
-enum audit_layer { AUDIT_WEAKEN_SECCOMP, AUDIT_WEAKEN_CAPS, AUDIT_WEAKEN_NETNS };
+enum audit_layer { AUDIT_WEAKEN_SECCOMP, AUDIT_WEAKEN_CAPS, AUDIT_WEAKEN_NETNS, AUDIT_WEAKEN_EXEC_LANDLOCK };
 
 /* Test-only: removes one layer from the roles matching `role`
  * ("intermediary", "association", "provider" for all providers, or a

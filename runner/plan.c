@@ -17,6 +17,7 @@
 #include "../roles/log.h"
 #include "cgroup.h"
 #include "ledger_file.h"
+#include "limits.h"
 #include "seccomp.h"
 
 #include <sodium.h>
@@ -207,9 +208,13 @@ int plan_renew_status(struct role_plan *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* The role's limits: the topology's, and the defaults of limits.c for the
+ * rlimits it leaves unset. */
 static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid, size_t n_keep,
-			const struct topo_limits *lim, const struct seccomp_policy *pol)
+			const struct topo_limits *set, enum limits_role kind, const struct seccomp_policy *pol)
 {
+	struct topo_limits *lim = &r->limits;
+	limits_with_defaults(set, kind, p->t->max_connections, p->t->n_providers, lim);
 	r->keep[n_keep] = r->status_wr;
 	r->spec = (struct role_spec){
 		.label = r->label, .comm = r->comm, .hostname = r->comm,
@@ -231,7 +236,7 @@ static void plan_intermediary(struct run_plan *p, struct role_plan *r)
 		r->keep[1 + i] = p->artifact[i].writer;
 		p->im_artifact_fds[i] = 4 + (int)i;
 	}
-	spec_common(r, p, t->uid_base + UID_OFFSET_INTERMEDIARY, n + 1, &t->intermediary_limits,
+	spec_common(r, p, t->uid_base + UID_OFFSET_INTERMEDIARY, n + 1, &t->intermediary_limits, LIMITS_INTERMEDIARY,
 		    p->policy[POLICY_INTERMEDIARY]);
 	r->cfg.im = (struct intermediary_config){
 		.listen_fd = 3, .n_providers = n, .artifact_fds = p->im_artifact_fds,
@@ -255,7 +260,7 @@ static void plan_association(struct run_plan *p, struct role_plan *r)
 		r->keep[1 + i] = p->signal[i].reader;
 		p->as_providers[i].signal_fd = 4 + (int)i;
 	}
-	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, n + 1, &t->association_limits,
+	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, n + 1, &t->association_limits, LIMITS_ASSOCIATION,
 		    p->policy[POLICY_ASSOCIATION]);
 	r->cfg.as = (struct association_config){
 		.n_providers = n, .providers = p->as_providers, .ledger_fd = 3,
@@ -304,6 +309,7 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
 	r->binds[nb++] = (struct mount_bind){ .src = tp->keys, .dst = "/keys", .writable = false };
 	r->binds[nb++] = (struct mount_bind){ .src = tp->policy, .dst = r->policy_in_sandbox, .writable = false };
+	/* the first PLAN_PROVIDER_PRIVATE_RULES rules: the provider's alone */
 	r->landlock[0] = (struct landlock_rule){ .path = "/keys", .access = LL_READ };
 	r->landlock[1] = (struct landlock_rule){ .path = r->policy_in_sandbox, .access = LL_READ };
 	if (tp->state) {
@@ -314,7 +320,7 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		nb = plan_exec_binds(r, tp, nb);
 	r->keep[0] = p->artifact[i].reader;
 	r->keep[1] = p->signal[i].writer;
-	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits,
+	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits, LIMITS_PROVIDER,
 		    p->policy[tp->exec ? POLICY_PROVIDER_EXEC : POLICY_PROVIDER]);
 	r->spec.hostname = tp->name;
 	r->spec.net_lo = true;
@@ -330,6 +336,12 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
 		.artifact_fd = 3, .signal_fd = 4, .status_fd = 5,
 	};
+	/* Its programs get the same rules but the first two: no /keys, no
+	 * /policy (they read untrusted bodies; the keys are the provider's). */
+	if (tp->exec) {
+		r->cfg.pv.program_rules = &r->landlock[PLAN_PROVIDER_PRIVATE_RULES];
+		r->cfg.pv.n_program_rules = r->spec.n_landlock - PLAN_PROVIDER_PRIVATE_RULES;
+	}
 }
 
 static int role_main_intermediary(void *arg, const struct role_seal *s) { return intermediary_main(arg, s); }

@@ -385,7 +385,7 @@ static void exec_section(char *out, size_t cap, const char *state)
 {
 	char dir[PATH_MAX];
 	programs_dir(dir);
-	snprintf(out, cap, "exec = yes\nexec_dir = %s\n%s", dir, state);
+	snprintf(out, cap, "exec = yes\nnproc = 64\nexec_dir = %s\n%s", dir, state);
 }
 
 Test(e2e_evaluator, only_exit_zero_initiates, .fini = finish, .timeout = 60)
@@ -481,6 +481,26 @@ Test(e2e_handler, runs_as_provider_uid_with_body_and_nothing_else, .fini = finis
 	cr_assert_not_null(strstr(out, "host write: refused\nend\n"), "%s", out);
 	snprintf(escaped, sizeof(escaped), "%s/escaped", m.dir);
 	cr_assert_neq(access(escaped, F_OK), 0, "the handler wrote into the host's %s", m.dir);
+	free(out);
+}
+
+/* The handler processes untrusted bodies: it must not reach the keys or
+ * the policy its provider reads (issue 11, finding 5). */
+Test(e2e_handler, cannot_read_its_providers_keys_or_policy, .fini = finish, .timeout = 60)
+{
+	struct stat st;
+	start_handler_pair("");
+	post(NULL, "secrets");
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 5000), 1);
+	stop_cleanly();
+	char *out = handler_output(&st);
+	cr_assert_not_null(strstr(out, "signal.key: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "token.key: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "keys dir: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "policy: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "provider mem: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "ld.so.cache: read\nend\n"), "the handler's own files must stay readable: %s",
+			   out);
 	free(out);
 }
 
