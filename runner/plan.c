@@ -103,6 +103,33 @@ static int check_readable(const char *path, bool dir, uid_t uid, gid_t gid, cons
 	return 0;
 }
 
+/* A secret key file: owned by the provider's host uid and readable by it,
+ * no group or other bit at all (roles/keys.c refuses the same when it
+ * loads it); stat only, the supervisor never reads it. */
+static int check_secret(const char *path, uid_t uid, const char *who, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s: %s", who, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s: not a regular file", who, path);
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "%s: secret key %s has mode %04o (group or other bits set): refused; "
+			 "chmod 0600 it", who, path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_uid != uid || !(st.st_mode & S_IRUSR)) {
+		snprintf(err, errlen, "%s: secret key %s must be owned and readable by its host uid %u (chown %u, "
+			 "chmod 0600)", who, path, (unsigned)uid, (unsigned)uid);
+		return -1;
+	}
+	return 0;
+}
+
 /* mkdir -p of path's parent directories, mode 0755 (traversable by the
  * roles' host uids). */
 static int mkdir_parents(const char *path, char *err, size_t errlen)
@@ -129,6 +156,8 @@ static int demo_token_key(const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen);
+
 /* Demo keys are generated on first use and owned by the provider's host
  * uid, so a fresh checkout runs with no manual key step. */
 static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_t errlen)
@@ -144,12 +173,35 @@ static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_
 	}
 	if (access(token, F_OK) < 0 && demo_token_key(token, err, errlen) < 0)
 		return -1;
-	if (chown(tp->keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0 ||
-	    chown(token, uid, uid) < 0) {
-		snprintf(err, errlen, "provider %s: chown demo keys in %s: %s", tp->name, tp->keys, strerror(errno));
-		return -1;
-	}
+	const char *const paths[] = { tp->keys, secret, pub, token };
+	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+		if (chown_nofollow(paths[k], uid, err, errlen) < 0) {
+			size_t used = strlen(err);
+			snprintf(err + used, errlen - used, " (provider %s, demo keys)", tp->name);
+			return -1;
+		}
 	return 0;
+}
+
+/* chown of exactly the object at path, never what a symlink there points
+ * to: a key directory writable by someone else could otherwise aim the
+ * root supervisor's chown at any file. A symlink is refused. */
+static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int rc = fd < 0 || fstat(fd, &st) < 0 ? -1 : 0;
+	if (rc == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "chown %s: a symlink, refused", path);
+		rc = -2;
+	} else if (rc == 0) {
+		rc = fchownat(fd, "", uid, uid, AT_EMPTY_PATH);
+	}
+	if (rc == -1)
+		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc < 0 ? -1 : 0;
 }
 
 static int prepare_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
@@ -164,7 +216,7 @@ static int prepare_provider_files(struct run_plan *p, size_t i, char *err, size_
 		return -1;
 	if (check_readable(tp->policy, false, uid, uid, who, err, errlen) < 0 ||
 	    check_readable(tp->keys, true, uid, uid, who, err, errlen) < 0 ||
-	    check_readable(secret, false, uid, uid, who, err, errlen) < 0)
+	    check_secret(secret, uid, who, err, errlen) < 0)
 		return -1;
 	struct association_provider *ap = &p->as_providers[i];
 	char kerr[512];

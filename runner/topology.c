@@ -817,10 +817,12 @@ static int check_dir_overlaps(struct parse *p, size_t i)
 	for (size_t j = 0; j < p->t->n_providers; j++) {
 		const struct topo_provider *q = &p->t->providers[j];
 		struct dir_id qkeys = dir_id_of(q->keys), qstate = dir_id_of(q->state);
-		const char *who = j == i ? "its own key directory" : q->name;
 		if (state.exists && (is_at_or_above(qkeys, pr->state) || is_at_or_above(state, q->keys)))
-			return fail_at(p, origin_of(s, "state"), s, "state", "%s is, contains or lies inside the key "
-				       "directory of %s%s", pr->state, j == i ? "" : "provider ", who);
+			return j == i ? fail_at(p, origin_of(s, "state"), s, "state",
+						"%s is, contains or lies inside its own key directory", pr->state)
+				      : fail_at(p, origin_of(s, "state"), s, "state",
+						"%s is, contains or lies inside the key directory of provider %s",
+						pr->state, q->name);
 		if (j >= i)
 			continue;
 		if (keys.exists && qkeys.exists && keys.dev == qkeys.dev && keys.ino == qkeys.ino)
