@@ -897,14 +897,13 @@ const struct probe_def probe_table[] = {
 	REFUSE("exec.program-policy", PVX, "as its exec'd program: openat(\"/policy/<its policy>\", O_RDONLY)",
 	       program_open, EACCES, MECH_PROGRAM_LANDLOCK, CLAIM(6), .as_program = true, .path = "@own_policy",
 	       .arg = O_RDONLY),
-	/* its provider (pid 1) is in a less restricted domain: Landlock refuses
-	 * the program ptrace access to it, so hidepid=invisible hides it */
+	/* its provider (pid 1) is not dumpable, and the program's domain is
+	 * narrower than the provider's: either way the program may not
+	 * ptrace-read it, so hidepid=invisible hides it from /proc */
 	REFUSE("exec.program-provider-mem", PVX, "as its exec'd program: openat(\"/proc/1/mem\" = its provider's)",
-	       program_open, ENOENT, MECH_PROGRAM_LANDLOCK, CLAIM(6), .as_program = true, .path = "/proc/1/mem",
-	       .arg = O_RDONLY),
+	       program_open, ENOENT, MECH_MNTNS, CLAIM(6), .as_program = true, .path = "/proc/1/mem", .arg = O_RDONLY),
 	REFUSE("exec.program-provider-fd", PVX, "as its exec'd program: openat(\"/proc/1/fd/4\" = its signal channel)",
-	       program_open, ENOENT, MECH_PROGRAM_LANDLOCK, CLAIM(6), .as_program = true, .path = "/proc/1/fd/4",
-	       .arg = O_RDONLY),
+	       program_open, ENOENT, MECH_MNTNS, CLAIM(6), .as_program = true, .path = "/proc/1/fd/4", .arg = O_RDONLY),
 	REFUSE("exec.program-reads-usr", PVX, "as its exec'd program: openat(\"/etc/ld.so.cache\") (control)",
 	       program_open, 0, MECH_PROGRAM_LANDLOCK, 0, .as_program = true, .path = "/etc/ld.so.cache",
 	       .arg = O_RDONLY),
