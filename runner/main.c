@@ -36,7 +36,7 @@ static void usage(FILE *out)
 		"                                           check a ledger offline with public keys only\n"
 		"       mpbs-run --audit [--json FILE] [--junit FILE] [--threshold N] TOPOLOGY\n"
 		"                                           prove the isolation claims from inside the sandboxes\n"
-		"                                           (--audit-weaken seccomp:ROLE|caps:ROLE|netns:ROLE: tests only)\n"
+		"                                           (--audit-weaken seccomp:ROLE|caps:ROLE|netns:ROLE|exec-landlock:ROLE: tests only)\n"
 		"       mpbs-run --print-policy ROLE [--oci] show a role's compiled seccomp policy\n"
 		"                                           (ROLE: intermediary, association, provider, provider-exec)\n"
 		"options:\n"
