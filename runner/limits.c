@@ -19,6 +19,10 @@
  * space cap (its shadow memory reserves terabytes) and no default process
  * cap (LeakSanitizer stops the world with a thread of its own). */
 #define DEFAULT_AS_BYTES (1ULL << 30)
+/* The intermediary holds each connection's body (up to max_request) and
+ * MHD's pool: it gets at least room for all of them at once, plus a base. */
+#define INTERMEDIARY_AS_BASE (256ULL << 20)
+#define INTERMEDIARY_AS_PER_CONNECTION_EXTRA (16ULL << 10)
 #define DEFAULT_FSIZE_BYTES (1ULL << 30)
 #define INTERMEDIARY_SPARE_FDS 64 /* beyond one per connection and one per provider */
 #define ASSOCIATION_NOFILE 256
@@ -48,11 +52,19 @@ static uint64_t clamp_to_hard(int resource, uint64_t value)
 	return value < (uint64_t)now.rlim_max ? value : (uint64_t)now.rlim_max;
 }
 
-void limits_with_defaults(const struct topo_limits *set, enum limits_role role, uint64_t connections,
-			  uint64_t providers, struct topo_limits *out)
+static uint64_t intermediary_as(const struct topology *t)
+{
+	uint64_t need = INTERMEDIARY_AS_BASE +
+			(uint64_t)t->max_connections * ((uint64_t)t->max_request + INTERMEDIARY_AS_PER_CONNECTION_EXTRA);
+	return need > DEFAULT_AS_BYTES ? need : DEFAULT_AS_BYTES;
+}
+
+void limits_with_defaults(const struct topo_limits *set, enum limits_role role, const struct topology *t,
+			  struct topo_limits *out)
 {
 	*out = *set;
-	uint64_t nofile = role == LIMITS_INTERMEDIARY ? connections + providers + INTERMEDIARY_SPARE_FDS
+	uint64_t nofile = role == LIMITS_INTERMEDIARY ? (uint64_t)t->max_connections + t->n_providers +
+								 INTERMEDIARY_SPARE_FDS
 			: role == LIMITS_ASSOCIATION  ? ASSOCIATION_NOFILE
 						      : PROVIDER_NOFILE;
 	uint64_t nproc = role == LIMITS_INTERMEDIARY ? INTERMEDIARY_NPROC
@@ -64,7 +76,8 @@ void limits_with_defaults(const struct topo_limits *set, enum limits_role role, 
 	if (!set->nproc && !SANITIZED)
 		out->nproc = clamp_to_hard(RLIMIT_NPROC, nproc);
 	if (!set->as_bytes && !SANITIZED)
-		out->as_bytes = clamp_to_hard(RLIMIT_AS, DEFAULT_AS_BYTES);
+		out->as_bytes = clamp_to_hard(RLIMIT_AS, role == LIMITS_INTERMEDIARY ? intermediary_as(t)
+										    : DEFAULT_AS_BYTES);
 	/* The association's ledger grows without bound: RLIMIT_FSIZE would
 	 * kill it (SIGXFSZ) mid-append, so it gets none. */
 	if (role != LIMITS_ASSOCIATION)

@@ -13,12 +13,13 @@ enum limits_role { LIMITS_INTERMEDIARY, LIMITS_ASSOCIATION, LIMITS_PROVIDER };
  * at 0 given the role's default (README, topology keys): RLIMIT_NOFILE
  * (intermediary: connections + providers + 64; association 256; provider
  * 1024), RLIMIT_NPROC (1, 2, 1; none for a provider with exec, whose
- * topology must set it), RLIMIT_AS 1 GiB, RLIMIT_FSIZE 1 GiB (never for
- * the association). A default is lowered to the supervisor's own hard
+ * topology must set it), RLIMIT_AS 1 GiB (the intermediary: at least
+ * 256 MiB + max_connections × (max_request + 16 KiB)), RLIMIT_FSIZE 1 GiB
+ * (never for the association). A default is lowered to the supervisor's own hard
  * limit; a value the topology sets is not (a role above it fails to
  * start, naming the limit). Under MPBS_SANITIZED no AS or NPROC default. */
-void limits_with_defaults(const struct topo_limits *set, enum limits_role role, uint64_t connections,
-			  uint64_t providers, struct topo_limits *out);
+void limits_with_defaults(const struct topo_limits *set, enum limits_role role, const struct topology *t,
+			  struct topo_limits *out);
 
 /* In the child: sets RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS and
  * RLIMIT_FSIZE to l's value (soft = hard) where it is set (0 = keep the

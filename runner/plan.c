@@ -266,7 +266,7 @@ static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid
 			const struct topo_limits *set, enum limits_role kind, const struct seccomp_policy *pol)
 {
 	struct topo_limits *lim = &r->limits;
-	limits_with_defaults(set, kind, p->t->max_connections, p->t->n_providers, lim);
+	limits_with_defaults(set, kind, p->t, lim);
 	r->keep[n_keep] = r->status_wr;
 	r->spec = (struct role_spec){
 		.label = r->label, .comm = r->comm, .hostname = r->comm,

@@ -163,20 +163,26 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 Test(unit_topology_defaults, every_role_gets_finite_rlimits_where_the_topology_sets_none)
 {
 	struct topo_limits none = { 0 }, out;
-	limits_with_defaults(&none, LIMITS_INTERMEDIARY, 4096, 3, &out);
+	struct topology t = { .max_connections = 4096, .max_request = 65536, .n_providers = 3 };
+	limits_with_defaults(&none, LIMITS_INTERMEDIARY, &t, &out);
 	cr_assert_eq(out.nofile, min_u64(4096 + 3 + 64, hard(RLIMIT_NOFILE)), "one fd per connection, and spare");
 	cr_assert_eq(out.fsize, min_u64(1ULL << 30, hard(RLIMIT_FSIZE)));
 #ifndef MPBS_SANITIZED
 	cr_assert_eq(out.as_bytes, min_u64(1ULL << 30, hard(RLIMIT_AS)));
 	cr_assert_eq(out.nproc, 1);
+	/* every connection holding a whole 1 MiB body fits */
+	t.max_request = 1 << 20;
+	limits_with_defaults(&none, LIMITS_INTERMEDIARY, &t, &out);
+	cr_assert_eq(out.as_bytes, min_u64((256ULL << 20) + 4096ULL * ((1ULL << 20) + (16ULL << 10)), hard(RLIMIT_AS)));
+	t.max_request = 65536;
 #endif
-	limits_with_defaults(&none, LIMITS_ASSOCIATION, 4096, 3, &out);
+	limits_with_defaults(&none, LIMITS_ASSOCIATION, &t, &out);
 	cr_assert_eq(out.fsize, 0, "no RLIMIT_FSIZE default: it would cut the ledger");
 	cr_assert_eq(out.nofile, min_u64(256, hard(RLIMIT_NOFILE)));
 #ifndef MPBS_SANITIZED
 	cr_assert_eq(out.nproc, 2, "the association has its fsync thread");
 #endif
-	limits_with_defaults(&none, LIMITS_PROVIDER, 4096, 3, &out);
+	limits_with_defaults(&none, LIMITS_PROVIDER, &t, &out);
 	cr_assert_eq(out.nofile, min_u64(1024, hard(RLIMIT_NOFILE)));
 	cr_assert_eq(out.fsize, min_u64(1ULL << 30, hard(RLIMIT_FSIZE)));
 }
@@ -186,7 +192,8 @@ Test(unit_topology_defaults, what_the_topology_sets_is_kept)
 	struct topo_limits set = { .nofile = 77, .nproc = 9, .as_bytes = 5ULL << 20, .fsize = 3ULL << 20,
 				   .memory_max = 64ULL << 20 },
 			   out;
-	limits_with_defaults(&set, LIMITS_PROVIDER, 4096, 3, &out);
+	struct topology t = { .max_connections = 4096, .max_request = 65536, .n_providers = 3 };
+	limits_with_defaults(&set, LIMITS_PROVIDER, &t, &out);
 	cr_assert_eq(out.nofile, 77);
 	cr_assert_eq(out.nproc, 9);
 	cr_assert_eq(out.as_bytes, 5ULL << 20);
