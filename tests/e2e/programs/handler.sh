@@ -3,6 +3,7 @@
 # The body's first word says what to do:
 #   probe OTHER_KEY HOST_DIR  record what this sandbox lets the handler see
 #                             into /state/out-$MPBS_OPERATION_ID
+#   size                      record the body's length (in bytes)
 #   secrets                   record whether it can read its provider's keys,
 #                             policy and memory into /state/out-$MPBS_OPERATION_ID
 #   sleep SECONDS             outlive action_timeout
@@ -28,6 +29,9 @@ probe)
 		if (: >"$3/escaped") 2>/dev/null; then echo 'host write: done'; else echo 'host write: refused'; fi
 		echo 'end'
 	} >"$out"
+	;;
+size)
+	printf 'length: %s\n' "${#body}" >/state/out-$MPBS_OPERATION_ID
 	;;
 secrets)
 	# what its provider holds: its keys, its policy, its memory
