@@ -565,17 +565,23 @@ static int act_proc_view(const struct probe_def *d, const struct probe_env *e)
 }
 
 /* Every role runs under finite limits: no core dump, and a bounded
- * address space, file count and (arg 1) file size: the topology's, or the
- * defaults of runner/limits.c. */
+ * address space (not under ASan), file count and (arg 1) file size: the
+ * topology's, or the defaults of runner/limits.c. */
 static int act_rlimits(const struct probe_def *d, const struct probe_env *e)
 {
-	static const int finite[] = { RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_FSIZE };
-	size_t n = d->arg ? 3 : 2; /* arg 0: not RLIMIT_FSIZE (the association's ledger grows unbounded) */
+#ifdef MPBS_SANITIZED
+	static const int finite[] = { RLIMIT_NOFILE, RLIMIT_FSIZE }; /* no default RLIMIT_AS under ASan */
+#else
+	static const int finite[] = { RLIMIT_NOFILE, RLIMIT_FSIZE, RLIMIT_AS };
+#endif
+	size_t n = sizeof(finite) / sizeof(finite[0]);
 	struct rlimit lim;
 	if (syscall(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &lim) < 0)
 		return errno;
 	bool ok = lim.rlim_cur == 0 && lim.rlim_max == 0;
 	for (size_t i = 0; ok && i < n; i++) {
+		if (finite[i] == RLIMIT_FSIZE && !d->arg)
+			continue; /* arg 0: the association, whose ledger grows unbounded */
 		if (syscall(SYS_prlimit64, 0, finite[i], NULL, &lim) < 0)
 			return errno;
 		ok = lim.rlim_max != RLIM_INFINITY;
