@@ -3,6 +3,7 @@
  * runs as its own host uid. */
 #define _GNU_SOURCE
 #include "limits.h"
+#include "memcheck.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -17,7 +18,8 @@
  * space and file size caps leave wide room: they stop a runaway, not a
  * normal peak. Under ASan (MPBS_SANITIZED) there is no default address
  * space cap (its shadow memory reserves terabytes) and no default process
- * cap (LeakSanitizer stops the world with a thread of its own). */
+ * cap (LeakSanitizer stops the world with a thread of its own); under
+ * valgrind (the memcheck build) no default address space cap either. */
 #define DEFAULT_AS_BYTES (1ULL << 30)
 /* The intermediary holds each connection's body (up to max_request) and
  * MHD's pool: it gets at least room for all of them at once, plus a base. */
@@ -36,6 +38,8 @@
 #else
 #define SANITIZED false
 #endif
+/* Valgrind's own tool memory lives in the role's address space too. */
+#define NO_DEFAULT_AS (SANITIZED || MEMCHECK_BUILD)
 
 static uint64_t or_default(uint64_t set, uint64_t def)
 {
@@ -75,7 +79,7 @@ void limits_with_defaults(const struct topo_limits *set, enum limits_role role, 
 	/* a provider with exec has its nproc from the topology (checked there) */
 	if (!set->nproc && !SANITIZED)
 		out->nproc = clamp_to_hard(RLIMIT_NPROC, nproc);
-	if (!set->as_bytes && !SANITIZED)
+	if (!set->as_bytes && !NO_DEFAULT_AS)
 		out->as_bytes = clamp_to_hard(RLIMIT_AS, role == LIMITS_INTERMEDIARY ? intermediary_as(t)
 										    : DEFAULT_AS_BYTES);
 	/* The association's ledger grows without bound: RLIMIT_FSIZE would
