@@ -36,7 +36,7 @@
 #include "seccomp.h"
 #include "spawn.h"
 
-#define HOST_CHECKS 11 /* and the SCM_RIGHTS receive; 7 per live sandbox, the fork bomb's host side, the association's verdict, the differential run */
+#define HOST_CHECKS 12 /* and the SCM_RIGHTS receive; 8 per live sandbox (one for providers only), the fork bomb's host side, the association's verdict, the differential run */
 
 struct audit_row {
 	const char *id;
@@ -621,6 +621,67 @@ static bool check_fds(struct audit *a, size_t k)
 	return true;
 }
 
+/* The mount options field (6th) and the super options (after " - TYPE
+ * SOURCE ") of the mount at `where` in PID's mount namespace. */
+static bool mount_options(pid_t pid, const char *where, char *opts, size_t olen, char *super, size_t slen)
+{
+	char path[64], line[1024], point[256], o[256];
+	bool found = false;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+		char type[64], src[256], sup[512];
+		if (sscanf(line, "%*d %*d %*s %*s %255s %255s", point, o) != 2 || strcmp(point, where) != 0 || !dash ||
+		    sscanf(dash, " - %63s %255s %511s", type, src, sup) != 3)
+			continue;
+		snprintf(opts, olen, "%s", o);
+		snprintf(super, slen, "%s", sup);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static bool has_option(const char *list, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (const char *p = list; (p = strstr(p, opt)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* A provider's /proc as the host sees it in its mount table: read-only,
+ * subset=pid, hidepid=invisible; its /state (if any) noexec. */
+static bool check_provider_mounts(struct audit *a, size_t k)
+{
+	const struct role_plan *r = &a->plan.roles[k];
+	if (r->kind != ROLE_PROVIDER)
+		return true;
+	bool state = a->plan.t->providers[r->provider].state != NULL;
+	struct audit_row *row = host_row(a, k, "host.provider-mounts", "/proc/PID/mountinfo: /proc and /state",
+					 MECH_MNTNS, CLAIM(4) | CLAIM(8),
+					 state ? "/proc ro subset=pid hidepid=invisible; /state noexec"
+					       : "/proc ro subset=pid hidepid=invisible");
+	if (!row)
+		return false;
+	char opts[256] = "", super[512] = "", sopts[256] = "", ssuper[512];
+	bool proc = mount_options(a->idle[k].pid, "/proc", opts, sizeof(opts), super, sizeof(super));
+	bool ro = has_option(opts, "ro"), subset = has_option(super, "subset=pid");
+	bool hidden = has_option(super, "hidepid=invisible");
+	bool noexec = state && mount_options(a->idle[k].pid, "/state", sopts, sizeof(sopts), ssuper, sizeof(ssuper)) &&
+		      has_option(sopts, "noexec");
+	snprintf(row->got, sizeof(row->got), "%s%s%s%s", !proc ? "no /proc" : ro ? "/proc ro" : "/proc rw",
+		 subset ? " subset=pid" : "", hidden ? " hidepid=invisible" : "",
+		 !state ? "" : noexec ? "; /state noexec" : "; /state executable");
+	bool proc_ok = proc && ro && subset && hidden, state_ok = !state || noexec;
+	row->ok = proc_ok && state_ok;
+	return true;
+}
+
 /* ---- differential run (claim 2) ---- */
 
 /* Everything the intermediary can learn from its end of an artifact
@@ -735,7 +796,7 @@ static int host_checks(struct audit *a, char *err, size_t errlen)
 {
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		if (!check_status(a, k, a->idle[k].pid) || !check_namespaces(a, k) || !check_uid(a, k) ||
-		    !check_links(a, k) || !check_fds(a, k)) {
+		    !check_links(a, k) || !check_fds(a, k) || !check_provider_mounts(a, k)) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}

@@ -119,6 +119,7 @@ Test(iso_exec_sandbox, no_runtime_code_and_no_keys_for_the_program)
 	expect_row(report, "exec.program-policy", "ENFORCED", "EACCES");
 	expect_row(report, "exec.program-provider-mem", "ENFORCED", "ENOENT");
 	expect_row(report, "exec.program-reads-usr", "ENFORCED", "0");
+	expect_row(report, "host.provider-mounts", "ENFORCED", "/proc ro subset=pid hidepid=invisible; /state noexec");
 	cr_assert_null(row_of(report, "provider A", "exec.state-mmap-exec"), "A has no exec and no state");
 	json_decref(report);
 	free(out);
