@@ -36,7 +36,9 @@
 #include "seccomp.h"
 #include "spawn.h"
 
-#define HOST_CHECKS 12 /* and the SCM_RIGHTS receive; 8 per live sandbox (one for providers only), the fork bomb's host side, the association's verdict, the differential run */
+/* and the SCM_RIGHTS receive; 8 per live sandbox (one for providers only),
+ * the fork bomb's host side, the association's verdict, the differential run */
+#define HOST_CHECKS 12
 
 struct audit_row {
 	const char *id;

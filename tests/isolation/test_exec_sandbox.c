@@ -2,9 +2,10 @@
  * whose provider B runs programs and has a state directory: nothing
  * written at run time becomes code (no memfd_create, a noexec /state), and
  * a program it execs cannot read its keys or policy file, nor see its
- * provider in /proc (hidepid=invisible; the provider is not dumpable). Without the programs' Landlock domain (the test-only weakening
- * exec-landlock:B) exactly those probes turn VIOLATED; without seccomp the
- * memfd probe maps its page executable. Needs root. */
+ * provider in /proc (hidepid=invisible; the provider is not dumpable).
+ * Without the programs' Landlock domain (the test-only weakening
+ * exec-landlock:B) exactly the key and policy probes turn VIOLATED;
+ * without seccomp the memfd probe maps its page executable. Needs root. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <jansson.h>
