@@ -11,6 +11,7 @@
  * handler only for keys, so a [provider X] with no keys would otherwise be
  * invisible; the reader is where sections begin. */
 #include "topology.h"
+#include "topology_dirs.h"
 #include "../roles/keys.h"
 
 #include <arpa/inet.h>
@@ -763,84 +764,6 @@ static int check_dir_if_present(struct parse *p, const struct section_state *s, 
 	return check_exists(p, s, key, path, S_IFDIR);
 }
 
-/* ---- key and state directories, by inode ----------------------------- */
-
-struct dir_id {
-	bool exists;
-	dev_t dev;
-	ino_t ino;
-};
-
-static struct dir_id dir_id_of(const char *path)
-{
-	struct stat st;
-	struct dir_id d = { 0 };
-	if (path && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		d = (struct dir_id){ true, st.st_dev, st.st_ino };
-	return d;
-}
-
-/* Whether dir (by inode) is path or one of path's ancestors, walking up
- * through ".." as the kernel resolves it (so symlinks and bind mounts in
- * the spelling do not hide a nesting). */
-static bool is_at_or_above(struct dir_id dir, const char *path)
-{
-	struct stat st, parent;
-	char walk[PATH_MAX + 4];
-	if (!dir.exists || !path || strlen(path) >= PATH_MAX - 4 || stat(path, &st) < 0)
-		return false;
-	snprintf(walk, sizeof(walk), "%s", path);
-	for (size_t depth = 0; depth < PATH_MAX / 3; depth++) {
-		if (st.st_dev == dir.dev && st.st_ino == dir.ino)
-			return true;
-		if (strlen(walk) + 4 >= sizeof(walk))
-			return false;
-		strcat(walk, "/..");
-		if (stat(walk, &parent) < 0 || (parent.st_dev == st.st_dev && parent.st_ino == st.st_ino))
-			return false; /* reached / */
-		st = parent;
-	}
-	return false;
-}
-
-/* A provider's state directory is writable in its sandbox and its key
- * directory holds its authority: neither may be, contain or lie inside any
- * provider's key directory (its own included), and no two providers share
- * either. Compared by device and inode, not by spelling. A directory that
- * does not exist yet (demo keys) is compared once it does, at the next
- * start. */
-static int check_dir_overlaps(struct parse *p, size_t i)
-{
-	const struct topo_provider *pr = &p->t->providers[i];
-	struct section_state *s = &p->prov[i];
-	struct dir_id keys = dir_id_of(pr->keys), state = dir_id_of(pr->state);
-	for (size_t j = 0; j < p->t->n_providers; j++) {
-		const struct topo_provider *q = &p->t->providers[j];
-		struct dir_id qkeys = dir_id_of(q->keys), qstate = dir_id_of(q->state);
-		if (state.exists && (is_at_or_above(qkeys, pr->state) || is_at_or_above(state, q->keys)))
-			return j == i ? fail_at(p, origin_of(s, "state"), s, "state",
-						"%s is, contains or lies inside its own key directory", pr->state)
-				      : fail_at(p, origin_of(s, "state"), s, "state",
-						"%s is, contains or lies inside the key directory of provider %s",
-						pr->state, q->name);
-		if (j >= i)
-			continue;
-		if (keys.exists && qkeys.exists && keys.dev == qkeys.dev && keys.ino == qkeys.ino)
-			return fail_at(p, origin_of(s, "keys"), s, "keys", "same directory as provider %s", q->name);
-		if (keys.exists && (is_at_or_above(qkeys, pr->keys) || is_at_or_above(keys, q->keys)))
-			return fail_at(p, origin_of(s, "keys"), s, "keys", "%s contains or lies inside the key "
-				       "directory of provider %s", pr->keys, q->name);
-		if (!keys.exists && strcmp(q->keys, pr->keys) == 0)
-			return fail_at(p, origin_of(s, "keys"), s, "keys", "same directory as provider %s", q->name);
-		if (state.exists && qstate.exists && state.dev == qstate.dev && state.ino == qstate.ino)
-			return fail_at(p, origin_of(s, "state"), s, "state", "same directory as provider %s", q->name);
-		if (state.exists && (is_at_or_above(qstate, pr->state) || is_at_or_above(state, q->state)))
-			return fail_at(p, origin_of(s, "state"), s, "state", "%s contains or lies inside the state "
-				       "directory of provider %s", pr->state, q->name);
-	}
-	return 0;
-}
-
 static int validate_provider(struct parse *p, size_t i)
 {
 	struct topo_provider *pr = &p->t->providers[i];
@@ -877,7 +800,11 @@ static int validate_provider(struct parse *p, size_t i)
 	if (pr->exec && pr->limits.nproc == 0)
 		return fail_at(p, origin_of(s, "exec"), s, "exec",
 			       "exec = yes needs nproc (RLIMIT_NPROC for the provider and its programs) in this section");
-	return check_dir_overlaps(p, i);
+	const char *key;
+	char msg[PATH_MAX + 128];
+	if (topology_dirs_conflict(p->t, i, &key, msg, sizeof(msg)))
+		return fail_at(p, origin_of(s, key), s, key, "%s", msg);
+	return 0;
 }
 
 static int validate(struct parse *p)
