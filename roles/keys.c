@@ -31,8 +31,11 @@ static int seterr(char *errbuf, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* Reads at most cap bytes; *len is cap + 1 when the file holds more. */
-static int read_small(const char *path, char *buf, size_t cap, size_t *len, char *errbuf, size_t errlen)
+/* Reads at most cap bytes; *len is cap + 1 when the file holds more. A
+ * secret must not be open to its group or others: whoever shares them (or
+ * a role that does) could read it without any sandbox escape. */
+static int read_small(const char *path, bool secret, char *buf, size_t cap, size_t *len, char *errbuf,
+		      size_t errlen)
 {
 	/* A key is a regular file: O_NONBLOCK keeps a FIFO (or a pipe named
 	 * through /proc) from blocking the open or the read forever. */
@@ -43,6 +46,11 @@ static int read_small(const char *path, char *buf, size_t cap, size_t *len, char
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return seterr(errbuf, errlen, "%s: not a regular file", path);
+	}
+	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		close(fd);
+		return seterr(errbuf, errlen, "%s: a secret key with mode %04o (group or other bits set): "
+			      "refused; chmod 0600 it", path, (unsigned)(st.st_mode & 07777));
 	}
 	size_t n = 0;
 	int rc = 0;
@@ -83,20 +91,30 @@ static int check_hex_line(const char *path, const char *text, size_t len, size_t
 	return seterr(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
 }
 
-int keys_load_hex(const char *path, uint8_t *out, size_t n, char *errbuf, size_t errlen)
+static int load_hex(const char *path, bool secret, uint8_t *out, size_t n, char *errbuf, size_t errlen)
 {
 	if (n == 0 || n > KEYS_BYTES_MAX)
 		return seterr(errbuf, errlen, "%s: unsupported key length %zu", path, n);
 	/* Room for the digits, a newline, and one byte that reveals extra data. */
 	char text[KEYS_HEX_MAX + 2];
 	size_t len = 0;
-	int rc = read_small(path, text, 2 * n + 1, &len, errbuf, errlen);
+	int rc = read_small(path, secret, text, 2 * n + 1, &len, errbuf, errlen);
 	if (rc == 0)
 		rc = check_hex_line(path, text, len, n, errbuf, errlen);
 	if (rc == 0 && sodium_hex2bin(out, n, text, 2 * n, NULL, NULL, NULL) != 0)
 		rc = seterr(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
 	sodium_memzero(text, sizeof(text));
 	return rc;
+}
+
+int keys_load_hex(const char *path, uint8_t *out, size_t n, char *errbuf, size_t errlen)
+{
+	return load_hex(path, false, out, n, errbuf, errlen);
+}
+
+int keys_load_secret_hex(const char *path, uint8_t *out, size_t n, char *errbuf, size_t errlen)
+{
+	return load_hex(path, true, out, n, errbuf, errlen);
 }
 
 static int fsync_parent(const char *path, char *errbuf, size_t errlen)
@@ -224,7 +242,7 @@ int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
 
 int keys_load_signal_secret(const char *path, uint8_t sk[64], char *errbuf, size_t errlen)
 {
-	if (keys_load_hex(path, sk, crypto_sign_SECRETKEYBYTES, errbuf, errlen) < 0)
+	if (keys_load_secret_hex(path, sk, crypto_sign_SECRETKEYBYTES, errbuf, errlen) < 0)
 		return -1;
 	if (sodium_init() < 0) {
 		sodium_memzero(sk, crypto_sign_SECRETKEYBYTES);

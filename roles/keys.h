@@ -18,6 +18,10 @@
 /* Reads exactly n bytes stored as hex in path. Returns 0, or -1 with errbuf set. */
 int keys_load_hex(const char *path, uint8_t *out, size_t n, char *errbuf, size_t errlen);
 
+/* The same for a secret (signal.key, a token key): also refused, naming the
+ * file and its mode, when any group or other permission bit is set. */
+int keys_load_secret_hex(const char *path, uint8_t *out, size_t n, char *errbuf, size_t errlen);
+
 /* Writes n bytes as hex + "\n" to path with the given mode, created
  * exclusively (an existing file is never overwritten), fsynced.
  * Returns 0, or -1 with errbuf set. */

@@ -12,10 +12,12 @@
 #include "derive.h"
 #include "keys.h"
 #include "probe_args.h"
+#include "provider_exec.h"
 #include "wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/io_uring.h>
@@ -36,7 +38,11 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -106,6 +112,8 @@ static const char *target_path(const struct probe_def *d, const struct probe_env
 		snprintf(buf, len, "/keys/../../..%s", e->other_key);
 		return buf;
 	}
+	if (strcmp(d->path, "@own_policy") == 0)
+		return e->own_policy ? e->own_policy : "/policy/(none)";
 	if (strcmp(d->path, "@victim_mem") == 0) {
 		snprintf(buf, len, "/proc/%d/mem", (int)e->victim_pid);
 		return buf;
@@ -468,6 +476,131 @@ static int act_recv(const struct probe_def *d, const struct probe_env *e)
 	return n < 0 ? errno : n > 0 ? PROBE_EXIT_DATA : 0;
 }
 
+/* ---- run-time code, the programs' domain, /proc, rlimits (issue 11) ---- */
+
+/* A ret instruction, so a page that did get mapped executable holds
+ * nothing but a return. */
+static int write_page(long fd)
+{
+	static unsigned char page[4096] = { 0xc3 };
+	return syscall(SYS_write, fd, page, sizeof(page)) == (long)sizeof(page) ? 0 : errno ? errno : EIO;
+}
+
+static int map_exec(long fd)
+{
+	long p = syscall(SYS_mmap, NULL, 4096UL, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0L);
+	return p == -1 ? errno : 0;
+}
+
+/* Bytes written at run time, then mapped executable: the classic way
+ * around W^X. memfd_create itself must trap. */
+static int act_memfd_exec(const struct probe_def *d, const struct probe_env *e)
+{
+	long fd = syscall(SYS_memfd_create, "mpbs-audit", 1U /* MFD_CLOEXEC */);
+	if (fd < 0)
+		return errno;
+	int rc = write_page(fd);
+	return rc ? rc : map_exec(fd);
+}
+
+/* The same through a file in the writable state directory: the noexec
+ * mount refuses the executable mapping (EPERM). An unnamed O_TMPFILE
+ * leaves nothing behind; a filesystem without it gets a fixed name. */
+static int act_state_mmap_exec(const struct probe_def *d, const struct probe_env *e)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, "/state", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EOPNOTSUPP)
+		fd = syscall(SYS_openat, AT_FDCWD, "/state/.mpbs-audit-mmap", O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC,
+			     0600);
+	if (fd < 0)
+		return errno;
+	int rc = write_page(fd);
+	return rc ? rc : map_exec(fd);
+}
+
+static int find_libc(struct dl_phdr_info *info, size_t size, void *out)
+{
+	if (!strstr(info->dlpi_name, "/libc.so"))
+		return 0;
+	snprintf(out, 4096, "%s", info->dlpi_name);
+	return 1;
+}
+
+/* Control: the C library's own file, mapped read+exec as the loader maps
+ * it for every program, still works where writable files do not. */
+static int act_map_libc(const struct probe_def *d, const struct probe_env *e)
+{
+	char path[4096] = "";
+	if (!dl_iterate_phdr(find_libc, path))
+		return PROBE_EXIT_DATA;
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? errno : map_exec(fd);
+}
+
+/* Built before the seal by probe_main for an as_program probe, exactly as
+ * the provider builds it (exec_domain_prepare). */
+static int program_open(const struct probe_def *d, const struct probe_env *e)
+{
+	char buf[4200];
+	const char *path = target_path(d, e, buf, sizeof(buf));
+	long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0L, 0L, 0L, 0L);
+	if (pid == 0) {
+		if (exec_domain_enter() < 0)
+			syscall(SYS_exit_group, PROBE_EXIT_SEAL);
+		long fd = syscall(SYS_openat, AT_FDCWD, path, (int)d->arg | O_CLOEXEC);
+		syscall(SYS_exit_group, fd < 0 ? errno : 0);
+	}
+	int status;
+	if (pid < 0 || syscall(SYS_wait4, pid, &status, 0, NULL) < 0)
+		return errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : PROBE_EXIT_DATA;
+}
+
+/* A provider's /proc: read-only, only process directories (no /proc/sys),
+ * its own pid 1 there, another role's host pid not. stat and statfs need
+ * no Landlock right, so this sees the mount itself. */
+static int act_proc_view(const struct probe_def *d, const struct probe_env *e)
+{
+	struct statfs fs;
+	struct stat st;
+	char other[64];
+	snprintf(other, sizeof(other), "/proc/%d", (int)e->victim_pid);
+	if (syscall(SYS_statfs, "/proc", &fs) < 0)
+		return errno;
+	bool ok = (fs.f_flags & ST_RDONLY) && fs.f_type == 0x9fa0 /* PROC_SUPER_MAGIC */;
+	ok = ok && syscall(SYS_newfstatat, AT_FDCWD, "/proc/sys", &st, 0) < 0 && errno == ENOENT;
+	ok = ok && syscall(SYS_newfstatat, AT_FDCWD, "/proc/1", &st, 0) == 0;
+	ok = ok && syscall(SYS_newfstatat, AT_FDCWD, other, &st, 0) < 0 && errno == ENOENT;
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/comm", O_WRONLY | O_CLOEXEC);
+	ok = ok && fd < 0 && (errno == EROFS || errno == EACCES);
+	return ok ? 0 : PROBE_EXIT_DATA;
+}
+
+/* Every role runs under finite limits: no core dump, and a bounded
+ * address space (not under ASan), file count and (arg 1) file size: the
+ * topology's, or the defaults of runner/limits.c. */
+static int act_rlimits(const struct probe_def *d, const struct probe_env *e)
+{
+#ifdef MPBS_SANITIZED
+	static const int finite[] = { RLIMIT_NOFILE, RLIMIT_FSIZE }; /* no default RLIMIT_AS under ASan */
+#else
+	static const int finite[] = { RLIMIT_NOFILE, RLIMIT_FSIZE, RLIMIT_AS };
+#endif
+	size_t n = sizeof(finite) / sizeof(finite[0]);
+	struct rlimit lim;
+	if (syscall(SYS_prlimit64, 0, RLIMIT_CORE, NULL, &lim) < 0)
+		return errno;
+	bool ok = lim.rlim_cur == 0 && lim.rlim_max == 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		if (finite[i] == RLIMIT_FSIZE && !d->arg)
+			continue; /* arg 0: the association, whose ledger grows unbounded */
+		if (syscall(SYS_prlimit64, 0, finite[i], NULL, &lim) < 0)
+			return errno;
+		ok = lim.rlim_max != RLIM_INFINITY;
+	}
+	return ok ? 0 : PROBE_EXIT_DATA;
+}
+
 /* ---- forged signals on its own signal channel (fd 4) ---- */
 
 static bool send_frame(const uint8_t *buf, size_t len)
@@ -581,6 +714,7 @@ const char *probe_mechanism_name(enum probe_mechanism m)
 		[MECH_KERNEL_SCM] = "SCM_RIGHTS without cmsg buffer",
 		[MECH_PASSRIGHTS] = "SO_PASSRIGHTS off",
 		[MECH_SPAWN] = "spawn hygiene",
+		[MECH_PROGRAM_LANDLOCK] = "program's landlock",
 	};
 	return m < MECH_COUNT ? names[m] : "?";
 }
@@ -684,8 +818,9 @@ const struct probe_def probe_table[] = {
 	     .arg = O_WRONLY),
 	DENY("proc.core-pattern", NOT_PVX, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY)", act_open, KERNEL,
 	     .path = "/proc/sys/kernel/core_pattern", .arg = O_WRONLY),
+	/* a provider's /proc is subset=pid: it has no /proc/sys */
 	REFUSE("proc.core-pattern-unsealed", PV, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY) before seccomp",
-	       act_open, EACCES, MECH_LANDLOCK, KERNEL, .before_seal = true, .path = "/proc/sys/kernel/core_pattern",
+	       act_open, ENOENT, MECH_MNTNS, KERNEL, .before_seal = true, .path = "/proc/sys/kernel/core_pattern",
 	       .arg = O_WRONLY),
 	/* other processes */
 	DENY("proc.kill-other-role", NOT_PVX, "kill(<another role's host pid>, SIGKILL)", act_kill,
@@ -805,8 +940,8 @@ const struct probe_def probe_table[] = {
 	       .path = "/dev/mem", .arg = O_RDONLY),
 	REFUSE("exec.dev-kmsg", PVX, "openat(\"/dev/kmsg\", O_WRONLY)", act_open, ENOENT, MECH_MNTNS, KERNEL,
 	       .path = "/dev/kmsg", .arg = O_WRONLY),
-	REFUSE("exec.core-pattern", PVX, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY)", act_open, EACCES,
-	       MECH_LANDLOCK, KERNEL, .path = "/proc/sys/kernel/core_pattern", .arg = O_WRONLY),
+	REFUSE("exec.core-pattern", PVX, "openat(\"/proc/sys/kernel/core_pattern\", O_WRONLY) (subset=pid /proc)",
+	       act_open, ENOENT, MECH_MNTNS, KERNEL, .path = "/proc/sys/kernel/core_pattern", .arg = O_WRONLY),
 	REFUSE("exec.kill-other-role", PVX, "kill(<another role's host pid>, SIGKILL)", act_kill, ESRCH, MECH_PIDNS,
 	       CLAIM(4) | CLAIM(7)),
 	REFUSE("exec.clone3-newuser", PVX, "clone3({.flags = CLONE_NEWUSER}) (policy answers ENOSYS)",
@@ -814,6 +949,41 @@ const struct probe_def probe_table[] = {
 	DENY("exec.clone-newuser", PVX, "clone(CLONE_NEWUSER|SIGCHLD)", act_clone_newuser, KERNEL),
 	REFUSE("exec.fork-bomb", PVX, "clone(SIGCHLD) until it fails: EAGAIN at the topology's nproc, host unaffected",
 	       act_fork_bomb, 0, MECH_RLIMIT, CLAIM(4) | KERNEL, .pause_for_host = true),
+	/* issue 11 findings 4, 5, 10: no code written at run time, the exec'd
+	 * program's own Landlock domain, the provider's /proc, default rlimits */
+	DENY("exec.memfd-exec", PVX, "memfd_create + write(<ret page>) + mmap(PROT_READ|PROT_EXEC, MAP_PRIVATE, memfd)",
+	     act_memfd_exec, KERNEL),
+	REFUSE("exec.state-mmap-exec", PVX,
+	       "openat(\"/state\", O_TMPFILE) + write(<ret page>) + mmap(PROT_READ|PROT_EXEC): noexec mount",
+	       act_state_mmap_exec, EPERM, MECH_MNTNS, KERNEL, .needs_state = true),
+	REFUSE("exec.map-libc-exec", PVX, "openat(<libc.so.6>) + mmap(PROT_READ|PROT_EXEC) (control: the loader's way)",
+	       act_map_libc, 0, MECH_MNTNS, 0),
+	REFUSE("exec.program-signal-key", PVX, "as its exec'd program: openat(\"/keys/signal.key\", O_RDONLY)",
+	       program_open, EACCES, MECH_PROGRAM_LANDLOCK, CLAIM(6), .as_program = true, .path = "/keys/signal.key",
+	       .arg = O_RDONLY),
+	REFUSE("exec.program-keys-dir", PVX, "as its exec'd program: openat(\"/keys\", O_RDONLY|O_DIRECTORY)",
+	       program_open, EACCES, MECH_PROGRAM_LANDLOCK, CLAIM(6), .as_program = true, .path = "/keys",
+	       .arg = O_RDONLY | O_DIRECTORY),
+	REFUSE("exec.program-policy", PVX, "as its exec'd program: openat(\"/policy/<its policy>\", O_RDONLY)",
+	       program_open, EACCES, MECH_PROGRAM_LANDLOCK, CLAIM(6), .as_program = true, .path = "@own_policy",
+	       .arg = O_RDONLY),
+	/* its provider (pid 1) is not dumpable, and the program's domain is
+	 * narrower than the provider's: either way the program may not
+	 * ptrace-read it, so hidepid=invisible hides it from /proc */
+	REFUSE("exec.program-provider-mem", PVX, "as its exec'd program: openat(\"/proc/1/mem\" = its provider's)",
+	       program_open, ENOENT, MECH_MNTNS, CLAIM(6), .as_program = true, .path = "/proc/1/mem", .arg = O_RDONLY),
+	REFUSE("exec.program-provider-fd", PVX, "as its exec'd program: openat(\"/proc/1/fd/4\" = its signal channel)",
+	       program_open, ENOENT, MECH_MNTNS, CLAIM(6), .as_program = true, .path = "/proc/1/fd/4", .arg = O_RDONLY),
+	REFUSE("exec.program-reads-usr", PVX, "as its exec'd program: openat(\"/etc/ld.so.cache\") (control)",
+	       program_open, 0, MECH_PROGRAM_LANDLOCK, 0, .as_program = true, .path = "/etc/ld.so.cache",
+	       .arg = O_RDONLY),
+	REFUSE("proc.hidepid", PV, "statfs(/proc) ro procfs; /proc/sys ENOENT; /proc/1 only its own; "
+	       "openat(/proc/self/comm, O_WRONLY) EROFS|EACCES", act_proc_view, 0, MECH_MNTNS, CLAIM(4) | KERNEL,
+	       .before_seal = true),
+	REFUSE("self.rlimits", AS, "prlimit64: RLIMIT_CORE 0, RLIMIT_AS and RLIMIT_NOFILE finite", act_rlimits, 0,
+	       MECH_RLIMIT, KERNEL, .before_seal = true),
+	REFUSE("self.rlimits-fsize", IM | PV, "prlimit64: RLIMIT_CORE 0, RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_FSIZE finite",
+	       act_rlimits, 0, MECH_RLIMIT, KERNEL, .before_seal = true, .arg = 1),
 	/* forged signals, judged by a real association from its ledger (audit.c) */
 	{ .id = "sig.forge-replay-reorder-wrongkey", .roles = PV,
 	  .action = "sendto(4 = own signal channel): a signal claiming another provider, a replay (same seq), "
@@ -836,6 +1006,10 @@ int probe_main(void *arg, const struct role_seal *seal)
 	char err[512];
 	uint8_t sk[64];
 	if (call->def->act_keyed && keys_load_signal_secret("/keys/" KEYS_SECRET_NAME, sk, err, sizeof(err)) < 0)
+		return PROBE_EXIT_SEAL;
+	if (call->def->as_program &&
+	    exec_domain_prepare(call->env->program_rules, call->env->n_program_rules,
+				call->env->program_landlock_weakened, err, sizeof(err)) < 0)
 		return PROBE_EXIT_SEAL;
 	if (!call->def->before_seal && seal->fn(seal->ctx, err, sizeof(err)) < 0)
 		return PROBE_EXIT_SEAL;

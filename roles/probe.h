@@ -51,10 +51,13 @@ enum probe_mechanism {
 	MECH_KERNEL_SCM,  /* the kernel's handling of SCM_RIGHTS at a receiver without a control buffer */
 	MECH_PASSRIGHTS,  /* SO_PASSRIGHTS off on every channel reader end: SCM_RIGHTS refused at the sender */
 	MECH_SPAWN,       /* what a fork of the supervisor must not carry over: groups, environment, stderr */
+	MECH_PROGRAM_LANDLOCK, /* the Landlock domain an exec'd program enters (roles/provider_exec.h) */
 	MECH_COUNT
 };
 
 /* What a probe may aim at, filled by the audit for each role. */
+struct landlock_rule;
+
 struct probe_env {
 	pid_t victim_pid;          /* host pid of another role's live sandbox */
 	int listen_port;           /* the intermediary's listener */
@@ -67,6 +70,13 @@ struct probe_env {
 	unsigned long nproc;       /* the topology's RLIMIT_NPROC for it (0: none) */
 	const char *self_name;     /* a provider's own name */
 	const char *other_name;    /* another provider's name */
+	const char *own_policy;    /* a provider's policy file, as its sandbox names it */
+	bool has_state;            /* a provider with a state directory (/state) */
+	/* A provider with exec: its programs' Landlock rules, and whether the
+	 * audit's test-only exec-landlock weakening removed that domain. */
+	const struct landlock_rule *program_rules;
+	size_t n_program_rules;
+	bool program_landlock_weakened;
 };
 
 /* How many frames the forging probe sends that the association must
@@ -91,6 +101,12 @@ struct probe_def {
 	bool before_seal;
 	bool passes_fd;            /* the audit then receives on the reader end as a provider does */
 	bool pause_for_host;       /* reports PROBE_STATUS_HOLDING, then the audit checks the host */
+	bool needs_state;          /* only for a provider with a state directory */
+	/* Acts as an exec'd program would: builds the programs' domain before
+	 * the seal as the provider does, then forks, and the child enters it
+	 * (exec_domain_enter, the provider's own child-side call) and acts;
+	 * the probe exits with the child's status. */
+	bool as_program;
 	int (*act)(const struct probe_def *d, const struct probe_env *env);
 	/* Instead of act: loads the provider's own secret key (as a provider
 	 * does, before seccomp), seals, then acts with it. */

@@ -344,6 +344,12 @@ static int load_private_state(struct provider *p)
 			  "run programs (set exec = yes in its [provider %s] section)", cfg->policy_path, cfg->name);
 		return -1;
 	}
+	if (provider_policy_needs_exec(&p->policy) &&
+	    exec_domain_prepare(cfg->program_rules, cfg->n_program_rules, cfg->weaken_program_landlock, err,
+				sizeof(err)) < 0) {
+		log_error("the programs' Landlock domain: %s", err);
+		return -1;
+	}
 	if (keys_load_signal_secret(cfg->secret_key_path, p->sk, err, sizeof(err)) < 0) {
 		log_error("signal key: %s", err);
 		return -1;

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct landlock_rule;
+
 struct provider_config {
 	const char *name;
 	const char *policy_path;     /* path as seen inside the provider's sandbox */
@@ -16,6 +18,11 @@ struct provider_config {
 	bool receive_body;           /* what the topology tells the intermediary */
 	bool exec;                   /* the topology lets it run an evaluator or handler */
 	size_t max_request;          /* largest body the intermediary forwards */
+	/* With exec: what its evaluator and handler may reach (paths in the
+	 * sandbox), i.e. its own Landlock rules without /keys and /policy. */
+	const struct landlock_rule *program_rules;
+	size_t n_program_rules;
+	bool weaken_program_landlock; /* test-only (--audit-weaken exec-landlock:ROLE): no nested domain */
 	uint32_t checkpoint_every;
 	uint32_t checkpoint_ms;
 	int artifact_fd;             /* read-only end */

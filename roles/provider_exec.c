@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "provider_exec.h"
 
+#include "../runner/landlock.h"
+#include "../runner/memcheck.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,11 +11,47 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Smallest body pipe: one page (the kernel's floor for F_SETPIPE_SZ). */
+#define EXEC_PIPE_MIN 4096
+
+/* The Landlock ruleset every program enters before execve (fd), -1 for
+ * none (the kernel has no Landlock, or the audit's test-only weakening),
+ * EXEC_DOMAIN_UNSET until exec_domain_prepare ran: exec_start refuses to
+ * start anything then, so no program can run outside its domain by
+ * omission. A provider has one such domain for all its programs. */
+#define EXEC_DOMAIN_UNSET (-2)
+static int program_domain = EXEC_DOMAIN_UNSET;
+
+int exec_domain_prepare(const struct landlock_rule *rules, size_t n, bool weaken_none, char *err, size_t errlen)
+{
+	if (program_domain >= 0)
+		close(program_domain);
+	program_domain = -1;
+	if (weaken_none || MEMCHECK_BUILD)
+		return 0; /* valgrind has no landlock_* calls (memcheck.h) */
+	int fd;
+	int rc = landlock_ruleset_open(rules, n, &fd, NULL, err, errlen);
+	if (rc < 0) {
+		program_domain = EXEC_DOMAIN_UNSET;
+		return -1;
+	}
+	program_domain = fd; /* -1 when the kernel has no Landlock (rc 1): neither has the provider */
+	return 0;
+}
+
+int exec_domain_enter(void)
+{
+	if (program_domain == EXEC_DOMAIN_UNSET) {
+		errno = EPERM;
+		return -1;
+	}
+	return program_domain < 0 ? 0 : landlock_enter(program_domain);
+}
 
 uint64_t exec_now_ms(void)
 {
@@ -21,40 +60,50 @@ uint64_t exec_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* The body as a sealed memfd: the program reads it as a plain file, and
- * the provider never blocks on a pipe the program does not drain. */
+/* The body through a pipe made big enough to hold it whole and written
+ * before the program starts: the provider never blocks on a program that
+ * does not drain its stdin, and no file is made whose bytes could later be
+ * mapped executable (a memfd could: MFD_NOEXEC_SEAL only stops execve of
+ * it, not mmap(PROT_EXEC), so provider-exec.policy has no memfd_create).
+ * F_SETPIPE_SZ rounds up to a power of two pages; a body of up to
+ * WIRE_BODY_MAX (1 MiB, the default pipe-max-size) fits. Returns the read
+ * end, or -1 with errno set (EMSGSIZE if the kernel gave less room). */
 static int body_fd(const uint8_t *body, size_t len)
 {
-	int fd = memfd_create("mpbs-body", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
+	int room = fcntl(p[1], F_SETPIPE_SZ, len > EXEC_PIPE_MIN ? (int)len : EXEC_PIPE_MIN);
+	int saved = room < 0 ? errno : EMSGSIZE;
 	size_t off = 0;
-	while (off < len) {
-		ssize_t n = write(fd, body + off, len - off);
+	while (room >= 0 && (size_t)room >= len && off < len) {
+		ssize_t n = write(p[1], body + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			close(fd);
-			return -1;
+			saved = n < 0 ? errno : EIO;
+			break;
 		}
 		off += (size_t)n;
 	}
-	if (lseek(fd, 0, SEEK_SET) < 0 ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
-		close(fd);
+	close(p[1]);
+	if (off < len || room < 0) {
+		close(p[0]);
+		errno = saved;
 		return -1;
 	}
-	return fd;
+	return p[0];
 }
 
-/* In the child: stdin, stdout, stderr in place, nothing else open, the
- * provider's blocked signals unblocked, then execve. Only async-signal-safe
+/* In the child: its own Landlock domain (exec_domain_enter), stdin,
+ * stdout, stderr in place, nothing else open, the provider's blocked
+ * signals unblocked, then execve. Only async-signal-safe
  * calls between fork and exec. */
 static _Noreturn void child_exec(int in_fd, int out_fd, char *const argv[], char *const envp[])
 {
 	sigset_t none;
 	sigemptyset(&none);
-	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0 ||
+	if (exec_domain_enter() < 0 || dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0 ||
 	    syscall(SYS_close_range, 3U, ~0U, 0) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		_exit(126);
 	signal(SIGPIPE, SIG_DFL);
@@ -68,6 +117,10 @@ int exec_start(struct exec_run *r, char *const argv[], char *const envp[], const
 	int pipefd[2];
 	memset(r, 0, sizeof(*r));
 	r->pidfd = r->out_fd = -1;
+	if (program_domain == EXEC_DOMAIN_UNSET) {
+		errno = EPERM;
+		return -1;
+	}
 	int in_fd = body_fd(body, body_len);
 	if (in_fd < 0)
 		return -1;

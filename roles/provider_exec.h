@@ -1,8 +1,10 @@
 /* Programs a provider runs inside its own sandbox: its evaluator (decides
  * whether to initiate) and its action handler (the work itself). They
  * inherit the provider's namespaces, uid, Landlock rules and seccomp filter
- * (provider-exec.policy), read the body on stdin (a sealed memfd), and their
- * output goes to the provider's own log, capped. */
+ * (provider-exec.policy), read the body on stdin (a pipe that already
+ * holds all of it), and their output goes to the provider's own log,
+ * capped. Each enters, before execve, a Landlock domain nested in the
+ * provider's that leaves out the provider's keys and policy file. */
 #ifndef MPBS_PROVIDER_EXEC_H
 #define MPBS_PROVIDER_EXEC_H
 
@@ -26,8 +28,24 @@ struct exec_run {
 	size_t dropped;          /* output bytes beyond the cap */
 };
 
+struct landlock_rule;
+
+/* Builds the domain every program of this provider enters before execve:
+ * file access beneath rules only (in the provider's sandbox, before its
+ * seal: the ruleset is kept open, and the child only calls
+ * landlock_restrict_self, which can only narrow). weaken_none: no domain,
+ * for the audit's test-only `--audit-weaken exec-landlock:ROLE` alone.
+ * Must run once before exec_start, which refuses (EPERM) otherwise.
+ * Returns 0, or -1 with err set. */
+int exec_domain_prepare(const struct landlock_rule *rules, size_t n, bool weaken_none, char *err, size_t errlen);
+
+/* The child's side, between fork and execve (async-signal-safe): enters
+ * that domain. Returns 0, or -1 with errno set (EPERM: never prepared). */
+int exec_domain_enter(void);
+
 /* Starts argv[0] (absolute) with envp, stdin = body, stdout+stderr captured.
- * Returns 0, or -1 with errno set (nothing left running). */
+ * Returns 0, or -1 with errno set (nothing left running; EMSGSIZE: the body
+ * does not fit a pipe; EPERM: exec_domain_prepare never ran). */
 int exec_start(struct exec_run *r, char *const argv[], char *const envp[], const uint8_t *body, size_t body_len,
 	       uint32_t timeout_ms, size_t log_cap);
 

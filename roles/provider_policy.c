@@ -268,7 +268,7 @@ static int set_token_key(struct policy_parse *pp, const char *value)
 	if (p->token_key_path == NULL)
 		return fail(pp, pp->line, key, "out of memory");
 	char err[384];
-	if (keys_load_hex(p->token_key_path, p->token_key, sizeof(p->token_key), err, sizeof(err)) < 0)
+	if (keys_load_secret_hex(p->token_key_path, p->token_key, sizeof(p->token_key), err, sizeof(err)) < 0)
 		return fail(pp, pp->line, key, "%s", err);
 	p->has_token_key = true;
 	return 0;

@@ -38,7 +38,9 @@
 #include "seccomp.h"
 #include "spawn.h"
 
-#define HOST_CHECKS 14 /* and the SCM_RIGHTS receive; 10 per live sandbox, the fork bomb's host side, the association's verdict, the differential run */
+/* and the SCM_RIGHTS receive; 11 per live sandbox (one for providers only),
+ * the fork bomb's host side, the association's verdict, the differential run */
+#define HOST_CHECKS 15
 
 struct audit_row {
 	const char *id;
@@ -78,6 +80,7 @@ static const struct {
 	[AUDIT_WEAKEN_GROUPS] = { "groups", "supplementary groups" },
 	[AUDIT_WEAKEN_ENV] = { "env", "environment" },
 	[AUDIT_WEAKEN_STDERR] = { "stderr", "own stderr" },
+	[AUDIT_WEAKEN_EXEC_LANDLOCK] = { "exec-landlock", "its programs' Landlock domain" },
 };
 
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen)
@@ -94,7 +97,7 @@ int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err
 			return 0;
 		}
 	snprintf(err, errlen, "--audit-weaken %s: expected LAYER:ROLE, LAYER one of seccomp, caps, netns, scm, "
-		 "groups, env, stderr", spec);
+		 "groups, env, stderr, exec-landlock", spec);
 	return -1;
 }
 
@@ -130,6 +133,9 @@ static int weaken_role(struct run_plan *p, size_t k, enum audit_layer layer)
 	case AUDIT_WEAKEN_STDERR:
 		r->spec.weaken_shared_stderr = true;
 		return 0;
+	case AUDIT_WEAKEN_EXEC_LANDLOCK:
+		r->cfg.pv.weaken_program_landlock = true;
+		return 0;
 	case AUDIT_WEAKEN_SCM:
 		/* the channels this role writes to accept passed fds again */
 		for (size_t i = 0; i < p->t->n_providers; i++) {
@@ -150,6 +156,10 @@ static int apply_weakenings(struct run_plan *p, const struct audit_options *o, c
 		for (size_t k = 0; k < p->n_roles; k++) {
 			if (!role_matches(p, k, o->weaken[w].role))
 				continue;
+			/* the programs' domain exists only in a provider with exec */
+			if (o->weaken[w].layer == AUDIT_WEAKEN_EXEC_LANDLOCK &&
+			    (p->roles[k].kind != ROLE_PROVIDER || !p->roles[k].cfg.pv.exec))
+				continue;
 			hit++;
 			if (weaken_role(p, k, o->weaken[w].layer) < 0) {
 				snprintf(err, errlen, "--audit-weaken: %s", strerror(errno));
@@ -157,7 +167,8 @@ static int apply_weakenings(struct run_plan *p, const struct audit_options *o, c
 			}
 		}
 		if (!hit) {
-			snprintf(err, errlen, "--audit-weaken: no role named '%s'", o->weaken[w].role);
+			snprintf(err, errlen, "--audit-weaken: no role named '%s'%s", o->weaken[w].role,
+				 o->weaken[w].layer == AUDIT_WEAKEN_EXEC_LANDLOCK ? " with exec = yes" : "");
 			return -1;
 		}
 		log_warn("audit: weakening %s of %s (test only)", weaken_layers[o->weaken[w].layer].what,
@@ -405,6 +416,8 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 	}
 	close(rp.pidfd);
 	forward_logs(a);
+	if (listener_restore(a->plan.listen_fd) < 0)
+		log_errno("audit: the listener cannot listen again");
 	/* Without SO_PASSRIGHTS (before Linux 6.16) the fd is sent, and it is
 	 * the receiver that must discard it (the host row that follows). */
 	if (expect.mechanism == MECH_PASSRIGHTS && !channel_kernel_refuses_fds()) {
@@ -443,7 +456,7 @@ static int run_probes(struct audit *a, char *err, size_t errlen)
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		for (size_t i = 0; i < probe_count; i++) {
 			const struct probe_def *d = &probe_table[i];
-			if (!(d->roles & role_bit(&a->plan.roles[k])))
+			if (!(d->roles & role_bit(&a->plan.roles[k])) || (d->needs_state && !a->env[k].has_state))
 				continue;
 			struct audit_row *row = new_row(a), host = { .id = "host.fork-bomb-contained", .role = k,
 								    .action = "while the fork bomb holds: fork on the host, "
@@ -763,6 +776,67 @@ static bool check_stderr(struct audit *a, size_t k)
 	return true;
 }
 
+/* The mount options field (6th) and the super options (after " - TYPE
+ * SOURCE ") of the mount at `where` in PID's mount namespace. */
+static bool mount_options(pid_t pid, const char *where, char *opts, size_t olen, char *super, size_t slen)
+{
+	char path[64], line[1024], point[256], o[256];
+	bool found = false;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+		char type[64], src[256], sup[512];
+		if (sscanf(line, "%*d %*d %*s %*s %255s %255s", point, o) != 2 || strcmp(point, where) != 0 || !dash ||
+		    sscanf(dash, " - %63s %255s %511s", type, src, sup) != 3)
+			continue;
+		snprintf(opts, olen, "%s", o);
+		snprintf(super, slen, "%s", sup);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+static bool has_option(const char *list, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (const char *p = list; (p = strstr(p, opt)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* A provider's /proc as the host sees it in its mount table: read-only,
+ * subset=pid, hidepid=invisible; its /state (if any) noexec. */
+static bool check_provider_mounts(struct audit *a, size_t k)
+{
+	const struct role_plan *r = &a->plan.roles[k];
+	if (r->kind != ROLE_PROVIDER)
+		return true;
+	bool state = a->plan.t->providers[r->provider].state != NULL;
+	struct audit_row *row = host_row(a, k, "host.provider-mounts", "/proc/PID/mountinfo: /proc and /state",
+					 MECH_MNTNS, CLAIM(4) | CLAIM(8),
+					 state ? "/proc ro subset=pid hidepid=invisible; /state noexec"
+					       : "/proc ro subset=pid hidepid=invisible");
+	if (!row)
+		return false;
+	char opts[256] = "", super[512] = "", sopts[256] = "", ssuper[512];
+	bool proc = mount_options(a->idle[k].pid, "/proc", opts, sizeof(opts), super, sizeof(super));
+	bool ro = has_option(opts, "ro"), subset = has_option(super, "subset=pid");
+	bool hidden = has_option(super, "hidepid=invisible");
+	bool noexec = state && mount_options(a->idle[k].pid, "/state", sopts, sizeof(sopts), ssuper, sizeof(ssuper)) &&
+		      has_option(sopts, "noexec");
+	snprintf(row->got, sizeof(row->got), "%s%s%s%s", !proc ? "no /proc" : ro ? "/proc ro" : "/proc rw",
+		 subset ? " subset=pid" : "", hidden ? " hidepid=invisible" : "",
+		 !state ? "" : noexec ? "; /state noexec" : "; /state executable");
+	bool proc_ok = proc && ro && subset && hidden, state_ok = !state || noexec;
+	row->ok = proc_ok && state_ok;
+	return true;
+}
+
 /* ---- differential run (claim 2) ---- */
 
 /* Everything the intermediary can learn from its end of an artifact
@@ -851,6 +925,8 @@ static void check_differential(struct audit *a, struct audit_row *row)
 	waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 	close(rp.pidfd);
 	forward_logs(a);
+	if (listener_restore(a->plan.listen_fd) < 0)
+		log_errno("audit: the listener cannot listen again");
 	if (!ok)
 		return;
 	snprintf(row->got, sizeof(row->got), "%s; signals %zu vs %zu", strcmp(yes, no) ? "observations differ"
@@ -879,7 +955,7 @@ static int host_checks(struct audit *a, char *err, size_t errlen)
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		if (!check_status(a, k, a->idle[k].pid) || !check_namespaces(a, k) || !check_uid(a, k) ||
 		    !check_links(a, k) || !check_fds(a, k) || !check_groups(a, k) || !check_environ(a, k) ||
-		    !check_stderr(a, k)) {
+		    !check_stderr(a, k) || !check_provider_mounts(a, k)) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -911,6 +987,13 @@ static void fill_env(struct audit *a)
 			.self_name = r->kind == ROLE_PROVIDER ? t->providers[r->provider].name : NULL,
 			.other_name = t->providers[other].name,
 		};
+		if (r->kind == ROLE_PROVIDER) {
+			a->env[k].own_policy = r->policy_in_sandbox;
+			a->env[k].has_state = t->providers[r->provider].state != NULL;
+			a->env[k].program_rules = r->cfg.pv.program_rules;
+			a->env[k].n_program_rules = r->cfg.pv.n_program_rules;
+			a->env[k].program_landlock_weakened = r->cfg.pv.weaken_program_landlock;
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ enum audit_layer {
 	AUDIT_WEAKEN_GROUPS, /* cloned with the supervisor's supplementary groups */
 	AUDIT_WEAKEN_ENV,    /* keeps the supervisor's environment */
 	AUDIT_WEAKEN_STDERR, /* fd 2 is the supervisor's stderr, not its own log pipe */
+	AUDIT_WEAKEN_EXEC_LANDLOCK, /* a provider's programs run without their own Landlock domain */
 };
 
 /* Test-only: removes one layer from the roles matching `role`

@@ -95,3 +95,15 @@ int listener_open(const struct sockaddr_storage *addr, socklen_t len, const char
 	}
 	return fd;
 }
+
+int listener_restore(int fd)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+		return -1;
+	if (listening)
+		return 0;
+	/* shut (SHUT_RD) or disconnected: the port binding survives */
+	return listen(fd, 4096) < 0 ? -1 : 1;
+}

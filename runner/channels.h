@@ -34,4 +34,10 @@ int channel_allow_passed_fds(struct channel *c);
  * Returns the fd, or -1 with err "listen 127.0.0.1:8080: Address already in use". */
 int listener_open(const struct sockaddr_storage *addr, socklen_t len, const char *label, char *err, size_t errlen);
 
+/* The audit's hygiene between two probes: a probe that broke the listener
+ * (a policy under test let it shut the read side) must not change what the
+ * next one meets. Listens again on the same bound socket if it no longer
+ * listens. Returns 0 (it listened), 1 (restored) or -1 with errno. */
+int listener_restore(int fd);
+
 #endif

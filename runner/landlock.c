@@ -125,18 +125,18 @@ static int landlock_abi(char *err, size_t errlen)
 	return -1;
 }
 
-static int restrict_with(int rsfd, const struct landlock_rule *rules, size_t n, uint64_t handled,
-			 char *err, size_t errlen)
+static int add_rules(int rsfd, const struct landlock_rule *rules, size_t n, uint64_t handled, char *err,
+		     size_t errlen)
 {
 	for (size_t i = 0; i < n; i++)
 		if (add_rule(rsfd, &rules[i], handled, err, errlen) < 0)
 			return -1;
-	if (syscall(SYS_landlock_restrict_self, rsfd, 0) < 0) {
-		snprintf(err, errlen, "landlock: restrict_self: %s%s", strerror(errno),
-			 errno == EPERM ? " (no_new_privs must be set first)" : "");
-		return -1;
-	}
 	return 0;
+}
+
+int landlock_enter(int ruleset_fd)
+{
+	return syscall(SYS_landlock_restrict_self, ruleset_fd, 0) < 0 ? -1 : 0;
 }
 
 int landlock_abi_version(void)
@@ -146,9 +146,10 @@ int landlock_abi_version(void)
 	return abi > 0 ? abi : 0;
 }
 
-int landlock_restrict(const struct landlock_rule *rules, size_t n, int *abi_out, char *err,
-		      size_t errlen)
+int landlock_ruleset_open(const struct landlock_rule *rules, size_t n, int *fd_out, int *abi_out, char *err,
+			  size_t errlen)
 {
+	*fd_out = -1;
 	int abi = landlock_abi(err, errlen);
 	if (abi_out)
 		*abi_out = abi > 0 ? abi : 0;
@@ -164,7 +165,25 @@ int landlock_restrict(const struct landlock_rule *rules, size_t n, int *abi_out,
 		snprintf(err, errlen, "landlock: create ruleset (ABI %d): %s", abi, strerror(errno));
 		return -1;
 	}
-	int rc = restrict_with(rsfd, rules, n, attr.handled_access_fs, err, errlen);
+	if (add_rules(rsfd, rules, n, attr.handled_access_fs, err, errlen) < 0) {
+		close(rsfd);
+		return -1;
+	}
+	*fd_out = rsfd;
+	return 0;
+}
+
+int landlock_restrict(const struct landlock_rule *rules, size_t n, int *abi_out, char *err,
+		      size_t errlen)
+{
+	int rsfd;
+	int rc = landlock_ruleset_open(rules, n, &rsfd, abi_out, err, errlen);
+	if (rc != 0)
+		return rc;
+	rc = landlock_enter(rsfd);
+	if (rc < 0)
+		snprintf(err, errlen, "landlock: restrict_self: %s%s", strerror(errno),
+			 errno == EPERM ? " (no_new_privs must be set first)" : "");
 	close(rsfd);
 	return rc;
 }

@@ -28,6 +28,18 @@ struct landlock_rule {
 int landlock_restrict(const struct landlock_rule *rules, size_t n, int *abi_out, char *err,
 		      size_t errlen);
 
+/* The same ruleset, built but not entered: *fd_out holds it (O_CLOEXEC)
+ * for landlock_enter later, e.g. in a forked child just before execve,
+ * where it nests a narrower domain inside the caller's. Returns as
+ * landlock_restrict (on 1 and -1, *fd_out is -1). */
+int landlock_ruleset_open(const struct landlock_rule *rules, size_t n, int *fd_out, int *abi_out, char *err,
+			  size_t errlen);
+
+/* landlock_restrict_self(ruleset_fd): the caller (and what it execs) is
+ * restricted by the ruleset on top of any domain it already has; it can
+ * only narrow. Async-signal-safe. Returns 0, or -1 with errno set. */
+int landlock_enter(int ruleset_fd);
+
 /* The kernel's Landlock ABI version, 0 when it has none. */
 int landlock_abi_version(void);
 

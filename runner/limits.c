@@ -1,13 +1,92 @@
-/* rlimits of a role. RLIMIT_NPROC counts processes per real uid, which is a
- * per-role cap because every role runs as its own host uid. */
+/* rlimits of a role. RLIMIT_NPROC counts processes per real uid (in the
+ * role's own user namespace), which is a per-role cap because every role
+ * runs as its own host uid. */
 #define _GNU_SOURCE
 #include "limits.h"
+#include "memcheck.h"
 
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+
+/* Defaults for an rlimit the topology leaves unset, from what the roles
+ * were measured to use (README, topology keys): VmPeak 11 MB (intermediary,
+ * providers) and 37 MB (association) under load; 9 to 12 open fds; one
+ * thread each, two in the association (its fsync thread). The address
+ * space and file size caps leave wide room: they stop a runaway, not a
+ * normal peak. Under ASan (MPBS_SANITIZED) there is no default address
+ * space cap (its shadow memory reserves terabytes) and no default process
+ * cap (LeakSanitizer stops the world with a thread of its own); under
+ * valgrind (the memcheck build) no default address space cap either. */
+#define DEFAULT_AS_BYTES (1ULL << 30)
+/* The intermediary holds each connection's body (up to max_request) and
+ * MHD's pool: it gets at least room for all of them at once, plus a base. */
+#define INTERMEDIARY_AS_BASE (256ULL << 20)
+#define INTERMEDIARY_AS_PER_CONNECTION_EXTRA (16ULL << 10)
+#define DEFAULT_FSIZE_BYTES (1ULL << 30)
+#define INTERMEDIARY_SPARE_FDS 64 /* beyond one per connection and one per provider */
+#define ASSOCIATION_NOFILE 256
+#define PROVIDER_NOFILE 1024      /* up to 256 handlers, each a pidfd and an output pipe */
+#define INTERMEDIARY_NPROC 1
+#define ASSOCIATION_NPROC 2
+#define PROVIDER_NPROC 1          /* without exec; with exec the topology must set nproc */
+
+#ifdef MPBS_SANITIZED
+#define SANITIZED true
+#else
+#define SANITIZED false
+#endif
+/* Valgrind's own tool memory lives in the role's address space too. */
+#define NO_DEFAULT_AS (SANITIZED || MEMCHECK_BUILD)
+
+static uint64_t or_default(uint64_t set, uint64_t def)
+{
+	return set ? set : def;
+}
+
+/* A default never asks for more than the supervisor's own hard limit: a
+ * role in a user namespace could not raise it, and would not start. */
+static uint64_t clamp_to_hard(int resource, uint64_t value)
+{
+	struct rlimit now;
+	if (value == 0 || getrlimit(resource, &now) < 0 || now.rlim_max == RLIM_INFINITY)
+		return value;
+	return value < (uint64_t)now.rlim_max ? value : (uint64_t)now.rlim_max;
+}
+
+static uint64_t intermediary_as(const struct topology *t)
+{
+	uint64_t need = INTERMEDIARY_AS_BASE +
+			(uint64_t)t->max_connections * ((uint64_t)t->max_request + INTERMEDIARY_AS_PER_CONNECTION_EXTRA);
+	return need > DEFAULT_AS_BYTES ? need : DEFAULT_AS_BYTES;
+}
+
+void limits_with_defaults(const struct topo_limits *set, enum limits_role role, const struct topology *t,
+			  struct topo_limits *out)
+{
+	*out = *set;
+	uint64_t nofile = role == LIMITS_INTERMEDIARY ? (uint64_t)t->max_connections + t->n_providers +
+								 INTERMEDIARY_SPARE_FDS
+			: role == LIMITS_ASSOCIATION  ? ASSOCIATION_NOFILE
+						      : PROVIDER_NOFILE;
+	uint64_t nproc = role == LIMITS_INTERMEDIARY ? INTERMEDIARY_NPROC
+		       : role == LIMITS_ASSOCIATION  ? ASSOCIATION_NPROC
+						     : PROVIDER_NPROC;
+	if (!set->nofile)
+		out->nofile = clamp_to_hard(RLIMIT_NOFILE, nofile);
+	/* a provider with exec has its nproc from the topology (checked there) */
+	if (!set->nproc && !SANITIZED)
+		out->nproc = clamp_to_hard(RLIMIT_NPROC, nproc);
+	if (!set->as_bytes && !NO_DEFAULT_AS)
+		out->as_bytes = clamp_to_hard(RLIMIT_AS, role == LIMITS_INTERMEDIARY ? intermediary_as(t)
+										    : DEFAULT_AS_BYTES);
+	/* The association's ledger grows without bound: RLIMIT_FSIZE would
+	 * kill it (SIGXFSZ) mid-append, so it gets none. */
+	if (role != LIMITS_ASSOCIATION)
+		out->fsize = clamp_to_hard(RLIMIT_FSIZE, or_default(set->fsize, DEFAULT_FSIZE_BYTES));
+}
 
 static int set_limit(int resource, const char *name, uint64_t value, char *err, size_t errlen)
 {
@@ -32,6 +111,8 @@ int limits_apply_rlimits(const struct topo_limits *l, char *err, size_t errlen)
 	if (l && l->nproc && set_limit(RLIMIT_NPROC, "RLIMIT_NPROC", l->nproc, err, errlen) < 0)
 		return -1;
 	if (l && l->as_bytes && set_limit(RLIMIT_AS, "RLIMIT_AS", l->as_bytes, err, errlen) < 0)
+		return -1;
+	if (l && l->fsize && set_limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", l->fsize, err, errlen) < 0)
 		return -1;
 	/* A core dump would write the role's memory (keys) to disk. */
 	return set_limit(RLIMIT_CORE, "RLIMIT_CORE", 0, err, errlen);

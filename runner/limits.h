@@ -3,14 +3,29 @@
 #define MPBS_LIMITS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "topology.h"
 
-/* In the child: sets RLIMIT_NOFILE, RLIMIT_NPROC and RLIMIT_AS to l's value
- * (soft = hard) where it is set (0 = keep the inherited limit), and
- * RLIMIT_CORE to 0 always. l may be NULL. Inside a user namespace a hard
- * limit can only go down. Returns 0, or -1 with err set
- * ("rlimits: RLIMIT_NOFILE=N: strerror (...)"). */
+enum limits_role { LIMITS_INTERMEDIARY, LIMITS_ASSOCIATION, LIMITS_PROVIDER };
+
+/* In the supervisor, at plan time: out = set, with every rlimit set leaves
+ * at 0 given the role's default (README, topology keys): RLIMIT_NOFILE
+ * (intermediary: connections + providers + 64; association 256; provider
+ * 1024), RLIMIT_NPROC (1, 2, 1; none for a provider with exec, whose
+ * topology must set it), RLIMIT_AS 1 GiB (the intermediary: at least
+ * 256 MiB + max_connections × (max_request + 16 KiB)), RLIMIT_FSIZE 1 GiB
+ * (never for the association). A default is lowered to the supervisor's own hard
+ * limit; a value the topology sets is not (a role above it fails to
+ * start, naming the limit). Under MPBS_SANITIZED no AS or NPROC default. */
+void limits_with_defaults(const struct topo_limits *set, enum limits_role role, const struct topology *t,
+			  struct topo_limits *out);
+
+/* In the child: sets RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS and
+ * RLIMIT_FSIZE to l's value (soft = hard) where it is set (0 = keep the
+ * inherited limit), and RLIMIT_CORE to 0 always. l may be NULL. Inside a
+ * user namespace a hard limit can only go down. Returns 0, or -1 with err
+ * set ("rlimits: RLIMIT_NOFILE=N: strerror (...)"). */
 int limits_apply_rlimits(const struct topo_limits *l, char *err, size_t errlen);
 
 #endif

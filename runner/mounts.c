@@ -21,6 +21,7 @@
  * covered, so a source under /tmp still works. */
 #define SCRATCH "/tmp"
 #define ROOT_TMPFS_OPTS "mode=0755,size=1m,nr_inodes=4096"
+#define PROC_MOUNT_OPTS "subset=pid,hidepid=invisible"
 
 struct source {
 	const char *name; /* host path, for messages */
@@ -294,6 +295,23 @@ static int check_readonly(int top, const char *dst, char *err, size_t errlen)
 	return check_submounts(top, dst, err, errlen);
 }
 
+/* A writable mount (a state directory, /dev/null) is noexec: a file a role
+ * writes there can neither be executed nor mapped PROT_EXEC (mmap checks
+ * MNT_NOEXEC), so nothing written at run time becomes code. */
+static int check_noexec(int top, const char *dst, char *err, size_t errlen)
+{
+	struct statvfs st;
+	if (fstatvfs(top, &st) < 0) {
+		snprintf(err, errlen, "mounts: statvfs %s: %s", dst, strerror(errno));
+		return -1;
+	}
+	if (!(st.f_flag & ST_NOEXEC)) {
+		snprintf(err, errlen, "mounts: writable %s is still executable after the noexec remount", dst);
+		return -1;
+	}
+	return 0;
+}
+
 /* mount_setattr sets only what is asked, down the whole tree, so the
  * locked flags stay as they are. A writable bind is noexec: bytes a role
  * writes at run time (a provider's /state) can never be mapped executable
@@ -311,7 +329,7 @@ static int restrict_bind(int top, const struct source *s, char *err, size_t errl
 		if (remount_legacy(top, s, err, errlen) < 0)
 			return -1;
 	}
-	return s->writable ? 0 : check_readonly(top, s->dst, err, errlen);
+	return s->writable ? check_noexec(top, s->dst, err, errlen) : check_readonly(top, s->dst, err, errlen);
 }
 
 static int bind_one(int rootfd, const struct source *s, char *err, size_t errlen)
@@ -338,19 +356,33 @@ static int bind_one(int rootfd, const struct source *s, char *err, size_t errlen
 }
 
 /* Needs the new pid namespace, and a fully visible /proc still in this
- * mount namespace: so it runs before the old root is detached. */
+ * mount namespace: so it runs before the old root is detached. Read-only,
+ * only the process directories (subset=pid: no /proc/sys, /proc/net,
+ * /proc/kcore, ...), and other uids' processes invisible (hidepid), as
+ * nsjail and systemd's ProtectProc= give their sandboxes. A kernel without
+ * these options (before 5.8) refuses them: the role then does not start. */
 static int mount_proc(int rootfd, char *err, size_t errlen)
 {
 	char at[64];
+	struct statvfs st;
 	int where = walk(rootfd, "/proc", true, true, err, errlen);
 	if (where < 0)
 		return -1;
 	fd_path(where, at, sizeof at);
-	int rc = mount("proc", at, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	int rc = mount("proc", at, "proc", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, PROC_MOUNT_OPTS);
 	int saved = errno;
-	close(where);
 	if (rc < 0)
-		snprintf(err, errlen, "mounts: mount proc on /proc: %s", strerror(saved));
+		snprintf(err, errlen, "mounts: mount proc on /proc with %s (needs Linux 5.8 or later): %s",
+			 PROC_MOUNT_OPTS, strerror(saved));
+	close(where);
+	if (rc == 0 && (where = walk(rootfd, "/proc", true, false, err, errlen)) >= 0) {
+		rc = fstatvfs(where, &st) < 0 || !(st.f_flag & ST_RDONLY) ? -1 : 0;
+		if (rc < 0)
+			snprintf(err, errlen, "mounts: /proc is not read-only after its mount");
+		close(where);
+	} else if (rc == 0) {
+		rc = -1;
+	}
 	return rc;
 }
 

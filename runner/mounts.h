@@ -9,21 +9,22 @@
 struct mount_bind {
 	const char *src; /* host path, a directory or a file (symlinks are followed) */
 	const char *dst; /* absolute path inside the new root; no "." / ".." / empty parts */
-	bool writable;   /* otherwise read-only, and that is verified */
+	bool writable;   /* and noexec; otherwise read-only; either is verified */
 };
 
 struct mount_plan {
 	const struct mount_bind *binds;
 	size_t n_binds;
-	bool proc;     /* mount a fresh /proc (needs the new pid namespace) */
+	bool proc;     /* mount a fresh /proc, read-only, subset=pid,hidepid=invisible
+			* (needs the new pid namespace) */
 	bool dev_null; /* bind the host's /dev/null to /dev/null (read-only mount; writing still works) */
 };
 
 /* In the child: already uid 0 in its own user namespace and in a new mount
  * namespace. Makes every mount private, builds a small tmpfs root, binds each
  * source (recursively, nosuid; nodev unless the source is a character device),
- * makes every read-only bind read-only down to its submounts and checks that
- * it is, mounts /proc if asked, pivots into the new root, detaches the old one
+ * makes every read-only bind read-only down to its submounts and every
+ * writable one noexec, and checks that they are, mounts /proc if asked, pivots into the new root, detaches the old one
  * and remounts the root read-only: the role can write only where a bind is
  * writable. A role with no binds gets an empty read-only root.
  *

@@ -18,6 +18,7 @@
 #include "cgroup.h"
 #include "ledger_file.h"
 #include "role_log.h"
+#include "limits.h"
 #include "seccomp.h"
 
 #include <sodium.h>
@@ -109,6 +110,33 @@ static int check_readable(const char *path, bool dir, uid_t uid, gid_t gid, cons
 	return 0;
 }
 
+/* A secret key file: owned by the provider's host uid and readable by it,
+ * no group or other bit at all (roles/keys.c refuses the same when it
+ * loads it); stat only, the supervisor never reads it. */
+static int check_secret(const char *path, uid_t uid, const char *who, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s: %s", who, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s: not a regular file", who, path);
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen, "%s: secret key %s has mode %04o (group or other bits set): refused; "
+			 "chmod 0600 it", who, path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_uid != uid || !(st.st_mode & S_IRUSR)) {
+		snprintf(err, errlen, "%s: secret key %s must be owned and readable by its host uid %u (chown %u, "
+			 "chmod 0600)", who, path, (unsigned)uid, (unsigned)uid);
+		return -1;
+	}
+	return 0;
+}
+
 /* mkdir -p of path's parent directories, mode 0755 (traversable by the
  * roles' host uids). */
 static int mkdir_parents(const char *path, char *err, size_t errlen)
@@ -135,6 +163,8 @@ static int demo_token_key(const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen);
+
 /* Demo keys are generated on first use and owned by the provider's host
  * uid, so a fresh checkout runs with no manual key step. */
 static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_t errlen)
@@ -150,12 +180,35 @@ static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_
 	}
 	if (access(token, F_OK) < 0 && demo_token_key(token, err, errlen) < 0)
 		return -1;
-	if (chown(tp->keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0 ||
-	    chown(token, uid, uid) < 0) {
-		snprintf(err, errlen, "provider %s: chown demo keys in %s: %s", tp->name, tp->keys, strerror(errno));
-		return -1;
-	}
+	const char *const paths[] = { tp->keys, secret, pub, token };
+	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
+		if (chown_nofollow(paths[k], uid, err, errlen) < 0) {
+			size_t used = strlen(err);
+			snprintf(err + used, errlen - used, " (provider %s, demo keys)", tp->name);
+			return -1;
+		}
 	return 0;
+}
+
+/* chown of exactly the object at path, never what a symlink there points
+ * to: a key directory writable by someone else could otherwise aim the
+ * root supervisor's chown at any file. A symlink is refused. */
+static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int rc = fd < 0 || fstat(fd, &st) < 0 ? -1 : 0;
+	if (rc == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "chown %s: a symlink, refused", path);
+		rc = -2;
+	} else if (rc == 0) {
+		rc = fchownat(fd, "", uid, uid, AT_EMPTY_PATH);
+	}
+	if (rc == -1)
+		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return rc < 0 ? -1 : 0;
 }
 
 static int prepare_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
@@ -170,7 +223,7 @@ static int prepare_provider_files(struct run_plan *p, size_t i, char *err, size_
 		return -1;
 	if (check_readable(tp->policy, false, uid, uid, who, err, errlen) < 0 ||
 	    check_readable(tp->keys, true, uid, uid, who, err, errlen) < 0 ||
-	    check_readable(secret, false, uid, uid, who, err, errlen) < 0)
+	    check_secret(secret, uid, who, err, errlen) < 0)
 		return -1;
 	struct association_provider *ap = &p->as_providers[i];
 	char kerr[512];
@@ -243,9 +296,13 @@ int plan_renew_status(struct role_plan *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* The role's limits: the topology's, and the defaults of limits.c for the
+ * rlimits it leaves unset. */
 static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid, size_t n_keep,
-			const struct topo_limits *lim, const struct seccomp_policy *pol)
+			const struct topo_limits *set, enum limits_role kind, const struct seccomp_policy *pol)
 {
+	struct topo_limits *lim = &r->limits;
+	limits_with_defaults(set, kind, p->t, lim);
 	r->keep[n_keep] = r->status_wr;
 	r->spec = (struct role_spec){
 		.label = r->label, .comm = r->comm, .hostname = r->comm,
@@ -267,7 +324,7 @@ static void plan_intermediary(struct run_plan *p, struct role_plan *r)
 		r->keep[1 + i] = p->artifact[i].writer;
 		p->im_artifact_fds[i] = 4 + (int)i;
 	}
-	spec_common(r, p, t->uid_base + UID_OFFSET_INTERMEDIARY, n + 1, &t->intermediary_limits,
+	spec_common(r, p, t->uid_base + UID_OFFSET_INTERMEDIARY, n + 1, &t->intermediary_limits, LIMITS_INTERMEDIARY,
 		    p->policy[POLICY_INTERMEDIARY]);
 	r->cfg.im = (struct intermediary_config){
 		.listen_fd = 3, .n_providers = n, .artifact_fds = p->im_artifact_fds,
@@ -291,7 +348,7 @@ static void plan_association(struct run_plan *p, struct role_plan *r)
 		r->keep[1 + i] = p->signal[i].reader;
 		p->as_providers[i].signal_fd = 4 + (int)i;
 	}
-	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, n + 1, &t->association_limits,
+	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, n + 1, &t->association_limits, LIMITS_ASSOCIATION,
 		    p->policy[POLICY_ASSOCIATION]);
 	/* Its head-signing key directory, read-only, read once before its seal. */
 	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
@@ -348,6 +405,7 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
 	r->binds[nb++] = (struct mount_bind){ .src = tp->keys, .dst = "/keys", .writable = false };
 	r->binds[nb++] = (struct mount_bind){ .src = tp->policy, .dst = r->policy_in_sandbox, .writable = false };
+	/* the first PLAN_PROVIDER_PRIVATE_RULES rules: the provider's alone */
 	r->landlock[0] = (struct landlock_rule){ .path = "/keys", .access = LL_READ };
 	r->landlock[1] = (struct landlock_rule){ .path = r->policy_in_sandbox, .access = LL_READ };
 	if (tp->state) {
@@ -358,7 +416,7 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		nb = plan_exec_binds(r, tp, nb);
 	r->keep[0] = p->artifact[i].reader;
 	r->keep[1] = p->signal[i].writer;
-	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits,
+	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits, LIMITS_PROVIDER,
 		    p->policy[tp->exec ? POLICY_PROVIDER_EXEC : POLICY_PROVIDER]);
 	r->spec.hostname = tp->name;
 	r->spec.net_lo = true;
@@ -374,6 +432,12 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
 		.artifact_fd = 3, .signal_fd = 4, .status_fd = 5,
 	};
+	/* Its programs get the same rules but the first two: no /keys, no
+	 * /policy (they read untrusted bodies; the keys are the provider's). */
+	if (tp->exec) {
+		r->cfg.pv.program_rules = &r->landlock[PLAN_PROVIDER_PRIVATE_RULES];
+		r->cfg.pv.n_program_rules = r->spec.n_landlock - PLAN_PROVIDER_PRIVATE_RULES;
+	}
 }
 
 static int role_main_intermediary(void *arg, const struct role_seal *s) { return intermediary_main(arg, s); }

@@ -35,6 +35,9 @@ enum policy_id {
 #define PLAN_KEEP_MAX (TOPO_PROVIDERS_MAX + 2)
 #define PLAN_PATH_MAX 512
 #define PLAN_BINDS_MAX 12
+/* A provider's Landlock rules start with /keys and /policy/<name>: its
+ * evaluator and handler get the rest (roles/provider_exec.h). */
+#define PLAN_PROVIDER_PRIVATE_RULES 2
 
 struct role_plan {
 	enum role_kind kind;
@@ -51,6 +54,7 @@ struct role_plan {
 	struct landlock_rule landlock[PLAN_BINDS_MAX + 1]; /* + /dev/null */
 	char policy_in_sandbox[PLAN_PATH_MAX];
 	char key_in_sandbox[PLAN_PATH_MAX];
+	struct topo_limits limits;       /* the topology's, with limits.c's defaults for unset rlimits */
 	struct role_spec spec;
 	union {
 		struct intermediary_config im;

@@ -128,7 +128,7 @@ int token_cmd(int argc, char **argv)
 	}
 	uint8_t key[TOKEN_KEY_LEN], repr[WIRE_DIGEST_LEN];
 	char err[512], nonce[2 * NONCE_RANDOM_BYTES + 1], token[TOKEN_HEADER_MAX + 1];
-	if (keys_load_hex(a.key_path, key, sizeof(key), err, sizeof(err)) < 0) {
+	if (keys_load_secret_hex(a.key_path, key, sizeof(key), err, sizeof(err)) < 0) {
 		log_error("token: %s", err);
 		return 1;
 	}

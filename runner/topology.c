@@ -11,6 +11,7 @@
  * handler only for keys, so a [provider X] with no keys would otherwise be
  * invisible; the reader is where sections begin. */
 #include "topology.h"
+#include "topology_dirs.h"
 #include "../roles/keys.h"
 
 #include <arpa/inet.h>
@@ -86,6 +87,7 @@ struct parse {
 #define LIMIT_KEYS(type, member)                                                                   \
 	U("nofile", type, member.nofile, 1, INT32_MAX), U("nproc", type, member.nproc, 1, INT32_MAX), \
 	{ "as", V_SIZE, offsetof(type, member.as_bytes), 8, SIZE_MIN_BYTES, SIZE_MAX_BYTES },        \
+	{ "fsize", V_SIZE, offsetof(type, member.fsize), 8, SIZE_MIN_BYTES, SIZE_MAX_BYTES },        \
 	{ "memory_max", V_SIZE, offsetof(type, member.memory_max), 8, SIZE_MIN_BYTES, SIZE_MAX_BYTES }, \
 	U("pids_max", type, member.pids_max, 1, INT32_MAX),                                          \
 	{ "cpu_max", V_CPU_MAX, offsetof(type, member.cpu_max), 0, 0, 0 },                           \
@@ -813,15 +815,15 @@ static int validate_provider(struct parse *p, size_t i)
 		return -1;
 	if (pr->exec_dir != NULL && !pr->exec)
 		return fail_at(p, origin_of(s, "exec_dir"), s, "exec_dir", "needs exec = yes");
-	/* One provider's key or state directory bound into another's sandbox
-	 * would hand it the other's authority. */
-	for (size_t j = 0; j < i; j++) {
-		const struct topo_provider *q = &p->t->providers[j];
-		if (strcmp(q->keys, pr->keys) == 0)
-			return fail_at(p, origin_of(s, "keys"), s, "keys", "same directory as provider %s", q->name);
-		if (pr->state && q->state && strcmp(q->state, pr->state) == 0)
-			return fail_at(p, origin_of(s, "state"), s, "state", "same directory as provider %s", q->name);
-	}
+	/* Its programs fork: without a process cap one body could fork-bomb the
+	 * host uid's share (no default fits every program, so it is asked). */
+	if (pr->exec && pr->limits.nproc == 0)
+		return fail_at(p, origin_of(s, "exec"), s, "exec",
+			       "exec = yes needs nproc (RLIMIT_NPROC for the provider and its programs) in this section");
+	const char *key;
+	char msg[PATH_MAX + 128];
+	if (topology_dirs_conflict(p->t, i, &key, msg, sizeof(msg)))
+		return fail_at(p, origin_of(s, key), s, key, "%s", msg);
 	return 0;
 }
 
@@ -884,6 +886,9 @@ static int validate(struct parse *p)
 	struct stat st;
 	if (stat(t->ledger, &st) == 0 && S_ISDIR(st.st_mode))
 		return fail_at(p, origin_of(assoc, "ledger"), assoc, "ledger", "%s is a directory", t->ledger);
+	if (t->association_limits.fsize)
+		return fail_at(p, origin_of(assoc, "fsize"), assoc, "fsize",
+			       "not for the association: RLIMIT_FSIZE would cut its ledger");
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (validate_provider(p, i) < 0)
 			return -1;

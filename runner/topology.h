@@ -27,14 +27,15 @@ enum topo_append_only {
 	APPEND_ONLY_BEST_EFFORT, /* warn and run (a filesystem without the flag) */
 };
 
-/* Resource limits of one role; 0 means "not set" (rlimits keep the
- * supervisor's defaults, cgroup files are not written). The role's restart
+/* Resource limits of one role; 0 means "not set" (rlimits get the role's
+ * default from runner/limits.c, cgroup files are not written). The role's restart
  * policy rides along, as every role section takes it too. */
 struct topo_limits {
 	enum topo_restart restart;
 	uint64_t nofile;
 	uint64_t nproc;
 	uint64_t as_bytes;
+	uint64_t fsize;   /* RLIMIT_FSIZE bytes; never in [association] (the ledger grows) */
 	uint64_t memory_max;
 	uint64_t pids_max;
 	char cpu_max[32]; /* cgroup "max 100000" form; "" when not set */

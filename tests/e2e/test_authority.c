@@ -385,7 +385,7 @@ static void exec_section(char *out, size_t cap, const char *state)
 {
 	char dir[PATH_MAX];
 	programs_dir(dir);
-	snprintf(out, cap, "exec = yes\nexec_dir = %s\n%s", dir, state);
+	snprintf(out, cap, "exec = yes\nnproc = 64\nexec_dir = %s\n%s", dir, state);
 }
 
 Test(e2e_evaluator, only_exit_zero_initiates, .fini = finish, .timeout = 60)
@@ -419,6 +419,27 @@ Test(e2e_evaluator, only_exit_zero_initiates, .fini = finish, .timeout = 60)
 	free(log);
 }
 
+/* max_request for the next start_handler_pair (0: the harness's 65536). */
+static size_t largest_body;
+
+/* Rewrites the harness's "max_request = 65536" line of the topology. */
+static void set_max_request(size_t bytes)
+{
+	char *text = read_file(m.topology, NULL), line[64];
+	cr_assert_not_null(text);
+	char *at = strstr(text, "max_request = 65536\n");
+	cr_assert_not_null(at, "no max_request line in %s", m.topology);
+	*at = '\0';
+	snprintf(line, sizeof(line), "max_request = %zu\n", bytes);
+	size_t len = strlen(text) + strlen(line) + strlen(at + 20) + 1;
+	char *out = malloc(len);
+	cr_assert_not_null(out);
+	snprintf(out, len, "%s%s%s", text, line, at + 20);
+	cr_assert_eq(write_text_file(m.topology, out), 0);
+	free(out);
+	free(text);
+}
+
 /* H runs tests/e2e/programs/handler.sh with a state dir; O is a plain
  * provider whose keys H must not reach. */
 static void start_handler_pair(const char *policy_extra)
@@ -438,6 +459,8 @@ static void start_handler_pair(const char *policy_extra)
 					 "action = exec /exec/handler.sh\n%s", policy_extra);
 	write_policy("H", policy);
 	write_policy("O", plain_policy);
+	if (largest_body)
+		set_max_request(largest_body);
 	launch();
 }
 
@@ -482,6 +505,49 @@ Test(e2e_handler, runs_as_provider_uid_with_body_and_nothing_else, .fini = finis
 	snprintf(escaped, sizeof(escaped), "%s/escaped", m.dir);
 	cr_assert_neq(access(escaped, F_OK), 0, "the handler wrote into the host's %s", m.dir);
 	free(out);
+}
+
+/* The handler processes untrusted bodies: it must not reach the keys or
+ * the policy its provider reads (issue 11, finding 5). */
+Test(e2e_handler, cannot_read_its_providers_keys_or_policy, .fini = finish, .timeout = 60)
+{
+	struct stat st;
+	start_handler_pair("");
+	post(NULL, "secrets");
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 5000), 1);
+	stop_cleanly();
+	char *out = handler_output(&st);
+	cr_assert_not_null(strstr(out, "signal.key: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "token.key: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "keys dir: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "policy: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "provider mem: refused\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "ld.so.cache: read\nend\n"), "the handler's own files must stay readable: %s",
+			   out);
+	free(out);
+}
+
+/* The body reaches the program through a pipe that already holds all of
+ * it (no memfd): the largest body, 1 MiB, arrives whole. */
+Test(e2e_handler, a_one_mib_body_reaches_the_handler_whole, .fini = finish, .timeout = 60)
+{
+	size_t n = 1 << 20;
+	char *body = malloc(n + 1), expect[64];
+	struct stat st;
+	cr_assert_not_null(body);
+	memset(body, 'x', n);
+	memcpy(body, "size ", 5);
+	body[n] = '\0';
+	largest_body = n;
+	start_handler_pair("");
+	cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, body, n), 204);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 8000), 1);
+	stop_cleanly();
+	char *out = handler_output(&st);
+	snprintf(expect, sizeof(expect), "length: %zu\n", n);
+	cr_assert_str_eq(out, expect);
+	free(out);
+	free(body);
 }
 
 Test(e2e_handler, timeout_kills_and_complete_is_recorded, .fini = finish, .timeout = 60)

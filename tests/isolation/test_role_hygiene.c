@@ -142,7 +142,7 @@ Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_log_line, .init = need_r
 	char topo[PATH_MAX + 512], dir[PATH_MAX], file[PATH_MAX + 32];
 	/* exec_dir is relative: resolved against the topology's directory */
 	snprintf(topo, sizeof(topo), "[provider F]\npolicy = F.policy\nkeys = keys/F\ndemo_keys = yes\n"
-				     "receive_body = yes\nexec = yes\nexec_dir = forge\n");
+				     "receive_body = yes\nexec = yes\nnproc = 64\nexec_dir = forge\n");
 	cr_assert_eq(mpbs_prepare(&m, "", topo), 0, "cannot prepare a test directory");
 	snprintf(dir, sizeof(dir), "%s/forge", m.dir);
 	cr_assert_eq(mkdir(dir, 0755), 0);

@@ -45,6 +45,7 @@ static void write_text(const char *path, const char *text)
 	cr_assert_not_null(f, "fopen %s", path);
 	cr_assert_eq(fwrite(text, 1, strlen(text), f), strlen(text));
 	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(path, 0600), 0, "chmod %s", path); /* secret keys must be 0600 */
 }
 
 static size_t read_text(const char *path, char *buf, size_t cap)

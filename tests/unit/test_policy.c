@@ -196,6 +196,7 @@ static void write_file(const char *path, const char *text)
 	cr_assert_not_null(f, "%s", path);
 	cr_assert_eq(fputs(text, f) >= 0, 1);
 	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(chmod(path, 0600), 0, "chmod %s", path); /* secret keys must be 0600 */
 }
 
 static void assert_key_bytes(const struct provider_policy *p)
