@@ -36,6 +36,7 @@
 #include "plan.h"
 #include "role_log.h"
 #include "seccomp.h"
+#include "seccomp_log.h"
 #include "spawn.h"
 
 /* and the SCM_RIGHTS receive; 11 per live sandbox (one for providers only),
@@ -62,6 +63,7 @@ struct audit {
 	struct audit_row *rows;
 	size_t n_rows, cap_rows;
 	int host_listener; /* a TCP service on the host's loopback that no role may reach */
+	struct seccomp_log seclog; /* names the syscall of each seccomp kill */
 	int host_port;
 	struct audit_surface *surface; /* NULL: the section did not run (under a weakening) */
 };
@@ -229,14 +231,6 @@ static void forward_logs(struct audit *a)
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		while (role_log_drain(&a->log[k], a->plan.roles[k].stderr_rd, 2) > 0)
 			;
-}
-
-static long read_trapped(int fd)
-{
-	unsigned char rec[SECCOMP_REPORT_LEN];
-	if (read(fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec) || memcmp(rec, SECCOMP_REPORT_MAGIC, 4) != 0)
-		return -1;
-	return (long)((uint32_t)rec[4] | (uint32_t)rec[5] << 8 | (uint32_t)rec[6] << 16 | (uint32_t)rec[7] << 24);
 }
 
 static bool setup_failed(int status_fd)
@@ -436,10 +430,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 		return -1;
 	}
 	if (sigsys) {
-		long nr = read_trapped(r->status_rd);
-		char name[64];
-		snprintf(row->got, sizeof(row->got), "SIGSYS (%s)",
-			 nr >= 0 ? seccomp_syscall_name_r(nr, name, sizeof(name)) : "killed, no report");
+		seccomp_log_describe(&a->seclog, rp.pid, row->got, sizeof(row->got));
 	} else if (si.si_code == CLD_EXITED) {
 		int c = si.si_status;
 		snprintf(row->got, sizeof(row->got), "%s", c == 0 ? "0" : c == PROBE_EXIT_DATA ? "data/found"
@@ -1243,6 +1234,9 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 	}
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
 		a->idle[k].pidfd = -1;
+	a->seclog.fd = -1;
+	if (seccomp_log_open(&a->seclog, err, sizeof(err)) < 0)
+		log_warn("audit: %s: seccomp kills will show as SIGSYS without the syscall's name", err);
 	if (open_host_service(a, err, sizeof(err)) < 0 || plan_prepare(&a->plan, t, err, sizeof(err)) < 0) {
 		if (a->host_listener >= 0)
 			close(a->host_listener);
@@ -1258,7 +1252,7 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 		/* the surface section comes last: a wrong policy may shut the listener */
 		if (host_checks(a, err, sizeof(err)) == 0 && run_probes(a, err, sizeof(err)) == 0 &&
 		    differential(a, err, sizeof(err)) == 0 &&
-		    (o->n_weaken || audit_surface_run(&a->plan, a->env, &a->surface, err, sizeof(err)) == 0))
+		    (o->n_weaken || audit_surface_run(&a->plan, a->env, &a->seclog, &a->surface, err, sizeof(err)) == 0))
 			status = report(a, o);
 	}
 	if (status == 2 && err[0])
@@ -1270,6 +1264,7 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 		role_log_flush(&a->log[k], 2);
 	plan_release(&a->plan);
 	close(a->host_listener);
+	seccomp_log_close(&a->seclog);
 	audit_surface_free(a->surface);
 	free(a->rows);
 	free(a);

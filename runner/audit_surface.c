@@ -17,6 +17,7 @@
 #include "../roles/surface.h"
 #include "channels.h"
 #include "seccomp.h"
+#include "seccomp_log.h"
 #include "spawn.h"
 
 /* How long one case may take (they take milliseconds). */
@@ -32,6 +33,7 @@ struct surface_row {
 
 struct audit_surface {
 	const struct run_plan *p;
+	struct seccomp_log *log; /* names the syscall of each seccomp kill */
 	struct surface_row *rows;
 	size_t n_rows, cap_rows;
 	size_t cases, reviewed, violated;
@@ -126,14 +128,6 @@ static int connect_listener(const struct topology *t)
 	return fd;
 }
 
-static long read_trapped(int fd)
-{
-	unsigned char rec[SECCOMP_REPORT_LEN];
-	if (read(fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec) || memcmp(rec, SECCOMP_REPORT_MAGIC, 4) != 0)
-		return -1;
-	return (long)((uint32_t)rec[4] | (uint32_t)rec[5] << 8 | (uint32_t)rec[6] << 16 | (uint32_t)rec[7] << 24);
-}
-
 static bool setup_failed(int status_fd)
 {
 	char c;
@@ -191,10 +185,7 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 		return 0;
 	}
 	if (sigsys) {
-		long nr = read_trapped(r->status_rd);
-		char name[48];
-		snprintf(row->got, sizeof(row->got), "SIGSYS (%s)",
-			 nr >= 0 ? seccomp_syscall_name_r(nr, name, sizeof(name)) : "no report");
+		seccomp_log_describe(s->log, rp.pid, row->got, sizeof(row->got));
 	} else if (exited) {
 		const char *e = strerrorname_np(si.si_status);
 		snprintf(row->got, sizeof(row->got), "%s", si.si_status == 0 ? "0" : e ? e : "?");
@@ -287,8 +278,8 @@ static int run_role(struct audit_surface *s, struct run_plan *p, size_t k, const
 	return 0;
 }
 
-int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct audit_surface **out, char *err,
-		      size_t errlen)
+int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct seccomp_log *log,
+		      struct audit_surface **out, char *err, size_t errlen)
 {
 	struct audit_surface *s = calloc(1, sizeof(*s));
 	unsigned done = 0;
@@ -297,6 +288,7 @@ int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct au
 		return -1;
 	}
 	s->p = p;
+	s->log = log;
 	/* one sandbox of each policy kind: providers of one kind differ only
 	 * in names, keys and whether they have /state; one with /state is
 	 * preferred, so its rows run */

@@ -15,14 +15,15 @@
 #include "plan.h"
 
 struct audit_surface;
+struct seccomp_log;
 
 /* Runs the section on the prepared plan P; env[k] is what role k's cases
  * aim at. Must run after everything else that uses P's listener and
  * channels (a wrong policy may shut the listener). Returns 0 and *out
  * (free with audit_surface_free), or -1 with err set (the audit could not
  * run: a sandbox could not be spawned). */
-int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct audit_surface **out, char *err,
-		      size_t errlen);
+int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct seccomp_log *log,
+		      struct audit_surface **out, char *err, size_t errlen);
 
 size_t audit_surface_violated(const struct audit_surface *s);
 

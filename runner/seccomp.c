@@ -706,11 +706,14 @@ static int add_rules(const struct seccomp_policy *p, scmp_filter_ctx ctx, char *
 	return 0;
 }
 
-/* Unlisted syscalls trap, not kill: the SIGSYS reporter tells the
- * supervisor which syscall it was, then dies by SIGSYS. */
+/* Unlisted syscalls kill the whole process. Not a trap: a SIGSYS handler
+ * lives in the role's own memory, and a role can make its own handler
+ * return (remap a page over it, or fail the signal frame so a handler of
+ * another signal runs), then go on probing its filter. The kernel names the
+ * call in its audit record (seccomp_log.h). */
 static scmp_filter_ctx policy_compile(const struct seccomp_policy *p, char *err, size_t errlen)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx) {
 		snprintf(err, errlen, "seccomp_init failed");
 		return NULL;
@@ -837,8 +840,8 @@ static void print_rule(const struct seccomp_policy *p, const struct policy_rule 
 int seccomp_policy_print(const struct seccomp_policy *p, FILE *out)
 {
 	const char *arch = arch_label(false);
-	fprintf(out, "# seccomp policy %s, arch %s, %zu rules; any other syscall traps (SIGSYS) "
-		     "and kills the role; other architectures are killed outright\n",
+	fprintf(out, "# seccomp policy %s, arch %s, %zu rules; any other syscall, and any of "
+		     "another architecture, kills the process (SIGSYS)\n",
 		p->files[0], arch ? arch : "native", p->nrules);
 	for (size_t i = 0; i < p->nrules; i++)
 		print_rule(p, &p->rules[i], out);
@@ -967,72 +970,4 @@ const char *seccomp_syscall_name(long nr)
 	/* per thread, so the supervisor may call it from anywhere */
 	static _Thread_local char buf[POLICY_NAME_MAX];
 	return seccomp_syscall_name_r(nr, buf, sizeof(buf));
-}
-
-/* ---- SIGSYS reporter ---- */
-
-/* si_code of a seccomp trap; asm-generic/siginfo.h clashes with glibc's */
-#ifndef SYS_SECCOMP
-#define SYS_SECCOMP 1
-#endif
-
-/* A signal handler reaches its context only through a global; set once
- * before the filter is installed, read only by the handler. */
-static volatile sig_atomic_t sigsys_report_fd = -1;
-
-static void trapped_syscall_args(const ucontext_t *uc, long a[6])
-{
-#if defined(__x86_64__)
-	const greg_t *g = uc->uc_mcontext.gregs;
-	a[0] = g[REG_RDI], a[1] = g[REG_RSI], a[2] = g[REG_RDX];
-	a[3] = g[REG_R10], a[4] = g[REG_R8], a[5] = g[REG_R9];
-#elif defined(__aarch64__)
-	for (int i = 0; i < 6; i++)
-		a[i] = (long)uc->uc_mcontext.regs[i];
-#else
-#error "seccomp.c: add the syscall argument registers of this architecture"
-#endif
-}
-
-static void write_report(int nr)
-{
-	int fd = sigsys_report_fd;
-	uint32_t u = (uint32_t)nr;
-	unsigned char rec[SECCOMP_REPORT_LEN] = {
-		'S', 'Y', 'S', 0, u & 0xff, (u >> 8) & 0xff, (u >> 16) & 0xff, (u >> 24) & 0xff,
-	};
-	if (fd >= 0 && write(fd, rec, sizeof(rec)) < 0) {
-		/* nothing to do: the process dies next either way */
-	}
-}
-
-/* Dies by SIGSYS: re-issuing the trapped call while SIGSYS is blocked (no
- * SA_NODEFER) makes the kernel force SIGSYS with the default action.
- * Should that ever return, reset, unblock and raise by hand. */
-static void sigsys_report_and_die(int sig, siginfo_t *si, void *ucv)
-{
-	(void)sig;
-	if (si->si_code == SYS_SECCOMP) {
-		long a[6];
-		write_report(si->si_syscall);
-		trapped_syscall_args(ucv, a);
-		syscall(si->si_syscall, a[0], a[1], a[2], a[3], a[4], a[5]);
-	}
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGSYS);
-	sigaction(SIGSYS, &dfl, NULL);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(SIGSYS);
-	_exit(128 + SIGSYS);
-}
-
-int seccomp_install_sigsys_reporter(int report_fd)
-{
-	struct sigaction sa = { .sa_sigaction = sigsys_report_and_die, .sa_flags = SA_SIGINFO };
-	/* nothing may run between the report and the re-issued call */
-	sigfillset(&sa.sa_mask);
-	sigsys_report_fd = report_fd;
-	return sigaction(SIGSYS, &sa, NULL);
 }

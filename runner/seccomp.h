@@ -28,9 +28,9 @@
  * range forms, which compile into masked '==' on the low 32 bits (one rule
  * per aligned block: libseccomp takes one comparison per argument).
  *
- * Unlisted syscalls trap (SIGSYS); a role installs the SIGSYS reporter first
- * so the supervisor learns which syscall killed it. A foreign architecture
- * (i386 int 0x80, x32) kills the process outright. */
+ * Any other syscall, and any syscall of a foreign architecture (i386
+ * int 0x80, x32), kills the process (SECCOMP_RET_KILL_PROCESS, by SIGSYS);
+ * the supervisor names it from the kernel's audit record (seccomp_log.h). */
 #ifndef MPBS_SECCOMP_H
 #define MPBS_SECCOMP_H
 
@@ -39,11 +39,6 @@
 #include <stdio.h>
 
 #define SECCOMP_POLICY_MAX_INCLUDE_DEPTH 4
-
-/* Size and magic of the record the SIGSYS reporter writes:
- * {'S','Y','S',0, int32 syscall number, little-endian}. */
-#define SECCOMP_REPORT_LEN 8
-#define SECCOMP_REPORT_MAGIC "SYS"
 
 struct seccomp_policy;
 
@@ -62,7 +57,7 @@ int seccomp_policy_install(const struct seccomp_policy *p, char *err, size_t err
 int seccomp_policy_print(const struct seccomp_policy *p, FILE *out);
 
 /* The policy as an OCI runtime-spec "linux.seccomp" object (defaultAction
- * SCMP_ACT_KILL_PROCESS: a container runtime has no reporter to trap into).
+ * SCMP_ACT_KILL_PROCESS, as the filter mpbs-run installs).
  * Returns 0, or -1 if building or writing the JSON failed. */
 int seccomp_policy_export_oci(const struct seccomp_policy *p, FILE *out);
 
@@ -85,11 +80,5 @@ const char *seccomp_syscall_name(long nr);
 
 /* Same, into a caller buffer; returns BUF. */
 const char *seccomp_syscall_name_r(long nr, char *buf, size_t buflen);
-
-/* Installs a SIGSYS handler that writes the 8-byte report record to
- * REPORT_FD (errors ignored), then re-issues the trapped syscall so the
- * kernel's forced SIGSYS kills the process with SIGSYS. Call before
- * seccomp_policy_install. Returns 0, or -1 with errno set. */
-int seccomp_install_sigsys_reporter(int report_fd);
 
 #endif

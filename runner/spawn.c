@@ -17,7 +17,7 @@
  *         and a check that the supervisor still lives → close every other
  *         fd → no_new_privs, not dumpable → drop every capability →
  *         Landlock → time zone fixed → the role's main, which opens what it needs and then
- *         calls the seal: SIGSYS reporter and seccomp, last, just before
+ *         calls the seal: seccomp, last, just before
  *         its loop.
  * Any failed step is reported on the status pipe and the child exits: a
  * role never runs in a weaker sandbox. */
@@ -339,10 +339,6 @@ static int step_time_zone(struct child_ctx *c, char *err, size_t errlen)
 static int seal_seccomp(void *ctx, char *err, size_t errlen)
 {
 	struct child_ctx *c = ctx;
-	if (seccomp_install_sigsys_reporter(c->status_fd) < 0) {
-		snprintf(err, errlen, "SIGSYS reporter: %s", strerror(errno));
-		return -1;
-	}
 	if (c->spec->weaken_no_seccomp || MEMCHECK_BUILD)
 		return 0;
 	return seccomp_policy_install(c->spec->seccomp, err, errlen);

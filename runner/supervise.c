@@ -29,6 +29,7 @@
 #include "plan.h"
 #include "role_log.h"
 #include "seccomp.h"
+#include "seccomp_log.h"
 
 enum stop_phase {
 	RUNNING,
@@ -47,7 +48,6 @@ struct role_state {
 	struct role_log log;    /* its stderr, as it reaches the supervisor's */
 	uint64_t *restarts;     /* ring of its last restart_budget restart times */
 	size_t n_restarts, next_restart;
-	long trapped_syscall;   /* -1, or the syscall seccomp trapped */
 	uint64_t started_ms;    /* CLOCK_MONOTONIC */
 	uint64_t backoff_ms;    /* delay before its next restart */
 	uint64_t due_ms;        /* a restart is scheduled for then, or 0 */
@@ -56,6 +56,7 @@ struct role_state {
 };
 
 struct supervisor {
+	struct seccomp_log seclog; /* the kernel's records of seccomp kills */
 	const struct topology *t;
 	const struct run_options *opt;
 	struct run_plan *plan;
@@ -71,6 +72,7 @@ struct supervisor {
 #define EV_SIGNAL 0
 #define EV_TIMER 1
 #define EV_RESTART 2
+#define EV_SECCOMP_LOG 3
 /* Each role's events: EV_ROLE_BASE + EV_PER_ROLE * k + one of these. */
 enum role_event { EV_PIDFD, EV_STATUS, EV_LOG, EV_DISCARD, EV_PER_ROLE };
 #define EV_ROLE_BASE 16
@@ -281,6 +283,23 @@ static void after_death(struct supervisor *s, size_t k, bool setup_failed)
 	arm_restart_timer(s);
 }
 
+/* A seccomp kill, named from the kernel's audit record (seccomp_log.h):
+ * the record is sent by the kernel's audit thread, so it may trail the
+ * pidfd's readiness by a moment. */
+static void report_seccomp_kill(struct supervisor *s, const char *label, pid_t pid)
+{
+	struct seccomp_kill kill;
+	if (!seccomp_log_find(&s->seclog, pid, 500, &kill))
+		log_error("%s (pid %d) killed by SIGSYS: a seccomp denial (the kernel's audit log named no "
+			  "syscall), or a SIGSYS it raised itself", label, pid);
+	else if (!kill.native)
+		log_error("%s (pid %d) killed by seccomp: a syscall of another architecture (%ld)", label, pid,
+			  kill.nr);
+	else
+		log_error("%s (pid %d) killed by seccomp: denied syscall %s (%ld)", label, pid,
+			  seccomp_syscall_name(kill.nr), kill.nr);
+}
+
 static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 {
 	const char *label = s->plan->roles[k].label;
@@ -293,15 +312,8 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 		log_error("%s (pid %d) could not start: its sandbox setup failed (see above)", label, pid);
 	else if (si->si_code == CLD_EXITED)
 		log_error("%s (pid %d) exited with status %d", label, pid, si->si_status);
-	else if (si->si_status == SIGSYS && s->roles[k].trapped_syscall >= 0)
-		log_error("%s (pid %d) killed by SIGSYS: seccomp denied syscall %s (%ld)", label, pid,
-			  seccomp_syscall_name(s->roles[k].trapped_syscall), s->roles[k].trapped_syscall);
 	else if (si->si_status == SIGSYS)
-		/* Its reporter did not run: SIGSYS was blocked (the kernel then
-		 * forces the default action) or the report could not be written.
-		 * The policy lets no role install its own SIGSYS handler. */
-		log_error("%s (pid %d) killed by SIGSYS with no report of the syscall: a seccomp denial while it "
-			  "blocked SIGSYS, or a SIGSYS it raised itself", label, pid);
+		report_seccomp_kill(s, label, pid);
 	else
 		log_error("%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status, strsignal(si->si_status));
 }
@@ -356,11 +368,7 @@ static size_t parse_status(struct supervisor *s, size_t k)
 			role_log_escape(b + 3, mlen, msg, sizeof(msg));
 			log_error("%s: cannot start: %s", s->plan->roles[k].label, msg);
 			off += 3 + mlen;
-		} else if (b[0] == 'S' && left >= SECCOMP_REPORT_LEN) {
-			rs->trapped_syscall = (long)((uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 |
-						     (uint32_t)b[7] << 24);
-			off += SECCOMP_REPORT_LEN;
-		} else if (b[0] != STATUS_ERROR && b[0] != 'S') {
+		} else if (b[0] != STATUS_ERROR) {
 			log_warn("%s: unexpected status byte 0x%02x", s->plan->roles[k].label, b[0]);
 			off += 1;
 		} else {
@@ -424,7 +432,6 @@ static int start_role(struct supervisor *s, size_t k)
 	}
 	s->roles[k].alive = true;
 	s->roles[k].started_ms = now_ms();
-	s->roles[k].trapped_syscall = -1;
 	s->roles[k].len = 0;
 	close(r->status_wr);
 	r->status_wr = -1;
@@ -500,6 +507,8 @@ static int loop_setup(struct supervisor *s)
 		log_errno("supervisor loop setup");
 		return -1;
 	}
+	if (s->seclog.fd >= 0 && epoll_watch(s, s->seclog.fd, EV_SECCOMP_LOG) < 0)
+		return -1;
 	return epoll_watch(s, s->sfd, EV_SIGNAL) < 0 || epoll_watch(s, s->tfd, EV_TIMER) < 0 ||
 		       epoll_watch(s, s->rtfd, EV_RESTART) < 0
 		       ? -1
@@ -531,6 +540,8 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 		on_deadline(s);
 	else if (tag == EV_RESTART)
 		on_restart_timer(s);
+	else if (tag == EV_SECCOMP_LOG)
+		seccomp_log_drain(&s->seclog); /* keeps the socket from filling with other records */
 	else
 		dispatch_role(s, (tag - EV_ROLE_BASE) / EV_PER_ROLE, (enum role_event)((tag - EV_ROLE_BASE) % EV_PER_ROLE));
 }
@@ -563,11 +574,10 @@ static void run_loop(struct supervisor *s)
 int supervise_run(const struct topology *t, const struct run_options *opt)
 {
 	static struct run_plan plan; /* large; one per process */
-	struct supervisor s = { .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1, .rtfd = -1 };
+	struct supervisor s = { .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1, .rtfd = -1,
+				.seclog = { .fd = -1 } };
 	char err[1024];
 
-	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
-		s.roles[k].trapped_syscall = -1;
 	if (plan_prepare(&plan, t, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return 1;
@@ -592,6 +602,8 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 	else
 		log_warn("sandbox: this kernel has no Landlock; file access is bounded by each role's mount "
 			 "namespace alone");
+	if (!MEMCHECK_BUILD && seccomp_log_open(&s.seclog, err, sizeof(err)) < 0)
+		log_warn("sandbox: %s: a role killed by seccomp will not be told which syscall it made", err);
 	if (loop_setup(&s) < 0 || start_roles(&s) < 0) {
 		s.exit_status = 1;
 		begin_stop(&s, "a role could not start", 1);
@@ -602,6 +614,7 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 			;
 		role_log_flush(&s.roles[k].log, 2);
 	}
+	seccomp_log_close(&s.seclog);
 	free(s.restart_times);
 	plan_release(&plan);
 	log_info("stopped%s", s.exit_status ? " after a failure" : "");

@@ -32,6 +32,7 @@
 #include "../../runner/ledger_file.h"
 #include "../../runner/plan.h"
 #include "../../runner/seccomp.h"
+#include "../../runner/seccomp_log.h"
 #include "../../runner/spawn.h"
 #include "../../runner/topology.h"
 #include "../common/harness.h"
@@ -110,12 +111,20 @@ static void drain_status(int fd)
 		;
 }
 
-static long read_trapped(int fd)
+/* The kernel's audit records of seccomp kills, as the supervisor reads them. */
+static struct seccomp_log kernel_log = { .fd = -1 };
+
+static void open_kernel_log(void)
 {
-	unsigned char rec[SECCOMP_REPORT_LEN];
-	if (read(fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec) || memcmp(rec, SECCOMP_REPORT_MAGIC, 4) != 0)
-		return -1;
-	return (long)((uint32_t)rec[4] | (uint32_t)rec[5] << 8 | (uint32_t)rec[6] << 16 | (uint32_t)rec[7] << 24);
+	char err[256];
+	if (kernel_log.fd < 0)
+		cr_assert_eq(seccomp_log_open(&kernel_log, err, sizeof(err)), 0, "%s", err);
+}
+
+static long kernel_named(pid_t pid)
+{
+	struct seccomp_kill kill;
+	return seccomp_log_find(&kernel_log, pid, 2000, &kill) && kill.native ? kill.nr : -1;
 }
 
 static struct outcome run_in(size_t role, const struct probe *p)
@@ -128,6 +137,7 @@ static struct outcome run_in(size_t role, const struct probe *p)
 
 	spec.main = probe_main;
 	spec.arg = (void *)p;
+	open_kernel_log(); /* before the probe runs: its record must find a listener */
 	drain_status(r->status_rd);
 	drain_status(r->stderr_rd); /* its log pipe: nobody else reads it here, and a full one would block */
 	cr_assert_eq(spawn_role(&spec, &rp, err, sizeof(err)), 0, "spawn %s: %s", r->label, err);
@@ -142,7 +152,7 @@ static struct outcome run_in(size_t role, const struct probe *p)
 	cr_assert(!setup_error, "%s: sandbox setup failed", r->label); /* not exit 111: that is ECONNREFUSED too */
 	cr_assert_neq(o.exit_code, PROBE_SEAL_FAILED, "%s: the seal failed", r->label);
 	if (o.sigsys)
-		o.trapped = read_trapped(r->status_rd);
+		o.trapped = kernel_named(rp.pid);
 	return o;
 }
 
