@@ -873,6 +873,9 @@ const struct probe_def probe_table[] = {
 #endif
 	DENY("mem.mmap-wx", ALL, "mmap(NULL, 4096, PROT_READ|PROT_WRITE|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS)",
 	     act_mmap_wx, CLAIM(3) | KERNEL),
+	DENY("mem.shared-exec-alias", ALL,
+	     "mmap(RX, MAP_SHARED|MAP_ANONYMOUS), mremap(it, 0, 4096, MAYMOVE) alias, mprotect(RW), write, call the alias",
+	     act_shared_exec_alias, CLAIM(3) | KERNEL),
 	DENY("mem.mprotect-exec", ALL, "mprotect(<rw page>, 4096, PROT_READ|PROT_EXEC)", act_mprotect_exec,
 	     CLAIM(3) | KERNEL),
 	/* IPC */

@@ -161,3 +161,23 @@ int act_mmap_ledger_shared(const struct probe_def *d, const struct probe_env *e)
 	syscall(SYS_munmap, m, 4096L);
 	return 0;
 }
+
+/* The outside review's W^X escape in a provider that runs programs: a
+ * shared read+exec anonymous mapping, aliased by mremap(old_size 0), made
+ * writable at the first address; bytes written there run at the second.
+ * 0 = the written code ran. */
+int act_shared_exec_alias(const struct probe_def *d, const struct probe_env *e)
+{
+	static const unsigned char ret42[] = { 0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 42; ret */
+	long a = syscall(SYS_mmap, 0L, 4096L, (long)(PROT_READ | PROT_EXEC), (long)(MAP_SHARED | MAP_ANONYMOUS), -1L,
+			 0L);
+	if (a == -1)
+		return errno;
+	long b = syscall(SYS_mremap, a, 0L, 4096L, (long)MREMAP_MAYMOVE);
+	if (b == -1)
+		return errno;
+	if (syscall(SYS_mprotect, a, 4096L, (long)(PROT_READ | PROT_WRITE)) < 0)
+		return errno;
+	memcpy((void *)a, ret42, sizeof(ret42));
+	return ((int (*)(void))b)() == 42 ? 0 : PROBE_EXIT_DATA;
+}

@@ -20,5 +20,6 @@ int act_catch_sigsys(const struct probe_def *d, const struct probe_env *e);
 int act_denied_with_sigsys_blocked(const struct probe_def *d, const struct probe_env *e);
 int act_lseek_ledger(const struct probe_def *d, const struct probe_env *e);
 int act_mmap_ledger_shared(const struct probe_def *d, const struct probe_env *e);
+int act_shared_exec_alias(const struct probe_def *d, const struct probe_env *e);
 
 #endif
