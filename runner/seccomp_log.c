@@ -96,6 +96,11 @@ static void keep(struct seccomp_log *l, const struct seccomp_kill *k)
 
 void seccomp_log_drain(struct seccomp_log *l)
 {
+	seccomp_log_drain_each(l, NULL, NULL);
+}
+
+void seccomp_log_drain_each(struct seccomp_log *l, void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx)
+{
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 	ssize_t n;
 	while (l->fd >= 0 && (n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
@@ -103,8 +108,11 @@ void seccomp_log_drain(struct seccomp_log *l)
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
 			struct seccomp_kill k;
 			if (h->nlmsg_type == AUDIT_SECCOMP &&
-			    seccomp_log_parse(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, &k) == 0)
+			    seccomp_log_parse(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, &k) == 0) {
 				keep(l, &k);
+				if (each)
+					each(&k, ctx);
+			}
 		}
 	}
 }

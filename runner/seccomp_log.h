@@ -37,6 +37,9 @@ void seccomp_log_close(struct seccomp_log *l);
  * SECCOMP_LOG_RECENT seccomp kills. */
 void seccomp_log_drain(struct seccomp_log *l);
 
+/* The same, calling each(k, ctx) for every kill read. */
+void seccomp_log_drain_each(struct seccomp_log *l, void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx);
+
 /* The kill the kernel reported for pid, waiting up to wait_ms for its
  * record (the kernel's audit thread sends it after the process is gone).
  * Returns 1 and *out, or 0. */

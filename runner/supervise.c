@@ -532,6 +532,27 @@ static void dispatch_role(struct supervisor *s, size_t k, enum role_event what)
 	}
 }
 
+/* A seccomp kill under a role's host uid that is not the role itself: a
+ * program it ran (provider-exec). The role lives on, but a provider cannot
+ * learn its filter by letting children die without the supervisor's log
+ * saying so, in the kernel's words. The role's own death is reported with
+ * its exit (report_seccomp_kill). */
+static void on_seccomp_kill(const struct seccomp_kill *kill, void *ctx)
+{
+	struct supervisor *s = ctx;
+	for (size_t k = 0; k < s->plan->n_roles; k++) {
+		const struct role_plan *r = &s->plan->roles[k];
+		if (r->spec.host_uid != kill->uid || s->roles[k].proc.pid == kill->pid)
+			continue;
+		if (kill->native)
+			log_warn("%s: seccomp killed pid %d, a program it ran: denied syscall %s (%ld)", r->label,
+				 (int)kill->pid, seccomp_syscall_name(kill->nr), kill->nr);
+		else
+			log_warn("%s: seccomp killed pid %d, a program it ran: a syscall of another architecture",
+				 r->label, (int)kill->pid);
+	}
+}
+
 static void dispatch(struct supervisor *s, uint64_t tag)
 {
 	if (tag == EV_SIGNAL)
@@ -541,7 +562,7 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 	else if (tag == EV_RESTART)
 		on_restart_timer(s);
 	else if (tag == EV_SECCOMP_LOG)
-		seccomp_log_drain(&s->seclog); /* keeps the socket from filling with other records */
+		seccomp_log_drain_each(&s->seclog, on_seccomp_kill, s);
 	else
 		dispatch_role(s, (tag - EV_ROLE_BASE) / EV_PER_ROLE, (enum role_event)((tag - EV_ROLE_BASE) % EV_PER_ROLE));
 }

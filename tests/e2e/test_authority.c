@@ -587,6 +587,12 @@ Test(e2e_handler, network_attempt_dies_by_seccomp, .fini = finish, .timeout = 60
 	size_t len = eol ? (size_t)(eol - at) : strlen(at);
 	cr_assert_not_null(memmem(at, len, "connecting", 10), "python must reach the socket call: %.*s", (int)len, at);
 	cr_assert_null(memmem(at, len, "connected", 9), "the handler connected: %.*s", (int)len, at);
+	/* the supervisor names the program's denied call from the kernel's record */
+	at = strstr(log, "provider H: seccomp killed pid ");
+	cr_assert_not_null(at, "no kernel-named kill of H's program in the log: %s", log);
+	eol = strchr(at, '\n');
+	len = eol ? (size_t)(eol - at) : strlen(at);
+	cr_assert_not_null(memmem(at, len, "a program it ran: denied syscall socket (41)", 44), "%.*s", (int)len, at);
 	free(log);
 }
 
