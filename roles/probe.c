@@ -53,17 +53,6 @@
 #endif
 #define X32_SYSCALL_BIT 0x40000000L
 
-static int errno_or_zero(long rc)
-{
-	return rc < 0 ? errno : 0;
-}
-
-static struct sockaddr_in loopback(int port)
-{
-	return (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-}
-
 /* ---- network ---- */
 
 static int act_socket(const struct probe_def *d, const struct probe_env *e)

@@ -24,17 +24,6 @@
 #define SIOCOUTQ_CMD 0x5411 /* TIOCOUTQ: bytes the peer has not read */
 #define KERNEL_SIGSET_SIZE 8UL
 
-static int errno_or_zero(long rc)
-{
-	return rc < 0 ? errno : 0;
-}
-
-static struct sockaddr_in loopback(int port)
-{
-	return (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-}
-
 /* shutdown(arg, arg2): arg is a full 64-bit register, so a probe can set
  * upper bits the kernel drops when it reads the int fd. */
 int act_shutdown(const struct probe_def *d, const struct probe_env *e)

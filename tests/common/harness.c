@@ -508,3 +508,38 @@ size_t ledger_count_distinct_op(const char *path, const char *type)
 	fclose(f);
 	return count;
 }
+
+int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const char *weaken,
+	       const char *policy_dir, json_t **report, char **out)
+{
+	char json[PATH_MAX + 16], listen[64], ledger[PATH_MAX + 32];
+	char *argv[16];
+	size_t n = 0;
+	snprintf(json, sizeof(json), "%s/audit.json", m->dir);
+	argv[n++] = (char *)mpbs_binary();
+	argv[n++] = "--audit";
+	argv[n++] = "--json";
+	argv[n++] = json;
+	if (weaken) {
+		argv[n++] = "--audit-weaken";
+		argv[n++] = (char *)weaken;
+	}
+	if (policy_dir) {
+		argv[n++] = "--audit-policy-dir";
+		argv[n++] = (char *)policy_dir;
+	}
+	if (with_sets) {
+		snprintf(listen, sizeof(listen), "intermediary.listen=127.0.0.1:%d", m->port);
+		snprintf(ledger, sizeof(ledger), "association.ledger=%s", m->ledger);
+		argv[n++] = "--set";
+		argv[n++] = listen;
+		argv[n++] = "--set";
+		argv[n++] = ledger;
+	}
+	argv[n++] = (char *)(topology ? topology : m->topology);
+	argv[n] = NULL;
+	unlink(json);
+	int rc = run_cmd(argv, out);
+	*report = json_load_file(json, 0, NULL);
+	return rc;
+}

@@ -63,6 +63,15 @@ char *read_file(const char *path, size_t *len);
  * its stdout+stderr in *out (malloc'd) when out is not NULL. */
 int run_cmd(char *const argv[], char **out);
 
+/* `mpbs-run --audit --json <m->dir>/audit.json` on topology (NULL: the
+ * instance's own), with an optional --audit-weaken and --audit-policy-dir;
+ * with_sets adds --set for the instance's port and ledger (a shipped
+ * topology). Returns the exit status; *report is the parsed JSON report
+ * (NULL if none was written), *out what it printed (free both). */
+struct json_t;
+int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const char *weaken,
+	       const char *policy_dir, struct json_t **report, char **out);
+
 /* Starts build/mpbs-run on m->topology as it stands (after mpbs_prepare and
  * whatever the test wrote there), the same way mpbs_start does; returns 0
  * once every role is ready, -1 otherwise. */

@@ -36,31 +36,7 @@ static void teardown(void)
  * parsed report. */
 static int audit(const char *topology, bool shipped, const char *policy_dir, json_t **report, char **out)
 {
-	char listen[64], ledger[PATH_MAX + 32];
-	char *argv[16];
-	size_t n = 0;
-	argv[n++] = (char *)mpbs_binary();
-	argv[n++] = "--audit";
-	argv[n++] = "--json";
-	argv[n++] = json_path;
-	if (policy_dir) {
-		argv[n++] = "--audit-policy-dir";
-		argv[n++] = (char *)policy_dir;
-	}
-	if (shipped) {
-		snprintf(listen, sizeof(listen), "intermediary.listen=127.0.0.1:%d", m.port);
-		snprintf(ledger, sizeof(ledger), "association.ledger=%s", m.ledger);
-		argv[n++] = "--set";
-		argv[n++] = listen;
-		argv[n++] = "--set";
-		argv[n++] = ledger;
-	}
-	argv[n++] = (char *)topology;
-	argv[n] = NULL;
-	unlink(json_path);
-	int rc = run_cmd(argv, out);
-	*report = json_load_file(json_path, 0, NULL);
-	return rc;
+	return mpbs_audit(&m, topology, shipped, NULL, policy_dir, report, out);
 }
 
 static const char *field(const json_t *row, const char *key)

@@ -46,22 +46,7 @@ TestSuite(iso_exec_sandbox, .init = setup, .fini = teardown, .timeout = 120);
 
 static int audit(const char *weaken, json_t **report, char **out)
 {
-	char *argv[8];
-	size_t n = 0;
-	argv[n++] = (char *)mpbs_binary();
-	argv[n++] = "--audit";
-	argv[n++] = "--json";
-	argv[n++] = json_path;
-	if (weaken) {
-		argv[n++] = "--audit-weaken";
-		argv[n++] = (char *)weaken;
-	}
-	argv[n++] = m.topology;
-	argv[n] = NULL;
-	unlink(json_path);
-	int rc = run_cmd(argv, out);
-	*report = json_load_file(json_path, 0, NULL);
-	return rc;
+	return mpbs_audit(&m, NULL, false, weaken, NULL, report, out);
 }
 
 static const json_t *row_of(const json_t *report, const char *role, const char *id)
