@@ -223,7 +223,7 @@ static int act_fork_bomb(const struct probe_def *d, const struct probe_env *e)
 		       ? 0 : PROBE_EXIT_DATA;
 }
 
-/* clone with a namespace flag: the exec policy's argument rule traps it. */
+/* clone with a namespace flag: the exec policy's argument rule kills it. */
 static int act_clone_newuser(const struct probe_def *d, const struct probe_env *e)
 {
 	long pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), 0L, 0L, 0L, 0L);
@@ -482,7 +482,7 @@ static int map_exec(long fd)
 }
 
 /* Bytes written at run time, then mapped executable: the classic way
- * around W^X. memfd_create itself must trap. */
+ * around W^X. memfd_create itself must be refused (a kill). */
 static int act_memfd_exec(const struct probe_def *d, const struct probe_env *e)
 {
 	long fd = syscall(SYS_memfd_create, "mpbs-audit", 1U /* MFD_CLOEXEC */);

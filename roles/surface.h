@@ -6,7 +6,7 @@
  * beyond the role. The table in surface.c is the review: one row per case,
  * read top to bottom. runner/audit_surface.c runs it and reports.
  *
- * A case is REFUSED (the seccomp policy traps it, or a named layer beneath
+ * A case is REFUSED (the seccomp policy kills it, or a named layer beneath
  * fails it with an errno) or ALLOWED, with the reason it must be. A case
  * whose outcome differs from its row is VIOLATED, and so is a syscall a
  * policy allows that has no row: adding a call to a policy without an
