@@ -19,7 +19,9 @@
  * normal peak. Under ASan (MPBS_SANITIZED) there is no default address
  * space cap (its shadow memory reserves terabytes) and no default process
  * cap (LeakSanitizer stops the world with a thread of its own); under
- * valgrind (the memcheck build) no default address space cap either. */
+ * valgrind (the memcheck build) no default address space cap either, and no
+ * default RLIMIT_NOFILE: valgrind refuses any hard limit but the one it set
+ * (it keeps fds of its own above it). */
 #define DEFAULT_AS_BYTES (1ULL << 30)
 /* The intermediary holds each connection's body (up to max_request) and
  * MHD's pool: it gets at least room for all of them at once, plus a base. */
@@ -74,7 +76,7 @@ void limits_with_defaults(const struct topo_limits *set, enum limits_role role, 
 	uint64_t nproc = role == LIMITS_INTERMEDIARY ? INTERMEDIARY_NPROC
 		       : role == LIMITS_ASSOCIATION  ? ASSOCIATION_NPROC
 						     : PROVIDER_NPROC;
-	if (!set->nofile)
+	if (!set->nofile && !MEMCHECK_BUILD)
 		out->nofile = clamp_to_hard(RLIMIT_NOFILE, nofile);
 	/* a provider with exec has its nproc from the topology (checked there) */
 	if (!set->nproc && !SANITIZED)
