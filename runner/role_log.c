@@ -78,13 +78,13 @@ static void write_all(int fd, const char *buf, size_t len)
 
 static void emit(struct role_log *l, const char *note, int out_fd)
 {
-	char out[4 * ROLE_LOG_LINE_MAX + 160];
-	int n = snprintf(out, sizeof(out), "%s: ", l->label);
+	char *out = l->out;
+	int n = snprintf(out, sizeof(l->out), "%s: ", l->label);
 	if (n < 0)
 		return;
-	size_t o = (size_t)n + role_log_escape((const uint8_t *)l->line, l->len, out + n, sizeof(out) - (size_t)n);
-	o += (size_t)snprintf(out + o, sizeof(out) - o, "%s\n", note);
-	write_all(out_fd, out, o < sizeof(out) ? o : sizeof(out) - 1);
+	size_t o = (size_t)n + role_log_escape((const uint8_t *)l->line, l->len, out + n, sizeof(l->out) - (size_t)n);
+	o += (size_t)snprintf(out + o, sizeof(l->out) - o, "%s\n", note);
+	write_all(out_fd, out, o < sizeof(l->out) ? o : sizeof(l->out) - 1);
 	l->len = 0;
 }
 
@@ -115,11 +115,11 @@ void role_log_feed(struct role_log *l, const uint8_t *rec, size_t n, int out_fd)
 
 int role_log_drain(struct role_log *l, int rd, int out_fd)
 {
-	uint8_t rec[PIPE_BUF];
+	_Static_assert(sizeof(l->rec) >= PIPE_BUF, "a log record is up to PIPE_BUF bytes");
 	for (int i = 0; i < ROLE_LOG_READS_MAX; i++) {
-		ssize_t n = read(rd, rec, sizeof(rec));
+		ssize_t n = read(rd, l->rec, sizeof(l->rec));
 		if (n > 0) {
-			role_log_feed(l, rec, (size_t)n, out_fd);
+			role_log_feed(l, l->rec, (size_t)n, out_fd);
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))

@@ -18,6 +18,10 @@
 struct role_log {
 	const char *label;           /* "provider A": the prefix of each line */
 	char line[ROLE_LOG_LINE_MAX]; /* the line being assembled */
+	/* what it reads and writes pass through here, never the stack: the
+	 * supervisor keeps its role_logs where no role inherits them */
+	uint8_t rec[4096];
+	char out[4 * ROLE_LOG_LINE_MAX + 160];
 	size_t len;
 	bool cut;                    /* the current line passed the bound: drop until its end */
 };

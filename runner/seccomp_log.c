@@ -53,6 +53,8 @@ static const char *field(const char *text, size_t len, const char *key)
 
 int seccomp_log_parse(const char *text, size_t len, struct seccomp_kill *out)
 {
+	/* a NUL-terminated copy for strtol (a dead stack frame at any fork:
+	 * forkwipe_dead_stack) */
 	char buf[1024];
 	if (len >= sizeof(buf))
 		len = sizeof(buf) - 1;
@@ -101,11 +103,10 @@ void seccomp_log_drain(struct seccomp_log *l)
 
 void seccomp_log_drain_each(struct seccomp_log *l, void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx)
 {
-	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 	ssize_t n;
-	while (l->fd >= 0 && (n = recv(l->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+	while (l->fd >= 0 && (n = recv(l->fd, l->buf, sizeof(l->buf), MSG_DONTWAIT)) > 0) {
 		int left = (int)n;
-		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+		for (struct nlmsghdr *h = (struct nlmsghdr *)(void *)l->buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
 			struct seccomp_kill k;
 			if (h->nlmsg_type == AUDIT_SECCOMP &&
 			    seccomp_log_parse(NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, &k) == 0) {

@@ -26,6 +26,7 @@ struct seccomp_log {
 	int fd; /* -1: not open (the kills are then unnamed) */
 	struct seccomp_kill recent[SECCOMP_LOG_RECENT];
 	size_t next;
+	char buf[8192]; /* records of every process's kills: never on the stack */
 };
 
 /* Joins the audit log's multicast group. Returns 0, or -1 with err set and

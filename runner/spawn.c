@@ -45,6 +45,7 @@
 
 #include "../roles/log.h"
 #include "caps.h"
+#include "forkwipe.h"
 #include "landlock.h"
 #include "limits.h"
 #include "memcheck.h"
@@ -374,6 +375,11 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd, bool 
 			       .late_cgroup_ns = late_cgroup_ns };
 	char err[512];
 
+	/* Before anything of its own: what the supervisor's deeper calls left
+	 * on the stack (log lines of other roles on their way) goes. Not under
+	 * valgrind, whose own stack the maps show. */
+	if (!MEMCHECK_BUILD && forkwipe_dead_stack() < 0)
+		child_fail(&c, "stack", "cannot read the stack's bounds in /proc/self/maps");
 	/* No prefix: the supervisor labels every line of its log pipe. */
 	log_init(spec->weaken_shared_stderr ? spec->label : "");
 	for (size_t i = 0; i < sizeof(child_steps) / sizeof(child_steps[0]); i++) {

@@ -30,6 +30,7 @@
 #include "role_log.h"
 #include "seccomp.h"
 #include "seccomp_log.h"
+#include "forkwipe.h"
 
 enum stop_phase {
 	RUNNING,
@@ -592,27 +593,21 @@ static void run_loop(struct supervisor *s)
 	}
 }
 
-int supervise_run(const struct topology *t, const struct run_options *opt)
+/* The supervisor's own state holds every role's log line and status bytes
+ * on their way through: it lives in memory no role inherits (forkwipe.h). */
+static int run_with(struct supervisor *s, struct run_plan *plan)
 {
-	static struct run_plan plan; /* large; one per process */
-	struct supervisor s = { .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1, .rtfd = -1,
-				.seclog = { .fd = -1 } };
+	const struct topology *t = s->t;
 	char err[1024];
-
-	if (plan_prepare(&plan, t, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		return 1;
-	}
 	size_t ring = t->restart_budget ? t->restart_budget : 1;
-	s.restart_times = calloc(plan.n_roles * ring, sizeof(*s.restart_times));
-	if (!s.restart_times) {
+	s->restart_times = calloc(plan->n_roles * ring, sizeof(*s->restart_times));
+	if (!s->restart_times) {
 		log_error("out of memory");
-		plan_release(&plan);
 		return 1;
 	}
-	for (size_t k = 0; k < plan.n_roles; k++) {
-		s.roles[k].restarts = s.restart_times + k * ring;
-		s.roles[k].log.label = plan.roles[k].label;
+	for (size_t k = 0; k < plan->n_roles; k++) {
+		s->roles[k].restarts = s->restart_times + k * ring;
+		s->roles[k].log.label = plan->roles[k].label;
 	}
 	int abi = MEMCHECK_BUILD ? 0 : landlock_abi_version();
 	if (MEMCHECK_BUILD)
@@ -623,21 +618,42 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 	else
 		log_warn("sandbox: this kernel has no Landlock; file access is bounded by each role's mount "
 			 "namespace alone");
-	if (!MEMCHECK_BUILD && seccomp_log_open(&s.seclog, err, sizeof(err)) < 0)
+	if (!MEMCHECK_BUILD && seccomp_log_open(&s->seclog, err, sizeof(err)) < 0)
 		log_warn("sandbox: %s: a role killed by seccomp will not be told which syscall it made", err);
-	if (loop_setup(&s) < 0 || start_roles(&s) < 0) {
-		s.exit_status = 1;
-		begin_stop(&s, "a role could not start", 1);
+	if (loop_setup(s) < 0 || start_roles(s) < 0) {
+		s->exit_status = 1;
+		begin_stop(s, "a role could not start", 1);
 	}
-	run_loop(&s);
-	for (size_t k = 0; k < plan.n_roles; k++) {
-		while (role_log_drain(&s.roles[k].log, plan.roles[k].stderr_rd, 2) > 0)
+	run_loop(s);
+	for (size_t k = 0; k < plan->n_roles; k++) {
+		while (role_log_drain(&s->roles[k].log, plan->roles[k].stderr_rd, 2) > 0)
 			;
-		role_log_flush(&s.roles[k].log, 2);
+		role_log_flush(&s->roles[k].log, 2);
 	}
-	seccomp_log_close(&s.seclog);
-	free(s.restart_times);
+	seccomp_log_close(&s->seclog);
+	free(s->restart_times);
+	return s->exit_status;
+}
+
+int supervise_run(const struct topology *t, const struct run_options *opt)
+{
+	static struct run_plan plan; /* large; one per process */
+	char err[1024];
+	if (plan_prepare(&plan, t, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	struct supervisor *s = forkwipe_alloc(sizeof(*s));
+	if (!s) {
+		log_errno("the supervisor's memory (MADV_WIPEONFORK)");
+		plan_release(&plan);
+		return 1;
+	}
+	*s = (struct supervisor){ .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1, .rtfd = -1,
+				  .seclog = { .fd = -1 } };
+	int status = run_with(s, &plan);
+	forkwipe_free(s, sizeof(*s));
 	plan_release(&plan);
-	log_info("stopped%s", s.exit_status ? " after a failure" : "");
-	return s.exit_status;
+	log_info("stopped%s", status ? " after a failure" : "");
+	return status;
 }

@@ -2,11 +2,15 @@
  * seen from the host on a real run: supplementary groups (mpbs-run started
  * with groups 0, 6, 42), environment (a marker variable in mpbs-run's
  * environment) and stderr (mpbs-run's stderr is a regular file; a role's
- * fd 2 must be a pipe of its own). And a role cannot forge a line of the
- * supervisor's log: what it writes arrives labelled, newlines escaped.
+ * fd 2 must be a pipe of its own), nor another role's output that passed
+ * through the supervisor's memory before it was forked. And a role cannot
+ * forge a line of the supervisor's log: what it writes arrives labelled,
+ * newlines escaped.
  * Needs root. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdio.h>
@@ -167,4 +171,69 @@ Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_log_line, .init = need_r
 	cr_assert_not_null(memmem(at, (size_t)(eol - at), FORGED, strlen(FORGED)),
 			   "the forged text is not on the labelled line; log:\n%s", log);
 	free(log);
+}
+
+/* Searches every readable mapping of pid for needle (as the host, through
+ * /proc/PID/mem). Returns the number of places found. */
+static size_t memory_holds(pid_t pid, const char *needle)
+{
+	char path[64], line[512];
+	size_t found = 0, nlen = strlen(needle);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *maps = fopen(path, "re");
+	cr_assert_not_null(maps, "%s", path);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	int mem = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(mem, 0, "%s", path);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' || strstr(line, "[vvar") ||
+		    strstr(line, "[vsyscall]") || hi - lo > (256UL << 20))
+			continue;
+		char *buf = malloc(hi - lo);
+		cr_assert_not_null(buf);
+		ssize_t n = pread(mem, buf, hi - lo, (off_t)lo);
+		for (char *at = buf; n > 0 && (at = memmem(at, (size_t)(buf + n - at), needle, nlen)); at++)
+			found++;
+		free(buf);
+	}
+	close(mem);
+	fclose(maps);
+	return found;
+}
+
+/* The association logs each confirmation, and the supervisor passes that
+ * line on. A provider killed and restarted afterwards is a new fork of the
+ * supervisor: none of those bytes may be in its memory (they were the
+ * intermediary's way to learn outcomes: it hashes the op itself). */
+Test(iso_role_hygiene, a_restarted_role_inherits_no_other_roles_output, .init = need_root, .fini = finish,
+     .timeout = 60)
+{
+	static const char body[] = "inherit-nothing";
+	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, body, sizeof(body) - 1), 204);
+	cr_assert_eq(file_wait_count(m.log, "association: confirmed ", 1, 10000), 1, "no confirmation logged");
+	char *log = read_file(m.log, NULL);
+	cr_assert_not_null(log);
+	const char *at = strstr(log, "association: confirmed ");
+	char op[65];
+	cr_assert(at && sscanf(at, "association: confirmed %64[0-9a-f]", op) == 1, "no op in: %s", log);
+	free(log);
+	pid_t old = mpbs_role_pid(&m, "mpbs-p-A");
+	cr_assert_gt(old, 0);
+	cr_assert_eq(kill(old, SIGKILL), 0);
+	pid_t fresh = 0;
+	for (int i = 0; i < 200 && (fresh <= 0 || fresh == old); i++) {
+		usleep(20000);
+		fresh = mpbs_role_pid(&m, "mpbs-p-A");
+	}
+	cr_assert(fresh > 0 && fresh != old, "provider A was not restarted");
+	cr_assert_eq(file_wait_count(m.log, "provider A restarted", 1, 5000), 1);
+	usleep(200000); /* sealed and in its loop */
+	cr_assert_eq(memory_holds(fresh, op), 0, "the restarted provider holds the confirmed op %s", op);
+	char line[96];
+	snprintf(line, sizeof(line), "confirmed %.16s", op);
+	cr_assert_eq(memory_holds(fresh, line), 0, "the restarted provider holds the confirmation line");
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
 }
