@@ -450,11 +450,16 @@ const struct surface_case surface_table[] = {
 	ALLOWED("fcntl", ALL, "channel-setfd", SFD_CHANNEL, "close-on-exec of its own fd",
 		"fcntl(<channel end>, F_SETFD, FD_CLOEXEC)", SYS_fcntl, SA_FD, F_SETFD, FD_CLOEXEC),
 	REFUSED("lseek", AS, "ledger", SFD_LEDGER, "lseek(3 = ledger, 0, SEEK_SET)", SYS_lseek, SA_FD, 0, SEEK_SET),
-	NO_CLASS("lseek", IM | PV, "stdio asks its position on fd 2; its channels are sockets, which cannot seek "
-				   "(finding 12 makes fd 2 a pipe of its own)"),
-	ALLOWED("fstat", ALL, "channel", SFD_CHANNEL, "type and inode of its own fd", "fstat(<channel end>, &st)",
+	NO_CLASS("lseek", PVX, "programs' stdio on their own files and pipes; the provider's channels are "
+			       "sockets, which cannot seek"),
+	REFUSED("fstat", NOT_PVX, "channel", SFD_CHANNEL,
+		"fstat(<channel end>, &st): the inode numbers of new fds count what the host made meanwhile",
 		SYS_fstat, SA_FD, SA_BUF),
-	REFUSED_BY("newfstatat", ALL, "ledger-path", SFD_NONE, MECH_MNTNS, ENOENT,
+	ALLOWED("fstat", PVX, "channel", SFD_CHANNEL, "programs' stdio and loader stat their files",
+		"fstat(<channel end>, &st)", SYS_fstat, SA_FD, SA_BUF),
+	REFUSED("newfstatat", NOT_PVX, "empty-path", SFD_CHANNEL, "newfstatat(<channel end>, \"\", &st, AT_EMPTY_PATH)",
+		SYS_newfstatat, SA_FD, (long)"", SA_BUF, AT_EMPTY_PATH),
+	REFUSED_BY("newfstatat", PVX, "ledger-path", SFD_NONE, MECH_MNTNS, ENOENT,
 		   "no host path exists in its mount namespace", "newfstatat(AT_FDCWD, <ledger's host path>, &st, 0)",
 		   SYS_newfstatat, AT_FDCWD, SA_LEDGER, SA_BUF, 0),
 
