@@ -29,9 +29,17 @@ static bool is_at_or_above(struct dir_id dir, const char *path)
 {
 	struct stat st, parent;
 	char walk[PATH_MAX + 4];
-	if (!dir.exists || !path || strlen(path) >= PATH_MAX - 4 || stat(path, &st) < 0)
+	if (!dir.exists || !path || strlen(path) >= PATH_MAX - 4)
 		return false;
 	snprintf(walk, sizeof(walk), "%s", path);
+	/* a path not made yet (demo keys are generated at the first start)
+	 * will be made inside its nearest existing ancestor */
+	while (stat(walk, &st) < 0) {
+		char *slash = strrchr(walk, '/');
+		if (!slash || slash == walk)
+			return false;
+		*slash = '\0';
+	}
 	for (size_t depth = 0; depth < PATH_MAX / 3; depth++) {
 		if (st.st_dev == dir.dev && st.st_ino == dir.ino)
 			return true;
@@ -45,8 +53,56 @@ static bool is_at_or_above(struct dir_id dir, const char *path)
 	return false;
 }
 
+/* Whether dir (by inode) holds the file at path, at any depth. */
+static bool holds_file(struct dir_id dir, const char *path)
+{
+	char parent[PATH_MAX];
+	if (!path || snprintf(parent, sizeof(parent), "%s", path) >= (int)sizeof(parent))
+		return false;
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	return is_at_or_above(dir, parent);
+}
+
+/* A provider's exec_dir is bound executable at /exec, where its programs
+ * (which read untrusted bodies) see all of it: it may hold no key, no
+ * policy and no state of any provider, and lie inside none of them (a
+ * state dir inside it would make files written at run time executable). */
+static bool exec_dir_conflict(const struct topology *t, size_t i, char *msg, size_t len)
+{
+	const struct topo_provider *pr = &t->providers[i];
+	struct dir_id exec = dir_id_of(pr->exec_dir);
+	if (!pr->exec || !exec.exists)
+		return false;
+	for (size_t j = 0; j < t->n_providers; j++) {
+		const struct topo_provider *q = &t->providers[j];
+		struct dir_id qkeys = dir_id_of(q->keys), qstate = dir_id_of(q->state);
+		const char *what = NULL;
+		if (is_at_or_above(exec, q->keys) || is_at_or_above(qkeys, pr->exec_dir))
+			what = "key directory";
+		else if (q->state && (is_at_or_above(exec, q->state) || is_at_or_above(qstate, pr->exec_dir)))
+			what = "state directory";
+		else if (holds_file(exec, q->policy))
+			what = "policy file";
+		if (what) {
+			snprintf(msg, len, "%s contains, is or lies inside the %s of provider %s", pr->exec_dir, what,
+				 q->name);
+			return true;
+		}
+	}
+	return false;
+}
+
 bool topology_dirs_conflict(const struct topology *t, size_t i, const char **key, char *msg, size_t len)
 {
+	*key = "exec_dir";
+	if (exec_dir_conflict(t, i, msg, len))
+		return true;
 	const struct topo_provider *pr = &t->providers[i];
 	struct dir_id keys = dir_id_of(pr->keys), state = dir_id_of(pr->state);
 	for (size_t j = 0; j < t->n_providers; j++) {

@@ -231,3 +231,26 @@ Test(unit_topology_defaults, secret_key_files_with_group_or_other_bits_are_refus
 	cr_assert_eq(keys_load_signal_secret("gen/signal.key", sk, err, sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "gen/signal.key: a secret key with mode 0640"), "%s", err);
 }
+
+/* exec_dir is all a provider's programs see at /exec: no key, policy or
+ * state of any provider in it, and it in none of them (red team: programs
+ * read the keys there; a state dir inside it made written files run). */
+Test(unit_topology_defaults, exec_dir_holds_no_key_policy_or_state)
+{
+#define EXEC_A(dir) PROVIDER_A "exec = yes\nnproc = 8\nexec_dir = " dir "\n"
+	make_dir("bin");
+	make_dir("bin/st");
+	write_text("bin/q.policy", "accept_context = CTX_ALPHA\n", 0644);
+	expect_ok(EXEC_A("bin"));
+	expect_error_at(EXEC_A("."), 6, "key directory of provider A");
+	expect_error_at(EXEC_A("ka"), 6, "key directory of provider A");
+	expect_error_at(EXEC_A("bin") "state = bin/st\n", 6, "state directory of provider A");
+	expect_error_at(EXEC_A("bin") PROVIDER_B "state = bin/st\n", 6, "state directory of provider B");
+	/* a key directory that demo_keys would make on the first start */
+	expect_error_at("[provider A]\npolicy = p.policy\nkeys = bin/newkeys\ndemo_keys = yes\nexec = yes\nnproc = 8\n"
+			"exec_dir = bin\n",
+			7, "key directory of provider A");
+	expect_error_at("[provider A]\npolicy = bin/q.policy\nkeys = ka\nexec = yes\nnproc = 8\nexec_dir = bin\n", 6,
+			"policy file of provider A");
+#undef EXEC_A
+}
