@@ -48,6 +48,8 @@ struct provider_track {
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 	struct pending_signal *pending;
 	size_t npending, cap;
+	uint8_t (*epochs)[WIRE_EPOCH_LEN]; /* every epoch it opened: one may never open twice */
+	size_t nepochs;
 };
 
 /* A covered boundary value of one provider for one operation. */
@@ -77,7 +79,13 @@ struct verifier {
 	struct op_track *oldest, *newest;
 	uint64_t seq;
 	uint8_t prev[WIRE_DIGEST_LEN];
+	void *confirmed;      /* tsearch tree of the first CONFIRMED_KEY_LEN bytes of each confirmed op */
 };
+
+/* A prefix of the op is enough to refuse a second confirmation: two
+ * records of one op always share it (a prefix can only add a false alarm,
+ * at odds of 2^-128). */
+#define CONFIRMED_KEY_LEN 16
 
 static bool fail(struct verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static bool fail(struct verifier *v, const char *fmt, ...)
@@ -277,6 +285,47 @@ static bool cover_pending(struct verifier *v, struct provider_track *p, const st
 	return true;
 }
 
+/* An epoch opens once: a replay of a whole signed epoch (its opening
+ * checkpoint, signals, checkpoints) would cover the same values again and
+ * let an operation be confirmed twice. */
+static bool epoch_first_use(struct verifier *v, struct provider_track *p, const uint8_t epoch[WIRE_EPOCH_LEN])
+{
+	for (size_t i = 0; i < p->nepochs; i++)
+		if (memcmp(p->epochs[i], epoch, WIRE_EPOCH_LEN) == 0)
+			return fail(v, "checkpoint of %s: epoch opened a second time (a replayed epoch; seq %" PRIu64 ")",
+				    p->name, v->seq + 1);
+	void *grown = realloc(p->epochs, (p->nepochs + 1) * sizeof(*p->epochs));
+	if (!grown)
+		return fail(v, "out of memory");
+	p->epochs = grown;
+	memcpy(p->epochs[p->nepochs++], epoch, WIRE_EPOCH_LEN);
+	return true;
+}
+
+static int confirmed_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, CONFIRMED_KEY_LEN);
+}
+
+/* Records that op was confirmed; fails if it already was. */
+static bool confirm_once(struct verifier *v, const uint8_t op[WIRE_DIGEST_LEN], uint64_t seq)
+{
+	uint8_t *key = malloc(CONFIRMED_KEY_LEN);
+	if (!key)
+		return fail(v, "out of memory");
+	memcpy(key, op, CONFIRMED_KEY_LEN);
+	uint8_t **at = tsearch(key, &v->confirmed, confirmed_cmp);
+	if (!at) {
+		free(key);
+		return fail(v, "out of memory");
+	}
+	if (*at != key) {
+		free(key);
+		return fail(v, "confirmed: this op was confirmed before (seq %" PRIu64 ")", seq);
+	}
+	return true;
+}
+
 static bool verify_checkpoint(struct verifier *v, json_t *obj)
 {
 	struct checkpoint_frame c;
@@ -293,6 +342,8 @@ static bool verify_checkpoint(struct verifier *v, json_t *obj)
 	const char *why = "rejected";
 	if (!chain_accept_checkpoint(&p->chain, &c, p->pk, &why))
 		return fail(v, "checkpoint of %s: %s", c.provider, why);
+	if (c.seq == 0 && !epoch_first_use(v, p, c.epoch))
+		return false;
 	v->res->checkpoints++;
 	return cover_pending(v, p, &c);
 }
@@ -333,7 +384,7 @@ static bool verify_confirmed(struct verifier *v, json_t *obj)
 	struct op_track *track = op_find(v, op);
 	struct linkage_part parts[LEDGER_PROVIDERS_MAX];
 	size_t n = json_array_size(names);
-	if (!confirm_rule_holds(v, seq, names))
+	if (!confirm_rule_holds(v, seq, names) || !confirm_once(v, op, seq))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = json_string_value(json_array_get(names, i));
@@ -517,9 +568,12 @@ bool ledger_verify_with(int fd, const struct ledger_verify_opts *opts, struct le
 	v->res = res;
 	ledger_line_reader_init(lr, fd);
 	ok = verify_stream(v, lr);
-	for (size_t i = 0; i < v->nprov; i++)
+	for (size_t i = 0; i < v->nprov; i++) {
 		free(v->prov[i].pending);
+		free(v->prov[i].epochs);
+	}
 	tdestroy(v->ops, op_free);
+	tdestroy(v->confirmed, free);
 out:
 	free(lr);
 	free(v);

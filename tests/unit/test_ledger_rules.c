@@ -475,3 +475,42 @@ Test(unit_ledger_rules, a_head_that_covers_no_record_fails)
 	struct ledger_verify_opts o = rules(3);
 	assert_fails_at(&o, 1, "covers no record");
 }
+
+/* Red team: the same signed epoch appended again (its opening checkpoint,
+ * the signals, the checkpoints, re-chained with new seq/prev by whoever
+ * writes the file) covered the same values again, and a second
+ * confirmation of the op passed. An epoch opens once; an op is confirmed
+ * once. */
+Test(unit_ledger_rules, a_replayed_epoch_fails_where_it_reopens)
+{
+	uint8_t op[32];
+	struct linkage_part parts[3];
+	randombytes_buf(op, sizeof(op));
+	epochs(3);
+	signed_by(0, 3, op, parts);
+	confirmed(op, parts, 3);
+	/* A's epoch again, as its holder of nothing but the old records could */
+	uint8_t head0[32];
+	derive_chain_origin(ps[0].epoch, head0);
+	memcpy(ps[0].head, head0, sizeof(head0));
+	ps[0].seq = 0;
+	checkpoint(&ps[0]);
+	uint64_t line = w.seq;
+	struct ledger_verify_opts o = rules(3);
+	assert_fails_at(&o, line, "epoch opened a second time");
+}
+
+Test(unit_ledger_rules, a_second_confirmation_of_one_op_fails)
+{
+	uint8_t op[32];
+	struct linkage_part parts[3];
+	randombytes_buf(op, sizeof(op));
+	epochs(3);
+	signed_by(0, 3, op, parts);
+	confirmed(op, parts, 3);
+	/* new signals of the same op in the same epochs, then a second record */
+	signed_by(0, 3, op, parts);
+	uint64_t line = confirmed(op, parts, 3);
+	struct ledger_verify_opts o = rules(3);
+	assert_fails_at(&o, line, "this op was confirmed before");
+}
