@@ -376,15 +376,28 @@ static int next_wait_ms(struct provider *p)
 	return next == UINT64_MAX ? -1 : (int)(next - now + 1);
 }
 
-static int dispatch(struct provider *p, uint64_t tag, bool *stop)
+/* The writer shut the channel (a compromised intermediary can): reads
+ * would return end-of-file at once, for ever, and a level-triggered watch
+ * would spin. The channel is dead for this run; stop watching it. */
+static void artifact_channel_shut(struct provider *p)
+{
+	if (epoll_ctl(p->ep, EPOLL_CTL_DEL, p->cfg->artifact_fd, NULL) == 0)
+		log_error("the artifact channel was shut by its writer: no more artifacts reach this provider");
+}
+
+static int dispatch(struct provider *p, uint64_t tag, uint32_t events, bool *stop)
 {
 	if (tag == TAG_STOP) {
 		int sig = role_read_signal(p->stop_fd);
 		*stop = *stop || sig == SIGTERM || sig == SIGINT;
 		return sig == SIGUSR1 ? new_epoch(p) : 0;
 	}
-	if (tag == TAG_ARTIFACT)
-		return drain_artifacts(p);
+	if (tag == TAG_ARTIFACT) {
+		int rc = drain_artifacts(p);
+		if (rc == 0 && (events & EPOLLHUP))
+			artifact_channel_shut(p);
+		return rc;
+	}
 	if (tag == TAG_TIMER)
 		return on_timer(p);
 	struct handler *h = &p->handlers[(tag - TAG_HANDLER(0)) / 2];
@@ -425,7 +438,7 @@ static int loop(struct provider *p, const struct role_seal *seal)
 			return -1;
 		}
 		for (int i = 0; i < n; i++)
-			if (dispatch(p, evs[i].data.u64, &stop) < 0)
+			if (dispatch(p, evs[i].data.u64, evs[i].events, &stop) < 0)
 				return -1;
 		if (flush_frames(p) < 0)
 			return -1;

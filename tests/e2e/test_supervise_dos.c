@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,4 +168,51 @@ Test(e2e_supervise_dos, the_run_stops_when_every_provider_was_given_up, .init = 
 	m.pid = 0;
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status %d", st);
 	cr_assert_eq(file_count(m.log, "stopping (every provider was given up on)"), 1, "log: %s", m.log);
+}
+
+/* CPU ticks (user + system) of pid so far. */
+static unsigned long long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	cr_assert_not_null(f, "%s", path);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	unsigned long long utime = 0, stime = 0;
+	cr_assert(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2);
+	return utime + stime;
+}
+
+/* Red team: the intermediary shut its artifact channel to A (an allowed
+ * shutdown on an fd >= 4); A's reads then returned end-of-file at once and
+ * its level-triggered watch spun at half a CPU for ever. A stops watching
+ * a channel its writer shut. The shutdown is done here from the host, on
+ * the intermediary's own fd 4, taken with pidfd_getfd. */
+Test(e2e_supervise_dos, a_shut_artifact_channel_does_not_make_its_provider_spin, .init = need_root,
+     .fini = finish, .timeout = 60)
+{
+	cr_assert_eq(mpbs_start(&m, "A B", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	pid_t im = mpbs_role_pid(&m, "mpbs-int"), a = mpbs_role_pid(&m, "mpbs-p-A");
+	cr_assert(im > 0 && a > 0);
+	int pidfd = (int)syscall(SYS_pidfd_open, im, 0);
+	cr_assert_geq(pidfd, 0, "pidfd_open: %s", strerror(errno));
+	int writer = (int)syscall(SYS_pidfd_getfd, pidfd, 4, 0);
+	cr_assert_geq(writer, 0, "pidfd_getfd: %s", strerror(errno));
+	cr_assert_eq(shutdown(writer, SHUT_RDWR), 0, "shutdown: %s", strerror(errno));
+	close(writer);
+	close(pidfd);
+	sleep_ms(300);
+	unsigned long long before = cpu_ticks(a);
+	sleep_ms(1000);
+	unsigned long long used = cpu_ticks(a) - before;
+	long hz = sysconf(_SC_CLK_TCK);
+	cr_assert_lt(used, (unsigned long long)hz / 10, "provider A used %llu of %ld ticks in a second after its channel "
+						       "was shut", used, hz);
+	cr_assert_eq(file_wait_count(m.log, "the artifact channel was shut by its writer", 1, 2000), 1);
+	/* B goes on */
+	cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, "x", 1), 204);
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
 }
