@@ -46,6 +46,10 @@ void seccomp_log_drain_each(struct seccomp_log *l, void (*each)(const struct sec
  * Returns 1 and *out, or 0. */
 int seccomp_log_find(struct seccomp_log *l, pid_t pid, int wait_ms, struct seccomp_kill *out);
 
+/* The same, calling each(k, ctx) for every kill read on the way. */
+int seccomp_log_find_each(struct seccomp_log *l, pid_t pid, int wait_ms, struct seccomp_kill *out,
+			  void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx);
+
 /* "SIGSYS (socket)" for pid's kill, as the audit's rows show it; "SIGSYS (no
  * audit record)" when the kernel sent none within half a second. */
 void seccomp_log_describe(struct seccomp_log *l, pid_t pid, char *buf, size_t len);

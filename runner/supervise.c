@@ -44,6 +44,7 @@ struct role_state {
 	struct role_proc proc;
 	bool alive;
 	bool ready;
+	bool sealed;            /* this incarnation reported 'R': its status fd has nothing more to say */
 	bool given_up;          /* a provider past its restart budget: left down */
 	bool log_watched;       /* its log pipe is in the epoll set */
 	struct role_log log;    /* its stderr, as it reaches the supervisor's */
@@ -284,13 +285,38 @@ static void after_death(struct supervisor *s, size_t k, bool setup_failed)
 	arm_restart_timer(s);
 }
 
+/* A seccomp kill under a role's host uid that is not the role itself: a
+ * program it ran (provider-exec). The role lives on, but a provider cannot
+ * learn its filter by letting children die without the supervisor's log
+ * saying so, in the kernel's words. The role's own death is reported with
+ * its exit (report_seccomp_kill). */
+static void on_seccomp_kill(const struct seccomp_kill *kill, void *ctx)
+{
+	struct supervisor *s = ctx;
+	for (size_t k = 0; k < s->plan->n_roles; k++) {
+		const struct role_plan *r = &s->plan->roles[k];
+		/* only a provider that runs programs has processes of its own; the
+		 * uid alone is the run's word, so another run on the same uids
+		 * (refused from issue 12 on) could still be named here */
+		if (r->kind != ROLE_PROVIDER || !r->cfg.pv.exec || r->spec.host_uid != kill->uid ||
+		    s->roles[k].proc.pid == kill->pid)
+			continue;
+		if (kill->native)
+			log_warn("%s: seccomp killed pid %d, a program it ran: denied syscall %s (%ld)", r->label,
+				 (int)kill->pid, seccomp_syscall_name(kill->nr), kill->nr);
+		else
+			log_warn("%s: seccomp killed pid %d, a program it ran: a syscall of another architecture",
+				 r->label, (int)kill->pid);
+	}
+}
+
 /* A seccomp kill, named from the kernel's audit record (seccomp_log.h):
  * the record is sent by the kernel's audit thread, so it may trail the
  * pidfd's readiness by a moment. */
 static void report_seccomp_kill(struct supervisor *s, const char *label, pid_t pid)
 {
 	struct seccomp_kill kill;
-	if (!seccomp_log_find(&s->seclog, pid, 500, &kill))
+	if (!seccomp_log_find_each(&s->seclog, pid, 500, &kill, on_seccomp_kill, s))
 		log_error("%s (pid %d) killed by SIGSYS: a seccomp denial (the kernel's audit log named no "
 			  "syscall), or a SIGSYS it raised itself", label, pid);
 	else if (!kill.native)
@@ -352,8 +378,15 @@ static size_t parse_status(struct supervisor *s, size_t k)
 	while (off < rs->len) {
 		uint8_t *b = rs->buf + off;
 		size_t left = rs->len - off;
-		if (b[0] == ROLE_STATUS_READY) {
+		if (rs->sealed) {
+			/* Once in its loop a role has no status to give: what it writes
+			 * there now is its own invention (a forged "cannot start"). */
+			log_warn("%s wrote %zu bytes to its status fd after it was ready: ignored",
+				 s->plan->roles[k].label, left);
+			off = rs->len;
+		} else if (b[0] == ROLE_STATUS_READY) {
 			off += 1;
+			rs->sealed = true;
 			/* a restarted role reports again; readiness is announced once */
 			if (!rs->ready) {
 				rs->ready = true;
@@ -432,6 +465,7 @@ static int start_role(struct supervisor *s, size_t k)
 		return -1;
 	}
 	s->roles[k].alive = true;
+	s->roles[k].sealed = false;
 	s->roles[k].started_ms = now_ms();
 	s->roles[k].len = 0;
 	close(r->status_wr);
@@ -530,27 +564,6 @@ static void dispatch_role(struct supervisor *s, size_t k, enum role_event what)
 	case EV_LOG: on_log(s, k); break;
 	case EV_DISCARD: on_discard(s, k); break;
 	case EV_PER_ROLE: break;
-	}
-}
-
-/* A seccomp kill under a role's host uid that is not the role itself: a
- * program it ran (provider-exec). The role lives on, but a provider cannot
- * learn its filter by letting children die without the supervisor's log
- * saying so, in the kernel's words. The role's own death is reported with
- * its exit (report_seccomp_kill). */
-static void on_seccomp_kill(const struct seccomp_kill *kill, void *ctx)
-{
-	struct supervisor *s = ctx;
-	for (size_t k = 0; k < s->plan->n_roles; k++) {
-		const struct role_plan *r = &s->plan->roles[k];
-		if (r->spec.host_uid != kill->uid || s->roles[k].proc.pid == kill->pid)
-			continue;
-		if (kill->native)
-			log_warn("%s: seccomp killed pid %d, a program it ran: denied syscall %s (%ld)", r->label,
-				 (int)kill->pid, seccomp_syscall_name(kill->nr), kill->nr);
-		else
-			log_warn("%s: seccomp killed pid %d, a program it ran: a syscall of another architecture",
-				 r->label, (int)kill->pid);
 	}
 }
 

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/harness.h"
@@ -235,5 +237,30 @@ Test(iso_role_hygiene, a_restarted_role_inherits_no_other_roles_output, .init = 
 	char line[96];
 	snprintf(line, sizeof(line), "confirmed %.16s", op);
 	cr_assert_eq(memory_holds(fresh, line), 0, "the restarted provider holds the confirmation line");
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+}
+
+/* Red team: a running role wrote a setup-error record to its status fd and
+ * the supervisor printed "<role>: cannot start: <its text>" after READY.
+ * Once a role is in its loop its status fd has nothing to say. The record
+ * is written here from the host on the intermediary's own status fd
+ * (fd 4 + providers), taken with pidfd_getfd. */
+Test(iso_role_hygiene, a_status_record_after_ready_is_not_believed, .init = need_root, .fini = finish,
+     .timeout = 60)
+{
+	static const char text[] = "provider A killed by seccomp: denied syscall ptrace (101)";
+	unsigned char rec[3 + sizeof(text) - 1] = { 'E', (unsigned char)(sizeof(text) - 1), 0 };
+	memcpy(rec + 3, text, sizeof(text) - 1);
+	cr_assert_eq(mpbs_start(&m, "A B", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	pid_t im = mpbs_role_pid(&m, "mpbs-int");
+	int pidfd = (int)syscall(SYS_pidfd_open, im, 0);
+	cr_assert_geq(pidfd, 0, "pidfd_open: %s", strerror(errno));
+	int status = (int)syscall(SYS_pidfd_getfd, pidfd, 4 + 2, 0);
+	cr_assert_geq(status, 0, "pidfd_getfd: %s", strerror(errno));
+	cr_assert_eq(write(status, rec, sizeof(rec)), (ssize_t)sizeof(rec));
+	close(status);
+	close(pidfd);
+	cr_assert_eq(file_wait_count(m.log, "to its status fd after it was ready: ignored", 1, 3000), 1);
+	cr_assert_eq(file_count(m.log, "cannot start"), 0, "the forged record was believed: %s", m.log);
 	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
 }
