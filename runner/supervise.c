@@ -65,7 +65,9 @@ struct supervisor {
 	struct role_state roles[PLAN_ROLES_MAX];
 	int ep, sfd, tfd;
 	int rtfd;                    /* restart timer */
-	uint64_t *restart_times;     /* every role's restart ring, one allocation */
+	uint64_t *restart_times;     /* every role's restart ring, one allocation (forkwipe: a heap block
+				      * whose only pointer a child sees wiped would be a leak to memcheck) */
+	size_t restart_times_len;
 	enum stop_phase phase;
 	size_t ready;
 	int exit_status;
@@ -613,7 +615,8 @@ static int run_with(struct supervisor *s, struct run_plan *plan)
 	const struct topology *t = s->t;
 	char err[1024];
 	size_t ring = t->restart_budget ? t->restart_budget : 1;
-	s->restart_times = calloc(plan->n_roles * ring, sizeof(*s->restart_times));
+	s->restart_times_len = plan->n_roles * ring * sizeof(*s->restart_times);
+	s->restart_times = forkwipe_alloc(s->restart_times_len);
 	if (!s->restart_times) {
 		log_error("out of memory");
 		return 1;
@@ -644,7 +647,7 @@ static int run_with(struct supervisor *s, struct run_plan *plan)
 		role_log_flush(&s->roles[k].log, 2);
 	}
 	seccomp_log_close(&s->seclog);
-	free(s->restart_times);
+	forkwipe_free(s->restart_times, s->restart_times_len);
 	return s->exit_status;
 }
 
