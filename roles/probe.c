@@ -12,6 +12,7 @@
 #include "derive.h"
 #include "keys.h"
 #include "probe_args.h"
+#include "probe_roles.h"
 #include "provider_exec.h"
 #include "wire.h"
 
@@ -708,13 +709,6 @@ const char *probe_mechanism_name(enum probe_mechanism m)
 	return m < MECH_COUNT ? names[m] : "?";
 }
 
-#define IM PROBE_ROLE_INTERMEDIARY
-#define AS PROBE_ROLE_ASSOCIATION
-#define PV PROBE_ROLE_PROVIDERS
-#define PVP PROBE_ROLE_PROVIDER
-#define PVX PROBE_ROLE_PROVIDER_EXEC
-#define NOT_PVX (IM | AS | PVP)
-#define ALL PROBE_ROLE_ALL
 #define KERNEL CLAIM(8)
 #define NET_OUT (CLAIM(3) | CLAIM(5) | CLAIM(7))
 

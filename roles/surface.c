@@ -3,6 +3,7 @@
  * raw syscall with its six arguments, so the call the kernel sees is the
  * one the row names; SA_* placeholders are resolved in the sandbox. */
 #include "surface.h"
+#include "probe_roles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -169,13 +170,6 @@ const char *surface_expect_name(enum surface_expect e)
 
 /* ---- the table ---- */
 
-#define IM PROBE_ROLE_INTERMEDIARY
-#define AS PROBE_ROLE_ASSOCIATION
-#define PV PROBE_ROLE_PROVIDERS
-#define PVP PROBE_ROLE_PROVIDER
-#define PVX PROBE_ROLE_PROVIDER_EXEC
-#define NOT_PVX (IM | AS | PVP)
-#define ALL PROBE_ROLE_ALL
 
 /* Trapped by the role's seccomp policy (SIGSYS). */
 #define REFUSED(sys_, roles_, id_, fd_, action_, nr_, ...)                                              \
