@@ -314,16 +314,20 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, struct 
 
 /* A connection past its deadline is shut down under libmicrohttpd, which
  * then reads end-of-file and closes it through its own path. */
-static void cut_late_connections(struct intermediary *im)
+static void cut_connections_late_at(struct intermediary *im, uint64_t now)
 {
 	struct deadline *dl;
-	uint64_t now = now_ms();
 	while ((dl = deadline_pop_expired(&im->deadlines, now))) {
 		struct conn *cn = (struct conn *)dl; /* its first member */
 		im->timed_out++;
 		if (shutdown(cn->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
 			log_errno("shutdown of a late connection");
 	}
+}
+
+static void cut_late_connections(struct intermediary *im)
+{
+	cut_connections_late_at(im, now_ms());
 }
 
 static const char *header_value(struct MHD_Connection *c, const char *name, size_t *len)
