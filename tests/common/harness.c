@@ -443,6 +443,18 @@ pid_t mpbs_role_pid(const struct mpbs *m, const char *comm)
 	return -1;
 }
 
+pid_t mpbs_wait_role(const struct mpbs *m, const char *comm, pid_t old, int timeout_ms)
+{
+	const struct timespec tick = { .tv_nsec = 10 * 1000000L };
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		pid_t pid = mpbs_role_pid(m, comm);
+		if (pid > 0 && pid != old)
+			return pid;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
 int topology_insert(const char *path, const char *section, const char *lines)
 {
 	char header[128];

@@ -95,6 +95,9 @@ struct mpbs_role {
 int mpbs_roles(const struct mpbs *m, struct mpbs_role *out, size_t cap);
 /* Host pid of the role named comm, or -1 when no such role runs. */
 pid_t mpbs_role_pid(const struct mpbs *m, const char *comm);
+/* Waits up to timeout_ms until a role named comm runs with a pid other
+ * than old (a restart); returns that pid, or -1. */
+pid_t mpbs_wait_role(const struct mpbs *m, const char *comm, pid_t old, int timeout_ms);
 /* Inserts lines (each ending in a newline) right after the "[section]"
  * header line of the topology file at path; 0, or -1 if there is none. */
 int topology_insert(const char *path, const char *section, const char *lines);

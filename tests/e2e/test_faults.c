@@ -207,18 +207,6 @@ static size_t snapshot_roles(struct mpbs_role *roles)
 	return (size_t)n;
 }
 
-/* Waits until a role named comm runs with a pid other than old. */
-static pid_t wait_role(const char *comm, pid_t old, int timeout_ms)
-{
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		pid_t pid = mpbs_role_pid(&m, comm);
-		if (pid > 0 && pid != old)
-			return pid;
-		sleep_ms(10);
-	}
-	return -1;
-}
-
 /* SIGKILLs the role named comm (label as the supervisor logs it), waits for
  * the log to say it restarted, and returns the window during which it
  * counts as down. */
@@ -234,7 +222,7 @@ static struct window kill_and_wait_restart(const char *comm, const char *label)
 	size_t after = file_wait_count(m.log, needle, before + 1, 8000);
 	cr_assert_gt(after, before, "%s (pid %d) was not restarted within 8 s (log: %s)", label, (int)pid, m.log);
 	w.to = mono_ms() + KILL_MARGIN_MS;
-	cr_assert_gt(wait_role(comm, pid, 2000), 0, "no new %s process after the restart", comm);
+	cr_assert_gt(mpbs_wait_role(&m, comm, pid, 2000), 0, "no new %s process after the restart", comm);
 	return w;
 }
 
@@ -402,7 +390,7 @@ Test(e2e_faults, restart_budget_exhausted_stops_everything, .init = need_root, .
 		cr_assert_gt(victim, 0, "the association is not running before kill %d (log: %s)", i + 1, m.log);
 		cr_assert_eq(kill(victim, SIGKILL), 0);
 		if (i < 2) {
-			victim = wait_role("mpbs-assoc", victim, 5000);
+			victim = mpbs_wait_role(&m, "mpbs-assoc", victim, 5000);
 			if (victim > 0 && n < sizeof(seen) / sizeof(seen[0]))
 				seen[n++] = (struct mpbs_role){ .pid = victim, .comm = "mpbs-assoc" };
 		}

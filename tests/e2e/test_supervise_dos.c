@@ -44,18 +44,6 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Waits until a role named comm runs with a pid other than old. */
-static pid_t wait_role(const char *comm, pid_t old, int timeout_ms)
-{
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		pid_t pid = mpbs_role_pid(&m, comm);
-		if (pid > 0 && pid != old)
-			return pid;
-		sleep_ms(10);
-	}
-	return -1;
-}
-
 /* Signals the running role named comm and waits for the log to say it
  * restarted; returns its new pid. */
 static pid_t signal_and_wait_restart(const char *comm, const char *label, int sig)
@@ -68,7 +56,7 @@ static pid_t signal_and_wait_restart(const char *comm, const char *label, int si
 	cr_assert_eq(kill(pid, sig), 0, "kill %s: %s", comm, strerror(errno));
 	cr_assert_gt(file_wait_count(m.log, needle, before + 1, 8000), before, "%s was not restarted (log: %s)", label,
 		     m.log);
-	pid_t fresh = wait_role(comm, pid, 2000);
+	pid_t fresh = mpbs_wait_role(&m, comm, pid, 2000);
 	cr_assert_gt(fresh, 0, "no new %s process", comm);
 	return fresh;
 }

@@ -225,12 +225,8 @@ Test(iso_role_hygiene, a_restarted_role_inherits_no_other_roles_output, .init = 
 	pid_t old = mpbs_role_pid(&m, "mpbs-p-A");
 	cr_assert_gt(old, 0);
 	cr_assert_eq(kill(old, SIGKILL), 0);
-	pid_t fresh = 0;
-	for (int i = 0; i < 200 && (fresh <= 0 || fresh == old); i++) {
-		usleep(20000);
-		fresh = mpbs_role_pid(&m, "mpbs-p-A");
-	}
-	cr_assert(fresh > 0 && fresh != old, "provider A was not restarted");
+	pid_t fresh = mpbs_wait_role(&m, "mpbs-p-A", old, 4000);
+	cr_assert_gt(fresh, 0, "provider A was not restarted");
 	cr_assert_eq(file_wait_count(m.log, "provider A restarted", 1, 5000), 1);
 	usleep(200000); /* sealed and in its loop */
 	cr_assert_eq(memory_holds(fresh, op), 0, "the restarted provider holds the confirmed op %s", op);
