@@ -13,8 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* mkdir -p of the ledger's directory, mode 0755. */
-static int make_parents(const char *path, char *err, size_t errlen)
+int ledger_file_make_parents(const char *path, char *err, size_t errlen)
 {
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -92,7 +91,7 @@ static int truncate_partial_line(int fd, const char *path, off_t *cut, char *err
 
 int ledger_file_open(const char *path, bool *append_only, char *err, size_t errlen)
 {
-	if (make_parents(path, err, errlen) < 0)
+	if (ledger_file_make_parents(path, err, errlen) < 0)
 		return -1;
 	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {

@@ -195,7 +195,7 @@ static int parse_u64(const char *s, uint64_t *out, const char **end)
 	return 0;
 }
 
-static int parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *msg, size_t len)
+int topology_parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *msg, size_t len)
 {
 	const char *end;
 	if (parse_u64(v, out, &end) < 0 || *end != '\0' || *out < min || *out > max) {
@@ -425,7 +425,7 @@ static int set_value(struct parse *p, const struct key_def *k, void *target, con
 	uint64_t n;
 	switch (k->kind) {
 	case V_UINT:
-		if (parse_uint(v, k->min, k->max, &n, msg, len) < 0)
+		if (topology_parse_uint(v, k->min, k->max, &n, msg, len) < 0)
 			return -1;
 		store_uint(field, k->width, n);
 		return 0;
@@ -438,7 +438,7 @@ static int set_value(struct parse *p, const struct key_def *k, void *target, con
 		return parse_bool(v, (bool *)field, msg, len);
 	case V_CONFIRM:
 		n = 0;
-		if (strcmp(v, "all") != 0 && parse_uint(v, k->min, k->max, &n, msg, len) < 0) {
+		if (strcmp(v, "all") != 0 && topology_parse_uint(v, k->min, k->max, &n, msg, len) < 0) {
 			snprintf(msg, len, "expected 'all' or an integer from 1 to %d, got '%.64s'", TOPO_PROVIDERS_MAX, v);
 			return -1;
 		}

@@ -107,4 +107,9 @@ int topology_load(struct topology *t, const char *path, char *const *overrides, 
 		  char *errbuf, size_t errlen);
 void topology_free(struct topology *t);
 
+/* A decimal integer in [min, max], nothing before or after it; else -1 with
+ * msg "expected an integer from MIN to MAX, got 'V'". Every number of the
+ * topology and of the command line (runner/cli.c) is read by it. */
+int topology_parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *msg, size_t len);
+
 #endif

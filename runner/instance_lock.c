@@ -1,0 +1,139 @@
+#define _GNU_SOURCE
+#include "instance_lock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ledger_file.h"
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A write lock on [start, start + len) of fd (len 0: the whole file, however
+ * it grows). 0, 1 when another open file description holds a conflicting
+ * lock (*held says which range, when the kernel still has it), -1 on error. */
+static int lock_range(int fd, off_t start, off_t len, struct flock *held)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES)
+		return -1;
+	*held = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+	if (fcntl(fd, F_OFD_GETLK, held) < 0 || held->l_type == F_UNLCK)
+		*held = (struct flock){ .l_type = F_UNLCK };
+	return 1;
+}
+
+/* The ledger is opened for writing (a write lock needs it) without
+ * truncating, O_APPEND (its inode may carry FS_APPEND_FL) and O_NONBLOCK
+ * (a FIFO under that name must not hang the start; ledger_file_open refuses
+ * it right after). */
+static int lock_ledger(struct instance_lock *l, const char *ledger, char *err, size_t errlen)
+{
+	struct flock held;
+	if (ledger_file_make_parents(ledger, err, errlen) < 0)
+		return -1;
+	l->ledger_fd = open(ledger, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (l->ledger_fd < 0) {
+		snprintf(err, errlen, "ledger %s: %s", ledger, strerror(errno));
+		return -1;
+	}
+	int rc = lock_range(l->ledger_fd, 0, 0, &held);
+	if (rc == 1) {
+		snprintf(err, errlen,
+			 "ledger %s is in use by another running mpbs-run (it holds a lock on that file for its "
+			 "whole run): stop that run first, or give this one another [association] ledger",
+			 ledger);
+		return EX_INSTANCE_BUSY;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "ledger %s: lock: %s", ledger, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* INSTANCE_LOCK_DIR must be root's and writable by root only: whoever can
+ * replace uids.lock can make two runs share uids. */
+static int open_uids_lock(char *err, size_t errlen)
+{
+	struct stat st;
+	if (mkdir(INSTANCE_LOCK_DIR, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", INSTANCE_LOCK_DIR, strerror(errno));
+		return -1;
+	}
+	int dir = open(INSTANCE_LOCK_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0) {
+		snprintf(err, errlen, "%s: %s", INSTANCE_LOCK_DIR, strerror(errno));
+		return -1;
+	}
+	if (fstat(dir, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+		snprintf(err, errlen, "%s: must be a directory owned by root and writable by root only", INSTANCE_LOCK_DIR);
+		close(dir);
+		return -1;
+	}
+	int fd = openat(dir, "uids.lock", O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0600);
+	close(dir);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s", INSTANCE_UIDS_LOCK, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One byte of uids.lock per host uid: two ranges conflict exactly when they
+ * share a uid. */
+static int lock_uids(struct instance_lock *l, uint32_t base, uint32_t span, char *err, size_t errlen)
+{
+	struct flock held;
+	l->uids_fd = open_uids_lock(err, errlen);
+	if (l->uids_fd < 0)
+		return -1;
+	int rc = lock_range(l->uids_fd, (off_t)base, (off_t)span, &held);
+	if (rc == 1) {
+		int n = snprintf(err, errlen,
+				 "host uids %u..%u ([runner] uid_base = %u, %u roles) overlap those of another running "
+				 "mpbs-run",
+				 base, base + span - 1, base, span);
+		if (held.l_type != F_UNLCK && n > 0 && (size_t)n < errlen)
+			n += snprintf(err + n, errlen - (size_t)n, " (uids %lld..%lld)", (long long)held.l_start,
+				      (long long)(held.l_start + held.l_len - 1));
+		if (n > 0 && (size_t)n < errlen)
+			snprintf(err + n, errlen - (size_t)n, ": give this run another [runner] uid_base");
+		return EX_INSTANCE_BUSY;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: lock: %s", INSTANCE_UIDS_LOCK, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t uid_base, uint32_t uid_span,
+			  char *err, size_t errlen)
+{
+	l->ledger_fd = l->uids_fd = -1;
+	int rc = lock_ledger(l, ledger, err, errlen);
+	if (rc == 0)
+		rc = lock_uids(l, uid_base, uid_span, err, errlen);
+	if (rc != 0)
+		instance_lock_release(l);
+	return rc;
+}
+
+void instance_lock_release(struct instance_lock *l)
+{
+	close_fd(&l->uids_fd);
+	close_fd(&l->ledger_fd);
+}

@@ -1,0 +1,40 @@
+/* One instance per ledger and per uid range. A run (and `--audit`, which
+ * spawns the same roles under the same uids) holds, from before anything
+ * starts until it exits:
+ *   - an OFD write lock on the whole ledger file, so a second run on the
+ *     same file (through any path: a hard link, a symlinked directory) is
+ *     refused before it cuts a torn tail or appends a record;
+ *   - an OFD write lock on the bytes [uid_base, uid_base + span) of
+ *     INSTANCE_UIDS_LOCK, so two runs whose host uid ranges overlap
+ *     conflict in the kernel, with nothing to parse.
+ * OFD locks belong to the open file description: the kernel drops them when
+ * the supervisor dies, also by SIGKILL, and both fds are O_CLOEXEC and
+ * above the fds a role keeps (spawn.c closes everything else), so no role
+ * holds them. */
+#ifndef MPBS_INSTANCE_LOCK_H
+#define MPBS_INSTANCE_LOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit status of a run refused because another instance holds its ledger
+ * or an overlapping uid range (EX_TEMPFAIL: it may start once that one
+ * stops). */
+#define EX_INSTANCE_BUSY 75
+
+#define INSTANCE_LOCK_DIR "/run/mpbs-run"
+#define INSTANCE_UIDS_LOCK INSTANCE_LOCK_DIR "/uids.lock"
+
+struct instance_lock {
+	int ledger_fd;
+	int uids_fd;
+};
+
+/* Takes both locks. Returns 0; EX_INSTANCE_BUSY when another instance
+ * holds the ledger or an overlapping uid range; -1 on any other error.
+ * err says which (ledger path, both uid ranges). */
+int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t uid_base, uint32_t uid_span,
+			  char *err, size_t errlen);
+void instance_lock_release(struct instance_lock *l);
+
+#endif
