@@ -66,9 +66,9 @@ static int write_topology(struct mpbs *m, const char *names, const char *extra)
 	FILE *f = fopen(m->topology, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "[runner]\nuid_base = 300000\n\n[intermediary]\nlisten = 127.0.0.1:%d\npath = /nuvl\n"
+	fprintf(f, "[runner]\nuid_base = %u\n\n[intermediary]\nlisten = 127.0.0.1:%d\npath = /nuvl\n"
 		   "max_request = 65536\n\n[association]\nledger = %s\nconfirm = all\npending_timeout = 5\n\n",
-		m->port, m->ledger);
+		m->uid_base, m->port, m->ledger);
 	char list[256];
 	snprintf(list, sizeof(list), "%s", names);
 	for (char *save = NULL, *n = strtok_r(list, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
@@ -100,6 +100,34 @@ int mpbs_start(struct mpbs *m, const char *names, const char *extra)
 	return mpbs_prepare(m, names, extra) < 0 ? -1 : mpbs_launch(m);
 }
 
+/* Whether a running mpbs-run holds any uid of [base, base + stride) in
+ * /run/mpbs-run/uids.lock (runner/instance_lock.h). */
+static bool uid_range_taken(unsigned base)
+{
+	int fd = open("/run/mpbs-run/uids.lock", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = base, .l_len = HARNESS_UID_STRIDE };
+	bool taken = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return taken;
+}
+
+/* A uid range of this test process's own (from its pid: criterion runs
+ * each test in its own process), after `after` (0: the first), skipping
+ * ranges a running instance holds. 20000 slots from uid 1000000 up. */
+static unsigned pick_uid_base(unsigned after)
+{
+	enum { SLOTS = 20000 };
+	unsigned slot = after ? (after - 1000000u) / HARNESS_UID_STRIDE + 7919 : (unsigned)getpid() * 7919u;
+	for (int i = 0; i < 64; i++, slot += 7919) {
+		unsigned base = 1000000u + (slot % SLOTS) * HARNESS_UID_STRIDE;
+		if (base != after && !uid_range_taken(base))
+			return base;
+	}
+	return 1000000u + (slot % SLOTS) * HARNESS_UID_STRIDE;
+}
+
 int mpbs_prepare(struct mpbs *m, const char *names, const char *extra)
 {
 	memset(m, 0, sizeof(*m));
@@ -110,6 +138,7 @@ int mpbs_prepare(struct mpbs *m, const char *names, const char *extra)
 	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger.jsonl", m->dir);
 	snprintf(m->log, sizeof(m->log), "%s/mpbs.log", m->dir);
 	m->port = free_port();
+	m->uid_base = pick_uid_base(0);
 	return m->port < 0 ? -1 : write_topology(m, names, extra);
 }
 
@@ -345,7 +374,36 @@ int mpbs_launch(struct mpbs *m)
 	return mpbs_launch_with(m, NULL);
 }
 
+/* Whether the instance just started exited 75 over a uid range another
+ * instance holds (it is left unreaped for mpbs_stop). */
+static bool refused_for_uids(const struct mpbs *m)
+{
+	for (int i = 0; i < 100; i++) {
+		siginfo_t si = { 0 };
+		if (waitid(P_PID, (id_t)m->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+			return false;
+		if (si.si_pid == m->pid)
+			return si.si_code == CLD_EXITED && si.si_status == 75 && file_count(m->log, "host uids") > 0;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+static int launch_once(struct mpbs *m, int (*before_exec)(void));
+
 int mpbs_launch_with(struct mpbs *m, int (*before_exec)(void))
+{
+	for (int attempt = 0;; attempt++) {
+		int rc = launch_once(m, before_exec);
+		if (rc == 0 || attempt == 8 || !refused_for_uids(m))
+			return rc;
+		waitpid(m->pid, NULL, 0);
+		m->pid = 0;
+		m->uid_base = pick_uid_base(m->uid_base);
+	}
+}
+
+static int launch_once(struct mpbs *m, int (*before_exec)(void))
 {
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -357,12 +415,13 @@ int mpbs_launch_with(struct mpbs *m, int (*before_exec)(void))
 		 * hold the runner's output pipe open. */
 		if (logfd < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
 			_exit(127);
-		char drain_ms[16];
+		char drain_ms[16], uid_base[64];
 		snprintf(drain_ms, sizeof(drain_ms), "%d", 5000 * harness_time_scale());
+		snprintf(uid_base, sizeof(uid_base), "runner.uid_base=%u", m->uid_base);
 		if (before_exec && before_exec() < 0)
 			_exit(126);
-		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", "9", "--drain-timeout", drain_ms, m->topology,
-		      (char *)NULL);
+		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", "9", "--drain-timeout", drain_ms, "--set", uid_base,
+		      m->topology, (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -524,8 +583,8 @@ size_t ledger_count_distinct_op(const char *path, const char *type)
 int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const char *weaken,
 	       const char *policy_dir, json_t **report, char **out)
 {
-	char json[PATH_MAX + 16], listen[64], ledger[PATH_MAX + 32];
-	char *argv[16];
+	char json[PATH_MAX + 16], listen[64], ledger[PATH_MAX + 32], uid_base[64];
+	char *argv[20];
 	size_t n = 0;
 	snprintf(json, sizeof(json), "%s/audit.json", m->dir);
 	argv[n++] = (char *)mpbs_binary();
@@ -547,6 +606,9 @@ int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const
 		argv[n++] = listen;
 		argv[n++] = "--set";
 		argv[n++] = ledger;
+		snprintf(uid_base, sizeof(uid_base), "runner.uid_base=%u", m->uid_base);
+		argv[n++] = "--set";
+		argv[n++] = uid_base;
 	}
 	argv[n++] = (char *)(topology ? topology : m->topology);
 	argv[n] = NULL;

@@ -17,7 +17,13 @@ struct mpbs {
 	char topology[PATH_MAX];
 	char ledger[PATH_MAX];
 	char log[PATH_MAX];      /* the supervisor's stderr */
+	unsigned uid_base;       /* [runner] uid_base: its own per instance (tests run in
+				  * parallel, and mpbs-run refuses overlapping uid ranges) */
 };
+
+/* Host uids a harness instance's range spans at most (2 + 64 providers,
+ * rounded up): instances are this far apart. */
+#define HARNESS_UID_STRIDE 128u
 
 /* Providers NAMES (space-separated, e.g. "A B C"), each accepting CTX_ALPHA
  * and receiving the body; extra is appended to the topology file verbatim
@@ -65,8 +71,8 @@ int run_cmd(char *const argv[], char **out);
 
 /* `mpbs-run --audit --json <m->dir>/audit.json` on topology (NULL: the
  * instance's own), with an optional --audit-weaken and --audit-policy-dir;
- * with_sets adds --set for the instance's port and ledger (a shipped
- * topology). Returns the exit status; *report is the parsed JSON report
+ * with_sets adds --set for the instance's port, ledger and uid_base (a
+ * shipped topology). Returns the exit status; *report is the parsed JSON report
  * (NULL if none was written), *out what it printed (free both). */
 struct json_t;
 int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const char *weaken,
@@ -74,7 +80,9 @@ int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const
 
 /* Starts build/mpbs-run on m->topology as it stands (after mpbs_prepare and
  * whatever the test wrote there), the same way mpbs_start does; returns 0
- * once every role is ready, -1 otherwise. */
+ * once every role is ready, -1 otherwise. Should another running instance
+ * (a parallel test, another checkout's suite) hold an overlapping uid range
+ * (exit 75), it starts again with the next free m->uid_base. */
 int mpbs_launch(struct mpbs *m);
 /* mpbs_launch, running before_exec in the child just before the exec (for
  * a test that changes what mpbs-run's process sees: -1 fails the start). */

@@ -275,7 +275,7 @@ Test(iso_audit_surface, a_provider_cannot_map_what_it_wrote_in_state_executable,
 	char *out = NULL;
 	snprintf(state, sizeof(state), "%s/state-B", m.dir);
 	cr_assert_eq(mkdir(state, 0700), 0);
-	cr_assert_eq(chown(state, 300003, 300003), 0, "provider B's host uid (uid_base 300000 + 3)");
+	cr_assert_eq(chown(state, m.uid_base + 3, m.uid_base + 3), 0, "provider B's host uid (uid_base + 3)");
 	snprintf(lines, sizeof(lines), "exec = yes\nexec_dir = %s/contrib/examples\nnproc = 64\nstate = %s\n",
 		 mpbs_srcdir(), state);
 	cr_assert_eq(topology_insert(m.topology, "provider B", lines), 0);

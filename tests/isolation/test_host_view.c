@@ -22,7 +22,7 @@
 #include "../../runner/plan.h"
 #include "../common/harness.h"
 
-#define UID_BASE 300000 /* what the harness writes into [runner] */
+#define UID_BASE m.uid_base /* this instance's [runner] uid_base (tests/common/harness.c) */
 #define N_PROVIDERS 3
 #define N_ROLES (N_PROVIDERS + 2)
 

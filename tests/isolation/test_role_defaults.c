@@ -17,7 +17,7 @@
 
 #include "../common/harness.h"
 
-#define UID_BASE 300000u /* the harness's [runner] uid_base */
+#define UID_BASE m.uid_base /* this instance's [runner] uid_base (tests/common/harness.c) */
 
 static struct mpbs m;
 
