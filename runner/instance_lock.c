@@ -124,9 +124,10 @@ int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t 
 			  char *err, size_t errlen)
 {
 	l->ledger_fd = l->uids_fd = -1;
-	int rc = lock_ledger(l, ledger, err, errlen);
+	/* uids first: a run refused for them leaves no ledger file behind */
+	int rc = lock_uids(l, uid_base, uid_span, err, errlen);
 	if (rc == 0)
-		rc = lock_uids(l, uid_base, uid_span, err, errlen);
+		rc = lock_ledger(l, ledger, err, errlen);
 	if (rc != 0)
 		instance_lock_release(l);
 	return rc;

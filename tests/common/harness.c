@@ -114,12 +114,14 @@ static bool uid_range_taken(unsigned base)
 }
 
 /* A uid range of this test process's own (from its pid: criterion runs
- * each test in its own process), after `after` (0: the first), skipping
- * ranges a running instance holds. 20000 slots from uid 1000000 up. */
+ * each test in its own process; and a count, as a test may prepare more
+ * than one instance), after `after` (0: the first), skipping ranges a
+ * running instance holds. 20000 slots from uid 1000000 up. */
 static unsigned pick_uid_base(unsigned after)
 {
 	enum { SLOTS = 20000 };
-	unsigned slot = after ? (after - 1000000u) / HARNESS_UID_STRIDE + 7919 : (unsigned)getpid() * 7919u;
+	static unsigned picks;
+	unsigned slot = after ? (after - 1000000u) / HARNESS_UID_STRIDE + 7919 : (unsigned)getpid() * 7919u + picks++;
 	for (int i = 0; i < 64; i++, slot += 7919) {
 		unsigned base = 1000000u + (slot % SLOTS) * HARNESS_UID_STRIDE;
 		if (base != after && !uid_range_taken(base))
