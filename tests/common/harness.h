@@ -71,8 +71,9 @@ int run_cmd(char *const argv[], char **out);
 
 /* `mpbs-run --audit --json <m->dir>/audit.json` on topology (NULL: the
  * instance's own), with an optional --audit-weaken and --audit-policy-dir;
- * with_sets adds --set for the instance's port, ledger and uid_base (a
- * shipped topology). Returns the exit status; *report is the parsed JSON report
+ * with_sets adds --set for the instance's port and ledger (a shipped
+ * topology, which keeps its uid_base: while another instance holds those
+ * uids, the audit waits for them, up to a minute). Returns the exit status; *report is the parsed JSON report
  * (NULL if none was written), *out what it printed (free both). */
 struct json_t;
 int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const char *weaken,

@@ -134,6 +134,14 @@ Test(e2e_instance, an_overlapping_uid_range_is_refused_an_adjacent_one_runs, .in
 	cr_assert(stat(second.ledger, &st) < 0, "the refused run created its ledger");
 	free(out);
 
+	/* --audit spawns roles under the same uids: the same lock */
+	char *audit[] = { "timeout", "-s", "TERM", "10", (char *)mpbs_binary(), "--audit", "--set", set_uids,
+			  second.topology, NULL };
+	rc = run_cmd(audit, &out);
+	cr_assert_eq(rc, EX_BUSY, "--audit: status %d: %s", rc, out);
+	cr_assert(strstr(out, "overlap those of another running mpbs-run") != NULL, "%s", out);
+	free(out);
+
 	second.uid_base = first.uid_base + 3; /* right after first's last uid */
 	cr_assert_eq(mpbs_launch(&second), 0, "an adjacent range did not start (log: %s)", second.log);
 	cr_assert_eq(second.uid_base, first.uid_base + 3, "the harness moved it: refused (log: %s)", second.log);
