@@ -123,8 +123,9 @@ static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledg
 {
 	int out = create_save_file(path, cut->offset, cut->saved, sizeof(cut->saved));
 	if (out < 0) {
-		snprintf(err, errlen, "ledger %s: save the %lld bytes to cut at offset %lld: %s: %s", path,
-			 (long long)cut->length, (long long)cut->offset, cut->saved, strerror(errno));
+		snprintf(err, errlen, "ledger %s: create %s.cut-%lld to save the %lld bytes to cut: %s", path, path,
+			 (long long)cut->offset, (long long)cut->length, strerror(errno));
+		cut->saved[0] = '\0';
 		return -1;
 	}
 	for (off_t off = cut->offset; off < size;) {
