@@ -136,8 +136,9 @@ static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledg
 		}
 		for (const char *p = buf; (p = memchr(p, '\n', n - (size_t)(p - buf))) != NULL; p++)
 			cut->lines++;
-		if (cut->saved_len < LEDGER_CUT_SAVE_MAX) {
-			size_t keep = LEDGER_CUT_SAVE_MAX - cut->saved_len < (off_t)n ? (size_t)(LEDGER_CUT_SAVE_MAX - cut->saved_len) : n;
+		off_t room = LEDGER_CUT_SAVE_MAX - cut->saved_len;
+		if (room > 0) {
+			size_t keep = room < (off_t)n ? (size_t)room : n;
 			if (write_all(out, buf, keep) < 0) {
 				snprintf(err, errlen, "ledger %s: write %s: %s", path, cut->saved, strerror(errno));
 				goto fail;
@@ -154,6 +155,7 @@ static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledg
 	return 0;
 fail:
 	close(out);
+	unlink(cut->saved); /* the ledger is not cut: its bytes are all still there */
 	return -1;
 }
 
