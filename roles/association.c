@@ -740,7 +740,12 @@ int association_main(const struct association_config *cfg, const struct role_sea
 	 * which the sealed association can no longer open. */
 	json_object_seed(randombytes_random());
 	if (ledger_writer_open(&as.ledger, cfg->ledger_fd, err, sizeof(err)) < 0) {
-		log_error("ledger: %s", err);
+		/* The supervisor cut any torn tail before this start: what is left
+		 * is a complete line that breaks the chain (tampering, corruption),
+		 * which no restart repairs. Said once, and never restarted. */
+		char why[600];
+		snprintf(why, sizeof(why), "ledger: %s", err);
+		status = role_report_cannot_start(cfg->status_fd, why);
 		goto out;
 	}
 	/* What an earlier run left after its last head is covered by the next. */

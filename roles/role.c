@@ -46,6 +46,25 @@ bool role_stop_requested(int sfd)
 	return sig == SIGTERM || sig == SIGINT;
 }
 
+int role_report_cannot_start(int status_fd, const char *why)
+{
+	char rec[3 + 600];
+	size_t n = strlen(why);
+	if (n > sizeof(rec) - 3)
+		n = sizeof(rec) - 3;
+	rec[0] = STATUS_ERROR;
+	rec[1] = (char)(n & 0xff);
+	rec[2] = (char)(n >> 8);
+	memcpy(rec + 3, why, n);
+	ssize_t w;
+	do
+		w = write(status_fd, rec, 3 + n);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)(3 + n))
+		log_error("cannot start: %s", why); /* the supervisor did not hear it: said here instead */
+	return SPAWN_SETUP_FAILED;
+}
+
 void role_report_ready(int status_fd)
 {
 	char c = ROLE_STATUS_READY;

@@ -6,7 +6,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Status records a role writes on its status fd (a pipe to the supervisor):
+ *   'R'                          reached its main loop
+ *   'E' u16 len (LE) + message   it cannot start: a setup step failed, or
+ *                                the role found a state no restart repairs
+ * (A seccomp kill is named by the kernel's audit record, not by the role:
+ * runner/seccomp_log.h.) */
 #define ROLE_STATUS_READY 'R'
+#define STATUS_ERROR 'E'
+/* Exit status after an 'E' record: the supervisor does not restart it. */
+#define SPAWN_SETUP_FAILED 111
 
 /* The last sandbox step (seccomp), handed to the role by the supervisor's
  * spawn code: a role opens what it must (its policy, its key, its epoll
@@ -31,6 +40,11 @@ int role_read_signal(int sfd);
 
 /* Reads one pending signal from the signalfd; true if it asked to stop. */
 bool role_stop_requested(int sfd);
+
+/* Tells the supervisor the role cannot start and why (an 'E' record; the
+ * supervisor logs it once), before the role seals itself. Returns
+ * SPAWN_SETUP_FAILED, the exit status that goes with it. */
+int role_report_cannot_start(int status_fd, const char *why);
 
 /* Tells the supervisor the role reached its main loop. */
 void role_report_ready(int status_fd);

@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Returns the fd (O_RDWR|O_APPEND|O_CLOEXEC), or -1 with err set.
+/* Returns the fd (O_RDWR|O_APPEND|O_CLOEXEC), or -1 with err set. A torn
+ * tail is cut first (ledger_recover.h), as before every restart.
  * *append_only tells whether the inode flag could be set (some filesystems,
  * e.g. older tmpfs, do not support it; the caller warns). */
 int ledger_file_open(const char *path, bool *append_only, char *err, size_t errlen);
@@ -15,6 +16,10 @@ int ledger_file_open(const char *path, bool *append_only, char *err, size_t errl
 /* mkdir -p of the ledger's directory, mode 0755 (also used by
  * instance_lock.c, which opens the ledger before this file does). */
 int ledger_file_make_parents(const char *path, char *err, size_t errlen);
+
+/* Sets or clears FS_APPEND_FL on fd's inode. Returns 0, or -1 with errno
+ * (ENOTTY or EOPNOTSUPP: the filesystem has no such flag). */
+int ledger_file_set_append_only(int fd, bool append_only);
 
 /* Clears FS_APPEND_FL (tests and `--audit` cleanup remove their ledgers). */
 int ledger_file_clear_append_only(const char *path, char *err, size_t errlen);

@@ -72,21 +72,14 @@ typedef int (*child_step)(struct child_ctx *c, char *err, size_t errlen);
 /* Reports a failed step to the supervisor: 'E', u16 length, message. */
 static void child_fail(struct child_ctx *c, const char *step, const char *why)
 {
-	char rec[3 + 600];
+	char msg[600];
 	size_t sl = strlen(step);
 	bool named = strncmp(why, step, sl) == 0 && why[sl] == ':';
-	int n = named ? snprintf(rec + 3, sizeof(rec) - 3, "%s", why)
-		      : snprintf(rec + 3, sizeof(rec) - 3, "%s: %s", step, why);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > sizeof(rec) - 4)
-		n = (int)(sizeof(rec) - 4);
-	rec[0] = STATUS_ERROR;
-	rec[1] = (char)(n & 0xff);
-	rec[2] = (char)(n >> 8);
-	if (write(c->status_fd, rec, 3 + (size_t)n) < 0)
-		log_error("%s: %s", step, why);
-	_exit(SPAWN_SETUP_FAILED);
+	if (named)
+		snprintf(msg, sizeof(msg), "%s", why);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", step, why);
+	_exit(role_report_cannot_start(c->status_fd, msg));
 }
 
 static int step_wait_release(struct child_ctx *c, char *err, size_t errlen)

@@ -15,13 +15,8 @@
 
 struct seccomp_policy;
 
-/* Status records a role writes on its status fd (a pipe to the supervisor):
- *   'R'                          reached its main loop
- *   'E' u16 len (LE) + message   a setup step failed (the message names it)
- * (A seccomp kill is named by the kernel's audit record, not by the role:
- * seccomp_log.h.) */
-#define STATUS_ERROR 'E'
-#define SPAWN_SETUP_FAILED 111 /* exit status of a child whose setup failed */
+/* The status records a role writes on its status fd, and the exit status
+ * of one that could not start (STATUS_ERROR, SPAWN_SETUP_FAILED): role.h. */
 #define PLAN_SPAWN_FDS_MAX 80  /* most fds one role keeps */
 
 struct role_spec {

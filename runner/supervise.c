@@ -25,6 +25,7 @@
 #include "../roles/log.h"
 #include "../roles/role.h"
 #include "landlock.h"
+#include "ledger_recover.h"
 #include "memcheck.h"
 #include "plan.h"
 #include "role_log.h"
@@ -338,7 +339,7 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 	else if (si->si_code == CLD_EXITED && si->si_status == 0)
 		log_info("%s (pid %d) exited", label, pid);
 	else if (si->si_code == CLD_EXITED && si->si_status == SPAWN_SETUP_FAILED)
-		log_error("%s (pid %d) could not start: its sandbox setup failed (see above)", label, pid);
+		log_error("%s (pid %d) could not start (see above)", label, pid);
 	else if (si->si_code == CLD_EXITED)
 		log_error("%s (pid %d) exited with status %d", label, pid, si->si_status);
 	else if (si->si_status == SIGSYS)
@@ -497,7 +498,12 @@ static void on_restart_timer(struct supervisor *s)
 		if (!rs->due_ms || rs->due_ms > now)
 			continue;
 		rs->due_ms = 0;
-		if (plan_renew_status(&s->plan->roles[k], err, sizeof(err)) < 0 || start_role(s, k) < 0) {
+		/* the association starts on a ledger recovered like at the first start */
+		struct ledger_cut cut;
+		if (plan_renew_status(&s->plan->roles[k], err, sizeof(err)) < 0 ||
+		    (s->plan->roles[k].kind == ROLE_ASSOCIATION &&
+		     ledger_file_recover(s->plan->ledger_fd, s->t->ledger, &cut, err, sizeof(err)) < 0) ||
+		    start_role(s, k) < 0) {
 			log_error("%s: restart failed%s%s", s->plan->roles[k].label, *err ? ": " : "", err);
 			begin_stop(s, "a restart failed", 1);
 			return;

@@ -348,7 +348,7 @@ Test(e2e_faults, whole_tree_kill_then_restart_cuts_partial_line, .init = need_ro
 
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not restart on the same ledger (log: %s)", m.log);
 	char expect[96];
-	snprintf(expect, sizeof(expect), "cut a partial last line of %zu bytes", tail);
+	snprintf(expect, sizeof(expect), ": cut %zu bytes at offset", tail);
 	cr_assert_eq(file_count(m.log, expect), 1, "the log does not say '%s' (log: %s)", expect, m.log);
 	for (int i = 0; i < 20; i++) {
 		char body[64];

@@ -1,0 +1,223 @@
+#define _GNU_SOURCE
+#include "ledger_recover.h"
+
+#include "ledger_file.h"
+#include "../roles/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RECOVER_CHUNK 65536
+#define SAVE_NAME_TRIES 100 /* <ledger>.cut-<offset>, then .2 ... .99 */
+
+static int read_at(int fd, char *buf, size_t n, off_t off)
+{
+	while (n > 0) {
+		ssize_t r = pread(fd, buf, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO; /* the file shrank under us */
+			return -1;
+		}
+		buf += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
+/* Where the kept part ends: the start of the first line holding a NUL
+ * byte, else just after the last newline (size if the file ends in one).
+ * One pass over the whole file: the supervisor cannot know how much of it
+ * the last power cut left unsynced. */
+static off_t find_cut(int fd, off_t size, char *buf, bool *nul)
+{
+	off_t line_start = 0;
+	*nul = false;
+	for (off_t off = 0; off < size;) {
+		size_t n = size - off < RECOVER_CHUNK ? (size_t)(size - off) : RECOVER_CHUNK;
+		if (read_at(fd, buf, n, off) < 0)
+			return -1;
+		const char *zero = memchr(buf, '\0', n);
+		size_t scan = zero ? (size_t)(zero - buf) : n;
+		const char *nl = memrchr(buf, '\n', scan);
+		if (nl)
+			line_start = off + (nl - buf) + 1;
+		if (zero) {
+			*nul = true;
+			return line_start;
+		}
+		off += (off_t)n;
+	}
+	return line_start;
+}
+
+static int fsync_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	int rc = fsync(dfd);
+	int saved = errno;
+	close(dfd);
+	errno = saved;
+	return rc;
+}
+
+/* A new file beside the ledger, never an existing one (O_EXCL: a second
+ * cut at the same offset in one run gets the next suffix). */
+static int create_save_file(const char *path, off_t offset, char *name, size_t namelen)
+{
+	for (int i = 1; i < SAVE_NAME_TRIES; i++) {
+		int n = i == 1 ? snprintf(name, namelen, "%s.cut-%lld", path, (long long)offset)
+			       : snprintf(name, namelen, "%s.cut-%lld.%d", path, (long long)offset, i);
+		if (n < 0 || (size_t)n >= namelen) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Copies the first LEDGER_CUT_SAVE_MAX bytes of the cut to a new file
+ * beside the ledger, fsynced with its name, and counts the complete lines
+ * of the whole cut. */
+static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledger_cut *cut, char *err,
+		    size_t errlen)
+{
+	int out = create_save_file(path, cut->offset, cut->saved, sizeof(cut->saved));
+	if (out < 0) {
+		snprintf(err, errlen, "ledger %s: create %s.cut-%lld to save the %lld bytes to cut: %s", path, path,
+			 (long long)cut->offset, (long long)cut->length, strerror(errno));
+		cut->saved[0] = '\0';
+		return -1;
+	}
+	for (off_t off = cut->offset; off < size;) {
+		size_t n = size - off < RECOVER_CHUNK ? (size_t)(size - off) : RECOVER_CHUNK;
+		if (read_at(fd, buf, n, off) < 0) {
+			snprintf(err, errlen, "ledger %s: read at offset %lld: %s", path, (long long)off, strerror(errno));
+			goto fail;
+		}
+		for (const char *p = buf; (p = memchr(p, '\n', n - (size_t)(p - buf))) != NULL; p++)
+			cut->lines++;
+		off_t room = LEDGER_CUT_SAVE_MAX - cut->saved_len;
+		if (room > 0) {
+			size_t keep = room < (off_t)n ? (size_t)room : n;
+			if (write_all(out, buf, keep) < 0) {
+				snprintf(err, errlen, "ledger %s: write %s: %s", path, cut->saved, strerror(errno));
+				goto fail;
+			}
+			cut->saved_len += (off_t)keep;
+		}
+		off += (off_t)n;
+	}
+	if (fsync(out) < 0 || fsync_parent(cut->saved) < 0) {
+		snprintf(err, errlen, "ledger %s: fsync %s: %s", path, cut->saved, strerror(errno));
+		goto fail;
+	}
+	close(out);
+	return 0;
+fail:
+	close(out);
+	unlink(cut->saved); /* the ledger is not cut: its bytes are all still there */
+	return -1;
+}
+
+/* The cut itself, with the inode's append-only flag lifted only for the
+ * truncate and put back after it, also when the truncate failed. */
+static int truncate_tail(int fd, const char *path, off_t offset, char *err, size_t errlen)
+{
+	int flags = 0;
+	bool append_only = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL);
+	if (append_only && ledger_file_set_append_only(fd, false) < 0) {
+		snprintf(err, errlen, "ledger %s: clear its append-only flag to cut it: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = 0;
+	if (ftruncate(fd, offset) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "ledger %s: cut at offset %lld: %s", path, (long long)offset, strerror(errno));
+		rc = -1;
+	}
+	if (append_only && ledger_file_set_append_only(fd, true) < 0) {
+		snprintf(err, errlen, "ledger %s: set its append-only flag again after the cut: %s", path,
+			 strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
+int ledger_file_recover(int fd, const char *path, struct ledger_cut *cut, char *err, size_t errlen)
+{
+	memset(cut, 0, sizeof(*cut));
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "ledger %s: fstat: %s", path, strerror(errno));
+		return -1;
+	}
+	char *buf = malloc(RECOVER_CHUNK);
+	if (!buf) {
+		snprintf(err, errlen, "ledger %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = -1;
+	cut->offset = find_cut(fd, st.st_size, buf, &cut->nul);
+	if (cut->offset < 0) {
+		snprintf(err, errlen, "ledger %s: read: %s", path, strerror(errno));
+		goto out;
+	}
+	cut->length = st.st_size - cut->offset;
+	if (cut->length == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (save_cut(fd, path, st.st_size, buf, cut, err, errlen) < 0 ||
+	    truncate_tail(fd, path, cut->offset, err, errlen) < 0)
+		goto out;
+	log_warn("ledger %s: cut %lld bytes at offset %lld (%s; %llu complete lines among them): %s%lld bytes saved "
+		 "in %s%s",
+		 path, (long long)cut->length, (long long)cut->offset,
+		 cut->nul ? "from the start of a line holding a NUL byte" : "a partial last line",
+		 (unsigned long long)cut->lines, cut->saved_len < cut->length ? "only the first " : "",
+		 (long long)cut->saved_len, cut->saved,
+		 cut->saved_len < cut->length ? " (the cap of a saved cut): the rest is gone" : "");
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
