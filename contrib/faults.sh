@@ -37,6 +37,7 @@ function field(name,    i, kv) {
 	rsum += field("recovery_mean_ms") * field("kills"); n_rec += field("kills")
 	if (field("exit") != 0) unclean++
 	if (field("verify") != 0) verify_failed++
+	if (field("verify_before_second") != 0) verify_before_failed++
 	if (field("budget_exhausted") != 0) budget++
 	if (field("second_instance") != 75) second_ok++
 	for (i = 1; i <= NF; i++) if ($i ~ /^kills_[A-Za-z]+=/) { split($i, kv, "="); per[kv[1]] += kv[2] }
@@ -53,9 +54,9 @@ END {
 	sep = ""; for (p in per) { printf "%s%s %d", sep, substr(p, 7), per[p]; sep = ", " }
 	printf "), answered %d, answered but unconfirmed %d, unknown outcome %d, duplicate confirmations %d\n",
 		answered, unconfirmed, unknown, dup
-	printf "  recovery (kill until the role runs again): max %d ms, mean %d ms; unclean stops %d, verify failed %d, " \
-		"budget exhausted %d, second instance not refused (status != 75) %d\n",
-		rmax, n_rec ? rsum / n_rec : 0, unclean, verify_failed, budget, second_ok
+	printf "  recovery (kill until the role runs again): max %d ms, mean %d ms; unclean stops %d, verify failed %d " \
+		"(before the second run started: %d), budget exhausted %d, second instance not refused (status != 75) %d\n",
+		rmax, n_rec ? rsum / n_rec : 0, unclean, verify_failed, verify_before_failed + 0, budget, second_ok
 	printf "whole_tree_kill_then_restart (%d runs): run 1 answered %d, of them unconfirmed %d (lost with the killed " \
 		"tree: reported, not asserted); run 2 answered %d, of them unconfirmed %d; duplicate confirmations %d; " \
 		"unclean stops %d, verify failed %d\n", w, a1, u1, a2, u2, wdup, wunclean, wverify

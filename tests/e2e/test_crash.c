@@ -377,6 +377,17 @@ Test(e2e_crash, kills_under_load, .init = need_root, .fini = finish, .timeout = 
 	struct load_counts c = load_counts(&load);
 	struct scan s = settle(0, count_distinct, c.answered);
 
+	/* The ledger as the kills left it, checked apart from what a second
+	 * run may add to it: a figure telling the two causes apart. */
+	char snapshot[PATH_MAX + 32];
+	snprintf(snapshot, sizeof(snapshot), "%s/before-second.jsonl", m.dir);
+	char *ledger_text = read_file(m.ledger, NULL);
+	cr_assert_not_null(ledger_text);
+	cr_assert_eq(write_text_file(snapshot, ledger_text), 0);
+	free(ledger_text);
+	char *verify_snapshot[] = { (char *)mpbs_binary(), "verify", snapshot, "--topology", m.topology, NULL };
+	int verified_before_second = run_cmd(verify_snapshot, NULL);
+
 	char *second_log = NULL;
 	int second = second_instance(&second_log);
 	int stopped = mpbs_stop(&m);
@@ -401,11 +412,11 @@ Test(e2e_crash, kills_under_load, .init = need_root, .fini = finish, .timeout = 
 	cr_log_info("figures kills_under_load: seed=%llu kills=%zu kills_association=%d kills_A=%d kills_B=%d "
 		    "kills_C=%d answered=%zu other=%zu unknown=%zu confirmed=%zu distinct=%zu unconfirmed=%zu "
 		    "duplicates=%zu incomplete=%zu recovery_ms=%s recovery_max_ms=%ld recovery_mean_ms=%ld "
-		    "total_ms=%llu exit=%d verify=%d budget_exhausted=%zu second_instance=%d",
+		    "total_ms=%llu exit=%d verify=%d verify_before_second=%d budget_exhausted=%zu second_instance=%d",
 		    (unsigned long long)seed, n_kills, per_role[0], per_role[1], per_role[2], per_role[3], c.answered,
 		    c.other, c.unknown, s.confirmed, s.distinct, unconfirmed, s.confirmed - s.distinct, s.incomplete,
 		    backs, back_max, n_kills ? back_sum / (long)n_kills : 0, (unsigned long long)total_ms, stopped,
-		    verified, budget, second);
+		    verified, verified_before_second, budget, second);
 
 	if (verified != 0)
 		cr_log_info("kills_under_load: verify said: %s", verify_out ? verify_out : "");
