@@ -3,6 +3,7 @@
 #   make check        every test (unit, end-to-end, isolation); root for the last two
 #   make check-asan   the same suite built with ASan + UBSan in build-asan/
 #   make check-valgrind  the end-to-end suite with every role under valgrind
+#   make faults       the crash fault matrix FAULT_RUNS times, with its figures (root)
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make deps         install the Debian packages (contrib/deps.sh)
 
@@ -49,7 +50,7 @@ BIN   := $(BUILD)/mpbs-run
 LIB   := $(BUILD)/libmpbs.a
 TESTS := $(BUILD)/mpbs-tests
 
-.PHONY: all check check-unit check-asan check-valgrind bench-soak install uninstall clean deps run test fuzz bench audit
+.PHONY: all check check-unit check-asan check-valgrind faults bench-soak install uninstall clean deps run test fuzz bench audit
 
 all: $(BIN)
 
@@ -111,6 +112,15 @@ check: $(TESTS)
 # Only the tests that need neither root nor a running system.
 check-unit: $(TESTS)
 	$(CHECK_ENV) $(TESTS) --jobs 2 --filter 'unit_*/*' $(CHECK_ARGS)
+
+# The crash fault matrix (tests/e2e/test_crash.c) FAULT_RUNS times with a new
+# random seed each: random SIGKILLs of the association and every provider
+# under load, a whole-tree kill and restart; prints each run's figures and
+# their sum (answered, unconfirmed, duplicates, recovery time). Log:
+# build/faults.log. About 15 s a run.
+FAULT_RUNS ?= 5
+faults: $(TESTS)
+	$(CHECK_ENV) bash contrib/faults.sh $(abspath $(TESTS)) $(FAULT_RUNS) $(BUILD)/faults.log
 
 check-asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(MAKE) BUILD=build-asan SAN=1 check

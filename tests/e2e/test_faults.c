@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
 /* Faults and hostile clients (issue 7), against the real binary as root on
- * loopback. e2e_faults kills roles under load and checks the ledger after a
- * clean stop: verify passes, no op is confirmed twice, and every request
- * answered while all roles were up is confirmed. e2e_hostile throws bad HTTP
+ * loopback. e2e_faults checks that a role past its restart budget stops the
+ * run (kills under load and whole-tree kills: tests/e2e/test_crash.c).
+ * e2e_hostile throws bad HTTP
  * at the intermediary while a separate client keeps posting well-formed
  * requests that must keep getting 204 and be confirmed, with no role dying.
  * Only pids this process started (the supervisor and its children) are ever
@@ -31,10 +31,6 @@
 #include "../common/harness.h"
 
 #define CTX "CTX_ALPHA"
-#define LOAD_THREADS 2
-#define LOAD_PAUSE_US 1000   /* between two requests of one client: a steady, not a flooding, load */
-#define KILL_MARGIN_MS 300   /* after "X restarted": the role is counted as up again only then */
-#define KILL_PAUSE_MS 500    /* between a restart and the next kill */
 #define MAX_ROLES 16
 
 static struct mpbs m;
@@ -79,125 +75,6 @@ static void assert_verify_passes(void)
 	free(out);
 }
 
-/* ---------------------------------------------------------------- load */
-
-struct answer {
-	uint64_t sent_ms, done_ms;
-};
-
-/* One client on one keep-alive connection (a new one after any failure),
- * posting distinct bodies and keeping the times of every 204. */
-struct load_client {
-	pthread_t thread;
-	int port, id;
-	atomic_bool *stop;
-	struct answer *answers;
-	size_t n_answered, cap;
-	size_t n_failed; /* sent, but no 204 came back */
-};
-
-struct load {
-	struct load_client clients[LOAD_THREADS];
-	atomic_bool stop;
-};
-
-static void keep_answer(struct load_client *c, uint64_t sent, uint64_t done)
-{
-	if (c->n_answered == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 4096;
-		struct answer *a = realloc(c->answers, cap * sizeof(*a));
-		if (!a)
-			return;
-		c->answers = a;
-		c->cap = cap;
-	}
-	c->answers[c->n_answered++] = (struct answer){ sent, done };
-}
-
-static void *load_run(void *arg)
-{
-	struct load_client *c = arg;
-	int fd = -1;
-	for (size_t i = 0; !atomic_load(c->stop); i++) {
-		if (fd < 0 && (fd = http_connect(c->port)) < 0) {
-			sleep_ms(10);
-			continue;
-		}
-		char body[96];
-		int len = snprintf(body, sizeof(body), "fault-load client %d request %zu", c->id, i);
-		uint64_t sent = mono_ms();
-		if (http_post_on(fd, "/nuvl", CTX, body, (size_t)len) == 204) {
-			keep_answer(c, sent, mono_ms());
-		} else {
-			c->n_failed++;
-			close(fd);
-			fd = -1;
-		}
-		usleep(LOAD_PAUSE_US);
-	}
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
-static void load_start(struct load *l, int port)
-{
-	memset(l, 0, sizeof(*l));
-	atomic_init(&l->stop, false);
-	for (int i = 0; i < LOAD_THREADS; i++) {
-		l->clients[i] = (struct load_client){ .port = port, .id = i, .stop = &l->stop };
-		cr_assert_eq(pthread_create(&l->clients[i].thread, NULL, load_run, &l->clients[i]), 0);
-	}
-}
-
-static void load_stop(struct load *l)
-{
-	atomic_store(&l->stop, true);
-	for (int i = 0; i < LOAD_THREADS; i++)
-		pthread_join(l->clients[i].thread, NULL);
-}
-
-static void load_free(struct load *l)
-{
-	for (int i = 0; i < LOAD_THREADS; i++)
-		free(l->clients[i].answers);
-}
-
-/* A time during which some role was down (or not yet counted as up). */
-struct window {
-	uint64_t from, to;
-};
-
-static bool overlaps(const struct answer *a, const struct window *w, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (a->done_ms >= w[i].from && a->sent_ms <= w[i].to)
-			return true;
-	return false;
-}
-
-struct load_figures {
-	size_t answered, outside, failed;
-};
-
-static struct load_figures load_figures(const struct load *l, const struct window *w, size_t n)
-{
-	struct load_figures f = { 0 };
-	for (int i = 0; i < LOAD_THREADS; i++) {
-		const struct load_client *c = &l->clients[i];
-		f.answered += c->n_answered;
-		f.failed += c->n_failed;
-		for (size_t k = 0; k < c->n_answered; k++)
-			f.outside += !overlaps(&c->answers[k], w, n);
-	}
-	return f;
-}
-
-static size_t load_answered(const struct load *l)
-{
-	return load_figures(l, NULL, 0).answered;
-}
-
 /* ---------------------------------------------------------------- roles */
 
 static size_t snapshot_roles(struct mpbs_role *roles)
@@ -205,25 +82,6 @@ static size_t snapshot_roles(struct mpbs_role *roles)
 	int n = mpbs_roles(&m, roles, MAX_ROLES);
 	cr_assert_gt(n, 0, "cannot list the roles of supervisor %d", (int)m.pid);
 	return (size_t)n;
-}
-
-/* SIGKILLs the role named comm (label as the supervisor logs it), waits for
- * the log to say it restarted, and returns the window during which it
- * counts as down. */
-static struct window kill_and_wait_restart(const char *comm, const char *label)
-{
-	char needle[64];
-	snprintf(needle, sizeof(needle), "%s restarted (pid", label);
-	size_t before = file_count(m.log, needle);
-	pid_t pid = mpbs_role_pid(&m, comm);
-	cr_assert_gt(pid, 0, "no running %s among the children of %d", comm, (int)m.pid);
-	struct window w = { .from = mono_ms() };
-	cr_assert_eq(kill(pid, SIGKILL), 0, "kill %s (pid %d): %s", comm, (int)pid, strerror(errno));
-	size_t after = file_wait_count(m.log, needle, before + 1, 8000);
-	cr_assert_gt(after, before, "%s (pid %d) was not restarted within 8 s (log: %s)", label, (int)pid, m.log);
-	w.to = mono_ms() + KILL_MARGIN_MS;
-	cr_assert_gt(mpbs_wait_role(&m, comm, pid, 2000), 0, "no new %s process after the restart", comm);
-	return w;
 }
 
 static bool all_gone(const struct mpbs_role *roles, size_t n, pid_t *alive)
@@ -242,128 +100,6 @@ static size_t log_deaths(void)
 }
 
 /* --------------------------------------------------------------- faults */
-
-Test(e2e_faults, role_kills_under_load_lose_no_confirmation, .init = need_root, .fini = finish, .timeout = 60)
-{
-	static const struct {
-		const char *comm, *label;
-	} victims[] = {
-		{ "mpbs-assoc", "association" }, { "mpbs-p-A", "provider A" }, { "mpbs-int", "intermediary" },
-		{ "mpbs-assoc", "association" }, { "mpbs-p-B", "provider B" }, { "mpbs-int", "intermediary" },
-	};
-	struct window windows[sizeof(victims) / sizeof(victims[0])];
-	struct load load;
-	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
-	load_start(&load, m.port);
-	sleep_ms(KILL_PAUSE_MS);
-	for (size_t i = 0; i < sizeof(victims) / sizeof(victims[0]); i++) {
-		windows[i] = kill_and_wait_restart(victims[i].comm, victims[i].label);
-		sleep_ms(KILL_PAUSE_MS);
-	}
-	load_stop(&load);
-	int stopped = mpbs_stop(&m);
-	char *log = stopped == 0 ? NULL : read_file(m.log, NULL);
-	cr_assert_eq(stopped, 0, "mpbs-run did not stop cleanly (status %d); log:\n%s", stopped, log);
-
-	struct load_figures f = load_figures(&load, windows, sizeof(windows) / sizeof(windows[0]));
-	size_t confirmed = ledger_count(m.ledger, "confirmed");
-	size_t distinct = ledger_count_distinct_op(m.ledger, "confirmed");
-	size_t incomplete = ledger_count(m.ledger, "incomplete");
-	cr_log_info("role kills: answered %zu (outside kill windows %zu), unanswered %zu, confirmed %zu "
-		    "(distinct ops %zu), incomplete %zu, rejected %zu",
-		    f.answered, f.outside, f.failed, confirmed, distinct, incomplete,
-		    ledger_count(m.ledger, "rejected"));
-	load_free(&load);
-	assert_verify_passes();
-	cr_assert_gt(f.outside, 100, "too little load outside the kill windows to judge (%zu)", f.outside);
-	cr_assert_eq(distinct, confirmed, "an op was confirmed twice: %zu confirmed, %zu distinct", confirmed,
-		     distinct);
-	cr_assert_geq(confirmed, f.outside, "lost confirmations: %zu answered while all roles were up, %zu confirmed",
-		      f.outside, confirmed);
-	/* A request forwarded just before the intermediary died can be
-	 * confirmed without its 204 ever reaching the client. */
-	cr_assert_leq(confirmed, f.answered + f.failed, "more confirmed (%zu) than requests sent (%zu)", confirmed,
-		      f.answered + f.failed);
-}
-
-/* Bytes after the last newline of the file (a partial last line). */
-static size_t partial_tail(const char *path)
-{
-	size_t len = 0;
-	char *text = read_file(path, &len);
-	cr_assert_not_null(text, "cannot read %s", path);
-	char *nl = memrchr(text, '\n', len);
-	size_t tail = nl ? len - (size_t)(nl + 1 - text) : len;
-	free(text);
-	return tail;
-}
-
-static void append_partial_line(const char *path, const char *bytes)
-{
-	/* O_APPEND is what the inode's append-only flag still allows. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes), "append to %s", path);
-	close(fd);
-}
-
-static void kill_tree(struct mpbs_role *roles, size_t n)
-{
-	int st;
-	/* The supervisor first: it would restart a role killed before it. */
-	cr_assert_eq(kill(m.pid, SIGKILL), 0);
-	for (size_t i = 0; i < n; i++)
-		kill(roles[i].pid, SIGKILL);
-	cr_assert_eq(waitpid(m.pid, &st, 0), m.pid);
-	m.pid = 0;
-	pid_t alive = 0;
-	for (int waited = 0; !all_gone(roles, n, &alive) && waited < 3000; waited += 10)
-		sleep_ms(10);
-	cr_assert(all_gone(roles, n, &alive), "role pid %d still exists after SIGKILL", (int)alive);
-}
-
-Test(e2e_faults, whole_tree_kill_then_restart_cuts_partial_line, .init = need_root, .fini = finish, .timeout = 60)
-{
-	struct mpbs_role roles[MAX_ROLES];
-	struct load load;
-	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
-	size_t n = snapshot_roles(roles);
-	load_start(&load, m.port);
-	sleep_ms(1000);
-	kill_tree(roles, n);
-	load_stop(&load);
-	size_t answered = load_answered(&load);
-	load_free(&load);
-	cr_assert_gt(answered, 0, "no request was answered before the kill");
-
-	size_t tail = partial_tail(m.ledger);
-	bool left_by_kill = tail > 0;
-	if (!left_by_kill) {
-		append_partial_line(m.ledger, "{\"seq\":1000000,\"prev\":\"00");
-		tail = partial_tail(m.ledger);
-	}
-	size_t confirmed_before = ledger_count(m.ledger, "confirmed");
-	cr_log_info("whole-tree kill: %zu answered, %zu confirmed on disk, partial line of %zu bytes (%s)", answered,
-		    confirmed_before, tail, left_by_kill ? "left by the kill" : "appended by the test");
-
-	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not restart on the same ledger (log: %s)", m.log);
-	char expect[96];
-	snprintf(expect, sizeof(expect), ": cut %zu bytes at offset", tail);
-	cr_assert_eq(file_count(m.log, expect), 1, "the log does not say '%s' (log: %s)", expect, m.log);
-	for (int i = 0; i < 20; i++) {
-		char body[64];
-		int len = snprintf(body, sizeof(body), "after the whole-tree kill %d", i);
-		cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, body, (size_t)len), 204);
-	}
-	size_t confirmed = ledger_wait_count(m.ledger, "confirmed", confirmed_before + 20, 5000);
-	cr_assert_geq(confirmed, confirmed_before + 20, "new requests were not confirmed (%zu, before %zu)", confirmed,
-		      confirmed_before);
-	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
-	cr_assert_eq(partial_tail(m.ledger), 0, "the ledger still ends in a partial line");
-	assert_verify_passes();
-	cr_assert_eq(ledger_count_distinct_op(m.ledger, "confirmed"), ledger_count(m.ledger, "confirmed"),
-		     "an op was confirmed twice");
-}
 
 static int wait_exit(pid_t pid, int timeout_ms, int *status)
 {
