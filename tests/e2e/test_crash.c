@@ -520,7 +520,7 @@ Test(e2e_crash, whole_tree_kill_then_restart, .init = need_root, .fini = finish,
 
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not restart on the same ledger (log: %s)", m.log);
 	char expect[96];
-	snprintf(expect, sizeof(expect), "cut a partial last line of %zu bytes", tail);
+	snprintf(expect, sizeof(expect), ": cut %zu bytes at offset", tail);
 	size_t cut_logged = file_count(m.log, expect);
 	cr_assert_eq(load_start(&load, m.port, LOAD_THREADS, LOAD_PAUSE_US, "run2"), 0);
 	sleep_ms(1500);
