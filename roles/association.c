@@ -23,6 +23,7 @@
 
 #include "chain.h"
 #include "derive.h"
+#include "journal.h"
 #include "keys.h"
 #include "ledger.h"
 #include "log.h"
@@ -59,6 +60,17 @@ struct peer {
 	struct chain_state chain;
 	struct uncovered *queue;   /* capacity cfg->checkpoint_every */
 	uint32_t queued;
+	/* The first 8 bytes of the chain after each of its last JOURNAL_FRAMES
+	 * signals (index pseq % JOURNAL_FRAMES): a frame sent again from its
+	 * journal is told from a different one claiming the same pseq. */
+	uint64_t *recent_chain;
+	/* Since this association started, no frame has extended its chain: a
+	 * gap is what a killed predecessor read and never recorded, and the
+	 * provider's journal fills it when the supervisor asks; frames ahead
+	 * of the gap are held back (they come again) rather than rejected. */
+	bool resyncing;
+	uint64_t resent;           /* frames skipped: its ledger already held them */
+	uint64_t held;             /* frames ahead of a gap while resyncing */
 	uint64_t ignored;          /* frames dropped while untrusted */
 	uint64_t over_quota;       /* operations not tracked: at its pending quota */
 	struct wire_stats wire;
@@ -213,7 +225,8 @@ static void report_confirmation(struct association *as, const uint8_t op[WIRE_DI
 	r->n_providers = (uint8_t)n_providers; /* at most 64 */
 }
 
-static int confirm(struct association *as, struct pending_op *e)
+/* The `confirmed` record of e. */
+static int write_confirmation(struct association *as, struct pending_op *e)
 {
 	struct linkage_part parts[64];
 	uint8_t linkage[WIRE_DIGEST_LEN];
@@ -228,7 +241,7 @@ static int confirm(struct association *as, struct pending_op *e)
 		n++;
 	}
 	derive_linkage(e->op, parts, n, linkage);
-	e->confirmed = true;
+	e->recorded = true;
 	as->confirmed++;
 	report_confirmation(as, e->op, n);
 	char list[64 * (WIRE_PROVIDER_ID_MAX + 3) + 3];
@@ -244,6 +257,15 @@ static int confirm(struct association *as, struct pending_op *e)
 	ledger_fields_text(&f, "\",\"t\":");
 	ledger_fields_u64(&f, clock_ns(CLOCK_REALTIME));
 	return record_built(as, "confirmed", &f);
+}
+
+/* The rule holds for e. While rebuilding, the ledger says whether its
+ * record was written (replay_closed); one that never was is written when
+ * the rebuild ends (confirm_unrecorded). */
+static int confirm(struct association *as, struct pending_op *e)
+{
+	e->confirmed = true;
+	return as->replaying ? 0 : write_confirmation(as, e);
 }
 
 static int expire(struct association *as, struct pending_op *e)
@@ -306,10 +328,34 @@ static int apply_covered(struct association *as, size_t who, const struct uncove
 		return 0;
 	int rc = confirm(as, e);
 	/* With confirm = all no later signal can belong to this op; with K of N
-	 * the entry stays (confirmed) until it ages out, absorbing late ones. */
-	if (e->complete == as->cfg->n_providers)
+	 * the entry stays (confirmed) until it ages out, absorbing late ones.
+	 * A rebuild keeps it until the ledger says it was recorded. */
+	if (e->complete == as->cfg->n_providers && !as->replaying)
 		pending_remove(&as->pending, e);
 	return rc;
+}
+
+static uint64_t chain_prefix(const uint8_t chain[WIRE_DIGEST_LEN])
+{
+	uint64_t v;
+	memcpy(&v, chain, sizeof(v));
+	return v;
+}
+
+/* A signal at or below the chain's seq: sent again from the provider's
+ * journal (skipped), or, if its chain differs from the one recorded for
+ * that pseq, a second history (rejected). Beyond the kept window it can
+ * only be skipped: the ledger holds the first. */
+static int on_old_signal(struct association *as, struct peer *pr, const struct signal_frame *s)
+{
+	char why[96];
+	if (pr->chain.seq - s->seq < JOURNAL_FRAMES &&
+	    pr->recent_chain[s->seq % JOURNAL_FRAMES] != chain_prefix(s->chain)) {
+		snprintf(why, sizeof(why), "signal pseq %" PRIu64 " differs from the one recorded", s->seq);
+		return distrust(as, pr, why);
+	}
+	pr->resent++;
+	return 0;
 }
 
 static int on_signal(struct association *as, size_t who, const struct signal_frame *s)
@@ -321,10 +367,18 @@ static int on_signal(struct association *as, size_t who, const struct signal_fra
 		pr->ignored++;
 		return 0;
 	}
+	if (s->seq <= pr->chain.seq)
+		return on_old_signal(as, pr, s);
+	if (pr->resyncing && s->seq > pr->chain.seq + 1) {
+		pr->held++;
+		return 0;
+	}
 	if (pr->queued >= pr->cfg->checkpoint_every)
 		return distrust(as, pr, "more uncovered signals than checkpoint_every");
 	if (!chain_accept_signal(&pr->chain, s, &why))
 		return record_rejected(as, pr, why);
+	pr->resyncing = false;
+	pr->recent_chain[s->seq % JOURNAL_FRAMES] = chain_prefix(s->chain);
 	struct uncovered *u = &pr->queue[pr->queued++];
 	memcpy(u->op, s->op, WIRE_DIGEST_LEN);
 	memcpy(u->value, s->value, WIRE_DIGEST_LEN);
@@ -348,12 +402,50 @@ static int on_signal(struct association *as, size_t who, const struct signal_fra
 	return record_built(as, "signal", &f);
 }
 
+/* A checkpoint of the current epoch that covers nothing new: sent again
+ * from the journal (skipped), unless its head differs from the chain
+ * recorded at its pseq. Returns 1 when it was such a checkpoint. */
+static int old_checkpoint(struct association *as, struct peer *pr, const struct checkpoint_frame *c, int *rc)
+{
+	const struct chain_state *cs = &pr->chain;
+	char why[96];
+	if (!cs->trusted || memcmp(c->epoch, cs->epoch, WIRE_EPOCH_LEN) != 0)
+		return 0;
+	if (c->seq > cs->seq || (c->seq == cs->seq && c->seq > cs->covered_seq))
+		return 0;
+	uint8_t origin[WIRE_DIGEST_LEN];
+	bool differs;
+	if (c->seq == 0) {
+		derive_chain_origin(c->epoch, origin);
+		differs = memcmp(origin, c->head, WIRE_DIGEST_LEN) != 0;
+	} else {
+		differs = cs->seq - c->seq < JOURNAL_FRAMES &&
+			  pr->recent_chain[c->seq % JOURNAL_FRAMES] != chain_prefix(c->head);
+	}
+	if (differs) {
+		snprintf(why, sizeof(why), "checkpoint pseq %" PRIu64 " differs from the chain recorded", c->seq);
+		*rc = distrust(as, pr, why);
+	} else {
+		pr->resent++;
+		*rc = 0;
+	}
+	return 1;
+}
+
 static int on_checkpoint(struct association *as, size_t who, const struct checkpoint_frame *c)
 {
 	struct peer *pr = &as->peers[who];
 	const char *why = NULL;
 	bool was_trusted = pr->chain.trusted;
+	int rc;
 
+	if (old_checkpoint(as, pr, c, &rc))
+		return rc;
+	if (pr->resyncing && was_trusted && c->seq > pr->chain.seq &&
+	    memcmp(c->epoch, pr->chain.epoch, WIRE_EPOCH_LEN) == 0) {
+		pr->held++;
+		return 0;
+	}
 	if (!chain_accept_checkpoint(&pr->chain, c, pr->cfg->public_key, &why)) {
 		if (!was_trusted && c->seq != 0) {
 			pr->ignored++;
@@ -361,6 +453,7 @@ static int on_checkpoint(struct association *as, size_t who, const struct checkp
 		}
 		return record_rejected(as, pr, why);
 	}
+	pr->resyncing = false;
 	if (c->seq == 0 && pr->queued > 0) {
 		log_warn("provider %s: new epoch; %u signals of the previous one were never covered",
 			 pr->cfg->name, pr->queued);
@@ -651,7 +744,8 @@ static int peers_init(struct association *as)
 		as->peers[i].cfg = &as->cfg->providers[i];
 		chain_init(&as->peers[i].chain);
 		as->peers[i].queue = calloc(as->cfg->providers[i].checkpoint_every, sizeof(struct uncovered));
-		if (!as->peers[i].queue)
+		as->peers[i].recent_chain = calloc(JOURNAL_FRAMES, sizeof(uint64_t));
+		if (!as->peers[i].queue || !as->peers[i].recent_chain)
 			return -1;
 	}
 	return 0;
@@ -659,8 +753,10 @@ static int peers_init(struct association *as)
 
 static void peers_free(struct association *as)
 {
-	for (size_t i = 0; as->peers && i < as->cfg->n_providers; i++)
+	for (size_t i = 0; as->peers && i < as->cfg->n_providers; i++) {
 		free(as->peers[i].queue);
+		free(as->peers[i].recent_chain);
+	}
 	free(as->peers);
 }
 
@@ -688,12 +784,38 @@ static void replay_checkpoint(void *ctx, const struct checkpoint_frame *c)
 		on_checkpoint(as, (size_t)who, c);
 }
 
-static void replay_closed(void *ctx, const uint8_t op[WIRE_DIGEST_LEN])
+static void replay_closed(void *ctx, const uint8_t op[WIRE_DIGEST_LEN], bool confirmed)
 {
 	struct association *as = ctx;
 	struct pending_op *e = pending_find(&as->pending, op);
-	if (e)
-		pending_remove(&as->pending, e);
+	if (!e)
+		return;
+	if (confirmed) {
+		e->confirmed = e->recorded = true;
+		if (e->complete < as->cfg->n_providers)
+			return; /* K of N: it absorbs late signals until it ages out */
+	}
+	pending_remove(&as->pending, e);
+}
+
+/* A kill between a checkpoint's record and the `confirmed` it made (one
+ * write can be cut between them) leaves an operation the rule confirms
+ * with no record: written now, once. Returns how many, or -1. */
+static int confirm_unrecorded(struct association *as)
+{
+	int n = 0;
+	struct pending_op *e = pending_oldest(&as->pending), *next;
+	for (; e; e = next) {
+		next = pending_next(&as->pending, e);
+		if (!e->confirmed || e->recorded)
+			continue;
+		if (write_confirmation(as, e) < 0)
+			return -1;
+		n++;
+		if (e->complete == as->cfg->n_providers)
+			pending_remove(&as->pending, e);
+	}
+	return n;
 }
 
 /* A restarted association first walks its own ledger through the same
@@ -713,8 +835,15 @@ static int rebuild_from_ledger(struct association *as)
 		log_error("ledger: rebuild: %s", err);
 		return -1;
 	}
-	log_info("rebuilt from %" PRIu64 " ledger records: %u operations pending", as->ledger.seq, as->pending.used);
 	as->confirmed = as->incomplete = as->rejected = 0;
+	int late = confirm_unrecorded(as);
+	if (late < 0)
+		return -1;
+	log_info("rebuilt from %" PRIu64 " ledger records: %u operations pending", as->ledger.seq, as->pending.used);
+	if (late)
+		log_info("confirmed %d operations the ledger had covered but not yet recorded as confirmed", late);
+	for (size_t i = 0; i < as->cfg->n_providers; i++)
+		as->peers[i].resyncing = as->peers[i].chain.trusted;
 	return 0;
 }
 
@@ -759,6 +888,11 @@ int association_main(const struct association_config *cfg, const struct role_sea
 		status = 0;
 	log_info("stopped: %" PRIu64 " confirmed, %" PRIu64 " incomplete, %" PRIu64 " rejected, %u pending",
 		 as.confirmed, as.incomplete, as.rejected, as.pending.used);
+	for (size_t i = 0; i < cfg->n_providers; i++)
+		if (as.peers[i].resent || as.peers[i].held)
+			log_info("provider %s: %" PRIu64 " frames it sent again were already recorded, %" PRIu64
+				 " held back behind a gap until they came again", cfg->providers[i].name,
+				 as.peers[i].resent, as.peers[i].held);
 	if (as.last_head.seq > 0) {
 		char head[LEDGER_HEAD_TEXT_MAX];
 		ledger_head_format(&as.last_head, head);

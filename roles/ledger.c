@@ -512,7 +512,7 @@ static bool replay_record(json_t *obj, const struct ledger_replay_ops *ops, void
 		if (!ledger_get_hex(obj, "op", op, sizeof(op)))
 			return false;
 		if (ops->closed)
-			ops->closed(ctx, op);
+			ops->closed(ctx, op, t[0] == 'c');
 	}
 	return true;
 }

@@ -150,8 +150,8 @@ bool ledger_verify_with(int fd, const struct ledger_verify_opts *opts, struct le
 struct ledger_replay_ops {
 	void (*signal)(void *ctx, const struct signal_frame *s);
 	void (*checkpoint)(void *ctx, const struct checkpoint_frame *c);
-	/* a confirmed or incomplete record closed this operation */
-	void (*closed)(void *ctx, const uint8_t op[WIRE_DIGEST_LEN]);
+	/* a confirmed (confirmed = true) or incomplete record closed this operation */
+	void (*closed)(void *ctx, const uint8_t op[WIRE_DIGEST_LEN], bool confirmed);
 };
 
 int ledger_replay(int fd, const struct ledger_replay_ops *ops, void *ctx, char *errbuf, size_t errlen);

@@ -280,3 +280,8 @@ struct pending_op *pending_oldest(struct pending_table *t)
 {
 	return t->oldest ? &t->slab[t->oldest - 1] : NULL;
 }
+
+struct pending_op *pending_next(struct pending_table *t, const struct pending_op *e)
+{
+	return e->next ? &t->slab[e->next - 1] : NULL;
+}

@@ -34,6 +34,7 @@ struct pending_op {
 	uint32_t prev, next;     /* insertion-order list, slab indices + 1 (0 = none) */
 	uint32_t complete;       /* providers with both stages */
 	bool confirmed;
+	bool recorded;           /* its `confirmed` record is in the ledger (a rebuild reads it) */
 	uint8_t *have;           /* per provider: bit0 START, bit1 COMPLETE */
 	uint8_t (*values)[2][WIRE_DIGEST_LEN]; /* per provider: START, COMPLETE */
 	uint64_t charged;        /* bit i: provider i contributed (pending_admit) */
@@ -77,6 +78,8 @@ struct pending_op *pending_insert(struct pending_table *t, const uint8_t op[WIRE
 void pending_remove(struct pending_table *t, struct pending_op *e);
 /* Oldest entry, or NULL. */
 struct pending_op *pending_oldest(struct pending_table *t);
+/* The entry inserted after e, or NULL. */
+struct pending_op *pending_next(struct pending_table *t, const struct pending_op *e);
 
 /* Called with the entry pending_admit must drop to make room for its
  * provider; it must remove it (pending_remove) and return 0, or -1 to

@@ -637,6 +637,20 @@ static bool send_next(const struct signal_frame *s, uint8_t head[WIRE_DIGEST_LEN
 	return signal_encode(&n, frame) && send_frame(frame, sizeof(frame));
 }
 
+/* A second signal with s's seq but another value, chained from the epoch's
+ * origin as s was: another history under a pseq the association recorded.
+ * (The same frame sent again is what a provider's journal resends, and is
+ * skipped, not rejected.) */
+static bool send_other_history(const struct checkpoint_frame *c, const struct signal_frame *s)
+{
+	struct signal_frame other = *s;
+	uint8_t origin[WIRE_DIGEST_LEN], frame[SIGNAL_FRAME_LEN];
+	derive_chain_origin(c->epoch, origin);
+	other.value[0] ^= 1;
+	chain_extend(origin, &other);
+	return signal_encode(&other, frame) && send_frame(frame, sizeof(frame));
+}
+
 /* Each forgery follows a fresh valid epoch, so each is rejected for its
  * own fault, not because an earlier one broke the chain. */
 static int act_forge_signals(const struct probe_def *d, const struct probe_env *e, const uint8_t sk[64])
@@ -647,8 +661,7 @@ static int act_forge_signals(const struct probe_def *d, const struct probe_env *
 										  : CHECKPOINT_FRAME_LEN];
 	uint8_t wrong_pk[32], wrong_sk[64];
 	bool ok = open_epoch(e, sk, head, &c, &s) && send_next(&s, head, e->other_name, 2) /* (a) */
-		  && open_epoch(e, sk, head, &c, &s) && signal_encode(&s, frame) &&
-		  send_frame(frame, SIGNAL_FRAME_LEN)                                       /* (b) replay */
+		  && open_epoch(e, sk, head, &c, &s) && send_other_history(&c, &s)          /* (b) */
 		  && open_epoch(e, sk, head, &c, &s) && send_next(&s, head, e->self_name, 3); /* (c) */
 	if (!ok || !open_epoch(e, sk, head, &c, &s))
 		return PROBE_EXIT_DATA;
@@ -705,6 +718,7 @@ const char *probe_mechanism_name(enum probe_mechanism m)
 		[MECH_PASSRIGHTS] = "SO_PASSRIGHTS off",
 		[MECH_SPAWN] = "spawn hygiene",
 		[MECH_PROGRAM_LANDLOCK] = "program's landlock",
+		[MECH_MEMFD_SEAL] = "memfd seal",
 	};
 	return m < MECH_COUNT ? names[m] : "?";
 }
@@ -971,8 +985,8 @@ const struct probe_def probe_table[] = {
 	REFUSE("self.rlimits-fsize", IM | PV, "prlimit64: RLIMIT_CORE 0, RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_FSIZE finite",
 	       act_rlimits, 0, MECH_RLIMIT, KERNEL, .before_seal = true, .arg = 1),
 	/* forged signals, judged by a real association from its ledger (audit.c) */
-	{ .id = "sig.forge-replay-reorder-wrongkey", .roles = PV,
-	  .action = "sendto(4 = own signal channel): a signal claiming another provider, a replay (same seq), "
+	{ .id = "sig.forge-fork-reorder-wrongkey", .roles = PV,
+	  .action = "sendto(4 = own signal channel): a signal claiming another provider, another history under a recorded seq, "
 		    "seq out of order, a checkpoint signed with another key; each after a valid signed epoch",
 	  .expect_code = 0, .mechanism = MECH_CHAIN, .claims = CLAIM(6), .act_keyed = act_forge_signals },
 	/* the process's own state */

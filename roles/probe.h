@@ -52,6 +52,7 @@ enum probe_mechanism {
 	MECH_PASSRIGHTS,  /* SO_PASSRIGHTS off on every channel reader end: SCM_RIGHTS refused at the sender */
 	MECH_SPAWN,       /* what a fork of the supervisor must not carry over: groups, environment, stderr */
 	MECH_PROGRAM_LANDLOCK, /* the Landlock domain an exec'd program enters (roles/provider_exec.h) */
+	MECH_MEMFD_SEAL,  /* the seals of a provider's journal memfd (runner/memfd.h) */
 	MECH_COUNT
 };
 

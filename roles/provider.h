@@ -27,6 +27,8 @@ struct provider_config {
 	uint32_t checkpoint_ms;
 	int artifact_fd;             /* read-only end */
 	int signal_fd;               /* write-only end */
+	int journal_fd;              /* its write-ahead journal (journal.h), held by the supervisor */
+	int control_fd;              /* read end of the supervisor's requests to send the journal again */
 	int status_fd;
 };
 

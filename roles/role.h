@@ -30,9 +30,8 @@ struct role_seal {
  * role must then exit without serving. */
 int role_seal_and_report(const struct role_seal *seal, int status_fd);
 
-/* Blocks SIGTERM, SIGINT, SIGUSR1, SIGHUP and SIGPIPE and returns a
- * signalfd for the first three (the supervisor stops roles with SIGTERM and
- * asks providers for a new epoch with SIGUSR1), or -1 (logged). */
+/* Blocks SIGTERM, SIGINT, SIGHUP and SIGPIPE and returns a signalfd for
+ * the first two (the supervisor stops roles with SIGTERM), or -1 (logged). */
 int role_stop_signalfd(void);
 
 /* Reads one pending signal from the signalfd: its number, or 0. */

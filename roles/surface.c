@@ -290,6 +290,9 @@ const struct surface_case surface_table[] = {
 		   "write(4 = signal reader end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
 	REFUSED_BY("write", PV, "artifact-reader", SFD_ARTIFACT_R, MECH_CHANNEL, EPIPE, "the channel is shut away from it",
 		   "write(3 = artifact reader end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
+	REFUSED_BY("write", PV, "control-reader", SFD_CONTROL, MECH_CHANNEL, EPIPE,
+		   "the supervisor's control channel is shut away from it: no word goes back",
+		   "write(6 = control reader end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
 	ALLOWED("write", ALL, "status", SFD_STATUS, "its status records, which the supervisor parses and bounds",
 		"write(<status fd>, \"\", 0)", SYS_write, SA_FD, (long)"", 0),
 	ALLOWED("write", ALL, "stderr", SFD_STDERR, "its log lines (finding 12 gives each role a pipe of its own)",
@@ -301,12 +304,28 @@ const struct surface_case surface_table[] = {
 	ALLOWED("recvfrom", PV, "signal-writer-eof", SFD_SIGNAL_W, "end of file at once: the channel is shut toward it",
 		"recvfrom(4 = signal writer end, buf, 64, MSG_DONTWAIT, NULL, NULL)", SYS_recvfrom, SA_FD, SA_BUF, 64,
 		MSG_DONTWAIT, 0, 0),
-	NO_CLASS("recvmmsg", AS, "reads frames from its signal channels without a control buffer: no fd can arrive"),
+	NO_CLASS("recvmmsg", AS | PV, "reads frames without a control buffer, so no fd can arrive: the association "
+				     "its signal channels, a provider only fd 3, its artifact channel (recvmmsg.signal-writer)"),
+	REFUSED("recvmmsg", PV, "signal-writer", SFD_SIGNAL_W,
+		"recvmmsg(4 = signal writer end, [{1 byte}], 1, MSG_DONTWAIT, NULL): fd 3 only", SYS_recvmmsg, SA_FD,
+		SA_MMSG, 1, MSG_DONTWAIT, 0),
 	NO_CLASS("recvmsg", PVX, "its program's pipes and sockets; no fd reaches a provider: "
 				  "the reader ends refuse SCM_RIGHTS (sendmsg.scm-* rows)"),
 	ALLOWED("fdatasync", AS, "ledger", SFD_LEDGER, "makes its own appends durable (group commit)",
 		"fdatasync(3 = ledger)", SYS_fdatasync, SA_FD),
 	NO_CLASS("pread64", PVX, "reads its own fds, like read; sockets and pipes answer ESPIPE"),
+	ALLOWED("pread64", PV, "journal", SFD_JOURNAL, "its own journal, read back to send its frames again",
+		"pread64(5 = journal, buf, 64, 0)", SYS_pread64, SA_FD, SA_BUF, 64, 0),
+	REFUSED("pread64", PVP, "artifact-reader", SFD_ARTIFACT_R, "pread64(3 = artifact reader end, buf, 64, 0): fd 5 only",
+		SYS_pread64, SA_FD, SA_BUF, 64, 0),
+	ALLOWED("pwrite64", PV, "journal", SFD_JOURNAL,
+		"its own journal, a memfd no other role holds; the supervisor never reads it",
+		"pwrite64(5 = journal, \"\", 0, 0)", SYS_pwrite64, SA_FD, (long)"", 0, 0),
+	REFUSED_BY("pwrite64", PV, "journal-grow", SFD_JOURNAL, MECH_MEMFD_SEAL, EPERM,
+		   "sealed at its size: it cannot grow into a memory bomb the supervisor pays for",
+		   "pwrite64(5 = journal, \"x\", 1, 64 MiB)", SYS_pwrite64, SA_FD, (long)"x", 1, 64L << 20),
+	REFUSED("pwrite64", PV, "signal-writer", SFD_SIGNAL_W, "pwrite64(4 = signal writer end, \"x\", 1, 0): fd 5 only",
+		SYS_pwrite64, SA_FD, (long)"x", 1, 0),
 	NO_CLASS("readv", PVX, "reads its own fds, like read"),
 	NO_CLASS("writev", PVX, "writes its own fds, like write"),
 	NO_CLASS("fadvise64", PVX, "advice on its own file's page cache"),
@@ -553,6 +572,8 @@ static int role_fd(enum surface_fd k, unsigned role, const struct probe_env *e)
 	case SFD_LISTENER: case SFD_LEDGER: case SFD_ARTIFACT_R: return 3;
 	case SFD_ARTIFACT_W: case SFD_SIGNAL_R: case SFD_SIGNAL_W: return 4;
 	case SFD_CHANNEL: return role & (IM | AS) ? 4 : 3;
+	case SFD_JOURNAL: return 5;
+	case SFD_CONTROL: return 6;
 	case SFD_STATUS: return e->status_fd;
 	case SFD_STDERR: return 2;
 	default: return -1;

@@ -30,6 +30,8 @@ enum surface_fd {
 	SFD_SIGNAL_R,    /* association: fd 4, the first provider's signal channel */
 	SFD_ARTIFACT_R,  /* provider: fd 3 */
 	SFD_SIGNAL_W,    /* provider: fd 4 */
+	SFD_JOURNAL,     /* provider: fd 5, its write-ahead journal (a sealed memfd) */
+	SFD_CONTROL,     /* provider: fd 6, the read end of the supervisor's control channel */
 	SFD_CHANNEL,     /* the role's first channel end: intermediary 4, association 4, provider 3 */
 	SFD_STATUS,      /* its status pipe to the supervisor */
 	SFD_STDERR,      /* fd 2 */

@@ -13,12 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../roles/journal.h"
 #include "../roles/keys.h"
 #include "../roles/log.h"
 #include "cgroup.h"
 #include "ledger_file.h"
 #include "role_log.h"
 #include "limits.h"
+#include "memfd.h"
 #include "seccomp.h"
 
 #include <sodium.h>
@@ -37,7 +39,6 @@
  * the latency a backlog can add. An artifact channel holds at least four
  * of the largest frames. */
 #define ARTIFACT_SNDBUF_MIN (2 << 20)
-#define SIGNAL_SNDBUF (1 << 20)
 
 static const char *const policy_files[POLICY_COUNT] = {
 	[POLICY_INTERMEDIARY] = "intermediary.policy",
@@ -416,7 +417,9 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		nb = plan_exec_binds(r, tp, nb);
 	r->keep[0] = p->artifact[i].reader;
 	r->keep[1] = p->signal[i].writer;
-	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 2, &tp->limits, LIMITS_PROVIDER,
+	r->keep[2] = p->journal[i];
+	r->keep[3] = p->control[i].reader;
+	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 4, &tp->limits, LIMITS_PROVIDER,
 		    p->policy[tp->exec ? POLICY_PROVIDER_EXEC : POLICY_PROVIDER]);
 	r->spec.hostname = tp->name;
 	r->spec.net_lo = true;
@@ -430,7 +433,7 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		.name = tp->name, .policy_path = r->policy_in_sandbox, .secret_key_path = r->key_in_sandbox,
 		.receive_body = tp->receive_body, .exec = tp->exec, .max_request = t->max_request,
 		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
-		.artifact_fd = 3, .signal_fd = 4, .status_fd = 5,
+		.artifact_fd = 3, .signal_fd = 4, .journal_fd = 5, .control_fd = 6, .status_fd = 7,
 	};
 	/* Its programs get the same rules but the first two: no /keys, no
 	 * /policy (they read untrusted bodies; the keys are the provider's). */
@@ -465,8 +468,10 @@ static void plan_init_fds(struct run_plan *p, const struct topology *t)
 	p->t = t;
 	p->listen_fd = p->ledger_fd = -1;
 	p->n_roles = t->n_providers + 2;
-	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++)
-		p->artifact[i] = p->signal[i] = (struct channel){ -1, -1 };
+	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
+		p->artifact[i] = p->signal[i] = p->control[i] = (struct channel){ -1, -1 };
+		p->journal[i] = -1;
+	}
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
 		p->roles[k].status_rd = p->roles[k].status_wr = p->roles[k].stderr_rd = p->roles[k].stderr_wr = -1;
 }
@@ -509,7 +514,9 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 			 "(recvmmsg) and a provider with exec (recvmsg) could, if compromised (docs/CLAIMS.md)");
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (channel_open(&p->artifact[i], artifact_sndbuf(t), err, errlen) < 0 ||
-		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)
+		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0 ||
+		    channel_open(&p->control[i], CONTROL_SNDBUF, err, errlen) < 0 ||
+		    (p->journal[i] = sealed_memfd("mpbs-journal", JOURNAL_BYTES, err, errlen)) < 0)
 			return -1;
 	for (size_t k = 0; k < p->n_roles; k++)
 		if (status_pipe(&p->roles[k], err, errlen) < 0 ||
@@ -587,6 +594,8 @@ void plan_release(struct run_plan *p)
 	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
 		channel_close(&p->artifact[i]);
 		channel_close(&p->signal[i]);
+		channel_close(&p->control[i]);
+		close_fd(&p->journal[i]);
 	}
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++) {
 		struct role_plan *r = &p->roles[k];

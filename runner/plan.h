@@ -31,6 +31,14 @@ enum policy_id {
 #define UID_OFFSET_ASSOCIATION 1
 #define UID_OFFSET_PROVIDER(i) (2 + (i))
 
+/* A signal channel's send buffer. A provider's journal must hold more
+ * frames than this lets the channel queue (roles/journal.h;
+ * tests/unit/test_journal.c measures it). */
+#define SIGNAL_SNDBUF (1 << 20)
+/* The control channel: requests to send the journal again, a byte each;
+ * they coalesce. */
+#define CONTROL_SNDBUF 4096
+
 #define PLAN_ROLES_MAX (TOPO_PROVIDERS_MAX + 2)
 #define PLAN_KEEP_MAX (TOPO_PROVIDERS_MAX + 2)
 #define PLAN_PATH_MAX 512
@@ -69,6 +77,10 @@ struct run_plan {
 	int ledger_fd;
 	struct channel artifact[TOPO_PROVIDERS_MAX];
 	struct channel signal[TOPO_PROVIDERS_MAX];
+	/* Per provider: its write-ahead journal (roles/journal.h) and the
+	 * supervisor's requests to send it again; both outlive its restarts. */
+	int journal[TOPO_PROVIDERS_MAX];
+	struct channel control[TOPO_PROVIDERS_MAX];
 	int im_artifact_fds[TOPO_PROVIDERS_MAX];
 	bool receive_body[TOPO_PROVIDERS_MAX];
 	struct association_provider as_providers[TOPO_PROVIDERS_MAX];

@@ -46,6 +46,7 @@ struct role_state {
 	bool alive;
 	bool ready;
 	bool sealed;            /* this incarnation reported 'R': its status fd has nothing more to say */
+	bool term_on_ready;     /* its stop phase came before it was ready: SIGTERM once it is */
 	bool given_up;          /* a provider past its restart budget: left down */
 	bool log_watched;       /* its log pipe is in the epoll set */
 	struct role_log log;    /* its stderr, as it reaches the supervisor's */
@@ -153,6 +154,17 @@ static void arm_deadline(struct supervisor *s)
 		log_errno("timerfd_settime");
 }
 
+/* A role blocks its stop signal only once it runs its own code: one
+ * signalled earlier (the init of its pid namespace ignores it then) would
+ * never stop. It is told when it reports ready. */
+static void stop_role(struct supervisor *s, size_t k)
+{
+	if (s->roles[k].alive && !s->roles[k].sealed)
+		s->roles[k].term_on_ready = true;
+	else
+		signal_role(s, k, SIGTERM);
+}
+
 /* Moves to the next phase that still has a live role and signals it. */
 static void advance_stop(struct supervisor *s)
 {
@@ -162,8 +174,39 @@ static void advance_stop(struct supervisor *s)
 			break;
 		for (size_t k = 0; k < s->plan->n_roles; k++)
 			if (in_phase(s, k, s->phase))
-				signal_role(s, k, SIGTERM);
+				stop_role(s, k);
 		arm_deadline(s);
+	}
+}
+
+static int start_role(struct supervisor *s, size_t k);
+static void ask_providers_to_resend(struct supervisor *s);
+
+/* A stop that finds the association or a provider waiting out its restart
+ * backoff starts it at once: what its channels hold (artifacts a provider
+ * has not signalled, signals the association has not recorded) is handled
+ * before the run ends, within the drain timeout of its phase. The
+ * intermediary is not: nothing new should come in. */
+static void restart_due_for_stop(struct supervisor *s)
+{
+	char err[512];
+	for (size_t k = 0; k < s->plan->n_roles; k++) {
+		struct role_state *rs = &s->roles[k];
+		if (!rs->due_ms || rs->alive)
+			continue;
+		rs->due_ms = 0;
+		if (s->plan->roles[k].kind == ROLE_INTERMEDIARY)
+			continue;
+		if (plan_renew_status(&s->plan->roles[k], err, sizeof(err)) < 0 || start_role(s, k) < 0) {
+			log_error("%s: cannot start it to drain its channels%s%s", s->plan->roles[k].label,
+				  *err ? ": " : "", err);
+			s->exit_status = 1;
+			continue;
+		}
+		log_info("%s started to drain its channels before the stop (pid %d)", s->plan->roles[k].label,
+			 rs->proc.pid);
+		if (s->plan->roles[k].kind == ROLE_ASSOCIATION)
+			ask_providers_to_resend(s);
 	}
 }
 
@@ -174,6 +217,7 @@ static void begin_stop(struct supervisor *s, const char *why, int status)
 	if (s->phase != RUNNING)
 		return;
 	log_info("stopping (%s)", why);
+	restart_due_for_stop(s);
 	advance_stop(s);
 }
 
@@ -390,6 +434,10 @@ static size_t parse_status(struct supervisor *s, size_t k)
 		} else if (b[0] == ROLE_STATUS_READY) {
 			off += 1;
 			rs->sealed = true;
+			if (rs->term_on_ready) {
+				rs->term_on_ready = false;
+				signal_role(s, k, SIGTERM);
+			}
 			/* a restarted role reports again; readiness is announced once */
 			if (!rs->ready) {
 				rs->ready = true;
@@ -469,6 +517,7 @@ static int start_role(struct supervisor *s, size_t k)
 	}
 	s->roles[k].alive = true;
 	s->roles[k].sealed = false;
+	s->roles[k].term_on_ready = false;
 	s->roles[k].started_ms = now_ms();
 	s->roles[k].len = 0;
 	close(r->status_wr);
@@ -484,9 +533,25 @@ static int start_role(struct supervisor *s, size_t k)
 	return 0;
 }
 
+/* After the association restarted: each provider sends its journal again
+ * (roles/journal.h), so what the dead association read but never recorded
+ * comes back. One byte on the provider's control channel, never blocking:
+ * requests coalesce, and a full channel already holds one. */
+static void ask_providers_to_resend(struct supervisor *s)
+{
+	for (size_t j = 0; j < s->plan->n_roles; j++) {
+		const struct role_plan *r = &s->plan->roles[j];
+		if (r->kind != ROLE_PROVIDER || s->roles[j].given_up)
+			continue;
+		if (send(s->plan->control[r->provider].writer, "R", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		    errno != EAGAIN)
+			log_errno("%s: control channel", r->label);
+	}
+}
+
 /* Restarts every role whose backoff has passed. A restarted association
- * rebuilds itself from the ledger; the providers are asked for a new signed
- * epoch, so frames it read but never recorded cannot leave a chain broken. */
+ * rebuilds itself from the ledger, and the providers send their journals
+ * again, so frames it read but never recorded are recorded now. */
 static void on_restart_timer(struct supervisor *s)
 {
 	uint64_t ticks, now = now_ms();
@@ -510,9 +575,7 @@ static void on_restart_timer(struct supervisor *s)
 		}
 		log_info("%s restarted (pid %d)", s->plan->roles[k].label, rs->proc.pid);
 		if (s->plan->roles[k].kind == ROLE_ASSOCIATION)
-			for (size_t j = 0; j < s->plan->n_roles; j++)
-				if (s->plan->roles[j].kind == ROLE_PROVIDER)
-					signal_role(s, j, SIGUSR1);
+			ask_providers_to_resend(s);
 	}
 	arm_restart_timer(s);
 }

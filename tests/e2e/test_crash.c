@@ -325,7 +325,8 @@ static int second_instance(char **log)
 	snprintf(from, sizeof(from), "listen = 127.0.0.1:%d", m.port);
 	snprintf(to, sizeof(to), "listen = 127.0.0.1:%d", two.port);
 	file_replace(two.topology, from, to);
-	file_replace(two.topology, "uid_base = 300000", "uid_base = 400000");
+	/* another uid range (the launch moves on if that one is taken too) */
+	two.uid_base = m.uid_base + 128;
 	/* The association's keys default to the ledger's directory: its own. */
 	cr_assert_eq(topology_insert(two.topology, "association", "keys = association-keys\ndemo_keys = yes\n"), 0);
 	int ready = mpbs_launch(&two);

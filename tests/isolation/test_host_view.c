@@ -213,7 +213,7 @@ HOST_TEST(only_providers_have_a_link_up_and_it_is_lo)
 /* ---- fd tables ---- */
 
 struct fd_census {
-	size_t total, sockets, pipes, epoll, signalfd, timerfd, eventfd, regular, other;
+	size_t total, sockets, pipes, epoll, signalfd, timerfd, eventfd, regular, journal, other;
 	char regular_path[PATH_MAX];
 };
 
@@ -265,6 +265,8 @@ static void count_fd(struct fd_census *c, const char *target)
 		c->timerfd++;
 	else if (strcmp(target, "anon_inode:[eventfd]") == 0)
 		c->eventfd++;
+	else if (strncmp(target, "/memfd:mpbs-journal ", 20) == 0)
+		c->journal++;
 	else if (target[0] == '/') {
 		c->regular++;
 		snprintf(c->regular_path, sizeof(c->regular_path), "%s", target);
@@ -323,16 +325,19 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 		cr_assert_eq(c.pipes, 1, "%s: %zu pipes (only its status pipe)", who, c.pipes);
 		cr_assert_eq(c.signalfd, 1, "%s", who);
 		switch (roles[k].kind) {
-		case ROLE_PROVIDER: /* artifact reader, signal writer; one loop, one timer */
+		case ROLE_PROVIDER: /* artifact reader, signal writer, control reader, its journal; one loop, one timer */
 			cr_assert_eq(c.eventfd, 0, "%s", who);
-			cr_assert_eq(c.sockets, 2, "%s: %zu sockets", who, c.sockets);
+			cr_assert_eq(c.sockets, 3, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.regular, 0, "%s holds a host file: %s", who, c.regular_path);
+			cr_assert_eq(c.journal, 1, "%s: %zu journals", who, c.journal);
+			cr_assert(holds_same(roles[k].pid, 5, m.pid), "%s: fd 5 is not the journal the supervisor keeps", who);
 			cr_assert_eq(c.epoll, 1, "%s", who);
 			cr_assert_eq(c.timerfd, 1, "%s", who);
-			cr_assert_eq(c.total, 3 + 6, "%s: %zu fds", who, c.total);
+			cr_assert_eq(c.total, 3 + 8, "%s: %zu fds", who, c.total);
 			break;
 		case ROLE_INTERMEDIARY: /* listener + one artifact writer per provider; its loop and MHD's */
 			cr_assert_eq(c.eventfd, 0, "%s", who);
+			cr_assert_eq(c.journal, 0, "%s holds a provider's journal", who);
 			cr_assert_eq(c.sockets, 1 + N_PROVIDERS, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.regular, 0, "%s holds a host file: %s", who, c.regular_path);
 			cr_assert_eq(c.epoll, 2, "%s", who);
@@ -342,6 +347,7 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 		case ROLE_ASSOCIATION: /* the ledger + one signal reader per provider; its syncer's eventfd */
 			cr_assert_eq(c.regular, 1, "%s", who);
 			cr_assert_str_eq(c.regular_path, m.ledger, "%s", who);
+			cr_assert_eq(c.journal, 0, "%s holds a provider's journal", who);
 			cr_assert_eq(c.sockets, N_PROVIDERS, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.epoll, 1, "%s", who);
 			cr_assert_eq(c.timerfd, 1, "%s", who);
