@@ -222,3 +222,45 @@ Test(e2e_recovery, restarted_association_refuses_a_broken_chain_once_and_the_run
 	cr_assert_eq(file_count(m.log, "restart budget exhausted"), 0, "(log: %s)", m.log);
 	cr_assert_eq(file_count(m.log, ": cut "), 0, "a complete line was cut (log: %s)", m.log);
 }
+
+/* A kill can fall between a checkpoint's record and the `confirmed` records
+ * it made (they are written together, and a write can be cut between two
+ * lines). The ledger is left so here: everything after its last checkpoint
+ * is taken away from a stopped run's ledger. The next start rebuilds, finds
+ * the rule holding for those operations with no record, and writes each
+ * `confirmed` once. */
+Test(e2e_recovery, confirmations_the_ledger_lacks_are_written_once_at_the_next_start)
+{
+	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	post_and_confirm(30, "before");
+	size_t total = ledger_count(m.ledger, "confirmed");
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop with status 0 (log: %s)", m.log);
+
+	size_t len = 0;
+	char *text = read_file(m.ledger, &len);
+	cr_assert_not_null(text);
+	char *last = NULL;
+	for (char *p = strstr(text, "\"type\":\"checkpoint\""); p; p = strstr(p + 1, "\"type\":\"checkpoint\""))
+		last = p;
+	cr_assert_not_null(last, "no checkpoint in the ledger");
+	char *cut = memchr(last, '\n', len - (size_t)(last - text));
+	cr_assert_not_null(cut);
+	cut++;
+	size_t lost = 0;
+	for (char *p = strstr(cut, "\"type\":\"confirmed\""); p; p = strstr(p + 1, "\"type\":\"confirmed\""))
+		lost++;
+	cr_assert_gt(lost, 0, "no confirmation follows the last checkpoint (ledger %s)", m.ledger);
+	rewrite_ledger(text, (size_t)(cut - text));
+	free(text);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), total - lost);
+
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not start again (log: %s)", m.log);
+	cr_assert_geq(ledger_wait_count(m.ledger, "confirmed", total, 5000 * harness_time_scale()), total,
+		      "the %zu confirmations the ledger lacked were not written (log: %s)", lost, m.log);
+	char want[128];
+	snprintf(want, sizeof(want), "confirmed %zu operations the ledger had covered but not yet recorded", lost);
+	cr_assert_eq(file_count(m.log, want), 1, "the log does not say '%s' (log: %s)", want, m.log);
+	post_and_confirm(5, "after");
+	stop_cleanly();
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), total + 5);
+}
