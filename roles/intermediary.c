@@ -38,7 +38,6 @@ struct forward_stats {
 
 /* How long the intermediary holds new requests back while a provider's
  * channel is congested, before it goes on (and that channel drops). */
-#define STALL_MS 200
 /* How long a stop waits for requests under way. */
 #define DRAIN_MS 2000
 /* Connections whose peer half-closed, handled per loop turn; more wait for
@@ -47,7 +46,7 @@ struct forward_stats {
 
 struct intermediary {
 	const struct intermediary_config *cfg;
-	struct pollfd *channels;           /* one per provider, POLLOUT */
+	struct pollfd *channels;           /* one per provider, POLLOUT; then the stop signalfd */
 	uint64_t stalls;                   /* times it held requests back */
 	struct MHD_Response *no_content;   /* 204, shared by every answer */
 	struct MHD_Response *not_found;
@@ -487,20 +486,28 @@ static int wait_timeout_ms(struct MHD_Daemon *d)
 /* Backpressure instead of loss: while any artifact channel is more than a
  * quarter full (the kernel's "writable" mark for AF_UNIX sockets), read no
  * new request, so TCP pushes back on clients rather than a full channel
- * dropping an artifact that was already answered 204. Bounded: a provider
- * that stays stuck past STALL_MS gets its copies dropped (and counted), so
- * one dead provider cannot stall the service. The intermediary learns only
- * that a channel drains slowly, never what a provider decided (timing
- * channels are outside the model, docs/CLAIMS.md). */
+ * dropping an artifact that was already answered 204. Bounded by
+ * stall_timeout: a provider that stays stuck past it gets its copies
+ * dropped (and counted), so one hung provider cannot stall the service for
+ * ever. The bound must outlast a restart: a provider's, or the
+ * association's, during which providers wait on their full signal channels
+ * (docs/RELIABILITY.md). A stop ends the wait at once. The intermediary
+ * learns only that a channel drains slowly, never what a provider decided
+ * (timing channels are outside the model, docs/CLAIMS.md). */
 static void wait_for_channels(struct intermediary *im)
 {
 	size_t n = im->cfg->n_providers;
-	for (int waited = 0; waited < STALL_MS; waited += 10) {
-		int ready = poll(im->channels, n, waited ? 10 : 0);
+	for (unsigned waited = 0; waited < im->cfg->stall_ms; waited += 10) {
+		int ready = poll(im->channels, n + 1, waited ? 10 : 0);
 		if (ready < 0 && errno != EINTR)
 			return;
-		if (ready == (int)n)
-			return;
+		if (ready < 0)
+			continue;
+		size_t writable = 0;
+		for (size_t i = 0; i < n; i++)
+			writable += (im->channels[i].revents & POLLOUT) != 0;
+		if (writable == n || (im->channels[n].revents & POLLIN))
+			return; /* all writable, or a stop signal the loop reads next */
 		if (waited == 0)
 			im->stalls++;
 	}
@@ -593,9 +600,12 @@ int intermediary_main(const struct intermediary_config *cfg, const struct role_s
 	deadlines_init(&im.deadlines, (uint64_t)cfg->header_timeout_s * 1000, (uint64_t)cfg->body_timeout_s * 1000);
 	int sfd = role_stop_signalfd();
 	im.per_provider = calloc(cfg->n_providers, sizeof(*im.per_provider));
-	im.channels = calloc(cfg->n_providers, sizeof(*im.channels));
+	/* one per provider, then the stop signalfd (wait_for_channels) */
+	im.channels = calloc(cfg->n_providers + 1, sizeof(*im.channels));
 	for (size_t i = 0; im.channels && i < cfg->n_providers; i++)
 		im.channels[i] = (struct pollfd){ .fd = cfg->artifact_fds[i], .events = POLLOUT };
+	if (im.channels)
+		im.channels[cfg->n_providers] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	if (sfd < 0 || !im.per_provider || !im.channels || sodium_init() < 0 || !responses_create(&im)) {
 		log_error("cannot initialise");
 		goto out;

@@ -241,6 +241,7 @@ static int watch(struct provider *p, int fd, uint64_t tag)
 }
 
 static int consume_peeked(struct provider *p);
+static int on_control(struct provider *p);
 
 /* action = exec: START, then the handler runs with the body on stdin; its
  * end (handler_done) emits COMPLETE. A handler that cannot start still gets
@@ -423,6 +424,12 @@ static int drain_artifacts(struct provider *p)
 {
 	for (;;) {
 		bool odd;
+		/* A request to send the journal again goes first: under steady
+		 * load this loop may not return to epoll for long, and every
+		 * batch made meanwhile pushes the frames a restarted association
+		 * lacks further back in the ring (journal.h). */
+		if (on_control(p) < 0)
+			return -1;
 		int more = peek_batch(p, &odd);
 		if (more < 0 || flush_frames(p) < 0 || consume_peeked(p) < 0)
 			return -1;

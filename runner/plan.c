@@ -333,6 +333,7 @@ static void plan_intermediary(struct run_plan *p, struct role_plan *r)
 		.max_connections = t->max_connections, .max_connections_per_ip = t->max_connections_per_ip,
 		.timeout_s = t->http_timeout,
 		.header_timeout_s = t->header_timeout, .body_timeout_s = t->body_timeout,
+		.stall_ms = t->stall_timeout_ms,
 		.status_fd = 4 + (int)n,
 	};
 }

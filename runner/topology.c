@@ -110,6 +110,7 @@ static const struct key_def intermediary_keys[] = {
 	U("timeout", struct topology, http_timeout, 1, 3600),
 	U("header_timeout", struct topology, header_timeout, 1, 3600),
 	U("body_timeout", struct topology, body_timeout, 1, 3600),
+	U("stall_timeout", struct topology, stall_timeout_ms, 1, 3600000),
 	LIMIT_KEYS(struct topology, intermediary_limits),
 };
 
@@ -910,6 +911,7 @@ static int set_defaults(struct parse *p)
 	t->http_timeout = 15;
 	t->header_timeout = 20;
 	t->body_timeout = 30;
+	t->stall_timeout_ms = 60000;
 	t->pending_timeout = 30;
 	t->pending_max = 65536;
 	t->association_demo_keys = true;
