@@ -134,7 +134,7 @@ check-asan:
 # that expects its programs' Landlock domain to keep it from the keys. Logs:
 # build-vg/valgrind.
 VG_BUILD := build-vg
-VG_SUITES := @(e2e_pipeline|e2e_faults|e2e_hostile|e2e_cli|e2e_token|e2e_verify|e2e_evaluator|e2e_handler)/!(network_attempt_dies_by_seccomp|cannot_read_its_providers_keys_or_policy)
+VG_SUITES := @(e2e_pipeline|e2e_faults|e2e_crash|e2e_recovery|e2e_hostile|e2e_cli|e2e_token|e2e_verify|e2e_evaluator|e2e_handler)/!(network_attempt_dies_by_seccomp|cannot_read_its_providers_keys_or_policy)
 check-valgrind:
 	$(MAKE) BUILD=$(VG_BUILD) MEMCHECK=1 $(VG_BUILD)/mpbs-tests
 	rm -rf $(VG_BUILD)/valgrind && mkdir -p $(VG_BUILD)/valgrind
