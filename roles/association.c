@@ -71,6 +71,7 @@ struct peer {
 	bool resyncing;
 	uint64_t resent;           /* frames skipped: its ledger already held them */
 	uint64_t held;             /* frames ahead of a gap while resyncing */
+	uint64_t held_in_gap;      /* of them, behind the gap it is in now */
 	uint64_t ignored;          /* frames dropped while untrusted */
 	uint64_t over_quota;       /* operations not tracked: at its pending quota */
 	struct wire_stats wire;
@@ -358,6 +359,20 @@ static int on_old_signal(struct association *as, struct peer *pr, const struct s
 	return 0;
 }
 
+/* A frame ahead of the gap a killed predecessor left: it comes again with
+ * the provider's journal. Its journal keeps JOURNAL_FRAMES frames, so a gap
+ * it cannot fill shows as more frames held than that: said once, loudly,
+ * since that provider's signals no longer count in this run. */
+static int hold(struct peer *pr, uint64_t seq)
+{
+	pr->held++;
+	if (++pr->held_in_gap == 2 * (uint64_t)JOURNAL_FRAMES)
+		log_error("provider %s: %" PRIu64 " frames held back behind a gap after pseq %" PRIu64
+			  " (the latest %" PRIu64 "), and its journal has not filled it: its signals do not count "
+			  "until it opens a new epoch", pr->cfg->name, pr->held_in_gap, pr->chain.seq, seq);
+	return 0;
+}
+
 static int on_signal(struct association *as, size_t who, const struct signal_frame *s)
 {
 	struct peer *pr = &as->peers[who];
@@ -369,15 +384,14 @@ static int on_signal(struct association *as, size_t who, const struct signal_fra
 	}
 	if (s->seq <= pr->chain.seq)
 		return on_old_signal(as, pr, s);
-	if (pr->resyncing && s->seq > pr->chain.seq + 1) {
-		pr->held++;
-		return 0;
-	}
+	if (pr->resyncing && s->seq > pr->chain.seq + 1)
+		return hold(pr, s->seq);
 	if (pr->queued >= pr->cfg->checkpoint_every)
 		return distrust(as, pr, "more uncovered signals than checkpoint_every");
 	if (!chain_accept_signal(&pr->chain, s, &why))
 		return record_rejected(as, pr, why);
 	pr->resyncing = false;
+	pr->held_in_gap = 0;
 	pr->recent_chain[s->seq % JOURNAL_FRAMES] = chain_prefix(s->chain);
 	struct uncovered *u = &pr->queue[pr->queued++];
 	memcpy(u->op, s->op, WIRE_DIGEST_LEN);
@@ -442,10 +456,8 @@ static int on_checkpoint(struct association *as, size_t who, const struct checkp
 	if (old_checkpoint(as, pr, c, &rc))
 		return rc;
 	if (pr->resyncing && was_trusted && c->seq > pr->chain.seq &&
-	    memcmp(c->epoch, pr->chain.epoch, WIRE_EPOCH_LEN) == 0) {
-		pr->held++;
-		return 0;
-	}
+	    memcmp(c->epoch, pr->chain.epoch, WIRE_EPOCH_LEN) == 0)
+		return hold(pr, c->seq);
 	if (!chain_accept_checkpoint(&pr->chain, c, pr->cfg->public_key, &why)) {
 		if (!was_trusted && c->seq != 0) {
 			pr->ignored++;
@@ -454,6 +466,7 @@ static int on_checkpoint(struct association *as, size_t who, const struct checkp
 		return record_rejected(as, pr, why);
 	}
 	pr->resyncing = false;
+	pr->held_in_gap = 0;
 	if (c->seq == 0 && pr->queued > 0) {
 		log_warn("provider %s: new epoch; %u signals of the previous one were never covered",
 			 pr->cfg->name, pr->queued);
