@@ -498,7 +498,9 @@ static void wait_for_channels(struct intermediary *im)
 {
 	size_t n = im->cfg->n_providers;
 	for (unsigned waited = 0; waited < im->cfg->stall_ms; waited += 10) {
-		int ready = poll(im->channels, n + 1, waited ? 10 : 0);
+		/* the first look, on every loop turn, is at the channels alone */
+		im->channels[n].revents = 0;
+		int ready = poll(im->channels, waited ? n + 1 : n, waited ? 10 : 0);
 		if (ready < 0 && errno != EINTR)
 			return;
 		if (ready < 0)
