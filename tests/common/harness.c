@@ -625,3 +625,34 @@ int mpbs_audit(const struct mpbs *m, const char *topology, bool with_sets, const
 	*report = json_load_file(json, 0, NULL);
 	return rc;
 }
+
+uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int file_replace(const char *path, const char *from, const char *to)
+{
+	size_t len = 0;
+	char *text = read_file(path, &len);
+	char *at = text ? strstr(text, from) : NULL;
+	FILE *f = at ? fopen(path, "w") : NULL;
+	int rc = -1;
+	if (f) {
+		fwrite(text, 1, (size_t)(at - text), f);
+		fputs(to, f);
+		fputs(at + strlen(from), f);
+		rc = fclose(f) == 0 ? 0 : -1;
+	}
+	free(text);
+	return rc;
+}

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct mpbs {
@@ -117,5 +118,12 @@ size_t file_count(const char *path, const char *needle);
 size_t file_wait_count(const char *path, const char *needle, size_t n, int timeout_ms);
 /* Number of distinct "op" values among the ledger records of a type. */
 size_t ledger_count_distinct_op(const char *path, const char *type);
+
+/* CLOCK_MONOTONIC in ms, and a sleep that resumes after a signal. */
+uint64_t mono_ms(void);
+void sleep_ms(unsigned ms);
+/* Replaces the first occurrence of from by to in the file at path; 0, or
+ * -1 when the file cannot be read or written or holds no from. */
+int file_replace(const char *path, const char *from, const char *to);
 
 #endif

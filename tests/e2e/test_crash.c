@@ -65,20 +65,6 @@ static void finish(void)
 	mpbs_cleanup(&m);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* splitmix64: the whole schedule follows from one printed seed. */
 static uint64_t next_random(uint64_t *state)
 {
@@ -98,28 +84,11 @@ static uint64_t crash_seed(void)
 	return (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
 }
 
-/* Replaces the first occurrence of from by to in the file at path. */
-static void file_replace(const char *path, const char *from, const char *to)
-{
-	size_t len = 0;
-	char *text = read_file(path, &len);
-	cr_assert_not_null(text, "cannot read %s", path);
-	char *at = strstr(text, from);
-	cr_assert_not_null(at, "%s holds no '%s'", path, from);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
-	fwrite(text, 1, (size_t)(at - text), f);
-	fputs(to, f);
-	fputs(at + strlen(from), f);
-	cr_assert_eq(fclose(f), 0);
-	free(text);
-}
-
 static void prepare_three_providers(void)
 {
 	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0, "cannot prepare a test directory");
 	cr_assert_eq(topology_insert(m.topology, "runner", RUNNER_KEYS), 0);
-	file_replace(m.topology, "pending_timeout = 5", PENDING_TIMEOUT);
+	cr_assert_eq(file_replace(m.topology, "pending_timeout = 5", PENDING_TIMEOUT), 0, "cannot replace a line of a test file");
 }
 
 static int verify_ledger(char **out)
@@ -324,7 +293,7 @@ static int second_instance(char **log)
 	free(text);
 	snprintf(from, sizeof(from), "listen = 127.0.0.1:%d", m.port);
 	snprintf(to, sizeof(to), "listen = 127.0.0.1:%d", two.port);
-	file_replace(two.topology, from, to);
+	cr_assert_eq(file_replace(two.topology, from, to), 0, "cannot replace a line of a test file");
 	/* another uid range (the launch moves on if that one is taken too) */
 	two.uid_base = m.uid_base + 128;
 	/* The association's keys default to the ledger's directory: its own. */

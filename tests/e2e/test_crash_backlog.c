@@ -44,36 +44,13 @@ static void finish(void)
 	mpbs_cleanup(&m);
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static void file_replace(const char *path, const char *from, const char *to)
-{
-	size_t len = 0;
-	char *text = read_file(path, &len);
-	cr_assert_not_null(text, "cannot read %s", path);
-	char *at = strstr(text, from);
-	cr_assert_not_null(at, "%s holds no '%s'", path, from);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fwrite(text, 1, (size_t)(at - text), f);
-	fputs(to, f);
-	fputs(at + strlen(from), f);
-	cr_assert_eq(fclose(f), 0);
-	free(text);
-}
-
 Test(e2e_crash_backlog, association_kill_behind_a_full_artifact_backlog, .init = need_root, .fini = finish,
      .timeout = 240)
 {
 	struct load load;
 	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0);
 	cr_assert_eq(topology_insert(m.topology, "runner", RUNNER_KEYS), 0);
-	file_replace(m.topology, "pending_timeout = 5", "pending_timeout = 600");
+	cr_assert_eq(file_replace(m.topology, "pending_timeout = 5", "pending_timeout = 600"), 0, "cannot replace a line of a test file");
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
 	cr_assert_eq(load_start(&load, m.port, 4, 300, "backlog"), 0);
 	sleep_ms(500);

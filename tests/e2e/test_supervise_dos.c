@@ -38,12 +38,6 @@ static void finish(void)
 	mpbs_cleanup(&m);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
 /* Signals the running role named comm and waits for the log to say it
  * restarted; returns its new pid. */
 static pid_t signal_and_wait_restart(const char *comm, const char *label, int sig)
