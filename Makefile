@@ -66,6 +66,8 @@ test: deps
 	$(MAKE) check-valgrind
 	$(MAKE) audit
 	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) faults FAULT_RUNS=3
+	@cat $(BUILD)/faults.log.summary
 	@echo "== ASan/UBSan suite:"; grep Synthesis build-asan/check.log | tail -n 1
 	@echo "== valgrind e2e suites:"; grep Synthesis $(VG_BUILD)/check.log | tail -n 1
 	@echo "== the suite's result:"; tail -n 1 $(BUILD)/check.log
@@ -117,7 +119,7 @@ check-unit: $(TESTS)
 # random seed each: random SIGKILLs of the association and every provider
 # under load, a whole-tree kill and restart; prints each run's figures and
 # their sum (answered, unconfirmed, duplicates, recovery time). Log:
-# build/faults.log. About 15 s a run.
+# build/faults.log, the sums in build/faults.log.summary. About 25 s a run.
 FAULT_RUNS ?= 5
 faults: $(TESTS)
 	$(CHECK_ENV) bash contrib/faults.sh $(abspath $(TESTS)) $(FAULT_RUNS) $(BUILD)/faults.log

@@ -60,5 +60,5 @@ END {
 	printf "whole_tree_kill_then_restart (%d runs): run 1 answered %d, of them unconfirmed %d (lost with the killed " \
 		"tree: reported, not asserted); run 2 answered %d, of them unconfirmed %d; duplicate confirmations %d; " \
 		"unclean stops %d, verify failed %d\n", w, a1, u1, a2, u2, wdup, wunclean, wverify
-}' "$log"
+}' "$log" | tee "$log.summary"
 ((failed_runs == 0))
