@@ -34,10 +34,9 @@ struct forward_stats {
 	uint64_t forwarded;     /* artifacts written, all providers */
 	uint64_t dropped_full;  /* a provider's channel was full: only its copy dropped */
 	uint64_t failed;        /* any other send error */
+	bool stuck;             /* full for stall_ms: not waited for until it drains (wait_for_channels) */
 };
 
-/* How long the intermediary holds new requests back while a provider's
- * channel is congested, before it goes on (and that channel drops). */
 /* How long a stop waits for requests under way. */
 #define DRAIN_MS 2000
 /* Connections whose peer half-closed, handled per loop turn; more wait for
@@ -486,32 +485,48 @@ static int wait_timeout_ms(struct MHD_Daemon *d)
 /* Backpressure instead of loss: while any artifact channel is more than a
  * quarter full (the kernel's "writable" mark for AF_UNIX sockets), read no
  * new request, so TCP pushes back on clients rather than a full channel
- * dropping an artifact that was already answered 204. Bounded by
- * stall_timeout: a provider that stays stuck past it gets its copies
- * dropped (and counted), so one hung provider cannot stall the service for
- * ever. The bound must outlast a restart: a provider's, or the
- * association's, during which providers wait on their full signal channels
- * (docs/RELIABILITY.md). A stop ends the wait at once. The intermediary
- * learns only that a channel drains slowly, never what a provider decided
- * (timing channels are outside the model, docs/CLAIMS.md). */
+ * dropping an artifact that was already answered 204. A channel that stays
+ * full for stall_ms is marked stuck: it is not waited for again until it
+ * drains, and its copies are dropped (and counted) meanwhile, so one hung
+ * provider costs the service one wait, not one wait per loop turn. The
+ * bound must outlast a restart: a provider's, or the association's, during
+ * which providers wait on their full signal channels (docs/RELIABILITY.md).
+ * A stop ends the wait at once. The intermediary learns only that a
+ * channel drains slowly, never what a provider decided (timing channels are
+ * outside the model, docs/CLAIMS.md). */
 static void wait_for_channels(struct intermediary *im)
 {
 	size_t n = im->cfg->n_providers;
-	for (unsigned waited = 0; waited < im->cfg->stall_ms; waited += 10) {
+	for (unsigned waited = 0;; waited += 10) {
 		/* the first look, on every loop turn, is at the channels alone */
 		im->channels[n].revents = 0;
 		int ready = poll(im->channels, waited ? n + 1 : n, waited ? 10 : 0);
 		if (ready < 0 && errno != EINTR)
 			return;
-		if (ready < 0)
-			continue;
-		size_t writable = 0;
-		for (size_t i = 0; i < n; i++)
-			writable += (im->channels[i].revents & POLLOUT) != 0;
-		if (writable == n || (im->channels[n].revents & POLLIN))
-			return; /* all writable, or a stop signal the loop reads next */
+		if (im->channels[n].revents & POLLIN)
+			return; /* a stop signal, which the loop reads next */
+		size_t waiting_for = 0;
+		for (size_t i = 0; ready >= 0 && i < n; i++) {
+			bool writable = im->channels[i].revents & POLLOUT;
+			if (writable && im->per_provider[i].stuck) {
+				im->per_provider[i].stuck = false;
+				log_info("artifact channel %zu drains again", i);
+			}
+			waiting_for += !writable && !im->per_provider[i].stuck;
+		}
+		if (ready >= 0 && waiting_for == 0)
+			return;
 		if (waited == 0)
 			im->stalls++;
+		if (waited < im->cfg->stall_ms)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!(im->channels[i].revents & POLLOUT) && !im->per_provider[i].stuck) {
+				im->per_provider[i].stuck = true;
+				log_warn("artifact channel %zu full for %u ms: its copies are dropped until it drains", i,
+					 im->cfg->stall_ms);
+			}
+		return;
 	}
 }
 

@@ -911,7 +911,7 @@ static int set_defaults(struct parse *p)
 	t->http_timeout = 15;
 	t->header_timeout = 20;
 	t->body_timeout = 30;
-	t->stall_timeout_ms = 60000;
+	t->stall_timeout_ms = 300000;
 	t->pending_timeout = 30;
 	t->pending_max = 65536;
 	t->association_demo_keys = true;

@@ -81,7 +81,7 @@ struct topology {
 	uint32_t http_timeout;           /* seconds a connection may be idle, default 15 */
 	uint32_t header_timeout;         /* seconds to send a request head, default 20 */
 	uint32_t body_timeout;           /* seconds to send a body after its head, default 30 */
-	uint32_t stall_timeout_ms;       /* ms requests are held back behind a full artifact channel, default 60000 */
+	uint32_t stall_timeout_ms;       /* ms requests are held back behind a full artifact channel, default 300000 */
 	struct topo_limits intermediary_limits;
 
 	/* [association] */

@@ -582,3 +582,51 @@ Test(e2e_crash, a_stop_during_restart_backoffs_drains_every_channel, .init = nee
 	cr_assert_eq(rc, 0, "verify exited %d: %s", rc, out ? out : "");
 	free(out);
 }
+
+/* --------------------------------------------------------------- test d */
+
+/* Posts n requests on one keep-alive connection; every one must be 204. */
+static void post_keepalive(int n, const char *tag)
+{
+	int fd = http_connect(m.port);
+	cr_assert_geq(fd, 0, "connect: %s", strerror(errno));
+	for (int i = 0; i < n; i++) {
+		char body[64];
+		int len = snprintf(body, sizeof(body), "%s %d", tag, i);
+		cr_assert_eq(http_post_on(fd, "/nuvl", "CTX_ALPHA", body, (size_t)len), 204, "%s: request %d", tag, i);
+	}
+	close(fd);
+}
+
+/* A hung provider (SIGSTOP: alive, reading nothing) costs the service one
+ * wait of stall_timeout, not one per loop turn: its channel is marked stuck
+ * and its copies dropped until it drains, while the others go on and
+ * confirm = 2 still confirms. Once it runs again, its channel drains and is
+ * waited for again. Counted from the log, never timed. */
+Test(e2e_crash, a_hung_provider_is_waited_for_once, .init = need_root, .fini = finish, .timeout = 120)
+{
+	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0, "cannot prepare a test directory");
+	cr_assert_eq(file_replace(m.topology, "confirm = all", "confirm = 2"), 0);
+	cr_assert_eq(topology_insert(m.topology, "intermediary", "stall_timeout = 300\n"), 0);
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	pid_t a = mpbs_role_pid(&m, "mpbs-p-A");
+	cr_assert_gt(a, 0);
+	cr_assert_eq(kill(a, SIGSTOP), 0);
+	/* enough to fill A's artifact channel past its writable mark, and more */
+	post_keepalive(6000, "A hung");
+	size_t confirmed = ledger_wait_count(m.ledger, "confirmed", 6000, 10000 * harness_time_scale());
+	cr_assert_eq(kill(a, SIGCONT), 0);
+	cr_assert_eq(confirmed, 6000, "B and C confirm every request while A hangs: %zu of 6000 (log: %s)", confirmed,
+		     m.log);
+	cr_assert_eq(file_count(m.log, "artifact channel 0 full for 300 ms"), 1,
+		     "the hung provider's channel must be waited for once (log: %s)", m.log);
+	/* the intermediary looks at its channels when requests come */
+	for (int round = 0; round < 100 * harness_time_scale() && !file_count(m.log, "artifact channel 0 drains again");
+	     round++) {
+		post_keepalive(20, "A back");
+		sleep_ms(100);
+	}
+	cr_assert_eq(file_count(m.log, "artifact channel 0 drains again"), 1, "log: %s", m.log);
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop with status 0 (log: %s)", m.log);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), ledger_count_distinct_op(m.ledger, "confirmed"));
+}
