@@ -46,6 +46,8 @@ struct forward_stats {
 struct intermediary {
 	const struct intermediary_config *cfg;
 	struct pollfd *channels;           /* one per provider, POLLOUT; then the stop signalfd */
+	struct pollfd *wait_fds;           /* the channels a congestion wait is for, then the stop signalfd */
+	size_t *blocking;                  /* their provider indices */
 	uint64_t stalls;                   /* times it held requests back */
 	struct MHD_Response *no_content;   /* 204, shared by every answer */
 	struct MHD_Response *not_found;
@@ -494,39 +496,76 @@ static int wait_timeout_ms(struct MHD_Daemon *d)
  * A stop ends the wait at once. The intermediary learns only that a
  * channel drains slowly, never what a provider decided (timing channels are
  * outside the model, docs/CLAIMS.md). */
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The channels still waited for when stall_ms ran out: stuck. */
+static void mark_stuck(struct intermediary *im, size_t k)
+{
+	for (size_t j = 0; j < k; j++) {
+		im->per_provider[im->blocking[j]].stuck = true;
+		log_warn("artifact channel %zu full for %u ms: its copies are dropped until it drains", im->blocking[j],
+			 im->cfg->stall_ms);
+	}
+}
+
+/* Keeps in wait_fds[0, k) the channels a poll did not find writable;
+ * returns how many. */
+static size_t still_blocking(struct intermediary *im, size_t k)
+{
+	size_t left = 0;
+	for (size_t j = 0; j < k; j++)
+		if (!(im->wait_fds[j].revents & POLLOUT)) {
+			im->wait_fds[left] = im->wait_fds[j];
+			im->blocking[left++] = im->blocking[j];
+		}
+	return left;
+}
+
 static void wait_for_channels(struct intermediary *im)
 {
-	size_t n = im->cfg->n_providers;
-	for (unsigned waited = 0;; waited += 10) {
-		/* the first look, on every loop turn, is at the channels alone */
-		im->channels[n].revents = 0;
-		int ready = poll(im->channels, waited ? n + 1 : n, waited ? 10 : 0);
+	size_t n = im->cfg->n_providers, k = 0;
+	/* the first look, on every loop turn, is at the channels alone */
+	if (poll(im->channels, n, 0) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		bool writable = im->channels[i].revents & POLLOUT;
+		if (writable && im->per_provider[i].stuck) {
+			im->per_provider[i].stuck = false;
+			log_info("artifact channel %zu drains again", i);
+		}
+		if (!writable && !im->per_provider[i].stuck) {
+			im->wait_fds[k] = (struct pollfd){ .fd = im->channels[i].fd, .events = POLLOUT };
+			im->blocking[k++] = i;
+		}
+	}
+	if (k == 0)
+		return;
+	im->stalls++;
+	/* Then the channels it waits for alone, and the stop signalfd, for
+	 * stall_ms of real time: a poll that also held the writable channels
+	 * would return at once. */
+	uint64_t until = monotonic_ms() + im->cfg->stall_ms;
+	for (;;) {
+		im->wait_fds[k] = (struct pollfd){ .fd = im->channels[n].fd, .events = POLLIN };
+		uint64_t now = monotonic_ms();
+		if (now >= until) {
+			mark_stuck(im, k);
+			return;
+		}
+		int ready = poll(im->wait_fds, k + 1, until - now > 1000 ? 1000 : (int)(until - now));
 		if (ready < 0 && errno != EINTR)
 			return;
-		if (im->channels[n].revents & POLLIN)
-			return; /* a stop signal, which the loop reads next */
-		size_t waiting_for = 0;
-		for (size_t i = 0; ready >= 0 && i < n; i++) {
-			bool writable = im->channels[i].revents & POLLOUT;
-			if (writable && im->per_provider[i].stuck) {
-				im->per_provider[i].stuck = false;
-				log_info("artifact channel %zu drains again", i);
-			}
-			waiting_for += !writable && !im->per_provider[i].stuck;
-		}
-		if (ready >= 0 && waiting_for == 0)
-			return;
-		if (waited == 0)
-			im->stalls++;
-		if (waited < im->cfg->stall_ms)
+		if (ready <= 0)
 			continue;
-		for (size_t i = 0; i < n; i++)
-			if (!(im->channels[i].revents & POLLOUT) && !im->per_provider[i].stuck) {
-				im->per_provider[i].stuck = true;
-				log_warn("artifact channel %zu full for %u ms: its copies are dropped until it drains", i,
-					 im->cfg->stall_ms);
-			}
-		return;
+		if (im->wait_fds[k].revents & POLLIN)
+			return; /* a stop signal, which the loop reads next */
+		if ((k = still_blocking(im, k)) == 0)
+			return;
 	}
 }
 
@@ -623,7 +662,10 @@ int intermediary_main(const struct intermediary_config *cfg, const struct role_s
 		im.channels[i] = (struct pollfd){ .fd = cfg->artifact_fds[i], .events = POLLOUT };
 	if (im.channels)
 		im.channels[cfg->n_providers] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	if (sfd < 0 || !im.per_provider || !im.channels || sodium_init() < 0 || !responses_create(&im)) {
+	im.wait_fds = calloc(cfg->n_providers + 1, sizeof(*im.wait_fds));
+	im.blocking = calloc(cfg->n_providers, sizeof(*im.blocking));
+	if (sfd < 0 || !im.per_provider || !im.channels || !im.wait_fds || !im.blocking || sodium_init() < 0 ||
+	    !responses_create(&im)) {
 		log_error("cannot initialise");
 		goto out;
 	}
@@ -640,5 +682,7 @@ out:
 	request_pool_free(&im);
 	free(im.per_provider);
 	free(im.channels);
+	free(im.wait_fds);
+	free(im.blocking);
 	return status;
 }

@@ -71,6 +71,7 @@ struct supervisor {
 				      * whose only pointer a child sees wiped would be a leak to memcheck) */
 	size_t restart_times_len;
 	enum stop_phase phase;
+	bool deadline_deferred;      /* the providers' stop phase waits for the association's rebuild */
 	size_t ready;
 	int exit_status;
 };
@@ -165,6 +166,35 @@ static void stop_role(struct supervisor *s, size_t k)
 		signal_role(s, k, SIGTERM);
 }
 
+/* The association restarted and is still rebuilding from its ledger (it
+ * reads all of it, about 18 s per million records): the providers cannot
+ * drain into their full signal channels meanwhile. */
+static bool association_rebuilding(const struct supervisor *s)
+{
+	for (size_t k = 0; k < s->plan->n_roles; k++)
+		if (s->plan->roles[k].kind == ROLE_ASSOCIATION && s->roles[k].alive && !s->roles[k].sealed)
+			return true;
+	return false;
+}
+
+/* The drain timeout of the providers' phase starts once the association
+ * reads again (or is gone): a stop just after an association restart must
+ * not kill providers whose frames only that association can record. */
+static void arm_phase_deadline(struct supervisor *s)
+{
+	if (s->phase == STOP_PROVIDERS && association_rebuilding(s)) {
+		struct itimerspec off = { 0 };
+		if (timerfd_settime(s->tfd, 0, &off, NULL) < 0) /* the previous phase's */
+			log_errno("timerfd_settime");
+		if (!s->deadline_deferred)
+			log_info("the providers' stop waits for the association to finish its rebuild");
+		s->deadline_deferred = true;
+		return;
+	}
+	s->deadline_deferred = false;
+	arm_deadline(s);
+}
+
 /* Moves to the next phase that still has a live role and signals it. */
 static void advance_stop(struct supervisor *s)
 {
@@ -175,7 +205,7 @@ static void advance_stop(struct supervisor *s)
 		for (size_t k = 0; k < s->plan->n_roles; k++)
 			if (in_phase(s, k, s->phase))
 				stop_role(s, k);
-		arm_deadline(s);
+		arm_phase_deadline(s);
 	}
 }
 
@@ -406,6 +436,8 @@ static void on_exit_of(struct supervisor *s, size_t k)
 		;
 	role_log_flush(&s->roles[k].log, 2);
 	report_death(s, k, &si);
+	if (s->deadline_deferred)
+		arm_phase_deadline(s);
 	bool clean = si.si_code == CLD_EXITED && si.si_status == 0;
 	/* A role never ends on its own while the run goes on: an exit, even
 	 * with status 0, is a failure then. */
@@ -438,6 +470,8 @@ static size_t parse_status(struct supervisor *s, size_t k)
 				rs->term_on_ready = false;
 				signal_role(s, k, SIGTERM);
 			}
+			if (s->deadline_deferred)
+				arm_phase_deadline(s);
 			/* a restarted role reports again; readiness is announced once */
 			if (!rs->ready) {
 				rs->ready = true;

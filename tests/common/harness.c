@@ -418,7 +418,7 @@ static int launch_once(struct mpbs *m, int (*before_exec)(void))
 		if (logfd < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
 			_exit(127);
 		char drain_ms[16], uid_base[64];
-		snprintf(drain_ms, sizeof(drain_ms), "%d", 5000 * harness_time_scale());
+		snprintf(drain_ms, sizeof(drain_ms), "%u", (m->drain_ms ? m->drain_ms : 5000) * (unsigned)harness_time_scale());
 		snprintf(uid_base, sizeof(uid_base), "runner.uid_base=%u", m->uid_base);
 		if (before_exec && before_exec() < 0)
 			_exit(126);

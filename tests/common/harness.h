@@ -18,6 +18,7 @@ struct mpbs {
 	char topology[PATH_MAX];
 	char ledger[PATH_MAX];
 	char log[PATH_MAX];      /* the supervisor's stderr */
+	unsigned drain_ms;       /* --drain-timeout before the time scale; 0: 5000 */
 	unsigned uid_base;       /* [runner] uid_base: its own per instance (tests run in
 				  * parallel, and mpbs-run refuses overlapping uid ranges) */
 };

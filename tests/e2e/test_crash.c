@@ -630,3 +630,40 @@ Test(e2e_crash, a_hung_provider_is_waited_for_once, .init = need_root, .fini = f
 	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop with status 0 (log: %s)", m.log);
 	cr_assert_eq(ledger_count(m.ledger, "confirmed"), ledger_count_distinct_op(m.ledger, "confirmed"));
 }
+
+/* --------------------------------------------------------------- test e */
+
+/* A stop right after the association restarted on a ledger it needs longer
+ * to rebuild than the drain timeout: the providers' phase waits for the
+ * rebuild before its deadline runs, so they are not killed with frames only
+ * that association can record. The drain timeout here (300 ms) is shorter
+ * than the rebuild of the ledger the load writes; without the wait the
+ * providers are killed and the stop fails. */
+Test(e2e_crash, a_stop_during_an_association_rebuild_waits_for_it, .init = need_root, .fini = finish,
+     .timeout = 120)
+{
+	struct load load;
+	prepare_three_providers();
+	m.drain_ms = 300;
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	cr_assert_eq(load_start(&load, m.port, LOAD_THREADS, 0, "rebuild"), 0);
+	sleep_ms(4000);
+	load_stop(&load);
+	struct load_counts c = load_counts(&load);
+	cr_assert_geq(ledger_wait_count(m.ledger, "confirmed", c.answered, 10000 * harness_time_scale()), c.answered,
+		      "log: %s", m.log);
+	size_t records = ledger_count(m.ledger, "signal");
+	pid_t as = mpbs_role_pid(&m, "mpbs-assoc");
+	cr_assert_gt(as, 0);
+	cr_assert_eq(kill(as, SIGKILL), 0);
+	cr_assert_geq(file_wait_count(m.log, "association restarted", 1, 5000 * harness_time_scale()), 1, "log: %s",
+		      m.log);
+	int status = mpbs_stop(&m);
+	cr_log_info("a stop during a rebuild of %zu signals and more: status %d, %zu answered, %zu confirmed", records,
+		    status, c.answered, ledger_count_distinct_op(m.ledger, "confirmed"));
+	cr_assert_eq(status, 0, "mpbs-run did not stop with status 0 (log: %s)", m.log);
+	cr_assert_eq(file_count(m.log, "the providers' stop waits for the association to finish its rebuild"), 1,
+		     "the stop did not meet the rebuild: make the load longer (log: %s)", m.log);
+	cr_assert_eq(ledger_count_distinct_op(m.ledger, "confirmed"), c.answered);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), c.answered, "an operation was confirmed twice");
+}
