@@ -646,8 +646,10 @@ Test(e2e_crash, a_stop_during_an_association_rebuild_waits_for_it, .init = need_
 	prepare_three_providers();
 	m.drain_ms = 300;
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
-	cr_assert_eq(load_start(&load, m.port, LOAD_THREADS, 0, "rebuild"), 0);
-	sleep_ms(4000);
+	/* paced: a ledger whose rebuild outlasts the drain timeout several
+	 * times, and still fits in the harness's wait for a stop under ASan */
+	cr_assert_eq(load_start(&load, m.port, LOAD_THREADS, 1000, "rebuild"), 0);
+	sleep_ms(2000);
 	load_stop(&load);
 	struct load_counts c = load_counts(&load);
 	cr_assert_geq(ledger_wait_count(m.ledger, "confirmed", c.answered, 10000 * harness_time_scale()), c.answered,
