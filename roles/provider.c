@@ -316,12 +316,12 @@ static uint8_t signalled_before(struct provider *p, const uint8_t op[WIRE_DIGEST
 {
 	if (p->recent_budget == 0)
 		return 0;
-	if (--p->recent_budget == 0)
-		p->n_recent = 0; /* past every artifact it could concern */
 	uint8_t stages = 0;
 	for (size_t i = 0; i < p->n_recent; i++)
 		if (memcmp(p->recent[i].op, op, WIRE_DIGEST_LEN) == 0)
 			stages |= p->recent[i].stages;
+	if (--p->recent_budget == 0)
+		p->n_recent = 0; /* past every artifact it could concern */
 	return stages;
 }
 
@@ -347,29 +347,26 @@ static int handle_frame(struct provider *p, const uint8_t *buf, size_t len)
 }
 
 /* Consumes the artifacts handled so far, whose signals a flush already put
- * in the journal. An empty message (only a hostile writer sends one) is
- * stepped over by peeking: consumed here, it is counted and not taken for
- * one of them. */
+ * in the journal: one recv each without a buffer (no control buffer
+ * either, so an fd sent along on a kernel without SO_PASSRIGHTS is
+ * destroyed, never taken). An empty message (only a hostile writer sends
+ * one) is stepped over by peeking: consumed here, it is counted and not
+ * taken for one of them. */
 static int consume_peeked(struct provider *p)
 {
-	struct mmsghdr msgs[PEEK_BATCH];
 	size_t next = 0;
 	while (next < p->peeked) {
-		size_t k = p->peeked - next;
-		memset(msgs, 0, k * sizeof(msgs[0]));
-		int n = recvmmsg(p->cfg->artifact_fd, msgs, (unsigned)k, MSG_DONTWAIT | MSG_TRUNC, NULL);
+		ssize_t n = recv(p->cfg->artifact_fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
+		if (n < 0) {
 			log_errno("artifact channel: consuming %zu handled artifacts", p->peeked - next);
 			return -1;
 		}
-		for (int i = 0; i < n; i++) {
-			if (msgs[i].msg_len == 0 && p->peek_len[next] != 0)
-				p->wire.rejected[WIRE_ETRUNC]++;
-			else
-				next++;
-		}
+		if (n == 0 && p->peek_len[next] != 0)
+			p->wire.rejected[WIRE_ETRUNC]++;
+		else
+			next++;
 	}
 	p->peeked = 0;
 	return 0;

@@ -304,10 +304,10 @@ const struct surface_case surface_table[] = {
 	ALLOWED("recvfrom", PV, "signal-writer-eof", SFD_SIGNAL_W, "end of file at once: the channel is shut toward it",
 		"recvfrom(4 = signal writer end, buf, 64, MSG_DONTWAIT, NULL, NULL)", SYS_recvfrom, SA_FD, SA_BUF, 64,
 		MSG_DONTWAIT, 0, 0),
-	NO_CLASS("recvmmsg", AS | PV, "reads frames without a control buffer, so no fd can arrive: the association "
-				     "its signal channels, a provider only fd 3, its artifact channel (recvmmsg.signal-writer)"),
-	REFUSED("recvmmsg", PV, "signal-writer", SFD_SIGNAL_W,
-		"recvmmsg(4 = signal writer end, [{1 byte}], 1, MSG_DONTWAIT, NULL): fd 3 only", SYS_recvmmsg, SA_FD,
+	NO_CLASS("recvmmsg", AS, "reads frames from its signal channels without a control buffer: no fd can arrive"),
+	REFUSED("recvmmsg", PV, "artifact-reader", SFD_ARTIFACT_R,
+		"recvmmsg(3 = artifact reader end, [{1 byte}], 1, MSG_DONTWAIT, NULL): a control buffer could take an fd "
+		"sent along where the kernel has no SO_PASSRIGHTS; it consumes artifacts with recv", SYS_recvmmsg, SA_FD,
 		SA_MMSG, 1, MSG_DONTWAIT, 0),
 	NO_CLASS("recvmsg", PVX, "its program's pipes and sockets; no fd reaches a provider: "
 				  "the reader ends refuse SCM_RIGHTS (sendmsg.scm-* rows)"),

@@ -209,8 +209,7 @@ static void advance_stop(struct supervisor *s)
 	}
 }
 
-static int start_role(struct supervisor *s, size_t k);
-static void ask_providers_to_resend(struct supervisor *s);
+static int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen);
 
 /* A stop that finds the association or a provider waiting out its restart
  * backoff starts it at once: what its channels hold (artifacts a provider
@@ -227,7 +226,7 @@ static void restart_due_for_stop(struct supervisor *s)
 		rs->due_ms = 0;
 		if (s->plan->roles[k].kind == ROLE_INTERMEDIARY)
 			continue;
-		if (plan_renew_status(&s->plan->roles[k], err, sizeof(err)) < 0 || start_role(s, k) < 0) {
+		if (restart_role(s, k, err, sizeof(err)) < 0) {
 			log_error("%s: cannot start it to drain its channels%s%s", s->plan->roles[k].label,
 				  *err ? ": " : "", err);
 			s->exit_status = 1;
@@ -235,8 +234,6 @@ static void restart_due_for_stop(struct supervisor *s)
 		}
 		log_info("%s started to drain its channels before the stop (pid %d)", s->plan->roles[k].label,
 			 rs->proc.pid);
-		if (s->plan->roles[k].kind == ROLE_ASSOCIATION)
-			ask_providers_to_resend(s);
 	}
 }
 
@@ -586,6 +583,25 @@ static void ask_providers_to_resend(struct supervisor *s)
 /* Restarts every role whose backoff has passed. A restarted association
  * rebuilds itself from the ledger, and the providers send their journals
  * again, so frames it read but never recorded are recorded now. */
+/* One restart, whenever it happens (backoff passed, or a stop that needs
+ * the role to drain): a fresh status pipe; for the association, the ledger
+ * recovered like at the first start, and the providers asked to send their
+ * journals again. Returns 0, or -1 with err set (possibly empty: start_role
+ * logged it). */
+static int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen)
+{
+	struct ledger_cut cut;
+	bool association = s->plan->roles[k].kind == ROLE_ASSOCIATION;
+	*err = '\0';
+	if (plan_renew_status(&s->plan->roles[k], err, errlen) < 0 ||
+	    (association && ledger_file_recover(s->plan->ledger_fd, s->t->ledger, &cut, err, errlen) < 0) ||
+	    start_role(s, k) < 0)
+		return -1;
+	if (association)
+		ask_providers_to_resend(s);
+	return 0;
+}
+
 static void on_restart_timer(struct supervisor *s)
 {
 	uint64_t ticks, now = now_ms();
@@ -597,19 +613,12 @@ static void on_restart_timer(struct supervisor *s)
 		if (!rs->due_ms || rs->due_ms > now)
 			continue;
 		rs->due_ms = 0;
-		/* the association starts on a ledger recovered like at the first start */
-		struct ledger_cut cut;
-		if (plan_renew_status(&s->plan->roles[k], err, sizeof(err)) < 0 ||
-		    (s->plan->roles[k].kind == ROLE_ASSOCIATION &&
-		     ledger_file_recover(s->plan->ledger_fd, s->t->ledger, &cut, err, sizeof(err)) < 0) ||
-		    start_role(s, k) < 0) {
+		if (restart_role(s, k, err, sizeof(err)) < 0) {
 			log_error("%s: restart failed%s%s", s->plan->roles[k].label, *err ? ": " : "", err);
 			begin_stop(s, "a restart failed", 1);
 			return;
 		}
 		log_info("%s restarted (pid %d)", s->plan->roles[k].label, rs->proc.pid);
-		if (s->plan->roles[k].kind == ROLE_ASSOCIATION)
-			ask_providers_to_resend(s);
 	}
 	arm_restart_timer(s);
 }
