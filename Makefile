@@ -39,8 +39,10 @@ endif
 ALL_CFLAGS += -DMPBS_MEMCHECK_BUILD=1
 endif
 
-RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
-ROLES_SRC  := $(wildcard roles/*.c)
+# runner/: the supervisor (root); runner/audit/: the audit and its probes;
+# roles/<role>/: each role's program; lib/: what roles and supervisor share.
+RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c runner/audit/*.c))
+ROLES_SRC  := $(wildcard roles/*.c roles/*/*.c lib/*.c)
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/obj/%.o,$(RUNNER_SRC) $(ROLES_SRC))
 MAIN_OBJ   := $(BUILD)/obj/runner/main.o
 TEST_SRC   := $(wildcard tests/common/*.c tests/unit/*.c tests/e2e/*.c tests/isolation/*.c)
@@ -169,17 +171,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS   := -Iroles -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_FLAGS   := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RUNNER_SRC) $(ROLES_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(RUNNER_SRC) $(ROLES_SRC) $(PKG_LIBS)
 
-# The HTTP target includes roles/intermediary.c itself (to reach its static
+# The HTTP target includes roles/intermediary/intermediary.c itself (to reach its static
 # callbacks), so that file is not linked a second time.
 build-fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(RUNNER_SRC) $(ROLES_SRC)
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(RUNNER_SRC) $(filter-out roles/intermediary.c,$(ROLES_SRC)) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(RUNNER_SRC) $(filter-out roles/intermediary/intermediary.c,$(ROLES_SRC)) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \

@@ -10,7 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "../lib/log.h"
 
 int role_stop_signalfd(void)
 {

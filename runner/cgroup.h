@@ -1,4 +1,4 @@
-/* cgroup v2 limits of a role (DESIGN §4), where a cgroup2 hierarchy offers
+/* cgroup v2 limits of a role (docs/ARCHITECTURE.md §4), where a cgroup2 hierarchy offers
  * the controllers. cgroup v1 hierarchies are never touched. */
 #ifndef MPBS_CGROUP_H
 #define MPBS_CGROUP_H

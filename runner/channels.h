@@ -1,5 +1,5 @@
 /* The only paths between roles: socketpairs made by the supervisor, each
- * one-way at the kernel (DESIGN §2), and the HTTP listener. */
+ * one-way at the kernel (docs/ARCHITECTURE.md §2), and the HTTP listener. */
 #ifndef MPBS_CHANNELS_H
 #define MPBS_CHANNELS_H
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "supervise.h"
 
 #define CLI_OVERRIDES_MAX 128

@@ -1,4 +1,4 @@
-/* Landlock of a role (DESIGN §4), where the kernel has it: the role keeps
+/* Landlock of a role (docs/ARCHITECTURE.md §4), where the kernel has it: the role keeps
  * only the file access listed here, and no TCP bind/connect at all. */
 #ifndef MPBS_LANDLOCK_H
 #define MPBS_LANDLOCK_H

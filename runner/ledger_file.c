@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "ledger_file.h"
 
+#include "append_only.h"
 #include "ledger_recover.h"
 
 #include <errno.h>
@@ -37,14 +38,6 @@ fail:
 	return -1;
 }
 
-int ledger_file_set_append_only(int fd, bool append_only)
-{
-	int flags;
-	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
-		return -1;
-	flags = append_only ? (flags | FS_APPEND_FL) : (flags & ~FS_APPEND_FL);
-	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
-}
 
 int ledger_file_open(const char *path, bool *append_only, char *err, size_t errlen)
 {
@@ -67,19 +60,6 @@ int ledger_file_open(const char *path, bool *append_only, char *err, size_t errl
 		close(fd);
 		return -1;
 	}
-	*append_only = ledger_file_set_append_only(fd, true) == 0;
+	*append_only = append_only_set(fd, true) == 0;
 	return fd;
-}
-
-int ledger_file_clear_append_only(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || ledger_file_set_append_only(fd, false) < 0) {
-		snprintf(err, errlen, "clear append-only on %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
 }

@@ -17,11 +17,4 @@ int ledger_file_open(const char *path, bool *append_only, char *err, size_t errl
  * instance_lock.c, which opens the ledger before this file does). */
 int ledger_file_make_parents(const char *path, char *err, size_t errlen);
 
-/* Sets or clears FS_APPEND_FL on fd's inode. Returns 0, or -1 with errno
- * (ENOTTY or EOPNOTSUPP: the filesystem has no such flag). */
-int ledger_file_set_append_only(int fd, bool append_only);
-
-/* Clears FS_APPEND_FL (tests and `--audit` cleanup remove their ledgers). */
-int ledger_file_clear_append_only(const char *path, char *err, size_t errlen);
-
 #endif

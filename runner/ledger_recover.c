@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
 #include "ledger_recover.h"
 
-#include "ledger_file.h"
-#include "../roles/log.h"
+#include "append_only.h"
+#include "../lib/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,7 +165,7 @@ static int truncate_tail(int fd, const char *path, off_t offset, char *err, size
 {
 	int flags = 0;
 	bool append_only = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL);
-	if (append_only && ledger_file_set_append_only(fd, false) < 0) {
+	if (append_only && append_only_set(fd, false) < 0) {
 		snprintf(err, errlen, "ledger %s: clear its append-only flag to cut it: %s", path, strerror(errno));
 		return -1;
 	}
@@ -174,7 +174,7 @@ static int truncate_tail(int fd, const char *path, off_t offset, char *err, size
 		snprintf(err, errlen, "ledger %s: cut at offset %lld: %s", path, (long long)offset, strerror(errno));
 		rc = -1;
 	}
-	if (append_only && ledger_file_set_append_only(fd, true) < 0) {
+	if (append_only && append_only_set(fd, true) < 0) {
 		snprintf(err, errlen, "ledger %s: set its append-only flag again after the cut: %s", path,
 			 strerror(errno));
 		rc = -1;

@@ -1,4 +1,4 @@
-/* Resource limits of a role that need no cgroup (DESIGN §4): rlimits. */
+/* Resource limits of a role that need no cgroup (docs/ARCHITECTURE.md §4): rlimits. */
 #ifndef MPBS_LIMITS_H
 #define MPBS_LIMITS_H
 

@@ -7,10 +7,10 @@
 
 #include <sodium.h>
 
-#include "../roles/keys.h"
-#include "../roles/log.h"
+#include "../lib/keys.h"
+#include "../lib/log.h"
 #include "../roles/role.h"
-#include "audit.h"
+#include "audit/audit.h"
 #include "cli.h"
 #include "instance_lock.h"
 #include "memcheck.h"

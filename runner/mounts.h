@@ -1,4 +1,4 @@
-/* Mount namespace of a role (DESIGN §4): pivot_root into a minimal root
+/* Mount namespace of a role (docs/ARCHITECTURE.md §4): pivot_root into a minimal root
  * that holds only what the role was given. */
 #ifndef MPBS_MOUNTS_H
 #define MPBS_MOUNTS_H

@@ -1,4 +1,4 @@
-/* Network namespace of a role (DESIGN §4): none or only `lo`, configured
+/* Network namespace of a role (docs/ARCHITECTURE.md §4): none or only `lo`, configured
  * through libnl-route-3 (no `ip` subprocess). */
 #ifndef MPBS_NETNS_H
 #define MPBS_NETNS_H

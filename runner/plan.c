@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../roles/journal.h"
-#include "../roles/keys.h"
-#include "../roles/log.h"
+#include "../roles/provider/journal.h"
+#include "../lib/keys.h"
+#include "../lib/log.h"
 #include "cgroup.h"
 #include "ledger_file.h"
 #include "role_log.h"
@@ -112,7 +112,7 @@ static int check_readable(const char *path, bool dir, uid_t uid, gid_t gid, cons
 }
 
 /* A secret key file: owned by the provider's host uid and readable by it,
- * no group or other bit at all (roles/keys.c refuses the same when it
+ * no group or other bit at all (lib/keys.c refuses the same when it
  * loads it); stat only, the supervisor never reads it. */
 static int check_secret(const char *path, uid_t uid, const char *who, char *err, size_t errlen)
 {
@@ -457,7 +457,7 @@ static void plan_roles(struct run_plan *p)
 	for (size_t k = 0; k < p->n_roles; k++) {
 		struct role_plan *r = &p->roles[k];
 		r->spec.arg = &r->cfg;
-		r->spec.main = r->kind == ROLE_INTERMEDIARY ? role_main_intermediary
+		r->spec.entry = r->kind == ROLE_INTERMEDIARY ? role_main_intermediary
 			     : r->kind == ROLE_ASSOCIATION  ? role_main_association
 							    : role_main_provider;
 	}

@@ -5,9 +5,9 @@
 #ifndef MPBS_PLAN_H
 #define MPBS_PLAN_H
 
-#include "../roles/association.h"
-#include "../roles/intermediary.h"
-#include "../roles/provider.h"
+#include "../roles/association/association.h"
+#include "../roles/intermediary/intermediary.h"
+#include "../roles/provider/provider.h"
 #include "channels.h"
 #include "spawn.h"
 #include "topology.h"
@@ -32,7 +32,7 @@ enum policy_id {
 #define UID_OFFSET_PROVIDER(i) (2 + (i))
 
 /* A signal channel's send buffer. A provider's journal must hold more
- * frames than this lets the channel queue (roles/journal.h;
+ * frames than this lets the channel queue (roles/provider/journal.h;
  * tests/unit/test_journal.c measures it). */
 #define SIGNAL_SNDBUF (1 << 20)
 /* The control channel: requests to send the journal again, a byte each;
@@ -44,7 +44,7 @@ enum policy_id {
 #define PLAN_PATH_MAX 512
 #define PLAN_BINDS_MAX 12
 /* A provider's Landlock rules start with /keys and /policy/<name>: its
- * evaluator and handler get the rest (roles/provider_exec.h). */
+ * evaluator and handler get the rest (roles/provider/exec.h). */
 #define PLAN_PROVIDER_PRIVATE_RULES 2
 
 struct role_plan {
@@ -77,7 +77,7 @@ struct run_plan {
 	int ledger_fd;
 	struct channel artifact[TOPO_PROVIDERS_MAX];
 	struct channel signal[TOPO_PROVIDERS_MAX];
-	/* Per provider: its write-ahead journal (roles/journal.h) and the
+	/* Per provider: its write-ahead journal (roles/provider/journal.h) and the
 	 * supervisor's requests to send it again; both outlive its restarts. */
 	int journal[TOPO_PROVIDERS_MAX];
 	struct channel control[TOPO_PROVIDERS_MAX];

@@ -43,7 +43,7 @@
 
 #include <sodium.h>
 
-#include "../roles/log.h"
+#include "../lib/log.h"
 #include "caps.h"
 #include "forkwipe.h"
 #include "landlock.h"
@@ -381,7 +381,7 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd, bool 
 			child_fail(&c, child_steps[i].name, err);
 	}
 	struct role_seal seal = { .fn = seal_seccomp, .ctx = &c };
-	_exit(spec->main(spec->arg, &seal));
+	_exit(spec->entry(spec->arg, &seal));
 }
 
 static uint64_t role_ns_flags(const struct role_spec *spec)

@@ -1,5 +1,5 @@
 /* Starting one role in its sandbox. spawn.c runs the ordered setup steps of
- * DESIGN §4 between clone3 and the role's main function; each step lives in
+ * docs/ARCHITECTURE.md §4 between clone3 and the role's main function; each step lives in
  * the file named after its kernel mechanism. */
 #ifndef MPBS_SPAWN_H
 #define MPBS_SPAWN_H
@@ -46,7 +46,7 @@ struct role_spec {
 	bool weaken_shared_stderr; /* fd 2 stays the supervisor's own stderr */
 	/* Runs after the last step before seccomp; calls seal (which installs
 	 * seccomp) just before its main loop; returns the exit status. */
-	int (*main)(void *arg, const struct role_seal *seal);
+	int (*entry)(void *arg, const struct role_seal *seal);
 	void *arg;
 };
 

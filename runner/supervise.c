@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../roles/log.h"
+#include "../lib/log.h"
 #include "../roles/role.h"
 #include "landlock.h"
 #include "ledger_recover.h"
@@ -565,7 +565,7 @@ static int start_role(struct supervisor *s, size_t k)
 }
 
 /* After the association restarted: each provider sends its journal again
- * (roles/journal.h), so what the dead association read but never recorded
+ * (roles/provider/journal.h), so what the dead association read but never recorded
  * comes back. One byte on the provider's control channel, never blocking:
  * requests coalesce, and a full channel already holds one. */
 static void ask_providers_to_resend(struct supervisor *s)

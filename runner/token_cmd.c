@@ -1,8 +1,8 @@
 /* `mpbs-run token` and `mpbs-run keygen --token`: the operator's side of
- * provider tokens. The token itself is made by roles/token.c, the same code
+ * provider tokens. The token itself is made by lib/token.c, the same code
  * the provider checks it with. */
 #include "token_cmd.h"
-#include "../roles/sha256.h"
+#include "../lib/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +15,11 @@
 
 #include <sodium.h>
 
-#include "../roles/derive.h"
-#include "../roles/keys.h"
-#include "../roles/log.h"
-#include "../roles/token.h"
-#include "../roles/wire.h"
+#include "../lib/derive.h"
+#include "../lib/keys.h"
+#include "../lib/log.h"
+#include "../lib/token.h"
+#include "../lib/wire.h"
 
 #define TTL_DEFAULT 60u
 #define TTL_MAX 86400u

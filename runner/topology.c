@@ -12,7 +12,7 @@
  * invisible; the reader is where sections begin. */
 #include "topology.h"
 #include "topology_dirs.h"
-#include "../roles/keys.h"
+#include "../lib/keys.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* topology.conf (DESIGN §5): which roles run, where, with which keys.
+/* topology.conf (docs/ARCHITECTURE.md §5): which roles run, where, with which keys.
  * Parsed with inih; relative paths resolve against the file's directory. */
 #ifndef MPBS_TOPOLOGY_H
 #define MPBS_TOPOLOGY_H
@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "../roles/wire.h"
+#include "../lib/wire.h"
 
 #define TOPO_PROVIDERS_MAX 64
 #define EX_CONFIG_STATUS 78

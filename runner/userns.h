@@ -1,4 +1,4 @@
-/* User namespace of a role (DESIGN §4): the parent maps the role's own
+/* User namespace of a role (docs/ARCHITECTURE.md §4): the parent maps the role's own
  * unprivileged host ids to 0 inside, so the role is "root" only over the
  * namespaces it owns, and only until caps_drop_all(). */
 #ifndef MPBS_USERNS_H

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../roles/keys.h"
-#include "../roles/ledger.h"
-#include "../roles/log.h"
+#include "../lib/keys.h"
+#include "../lib/ledger.h"
+#include "../lib/log.h"
 #include "topology.h"
 
 #define EXPECT_HEADS_MAX 16

@@ -84,7 +84,7 @@ static void stop_cleanly(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Tokens, minted here from the token's definition (DESIGN §3). */
+/* Tokens, minted here from the token's definition (docs/ARCHITECTURE.md §3). */
 
 static void read_token_key(const char *provider, uint8_t key[32])
 {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../common/harness.h"
+#include "../../runner/append_only.h"
 #include "../../runner/ledger_file.h"
 
 #define CTX "CTX_ALPHA"
@@ -84,7 +85,7 @@ static size_t line_end_from_end(const char *text, size_t len, int i)
 static void rewrite_ledger(const char *data, size_t len)
 {
 	char err[512];
-	cr_assert_eq(ledger_file_clear_append_only(m.ledger, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(append_only_clear(m.ledger, err, sizeof(err)), 0, "%s", err);
 	int fd = open(m.ledger, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	cr_assert_geq(fd, 0, "open %s: %s", m.ledger, strerror(errno));
 	cr_assert_eq(write(fd, data, len), (ssize_t)len);

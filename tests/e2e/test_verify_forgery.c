@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "../../roles/derive.h"
+#include "../../lib/derive.h"
 #include "../common/harness.h"
 
 static struct mpbs m;

@@ -8,8 +8,8 @@
  * in the corpus can carry a valid signature, and one head kept elsewhere).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -o /tmp/fl \
- *     tests/fuzz/fuzz_ledger.c roles/ledger.c roles/ledger_verify.c roles/ledger_head.c roles/wire.c roles/derive.c \
- *     roles/chain.c roles/log.c $(pkg-config --cflags --libs libsodium jansson)
+ *     tests/fuzz/fuzz_ledger.c lib/ledger.c lib/ledger_verify.c lib/ledger_head.c lib/wire.c lib/derive.c \
+ *     lib/chain.c lib/log.c $(pkg-config --cflags --libs libsodium jansson)
  *   /tmp/fl -max_total_time=30 tests/fuzz/corpus/ledger
  */
 #define _GNU_SOURCE
@@ -20,7 +20,7 @@
 
 #include <sodium.h>
 
-#include "../../roles/ledger.h"
+#include "../../lib/ledger.h"
 
 /* The seed of provider A's key in the corpus: 32 bytes of 0x41. */
 #define FUZZ_KEY_SEED_BYTE 0x41

@@ -2,7 +2,7 @@
  * loads is then asked about a context taken from the input itself.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -o /tmp/fp tests/fuzz/fuzz_policy.c \
- *         roles/provider_policy.c $(pkg-config --cflags --libs inih)
+ *         roles/provider/policy.c $(pkg-config --cflags --libs inih)
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../roles/provider_policy.h"
+#include "../../roles/provider/policy.h"
 
 /* The policy is written to a real file in a directory of its own: a key
  * path in it (token_key = 3) resolves there, as it does in a provider's

@@ -5,7 +5,7 @@
  * every check, signature and replay included.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -o /tmp/ftk tests/fuzz/fuzz_token.c \
- *         roles/token.c roles/derive.c roles/wire.c roles/keys.c roles/log.c \
+ *         lib/token.c lib/derive.c lib/wire.c lib/keys.c lib/log.c \
  *         $(pkg-config --cflags --libs libsodium jansson)
  *   /tmp/ftk -max_len=4200 SCRATCH_DIR tests/fuzz/corpus/token
  */
@@ -15,8 +15,8 @@
 
 #include <sodium.h>
 
-#include "../../roles/derive.h"
-#include "../../roles/token.h"
+#include "../../lib/derive.h"
+#include "../../lib/token.h"
 
 #define FUZZ_NOW 1700000000u
 #define FUZZ_TTL 300u

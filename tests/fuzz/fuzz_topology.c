@@ -6,7 +6,7 @@
  * never leak (ASan's leak check runs at exit).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -o /tmp/ft tests/fuzz/fuzz_topology.c \
- *         runner/topology.c roles/wire.c $(pkg-config --cflags --libs inih)
+ *         runner/topology.c lib/wire.c $(pkg-config --cflags --libs inih)
  */
 #define _GNU_SOURCE
 #include <stdint.h>

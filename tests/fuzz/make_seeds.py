@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the wire fuzz targets: a few valid frames and a
-few broken ones per target, built from the layouts in roles/wire.h.
+few broken ones per target, built from the layouts in lib/wire.h.
 Run from anywhere: python3 tests/fuzz/make_seeds.py"""
 import os
 import struct

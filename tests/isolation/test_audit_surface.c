@@ -1,4 +1,4 @@
-/* The audit's argument surface section (roles/surface.c, runner/audit_surface.c):
+/* The audit's argument surface section (runner/audit/surface.c, runner/audit/audit_surface.c):
  * it runs on both shipped topologies with every row holding, a test-only
  * policy that re-allows a hostile class turns exactly that class's rows
  * VIOLATED, and a syscall added to a policy without a row fails the

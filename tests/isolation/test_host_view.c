@@ -1,7 +1,7 @@
 /* The running roles seen from the host, as an outside auditor sees them:
  * the real binary on a temporary topology (harness), its children found
  * through /proc, and each one's status, namespaces, uids, links and fds
- * checked against DESIGN §4. Needs root. */
+ * checked against docs/ARCHITECTURE.md §4. Needs root. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <dirent.h>

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../../runner/landlock.h"
+#include "../../runner/append_only.h"
 #include "../../runner/ledger_file.h"
 #include "../../runner/plan.h"
 #include "../../runner/seccomp.h"
@@ -84,7 +85,7 @@ static void teardown(void)
 		plan_release(&fx.plan);
 	if (fx.loaded)
 		topology_free(&fx.t);
-	if (fx.m.dir[0] && ledger_file_clear_append_only(fx.m.ledger, err, sizeof(err)) < 0)
+	if (fx.m.dir[0] && append_only_clear(fx.m.ledger, err, sizeof(err)) < 0)
 		cr_log_info("%s", err);
 	mpbs_cleanup(&fx.m);
 }
@@ -135,7 +136,7 @@ static struct outcome run_in(size_t role, const struct probe *p)
 	char err[1024] = "";
 	siginfo_t si = { 0 };
 
-	spec.main = probe_main;
+	spec.entry = probe_main;
 	spec.arg = (void *)p;
 	open_kernel_log(); /* before the probe runs: its record must find a listener */
 	drain_status(r->status_rd);
@@ -318,7 +319,7 @@ static struct role_proc start_victim(void)
 	struct role_spec spec = fx.plan.roles[ROLE_IM].spec;
 	struct role_proc rp;
 	char err[1024] = "";
-	spec.main = victim_main;
+	spec.entry = victim_main;
 	spec.arg = NULL;
 	cr_assert_eq(spawn_role(&spec, &rp, err, sizeof(err)), 0, "spawn victim: %s", err);
 	return rp;

@@ -1,11 +1,11 @@
 /* unit_chain: the observer's rules for one provider's signed signal chain
- * (roles/chain.c), driven by a simulated provider with a real Ed25519 key. */
+ * (lib/chain.c), driven by a simulated provider with a real Ed25519 key. */
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <string.h>
 
-#include "../../roles/chain.h"
-#include "../../roles/derive.h"
+#include "../../lib/chain.h"
+#include "../../lib/derive.h"
 
 /* The provider side of one incarnation, as the provider role keeps it. */
 struct sim_provider {

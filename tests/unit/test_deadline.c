@@ -1,8 +1,8 @@
 /* unit_deadline: the intermediary's per-connection read deadlines
- * (roles/deadline.c): order of expiry, re-arming, phases and disarming. */
+ * (roles/intermediary/deadline.c): order of expiry, re-arming, phases and disarming. */
 #include <criterion/criterion.h>
 
-#include "../../roles/deadline.h"
+#include "../../roles/intermediary/deadline.h"
 
 #define HEAD_MS 3000
 #define BODY_MS 5000

@@ -1,10 +1,10 @@
-/* unit_derive: every derivation of roles/derive.c against digests computed
+/* unit_derive: every derivation of lib/derive.c against digests computed
  * independently with Python's hashlib (the expression is above each value). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../../roles/derive.h"
+#include "../../lib/derive.h"
 
 /* Shared inputs:
  *   body  = b'{"op":"transfer","amount":42}'
@@ -86,7 +86,7 @@ Test(unit_derive, chain_origin)
 	for (int i = 0; i < WIRE_EPOCH_LEN; i++)
 		epoch[i] = (uint8_t)(0xa0 + i);
 	/* hashlib.sha256(b"MPBS_CHAIN_V1|" + epoch).hexdigest(): the raw bytes,
-	 * as DESIGN §3 writes it (hex(...) is spelled out where it is meant) */
+	 * as docs/ARCHITECTURE.md §3 writes it (hex(...) is spelled out where it is meant) */
 	derive_chain_origin(epoch, origin);
 	assert_digest_hex(origin, "db86ff815e8185fc2c83f5355190799c0e3694f9d3153caa9073fb8246b2140d");
 }

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../roles/keys.h"
+#include "../../lib/keys.h"
 
 static char scratch[PATH_MAX];
 

@@ -22,9 +22,10 @@
 
 #include <sodium.h>
 
-#include "../../roles/chain.h"
-#include "../../roles/derive.h"
-#include "../../roles/ledger.h"
+#include "../../lib/chain.h"
+#include "../../lib/derive.h"
+#include "../../lib/ledger.h"
+#include "../../runner/append_only.h"
 #include "../../runner/ledger_file.h"
 #include "../../runner/ledger_recover.h"
 
@@ -250,7 +251,7 @@ static void teardown(void)
 	if (!dir[0])
 		return;
 	char err[256];
-	ledger_file_clear_append_only(path, err, sizeof(err)); /* may not exist: nothing to clear */
+	append_only_clear(path, err, sizeof(err)); /* may not exist: nothing to clear */
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		cr_log_warn("could not remove %s", dir);
@@ -534,7 +535,7 @@ Test(unit_ledger_recover, append_only_flag_is_back_after_the_cut)
 	size_t len;
 	char *orig = write_ledger(1, &len);
 	int fd = put_file(orig, len);
-	if (ledger_file_set_append_only(fd, true) < 0) {
+	if (append_only_set(fd, true) < 0) {
 		int e = errno;
 		close(fd);
 		free(orig);

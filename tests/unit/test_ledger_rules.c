@@ -17,9 +17,9 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "../../roles/chain.h"
-#include "../../roles/derive.h"
-#include "../../roles/ledger.h"
+#include "../../lib/chain.h"
+#include "../../lib/derive.h"
+#include "../../lib/ledger.h"
 
 struct party {
 	char name[WIRE_PROVIDER_ID_MAX + 1];

@@ -1,11 +1,11 @@
 /* unit_pending: the association's table of operations awaiting confirmation
- * (roles/pending.c): lookups across index growth, insertion order for
+ * (roles/association/pending.c): lookups across index growth, insertion order for
  * expiry, the bound, and reuse of freed entries. */
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <string.h>
 
-#include "../../roles/pending.h"
+#include "../../roles/association/pending.h"
 
 static void op_of(uint32_t n, uint8_t op[WIRE_DIGEST_LEN])
 {

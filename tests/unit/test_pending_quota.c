@@ -6,7 +6,7 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "../../roles/pending.h"
+#include "../../roles/association/pending.h"
 
 enum { A, B, C };
 

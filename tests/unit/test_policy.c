@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../roles/provider_policy.h"
+#include "../../roles/provider/policy.h"
 
 static char scratch[PATH_MAX];
 

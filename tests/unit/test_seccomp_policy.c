@@ -26,7 +26,7 @@ static const char *const shipped_policies[] = {
 	"association.policy",
 };
 
-/* Never allowed to any role (DESIGN.md §4 and claim 8). */
+/* Never allowed to any role (docs/ARCHITECTURE.md §4 and claim 8). */
 static const char *const denied_everywhere[] = {
 	"io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "ptrace", "mount",
 	"umount2", "pivot_root", "unshare", "setns", "keyctl", "add_key", "request_key",

@@ -1,10 +1,10 @@
-/* The argument surface table (roles/surface.c) is well formed: a reviewer
+/* The argument surface table (runner/audit/surface.c) is well formed: a reviewer
  * who adds or edits a row gets a named failure here before any audit runs. */
 #include <criterion/criterion.h>
 #include <seccomp.h>
 #include <string.h>
 
-#include "../../roles/surface.h"
+#include "../../runner/audit/surface.h"
 
 Test(unit_surface, every_row_names_a_real_syscall_and_a_unique_id)
 {

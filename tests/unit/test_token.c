@@ -8,8 +8,8 @@
 
 #include <sodium.h>
 
-#include "../../roles/derive.h"
-#include "../../roles/token.h"
+#include "../../lib/derive.h"
+#include "../../lib/token.h"
 
 #define NOW 1700000000u
 #define TTL 300u

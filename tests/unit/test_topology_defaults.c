@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../roles/keys.h"
+#include "../../lib/keys.h"
 #include "../../runner/limits.h"
 #include "../../runner/topology.h"
 

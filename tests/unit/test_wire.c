@@ -1,11 +1,11 @@
-/* unit_wire: the frame codecs of roles/wire.c against byte layouts built
+/* unit_wire: the frame codecs of lib/wire.c against byte layouts built
  * independently in Python (struct.pack), plus every rejection class. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../roles/wire.h"
+#include "../../lib/wire.h"
 
 /* Test-local hex reader, so these tests do not lean on derive.c. */
 static size_t wire_test_unhex(const char *hex, uint8_t *out, size_t cap)

@@ -1,5 +1,5 @@
 /* Short names of the role sets, for the two tables a reviewer reads row by
- * row (roles/probe.c, roles/surface.c) and nowhere else. */
+ * row (runner/audit/probe.c, runner/audit/surface.c) and nowhere else. */
 #ifndef MPBS_PROBE_ROLES_H
 #define MPBS_PROBE_ROLES_H
 

@@ -1,4 +1,4 @@
-#include "provider_decide.h"
+#include "decide.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,9 +7,9 @@
 
 #include <sodium.h>
 
-#include "derive.h"
-#include "log.h"
-#include "provider_exec.h"
+#include "../../lib/derive.h"
+#include "../../lib/log.h"
+#include "exec.h"
 
 static const char *const refusal_names[REFUSE_COUNT] = {
 	[REFUSE_MALFORMED] = "malformed artifact", [REFUSE_REPR] = "request_repr mismatch",

@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
-#include "provider_exec.h"
+#include "exec.h"
 
-#include "../runner/landlock.h"
-#include "../runner/memcheck.h"
+#include "../../runner/landlock.h"
+#include "../../runner/memcheck.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -21,16 +21,16 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "chain.h"
-#include "derive.h"
-#include "journal.h"
-#include "keys.h"
-#include "ledger.h"
-#include "log.h"
+#include "../../lib/chain.h"
+#include "../../lib/derive.h"
+#include "../provider/journal.h"
+#include "../../lib/keys.h"
+#include "../../lib/ledger.h"
+#include "../../lib/log.h"
 #include "pending.h"
-#include "role.h"
+#include "../role.h"
 #include "syncer.h"
-#include "wire.h"
+#include "../../lib/wire.h"
 
 #define LEDGER_LINE_MAX_FIELDS 3072
 #define READ_BATCH 64 /* frames per channel per round, for fairness */

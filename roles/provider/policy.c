@@ -5,7 +5,7 @@
  * call and counts them; the count is the line being handled, and inih's own
  * error line (a count of reader calls) is the same number. */
 #define _GNU_SOURCE /* asprintf */
-#include "provider_policy.h"
+#include "policy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,8 +22,8 @@
 
 #include <sodium.h>
 
-#include "keys.h"
-#include "wire.h"
+#include "../../lib/keys.h"
+#include "../../lib/wire.h"
 
 #define POLICY_FILE_MAX (64u * 1024)
 

@@ -1,4 +1,4 @@
-/* Provider tokens (DESIGN §3, docs/PROVIDER-POLICY.md).
+/* Provider tokens (docs/ARCHITECTURE.md §3, docs/PROVIDER-POLICY.md).
  *
  * A token is base64url (RFC 4648 §5, '=' padding optional) of one JSON object
  * with exactly these string fields:

@@ -7,9 +7,9 @@
 
 #include <stdint.h>
 
-#include "provider_policy.h"
-#include "token.h"
-#include "wire.h"
+#include "policy.h"
+#include "../../lib/token.h"
+#include "../../lib/wire.h"
 
 enum refusal {
 	REFUSE_MALFORMED,

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "../../lib/wire.h"
 
 struct pending_op {
 	uint8_t op[WIRE_DIGEST_LEN];

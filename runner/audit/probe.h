@@ -6,7 +6,7 @@
  * success), or dies by SIGSYS. A probe marked before_seal acts under every
  * layer but seccomp, so the layers beneath are shown to hold on their own.
  * Which result is expected, which mechanism stops it and which claims of
- * DESIGN §6 it tests are part of each entry. */
+ * docs/ARCHITECTURE.md §6 it tests are part of each entry. */
 #ifndef MPBS_PROBE_H
 #define MPBS_PROBE_H
 
@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "role.h"
+#include "../../roles/role.h"
 
 #define PROBE_ROLE_INTERMEDIARY (1u << 0)
 #define PROBE_ROLE_ASSOCIATION (1u << 1)
@@ -29,7 +29,7 @@
 #define PROBE_EXIT_DATA 200     /* a read returned data, or a check found something */
 #define PROBE_EXIT_SEAL 201     /* the seal itself failed */
 
-/* Claims of DESIGN §6, as bits (1 << (n - 1)). */
+/* Claims of docs/ARCHITECTURE.md §6, as bits (1 << (n - 1)). */
 #define CLAIM(n) (1u << ((n) - 1))
 #define PROBE_CLAIMS 10
 
@@ -51,7 +51,7 @@ enum probe_mechanism {
 	MECH_KERNEL_SCM,  /* the kernel's handling of SCM_RIGHTS at a receiver without a control buffer */
 	MECH_PASSRIGHTS,  /* SO_PASSRIGHTS off on every channel reader end: SCM_RIGHTS refused at the sender */
 	MECH_SPAWN,       /* what a fork of the supervisor must not carry over: groups, environment, stderr */
-	MECH_PROGRAM_LANDLOCK, /* the Landlock domain an exec'd program enters (roles/provider_exec.h) */
+	MECH_PROGRAM_LANDLOCK, /* the Landlock domain an exec'd program enters (roles/provider/exec.h) */
 	MECH_MEMFD_SEAL,  /* the seals of a provider's journal memfd (runner/memfd.h) */
 	MECH_COUNT
 };
@@ -125,7 +125,7 @@ struct probe_call {
 extern const struct probe_def probe_table[];
 extern const size_t probe_count;
 
-/* A role_spec main: arg is a struct probe_call. Returns the exit status. */
+/* A role_spec entry: arg is a struct probe_call. Returns the exit status. */
 int probe_main(void *arg, const struct role_seal *seal);
 
 /* A role_spec main that seals and then sleeps until killed: the live

@@ -2,7 +2,7 @@
 /* The intermediary. Everything it learns about a request is gone once the
  * 204 is queued: the body buffer is freed by the completion callback, and
  * nothing it could read back from a provider exists (the artifact channels
- * are write-only at the kernel, DESIGN §2). */
+ * are write-only at the kernel, docs/ARCHITECTURE.md §2). */
 #include "intermediary.h"
 
 #include <errno.h>
@@ -21,10 +21,10 @@
 #include <sodium.h>
 
 #include "deadline.h"
-#include "derive.h"
-#include "log.h"
-#include "role.h"
-#include "wire.h"
+#include "../../lib/derive.h"
+#include "../../lib/log.h"
+#include "../role.h"
+#include "../../lib/wire.h"
 
 #define HDR_CONTEXT "X-Verification-Context"
 #define HDR_TOKEN "X-Provider-Token"

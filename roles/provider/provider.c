@@ -3,7 +3,7 @@
  * Checkpoints (one Ed25519 signature over a chain head) are emitted at
  * epoch start, every checkpoint_every signals, checkpoint_ms after the first
  * uncovered signal, and at stop: signing every signal would cost ~15 µs
- * each, a chain link costs under 1 µs (DESIGN §3). */
+ * each, a chain link costs under 1 µs (docs/ARCHITECTURE.md §3). */
 #include "provider.h"
 
 #include <errno.h>
@@ -22,16 +22,16 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "chain.h"
-#include "derive.h"
+#include "../../lib/chain.h"
+#include "../../lib/derive.h"
 #include "journal.h"
-#include "keys.h"
-#include "log.h"
-#include "provider_decide.h"
-#include "provider_exec.h"
-#include "provider_policy.h"
-#include "role.h"
-#include "wire.h"
+#include "../../lib/keys.h"
+#include "../../lib/log.h"
+#include "decide.h"
+#include "exec.h"
+#include "policy.h"
+#include "../role.h"
+#include "../../lib/wire.h"
 
 #define KEYS_DIR_IN_SANDBOX "/keys"
 

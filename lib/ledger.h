@@ -1,5 +1,5 @@
 /* The association's ledger: JSON Lines, append-only, hash-chained
- * (DESIGN §3 "Ledger"). Written with group commit: records accumulate in
+ * (docs/ARCHITECTURE.md §7). Written with group commit: records accumulate in
  * memory and one write + fdatasync makes a whole batch durable. Read back by
  * `mpbs-run verify` with public keys alone. */
 #ifndef MPBS_LEDGER_H

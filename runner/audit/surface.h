@@ -4,7 +4,7 @@
  * fd the role holds), each run as one process in the sealed role's real
  * sandbox, or a written reason why no argument of that call can reach
  * beyond the role. The table in surface.c is the review: one row per case,
- * read top to bottom. runner/audit_surface.c runs it and reports.
+ * read top to bottom. runner/audit/audit_surface.c runs it and reports.
  *
  * A case is REFUSED (the seccomp policy kills it, or a named layer beneath
  * fails it with an errno) or ALLOWED, with the reason it must be. A case
@@ -18,7 +18,7 @@
 #include <stddef.h>
 
 #include "probe.h"
-#include "role.h"
+#include "../../roles/role.h"
 
 /* The kind of fd a case aims at; each is resolved inside the sandbox. */
 enum surface_fd {
@@ -111,7 +111,7 @@ struct surface_call {
 extern const struct surface_case surface_table[];
 extern const size_t surface_count;
 
-/* A role_spec main: arg is a struct surface_call. Makes the fd the case
+/* A role_spec entry: arg is a struct surface_call. Makes the fd the case
  * needs (and, for SFD_CONNECTION, accepts the audit's connection), ignores
  * SIGPIPE, seals like the role, runs the case and exits with 0 or the
  * errno it got, or dies by SIGSYS. PROBE_EXIT_SEAL: setup failed. */

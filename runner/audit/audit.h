@@ -1,6 +1,6 @@
-/* `mpbs-run --audit`: proves the claims of DESIGN §6 from inside the real
+/* `mpbs-run --audit`: proves the claims of docs/ARCHITECTURE.md §6 from inside the real
  * sandboxes. The plan is prepared exactly as a run prepares it; every probe
- * of roles/probe.c runs in a fresh sandbox of each role it concerns (same
+ * of runner/audit/probe.c runs in a fresh sandbox of each role it concerns (same
  * spec, same seal, only main replaced), and host-side checks inspect a live
  * sealed sandbox of every role. The report is a claim × role matrix, a
  * per-role exposure score (docs/CLAIMS.md), and optional JSON and JUnit. */
@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "topology.h"
+#include "../topology.h"
 
 #define AUDIT_WEAKEN_MAX 8
 

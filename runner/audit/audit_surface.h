@@ -1,4 +1,4 @@
-/* The audit's argument surface section: runs roles/surface.c's table in
+/* The audit's argument surface section: runs runner/audit/surface.c's table in
  * one sealed sandbox of each policy kind (the intermediary, the
  * association, the first provider without and the first with exec), one
  * process per case, checks that every syscall each policy allows has a row,
@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "../roles/probe.h"
-#include "plan.h"
+#include "probe.h"
+#include "../plan.h"
 
 struct audit_surface;
 struct seccomp_log;

@@ -8,13 +8,13 @@
 
 #include <sodium.h>
 
-#include "chain.h"
-#include "derive.h"
-#include "keys.h"
+#include "../../lib/chain.h"
+#include "../../lib/derive.h"
+#include "../../lib/keys.h"
 #include "probe_args.h"
 #include "probe_roles.h"
-#include "provider_exec.h"
-#include "wire.h"
+#include "../../roles/provider/exec.h"
+#include "../../lib/wire.h"
 
 #include <errno.h>
 #include <fcntl.h>

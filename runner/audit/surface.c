@@ -532,7 +532,7 @@ const struct surface_case surface_table[] = {
 	NO_CLASS("getdents64", PVX, "lists directories it opened within its mounts and Landlock"),
 	NO_CLASS("epoll_create1", PVX, "an epoll set of its own"),
 	NO_CLASS("landlock_restrict_self", PVX, "adds a Landlock layer to itself: a layer can only narrow what the "
-						"layers below allow (the programs' domain, roles/provider_exec.c)"),
+						"layers below allow (the programs' domain, roles/provider/exec.c)"),
 	ALLOWED("socket", PVX, "unix", SFD_NONE, "glibc tries the nscd socket; no other sandbox's socket is reachable",
 		"socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)", SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
 	REFUSED("socket", PVX, "inet-bit32", SFD_NONE, "socket(AF_INET + 2^32, SOCK_STREAM, 0)", SYS_socket,

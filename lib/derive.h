@@ -1,4 +1,4 @@
-/* Every derivation of the wire contract (DESIGN §3), all SHA-256 through
+/* Every derivation of the wire contract (docs/ARCHITECTURE.md §3), all SHA-256 through
  * libsodium. Text forms inside hashed strings are lowercase hex. */
 #ifndef MPBS_DERIVE_H
 #define MPBS_DERIVE_H
@@ -17,7 +17,7 @@ void derive_binding(const uint8_t request_repr[WIRE_DIGEST_LEN], const char *con
 void derive_operation_id(const uint8_t request_repr[WIRE_DIGEST_LEN],
 			 const uint8_t correlation[WIRE_CORRELATION_LEN], uint8_t out[WIRE_DIGEST_LEN]);
 /* chain origin of an epoch = SHA256("MPBS_CHAIN_V1|" + epoch), the 16 raw
- * bytes (DESIGN §3) */
+ * bytes (docs/ARCHITECTURE.md §3) */
 void derive_chain_origin(const uint8_t epoch[WIRE_EPOCH_LEN], uint8_t out[WIRE_DIGEST_LEN]);
 /* chain = SHA256(prev || canonical signal bytes) */
 void derive_chain_next(const uint8_t prev[WIRE_DIGEST_LEN], const uint8_t canon[SIGNAL_CANON_LEN],

@@ -1,4 +1,4 @@
-/* The association's ledger (DESIGN §3 "Ledger"): append with group commit,
+/* The association's ledger (docs/ARCHITECTURE.md §7): append with group commit,
  * and the replay a restarted association rebuilds from; the offline
  * verifier is ledger_verify.c.
  *

@@ -25,19 +25,19 @@
 
 #include <jansson.h>
 
-#include "../roles/derive.h"
-#include "../roles/keys.h"
-#include "../roles/wire.h"
-#include "../roles/log.h"
-#include "../roles/probe.h"
+#include "../../lib/derive.h"
+#include "../../lib/keys.h"
+#include "../../lib/wire.h"
+#include "../../lib/log.h"
+#include "probe.h"
 #include "audit_surface.h"
-#include "caps.h"
-#include "netns.h"
-#include "plan.h"
-#include "role_log.h"
-#include "seccomp.h"
-#include "seccomp_log.h"
-#include "spawn.h"
+#include "../caps.h"
+#include "../netns.h"
+#include "../plan.h"
+#include "../role_log.h"
+#include "../seccomp.h"
+#include "../seccomp_log.h"
+#include "../spawn.h"
 
 /* and the SCM_RIGHTS receive; 11 per live sandbox (one for providers only),
  * the fork bomb's host side, the association's verdict, the differential run */
@@ -392,7 +392,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 	struct role_proc rp;
 	siginfo_t si = { 0 };
 
-	spec.main = probe_main;
+	spec.entry = probe_main;
 	spec.arg = &call;
 	drain(r->status_rd);
 	if (spawn_role(&spec, &rp, err, errlen) < 0)
@@ -518,7 +518,7 @@ static int wait_idle(const struct role_proc *rp, const char *label, char *err, s
 static int start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen)
 {
 	struct role_spec spec = r->spec;
-	spec.main = probe_idle_main;
+	spec.entry = probe_idle_main;
 	spec.arg = NULL;
 	return spawn_role(&spec, rp, err, errlen);
 }

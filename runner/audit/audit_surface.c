@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-/* Runs the argument surface table (roles/surface.c) and reports it; see
+/* Runs the argument surface table (runner/audit/surface.c) and reports it; see
  * audit_surface.h and docs/CLAIMS.md. */
 #include "audit_surface.h"
 
@@ -13,12 +13,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../roles/log.h"
-#include "../roles/surface.h"
-#include "channels.h"
-#include "seccomp.h"
-#include "seccomp_log.h"
-#include "spawn.h"
+#include "../../lib/log.h"
+#include "surface.h"
+#include "../channels.h"
+#include "../seccomp.h"
+#include "../seccomp_log.h"
+#include "../spawn.h"
 
 /* How long one case may take (they take milliseconds). */
 #define SURFACE_CASE_MS 10000
@@ -146,7 +146,7 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 	siginfo_t si = { 0 };
 	int client = -1;
 
-	spec.main = surface_main;
+	spec.entry = surface_main;
 	spec.arg = &call;
 	if (c->fd == SFD_CONNECTION && (client = connect_listener(p->t)) < 0) {
 		snprintf(row->got, sizeof(row->got), "no connection to accept: %s", strerror(errno));
@@ -239,7 +239,7 @@ static void cover(const char *name, void *ctx)
 		return;
 	}
 	*row = (struct surface_row){ .syscall = name, .role = cv->k };
-	snprintf(row->got, sizeof(row->got), "allowed by %s, no row in roles/surface.c", kind_name(cv->bit));
+	snprintf(row->got, sizeof(row->got), "allowed by %s, no row in runner/audit/surface.c", kind_name(cv->bit));
 }
 
 /* ---- the section ---- */
