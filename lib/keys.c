@@ -14,22 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
+#include "fsutil.h"
+
 /* Largest key any caller stores: the 64-byte Ed25519 secret key. */
 #define KEYS_BYTES_MAX 64
 #define KEYS_HEX_MAX (2 * KEYS_BYTES_MAX)
-
-static int seterr(char *errbuf, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	if (errlen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Reads at most cap bytes; *len is cap + 1 when the file holds more. A
  * secret must not be open to its group or others: whoever shares them (or
@@ -37,35 +27,17 @@ static int seterr(char *errbuf, size_t errlen, const char *fmt, ...)
 static int read_small(const char *path, bool secret, char *buf, size_t cap, size_t *len, char *errbuf,
 		      size_t errlen)
 {
-	/* A key is a regular file: O_NONBLOCK keeps a FIFO (or a pipe named
-	 * through /proc) from blocking the open or the read forever. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
+	int fd = fs_open_regular(path, &st, errbuf, errlen);
 	if (fd < 0)
-		return seterr(errbuf, errlen, "open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return seterr(errbuf, errlen, "%s: not a regular file", path);
-	}
+		return -1;
 	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		close(fd);
-		return seterr(errbuf, errlen, "%s: a secret key with mode %04o (group or other bits set): "
-			      "refused; chmod 0600 it", path, (unsigned)(st.st_mode & 07777));
+		return err_set(errbuf, errlen, "%s: a secret key with mode %04o (group or other bits set): "
+			       "refused; chmod 0600 it", path, (unsigned)(st.st_mode & 07777));
 	}
-	size_t n = 0;
-	int rc = 0;
-	while (n <= cap) {
-		ssize_t r = read(fd, buf + n, cap + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			rc = seterr(errbuf, errlen, "read %s: %s", path, strerror(errno));
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
+	int rc = fs_read_upto(fd, path, buf, cap, len, errbuf, errlen);
 	close(fd);
-	*len = n;
 	return rc;
 }
 
@@ -82,19 +54,19 @@ static int check_hex_line(const char *path, const char *text, size_t len, size_t
 		digits++;
 	bool newline = digits < len && text[digits] == '\n';
 	if (digits == 2 * n && newline && digits + 1 < len)
-		return seterr(errbuf, errlen, "%s:2: expected end of file after the key", path);
+		return err_set(errbuf, errlen, "%s:2: expected end of file after the key", path);
 	if (digits == 2 * n && (digits == len || (newline && digits + 1 == len)))
 		return 0;
 	if (digits < len && text[digits] != '\n' && digits < 2 * n)
-		return seterr(errbuf, errlen, "%s:1: expected %zu hex digits (0-9 a-f), found byte 0x%02x at column %zu",
+		return err_set(errbuf, errlen, "%s:1: expected %zu hex digits (0-9 a-f), found byte 0x%02x at column %zu",
 			      path, 2 * n, (unsigned char)text[digits], digits + 1);
-	return seterr(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
+	return err_set(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
 }
 
 static int load_hex(const char *path, bool secret, uint8_t *out, size_t n, char *errbuf, size_t errlen)
 {
 	if (n == 0 || n > KEYS_BYTES_MAX)
-		return seterr(errbuf, errlen, "%s: unsupported key length %zu", path, n);
+		return err_set(errbuf, errlen, "%s: unsupported key length %zu", path, n);
 	/* Room for the digits, a newline, and one byte that reveals extra data. */
 	char text[KEYS_HEX_MAX + 2];
 	size_t len = 0;
@@ -102,7 +74,7 @@ static int load_hex(const char *path, bool secret, uint8_t *out, size_t n, char 
 	if (rc == 0)
 		rc = check_hex_line(path, text, len, n, errbuf, errlen);
 	if (rc == 0 && sodium_hex2bin(out, n, text, 2 * n, NULL, NULL, NULL) != 0)
-		rc = seterr(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
+		rc = err_set(errbuf, errlen, "%s:1: expected %zu hex digits", path, 2 * n);
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }
@@ -121,14 +93,14 @@ static int fsync_parent(const char *path, char *errbuf, size_t errlen)
 {
 	char *copy = strdup(path);
 	if (copy == NULL)
-		return seterr(errbuf, errlen, "%s: out of memory", path);
+		return err_set(errbuf, errlen, "%s: out of memory", path);
 	const char *dir = dirname(copy);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = 0;
 	if (fd < 0)
-		rc = seterr(errbuf, errlen, "open %s: %s", dir, strerror(errno));
+		rc = err_set(errbuf, errlen, "open %s: %s", dir, strerror(errno));
 	else if (fsync(fd) < 0)
-		rc = seterr(errbuf, errlen, "fsync %s: %s", dir, strerror(errno));
+		rc = err_set(errbuf, errlen, "fsync %s: %s", dir, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	free(copy);
@@ -152,26 +124,26 @@ static int write_all(int fd, const char *buf, size_t len)
 int keys_store_hex(const char *path, const uint8_t *in, size_t n, mode_t mode, char *errbuf, size_t errlen)
 {
 	if (n == 0 || n > KEYS_BYTES_MAX)
-		return seterr(errbuf, errlen, "%s: unsupported key length %zu", path, n);
+		return err_set(errbuf, errlen, "%s: unsupported key length %zu", path, n);
 	char text[KEYS_HEX_MAX + 2];
 	sodium_bin2hex(text, sizeof(text), in, n);
 	text[2 * n] = '\n';
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		sodium_memzero(text, sizeof(text));
-		return seterr(errbuf, errlen, "create %s: %s", path, strerror(errno));
+		return err_set(errbuf, errlen, "create %s: %s", path, strerror(errno));
 	}
 	int rc = 0;
 	/* fchmod: the umask must not decide who may read a key. */
 	if (fchmod(fd, mode) < 0)
-		rc = seterr(errbuf, errlen, "chmod %s: %s", path, strerror(errno));
+		rc = err_set(errbuf, errlen, "chmod %s: %s", path, strerror(errno));
 	else if (write_all(fd, text, 2 * n + 1) < 0)
-		rc = seterr(errbuf, errlen, "write %s: %s", path, strerror(errno));
+		rc = err_set(errbuf, errlen, "write %s: %s", path, strerror(errno));
 	else if (fsync(fd) < 0)
-		rc = seterr(errbuf, errlen, "fsync %s: %s", path, strerror(errno));
+		rc = err_set(errbuf, errlen, "fsync %s: %s", path, strerror(errno));
 	sodium_memzero(text, sizeof(text));
 	if (close(fd) < 0 && rc == 0)
-		rc = seterr(errbuf, errlen, "close %s: %s", path, strerror(errno));
+		rc = err_set(errbuf, errlen, "close %s: %s", path, strerror(errno));
 	if (rc == 0)
 		rc = fsync_parent(path, errbuf, errlen);
 	/* A half-written key file would block the next attempt forever. */
@@ -184,7 +156,7 @@ static int join_path(char *out, size_t cap, const char *dir, const char *name, c
 {
 	int n = snprintf(out, cap, "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= cap)
-		return seterr(errbuf, errlen, "%s/%s: path too long", dir, name);
+		return err_set(errbuf, errlen, "%s/%s: path too long", dir, name);
 	return 0;
 }
 
@@ -194,16 +166,16 @@ static int ensure_key_dir(const char *dir, char *errbuf, size_t errlen)
 	if (mkdir(dir, 0700) == 0) {
 		/* As for the files: the umask must not decide the mode. */
 		if (chmod(dir, 0700) < 0)
-			return seterr(errbuf, errlen, "chmod %s: %s", dir, strerror(errno));
+			return err_set(errbuf, errlen, "chmod %s: %s", dir, strerror(errno));
 		return fsync_parent(dir, errbuf, errlen);
 	}
 	if (errno != EEXIST)
-		return seterr(errbuf, errlen, "mkdir %s: %s", dir, strerror(errno));
+		return err_set(errbuf, errlen, "mkdir %s: %s", dir, strerror(errno));
 	struct stat st;
 	if (stat(dir, &st) < 0)
-		return seterr(errbuf, errlen, "stat %s: %s", dir, strerror(errno));
+		return err_set(errbuf, errlen, "stat %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return seterr(errbuf, errlen, "%s: not a directory", dir);
+		return err_set(errbuf, errlen, "%s: not a directory", dir);
 	return 0;
 }
 
@@ -211,9 +183,9 @@ static int refuse_existing(const char *path, char *errbuf, size_t errlen)
 {
 	struct stat st;
 	if (lstat(path, &st) == 0)
-		return seterr(errbuf, errlen, "%s already exists; refusing to overwrite a key", path);
+		return err_set(errbuf, errlen, "%s already exists; refusing to overwrite a key", path);
 	if (errno != ENOENT)
-		return seterr(errbuf, errlen, "stat %s: %s", path, strerror(errno));
+		return err_set(errbuf, errlen, "stat %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -224,7 +196,7 @@ int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
 	    join_path(pk_path, sizeof(pk_path), dir, KEYS_PUBLIC_NAME, errbuf, errlen) < 0)
 		return -1;
 	if (sodium_init() < 0)
-		return seterr(errbuf, errlen, "libsodium initialisation failed");
+		return err_set(errbuf, errlen, "libsodium initialisation failed");
 	if (ensure_key_dir(dir, errbuf, errlen) < 0 || refuse_existing(sk_path, errbuf, errlen) < 0 ||
 	    refuse_existing(pk_path, errbuf, errlen) < 0)
 		return -1;
@@ -246,7 +218,7 @@ int keys_load_signal_secret(const char *path, uint8_t sk[64], char *errbuf, size
 		return -1;
 	if (sodium_init() < 0) {
 		sodium_memzero(sk, crypto_sign_SECRETKEYBYTES);
-		return seterr(errbuf, errlen, "libsodium initialisation failed");
+		return err_set(errbuf, errlen, "libsodium initialisation failed");
 	}
 	/* crypto_sign_ed25519_sk_to_pk only copies the second half, so the
 	 * public key is derived again from the seed and compared with it. */
@@ -258,7 +230,7 @@ int keys_load_signal_secret(const char *path, uint8_t sk[64], char *errbuf, size
 	sodium_memzero(sk2, sizeof(sk2));
 	if (!match) {
 		sodium_memzero(sk, crypto_sign_SECRETKEYBYTES);
-		return seterr(errbuf, errlen, "%s:1: corrupt secret key: its second half is not the public key of its seed",
+		return err_set(errbuf, errlen, "%s:1: corrupt secret key: its second half is not the public key of its seed",
 			      path);
 	}
 	return 0;
@@ -269,9 +241,9 @@ int keys_load_signal_public(const char *path, uint8_t pk[32], char *errbuf, size
 	if (keys_load_hex(path, pk, crypto_sign_PUBLICKEYBYTES, errbuf, errlen) < 0)
 		return -1;
 	if (sodium_init() < 0)
-		return seterr(errbuf, errlen, "libsodium initialisation failed");
+		return err_set(errbuf, errlen, "libsodium initialisation failed");
 	/* Refuses small-order and non-canonical points, which no key pair yields. */
 	if (!crypto_core_ed25519_is_valid_point(pk))
-		return seterr(errbuf, errlen, "%s:1: not a valid Ed25519 public key", path);
+		return err_set(errbuf, errlen, "%s:1: not a valid Ed25519 public key", path);
 	return 0;
 }

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/fsutil.h"
+
 #define UNAVAILABLE 1
 /* Bounds that keep every derived path well under PATH_MAX. */
 #define BASE_MAX 1024
@@ -68,19 +70,13 @@ static int find_cgroup2(char *where, size_t len)
 	return found ? 0 : -1;
 }
 
-static int read_small(const char *path, char *buf, size_t len)
+/* One line of a cgroup file (its newline dropped). Returns 0, or -1 with
+ * why set. */
+static int read_line(const char *path, char *buf, size_t len, char *why, size_t whylen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	size_t n;
+	if (fs_read_small(path, buf, len - 2, &n, why, whylen) < 0)
 		return -1;
-	ssize_t n = read(fd, buf, len - 1);
-	int saved = errno;
-	close(fd);
-	if (n < 0) {
-		errno = saved;
-		return -1;
-	}
-	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }
@@ -122,11 +118,10 @@ static size_t needed_controllers(const struct topo_limits *l, const char *names[
 
 static int check_offered(const char *base, const char *names[], size_t n, char *err, size_t errlen)
 {
-	char path[PATH_MAX], list[512];
+	char path[PATH_MAX], list[512], why[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/cgroup.controllers", base);
-	if (n && read_small(path, list, sizeof list) < 0) {
-		snprintf(err, errlen, "cgroup: read %s: %s; cgroup limits are unavailable", path,
-			 strerror(errno));
+	if (n && read_line(path, list, sizeof list, why, sizeof why) < 0) {
+		snprintf(err, errlen, "cgroup: %s; cgroup limits are unavailable", why);
 		return UNAVAILABLE;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -146,9 +141,9 @@ static int check_offered(const char *base, const char *names[], size_t n, char *
 static int enable_controllers(const char *dir, const char *names[], size_t n, char *err,
 			      size_t errlen)
 {
-	char path[PATH_MAX], list[512], change[32];
+	char path[PATH_MAX], list[512], change[32], why[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
-	if (n && read_small(path, list, sizeof list) < 0)
+	if (n && read_line(path, list, sizeof list, why, sizeof why) < 0)
 		list[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		if (has_word(list, names[i]))

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ledger_file.h"
+#include "../lib/fsutil.h"
 
 static void close_fd(int *fd)
 {
@@ -40,7 +40,7 @@ static int lock_range(int fd, off_t start, off_t len, struct flock *held)
 static int lock_ledger(struct instance_lock *l, const char *ledger, char *err, size_t errlen)
 {
 	struct flock held;
-	if (ledger_file_make_parents(ledger, err, errlen) < 0)
+	if (fs_mkdir_parents(ledger, err, errlen) < 0)
 		return -1;
 	l->ledger_fd = open(ledger, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (l->ledger_fd < 0) {

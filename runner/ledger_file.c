@@ -2,6 +2,7 @@
 #include "ledger_file.h"
 
 #include "append_only.h"
+#include "../lib/fsutil.h"
 #include "ledger_recover.h"
 
 #include <errno.h>
@@ -14,34 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int ledger_file_make_parents(const char *path, char *err, size_t errlen)
-{
-	char dir[4096];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			goto fail;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-	return -1;
-}
-
-
 int ledger_file_open(const char *path, bool *append_only, char *err, size_t errlen)
 {
-	if (ledger_file_make_parents(path, err, errlen) < 0)
+	if (fs_mkdir_parents(path, err, errlen) < 0)
 		return -1;
 	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {

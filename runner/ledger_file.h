@@ -13,8 +13,4 @@
  * e.g. older tmpfs, do not support it; the caller warns). */
 int ledger_file_open(const char *path, bool *append_only, char *err, size_t errlen);
 
-/* mkdir -p of the ledger's directory, mode 0755 (also used by
- * instance_lock.c, which opens the ledger before this file does). */
-int ledger_file_make_parents(const char *path, char *err, size_t errlen);
-
 #endif

@@ -15,6 +15,7 @@
 
 #include "../roles/provider/journal.h"
 #include "../lib/keys.h"
+#include "../lib/fsutil.h"
 #include "../lib/log.h"
 #include "cgroup.h"
 #include "ledger_file.h"
@@ -138,23 +139,6 @@ static int check_secret(const char *path, uid_t uid, const char *who, char *err,
 	return 0;
 }
 
-/* mkdir -p of path's parent directories, mode 0755 (traversable by the
- * roles' host uids). */
-static int mkdir_parents(const char *path, char *err, size_t errlen)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
 static int demo_token_key(const char *path, char *err, size_t errlen)
 {
 	uint8_t key[32];
@@ -175,7 +159,7 @@ static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_
 	snprintf(pub, sizeof(pub), "%s/%s", tp->keys, KEYS_PUBLIC_NAME);
 	snprintf(token, sizeof(token), "%s/%s", tp->keys, DEMO_TOKEN_KEY_NAME);
 	if (access(secret, F_OK) < 0) {
-		if (mkdir_parents(tp->keys, err, errlen) < 0 || keys_generate_signal_pair(tp->keys, err, errlen) < 0)
+		if (fs_mkdir_parents(tp->keys, err, errlen) < 0 || keys_generate_signal_pair(tp->keys, err, errlen) < 0)
 			return -1;
 		log_info("provider %s: generated demo keys (signal pair, token key) in %s", tp->name, tp->keys);
 	}
@@ -251,7 +235,7 @@ static int prepare_association_files(struct run_plan *p, char *err, size_t errle
 	snprintf(secret, sizeof(secret), "%s/%s", t->association_keys, KEYS_SECRET_NAME);
 	snprintf(pub, sizeof(pub), "%s/%s", t->association_keys, KEYS_PUBLIC_NAME);
 	if (t->association_demo_keys && access(secret, F_OK) < 0) {
-		if (mkdir_parents(t->association_keys, err, errlen) < 0 ||
+		if (fs_mkdir_parents(t->association_keys, err, errlen) < 0 ||
 		    keys_generate_signal_pair(t->association_keys, err, errlen) < 0)
 			return -1;
 		if (chown(t->association_keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0) {

@@ -1,0 +1,106 @@
+/* lib/errbuf.c and lib/fsutil.c: the one way errors name their place, and
+ * the small file chores every part shares. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/errbuf.h"
+#include "../../lib/fsutil.h"
+
+Test(unit_lib_util, err_at_names_each_part_it_is_given)
+{
+	char e[128];
+	struct err_where all = { .file = "t.conf", .line = 7, .section = "association", .key = "confirm" };
+	cr_assert_eq(err_at(e, sizeof(e), &all, "expected %s", "all"), -1);
+	cr_assert_str_eq(e, "t.conf:7: [association] confirm: expected all");
+	struct err_where no_line = { .file = "t.conf", .section = "runner" };
+	err_at(e, sizeof(e), &no_line, "empty");
+	cr_assert_str_eq(e, "t.conf: [runner]: empty");
+	struct err_where key_only = { .key = "accept_context" };
+	err_at(e, sizeof(e), &key_only, "x");
+	cr_assert_str_eq(e, "accept_context: x");
+	struct err_where none = { 0 };
+	err_at(e, sizeof(e), &none, "bare");
+	cr_assert_str_eq(e, "bare");
+}
+
+Test(unit_lib_util, err_at_never_runs_past_a_short_buffer)
+{
+	char e[12];
+	memset(e, 'x', sizeof(e));
+	struct err_where w = { .file = "a-very-long-file-name.conf", .line = 123456, .section = "s", .key = "k" };
+	err_at(e, sizeof(e), &w, "%s", "message");
+	cr_assert_eq(strlen(e), sizeof(e) - 1);
+	cr_assert_eq(strncmp(e, "a-very-long", 11), 0);
+	cr_assert_eq(err_set(e, 0, "ignored"), -1, "a zero-length buffer is left alone");
+}
+
+static char dir[] = "/tmp/mpbs-lib-util-XXXXXX";
+
+static void make_dir(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		cr_log_warn("could not remove %s", dir);
+}
+
+Test(unit_lib_util, mkdir_parents_makes_every_parent_but_not_the_path, .init = make_dir, .fini = remove_dir)
+{
+	char path[256], err[256], parent[256];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/a/b/c/ledger.jsonl", dir);
+	snprintf(parent, sizeof(parent), "%s/a/b/c", dir);
+	cr_assert_eq(fs_mkdir_parents(path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(stat(parent, &st), 0);
+	cr_assert(S_ISDIR(st.st_mode));
+	cr_assert_eq(stat(path, &st), -1, "the path itself is not made");
+	cr_assert_eq(fs_mkdir_parents(path, err, sizeof(err)), 0, "existing parents are fine: %s", err);
+	char blocked[256];
+	snprintf(blocked, sizeof(blocked), "%s/a/b/c/ledger.jsonl/y/x", dir);
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(fs_mkdir_parents(blocked, err, sizeof(err)), -1, "a file in the way");
+	cr_assert_not_null(strstr(err, "mkdir "), "%s", err);
+}
+
+Test(unit_lib_util, read_small_reads_whole_small_regular_files_only, .init = make_dir, .fini = remove_dir)
+{
+	char path[256], err[256], buf[8 + 2];
+	size_t len;
+	snprintf(path, sizeof(path), "%s/f", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("12345678", f);
+	fclose(f);
+	cr_assert_eq(fs_read_small(path, buf, 8, &len, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(len, 8);
+	cr_assert_str_eq(buf, "12345678");
+	f = fopen(path, "a");
+	fputs("9", f);
+	fclose(f);
+	cr_assert_eq(fs_read_small(path, buf, 8, &len, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "larger than 8 bytes"), "%s", err);
+	cr_assert_eq(fs_read_small(dir, buf, 8, &len, err, sizeof(err)), -1, "a directory");
+	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
+	char fifo[256];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(fs_read_small(fifo, buf, 8, &len, err, sizeof(err)), -1, "a FIFO neither blocks nor is read");
+	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	cr_assert_eq(fs_read_small(path, buf, 8, &len, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "open "), "%s", err);
+}
