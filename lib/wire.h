@@ -38,7 +38,9 @@ enum wire_stage {
  * body_len u32; then context, token, body. */
 #define ARTIFACT_HDR_LEN 92
 #define ARTIFACT_FLAG_BODY 0x01
-#define ARTIFACT_MAX_LEN (ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + WIRE_BODY_MAX)
+/* The largest artifact frame for bodies of at most max_request bytes. */
+#define ARTIFACT_FRAME_MAX(max_request) (ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + (max_request))
+#define ARTIFACT_MAX_LEN ARTIFACT_FRAME_MAX(WIRE_BODY_MAX)
 
 /* Signal: version, type, stage, id_len, id[32] zero-padded, op[32],
  * value[32], t_ns u64, seq u64, chain[32]. The canonical bytes that the

@@ -17,6 +17,11 @@
 /* Exit status after an 'E' record: the supervisor does not restart it. */
 #define SPAWN_SETUP_FAILED 111
 
+/* The fds a role receives are numbered from here, in the order its plan
+ * keeps them (runner/spawn.c moves them there); each role's header names
+ * its own. */
+#define ROLE_FD_FIRST 3
+
 /* The last sandbox step (seccomp), handed to the role by the supervisor's
  * spawn code: a role opens what it must (its policy, its key, its epoll
  * set), then seals itself just before its main loop, so the filter need not

@@ -283,16 +283,24 @@ int plan_renew_status(struct role_plan *r, char *err, size_t errlen)
 
 /* The role's limits: the topology's, and the defaults of limits.c for the
  * rlimits it leaves unset. */
-static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid, size_t n_keep,
+/* Hands fd over as number `as` in the role (its header names them). */
+static void keep_as(struct role_plan *r, int as, int fd)
+{
+	r->keep[as - ROLE_FD_FIRST] = fd;
+}
+
+/* status_as: the status pipe's number in the role, its last fd. */
+static void spec_common(struct role_plan *r, const struct run_plan *p, uid_t uid, int status_as,
 			const struct topo_limits *set, enum limits_role kind, const struct seccomp_policy *pol)
 {
 	struct topo_limits *lim = &r->limits;
+	size_t status_index = (size_t)(status_as - ROLE_FD_FIRST);
 	limits_with_defaults(set, kind, p->t, lim);
-	r->keep[n_keep] = r->status_wr;
+	keep_as(r, status_as, r->status_wr);
 	r->spec = (struct role_spec){
 		.label = r->label, .comm = r->comm, .hostname = r->comm,
 		.host_uid = uid, .host_gid = uid,
-		.keep_fds = r->keep, .n_keep = n_keep + 1, .status_index = n_keep,
+		.keep_fds = r->keep, .n_keep = status_index + 1, .status_index = status_index,
 		.seccomp = pol, .limits = lim, .cgroup_fd = -1, .stderr_fd = r->stderr_wr,
 	};
 }
@@ -304,21 +312,21 @@ static void plan_intermediary(struct run_plan *p, struct role_plan *r)
 	r->kind = ROLE_INTERMEDIARY;
 	snprintf(r->label, sizeof(r->label), "intermediary");
 	snprintf(r->comm, sizeof(r->comm), "mpbs-int");
-	r->keep[0] = p->listen_fd;
+	keep_as(r, INTERMEDIARY_FD_LISTEN, p->listen_fd);
 	for (size_t i = 0; i < n; i++) {
-		r->keep[1 + i] = p->artifact[i].writer;
-		p->im_artifact_fds[i] = 4 + (int)i;
+		keep_as(r, INTERMEDIARY_FD_ARTIFACT(i), p->artifact[i].writer);
+		p->im_artifact_fds[i] = INTERMEDIARY_FD_ARTIFACT(i);
 	}
-	spec_common(r, p, t->uid_base + UID_OFFSET_INTERMEDIARY, n + 1, &t->intermediary_limits, LIMITS_INTERMEDIARY,
+	spec_common(r, p, t->uid_base + UID_OFFSET_INTERMEDIARY, INTERMEDIARY_FD_STATUS(n), &t->intermediary_limits, LIMITS_INTERMEDIARY,
 		    p->policy[POLICY_INTERMEDIARY]);
 	r->cfg.im = (struct intermediary_config){
-		.listen_fd = 3, .n_providers = n, .artifact_fds = p->im_artifact_fds,
+		.listen_fd = INTERMEDIARY_FD_LISTEN, .n_providers = n, .artifact_fds = p->im_artifact_fds,
 		.receive_body = p->receive_body, .path = t->http_path, .max_request = t->max_request,
 		.max_connections = t->max_connections, .max_connections_per_ip = t->max_connections_per_ip,
 		.timeout_s = t->http_timeout,
 		.header_timeout_s = t->header_timeout, .body_timeout_s = t->body_timeout,
 		.stall_ms = t->stall_timeout_ms,
-		.status_fd = 4 + (int)n,
+		.status_fd = INTERMEDIARY_FD_STATUS(n),
 	};
 }
 
@@ -329,12 +337,12 @@ static void plan_association(struct run_plan *p, struct role_plan *r)
 	r->kind = ROLE_ASSOCIATION;
 	snprintf(r->label, sizeof(r->label), "association");
 	snprintf(r->comm, sizeof(r->comm), "mpbs-assoc");
-	r->keep[0] = p->ledger_fd;
+	keep_as(r, ASSOCIATION_FD_LEDGER, p->ledger_fd);
 	for (size_t i = 0; i < n; i++) {
-		r->keep[1 + i] = p->signal[i].reader;
-		p->as_providers[i].signal_fd = 4 + (int)i;
+		keep_as(r, ASSOCIATION_FD_SIGNAL(i), p->signal[i].reader);
+		p->as_providers[i].signal_fd = ASSOCIATION_FD_SIGNAL(i);
 	}
-	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, n + 1, &t->association_limits, LIMITS_ASSOCIATION,
+	spec_common(r, p, t->uid_base + UID_OFFSET_ASSOCIATION, ASSOCIATION_FD_STATUS(n), &t->association_limits, LIMITS_ASSOCIATION,
 		    p->policy[POLICY_ASSOCIATION]);
 	/* Its head-signing key directory, read-only, read once before its seal. */
 	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
@@ -345,10 +353,10 @@ static void plan_association(struct run_plan *p, struct role_plan *r)
 	r->spec.n_landlock = 1;
 	r->cfg.as = (struct association_config){
 		.head_key_path = r->key_in_sandbox,
-		.n_providers = n, .providers = p->as_providers, .ledger_fd = 3,
+		.n_providers = n, .providers = p->as_providers, .ledger_fd = ASSOCIATION_FD_LEDGER,
 		.confirm_k = t->confirm_k ? t->confirm_k : (unsigned)n,
 		.pending_timeout = t->pending_timeout, .pending_max = t->pending_max,
-		.status_fd = 4 + (int)n,
+		.status_fd = ASSOCIATION_FD_STATUS(n),
 	};
 }
 
@@ -400,11 +408,11 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 	}
 	if (tp->exec)
 		nb = plan_exec_binds(r, tp, nb);
-	r->keep[0] = p->artifact[i].reader;
-	r->keep[1] = p->signal[i].writer;
-	r->keep[2] = p->journal[i];
-	r->keep[3] = p->control[i].reader;
-	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), 4, &tp->limits, LIMITS_PROVIDER,
+	keep_as(r, PROVIDER_FD_ARTIFACT, p->artifact[i].reader);
+	keep_as(r, PROVIDER_FD_SIGNAL, p->signal[i].writer);
+	keep_as(r, PROVIDER_FD_JOURNAL, p->journal[i]);
+	keep_as(r, PROVIDER_FD_CONTROL, p->control[i].reader);
+	spec_common(r, p, t->uid_base + UID_OFFSET_PROVIDER(i), PROVIDER_FD_STATUS, &tp->limits, LIMITS_PROVIDER,
 		    p->policy[tp->exec ? POLICY_PROVIDER_EXEC : POLICY_PROVIDER]);
 	r->spec.hostname = tp->name;
 	r->spec.net_lo = true;
@@ -418,7 +426,8 @@ static void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		.name = tp->name, .policy_path = r->policy_in_sandbox, .secret_key_path = r->key_in_sandbox,
 		.receive_body = tp->receive_body, .exec = tp->exec, .max_request = t->max_request,
 		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
-		.artifact_fd = 3, .signal_fd = 4, .journal_fd = 5, .control_fd = 6, .status_fd = 7,
+		.artifact_fd = PROVIDER_FD_ARTIFACT, .signal_fd = PROVIDER_FD_SIGNAL, .journal_fd = PROVIDER_FD_JOURNAL,
+		.control_fd = PROVIDER_FD_CONTROL, .status_fd = PROVIDER_FD_STATUS,
 	};
 	/* Its programs get the same rules but the first two: no /keys, no
 	 * /policy (they read untrusted bodies; the keys are the provider's). */
@@ -463,7 +472,7 @@ static void plan_init_fds(struct run_plan *p, const struct topology *t)
 
 static int artifact_sndbuf(const struct topology *t)
 {
-	size_t largest = ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + t->max_request;
+	size_t largest = ARTIFACT_FRAME_MAX(t->max_request);
 	return 4 * largest > ARTIFACT_SNDBUF_MIN ? (int)(4 * largest) : ARTIFACT_SNDBUF_MIN;
 }
 

@@ -179,7 +179,7 @@ static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 {
 	const struct role_spec *sp = c->spec;
 	int tmp[PLAN_SPAWN_FDS_MAX];
-	int base = 3 + (int)sp->n_keep;
+	int base = ROLE_FD_FIRST + (int)sp->n_keep;
 	bool own_stderr = !sp->weaken_shared_stderr;
 	int log_fd = own_stderr ? fcntl(sp->stderr_fd, F_DUPFD_CLOEXEC, base) : 2;
 	if (log_fd < 0) {
@@ -194,11 +194,11 @@ static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 		}
 	}
 	for (size_t i = 0; i < sp->n_keep; i++)
-		if (dup3(tmp[i], 3 + (int)i, O_CLOEXEC) < 0) {
+		if (dup3(tmp[i], ROLE_FD_FIRST + (int)i, O_CLOEXEC) < 0) {
 			snprintf(err, errlen, "dup3: %s", strerror(errno));
 			return -1;
 		}
-	c->status_fd = 3 + (int)sp->status_index;
+	c->status_fd = ROLE_FD_FIRST + (int)sp->status_index;
 	/* stdin and stdout become /dev/null, stderr the write end of its own
 	 * log pipe, which the supervisor drains, labels and escapes: never the
 	 * supervisor's fd 2, whose size, offset and flags would be shared with
@@ -283,7 +283,7 @@ static int step_parent_death(struct child_ctx *c, char *err, size_t errlen)
 
 static int step_close_fds(struct child_ctx *c, char *err, size_t errlen)
 {
-	if (syscall(SYS_close_range, 3 + (unsigned)c->spec->n_keep, ~0U, 0) < 0) {
+	if (syscall(SYS_close_range, ROLE_FD_FIRST + (unsigned)c->spec->n_keep, ~0U, 0) < 0) {
 		snprintf(err, errlen, "close_range: %s", strerror(errno));
 		return -1;
 	}

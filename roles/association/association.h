@@ -9,6 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The fds the association receives (runner/plan.c hands them over in this
+ * order): the ledger, one signal channel read end per provider in the
+ * topology's order, its status pipe. */
+#define ASSOCIATION_FD_LEDGER 3 /* ROLE_FD_FIRST */
+#define ASSOCIATION_FD_SIGNAL(i) (4 + (int)(i))
+#define ASSOCIATION_FD_STATUS(n_providers) ASSOCIATION_FD_SIGNAL(n_providers)
+
 struct association_provider {
 	const char *name;
 	uint8_t public_key[32];

@@ -739,7 +739,7 @@ int provider_main(const struct provider_config *cfg, const struct role_seal *sea
 	int status = 1;
 
 	p.stop_fd = role_stop_signalfd();
-	p.frame_cap = ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + cfg->max_request;
+	p.frame_cap = ARTIFACT_FRAME_MAX(cfg->max_request);
 	p.frame = malloc(p.frame_cap);
 	p.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (p.stop_fd < 0 || !p.frame || p.timer_fd < 0 || sodium_init() < 0) {

@@ -11,6 +11,17 @@
 
 struct landlock_rule;
 
+/* The fds a provider receives (runner/plan.c hands them over in this
+ * order). */
+enum provider_fd {
+	PROVIDER_FD_ARTIFACT = 3, /* ROLE_FD_FIRST: its artifact channel, read end */
+	PROVIDER_FD_SIGNAL,       /* its signal channel, write end */
+	PROVIDER_FD_JOURNAL,      /* its write-ahead journal (journal.h), held by the supervisor */
+	PROVIDER_FD_CONTROL,      /* the supervisor's requests to send the journal again, read end */
+	PROVIDER_FD_STATUS,       /* its status pipe (roles/role.h) */
+	PROVIDER_FD_END
+};
+
 struct provider_config {
 	const char *name;
 	const char *policy_path;     /* path as seen inside the provider's sandbox */
