@@ -65,16 +65,16 @@ static uint64_t intermediary_as(const struct topology *t)
 	return need > DEFAULT_AS_BYTES ? need : DEFAULT_AS_BYTES;
 }
 
-void limits_with_defaults(const struct topo_limits *set, enum limits_role role, const struct topology *t,
+void limits_with_defaults(const struct topo_limits *set, enum role_kind role, const struct topology *t,
 			  struct topo_limits *out)
 {
 	*out = *set;
-	uint64_t nofile = role == LIMITS_INTERMEDIARY ? (uint64_t)t->max_connections + t->n_providers +
+	uint64_t nofile = role == ROLE_INTERMEDIARY ? (uint64_t)t->max_connections + t->n_providers +
 								 INTERMEDIARY_SPARE_FDS
-			: role == LIMITS_ASSOCIATION  ? ASSOCIATION_NOFILE
+			: role == ROLE_ASSOCIATION  ? ASSOCIATION_NOFILE
 						      : PROVIDER_NOFILE;
-	uint64_t nproc = role == LIMITS_INTERMEDIARY ? INTERMEDIARY_NPROC
-		       : role == LIMITS_ASSOCIATION  ? ASSOCIATION_NPROC
+	uint64_t nproc = role == ROLE_INTERMEDIARY ? INTERMEDIARY_NPROC
+		       : role == ROLE_ASSOCIATION  ? ASSOCIATION_NPROC
 						     : PROVIDER_NPROC;
 	if (!set->nofile && !MEMCHECK_BUILD)
 		out->nofile = clamp_to_hard(RLIMIT_NOFILE, nofile);
@@ -82,11 +82,11 @@ void limits_with_defaults(const struct topo_limits *set, enum limits_role role, 
 	if (!set->nproc && !SANITIZED)
 		out->nproc = clamp_to_hard(RLIMIT_NPROC, nproc);
 	if (!set->as_bytes && !NO_DEFAULT_AS)
-		out->as_bytes = clamp_to_hard(RLIMIT_AS, role == LIMITS_INTERMEDIARY ? intermediary_as(t)
+		out->as_bytes = clamp_to_hard(RLIMIT_AS, role == ROLE_INTERMEDIARY ? intermediary_as(t)
 										    : DEFAULT_AS_BYTES);
 	/* The association's ledger grows without bound: RLIMIT_FSIZE would
 	 * kill it (SIGXFSZ) mid-append, so it gets none. */
-	if (role != LIMITS_ASSOCIATION)
+	if (role != ROLE_ASSOCIATION)
 		out->fsize = clamp_to_hard(RLIMIT_FSIZE, or_default(set->fsize, DEFAULT_FSIZE_BYTES));
 }
 

@@ -5,9 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "role_table.h"
 #include "topology.h"
-
-enum limits_role { LIMITS_INTERMEDIARY, LIMITS_ASSOCIATION, LIMITS_PROVIDER };
 
 /* In the supervisor, at plan time: out = set, with every rlimit set leaves
  * at 0 given the role's default (README, topology keys): RLIMIT_NOFILE
@@ -18,7 +17,7 @@ enum limits_role { LIMITS_INTERMEDIARY, LIMITS_ASSOCIATION, LIMITS_PROVIDER };
  * (never for the association). A default is lowered to the supervisor's own hard
  * limit; a value the topology sets is not (a role above it fails to
  * start, naming the limit). Under MPBS_SANITIZED no AS or NPROC default. */
-void limits_with_defaults(const struct topo_limits *set, enum limits_role role, const struct topology *t,
+void limits_with_defaults(const struct topo_limits *set, enum role_kind role, const struct topology *t,
 			  struct topo_limits *out);
 
 /* In the child: sets RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS and

@@ -24,22 +24,20 @@
 
 static int cmd_print_policy(const char *role, bool oci)
 {
-	static const char *const names[POLICY_COUNT] = { "intermediary", "association", "provider", "provider-exec" };
 	char err[512];
-	for (enum policy_id id = 0; id < POLICY_COUNT; id++) {
-		if (strcmp(role, names[id]) != 0)
-			continue;
-		struct seccomp_policy *p;
-		if (plan_load_policy(id, &p, err, sizeof(err)) < 0) {
-			log_error("%s", err);
-			return EX_CONFIG_STATUS;
-		}
-		int rc = oci ? seccomp_policy_export_oci(p, stdout) : seccomp_policy_print(p, stdout);
-		seccomp_policy_free(p);
-		return rc < 0 ? 1 : 0;
+	enum policy_variant variant;
+	if (role_policy_by_name(role, &variant) < 0) {
+		log_error("--print-policy: unknown role '%s' (%s)", role, role_policy_names());
+		return 2;
 	}
-	log_error("--print-policy: unknown role '%s' (intermediary, association, provider, provider-exec)", role);
-	return 2;
+	struct seccomp_policy *p;
+	if (plan_load_policy(role, &p, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return EX_CONFIG_STATUS;
+	}
+	int rc = oci ? seccomp_policy_export_oci(p, stdout) : seccomp_policy_print(p, stdout);
+	seccomp_policy_free(p);
+	return rc < 0 ? 1 : 0;
 }
 
 static int cmd_keygen(int argc, char **argv)
@@ -94,7 +92,7 @@ static int cmd_run(struct cli *c, const char *path)
 	/* Before plan_prepare, which cuts the ledger's torn tail: that is
 	 * another running instance's business while it holds the ledger. */
 	struct instance_lock lock;
-	int rc = instance_lock_acquire(&lock, t.ledger, t.uid_base, UID_OFFSET_PROVIDER(t.n_providers), err, sizeof(err));
+	int rc = instance_lock_acquire(&lock, t.ledger, t.uid_base, role_uid_count(t.n_providers), err, sizeof(err));
 	if (rc != 0) {
 		log_error("%s", err);
 		topology_free(&t);

@@ -9,27 +9,9 @@
 #include "../roles/intermediary/intermediary.h"
 #include "../roles/provider/provider.h"
 #include "channels.h"
+#include "role_table.h"
 #include "spawn.h"
 #include "topology.h"
-
-enum role_kind {
-	ROLE_INTERMEDIARY,
-	ROLE_ASSOCIATION,
-	ROLE_PROVIDER,
-};
-
-enum policy_id {
-	POLICY_INTERMEDIARY,
-	POLICY_ASSOCIATION,
-	POLICY_PROVIDER,
-	POLICY_PROVIDER_EXEC,
-	POLICY_COUNT
-};
-
-/* Host ids: uid_base + ROLE_UID_OFFSET(...). */
-#define UID_OFFSET_INTERMEDIARY 0
-#define UID_OFFSET_ASSOCIATION 1
-#define UID_OFFSET_PROVIDER(i) (2 + (i))
 
 /* A signal channel's send buffer. A provider's journal must hold more
  * frames than this lets the channel queue (roles/provider/journal.h;
@@ -49,7 +31,8 @@ enum policy_id {
 
 struct role_plan {
 	enum role_kind kind;
-	size_t provider;                 /* index, for ROLE_PROVIDER */
+	size_t provider;                 /* its index, for a per-provider kind */
+	enum policy_variant policy_variant; /* POLICY_EXEC: it may run programs */
 	char label[48];
 	char comm[16];
 	int keep[PLAN_KEEP_MAX];
@@ -84,19 +67,20 @@ struct run_plan {
 	int im_artifact_fds[TOPO_PROVIDERS_MAX];
 	bool receive_body[TOPO_PROVIDERS_MAX];
 	struct association_provider as_providers[TOPO_PROVIDERS_MAX];
-	struct seccomp_policy *policy[POLICY_COUNT];
+	struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS];
 	size_t n_roles;
-	struct role_plan roles[PLAN_ROLES_MAX]; /* intermediary, association, providers */
+	struct role_plan roles[PLAN_ROLES_MAX]; /* in role table order: intermediary, association, providers */
 };
 
 /* The directory holding the shipped seccomp policies. */
 const char *plan_policy_dir(void);
 
-/* Loads a role's seccomp policy by id from plan_policy_dir(). */
-int plan_load_policy(enum policy_id id, struct seccomp_policy **out, char *err, size_t errlen);
+/* Loads policy/<name>.policy (a name of the role table) from
+ * plan_policy_dir(). */
+int plan_load_policy(const char *name, struct seccomp_policy **out, char *err, size_t errlen);
 
 /* The same from DIR (the audit's test-only --audit-policy-dir). */
-int plan_load_policy_from(const char *dir, enum policy_id id, struct seccomp_policy **out, char *err,
+int plan_load_policy_from(const char *dir, const char *name, struct seccomp_policy **out, char *err,
 			  size_t errlen);
 
 /* Demo keys, key checks, listener, ledger file, channels, policies, specs.
@@ -106,5 +90,16 @@ void plan_release(struct run_plan *p);
 
 /* A fresh status pipe for a role about to be restarted. */
 int plan_renew_status(struct role_plan *r, char *err, size_t errlen);
+
+/* The files a role reads, checked (and demo keys made) before anything
+ * starts (runner/plan_files.c). */
+int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen);
+int plan_association_files(struct run_plan *p, char *err, size_t errlen);
+
+/* Each role kind's wiring, named by its row of the role table
+ * (runner/plan_roles.c). */
+void plan_intermediary(struct run_plan *p, struct role_plan *r, size_t index);
+void plan_association(struct run_plan *p, struct role_plan *r, size_t index);
+void plan_provider(struct run_plan *p, struct role_plan *r, size_t index);
 
 #endif

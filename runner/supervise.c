@@ -33,13 +33,10 @@
 #include "seccomp_log.h"
 #include "forkwipe.h"
 
-enum stop_phase {
-	RUNNING,
-	STOP_INTERMEDIARY,
-	STOP_PROVIDERS,
-	STOP_ASSOCIATION,
-	STOPPED,
-};
+/* The run's phase: RUNNING, then each stop phase of the role table in turn
+ * (role_kinds[].stop_phase, from 1), then stopped. */
+#define RUNNING 0u
+#define STOPPED (role_stop_phases() + 1)
 
 struct role_state {
 	struct role_proc proc;
@@ -70,7 +67,7 @@ struct supervisor {
 	uint64_t *restart_times;     /* every role's restart ring, one allocation (forkwipe: a heap block
 				      * whose only pointer a child sees wiped would be a leak to memcheck) */
 	size_t restart_times_len;
-	enum stop_phase phase;
+	unsigned phase;
 	bool deadline_deferred;      /* the providers' stop phase waits for the association's rebuild */
 	size_t ready;
 	int exit_status;
@@ -131,15 +128,17 @@ static void signal_role(struct supervisor *s, size_t k, int sig)
 		log_errno("signal %s", s->plan->roles[k].label);
 }
 
-static bool in_phase(const struct supervisor *s, size_t k, enum stop_phase ph)
+static const struct role_kind_def *kind_of(const struct supervisor *s, size_t k)
 {
-	enum role_kind kind = s->plan->roles[k].kind;
-	return (ph == STOP_INTERMEDIARY && kind == ROLE_INTERMEDIARY) ||
-	       (ph == STOP_PROVIDERS && kind == ROLE_PROVIDER) ||
-	       (ph == STOP_ASSOCIATION && kind == ROLE_ASSOCIATION);
+	return &role_kinds[s->plan->roles[k].kind];
 }
 
-static size_t alive_in_phase(const struct supervisor *s, enum stop_phase ph)
+static bool in_phase(const struct supervisor *s, size_t k, unsigned ph)
+{
+	return kind_of(s, k)->stop_phase == ph;
+}
+
+static size_t alive_in_phase(const struct supervisor *s, unsigned ph)
 {
 	size_t n = 0;
 	for (size_t k = 0; k < s->plan->n_roles; k++)
@@ -169,10 +168,20 @@ static void stop_role(struct supervisor *s, size_t k)
 /* The association restarted and is still rebuilding from its ledger (it
  * reads all of it, about 18 s per million records): the providers cannot
  * drain into their full signal channels meanwhile. */
-static bool association_rebuilding(const struct supervisor *s)
+static bool ledger_writer_rebuilding(const struct supervisor *s)
 {
 	for (size_t k = 0; k < s->plan->n_roles; k++)
-		if (s->plan->roles[k].kind == ROLE_ASSOCIATION && s->roles[k].alive && !s->roles[k].sealed)
+		if (kind_of(s, k)->writes_ledger && s->roles[k].alive && !s->roles[k].sealed)
+			return true;
+	return false;
+}
+
+/* Whether the current phase stops roles that keep a journal: what they
+ * drain goes to the ledger's writer. */
+static bool phase_drains_into_ledger(const struct supervisor *s)
+{
+	for (size_t k = 0; k < s->plan->n_roles; k++)
+		if (in_phase(s, k, s->phase) && kind_of(s, k)->keeps_journal)
 			return true;
 	return false;
 }
@@ -182,7 +191,7 @@ static bool association_rebuilding(const struct supervisor *s)
  * not kill providers whose frames only that association can record. */
 static void arm_phase_deadline(struct supervisor *s)
 {
-	if (s->phase == STOP_PROVIDERS && association_rebuilding(s)) {
+	if (phase_drains_into_ledger(s) && ledger_writer_rebuilding(s)) {
 		struct itimerspec off = { 0 };
 		if (timerfd_settime(s->tfd, 0, &off, NULL) < 0) /* the previous phase's */
 			log_errno("timerfd_settime");
@@ -224,7 +233,7 @@ static void restart_due_for_stop(struct supervisor *s)
 		if (!rs->due_ms || rs->alive)
 			continue;
 		rs->due_ms = 0;
-		if (s->plan->roles[k].kind == ROLE_INTERMEDIARY)
+		if (!kind_of(s, k)->drains_at_stop)
 			continue;
 		if (restart_role(s, k, err, sizeof(err)) < 0) {
 			log_error("%s: cannot start it to drain its channels%s%s", s->plan->roles[k].label,
@@ -309,7 +318,7 @@ static void give_up_on(struct supervisor *s, size_t k)
 	s->exit_status = 1;
 	epoll_watch(s, s->plan->artifact[r->provider].reader, EV_ROLE(k, EV_DISCARD)); /* logs a failure */
 	for (size_t j = 0; j < s->plan->n_roles; j++)
-		if (s->plan->roles[j].kind == ROLE_PROVIDER && !s->roles[j].given_up)
+		if (s->plan->roles[j].kind == r->kind && !s->roles[j].given_up)
 			return;
 	begin_stop(s, "every provider was given up on", 1);
 }
@@ -340,7 +349,7 @@ static void after_death(struct supervisor *s, size_t k, bool setup_failed)
 		return;
 	}
 	if (!within_budget(s, k, now)) {
-		bool provider = s->plan->roles[k].kind == ROLE_PROVIDER;
+		bool provider = kind_of(s, k)->may_be_given_up;
 		log_error("%s: restart budget exhausted: %u restarts within a minute (restart_budget in [runner], per "
 			  "role); %s", label, s->t->restart_budget,
 			  provider ? "giving up on it: the run goes on without it" : "stopping the run");
@@ -372,7 +381,7 @@ static void on_seccomp_kill(const struct seccomp_kill *kill, void *ctx)
 		/* only a provider that runs programs has processes of its own; the
 		 * uid alone is the run's word, so another run on the same uids
 		 * (refused from issue 12 on) could still be named here */
-		if (r->kind != ROLE_PROVIDER || !r->cfg.pv.exec || r->spec.host_uid != kill->uid ||
+		if (r->policy_variant != POLICY_EXEC || r->spec.host_uid != kill->uid ||
 		    s->roles[k].proc.pid == kill->pid)
 			continue;
 		if (kill->native)
@@ -572,7 +581,7 @@ static void ask_providers_to_resend(struct supervisor *s)
 {
 	for (size_t j = 0; j < s->plan->n_roles; j++) {
 		const struct role_plan *r = &s->plan->roles[j];
-		if (r->kind != ROLE_PROVIDER || s->roles[j].given_up)
+		if (!kind_of(s, j)->keeps_journal || s->roles[j].given_up)
 			continue;
 		if (send(s->plan->control[r->provider].writer, "R", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
 		    errno != EAGAIN)
@@ -591,7 +600,7 @@ static void ask_providers_to_resend(struct supervisor *s)
 static int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen)
 {
 	struct ledger_cut cut;
-	bool association = s->plan->roles[k].kind == ROLE_ASSOCIATION;
+	bool association = kind_of(s, k)->writes_ledger;
 	*err = '\0';
 	if (plan_renew_status(&s->plan->roles[k], err, errlen) < 0 ||
 	    (association && ledger_file_recover(s->plan->ledger_fd, s->t->ledger, &cut, err, errlen) < 0) ||
@@ -625,15 +634,13 @@ static void on_restart_timer(struct supervisor *s)
 
 static int start_roles(struct supervisor *s)
 {
-	/* The association first, so it reads from the start; the intermediary
-	 * last, so no request arrives before every provider is there. */
-	static const enum role_kind order[] = { ROLE_ASSOCIATION, ROLE_PROVIDER, ROLE_INTERMEDIARY };
-	for (size_t o = 0; o < 3; o++)
-		for (size_t k = 0; k < s->plan->n_roles; k++) {
-			struct role_plan *r = &s->plan->roles[k];
-			if (r->kind == order[o] && start_role(s, k) < 0)
+	/* In the reverse of the stop order: the association first, so it reads
+	 * from the start; the intermediary last, so no request arrives before
+	 * every provider is there. */
+	for (unsigned ph = role_stop_phases(); ph >= 1; ph--)
+		for (size_t k = 0; k < s->plan->n_roles; k++)
+			if (in_phase(s, k, ph) && start_role(s, k) < 0)
 				return -1;
-		}
 	return 0;
 }
 

@@ -449,16 +449,19 @@ void audit_surface_junit(const struct audit_surface *s, FILE *f)
 
 int audit_surface_use_policies(struct run_plan *p, const char *dir, char *err, size_t errlen)
 {
-	for (enum policy_id id = 0; id < POLICY_COUNT; id++) {
-		struct seccomp_policy *pol;
-		if (plan_load_policy_from(dir, id, &pol, err, errlen) < 0)
-			return -1;
-		for (size_t k = 0; k < p->n_roles; k++)
-			if (p->roles[k].spec.seccomp == p->policy[id])
-				p->roles[k].spec.seccomp = pol;
-		seccomp_policy_free(p->policy[id]);
-		p->policy[id] = pol;
-	}
+	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++)
+		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++) {
+			struct seccomp_policy *pol;
+			if (!role_kinds[kind].policy[v])
+				continue;
+			if (plan_load_policy_from(dir, role_kinds[kind].policy[v], &pol, err, errlen) < 0)
+				return -1;
+			for (size_t k = 0; k < p->n_roles; k++)
+				if (p->roles[k].spec.seccomp == p->policy[kind][v])
+					p->roles[k].spec.seccomp = pol;
+			seccomp_policy_free(p->policy[kind][v]);
+			p->policy[kind][v] = pol;
+		}
 	log_warn("audit: seccomp policies from %s (test only)", dir);
 	return 0;
 }

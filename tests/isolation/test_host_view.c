@@ -50,18 +50,21 @@ static void read_comm(pid_t pid, char *out, size_t len)
 	free(text);
 }
 
-/* What the comm says the role is, and the host uid it must run as. */
+/* What the comm says the role is, and the host uid it must run as: the
+ * uids the README documents (intermediary = base, association = base + 1,
+ * provider i = base + 2 + i), written out here so that a change to the
+ * role table that moves them fails this test. */
 static void classify(struct role_seen *r)
 {
 	static const char *const names[N_PROVIDERS] = { "A", "B", "C" };
 	if (strcmp(r->comm, "mpbs-int") == 0) {
 		r->kind = ROLE_INTERMEDIARY;
-		r->expected_uid = UID_BASE + UID_OFFSET_INTERMEDIARY;
+		r->expected_uid = UID_BASE;
 		return;
 	}
 	if (strcmp(r->comm, "mpbs-assoc") == 0) {
 		r->kind = ROLE_ASSOCIATION;
-		r->expected_uid = UID_BASE + UID_OFFSET_ASSOCIATION;
+		r->expected_uid = UID_BASE + 1;
 		return;
 	}
 	for (size_t i = 0; i < N_PROVIDERS; i++) {
@@ -69,7 +72,7 @@ static void classify(struct role_seen *r)
 		snprintf(want, sizeof(want), "mpbs-p-%s", names[i]);
 		if (strcmp(r->comm, want) == 0) {
 			r->kind = ROLE_PROVIDER;
-			r->expected_uid = UID_BASE + UID_OFFSET_PROVIDER(i);
+			r->expected_uid = UID_BASE + 2 + (uid_t)i;
 			return;
 		}
 	}
@@ -330,7 +333,8 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 			cr_assert_eq(c.sockets, 3, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.regular, 0, "%s holds a host file: %s", who, c.regular_path);
 			cr_assert_eq(c.journal, 1, "%s: %zu journals", who, c.journal);
-			cr_assert(holds_same(roles[k].pid, 5, m.pid), "%s: fd 5 is not the journal the supervisor keeps", who);
+			cr_assert(holds_same(roles[k].pid, PROVIDER_FD_JOURNAL, m.pid),
+				  "%s: fd %d is not the journal the supervisor keeps", who, PROVIDER_FD_JOURNAL);
 			cr_assert_eq(c.epoll, 1, "%s", who);
 			cr_assert_eq(c.timerfd, 1, "%s", who);
 			cr_assert_eq(c.total, 3 + 8, "%s: %zu fds", who, c.total);
@@ -354,6 +358,8 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 			cr_assert_eq(c.eventfd, 1, "%s", who);
 			cr_assert_eq(c.total, 3 + N_PROVIDERS + 6, "%s: %zu fds", who, c.total);
 			break;
+		case ROLE_KINDS:
+			cr_assert_fail("%s: no kind", who);
 		}
 	}
 }

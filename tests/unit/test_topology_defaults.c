@@ -164,7 +164,7 @@ Test(unit_topology_defaults, every_role_gets_finite_rlimits_where_the_topology_s
 {
 	struct topo_limits none = { 0 }, out;
 	struct topology t = { .max_connections = 4096, .max_request = 65536, .n_providers = 3 };
-	limits_with_defaults(&none, LIMITS_INTERMEDIARY, &t, &out);
+	limits_with_defaults(&none, ROLE_INTERMEDIARY, &t, &out);
 	cr_assert_eq(out.nofile, min_u64(4096 + 3 + 64, hard(RLIMIT_NOFILE)), "one fd per connection, and spare");
 	cr_assert_eq(out.fsize, min_u64(1ULL << 30, hard(RLIMIT_FSIZE)));
 #ifndef MPBS_SANITIZED
@@ -172,17 +172,17 @@ Test(unit_topology_defaults, every_role_gets_finite_rlimits_where_the_topology_s
 	cr_assert_eq(out.nproc, 1);
 	/* every connection holding a whole 1 MiB body fits */
 	t.max_request = 1 << 20;
-	limits_with_defaults(&none, LIMITS_INTERMEDIARY, &t, &out);
+	limits_with_defaults(&none, ROLE_INTERMEDIARY, &t, &out);
 	cr_assert_eq(out.as_bytes, min_u64((256ULL << 20) + 4096ULL * ((1ULL << 20) + (16ULL << 10)), hard(RLIMIT_AS)));
 	t.max_request = 65536;
 #endif
-	limits_with_defaults(&none, LIMITS_ASSOCIATION, &t, &out);
+	limits_with_defaults(&none, ROLE_ASSOCIATION, &t, &out);
 	cr_assert_eq(out.fsize, 0, "no RLIMIT_FSIZE default: it would cut the ledger");
 	cr_assert_eq(out.nofile, min_u64(256, hard(RLIMIT_NOFILE)));
 #ifndef MPBS_SANITIZED
 	cr_assert_eq(out.nproc, 2, "the association has its fsync thread");
 #endif
-	limits_with_defaults(&none, LIMITS_PROVIDER, &t, &out);
+	limits_with_defaults(&none, ROLE_PROVIDER, &t, &out);
 	cr_assert_eq(out.nofile, min_u64(1024, hard(RLIMIT_NOFILE)));
 	cr_assert_eq(out.fsize, min_u64(1ULL << 30, hard(RLIMIT_FSIZE)));
 }
@@ -193,7 +193,7 @@ Test(unit_topology_defaults, what_the_topology_sets_is_kept)
 				   .memory_max = 64ULL << 20 },
 			   out;
 	struct topology t = { .max_connections = 4096, .max_request = 65536, .n_providers = 3 };
-	limits_with_defaults(&set, LIMITS_PROVIDER, &t, &out);
+	limits_with_defaults(&set, ROLE_PROVIDER, &t, &out);
 	cr_assert_eq(out.nofile, 77);
 	cr_assert_eq(out.nproc, 9);
 	cr_assert_eq(out.as_bytes, 5ULL << 20);

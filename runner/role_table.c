@@ -1,0 +1,85 @@
+#include "role_table.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../roles/association/association.h"
+#include "../roles/intermediary/intermediary.h"
+#include "../roles/provider/provider.h"
+#include "plan.h"
+
+/* Each role's program takes its own configuration struct. */
+static int enter_intermediary(void *cfg, const struct role_seal *s) { return intermediary_main(cfg, s); }
+static int enter_association(void *cfg, const struct role_seal *s) { return association_main(cfg, s); }
+static int enter_provider(void *cfg, const struct role_seal *s) { return provider_main(cfg, s); }
+
+/* The stop order: the intermediary first, so nothing new comes in; then the
+ * providers, which drain their artifact channels into signals; the
+ * association last, so it records every signal they sent. */
+const struct role_kind_def role_kinds[ROLE_KINDS] = {
+	[ROLE_INTERMEDIARY] = {
+		.name = "intermediary", .comm = "mpbs-int", .policy = { "intermediary", NULL },
+		.uid_offset = 0, .stop_phase = 1,
+		.plan = plan_intermediary, .entry = enter_intermediary,
+	},
+	[ROLE_ASSOCIATION] = {
+		.name = "association", .comm = "mpbs-assoc", .policy = { "association", NULL },
+		.uid_offset = 1, .stop_phase = 3, .drains_at_stop = true, .writes_ledger = true,
+		.plan = plan_association, .entry = enter_association,
+	},
+	[ROLE_PROVIDER] = {
+		.name = "provider", .comm = "mpbs-p-", .policy = { "provider", "provider-exec" },
+		.uid_offset = 2, .per_provider = true, .stop_phase = 2, .drains_at_stop = true,
+		.keeps_journal = true, .may_be_given_up = true,
+		.plan = plan_provider, .entry = enter_provider,
+	},
+};
+
+unsigned role_stop_phases(void)
+{
+	unsigned most = 0;
+	for (size_t k = 0; k < ROLE_KINDS; k++)
+		if (role_kinds[k].stop_phase > most)
+			most = role_kinds[k].stop_phase;
+	return most;
+}
+
+uid_t role_host_uid(unsigned uid_base, enum role_kind kind, size_t index)
+{
+	return uid_base + role_kinds[kind].uid_offset + (role_kinds[kind].per_provider ? (unsigned)index : 0);
+}
+
+unsigned role_uid_count(size_t n_providers)
+{
+	unsigned count = 0;
+	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		unsigned end = role_kinds[k].uid_offset + (role_kinds[k].per_provider ? (unsigned)n_providers : 1);
+		if (end > count)
+			count = end;
+	}
+	return count;
+}
+
+int role_policy_by_name(const char *name, enum policy_variant *variant)
+{
+	for (size_t k = 0; k < ROLE_KINDS; k++)
+		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++)
+			if (role_kinds[k].policy[v] && strcmp(role_kinds[k].policy[v], name) == 0) {
+				*variant = v;
+				return (int)k;
+			}
+	return -1;
+}
+
+const char *role_policy_names(void)
+{
+	static char names[256];
+	size_t used = 0;
+	names[0] = '\0';
+	for (size_t k = 0; k < ROLE_KINDS; k++)
+		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++)
+			if (role_kinds[k].policy[v] && used < sizeof(names))
+				used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
+							 role_kinds[k].policy[v]);
+	return names;
+}

@@ -1,0 +1,86 @@
+/* The role table: every fact about a kind of role that the supervisor, the
+ * audit and the topology need, in one row each. Adding a kind of role is one
+ * row here, one wiring function in runner/plan_roles.c, and its folder under
+ * roles/ (CONTRIBUTING.md). */
+#ifndef MPBS_ROLE_TABLE_H
+#define MPBS_ROLE_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum role_kind {
+	ROLE_INTERMEDIARY,
+	ROLE_ASSOCIATION,
+	ROLE_PROVIDER,
+	ROLE_KINDS
+};
+
+/* A role's seccomp policy, and the wider one of a role that may run
+ * programs (a provider with exec = yes). */
+enum policy_variant { POLICY_PLAIN, POLICY_EXEC, POLICY_VARIANTS };
+
+struct run_plan;
+struct role_plan;
+struct role_seal;
+
+struct role_kind_def {
+	/* Its topology section ("[provider NAME]" for one per provider), its
+	 * label in messages, and what `--audit-weaken ...:ROLE` names. */
+	const char *name;
+	/* Its process name; a provider's is followed by its own name. */
+	const char *comm;
+	/* policy/<name>.policy; [POLICY_EXEC] NULL for a role that never runs
+	 * programs. */
+	const char *policy[POLICY_VARIANTS];
+	/* Host uid and gid: uid_base + uid_offset (+ the provider's index). */
+	unsigned uid_offset;
+	/* One role per [provider NAME] section, rather than one in all. */
+	bool per_provider;
+	/* A stop signals the roles of phase 1, waits until they have ended,
+	 * then phase 2, ...; roles start in the reverse order, so a reader is
+	 * there before its writers. */
+	unsigned stop_phase;
+	/* A stop starts it at once if it waits out a restart backoff: its
+	 * channels hold work that must be done before the run ends. */
+	bool drains_at_stop;
+	/* It writes the ledger: the supervisor recovers the ledger's tail before
+	 * every start, and after a restart asks the roles that keep a journal to
+	 * send it again; while it rebuilds, the next phase's drain deadline waits. */
+	bool writes_ledger;
+	/* It keeps a journal of what it sent (roles/provider/journal.h). */
+	bool keeps_journal;
+	/* Past its restart budget it is given up on and the run goes on with
+	 * the others of its kind (what is written to it is read and dropped);
+	 * any other role past its budget stops the run. */
+	bool may_be_given_up;
+	/* Fills the role's fds (the constants of its own header), mounts,
+	 * Landlock rules and configuration (runner/plan_roles.c). index: the
+	 * provider's, for per_provider rows. */
+	void (*plan)(struct run_plan *p, struct role_plan *r, size_t index);
+	/* Its program: runs in the sandbox after the last setup step, seals
+	 * itself (seccomp) just before its loop, returns the exit status. */
+	int (*entry)(void *cfg, const struct role_seal *seal);
+};
+
+extern const struct role_kind_def role_kinds[ROLE_KINDS];
+
+/* The highest stop phase in the table. */
+unsigned role_stop_phases(void);
+
+/* A role's host uid and gid: uid_base + its row's uid_offset (+ index for a
+ * per-provider kind). */
+uid_t role_host_uid(unsigned uid_base, enum role_kind kind, size_t index);
+
+/* Host uids a topology with n_providers uses: [uid_base, uid_base + count). */
+unsigned role_uid_count(size_t n_providers);
+
+/* The role kind whose policy (either variant) is called name, with the
+ * variant, or -1. */
+int role_policy_by_name(const char *name, enum policy_variant *variant);
+
+/* "intermediary, association, provider, provider-exec": every policy name,
+ * for messages. */
+const char *role_policy_names(void);
+
+#endif
