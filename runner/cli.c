@@ -33,6 +33,7 @@ void cli_usage(FILE *out)
 		"                                           (--audit-policy-dir DIR: seccomp policies from DIR, tests only)\n"
 		"       mpbs-run --print-policy ROLE [--oci] show a role's compiled seccomp policy\n"
 		"                                           (ROLE: intermediary, association, provider, provider-exec)\n"
+		"       mpbs-run --print-keys               every topology key: section, value, default, meaning\n"
 		"options:\n"
 		"  --set SECTION.KEY=VALUE     override a topology value (provider.NAME.KEY=VALUE)\n"
 		"  --ready-fd N                write READY=1 on fd N (3 or more, open for writing) once every role runs\n"
@@ -102,12 +103,13 @@ static int add_weakening(struct audit_options *o, const char *spec, char *err, s
 enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 {
 	enum { OPT_SET = 256, OPT_READY_FD, OPT_DRAIN, OPT_PRINT_POLICY, OPT_OCI, OPT_AUDIT, OPT_JSON, OPT_JUNIT,
-	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR };
+	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS };
 	static const struct option opts[] = {
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
 		{ "print-policy", required_argument, NULL, OPT_PRINT_POLICY },
+		{ "print-keys", no_argument, NULL, OPT_PRINT_KEYS },
 		{ "oci", no_argument, NULL, OPT_OCI },
 		{ "audit", no_argument, NULL, OPT_AUDIT },
 		{ "json", required_argument, NULL, OPT_JSON },
@@ -136,6 +138,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		case OPT_READY_FD: rc = parse_ready_fd(optarg, c, err, errlen); break;
 		case OPT_DRAIN: rc = parse_drain(optarg, c, err, errlen); break;
 		case OPT_PRINT_POLICY: c->print_policy = optarg; break;
+		case OPT_PRINT_KEYS: c->print_keys = true; break;
 		case OPT_OCI: c->oci = true; break;
 		case OPT_AUDIT: c->audit = true; break;
 		case OPT_JSON: c->audit_opts.json_path = optarg; break;

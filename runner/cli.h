@@ -17,6 +17,7 @@ struct cli {
 	bool check_only;
 	bool oci;
 	const char *print_policy;
+	bool print_keys;
 	char *overrides[CLI_OVERRIDES_MAX];
 	size_t n_overrides;
 	struct run_options run;

@@ -19,6 +19,7 @@
 #include "supervise.h"
 #include "token_cmd.h"
 #include "topology.h"
+#include "topology_keys.h"
 #include "userns.h"
 #include "verify_cmd.h"
 
@@ -142,6 +143,8 @@ int main(int argc, char **argv)
 	}
 	if (c.print_policy)
 		return cmd_print_policy(c.print_policy, c.oci);
+	if (c.print_keys)
+		return topo_keys_markdown(stdout) == 0 ? 0 : 1;
 	if (optind != argc - 1) {
 		cli_usage(stderr);
 		return 2;

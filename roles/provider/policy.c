@@ -1,9 +1,5 @@
-/* A provider's own policy file, read inside its sandbox (see the header).
- *
- * The packaged inih (r55) does not tell the handler its line number, so the
- * file is fed to inih through a reader that hands over exactly one line per
- * call and counts them; the count is the line being handled, and inih's own
- * error line (a count of reader calls) is the same number. */
+/* A provider's own policy file, read inside its sandbox (see the header),
+ * through the project's INI reader (lib/ini_file.h). */
 #define _GNU_SOURCE /* asprintf */
 #include "policy.h"
 
@@ -22,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "../../lib/ini_file.h"
 #include "../../lib/keys.h"
 #include "../../lib/wire.h"
 
@@ -72,38 +69,21 @@ static const struct number_key number_keys[] = {
 
 struct policy_parse {
 	struct provider_policy *p;
+	struct ini_file ini;  /* the file, the line being read, the first error */
 	const char *path;
 	const char *keys_dir; /* NULL: the policy file's directory */
-	const char *buf;
-	size_t len, pos;
-	int line;
+	int line;             /* of the key being set */
 	int key_line[KEY_COUNT]; /* 0 while unset */
-	bool failed;
-	int err_line;
-	char err[512];
 };
 
 /* Keeps the first error: later ones are usually its consequences. */
 static int __attribute__((format(printf, 4, 5)))
 fail(struct policy_parse *pp, int line, const char *key, const char *fmt, ...)
 {
-	if (pp->failed)
-		return -1;
-	pp->failed = true;
-	pp->err_line = line;
-	size_t n;
-	if (line > 0)
-		n = (size_t)snprintf(pp->err, sizeof(pp->err), "%s:%d: ", pp->path, line);
-	else
-		n = (size_t)snprintf(pp->err, sizeof(pp->err), "%s: ", pp->path);
-	if (key != NULL && n < sizeof(pp->err))
-		n += (size_t)snprintf(pp->err + n, sizeof(pp->err) - n, "%s: ", key);
-	if (n < sizeof(pp->err)) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(pp->err + n, sizeof(pp->err) - n, fmt, ap);
-		va_end(ap);
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	ini_vfail(&pp->ini, line, NULL, key, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -298,31 +278,27 @@ static int set_value(struct policy_parse *pp, enum policy_key k, const char *val
 	}
 }
 
-static int on_key(void *user, const char *section, const char *name, const char *value)
+static int on_key(struct ini_file *f, void *ctx, const char *name, const char *value)
 {
-	struct policy_parse *pp = user;
-	(void)section; /* checked by the reader, which sees every header */
-	if (pp->failed)
-		return 0;
+	struct policy_parse *pp = ctx;
+	pp->line = f->line;
 	int k = 0;
 	while (k < KEY_COUNT && strcmp(key_names[k], name) != 0)
 		k++;
-	if (k == KEY_COUNT) {
-		fail(pp, pp->line, name, "unknown key");
-		return 0;
-	}
-	if (pp->key_line[k] != 0) {
-		fail(pp, pp->line, name, "duplicate key (first set at line %d)", pp->key_line[k]);
-		return 0;
-	}
+	if (k == KEY_COUNT)
+		return fail(pp, pp->line, name, "unknown key");
+	if (pp->key_line[k] != 0)
+		return fail(pp, pp->line, name, "duplicate key (first set at line %d)", pp->key_line[k]);
 	pp->key_line[k] = pp->line;
-	return set_value(pp, (enum policy_key)k, value) == 0;
+	return set_value(pp, (enum policy_key)k, value);
 }
 
 /* The only section allowed is [policy]; anything else is refused on its
  * header line, even when it holds no key (inih never reports those). */
-static int check_header(struct policy_parse *pp, const char *line)
+static int check_header(struct ini_file *f, void *ctx, const char *line)
 {
+	struct policy_parse *pp = ctx;
+	pp->line = f->line;
 	const char *close = strchr(line, ']');
 	if (close == NULL)
 		return 0; /* inih reports the syntax error on this same line */
@@ -345,96 +321,15 @@ static int check_header(struct policy_parse *pp, const char *line)
 	return 0;
 }
 
-/* ini_reader: one line of the file per call, without its leading
- * whitespace (inih would otherwise join an indented line to the key above). */
-static char *next_line(char *str, int num, void *stream)
-{
-	struct policy_parse *pp = stream;
-	if (pp->failed || pp->pos >= pp->len)
-		return NULL;
-	const char *start = pp->buf + pp->pos;
-	const char *nl = memchr(start, '\n', pp->len - pp->pos);
-	size_t n = nl ? (size_t)(nl - start) + 1 : pp->len - pp->pos;
-	size_t content = nl ? n - 1 : n;
-	pp->pos += n;
-	pp->line++;
-	size_t skip = 0;
-	if (pp->line == 1 && content >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0)
-		skip = 3; /* a UTF-8 byte order mark, as inih allows */
-	while (skip < content && isspace((unsigned char)start[skip]))
-		skip++;
-	/* An overlong line would make inih swallow the next one. */
-	if (content - skip > (size_t)num - 2) {
-		fail(pp, pp->line, NULL, "line longer than %d bytes", num - 2);
-		return NULL;
-	}
-	if (memchr(start, '\0', content) != NULL) {
-		fail(pp, pp->line, NULL, "NUL byte in line");
-		return NULL;
-	}
-	memcpy(str, start + skip, content - skip);
-	str[content - skip] = '\n';
-	str[content - skip + 1] = '\0';
-	if (str[0] == '[' && check_header(pp, str) < 0)
-		return NULL;
-	return str;
-}
-
-static int read_policy_file(struct policy_parse *pp, char **out, size_t *out_len)
-{
-	int fd = open(pp->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(pp->err, sizeof(pp->err), "open %s: %s", pp->path, strerror(errno));
-		return -1;
-	}
-	char *data = malloc(POLICY_FILE_MAX + 1);
-	size_t n = 0;
-	int rc = data ? 0 : -1;
-	if (data == NULL)
-		snprintf(pp->err, sizeof(pp->err), "%s: out of memory", pp->path);
-	while (rc == 0 && n <= POLICY_FILE_MAX) {
-		ssize_t r = read(fd, data + n, POLICY_FILE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(pp->err, sizeof(pp->err), "read %s: %s", pp->path, strerror(errno));
-			rc = -1;
-		}
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	if (rc == 0 && n > POLICY_FILE_MAX) {
-		snprintf(pp->err, sizeof(pp->err), "%s: larger than %u bytes", pp->path, POLICY_FILE_MAX);
-		rc = -1;
-	}
-	close(fd);
-	if (rc < 0) {
-		free(data);
-		return -1;
-	}
-	*out = data;
-	*out_len = n;
-	return 0;
-}
+static const struct ini_file_ops policy_ops = {
+	.header = check_header,
+	.key = on_key,
+	.syntax_hint = "expected '[policy]', 'key = value' or a comment",
+};
 
 static int parse_policy(struct policy_parse *pp)
 {
-	char *data = NULL;
-	if (read_policy_file(pp, &data, &pp->len) < 0)
-		return -1;
-	pp->buf = data;
-	int r = ini_parse_stream(next_line, pp, on_key, pp);
-	free(data);
-	/* inih continues after a syntax error and returns the first error line,
-	 * ours included (a refusing handler marks its own line). */
-	if (r > 0 && (!pp->failed || r < pp->err_line)) {
-		pp->failed = false;
-		return fail(pp, r, NULL, "syntax error: expected '[policy]', 'key = value' or a comment");
-	}
-	if (r < 0 && !pp->failed)
-		return fail(pp, 0, NULL, "inih failed (%d)", r);
-	if (pp->failed)
+	if (ini_file_parse(&pp->ini, POLICY_FILE_MAX, &policy_ops, pp) < 0)
 		return -1;
 	if (pp->key_line[KEY_ACCEPT_CONTEXT] == 0)
 		return fail(pp, 0, key_names[KEY_ACCEPT_CONTEXT], "missing required key");
@@ -463,10 +358,11 @@ int provider_policy_load_in(struct provider_policy *p, const char *path, const c
 	memset(p, 0, sizeof(*p));
 	set_defaults(p);
 	struct policy_parse pp = { .p = p, .path = path, .keys_dir = keys_dir };
+	ini_file_init(&pp.ini, path);
 	if (parse_policy(&pp) == 0)
 		return 0;
 	if (errlen > 0)
-		snprintf(errbuf, errlen, "%s", pp.err);
+		snprintf(errbuf, errlen, "%s", pp.ini.err);
 	provider_policy_free(p);
 	return -1;
 }

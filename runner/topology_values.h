@@ -1,0 +1,19 @@
+/* Parsing one value of topology.conf by its key's type. */
+#ifndef MPBS_TOPOLOGY_VALUES_H
+#define MPBS_TOPOLOGY_VALUES_H
+
+#include <stddef.h>
+
+#include "topology_keys.h"
+
+/* Parses v as key k wants it and stores it in k's field of base (the
+ * section's struct: see struct topo_key's offset). A path is made
+ * absolute against dir and normalised. Returns 0, or -1 with msg saying what
+ * was expected and what came. */
+int topo_set_value(const struct topo_key *k, void *base, const char *dir, const char *v, char *msg, size_t len);
+
+/* Frees *field and stores fresh there; fresh NULL means out of memory
+ * (returns -1 with msg set). */
+int topo_replace_string(char **field, char *fresh, char *msg, size_t len);
+
+#endif
