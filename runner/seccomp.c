@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "seccomp_internal.h"
 #include "memcheck.h"
+#include "../lib/errbuf.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -37,10 +38,8 @@ static int set_filter_attrs(scmp_filter_ctx ctx, char *err, size_t errlen)
 	};
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
 		int rc = seccomp_attr_set(ctx, attrs[i].attr, attrs[i].value);
-		if (rc < 0) {
-			snprintf(err, errlen, "seccomp: set %s: %s", attrs[i].what, strerror(-rc));
-			return -1;
-		}
+		if (rc < 0)
+			return err_set(err, errlen, "seccomp: set %s: %s", attrs[i].what, strerror(-rc));
 	}
 	return 0;
 }
@@ -52,9 +51,9 @@ static int add_rules(const struct seccomp_policy *p, scmp_filter_ctx ctx, char *
 		/* exact: fail rather than let libseccomp rewrite what the file says */
 		int rc = seccomp_rule_add_exact_array(ctx, rule_action(r), r->nr, r->ncmp, r->cmp);
 		if (rc < 0) {
-			snprintf(err, errlen, "%s:%u: libseccomp rejected the rule for '%s': %s",
-				 p->files[r->file], r->line, r->name, strerror(-rc));
-			return -1;
+			const struct err_where at = { .file = p->files[r->file], .line = (int)r->line };
+			return err_at(err, errlen, &at, "libseccomp rejected the rule for '%s': %s", r->name,
+				      strerror(-rc));
 		}
 	}
 	return 0;
@@ -69,7 +68,7 @@ static scmp_filter_ctx policy_compile(const struct seccomp_policy *p, char *err,
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (!ctx) {
-		snprintf(err, errlen, "seccomp_init failed");
+		err_set(err, errlen, "seccomp_init failed");
 		return NULL;
 	}
 	if (set_filter_attrs(ctx, err, errlen) < 0 || add_rules(p, ctx, err, errlen) < 0) {
@@ -95,10 +94,8 @@ int seccomp_policy_load(const char *path, struct seccomp_policy **out, char *err
 {
 	*out = NULL;
 	struct seccomp_policy *p = calloc(1, sizeof(*p));
-	if (!p) {
-		snprintf(err, errlen, "load %s: out of memory", path);
-		return -1;
-	}
+	if (!p)
+		return err_set(err, errlen, "load %s: out of memory", path);
 	if (policy_parse(p, path, err, errlen) < 0)
 		goto fail;
 	/* A trial compile so libseccomp's objections surface here, not in the
@@ -124,10 +121,8 @@ int seccomp_policy_install(const struct seccomp_policy *p, char *err, size_t err
 		return -1;
 	int rc = seccomp_load(ctx);
 	seccomp_release(ctx);
-	if (rc < 0) {
-		snprintf(err, errlen, "seccomp_load %s: %s", p->files[0], strerror(-rc));
-		return -1;
-	}
+	if (rc < 0)
+		return err_set(err, errlen, "seccomp_load %s: %s", p->files[0], strerror(-rc));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  * is read is compiled by seccomp.c. */
 #define _GNU_SOURCE
 #include "seccomp_internal.h"
+#include "../lib/errbuf.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +17,9 @@
 
 #define POLICY_MAX_LINE 512
 #define POLICY_MAX_RULES 2048
+/* A message is cut to this many bytes before its place goes in front, so
+ * one that quotes a long line or path reads as it always has. */
+#define POLICY_MAX_MESSAGE 256
 
 struct parse_state {
 	struct seccomp_policy *policy;
@@ -30,14 +34,22 @@ struct parse_state {
 
 static int parse_file(struct parse_state *ps, const char *path, const struct line_ctx *from);
 
+/* "FILE:LINE: message" (lib/errbuf.h), or the message alone without FILE. */
+__attribute__((format(printf, 5, 0)))
+static int report(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, va_list ap)
+{
+	char msg[POLICY_MAX_MESSAGE];
+	err_vset(msg, sizeof(msg), fmt, ap);
+	const struct err_where at = { .file = file, .line = (int)line };
+	return err_at(err, errlen, &at, "%s", msg);
+}
+
 int policy_line_error(const struct line_ctx *lc, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	report(lc->err, lc->errlen, lc->file, lc->line, fmt, ap);
 	va_end(ap);
-	snprintf(lc->err, lc->errlen, "%s:%u: %s", lc->file, lc->line, msg);
 	return -1;
 }
 
@@ -214,17 +226,15 @@ static int parse_line(struct parse_state *ps, const struct line_ctx *lc, unsigne
 
 /* ---- files ---- */
 
+/* An error about a file as a whole: placed at the @include line FROM that
+ * names it, or unplaced for the top file. */
 __attribute__((format(printf, 3, 4)))
 static int state_error(const struct parse_state *ps, const struct line_ctx *from, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	report(ps->err, ps->errlen, from ? from->file : NULL, from ? from->line : 0, fmt, ap);
 	va_end(ap);
-	if (from)
-		return policy_line_error(from, "%s", msg);
-	snprintf(ps->err, ps->errlen, "%s", msg);
 	return -1;
 }
 
