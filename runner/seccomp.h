@@ -16,11 +16,11 @@
  *   @include provider.policy        another file of the same directory
  *
  * The same syscall on several lines means OR of the alternatives. Values are
- * decimal, 0x hex, symbolic constants from a small table in seccomp.c, or
- * several of those joined by '|'. An unknown syscall, constant or errno,
- * bad syntax, a duplicate line, two actions for one syscall, an include loop
- * or includes nested deeper than SECCOMP_POLICY_MAX_INCLUDE_DEPTH are errors
- * naming file and line.
+ * decimal, 0x hex, symbolic constants from a small table in
+ * seccomp_conditions.c, or several of those joined by '|'. An unknown
+ * syscall, constant or errno, bad syntax, a duplicate line, two actions for
+ * one syscall, an include loop or includes nested deeper than
+ * SECCOMP_POLICY_MAX_INCLUDE_DEPTH are errors naming file and line.
  *
  * Beware '!=' on arguments the kernel declares as int: the filter compares
  * 64 bits, the kernel uses 32, so a caller can set upper bits to pass a

@@ -3,7 +3,8 @@
  * fuzzer itself wrote there) and is loaded and freed.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *     tests/fuzz/fuzz_seccomp_policy.c runner/seccomp.c lib/log.c \
+ *     tests/fuzz/fuzz_seccomp_policy.c runner/seccomp.c runner/seccomp_parse.c \
+ *     runner/seccomp_conditions.c runner/seccomp_print.c lib/errbuf.c lib/log.c \
  *     $(pkg-config --cflags --libs libseccomp jansson) -o build/fuzz_seccomp_policy
  *   build/fuzz_seccomp_policy -max_total_time=30 -max_len=4096 */
 #define _GNU_SOURCE
