@@ -5,9 +5,9 @@
  * Both directions stream the file through a bounded line buffer, so neither
  * the association (at start) nor `mpbs-run verify` ever holds the whole file. */
 #define _GNU_SOURCE
-#include "ledger.h"
-#include "ledger_read.h"
-#include "sha256.h"
+#include "../../lib/ledger.h"
+#include "../../lib/ledger_read.h"
+#include "../../lib/sha256.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,8 +18,8 @@
 
 #include <sodium.h>
 
-#include "chain.h"
-#include "derive.h"
+#include "../../lib/chain.h"
+#include "../../lib/derive.h"
 
 /* ---------------------------------------------------------------- lines */
 
