@@ -1,6 +1,6 @@
-/* Shared by the ledger's writer, its replay (ledger.c) and its verifier
- * (ledger_verify.c): the bounded line reader and the readers of one record's
- * fields. Internal to roles/; the public interface is ledger.h. */
+/* Shared by the ledger's verifier (ledger_verify.c) and the association's
+ * writer and replay (roles/association/ledger_write.c, ledger_replay.c): the
+ * bounded line reader and the readers of one record's fields (ledger_read.c). */
 #ifndef MPBS_LEDGER_READ_H
 #define MPBS_LEDGER_READ_H
 

@@ -26,6 +26,8 @@
 #include "../provider/journal.h"
 #include "../../lib/keys.h"
 #include "../../lib/ledger.h"
+#include "ledger_replay.h"
+#include "ledger_write.h"
 #include "../../lib/log.h"
 #include "pending.h"
 #include "../role.h"
