@@ -5,7 +5,7 @@
  * channels must decode, carry the request_repr and binding derived from its
  * own body and context, and go to both providers; once the client is gone no
  * request may be left in flight. ASan and UBSan watch the rest. */
-#include "../../roles/intermediary/intermediary.c"
+#include "../../roles/intermediary/http.c"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
