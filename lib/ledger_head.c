@@ -7,6 +7,7 @@
  * and the association share; the association appends heads with its
  * writer (roles/association/ledger_write.c). */
 #include "ledger.h"
+#include "ledger_read.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,10 +34,8 @@ bool ledger_head_parse(const char *text, struct ledger_head *h)
 			return false;
 		seq = seq * 10 + (uint64_t)(*p - '0');
 	}
-	for (const char *p = colon + 1; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	if (seq == 0 || hex_decode(colon + 1, 2 * WIRE_DIGEST_LEN, h->hash, WIRE_DIGEST_LEN) != 0)
+	if (seq == 0 || !ledger_is_lower_hex(colon + 1, 2 * WIRE_DIGEST_LEN) ||
+	    hex_decode(colon + 1, 2 * WIRE_DIGEST_LEN, h->hash, WIRE_DIGEST_LEN) != 0)
 		return false;
 	h->seq = seq;
 	return true;

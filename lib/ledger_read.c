@@ -90,7 +90,7 @@ void ledger_line_status_why(enum line_status st, char *why, size_t whylen)
 
 /* ------------------------------------------------------- field readers */
 
-static bool ledger_is_lower_hex(const char *s, size_t len)
+bool ledger_is_lower_hex(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))

@@ -33,7 +33,7 @@ static uint64_t realtime_ns(void)
  * waiting on it is the backpressure we want (nothing is dropped here). One
  * sendmmsg carries a whole round's signals and checkpoints. */
 int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
-		       size_t count)
+		size_t count)
 {
 	struct mmsghdr msgs[OUT_BATCH];
 	struct iovec iov[OUT_BATCH];
@@ -108,7 +108,7 @@ static int arm_timer(struct provider *p)
 }
 
 int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_LEN],
-		       const uint8_t value[WIRE_DIGEST_LEN])
+		const uint8_t value[WIRE_DIGEST_LEN])
 {
 	struct signal_frame s = { .stage = stage, .t_ns = realtime_ns(), .seq = p->seq + 1 };
 	uint8_t buf[SIGNAL_FRAME_LEN];

@@ -92,8 +92,7 @@ int handler_done(struct provider *p, struct handler *h)
 
 /* `stages`: what the previous incarnation already signalled for op (bit 0
  * START, bit 1 COMPLETE); the decision it took is not taken again. */
-int initiate(struct provider *p, const struct artifact *a, const uint8_t op[WIRE_DIGEST_LEN],
-		    uint8_t stages)
+int initiate(struct provider *p, const struct artifact *a, const uint8_t op[WIRE_DIGEST_LEN], uint8_t stages)
 {
 	if (p->policy.action == POLICY_ACTION_EXEC)
 		return start_handler(p, a, op, stages & 1);
