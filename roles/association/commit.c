@@ -3,7 +3,6 @@
  * is due, and made durable by one fdatasync in the syncer thread (syncer.h)
  * while the loop goes on; the confirmations a sync covers are logged only
  * after it. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

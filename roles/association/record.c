@@ -3,7 +3,6 @@
  * confirm it) or closed incomplete when it ages out. Confirmations are
  * queued here for the log, which commit.c prints once a sync covers them. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -17,7 +17,8 @@
 #include "policy.h"
 #include "provider.h"
 
-/* epoll tags */
+/* Tags of the loop's epoll events: its own fds, then per handler slot i
+ * its pidfd and its output pipe. */
 #define TAG_ARTIFACT 0
 #define TAG_STOP 1
 #define TAG_TIMER 2
