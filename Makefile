@@ -177,12 +177,6 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RUNNER_SRC) $(ROLES_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(RUNNER_SRC) $(ROLES_SRC) $(PKG_LIBS)
 
-# The HTTP target includes roles/intermediary/intermediary.c itself (to reach its static
-# callbacks), so that file is not linked a second time.
-build-fuzz/fuzz_http: tests/fuzz/fuzz_http.c $(RUNNER_SRC) $(ROLES_SRC)
-	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(RUNNER_SRC) $(filter-out roles/intermediary/intermediary.c,$(ROLES_SRC)) $(PKG_LIBS)
-
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \
 		name=$${f#build-fuzz/fuzz_}; rm -rf build-fuzz/work-$$name; mkdir -p build-fuzz/work-$$name; \

@@ -2,16 +2,16 @@
  * its own key, the hash of the file chain up to the record it last wrote,
  * as a Certificate Transparency log signs its tree heads: the key says
  * "this is what the association wrote", never an outcome. An operator who
- * keeps a head elsewhere can later show that the file still reaches it. */
+ * keeps a head elsewhere can later show that the file still reaches it.
+ * Here: the signed message and a head's SEQ:HASH text, which the verifier
+ * and the association share; the association appends heads with its
+ * writer (roles/association/ledger_write.c). */
 #include "ledger.h"
+#include "ledger_read.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
 
 #include "derive.h"
 
@@ -21,27 +21,6 @@ void ledger_head_message(const struct ledger_head *h, uint8_t out[LEDGER_HEAD_MS
 	for (int i = 0; i < 8; i++)
 		out[sizeof(LEDGER_HEAD_DOMAIN) + (size_t)i] = (uint8_t)(h->seq >> (56 - 8 * i));
 	memcpy(out + sizeof(LEDGER_HEAD_DOMAIN) + 8, h->hash, WIRE_DIGEST_LEN);
-}
-
-int ledger_append_head(struct ledger_writer *w, const uint8_t sk[64])
-{
-	struct ledger_head h = { .seq = w->seq };
-	uint8_t msg[LEDGER_HEAD_MSG_LEN], sig[crypto_sign_BYTES];
-	memcpy(h.hash, w->prev, WIRE_DIGEST_LEN);
-	ledger_head_message(&h, msg);
-	if (crypto_sign_detached(sig, NULL, msg, sizeof(msg), sk) != 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	struct ledger_fields f = { 0 };
-	ledger_fields_text(&f, "\"covers\":");
-	ledger_fields_u64(&f, h.seq);
-	ledger_fields_text(&f, ",\"head\":\"");
-	ledger_fields_hex(&f, h.hash, WIRE_DIGEST_LEN);
-	ledger_fields_text(&f, "\",\"sig\":\"");
-	ledger_fields_hex(&f, sig, sizeof(sig));
-	ledger_fields_text(&f, "\"");
-	return ledger_append_built(w, "head", &f);
 }
 
 bool ledger_head_parse(const char *text, struct ledger_head *h)
@@ -55,10 +34,8 @@ bool ledger_head_parse(const char *text, struct ledger_head *h)
 			return false;
 		seq = seq * 10 + (uint64_t)(*p - '0');
 	}
-	for (const char *p = colon + 1; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	if (seq == 0 || hex_decode(colon + 1, 2 * WIRE_DIGEST_LEN, h->hash, WIRE_DIGEST_LEN) != 0)
+	if (seq == 0 || !ledger_is_lower_hex(colon + 1, 2 * WIRE_DIGEST_LEN) ||
+	    hex_decode(colon + 1, 2 * WIRE_DIGEST_LEN, h->hash, WIRE_DIGEST_LEN) != 0)
 		return false;
 	h->seq = seq;
 	return true;

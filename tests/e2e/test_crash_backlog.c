@@ -5,7 +5,7 @@
  * providers' journals can fill it: were the gap's first frame to leave a
  * provider's ring before its resend, that provider's chain would never move
  * again. A provider reads the supervisor's resend request between batches
- * (roles/provider/provider.c drain_artifacts), so it sends its journal before the
+ * (roles/provider/artifacts.c drain_artifacts), so it sends its journal before the
  * ring moves on by more than one batch. Here the resend fills the gap for
  * every provider and every answered request is confirmed once. (The earlier
  * code, which read the request only from its event loop, failed this test

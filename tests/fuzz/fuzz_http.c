@@ -1,15 +1,29 @@
 /* libFuzzer target: the bytes a requester sends, through the intermediary's
- * real HTTP handling (libmicrohttpd and the callbacks of roles/
- * intermediary.c, included here so its static functions are reachable) on a
+ * real HTTP handling (libmicrohttpd and the callbacks of
+ * roles/intermediary/http.c, set up through intermediary_internal.h) on a
  * loopback TCP connection. Every artifact it writes to the provider
  * channels must decode, carry the request_repr and binding derived from its
  * own body and context, and go to both providers; once the client is gone no
  * request may be left in flight. ASan and UBSan watch the rest. */
-#include "../../roles/intermediary/intermediary.c"
-
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "../../lib/derive.h"
+#include "../../lib/wire.h"
+#include "../../roles/intermediary/intermediary_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,9 +93,9 @@ static void setup(void)
 		die("intermediary setup");
 	for (int i = 0; i < PROVIDERS; i++)
 		im.channels[i] = (struct pollfd){ .fd = artifact_fds[i], .events = POLLOUT };
-	http_daemon = daemon_start(&im);
+	http_daemon = http_daemon_start(&im);
 	if (!http_daemon)
-		die("daemon_start");
+		die("http_daemon_start");
 	atexit(report);
 }
 

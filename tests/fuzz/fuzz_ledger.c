@@ -8,8 +8,8 @@
  * in the corpus can carry a valid signature, and one head kept elsewhere).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -o /tmp/fl \
- *     tests/fuzz/fuzz_ledger.c lib/ledger.c lib/ledger_verify.c lib/ledger_head.c lib/wire.c lib/derive.c \
- *     lib/chain.c lib/log.c $(pkg-config --cflags --libs libsodium jansson)
+ *     tests/fuzz/fuzz_ledger.c lib/ledger_read.c lib/ledger_verify.c lib/ledger_head.c lib/wire.c lib/derive.c \
+ *     lib/chain.c lib/log.c $(pkg-config --cflags --libs libsodium jansson nettle)
  *   /tmp/fl -max_total_time=30 tests/fuzz/corpus/ledger
  */
 #define _GNU_SOURCE

@@ -20,6 +20,7 @@
 #include "../../lib/chain.h"
 #include "../../lib/derive.h"
 #include "../../lib/ledger.h"
+#include "../../roles/association/ledger_write.h"
 
 /* ------------------------------------------------------------ files */
 

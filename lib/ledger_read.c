@@ -1,0 +1,231 @@
+/* Reading the ledger's format (docs/ARCHITECTURE.md §7), shared by the
+ * offline verifier (ledger_verify.c) and the association, which follows its
+ * own file at start (roles/association/ledger_write.c, ledger_replay.c): a
+ * bounded line reader, so neither ever holds the whole file, the readers of
+ * one record's fields, and the check of the file's own seq/prev chain. */
+#define _GNU_SOURCE
+#include "ledger_read.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "derive.h"
+
+/* ---------------------------------------------------------------- lines */
+
+void ledger_line_reader_init(struct line_reader *lr, int fd)
+{
+	memset(lr, 0, offsetof(struct line_reader, buf));
+	lr->fd = fd;
+}
+
+/* Reads more bytes after compacting; returns bytes read, 0 at EOF, -1 on error. */
+static ssize_t ledger_line_reader_fill(struct line_reader *lr)
+{
+	if (lr->start > 0) {
+		memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+		lr->end -= lr->start;
+		lr->start = 0;
+	}
+	for (;;) {
+		ssize_t n = pread(lr->fd, lr->buf + lr->end, sizeof(lr->buf) - lr->end, lr->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			lr->end += (size_t)n;
+			lr->off += n;
+		}
+		return n;
+	}
+}
+
+/* Next line without its newline. lr->lineno counts every line seen,
+ * including a partial or over-long one, so errors can name it. */
+enum line_status ledger_line_next(struct line_reader *lr, const char **line, size_t *len)
+{
+	for (;;) {
+		char *start = lr->buf + lr->start;
+		size_t avail = lr->end - lr->start;
+		char *nl = memchr(start, '\n', avail < LEDGER_LINE_MAX ? avail : LEDGER_LINE_MAX);
+		if (nl) {
+			lr->lineno++;
+			*line = start;
+			*len = (size_t)(nl - start);
+			lr->start += *len + 1;
+			return LINE_OK;
+		}
+		if (avail >= LEDGER_LINE_MAX) {
+			lr->lineno++;
+			return LINE_TOO_LONG;
+		}
+		ssize_t n = ledger_line_reader_fill(lr);
+		if (n < 0) {
+			lr->lineno++;
+			return LINE_IO;
+		}
+		if (n == 0) {
+			if (lr->end == lr->start)
+				return LINE_EOF;
+			lr->lineno++;
+			return LINE_PARTIAL;
+		}
+	}
+}
+
+/* Why reading stopped before the end of the file. */
+void ledger_line_status_why(enum line_status st, char *why, size_t whylen)
+{
+	if (st == LINE_PARTIAL)
+		snprintf(why, whylen, "partial last line");
+	else if (st == LINE_TOO_LONG)
+		snprintf(why, whylen, "line longer than %d bytes", LEDGER_LINE_MAX - 1);
+	else
+		snprintf(why, whylen, "read: %s", strerror(errno));
+}
+
+/* ------------------------------------------------------- field readers */
+
+bool ledger_is_lower_hex(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Reads a lowercase hex field of exactly n bytes. */
+bool ledger_get_hex(json_t *obj, const char *key, uint8_t *out, size_t n)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v))
+		return false;
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	return len == 2 * n && ledger_is_lower_hex(s, len) && hex_decode(s, len, out, n) == 0;
+}
+
+bool ledger_get_uint(json_t *obj, const char *key, uint64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return false;
+	*out = (uint64_t)json_integer_value(v);
+	return true;
+}
+
+const char *ledger_get_name(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return NULL;
+	const char *name = json_string_value(v);
+	return wire_provider_name_valid(name) ? name : NULL;
+}
+
+/* A list of provider names, sorted bytewise and without duplicates. */
+bool ledger_get_names(json_t *obj, const char *key, size_t min, size_t max)
+{
+	json_t *arr = json_object_get(obj, key);
+	if (!json_is_array(arr) || json_array_size(arr) < min || json_array_size(arr) > max)
+		return false;
+	const char *last = NULL;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+			return false;
+		const char *name = json_string_value(v);
+		if (!wire_provider_name_valid(name) || (last && strcmp(last, name) >= 0))
+			return false;
+		last = name;
+	}
+	return true;
+}
+
+/* ---------------------------------------------------- the file's chain */
+
+/* Checks seq and prev of one parsed line against what the previous line
+ * implies; fills why on failure. */
+bool ledger_check_link(json_t *obj, uint64_t expect_seq, const uint8_t expect_prev[WIRE_DIGEST_LEN],
+		       char *why, size_t whylen)
+{
+	uint64_t seq;
+	uint8_t prev[WIRE_DIGEST_LEN];
+	if (!ledger_get_uint(obj, "seq", &seq)) {
+		snprintf(why, whylen, "seq missing or not a non-negative integer");
+		return false;
+	}
+	if (seq != expect_seq) {
+		snprintf(why, whylen, "seq is %" PRIu64 ", expected %" PRIu64, seq, expect_seq);
+		return false;
+	}
+	if (!ledger_get_hex(obj, "prev", prev, sizeof(prev))) {
+		snprintf(why, whylen, "prev missing or not 64 lowercase hex digits");
+		return false;
+	}
+	if (sodium_memcmp(prev, expect_prev, sizeof(prev)) != 0) {
+		if (expect_seq == 1)
+			snprintf(why, whylen, "prev of the first line is not zero");
+		else
+			snprintf(why, whylen, "prev does not match line %" PRIu64, expect_seq - 1);
+		return false;
+	}
+	return true;
+}
+
+/* Parses one line as a JSON object; fills why on failure. */
+json_t *ledger_parse_line(const char *line, size_t len, char *why, size_t whylen)
+{
+	json_error_t err;
+	json_t *obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+	if (!obj) {
+		snprintf(why, whylen, "not valid JSON: %s", err.text);
+		return NULL;
+	}
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		snprintf(why, whylen, "not a JSON object");
+		return NULL;
+	}
+	return obj;
+}
+
+/* Checks that obj has exactly seq, prev, type and these keys. */
+bool ledger_has_exact_keys(json_t *obj, size_t nfields)
+{
+	return json_object_size(obj) == 3 + nfields;
+}
+
+bool ledger_read_signal(json_t *obj, struct signal_frame *s)
+{
+	const char *name = ledger_get_name(obj, "provider");
+	json_t *stage = json_object_get(obj, "stage");
+	if (!ledger_has_exact_keys(obj, 7) || !name || !json_is_string(stage))
+		return false;
+	memset(s, 0, sizeof(*s));
+	snprintf(s->provider, sizeof(s->provider), "%s", name);
+	if (strcmp(json_string_value(stage), "START") == 0)
+		s->stage = STAGE_START;
+	else if (strcmp(json_string_value(stage), "COMPLETE") == 0)
+		s->stage = STAGE_COMPLETE;
+	else
+		return false;
+	return ledger_get_hex(obj, "op", s->op, sizeof(s->op)) && ledger_get_hex(obj, "value", s->value, sizeof(s->value)) &&
+	       ledger_get_uint(obj, "t", &s->t_ns) && ledger_get_uint(obj, "pseq", &s->seq) &&
+	       ledger_get_hex(obj, "chain", s->chain, sizeof(s->chain));
+}
+
+bool ledger_read_checkpoint(json_t *obj, struct checkpoint_frame *c)
+{
+	const char *name = ledger_get_name(obj, "provider");
+	if (!ledger_has_exact_keys(obj, 5) || !name)
+		return false;
+	memset(c, 0, sizeof(*c));
+	snprintf(c->provider, sizeof(c->provider), "%s", name);
+	return ledger_get_hex(obj, "epoch", c->epoch, sizeof(c->epoch)) && ledger_get_uint(obj, "pseq", &c->seq) &&
+	       ledger_get_hex(obj, "head", c->head, sizeof(c->head)) && ledger_get_hex(obj, "sig", c->sig, sizeof(c->sig));
+}

@@ -1,0 +1,140 @@
+/* What the files of the association share: its state, and the functions one
+ * file offers the others. frames.c reads and checks a provider's frames,
+ * record.c writes outcomes, commit.c makes them durable and reports them,
+ * rebuild.c walks the ledger at start, association.c runs the loop. */
+#ifndef MPBS_ASSOCIATION_INTERNAL_H
+#define MPBS_ASSOCIATION_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "../../lib/chain.h"
+#include "../../lib/ledger.h"
+#include "../../lib/log.h"
+#include "../../lib/wire.h"
+#include "association.h"
+#include "ledger_write.h"
+#include "pending.h"
+#include "syncer.h"
+
+/* A signal in its provider's chain, not yet covered by a checkpoint. */
+struct uncovered {
+	uint8_t op[WIRE_DIGEST_LEN];
+	uint8_t value[WIRE_DIGEST_LEN];
+	uint8_t stage;
+};
+
+struct peer {
+	const struct association_provider *cfg;
+	struct chain_state chain;
+	struct uncovered *queue;   /* capacity cfg->checkpoint_every */
+	uint32_t queued;
+	/* The first 8 bytes of the chain after each of its last JOURNAL_FRAMES
+	 * signals (index pseq % JOURNAL_FRAMES): a frame sent again from its
+	 * journal is told from a different one claiming the same pseq. */
+	uint64_t *recent_chain;
+	/* Since this association started, no frame has extended its chain: a
+	 * gap is what a killed predecessor read and never recorded, and the
+	 * provider's journal fills it when the supervisor asks; frames ahead
+	 * of the gap are held back (they come again) rather than rejected. */
+	bool resyncing;
+	uint64_t resent;           /* frames skipped: its ledger already held them */
+	uint64_t held;             /* frames ahead of a gap while resyncing */
+	uint64_t held_in_gap;      /* of them, behind the gap it is in now */
+	uint64_t ignored;          /* frames dropped while untrusted */
+	uint64_t over_quota;       /* operations not tracked: at its pending quota */
+	struct wire_stats wire;
+};
+
+/* A confirmation waiting for the sync that makes it durable before it is
+ * logged: 33 bytes instead of its ~100-byte log line, since at saturation a
+ * slow fdatasync lets thousands of them queue. */
+struct reported {
+	uint8_t op[WIRE_DIGEST_LEN];
+	uint8_t n_providers;
+};
+
+struct association {
+	const struct association_config *cfg;
+	struct peer *peers;
+	struct pending_table pending;
+	struct ledger_writer ledger;
+	struct reported *report;   /* confirmations, logged after the commit */
+	size_t report_len, report_cap; /* in entries */
+	uint64_t confirmed, incomplete, rejected;
+	bool replaying;            /* rebuilding from the ledger: nothing is written */
+	struct syncer sync;        /* fdatasync off the loop (syncer.h) */
+	bool sync_in_flight;
+	uint64_t sync_seq;         /* the in-flight sync makes records up to this seq durable */
+	size_t sync_report_end;    /* and lets report[0, this) be printed */
+	uint8_t head_sk[64];       /* its own Ed25519 key: signs ledger heads, never an outcome */
+	uint64_t head_record_seq;  /* seq of the last record a head covers or is */
+	uint64_t head_ms;          /* CLOCK_MONOTONIC ms of the last head */
+	struct ledger_head last_head; /* the last head it wrote (seq 0: none yet) */
+};
+
+static inline uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Buffers a record whose fields were built without printf (ledger_write.h);
+ * nothing while rebuilding. Inline: the loop writes one per signal. */
+static inline int record_built(struct association *as, const char *type, const struct ledger_fields *f)
+{
+	if (as->replaying)
+		return 0;
+	if (ledger_append_built(&as->ledger, type, f) < 0) {
+		log_error("ledger: cannot buffer a %s record", type);
+		return -1;
+	}
+	return 0;
+}
+
+/* frames.c: reading and checking a provider's frames. */
+/* Reads up to one batch of frames from provider who's channel; *more is set
+ * when the channel may hold more. */
+int peer_read_channel(struct association *as, size_t who, bool *more);
+/* One decoded signal or checkpoint of provider who (the rebuild feeds the
+ * ledger's through them too). */
+int peer_on_signal(struct association *as, size_t who, const struct signal_frame *s);
+int peer_on_checkpoint(struct association *as, size_t who, const struct checkpoint_frame *c);
+
+/* record.c: the records of outcomes. */
+/* A `rejected` record: pr's frame did not hold. */
+int record_rejected(struct association *as, struct peer *pr, const char *reason);
+/* The `confirmed` record of e, reported once the sync covers it. */
+int record_confirmation(struct association *as, struct pending_op *e);
+/* e leaves the pending table; `incomplete` unless it was confirmed. */
+int record_expire(struct association *as, struct pending_op *e);
+/* Expires every operation older than pending_timeout. */
+int record_expire_aged(struct association *as);
+
+/* commit.c: the group commit. */
+/* Writes everything buffered (no sync). */
+int commit_write(struct association *as);
+/* Records are written once this much is buffered, without waiting for the
+ * round to end: a round reads up to READ_BATCH frames from every ready
+ * channel, which with 64 providers is 4096 frames, about 1.5 MB of records
+ * (the buffer reached 2 MiB). The sync and the reporting of confirmations
+ * still follow the round, as before. */
+#define LEDGER_FLUSH_AT 65536
+static inline int commit_if_large(struct association *as)
+{
+	return as->ledger.len >= LEDGER_FLUSH_AT ? commit_write(as) : 0;
+}
+/* The end of a loop round: write, sign a head when due, start a sync. */
+int commit_round(struct association *as);
+/* The syncer's eventfd was readable. */
+int commit_on_synced(struct association *as);
+/* At stop: a head, a write and a sync here, then every report. */
+int commit_final(struct association *as);
+
+/* rebuild.c: a restarted association's state from its own ledger. */
+int rebuild_from_ledger(struct association *as);
+
+#endif

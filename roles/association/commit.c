@@ -1,0 +1,121 @@
+/* The association's group commit: each loop round's records are written
+ * together (sooner when many are buffered), closed by a signed head when one
+ * is due, and made durable by one fdatasync in the syncer thread (syncer.h)
+ * while the loop goes on; the confirmations a sync covers are logged only
+ * after it. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../lib/derive.h"
+#include "association_internal.h"
+
+/* A signed head closes a group commit once this much has passed since the
+ * last one, or this many records are unsigned, and always at a stop: an
+ * Ed25519 signature costs about 28 us, too much for every small round at
+ * high rates. The loop wakes every second (the expiry timer), so a quiet
+ * ledger's unsigned tail is at most about a second old. */
+#define HEAD_MIN_INTERVAL_MS 50
+#define HEAD_EVERY_RECORDS 4096
+
+/* Logs report[0, end): one line per confirmation, written 8 KiB at a time. */
+static void print_reports(struct association *as, size_t end)
+{
+	char out[8192];
+	size_t off = 0;
+	if (end == 0)
+		return;
+	for (size_t i = 0; i < end; i++) {
+		char op_hex[2 * WIRE_DIGEST_LEN + 1];
+		hex_encode(as->report[i].op, WIRE_DIGEST_LEN, op_hex);
+		int len = snprintf(out + off, sizeof(out) - off, "association: confirmed %s (%u providers)\n", op_hex,
+				   (unsigned)as->report[i].n_providers);
+		if (len > 0)
+			off += (size_t)len; /* a line is under 120 bytes: it always fits below */
+		if (i + 1 == end || off > sizeof(out) - 160) {
+			ssize_t n = write(2, out, off);
+			(void)n; /* the log is best effort; the ledger is the record */
+			off = 0;
+		}
+	}
+	memmove(as->report, as->report + end, (as->report_len - end) * sizeof(*as->report));
+	as->report_len -= end;
+}
+
+int commit_write(struct association *as)
+{
+	if (as->ledger.len > 0 && ledger_flush(&as->ledger) < 0) {
+		log_errno("ledger write");
+		return -1;
+	}
+	return 0;
+}
+
+/* A signed head over everything buffered so far (docs/VERIFY.md), at a
+ * group commit with new records, bounded as HEAD_MIN_INTERVAL_MS says;
+ * `now` forces one (the stop). */
+static int append_head(struct association *as, bool now)
+{
+	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	if (as->replaying || as->ledger.seq == as->head_record_seq)
+		return 0;
+	if (!now && now_ms - as->head_ms < HEAD_MIN_INTERVAL_MS &&
+	    as->ledger.seq - as->head_record_seq < HEAD_EVERY_RECORDS)
+		return 0;
+	struct ledger_head h = { .seq = as->ledger.seq };
+	memcpy(h.hash, as->ledger.prev, WIRE_DIGEST_LEN);
+	if (ledger_append_head(&as->ledger, as->head_sk) < 0) {
+		log_errno("ledger: cannot buffer a head record");
+		return -1;
+	}
+	as->last_head = h;
+	as->head_record_seq = as->ledger.seq;
+	as->head_ms = now_ms;
+	return 0;
+}
+
+/* Group commit: what this round produced and commit_if_large did not write
+ * yet is written now, closed by a signed head when one is due;
+ * at most one fdatasync runs at a time in the syncer thread, covering all
+ * that was written before it started, while the loop goes on. */
+int commit_round(struct association *as)
+{
+	if (append_head(as, false) < 0 || commit_write(as) < 0)
+		return -1;
+	if (!as->sync_in_flight && as->ledger.seq > as->sync.synced) {
+		as->sync_in_flight = true;
+		as->sync_seq = as->ledger.seq;
+		as->sync_report_end = as->report_len;
+		syncer_request(&as->sync, as->sync_seq);
+	}
+	return 0;
+}
+
+/* The syncer finished one fdatasync: the confirmations it covered are on
+ * disk, and may be reported. */
+int commit_on_synced(struct association *as)
+{
+	uint64_t synced;
+	if (syncer_collect(&as->sync, &synced) < 0) {
+		log_errno("ledger fdatasync");
+		return -1;
+	}
+	if (as->sync_in_flight && synced >= as->sync_seq) {
+		as->sync_in_flight = false;
+		print_reports(as, as->sync_report_end);
+	}
+	return commit_round(as);
+}
+
+/* At stop: the last records written and synced here, then reported. */
+int commit_final(struct association *as)
+{
+	if (append_head(as, true) < 0)
+		return -1;
+	if (ledger_commit(&as->ledger) < 0) {
+		log_errno("ledger commit");
+		return -1;
+	}
+	print_reports(as, as->report_len);
+	return 0;
+}

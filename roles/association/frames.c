@@ -1,0 +1,316 @@
+#define _GNU_SOURCE
+/* Reading and checking a provider's frames: each channel is read in
+ * batches, every signal must extend that provider's chain (chain.h) and is
+ * recorded and queued until a signed checkpoint covers it; covered signals
+ * feed the pending table, and an operation the rule then holds for is
+ * confirmed (record.c). A frame sent again from the provider's journal
+ * after a restart is told from a second history claiming the same pseq. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "../../lib/derive.h"
+#include "../provider/journal.h"
+#include "association_internal.h"
+
+#define READ_BATCH 64 /* frames per channel per round, for fairness */
+
+static uint64_t chain_prefix(const uint8_t chain[WIRE_DIGEST_LEN])
+{
+	uint64_t v;
+	memcpy(&v, chain, sizeof(v));
+	return v;
+}
+
+/* Anything that does not extend the chain ends trust in this provider until
+ * it opens a new signed epoch; only the first such frame is recorded. */
+static int distrust(struct association *as, struct peer *pr, const char *reason)
+{
+	bool first = pr->chain.trusted;
+	pr->chain.trusted = false;
+	pr->queued = 0;
+	if (!first) {
+		pr->ignored++;
+		return 0;
+	}
+	return record_rejected(as, pr, reason);
+}
+
+/* ---------------------------------------------------------------- signals */
+
+/* A signal at or below the chain's seq: sent again from the provider's
+ * journal (skipped), or, if its chain differs from the one recorded for
+ * that pseq, a second history (rejected). Beyond the kept window it can
+ * only be skipped: the ledger holds the first. */
+static int on_old_signal(struct association *as, struct peer *pr, const struct signal_frame *s)
+{
+	char why[96];
+	if (pr->chain.seq - s->seq < JOURNAL_FRAMES &&
+	    pr->recent_chain[s->seq % JOURNAL_FRAMES] != chain_prefix(s->chain)) {
+		snprintf(why, sizeof(why), "signal pseq %" PRIu64 " differs from the one recorded", s->seq);
+		return distrust(as, pr, why);
+	}
+	pr->resent++;
+	return 0;
+}
+
+/* A frame ahead of the gap a killed predecessor left: it comes again with
+ * the provider's journal. Its journal keeps JOURNAL_FRAMES frames, so a gap
+ * it cannot fill shows as more frames held than that: said once, loudly,
+ * since that provider's signals no longer count in this run. */
+static int hold(struct peer *pr, uint64_t seq)
+{
+	pr->held++;
+	if (++pr->held_in_gap == 2 * (uint64_t)JOURNAL_FRAMES)
+		log_error("provider %s: %" PRIu64 " frames held back behind a gap after pseq %" PRIu64
+			  " (the latest %" PRIu64 "), and its journal has not filled it: its signals do not count "
+			  "until it opens a new epoch", pr->cfg->name, pr->held_in_gap, pr->chain.seq, seq);
+	return 0;
+}
+
+int peer_on_signal(struct association *as, size_t who, const struct signal_frame *s)
+{
+	struct peer *pr = &as->peers[who];
+	const char *why = NULL;
+
+	if (!pr->chain.trusted) {
+		pr->ignored++;
+		return 0;
+	}
+	if (s->seq <= pr->chain.seq)
+		return on_old_signal(as, pr, s);
+	if (pr->resyncing && s->seq > pr->chain.seq + 1)
+		return hold(pr, s->seq);
+	if (pr->queued >= pr->cfg->checkpoint_every)
+		return distrust(as, pr, "more uncovered signals than checkpoint_every");
+	if (!chain_accept_signal(&pr->chain, s, &why))
+		return record_rejected(as, pr, why);
+	pr->resyncing = false;
+	pr->held_in_gap = 0;
+	pr->recent_chain[s->seq % JOURNAL_FRAMES] = chain_prefix(s->chain);
+	struct uncovered *u = &pr->queue[pr->queued++];
+	memcpy(u->op, s->op, WIRE_DIGEST_LEN);
+	memcpy(u->value, s->value, WIRE_DIGEST_LEN);
+	u->stage = s->stage;
+	struct ledger_fields f = { 0 };
+	ledger_fields_text(&f, "\"op\":\"");
+	ledger_fields_hex(&f, s->op, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\",\"provider\":\"");
+	ledger_fields_text(&f, s->provider);
+	ledger_fields_text(&f, "\",\"stage\":\"");
+	ledger_fields_text(&f, wire_stage_name(s->stage));
+	ledger_fields_text(&f, "\",\"value\":\"");
+	ledger_fields_hex(&f, s->value, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\",\"t\":");
+	ledger_fields_u64(&f, s->t_ns);
+	ledger_fields_text(&f, ",\"pseq\":");
+	ledger_fields_u64(&f, s->seq);
+	ledger_fields_text(&f, ",\"chain\":\"");
+	ledger_fields_hex(&f, s->chain, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\"");
+	return record_built(as, "signal", &f);
+}
+
+/* ----------------------------------------- covered signals and the rule */
+
+/* The rule holds for e. While rebuilding, the ledger says whether its
+ * record was written (replay_closed); one that never was is written when
+ * the rebuild ends (confirm_unrecorded). */
+static int confirm(struct association *as, struct pending_op *e)
+{
+	e->confirmed = true;
+	return as->replaying ? 0 : record_confirmation(as, e);
+}
+
+/* A provider at its pending quota makes room by giving up its own oldest
+ * operation that no other provider contributed to: recorded incomplete. */
+static int evict_own(void *ctx, struct pending_op *e)
+{
+	struct association *as = ctx;
+	if (record_expire(as, e) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* A signal a checkpoint covered: its value joins its operation's entry in
+ * the pending table, and the operation is confirmed once confirm_k
+ * providers have both stages covered. */
+static int apply_covered(struct association *as, size_t who, const struct uncovered *u)
+{
+	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	struct pending_op *e = pending_admit(&as->pending, u->op, who, now_ms, evict_own, as);
+	if (!e && errno == ENOSPC) {
+		/* At its quota, and every operation it holds is shared with
+		 * another provider: its value is in the ledger, but this
+		 * operation is not tracked (pending.h). */
+		if (!as->replaying && as->peers[who].over_quota++ == 0)
+			log_warn("provider %s: %u pending operations, its quota: an operation is not tracked",
+				 as->cfg->providers[who].name, as->pending.quota);
+		return 0;
+	}
+	if (!e) {
+		/* The index could not grow (out of memory), or the eviction's
+		 * record could not be buffered. The supervisor restarts the
+		 * role, which rebuilds from the ledger. */
+		log_error("pending table: cannot admit an operation with %u pending", as->pending.used);
+		return -1;
+	}
+	uint8_t bit = u->stage == STAGE_START ? 1 : 2;
+	if (e->have[who] & bit)
+		return 0; /* a duplicate: the first covered value stands */
+	e->have[who] |= bit;
+	memcpy(e->values[who][bit - 1], u->value, WIRE_DIGEST_LEN);
+	if (e->have[who] != 3)
+		return 0;
+	e->complete++;
+	if (e->confirmed || e->complete < as->cfg->confirm_k)
+		return 0;
+	int rc = confirm(as, e);
+	/* With confirm = all no later signal can belong to this op; with K of N
+	 * the entry stays (confirmed) until it ages out, absorbing late ones.
+	 * A rebuild keeps it until the ledger says it was recorded. */
+	if (e->complete == as->cfg->n_providers && !as->replaying)
+		pending_remove(&as->pending, e);
+	return rc;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+/* A checkpoint of the current epoch that covers nothing new: sent again
+ * from the journal (skipped), unless its head differs from the chain
+ * recorded at its pseq. Returns 1 when it was such a checkpoint. */
+static int old_checkpoint(struct association *as, struct peer *pr, const struct checkpoint_frame *c, int *rc)
+{
+	const struct chain_state *cs = &pr->chain;
+	char why[96];
+	if (!cs->trusted || memcmp(c->epoch, cs->epoch, WIRE_EPOCH_LEN) != 0)
+		return 0;
+	if (c->seq > cs->seq || (c->seq == cs->seq && c->seq > cs->covered_seq))
+		return 0;
+	uint8_t origin[WIRE_DIGEST_LEN];
+	bool differs;
+	if (c->seq == 0) {
+		derive_chain_origin(c->epoch, origin);
+		differs = memcmp(origin, c->head, WIRE_DIGEST_LEN) != 0;
+	} else {
+		differs = cs->seq - c->seq < JOURNAL_FRAMES &&
+			  pr->recent_chain[c->seq % JOURNAL_FRAMES] != chain_prefix(c->head);
+	}
+	if (differs) {
+		snprintf(why, sizeof(why), "checkpoint pseq %" PRIu64 " differs from the chain recorded", c->seq);
+		*rc = distrust(as, pr, why);
+	} else {
+		pr->resent++;
+		*rc = 0;
+	}
+	return 1;
+}
+
+int peer_on_checkpoint(struct association *as, size_t who, const struct checkpoint_frame *c)
+{
+	struct peer *pr = &as->peers[who];
+	const char *why = NULL;
+	bool was_trusted = pr->chain.trusted;
+	int rc;
+
+	if (old_checkpoint(as, pr, c, &rc))
+		return rc;
+	if (pr->resyncing && was_trusted && c->seq > pr->chain.seq &&
+	    memcmp(c->epoch, pr->chain.epoch, WIRE_EPOCH_LEN) == 0)
+		return hold(pr, c->seq);
+	if (!chain_accept_checkpoint(&pr->chain, c, pr->cfg->public_key, &why)) {
+		if (!was_trusted && c->seq != 0) {
+			pr->ignored++;
+			return 0;
+		}
+		return record_rejected(as, pr, why);
+	}
+	pr->resyncing = false;
+	pr->held_in_gap = 0;
+	if (c->seq == 0 && pr->queued > 0) {
+		log_warn("provider %s: new epoch; %u signals of the previous one were never covered",
+			 pr->cfg->name, pr->queued);
+		pr->queued = 0;
+	}
+	struct ledger_fields f = { 0 };
+	ledger_fields_text(&f, "\"provider\":\"");
+	ledger_fields_text(&f, c->provider);
+	ledger_fields_text(&f, "\",\"epoch\":\"");
+	ledger_fields_hex(&f, c->epoch, WIRE_EPOCH_LEN);
+	ledger_fields_text(&f, "\",\"pseq\":");
+	ledger_fields_u64(&f, c->seq);
+	ledger_fields_text(&f, ",\"head\":\"");
+	ledger_fields_hex(&f, c->head, WIRE_DIGEST_LEN);
+	ledger_fields_text(&f, "\",\"sig\":\"");
+	ledger_fields_hex(&f, c->sig, WIRE_SIG_LEN);
+	ledger_fields_text(&f, "\"");
+	if (record_built(as, "checkpoint", &f) < 0)
+		return -1;
+	for (uint32_t i = 0; i < pr->queued; i++)
+		if (apply_covered(as, who, &pr->queue[i]) < 0)
+			return -1;
+	pr->queued = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------ the channel */
+
+static int on_frame(struct association *as, size_t who, const uint8_t *buf, size_t len)
+{
+	struct peer *pr = &as->peers[who];
+	struct signal_frame s;
+	struct checkpoint_frame c;
+	enum wire_err e;
+	char why[128];
+
+	uint8_t type = wire_peek_type(buf, len);
+	if (type == WIRE_SIGNAL && (e = signal_decode(buf, len, &s)) == WIRE_OK) {
+		if (strcmp(s.provider, pr->cfg->name) != 0)
+			return distrust(as, pr, "signal names another provider than its channel's");
+		return peer_on_signal(as, who, &s);
+	}
+	if (type == WIRE_CHECKPOINT && (e = checkpoint_decode(buf, len, &c)) == WIRE_OK) {
+		if (strcmp(c.provider, pr->cfg->name) != 0)
+			return distrust(as, pr, "checkpoint names another provider than its channel's");
+		return peer_on_checkpoint(as, who, &c);
+	}
+	if (type != WIRE_SIGNAL && type != WIRE_CHECKPOINT)
+		e = len < 2 ? WIRE_ETRUNC : (buf[0] != WIRE_VERSION ? WIRE_EVERSION : WIRE_ETYPE);
+	pr->wire.rejected[e]++;
+	snprintf(why, sizeof(why), "malformed frame: %s", wire_strerror(e));
+	return distrust(as, pr, why);
+}
+
+/* Reads up to READ_BATCH frames with one recvmmsg; *more is set when the
+ * channel may hold more. */
+int peer_read_channel(struct association *as, size_t who, bool *more)
+{
+	static uint8_t bufs[READ_BATCH][SIGNAL_CHANNEL_FRAME_MAX + 1];
+	struct mmsghdr msgs[READ_BATCH];
+	struct iovec iov[READ_BATCH];
+	*more = false;
+	for (int i = 0; i < READ_BATCH; i++) {
+		iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	}
+	int n;
+	do
+		n = recvmmsg(as->cfg->providers[who].signal_fd, msgs, READ_BATCH, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		log_errno("signal channel of %s", as->cfg->providers[who].name);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (on_frame(as, who, bufs[i], msgs[i].msg_len) < 0)
+			return -1;
+	*more = n == READ_BATCH;
+	return 0;
+}

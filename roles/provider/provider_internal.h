@@ -1,0 +1,130 @@
+/* What the files of the provider share: its state, and the functions one
+ * file offers the others. artifacts.c reads and decides the artifacts,
+ * initiate.c does what a decision to initiate asks (signals, or a handler
+ * around them), emit.c makes the chain's frames and sends them, resend.c
+ * sends its journal again after a restart, provider.c runs the loop. */
+#ifndef MPBS_PROVIDER_INTERNAL_H
+#define MPBS_PROVIDER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../lib/wire.h"
+#include "decide.h"
+#include "exec.h"
+#include "journal.h"
+#include "policy.h"
+#include "provider.h"
+
+/* Tags of the loop's epoll events: its own fds, then per handler slot i
+ * its pidfd and its output pipe. */
+#define TAG_ARTIFACT 0
+#define TAG_STOP 1
+#define TAG_TIMER 2
+#define TAG_CONTROL 3
+#define TAG_HANDLER(i) (16 + 2 * (uint64_t)(i))     /* its pidfd */
+#define TAG_HANDLER_OUT(i) (17 + 2 * (uint64_t)(i)) /* its output pipe */
+
+#define OUT_BATCH 64
+/* Artifacts peeked before their signals are journaled and they are
+ * consumed: two signals each fill one send batch. */
+#define PEEK_BATCH (OUT_BATCH / 2)
+/* After a restart, the operations of the ring's last signals: the
+ * artifacts still at the channel's head that were already signalled are
+ * among them (at most one peek batch, two signals each). */
+#define RECENT_OPS 256
+
+/* A running action handler and the operation it works for. */
+struct handler {
+	bool used;
+	struct exec_run run;
+	uint8_t op[WIRE_DIGEST_LEN];
+};
+
+/* An operation the previous incarnation signalled: its stages (bit 0
+ * START, bit 1 COMPLETE). */
+struct recent_op {
+	uint8_t op[WIRE_DIGEST_LEN];
+	uint8_t stages;
+};
+
+struct provider {
+	const struct provider_config *cfg;
+	struct journal journal;
+	struct provider_policy policy;
+	struct decider decider;
+	uint8_t sk[64];
+	uint8_t epoch[WIRE_EPOCH_LEN];
+	uint8_t head[WIRE_DIGEST_LEN];
+	uint64_t seq;
+	uint64_t covered_seq;
+	int ep;
+	int stop_fd;         /* signalfd: SIGTERM, SIGINT */
+	int timer_fd;
+	bool timer_armed;
+	uint8_t *frame;      /* receive buffer, one artifact */
+	size_t frame_cap;
+	uint64_t initiated;
+	struct handler *handlers; /* policy.max_concurrent slots when action = exec */
+	uint32_t running;
+	struct wire_stats wire;
+	/* Frames made since the last flush: sent with one sendmmsg per loop
+	 * round instead of one send each. */
+	uint8_t out[OUT_BATCH][CHECKPOINT_FRAME_LEN];
+	unsigned out_len[OUT_BATCH];
+	size_t n_out;
+	size_t peeked;       /* artifacts handled but not yet consumed */
+	size_t peek_len[PEEK_BATCH]; /* their lengths */
+	/* Right after a restart (resume_from_journal): what the ring says the
+	 * previous incarnation signalled, until the artifacts it may concern
+	 * have been read. */
+	struct recent_op *recent;
+	size_t n_recent;
+	size_t recent_budget; /* artifacts still to check against it */
+	uint64_t recognised;  /* artifacts found already signalled after a restart */
+	uint64_t resent;      /* frames sent again from the journal */
+};
+
+/* provider.c: the loop. */
+/* Adds fd to the loop's epoll set, its events tagged `tag`. */
+int provider_watch(struct provider *p, int fd, uint64_t tag);
+
+/* artifacts.c: the artifact channel. */
+/* Reads every queued artifact: peek a batch, handle it, journal and send
+ * its signals, then consume it (docs/RELIABILITY.md). Returns -1 on a
+ * fatal error. */
+int drain_artifacts(struct provider *p);
+/* Consumes the artifacts handled so far, whose signals are in the journal. */
+int consume_peeked(struct provider *p);
+/* The writer shut the channel: it is not watched any more. */
+void artifact_channel_shut(struct provider *p);
+
+/* initiate.c: what a decision to initiate does. */
+/* `stages`: what the previous incarnation already signalled for op (bit 0
+ * START, bit 1 COMPLETE). */
+int initiate(struct provider *p, const struct artifact *a, const uint8_t op[WIRE_DIGEST_LEN], uint8_t stages);
+/* A handler's pidfd was readable: reaped, its COMPLETE emitted. */
+int handler_done(struct provider *p, struct handler *h);
+
+/* emit.c: the chain's frames, journaled and sent. */
+/* Sends frames, blocking, with one sendmmsg. */
+int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
+		size_t count);
+/* Every queued frame to the journal, then to the channel. */
+int flush_frames(struct provider *p);
+int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_LEN],
+		const uint8_t value[WIRE_DIGEST_LEN]);
+int emit_checkpoint(struct provider *p);
+/* checkpoint_ms passed since the first uncovered signal. */
+int on_checkpoint_timer(struct provider *p);
+/* A fresh epoch, opened by a checkpoint at seq 0. */
+int start_epoch(struct provider *p);
+
+/* resend.c: the journal after a restart. */
+/* This provider restarted: its epoch goes on from the journal's last frame. */
+int resume_from_journal(struct provider *p);
+/* The supervisor restarted the association and asks for the journal again. */
+int resend_if_asked(struct provider *p);
+
+#endif
