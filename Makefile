@@ -132,7 +132,7 @@ check-asan:
 # The end-to-end suite with the supervisor and every role under valgrind
 # memcheck; fails on any memory error or definite/indirect leak in any
 # process. The memcheck build runs roles without seccomp and Landlock,
-# which valgrind cannot follow (runner/memcheck.h). Left out: all that
+# which valgrind cannot follow (lib/memcheck.h). Left out: all that
 # asserts seccomp or Landlock (the isolation suites, `make audit`), the
 # test that expects a handler's network call to die by seccomp and the one
 # that expects its programs' Landlock domain to keep it from the keys. Logs:

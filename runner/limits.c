@@ -3,7 +3,7 @@
  * runs as its own host uid. */
 #define _GNU_SOURCE
 #include "limits.h"
-#include "memcheck.h"
+#include "../lib/memcheck.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -13,7 +13,7 @@
 #include "audit/audit.h"
 #include "cli.h"
 #include "instance_lock.h"
-#include "memcheck.h"
+#include "../lib/memcheck.h"
 #include "plan.h"
 #include "seccomp.h"
 #include "supervise.h"
@@ -86,7 +86,7 @@ static int cmd_run(struct cli *c, const char *path)
 	c->run.n_overrides = c->n_overrides;
 	if (c->audit && MEMCHECK_BUILD) {
 		log_error("--audit: this is a memcheck build, whose roles have no seccomp and no Landlock "
-			  "(runner/memcheck.h); audit a release build");
+			  "(lib/memcheck.h); audit a release build");
 		topology_free(&t);
 		return 1;
 	}

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
-#include "../roles/provider/journal.h"
+#include "../lib/journal.h"
 #include "cgroup.h"
 #include "ledger_file.h"
 #include "memfd.h"

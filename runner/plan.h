@@ -14,7 +14,7 @@
 #include "topology.h"
 
 /* A signal channel's send buffer. A provider's journal must hold more
- * frames than this lets the channel queue (roles/provider/journal.h;
+ * frames than this lets the channel queue (lib/journal.h;
  * tests/unit/test_journal.c measures it). */
 #define SIGNAL_SNDBUF (1 << 20)
 /* The control channel: requests to send the journal again, a byte each;
@@ -60,7 +60,7 @@ struct run_plan {
 	int ledger_fd;
 	struct channel artifact[TOPO_PROVIDERS_MAX];
 	struct channel signal[TOPO_PROVIDERS_MAX];
-	/* Per provider: its write-ahead journal (roles/provider/journal.h) and the
+	/* Per provider: its write-ahead journal (lib/journal.h) and the
 	 * supervisor's requests to send it again; both outlive its restarts. */
 	int journal[TOPO_PROVIDERS_MAX];
 	struct channel control[TOPO_PROVIDERS_MAX];

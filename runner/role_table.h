@@ -48,7 +48,7 @@ struct role_kind_def {
 	 * every start, and after a restart asks the roles that keep a journal to
 	 * send it again; while it rebuilds, the next phase's drain deadline waits. */
 	bool writes_ledger;
-	/* It keeps a journal of what it sent (roles/provider/journal.h). */
+	/* It keeps a journal of what it sent (lib/journal.h). */
 	bool keeps_journal;
 	/* Past its restart budget it is given up on and the run goes on with
 	 * the others of its kind (what is written to it is read and dropped);

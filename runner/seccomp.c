@@ -5,7 +5,7 @@
  * syscalls, syscall names). Format in seccomp.h. */
 #define _GNU_SOURCE
 #include "seccomp_internal.h"
-#include "memcheck.h"
+#include "../lib/memcheck.h"
 #include "../lib/errbuf.h"
 
 #include <limits.h>

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "landlock.h"
+#include "../lib/landlock.h"
 #include "mounts.h"
 #include "topology.h"
 #include "../roles/role.h"

@@ -24,9 +24,9 @@
 
 #include "../lib/log.h"
 #include "../roles/role.h"
-#include "landlock.h"
+#include "../lib/landlock.h"
 #include "ledger_recover.h"
-#include "memcheck.h"
+#include "../lib/memcheck.h"
 #include "plan.h"
 #include "role_log.h"
 #include "seccomp.h"
@@ -393,7 +393,7 @@ static int run_with(struct supervisor *s, struct run_plan *plan)
 	int abi = MEMCHECK_BUILD ? 0 : landlock_abi_version();
 	if (MEMCHECK_BUILD)
 		log_warn("sandbox: memcheck build: roles run WITHOUT seccomp and WITHOUT Landlock "
-			 "(for valgrind runs only; see runner/memcheck.h)");
+			 "(for valgrind runs only; see lib/memcheck.h)");
 	else if (abi)
 		log_info("sandbox: Landlock ABI %d", abi);
 	else

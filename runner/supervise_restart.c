@@ -112,7 +112,7 @@ void after_death(struct supervisor *s, size_t k, bool setup_failed)
 }
 
 /* After the association restarted: each provider sends its journal again
- * (roles/provider/journal.h), so what the dead association read but never recorded
+ * (lib/journal.h), so what the dead association read but never recorded
  * comes back. One byte on the provider's control channel, never blocking:
  * requests coalesce, and a full channel already holds one. */
 static void ask_providers_to_resend(struct supervisor *s)

@@ -19,7 +19,7 @@
 #include <sodium.h>
 
 #include "../../lib/keys.h"
-#include "../provider/journal.h"
+#include "../../lib/journal.h"
 #include "../role.h"
 #include "association_internal.h"
 

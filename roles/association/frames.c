@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 
 #include "../../lib/derive.h"
-#include "../provider/journal.h"
+#include "../../lib/journal.h"
 #include "association_internal.h"
 
 #define READ_BATCH 64 /* frames per channel per round, for fairness */

@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
 #include "exec.h"
 
-#include "../../runner/landlock.h"
-#include "../../runner/memcheck.h"
+#include "../../lib/landlock.h"
+#include "../../lib/memcheck.h"
 
 #include <errno.h>
 #include <fcntl.h>

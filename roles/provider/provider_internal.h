@@ -13,7 +13,7 @@
 #include "../../lib/wire.h"
 #include "decide.h"
 #include "exec.h"
-#include "journal.h"
+#include "../../lib/journal.h"
 #include "policy.h"
 #include "provider.h"
 

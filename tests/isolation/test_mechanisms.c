@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include "../../runner/caps.h"
 #include "../../runner/cgroup.h"
-#include "../../runner/landlock.h"
+#include "../../lib/landlock.h"
 #include "../../runner/limits.h"
 #include "../../runner/mounts.h"
 #include "../../runner/netns.h"

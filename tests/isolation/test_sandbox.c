@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../runner/landlock.h"
+#include "../../lib/landlock.h"
 #include "../../runner/append_only.h"
 #include "../../runner/ledger_file.h"
 #include "../../runner/plan.h"

@@ -1,4 +1,4 @@
-/* unit_journal: the provider's write-ahead journal (roles/provider/journal.c) in a
+/* unit_journal: the provider's write-ahead journal (lib/journal.c) in a
  * sealed memfd as the supervisor makes it (runner/memfd.c): frames come back
  * in order, the ring keeps its last JOURNAL_FRAMES, a torn slot ends it, a
  * new epoch forgets the old one, and the ring outlasts what a signal
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../roles/provider/journal.h"
+#include "../../lib/journal.h"
 #include "../../runner/channels.h"
 #include "../../runner/memfd.h"
 #include "../../runner/plan.h"

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../lib/wire.h"
+#include "wire.h"
 
 /* Frames the ring holds. It must exceed what one kill of the association
  * can leave unrecorded behind the frames still queued in a signal channel:
