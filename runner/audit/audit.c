@@ -242,7 +242,7 @@ static bool setup_failed(int status_fd)
 static void describe_expected(const struct probe_def *d, char *buf, size_t len)
 {
 	if (d->expect_sigsys)
-		snprintf(buf, len, "SIGSYS");
+		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT);
 	else if (d->expect_code == 0)
 		snprintf(buf, len, "0");
 	else
@@ -421,7 +421,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 	*row = (struct audit_row){ .id = d->id, .action = d->action, .role = k, .mech = expect.mechanism,
 				   .claims = d->claims };
 	describe_expected(&expect, row->expected, sizeof(row->expected));
-	bool sigsys = (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == SIGSYS;
+	bool sigsys = seccomp_log_killed(&si);
 	/* A failed setup step exits SPAWN_SETUP_FAILED (which is also
 	 * ECONNREFUSED) after an 'E' record: the record tells them apart. */
 	if (si.si_code == CLD_EXITED && ((si.si_status == SPAWN_SETUP_FAILED && setup_failed(r->status_rd)) ||

@@ -177,7 +177,7 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 		snprintf(row->got, sizeof(row->got), "still running after %d ms: killed", SURFACE_CASE_MS);
 		return 0;
 	}
-	bool sigsys = (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == SIGSYS;
+	bool sigsys = seccomp_log_killed(&si);
 	bool exited = si.si_code == CLD_EXITED;
 	if (exited && ((si.si_status == SPAWN_SETUP_FAILED && setup_failed(r->status_rd)) ||
 		       si.si_status == PROBE_EXIT_SEAL)) {
@@ -335,7 +335,7 @@ static void expected_text(const struct surface_row *r, char *buf, size_t len)
 	else if (c->expect == SURFACE_NO_CLASS)
 		snprintf(buf, len, "-");
 	else if (c->mech == MECH_SECCOMP)
-		snprintf(buf, len, "SIGSYS");
+		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT);
 	else
 		snprintf(buf, len, "%s", strerrorname_np(c->code) ? strerrorname_np(c->code) : "?");
 }
