@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
-/* Probe actions on allowed calls with hostile arguments (probe_args.h).
+/* Probe actions on allowed calls with hostile arguments (probe_internal.h).
  * Raw syscalls, so the kernel sees exactly the arguments written here,
  * upper bits included. */
-#include "probe_args.h"
+#include "probe_internal.h"
 
 #include <errno.h>
 #include <netinet/in.h>
