@@ -111,10 +111,11 @@ struct surface_call {
 extern const struct surface_case surface_table[];
 extern const size_t surface_count;
 
-/* A role_spec entry: arg is a struct surface_call. Makes the fd the case
- * needs (and, for SFD_CONNECTION, accepts the audit's connection), ignores
- * SIGPIPE, seals like the role, runs the case and exits with 0 or the
- * errno it got, or dies by SIGSYS. PROBE_EXIT_SEAL: setup failed. */
+/* A role_spec entry (surface_sandbox.c): arg is a struct surface_call.
+ * Makes the fd the case needs (and, for SFD_CONNECTION, accepts the
+ * audit's connection), ignores SIGPIPE, seals like the role, runs the case
+ * and exits with 0 or the errno it got, or dies by SIGSYS.
+ * PROBE_EXIT_SEAL: setup failed. */
 int surface_main(void *arg, const struct role_seal *seal);
 
 const char *surface_expect_name(enum surface_expect e);
