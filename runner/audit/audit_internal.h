@@ -1,0 +1,91 @@
+/* What the audit's files share (runner/audit/audit*.c): the audit's state,
+ * its rows, and the steps audit_run (audit.c) takes in order: live
+ * sandboxes (audit_spawn.c), host-side checks of them (audit_host.c,
+ * audit_fork.c), the probes (audit_probes.c) and the host's look after
+ * some of them (audit_after_probe.c), the differential run (audit_diff.c),
+ * the argument surface (audit_surface.c), and the report (audit_report.c). */
+#ifndef MPBS_AUDIT_INTERNAL_H
+#define MPBS_AUDIT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "audit.h"
+#include "probe.h"
+#include "../plan.h"
+#include "../role_log.h"
+#include "../seccomp_log.h"
+#include "../spawn.h"
+
+struct audit_row {
+	const char *id;
+	const char *action;
+	size_t role;
+	enum probe_mechanism mech;
+	unsigned claims;
+	char expected[96];
+	char got[96];
+	bool ok;
+};
+
+struct audit {
+	struct run_plan plan;
+	struct role_proc idle[PLAN_ROLES_MAX];
+	struct probe_env env[PLAN_ROLES_MAX];
+	char other_key[PLAN_ROLES_MAX][4096];
+	struct role_log log[PLAN_ROLES_MAX]; /* each role's stderr, labelled onto the audit's */
+	struct audit_row *rows;
+	size_t n_rows, cap_rows;
+	int host_listener; /* a TCP service on the host's loopback that no role may reach */
+	struct seccomp_log seclog; /* names the syscall of each seccomp kill */
+	int host_port;
+	struct audit_surface *surface; /* NULL: the section did not run (under a weakening) */
+};
+
+/* audit.c: a zeroed row at the end of a's rows, or NULL (no memory) */
+struct audit_row *audit_new_row(struct audit *a);
+/* audit.c: what the roles wrote on their log pipes, onto the audit's stderr */
+void audit_forward_logs(struct audit *a);
+
+/* audit_roles.c: which PROBE_ROLE_* bit of probe.h role r is */
+unsigned audit_probe_role(const struct role_plan *r);
+/* audit_roles.c: whether role k of p answers to name (--audit-weaken) */
+bool audit_role_named(const struct run_plan *p, size_t k, const char *name);
+
+/* audit_weaken.c: applies o's test-only weakenings to p. Returns 0, or -1 with err. */
+int audit_apply_weakenings(struct run_plan *p, const struct audit_options *o, char *err, size_t errlen);
+
+/* audit_spawn.c: the audit's sandboxes */
+void audit_reap(struct role_proc *rp);
+void audit_drain(int fd);
+bool audit_setup_failed(int status_fd);
+int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen);
+int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen);
+int audit_start_idle(struct audit *a, char *err, size_t errlen);
+
+/* audit_host.c: host-side checks of every live sandbox */
+struct audit_row *audit_host_row(struct audit *a, size_t k, const char *id, const char *action,
+				 enum probe_mechanism m, unsigned claims, const char *expected);
+bool audit_status_value(pid_t pid, const char *key, char *out, size_t len);
+int audit_host_checks(struct audit *a, char *err, size_t errlen);
+
+/* audit_fork.c: what a fork of the supervisor must not carry over */
+bool audit_check_groups(struct audit *a, size_t k);
+bool audit_check_environ(struct audit *a, size_t k);
+bool audit_check_stderr(struct audit *a, size_t k);
+
+/* audit_probes.c: every probe in a fresh sandbox of each role it concerns */
+int audit_run_probes(struct audit *a, char *err, size_t errlen);
+
+/* audit_after_probe.c: what the host checks after (or while) some probes act */
+void audit_check_while_holding(struct audit *a, size_t k, long value, struct audit_row *host);
+void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row *host);
+void audit_check_scm_receive(struct audit *a, struct audit_row *host);
+
+/* audit_diff.c: the differential run (claim 2) */
+int audit_differential(struct audit *a, char *err, size_t errlen);
+
+/* audit_report.c: prints the report, writes JSON and JUnit; returns the exit status */
+int audit_report(const struct audit *a, const struct audit_options *o);
+
+#endif
