@@ -77,6 +77,7 @@ void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row
 	siginfo_t si;
 	/* O_APPEND, as the supervisor opens the real ledger */
 	int fd = mkostemp(path, O_APPEND);
+	snprintf(host->expected, sizeof(host->expected), "%d rejected (%s), 0 confirmed", PROBE_FORGED_FRAMES, name);
 	snprintf(host->got, sizeof(host->got), "the association could not run");
 	if (fd < 0)
 		return;

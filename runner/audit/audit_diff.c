@@ -121,10 +121,7 @@ static void check_differential(struct audit *a, struct audit_row *row)
 
 int audit_differential(struct audit *a, char *err, size_t errlen)
 {
-	struct audit_row *row = audit_host_row(a, 0, "host.differential-intermediary",
-					 "the real first provider gets an artifact it may initiate, then one it must "
-					 "decline; compare poll/SO_ERROR/recv/SIOCOUTQ on the intermediary's end",
-					 MECH_CHANNEL, CLAIM(2), "identical; no signal for the declined one");
+	struct audit_row *row = audit_host_row(a, 0, HOST_DIFFERENTIAL);
 	if (!row) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -12,12 +12,8 @@
 #include <unistd.h>
 
 /* Supplementary groups: cleared before the clone (clear_groups). */
-bool audit_check_groups(struct audit *a, size_t k)
+void audit_check_groups(struct audit *a, size_t k, struct audit_row *r)
 {
-	struct audit_row *r = audit_host_row(a, k, "host.no-supplementary-groups", "/proc/PID/status Groups",
-				       MECH_SPAWN, CLAIM(4) | CLAIM(8), "none");
-	if (!r)
-		return false;
 	char v[96];
 	bool read_ok = audit_status_value(a->idle[k].pid, "Groups", v, sizeof(v));
 	size_t len = read_ok ? strlen(v) : 0;
@@ -25,18 +21,13 @@ bool audit_check_groups(struct audit *a, size_t k)
 		v[--len] = '\0';
 	snprintf(r->got, sizeof(r->got), "%s", !read_ok ? "unreadable" : len ? v : "none");
 	r->ok = read_ok && len == 0;
-	return true;
 }
 
 /* The environment: /proc/PID/environ holds no byte but NUL (the strings
  * the fork copied are zeroed, step_environment). Only names are reported,
  * never values. */
-bool audit_check_environ(struct audit *a, size_t k)
+void audit_check_environ(struct audit *a, size_t k, struct audit_row *r)
 {
-	struct audit_row *r = audit_host_row(a, k, "host.empty-environ", "/proc/PID/environ", MECH_SPAWN,
-				       CLAIM(1) | CLAIM(4), "no variable");
-	if (!r)
-		return false;
 	char path[64], buf[8192 + 1], first[40] = "";
 	size_t vars = 0, total = 0;
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)a->idle[k].pid);
@@ -58,34 +49,28 @@ bool audit_check_environ(struct audit *a, size_t k)
 		close(fd);
 	if (fd < 0 || n < 0) {
 		snprintf(r->got, sizeof(r->got), "unreadable: %s", strerror(errno));
-		return true;
+		return;
 	}
 	if (vars)
 		snprintf(r->got, sizeof(r->got), "%zu variables (%s=...)", vars, first);
 	else
 		snprintf(r->got, sizeof(r->got), "none (%zu bytes, all NUL)", total);
 	r->ok = vars == 0;
-	return true;
 }
 
 /* fd 2 is the role's own log pipe, never the supervisor's stderr: the
  * inode behind /proc/PID/fd/2 is the plan's pipe for this role. */
-bool audit_check_stderr(struct audit *a, size_t k)
+void audit_check_stderr(struct audit *a, size_t k, struct audit_row *r)
 {
-	struct audit_row *r = audit_host_row(a, k, "host.own-stderr", "stat /proc/PID/fd/2", MECH_SPAWN,
-				       CLAIM(2) | CLAIM(4), "its own log pipe");
-	if (!r)
-		return false;
 	char path[64];
 	struct stat role, pipe_end, sup;
 	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)a->idle[k].pid);
 	if (stat(path, &role) < 0 || fstat(a->plan.roles[k].stderr_rd, &pipe_end) < 0) {
 		snprintf(r->got, sizeof(r->got), "unreadable: %s", strerror(errno));
-		return true;
+		return;
 	}
 	bool shared = fstat(2, &sup) == 0 && sup.st_dev == role.st_dev && sup.st_ino == role.st_ino;
 	r->ok = S_ISFIFO(role.st_mode) && role.st_dev == pipe_end.st_dev && role.st_ino == pipe_end.st_ino;
 	snprintf(r->got, sizeof(r->got), "%s", r->ok ? "its own log pipe" : shared ? "the supervisor's stderr"
 										     : "another file");
-	return true;
 }

@@ -63,16 +63,53 @@ int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, char *
 int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen);
 int audit_start_idle(struct audit *a, char *err, size_t errlen);
 
-/* audit_host.c: host-side checks of every live sandbox */
-struct audit_row *audit_host_row(struct audit *a, size_t k, const char *id, const char *action,
-				 enum probe_mechanism m, unsigned claims, const char *expected);
+/* audit_host.c: the host-side checks, one row id each (host_checks[]) */
+enum host_check_id {
+	/* each live sandbox */
+	HOST_SECCOMP_MODE,
+	HOST_NO_NEW_PRIVS,
+	HOST_CAPABILITIES,
+	HOST_NAMESPACES,
+	HOST_UID,
+	HOST_NETNS_LINKS,
+	HOST_FD_TABLE,
+	HOST_NO_GROUPS,
+	HOST_EMPTY_ENVIRON,
+	HOST_OWN_STDERR,
+	HOST_PROVIDER_MOUNTS,
+	/* after a probe */
+	HOST_FORK_BOMB_CONTAINED,
+	HOST_FORGED_REJECTED,
+	HOST_SCM_NOT_RECEIVED,
+	/* once */
+	HOST_DIFFERENTIAL,
+	HOST_CHECK_COUNT /* the report's count of distinct host-side checks */
+};
+
+struct host_check {
+	const char *id;
+	const char *action;
+	enum probe_mechanism mech;
+	unsigned claims;
+	const char *expected; /* NULL: the check writes it */
+	/* A check of each live sandbox: the roles (PROBE_ROLE_*) it concerns,
+	 * and the check, which fills row's got, ok (and expected if NULL). */
+	unsigned roles;
+	void (*live)(struct audit *a, size_t k, struct audit_row *row);
+};
+
+extern const struct host_check host_checks[HOST_CHECK_COUNT];
+
+void audit_host_describe(struct audit_row *row, enum host_check_id id, size_t k);
+struct audit_row *audit_host_row(struct audit *a, size_t k, enum host_check_id id);
 bool audit_status_value(pid_t pid, const char *key, char *out, size_t len);
+/* Runs every live check on every role's live sandbox. */
 int audit_host_checks(struct audit *a, char *err, size_t errlen);
 
-/* audit_fork.c: what a fork of the supervisor must not carry over */
-bool audit_check_groups(struct audit *a, size_t k);
-bool audit_check_environ(struct audit *a, size_t k);
-bool audit_check_stderr(struct audit *a, size_t k);
+/* audit_fork.c: what a fork of the supervisor must not carry over (live checks) */
+void audit_check_groups(struct audit *a, size_t k, struct audit_row *row);
+void audit_check_environ(struct audit *a, size_t k, struct audit_row *row);
+void audit_check_stderr(struct audit *a, size_t k, struct audit_row *row);
 
 /* audit_probes.c: every probe in a fresh sandbox of each role it concerns */
 int audit_run_probes(struct audit *a, char *err, size_t errlen);

@@ -116,31 +116,19 @@ int audit_run_probes(struct audit *a, char *err, size_t errlen)
 			const struct probe_def *d = &probe_table[i];
 			if (!(d->roles & audit_probe_role(&a->plan.roles[k])) || (d->needs_state && !a->env[k].has_state))
 				continue;
-			struct audit_row *row = audit_new_row(a), host = { .id = "host.fork-bomb-contained", .role = k,
-								    .action = "while the fork bomb holds: fork on the host, "
-									      "live sandboxes, a fresh sandbox of another role",
-								    .mech = MECH_RLIMIT, .claims = CLAIM(4) | CLAIM(8),
-								    .expected = "all unaffected" };
+			struct audit_row *row = audit_new_row(a), host;
 			if (!row) {
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
+			audit_host_describe(&host, HOST_FORK_BOMB_CONTAINED, k);
 			if (run_probe(a, k, d, row, &host, err, errlen) < 0)
 				return -1;
 			if (d->act_keyed) {
-				char want[64];
-				snprintf(want, sizeof(want), "%d rejected (%s), 0 confirmed", PROBE_FORGED_FRAMES,
-					 a->env[k].self_name);
-				host = (struct audit_row){ .id = "assoc.forged-signals-rejected", .role = k,
-							   .action = "the real association reads them into a temp ledger",
-							   .mech = MECH_CHAIN, .claims = CLAIM(6) };
-				snprintf(host.expected, sizeof(host.expected), "%s", want);
+				audit_host_describe(&host, HOST_FORGED_REJECTED, k);
 				audit_check_association_rejects(a, k, &host);
 			} else if (d->passes_fd) {
-				host = (struct audit_row){ .id = "host.scm-rights-not-received", .role = k,
-							   .action = "recvmsg(<provider's reader end>, no control buffer)",
-							   .mech = MECH_KERNEL_SCM, .claims = CLAIM(3),
-							   .expected = "nothing, or 1 byte with MSG_CTRUNC; no new fd" };
+				audit_host_describe(&host, HOST_SCM_NOT_RECEIVED, k);
 				audit_check_scm_receive(a, &host);
 			} else if (!d->pause_for_host) {
 				continue;

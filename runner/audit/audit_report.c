@@ -13,10 +13,6 @@
 #include "../../lib/log.h"
 #include "audit_surface.h"
 
-/* and the SCM_RIGHTS receive; 11 per live sandbox (one for providers only),
- * the fork bomb's host side, the association's verdict, the differential run */
-#define HOST_CHECKS 15
-
 /* Weights per claim, in the spirit of systemd-analyze security: what a
  * failure would expose (docs/CLAIMS.md). A row weighs its heaviest claim. */
 static const unsigned claim_weight[PROBE_CLAIMS] = { 2000, 2000, 1500, 2000, 1500, 2000, 1500, 1000, 1500, 1000 };
@@ -78,7 +74,7 @@ static void mech_list(unsigned mechs, char *buf, size_t len)
 static void print_report(const struct audit *a, size_t violated)
 {
 	violated -= audit_surface_violated(a->surface);
-	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated\n\n", probe_count + HOST_CHECKS,
+	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated\n\n", probe_count + HOST_CHECK_COUNT,
 	       a->n_rows, violated);
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
@@ -153,7 +149,7 @@ static int write_json(const struct audit *a, const char *path, size_t violated, 
 	}
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		json_object_set_new(scores, a->plan.roles[k].label, json_real(role_score(a, k)));
-	json_t *doc = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes", (json_int_t)(probe_count + HOST_CHECKS),
+	json_t *doc = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes", (json_int_t)(probe_count + HOST_CHECK_COUNT),
 				"checks", (json_int_t)a->n_rows, "violated", (json_int_t)violated, "results", results,
 				"matrix", matrix_json(a), "exposure", scores, "exit", status);
 	if (doc && a->surface)
