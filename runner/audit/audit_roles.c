@@ -1,5 +1,6 @@
 /* How the audit tells roles apart: the PROBE_ROLE_* bit a role's probes
- * and argument surface rows name, and the names --audit-weaken takes. */
+ * and argument surface rows name, the seccomp policy file it runs under,
+ * and the names --audit-weaken takes. */
 #include "audit_internal.h"
 
 #include <string.h>
@@ -10,6 +11,16 @@ unsigned audit_probe_role(const struct role_plan *r)
 	     : r->kind == ROLE_ASSOCIATION  ? PROBE_ROLE_ASSOCIATION
 	     : r->cfg.pv.exec		    ? PROBE_ROLE_PROVIDER_EXEC
 					    : PROBE_ROLE_PROVIDER;
+}
+
+const char *audit_policy_file(const struct role_plan *r)
+{
+	switch (audit_probe_role(r)) {
+	case PROBE_ROLE_INTERMEDIARY: return "intermediary.policy";
+	case PROBE_ROLE_ASSOCIATION: return "association.policy";
+	case PROBE_ROLE_PROVIDER: return "provider.policy";
+	default: return "provider-exec.policy";
+	}
 }
 
 bool audit_role_named(const struct run_plan *p, size_t k, const char *name)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../lib/log.h"
+#include "audit_internal.h"
 #include "surface.h"
 #include "../channels.h"
 #include "../seccomp.h"
@@ -39,22 +40,6 @@ struct audit_surface {
 	size_t cases, reviewed, violated;
 	size_t allowed_calls[PLAN_ROLES_MAX]; /* distinct syscalls its policy allows; 0: role not sampled */
 };
-
-static unsigned role_bit(const struct role_plan *r)
-{
-	return r->kind == ROLE_INTERMEDIARY ? PROBE_ROLE_INTERMEDIARY
-	     : r->kind == ROLE_ASSOCIATION  ? PROBE_ROLE_ASSOCIATION
-	     : r->cfg.pv.exec		    ? PROBE_ROLE_PROVIDER_EXEC
-					    : PROBE_ROLE_PROVIDER;
-}
-
-static const char *kind_name(unsigned bit)
-{
-	return bit == PROBE_ROLE_INTERMEDIARY ? "intermediary.policy"
-	     : bit == PROBE_ROLE_ASSOCIATION  ? "association.policy"
-	     : bit == PROBE_ROLE_PROVIDER     ? "provider.policy"
-					      : "provider-exec.policy";
-}
 
 static struct surface_row *new_row(struct audit_surface *s)
 {
@@ -140,7 +125,7 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 		    const struct probe_env *env, struct surface_row *row, char *err, size_t errlen)
 {
 	struct role_plan *r = &p->roles[k];
-	struct surface_call call = { .c = c, .env = env, .role = role_bit(r) };
+	struct surface_call call = { .c = c, .env = env, .role = audit_probe_role(r) };
 	struct role_spec spec = r->spec;
 	struct role_proc rp;
 	siginfo_t si = { 0 };
@@ -239,7 +224,8 @@ static void cover(const char *name, void *ctx)
 		return;
 	}
 	*row = (struct surface_row){ .syscall = name, .role = cv->k };
-	snprintf(row->got, sizeof(row->got), "allowed by %s, no row in runner/audit/surface.c", kind_name(cv->bit));
+	snprintf(row->got, sizeof(row->got), "allowed by %s, no row in runner/audit/surface.c",
+		 audit_policy_file(&cv->s->p->roles[cv->k]));
 }
 
 /* ---- the section ---- */
@@ -247,7 +233,7 @@ static void cover(const char *name, void *ctx)
 static int run_role(struct audit_surface *s, struct run_plan *p, size_t k, const struct probe_env *env, char *err,
 		    size_t errlen)
 {
-	unsigned bit = role_bit(&p->roles[k]);
+	unsigned bit = audit_probe_role(&p->roles[k]);
 	/* the differential run closes the first provider's status pipe */
 	if (p->roles[k].status_wr < 0 && plan_renew_status(&p->roles[k], err, errlen) < 0)
 		return -1;
@@ -294,7 +280,7 @@ int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct se
 	 * preferred, so its rows run */
 	size_t pick[PROBE_ROLE_ALL + 1];
 	for (size_t k = 0; k < p->n_roles; k++) {
-		unsigned bit = role_bit(&p->roles[k]);
+		unsigned bit = audit_probe_role(&p->roles[k]);
 		if (!(done & bit) || (has_state(p, k) && !has_state(p, pick[bit])))
 			pick[bit] = k;
 		done |= bit;
@@ -365,7 +351,7 @@ void audit_surface_print(const struct audit_surface *s, FILE *out)
 	for (size_t k = 0; k < s->p->n_roles; k++) {
 		if (!s->allowed_calls[k])
 			continue;
-		fprintf(out, "%s (%s allows %zu syscalls)\n", s->p->roles[k].label, kind_name(role_bit(&s->p->roles[k])),
+		fprintf(out, "%s (%s allows %zu syscalls)\n", s->p->roles[k].label, audit_policy_file(&s->p->roles[k]),
 			s->allowed_calls[k]);
 		for (size_t i = 0; i < s->n_rows; i++) {
 			const struct surface_row *r = &s->rows[i];
