@@ -16,19 +16,27 @@
 #include "../../lib/log.h"
 #include "audit_surface.h"
 
+void *audit_append(void *items, size_t *n, size_t *cap, size_t size)
+{
+	char *array;
+	memcpy(&array, items, sizeof(array));
+	if (*n == *cap) {
+		size_t more = *cap ? *cap * 2 : 256;
+		char *grown = realloc(array, more * size);
+		if (!grown)
+			return NULL;
+		array = grown;
+		memcpy(items, &array, sizeof(array));
+		*cap = more;
+	}
+	char *item = array + (*n)++ * size;
+	memset(item, 0, size);
+	return item;
+}
+
 struct audit_row *audit_new_row(struct audit *a)
 {
-	if (a->n_rows == a->cap_rows) {
-		size_t cap = a->cap_rows ? a->cap_rows * 2 : 256;
-		struct audit_row *r = realloc(a->rows, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		a->rows = r;
-		a->cap_rows = cap;
-	}
-	struct audit_row *row = &a->rows[a->n_rows++];
-	memset(row, 0, sizeof(*row));
-	return row;
+	return audit_append(&a->rows, &a->n_rows, &a->cap_rows, sizeof(*a->rows));
 }
 
 /* What the roles wrote on their log pipes, labelled and escaped onto the

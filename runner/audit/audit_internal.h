@@ -8,7 +8,9 @@
 #define MPBS_AUDIT_INTERNAL_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "audit.h"
 #include "probe.h"
@@ -42,6 +44,10 @@ struct audit {
 	struct audit_surface *surface; /* NULL: the section did not run (under a weakening) */
 };
 
+/* audit.c: appends a zeroed element to the array whose pointer is at items
+ * (*n elements of size bytes, room for *cap; it grows by doubling).
+ * Returns the element, or NULL (no memory; the array is unchanged). */
+void *audit_append(void *items, size_t *n, size_t *cap, size_t size);
 /* audit.c: a zeroed row at the end of a's rows, or NULL (no memory) */
 struct audit_row *audit_new_row(struct audit *a);
 /* audit.c: what the roles wrote on their log pipes, onto the audit's stderr */
@@ -59,8 +65,16 @@ int audit_apply_weakenings(struct run_plan *p, const struct audit_options *o, ch
 
 /* audit_spawn.c: the audit's sandboxes */
 void audit_reap(struct role_proc *rp);
-void audit_drain(int fd);
-bool audit_setup_failed(int status_fd);
+/* Empties a status pipe, so what is read next is the next sandbox's. */
+void audit_drain_pipe(int fd);
+/* Whether the sandbox that ended as si could not be built (its setup or
+ * its seal failed); reads its status record from status_rd. */
+bool audit_setup_failed(const siginfo_t *si, int status_rd);
+/* How the sandbox of pid ended, as a row shows it: SIGSYS (with the
+ * syscall's name, from log), 0, "data/found", an errno's name, or the signal. */
+void audit_describe_end(struct seccomp_log *log, pid_t pid, const siginfo_t *si, char *buf, size_t len);
+/* What a row expects: SIGSYS (sigsys), 0, or the name of errno code. */
+void audit_describe_expected(bool sigsys, int code, char *buf, size_t len);
 int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen);
 int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen);
 int audit_start_idle(struct audit *a, char *err, size_t errlen);
@@ -126,5 +140,9 @@ int audit_differential(struct audit *a, char *err, size_t errlen);
 
 /* audit_report.c: prints the report, writes JSON and JUnit; returns the exit status */
 int audit_report(const struct audit *a, const struct audit_options *o);
+/* audit_report.c: one JUnit <testcase>, with a <failure> unless ok (and
+ * " (mechanism M)" after what it got, if mechanism is not NULL) */
+void audit_junit_case(FILE *f, const char *classname, const char *name, bool ok, const char *action,
+		      const char *expected, const char *got, const char *mechanism);
 
 #endif

@@ -17,16 +17,6 @@
 #include "../../lib/log.h"
 #include "../channels.h"
 
-static void describe_expected(const struct probe_def *d, char *buf, size_t len)
-{
-	if (d->expect_sigsys)
-		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT);
-	else if (d->expect_code == 0)
-		snprintf(buf, len, "0");
-	else
-		snprintf(buf, len, "%s", strerrorname_np(d->expect_code) ? strerrorname_np(d->expect_code) : "?");
-}
-
 /* Waits up to 10 s for the probe's PROBE_STATUS_HOLDING record; returns
  * the value it reports, or -1 (the probe exited or never got there). */
 static long wait_holding(int status_rd, int pidfd)
@@ -61,7 +51,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 
 	spec.entry = probe_main;
 	spec.arg = &call;
-	audit_drain(r->status_rd);
+	audit_drain_pipe(r->status_rd);
 	if (spawn_role(&spec, &rp, err, errlen) < 0)
 		return -1;
 	if (d->pause_for_host) {
@@ -87,25 +77,14 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 	}
 	*row = (struct audit_row){ .id = d->id, .action = d->action, .role = k, .mech = expect.mechanism,
 				   .claims = d->claims };
-	describe_expected(&expect, row->expected, sizeof(row->expected));
-	bool sigsys = seccomp_log_killed(&si);
-	/* A failed setup step exits SPAWN_SETUP_FAILED (which is also
-	 * ECONNREFUSED) after an 'E' record: the record tells them apart. */
-	if (si.si_code == CLD_EXITED && ((si.si_status == SPAWN_SETUP_FAILED && audit_setup_failed(r->status_rd)) ||
-					 si.si_status == PROBE_EXIT_SEAL)) {
+	audit_describe_expected(expect.expect_sigsys, expect.expect_code, row->expected, sizeof(row->expected));
+	if (audit_setup_failed(&si, r->status_rd)) {
 		snprintf(err, errlen, "%s: the sandbox for probe %s could not be built", r->label, d->id);
 		return -1;
 	}
-	if (sigsys) {
-		seccomp_log_describe(&a->seclog, rp.pid, row->got, sizeof(row->got));
-	} else if (si.si_code == CLD_EXITED) {
-		int c = si.si_status;
-		snprintf(row->got, sizeof(row->got), "%s", c == 0 ? "0" : c == PROBE_EXIT_DATA ? "data/found"
-							 : strerrorname_np(c) ? strerrorname_np(c) : "?");
-	} else {
-		snprintf(row->got, sizeof(row->got), "killed by signal %d", si.si_status);
-	}
-	row->ok = d->expect_sigsys ? sigsys : (si.si_code == CLD_EXITED && si.si_status == expect.expect_code);
+	audit_describe_end(&a->seclog, rp.pid, &si, row->got, sizeof(row->got));
+	row->ok = d->expect_sigsys ? seccomp_log_killed(&si)
+				   : (si.si_code == CLD_EXITED && si.si_status == expect.expect_code);
 	return 0;
 }
 

@@ -173,6 +173,28 @@ static void xml_escaped(FILE *f, const char *s)
 		}
 }
 
+void audit_junit_case(FILE *f, const char *classname, const char *name, bool ok, const char *action,
+		      const char *expected, const char *got, const char *mechanism)
+{
+	fputs("<testcase classname=\"", f);
+	xml_escaped(f, classname);
+	fputs("\" name=\"", f);
+	xml_escaped(f, name);
+	fputs("\">", f);
+	if (!ok) {
+		fputs("<failure message=\"", f);
+		xml_escaped(f, action);
+		fputs(": expected ", f);
+		xml_escaped(f, expected);
+		fputs(", got ", f);
+		xml_escaped(f, got);
+		if (mechanism)
+			fprintf(f, " (mechanism %s)", mechanism);
+		fputs("\"/>", f);
+	}
+	fputs("</testcase>\n", f);
+}
+
 static int write_junit(const struct audit *a, const char *path, size_t violated)
 {
 	FILE *f = fopen(path, "w");
@@ -183,21 +205,8 @@ static int write_junit(const struct audit *a, const char *path, size_t violated)
 		violated - audit_surface_violated(a->surface));
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
-		fputs("<testcase classname=\"", f);
-		xml_escaped(f, a->plan.roles[r->role].label);
-		fputs("\" name=\"", f);
-		xml_escaped(f, r->id);
-		fputs("\">", f);
-		if (!r->ok) {
-			fputs("<failure message=\"", f);
-			xml_escaped(f, r->action);
-			fputs(": expected ", f);
-			xml_escaped(f, r->expected);
-			fputs(", got ", f);
-			xml_escaped(f, r->got);
-			fprintf(f, " (mechanism %s)\"/>", probe_mechanism_name(r->mech));
-		}
-		fputs("</testcase>\n", f);
+		audit_junit_case(f, a->plan.roles[r->role].label, r->id, r->ok, r->action, r->expected, r->got,
+				 probe_mechanism_name(r->mech));
 	}
 	fputs("</testsuite>\n", f);
 	if (a->surface)

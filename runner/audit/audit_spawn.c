@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,17 +23,46 @@ void audit_reap(struct role_proc *rp)
 	rp->pidfd = -1;
 }
 
-void audit_drain(int fd)
+void audit_drain_pipe(int fd)
 {
 	char buf[256];
-	while (read(fd, buf, sizeof(buf)) > 0)
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && read(fd, buf, sizeof(buf)) > 0)
 		;
 }
 
-bool audit_setup_failed(int status_fd)
+/* A failed setup step exits SPAWN_SETUP_FAILED (which is also
+ * ECONNREFUSED) after an 'E' record: the record tells them apart. */
+bool audit_setup_failed(const siginfo_t *si, int status_rd)
 {
 	char c;
-	return read(status_fd, &c, 1) == 1 && c == STATUS_ERROR;
+	if (si->si_code != CLD_EXITED)
+		return false;
+	if (si->si_status == SPAWN_SETUP_FAILED)
+		return read(status_rd, &c, 1) == 1 && c == STATUS_ERROR;
+	return si->si_status == PROBE_EXIT_SEAL;
+}
+
+void audit_describe_end(struct seccomp_log *log, pid_t pid, const siginfo_t *si, char *buf, size_t len)
+{
+	int c = si->si_status;
+	if (seccomp_log_killed(si))
+		seccomp_log_describe(log, pid, buf, len);
+	else if (si->si_code == CLD_EXITED)
+		snprintf(buf, len, "%s", c == 0 ? "0" : c == PROBE_EXIT_DATA ? "data/found"
+						: strerrorname_np(c) ? strerrorname_np(c) : "?");
+	else
+		snprintf(buf, len, "killed by signal %d", c);
+}
+
+void audit_describe_expected(bool sigsys, int code, char *buf, size_t len)
+{
+	if (sigsys)
+		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT);
+	else if (code == 0)
+		snprintf(buf, len, "0");
+	else
+		snprintf(buf, len, "%s", strerrorname_np(code) ? strerrorname_np(code) : "?");
 }
 
 /* Waits until the idle role sleeps in its loop (sealed), up to 5 s. */

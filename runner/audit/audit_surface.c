@@ -43,17 +43,7 @@ struct audit_surface {
 
 static struct surface_row *new_row(struct audit_surface *s)
 {
-	if (s->n_rows == s->cap_rows) {
-		size_t cap = s->cap_rows ? s->cap_rows * 2 : 256;
-		struct surface_row *r = realloc(s->rows, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		s->rows = r;
-		s->cap_rows = cap;
-	}
-	struct surface_row *row = &s->rows[s->n_rows++];
-	memset(row, 0, sizeof(*row));
-	return row;
+	return audit_append(&s->rows, &s->n_rows, &s->cap_rows, sizeof(*s->rows));
 }
 
 static bool has_state(const struct run_plan *p, size_t k)
@@ -77,14 +67,6 @@ static void drain_socket(int fd)
 {
 	char buf[512];
 	while (fd >= 0 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
-}
-
-static void drain_pipe(int fd)
-{
-	char buf[256];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && read(fd, buf, sizeof(buf)) > 0)
 		;
 }
 
@@ -113,12 +95,6 @@ static int connect_listener(const struct topology *t)
 	return fd;
 }
 
-static bool setup_failed(int status_fd)
-{
-	char c;
-	return read(status_fd, &c, 1) == 1 && c == STATUS_ERROR;
-}
-
 /* Runs case c in a fresh sandbox of role k and fills row. Returns -1 only
  * if the sandbox could not be spawned at all. */
 static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const struct surface_case *c,
@@ -137,7 +113,7 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 		snprintf(row->got, sizeof(row->got), "no connection to accept: %s", strerror(errno));
 		return 0;
 	}
-	drain_pipe(r->status_rd);
+	audit_drain_pipe(r->status_rd);
 	if (spawn_role(&spec, &rp, err, errlen) < 0) {
 		if (client >= 0)
 			close(client);
@@ -164,19 +140,11 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 	}
 	bool sigsys = seccomp_log_killed(&si);
 	bool exited = si.si_code == CLD_EXITED;
-	if (exited && ((si.si_status == SPAWN_SETUP_FAILED && setup_failed(r->status_rd)) ||
-		       si.si_status == PROBE_EXIT_SEAL)) {
+	if (audit_setup_failed(&si, r->status_rd)) {
 		snprintf(row->got, sizeof(row->got), "the case could not be set up");
 		return 0;
 	}
-	if (sigsys) {
-		seccomp_log_describe(s->log, rp.pid, row->got, sizeof(row->got));
-	} else if (exited) {
-		const char *e = strerrorname_np(si.si_status);
-		snprintf(row->got, sizeof(row->got), "%s", si.si_status == 0 ? "0" : e ? e : "?");
-	} else {
-		snprintf(row->got, sizeof(row->got), "killed by signal %d", si.si_status);
-	}
+	audit_describe_end(s->log, rp.pid, &si, row->got, sizeof(row->got));
 	if (expect_of(c) == SURFACE_ALLOWED)
 		row->ok = exited && si.si_status == 0;
 	else if (c->mech == MECH_SECCOMP)
@@ -320,10 +288,8 @@ static void expected_text(const struct surface_row *r, char *buf, size_t len)
 		snprintf(buf, len, "0");
 	else if (c->expect == SURFACE_NO_CLASS)
 		snprintf(buf, len, "-");
-	else if (c->mech == MECH_SECCOMP)
-		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT);
 	else
-		snprintf(buf, len, "%s", strerrorname_np(c->code) ? strerrorname_np(c->code) : "?");
+		audit_describe_expected(c->mech == MECH_SECCOMP, c->code, buf, len);
 }
 
 static const char *verdict(const struct surface_row *r)
@@ -391,20 +357,6 @@ json_t *audit_surface_json(const struct audit_surface *s)
 			 "violated", (json_int_t)s->violated, "results", results);
 }
 
-static void xml_text(FILE *f, const char *t)
-{
-	for (; *t; t++)
-		switch (*t) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if ((unsigned char)*t >= 0x20)
-				fputc(*t, f);
-		}
-}
-
 void audit_surface_junit(const struct audit_surface *s, FILE *f)
 {
 	fprintf(f, "<testsuite name=\"mpbs-audit-surface\" tests=\"%zu\" failures=\"%zu\">\n", s->n_rows, s->violated);
@@ -412,21 +364,8 @@ void audit_surface_junit(const struct audit_surface *s, FILE *f)
 		const struct surface_row *r = &s->rows[i];
 		char id[96], want[32];
 		expected_text(r, want, sizeof(want));
-		fputs("<testcase classname=\"", f);
-		xml_text(f, s->p->roles[r->role].label);
-		fputs("\" name=\"", f);
-		xml_text(f, row_id(r, id, sizeof(id)));
-		fputs("\">", f);
-		if (!r->ok) {
-			fputs("<failure message=\"", f);
-			xml_text(f, r->c ? r->c->action : r->syscall);
-			fputs(": expected ", f);
-			xml_text(f, want);
-			fputs(", got ", f);
-			xml_text(f, r->got);
-			fputs("\"/>", f);
-		}
-		fputs("</testcase>\n", f);
+		audit_junit_case(f, s->p->roles[r->role].label, row_id(r, id, sizeof(id)), r->ok,
+				 r->c ? r->c->action : r->syscall, want, r->got, NULL);
 	}
 	fputs("</testsuite>\n", f);
 }
