@@ -68,7 +68,7 @@ static void fill_env(struct audit *a)
 			.ledger = t->ledger,
 			.topology = t->path,
 			.n_fds = (long)r->spec.n_keep,
-			.status_fd = 3 + (int)r->spec.status_index,
+			.status_fd = ROLE_FD_FIRST + (int)r->spec.status_index,
 			.nproc = r->spec.limits ? (unsigned long)r->spec.limits->nproc : 0,
 			.self_name = r->kind == ROLE_PROVIDER ? t->providers[r->provider].name : NULL,
 			.other_name = t->providers[other].name,

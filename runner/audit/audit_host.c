@@ -133,11 +133,11 @@ static void check_links(struct audit *a, size_t k, struct audit_row *r)
 static void check_fds(struct audit *a, size_t k, struct audit_row *r)
 {
 	long n = a->env[k].n_fds;
-	snprintf(r->expected, sizeof(r->expected), "fds 3-%ld only", 2 + n);
+	snprintf(r->expected, sizeof(r->expected), "fds %d-%ld only", ROLE_FD_FIRST, ROLE_FD_FIRST - 1 + n);
 	char path[64];
 	long count = 0, highest = -1;
 	snprintf(path, sizeof(path), "/proc/%d/fd/", (int)a->idle[k].pid);
-	for (long fd = 3; fd < 1024; fd++) {
+	for (long fd = ROLE_FD_FIRST; fd < 1024; fd++) {
 		char p[96];
 		snprintf(p, sizeof(p), "%s%ld", path, fd);
 		if (access(p, F_OK) == 0 || errno == EACCES) {
@@ -145,8 +145,8 @@ static void check_fds(struct audit *a, size_t k, struct audit_row *r)
 			highest = fd;
 		}
 	}
-	snprintf(r->got, sizeof(r->got), "%ld fds above 2, highest %ld", count, highest);
-	r->ok = count == n && highest == 2 + n;
+	snprintf(r->got, sizeof(r->got), "%ld fds above %d, highest %ld", count, ROLE_FD_FIRST - 1, highest);
+	r->ok = count == n && highest == ROLE_FD_FIRST - 1 + n;
 }
 
 /* The mount options field (6th) and the super options (after " - TYPE

@@ -26,6 +26,10 @@ const char *target_path(const struct probe_def *d, const struct probe_env *e, ch
 	}
 	if (strcmp(d->path, "@own_policy") == 0)
 		return e->own_policy ? e->own_policy : "/policy/(none)";
+	if (strcmp(d->path, "@provider_signal_fd") == 0) { /* as its exec'd program sees it: pid 1 */
+		snprintf(buf, len, "/proc/1/fd/%d", PROVIDER_FD_SIGNAL);
+		return buf;
+	}
 	if (strcmp(d->path, "@victim_mem") == 0) {
 		snprintf(buf, len, "/proc/%d/mem", (int)e->victim_pid);
 		return buf;
@@ -49,12 +53,12 @@ int act_execve(const struct probe_def *d, const struct probe_env *e)
 
 int act_ftruncate_ledger(const struct probe_def *d, const struct probe_env *e)
 {
-	return errno_or_zero(syscall(SYS_ftruncate, 3, 0L));
+	return errno_or_zero(syscall(SYS_ftruncate, ASSOCIATION_FD_LEDGER, 0L));
 }
 
 int act_pwrite_ledger(const struct probe_def *d, const struct probe_env *e)
 {
-	return errno_or_zero(syscall(SYS_pwrite64, 3, "{}\n", 3UL, 0L));
+	return errno_or_zero(syscall(SYS_pwrite64, ASSOCIATION_FD_LEDGER, "{}\n", 3UL, 0L));
 }
 
 /* Clears O_APPEND on the ledger's open file (shared with the supervisor's
@@ -62,8 +66,8 @@ int act_pwrite_ledger(const struct probe_def *d, const struct probe_env *e)
  * so the probes after it still see the ledger as the role does. */
 int act_clear_append_ledger(const struct probe_def *d, const struct probe_env *e)
 {
-	int rc = errno_or_zero(syscall(SYS_fcntl, 3, F_SETFL, (long)O_WRONLY));
+	int rc = errno_or_zero(syscall(SYS_fcntl, ASSOCIATION_FD_LEDGER, F_SETFL, (long)O_WRONLY));
 	if (rc == 0)
-		(void)syscall(SYS_fcntl, 3, F_SETFL, (long)O_APPEND);
+		(void)syscall(SYS_fcntl, ASSOCIATION_FD_LEDGER, F_SETFL, (long)O_APPEND);
 	return rc;
 }

@@ -22,7 +22,7 @@ static bool send_frame(const uint8_t *buf, size_t len)
 	/* the call a provider really has for its channel */
 	struct iovec iov = { (void *)buf, len };
 	struct mmsghdr m = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
-	return syscall(SYS_sendmmsg, 4, &m, 1, MSG_NOSIGNAL) == 1;
+	return syscall(SYS_sendmmsg, PROVIDER_FD_SIGNAL, &m, 1, MSG_NOSIGNAL) == 1;
 }
 
 /* A fresh signed epoch and one valid START (seq 1), as the provider sends

@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 #include "probe.h"
+#include "../../roles/association/association.h"
+#include "../../roles/intermediary/intermediary.h"
+#include "../../roles/provider/provider.h"
 
 #ifndef AF_VSOCK
 #define AF_VSOCK 40

@@ -46,7 +46,7 @@ int act_clone3_newuser(const struct probe_def *d, const struct probe_env *e)
 
 int act_setns(const struct probe_def *d, const struct probe_env *e)
 {
-	return errno_or_zero(syscall(SYS_setns, 3, CLONE_NEWNET));
+	return errno_or_zero(syscall(SYS_setns, ROLE_FD_FIRST, CLONE_NEWNET));
 }
 
 int act_mount(const struct probe_def *d, const struct probe_env *e)

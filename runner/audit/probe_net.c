@@ -35,11 +35,11 @@ int act_connect_tcp(const struct probe_def *d, const struct probe_env *e)
 	return fd < 0 ? errno : errno_or_zero(syscall(SYS_connect, fd, &sa, sizeof(sa)));
 }
 
-/* connect on the listener the intermediary holds at fd 3. */
+/* connect on the listener the intermediary holds (INTERMEDIARY_FD_LISTEN). */
 int act_connect_listener(const struct probe_def *d, const struct probe_env *e)
 {
 	struct sockaddr_in sa = loopback(e->listen_port);
-	return errno_or_zero(syscall(SYS_connect, 3, &sa, sizeof(sa)));
+	return errno_or_zero(syscall(SYS_connect, INTERMEDIARY_FD_LISTEN, &sa, sizeof(sa)));
 }
 
 int act_connect_abstract(const struct probe_def *d, const struct probe_env *e)

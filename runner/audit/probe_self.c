@@ -83,13 +83,13 @@ int act_no_new_privs(const struct probe_def *d, const struct probe_env *e)
 	return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? 0 : PROBE_EXIT_DATA;
 }
 
-/* Only fds 0..2 and the ones it was given (3..3+arg-1) are open; F_GETFD
+/* Only fds 0..2 and the n_fds it was given from ROLE_FD_FIRST are open; F_GETFD
  * is in every role's policy, so this runs sealed. */
 int act_fd_table(const struct probe_def *d, const struct probe_env *e)
 {
-	for (long fd = 3; fd < 1024; fd++) {
+	for (long fd = ROLE_FD_FIRST; fd < 1024; fd++) {
 		bool open_now = syscall(SYS_fcntl, fd, F_GETFD) >= 0;
-		if (open_now != (fd < 3 + e->n_fds))
+		if (open_now != (fd < ROLE_FD_FIRST + e->n_fds))
 			return PROBE_EXIT_DATA;
 	}
 	return 0;

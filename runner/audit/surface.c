@@ -380,7 +380,8 @@ const struct surface_case surface_table[] = {
 
 	/* ---- its event loop ---- */
 	ALLOWED("epoll_ctl", IM | PV, "add-own", SFD_EPOLL, "an interest list of its own fds",
-		"epoll_ctl(<its epoll>, EPOLL_CTL_ADD, 3, {EPOLLIN})", SYS_epoll_ctl, SA_FD, EPOLL_CTL_ADD, 3, SA_EVENT),
+		"epoll_ctl(<its epoll>, EPOLL_CTL_ADD, 3, {EPOLLIN})", SYS_epoll_ctl, SA_FD, EPOLL_CTL_ADD, ROLE_FD_FIRST,
+		SA_EVENT),
 	NO_CLASS("epoll_wait", ALL, "waits on its own epoll set"),
 	NO_CLASS("epoll_pwait", ALL, "waits on its own epoll set, with its own signal mask"),
 	NO_CLASS("poll", IM | PVX, "waits on its own fds"),

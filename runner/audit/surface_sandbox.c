@@ -5,6 +5,9 @@
  * arguments, then the row's raw syscall. */
 #include "surface.h"
 #include "probe_roles.h"
+#include "../../roles/association/association.h"
+#include "../../roles/intermediary/intermediary.h"
+#include "../../roles/provider/provider.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,7 +70,7 @@ static void scratch_init(struct scratch *s, const struct probe_env *e)
 	s->msg_scm.msg_control = s->ctl.b;
 	s->msg_scm.msg_controllen = sizeof(s->ctl.b);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&s->msg_scm);
-	int passed = 3;
+	int passed = ROLE_FD_FIRST; /* the intermediary's listener, a provider's artifact reader end */
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
@@ -122,11 +125,16 @@ static int act_syscall(const struct surface_ctx *x)
 static int role_fd(enum surface_fd k, unsigned role, const struct probe_env *e)
 {
 	switch (k) {
-	case SFD_LISTENER: case SFD_LEDGER: case SFD_ARTIFACT_R: return 3;
-	case SFD_ARTIFACT_W: case SFD_SIGNAL_R: case SFD_SIGNAL_W: return 4;
-	case SFD_CHANNEL: return role & (IM | AS) ? 4 : 3;
-	case SFD_JOURNAL: return 5;
-	case SFD_CONTROL: return 6;
+	case SFD_LISTENER: return INTERMEDIARY_FD_LISTEN;
+	case SFD_ARTIFACT_W: return INTERMEDIARY_FD_ARTIFACT(0);
+	case SFD_LEDGER: return ASSOCIATION_FD_LEDGER;
+	case SFD_SIGNAL_R: return ASSOCIATION_FD_SIGNAL(0);
+	case SFD_ARTIFACT_R: return PROVIDER_FD_ARTIFACT;
+	case SFD_SIGNAL_W: return PROVIDER_FD_SIGNAL;
+	case SFD_JOURNAL: return PROVIDER_FD_JOURNAL;
+	case SFD_CONTROL: return PROVIDER_FD_CONTROL;
+	case SFD_CHANNEL: /* its first channel end */
+		return role == IM ? INTERMEDIARY_FD_ARTIFACT(0) : role == AS ? ASSOCIATION_FD_SIGNAL(0) : PROVIDER_FD_ARTIFACT;
 	case SFD_STATUS: return e->status_fd;
 	case SFD_STDERR: return 2;
 	default: return -1;
@@ -155,10 +163,10 @@ static int make_fd(enum surface_fd k)
 {
 	sigset_t set;
 	int p[2];
-	struct pollfd pfd = { .fd = 3, .events = POLLIN };
+	struct pollfd pfd = { .fd = INTERMEDIARY_FD_LISTEN, .events = POLLIN };
 	switch (k) {
 	case SFD_CONNECTION:
-		return poll(&pfd, 1, 5000) == 1 ? accept4(3, NULL, NULL, SOCK_CLOEXEC) : -1;
+		return poll(&pfd, 1, 5000) == 1 ? accept4(INTERMEDIARY_FD_LISTEN, NULL, NULL, SOCK_CLOEXEC) : -1;
 	case SFD_EPOLL:
 		return epoll_create1(EPOLL_CLOEXEC);
 	case SFD_SIGNALFD:
