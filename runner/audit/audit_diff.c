@@ -108,8 +108,7 @@ static void check_differential(struct audit *a, struct audit_row *row)
 	waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 	close(rp.pidfd);
 	audit_forward_logs(a);
-	if (listener_restore(a->plan.listen_fd) < 0)
-		log_errno("audit: the listener cannot listen again");
+	audit_restore_listener(&a->plan);
 	if (!ok)
 		return;
 	snprintf(row->got, sizeof(row->got), "%s; signals %zu vs %zu", strcmp(yes, no) ? "observations differ"

@@ -65,6 +65,9 @@ int audit_apply_weakenings(struct run_plan *p, const struct audit_options *o, ch
 
 /* audit_spawn.c: the audit's sandboxes */
 void audit_reap(struct role_proc *rp);
+/* The listener listens again: a sandbox of the intermediary (a probe, or a
+ * wrong policy) may have shut it. */
+void audit_restore_listener(const struct run_plan *p);
 /* Empties a status pipe, so what is read next is the next sandbox's. */
 void audit_drain_pipe(int fd);
 /* Whether the sandbox that ended as si could not be built (its setup or

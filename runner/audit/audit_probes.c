@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../lib/log.h"
 #include "../channels.h"
 
 /* Waits up to 10 s for the probe's PROBE_STATUS_HOLDING record; returns
@@ -67,8 +66,7 @@ static int run_probe(struct audit *a, size_t k, const struct probe_def *d, struc
 	}
 	close(rp.pidfd);
 	audit_forward_logs(a);
-	if (listener_restore(a->plan.listen_fd) < 0)
-		log_errno("audit: the listener cannot listen again");
+	audit_restore_listener(&a->plan);
 	/* Without SO_PASSRIGHTS (before Linux 6.16) the fd is sent, and it is
 	 * the receiver that must discard it (the host row that follows). */
 	if (expect.mechanism == MECH_PASSRIGHTS && !channel_kernel_refuses_fds()) {

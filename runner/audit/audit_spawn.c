@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../lib/log.h"
+#include "../channels.h"
+
 void audit_reap(struct role_proc *rp)
 {
 	siginfo_t si;
@@ -21,6 +24,12 @@ void audit_reap(struct role_proc *rp)
 	waitid((idtype_t)P_PIDFD, (id_t)rp->pidfd, &si, WEXITED);
 	close(rp->pidfd);
 	rp->pidfd = -1;
+}
+
+void audit_restore_listener(const struct run_plan *p)
+{
+	if (listener_restore(p->listen_fd) < 0)
+		log_errno("audit: the listener cannot listen again");
 }
 
 void audit_drain_pipe(int fd)

@@ -75,8 +75,7 @@ static void drain_socket(int fd)
  * next case starts from the same state. */
 static void drain_channels(const struct run_plan *p)
 {
-	if (listener_restore(p->listen_fd) < 0)
-		log_errno("audit: the listener cannot listen again");
+	audit_restore_listener(p);
 	for (size_t i = 0; i < p->t->n_providers; i++) {
 		drain_socket(p->artifact[i].reader);
 		drain_socket(p->signal[i].reader);
