@@ -7,8 +7,8 @@
 #ifndef MPBS_AUDIT_INTERNAL_H
 #define MPBS_AUDIT_INTERNAL_H
 
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -63,7 +63,7 @@ bool audit_role_named(const struct run_plan *p, size_t k, const char *name);
 /* audit_weaken.c: applies o's test-only weakenings to p. Returns 0, or -1 with err. */
 int audit_apply_weakenings(struct run_plan *p, const struct audit_options *o, char *err, size_t errlen);
 
-/* audit_spawn.c: the audit's sandboxes */
+/* audit_spawn.c: the audit's sandboxes. Kills and reaps rp's, if any. */
 void audit_reap(struct role_proc *rp);
 /* The listener listens again: a sandbox of the intermediary (a probe, or a
  * wrong policy) may have shut it. */
@@ -78,8 +78,11 @@ bool audit_setup_failed(const siginfo_t *si, int status_rd);
 void audit_describe_end(struct seccomp_log *log, pid_t pid, const siginfo_t *si, char *buf, size_t len);
 /* What a row expects: SIGSYS (sigsys), 0, or the name of errno code. */
 void audit_describe_expected(bool sigsys, int code, char *buf, size_t len);
+/* A live sandbox of role r: it seals itself and sleeps (probe_idle_main). */
 int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen);
+/* Waits, up to 5 s, until that sandbox sleeps sealed. */
 int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen);
+/* The live sandbox of every role, in a->idle. */
 int audit_start_idle(struct audit *a, char *err, size_t errlen);
 
 /* audit_host.c: the host-side checks, one row id each (host_checks[]) */
@@ -119,8 +122,11 @@ struct host_check {
 
 extern const struct host_check host_checks[HOST_CHECK_COUNT];
 
+/* Fills row with check id's text, for role k. */
 void audit_host_describe(struct audit_row *row, enum host_check_id id, size_t k);
+/* The same as a new row of a; NULL: no memory. */
 struct audit_row *audit_host_row(struct audit *a, size_t k, enum host_check_id id);
+/* The value of "KEY:" in /proc/PID/status; false if there is none. */
 bool audit_status_value(pid_t pid, const char *key, char *out, size_t len);
 /* Runs every live check on every role's live sandbox. */
 int audit_host_checks(struct audit *a, char *err, size_t errlen);
