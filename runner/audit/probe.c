@@ -303,7 +303,7 @@ const struct probe_def probe_table[] = {
 	       MECH_RLIMIT, KERNEL, .before_seal = true),
 	REFUSE("self.rlimits-fsize", IM | PV, "prlimit64: RLIMIT_CORE 0, RLIMIT_AS, RLIMIT_NOFILE, RLIMIT_FSIZE finite",
 	       act_rlimits, 0, MECH_RLIMIT, KERNEL, .before_seal = true, .arg = 1),
-	/* forged signals, judged by a real association from its ledger (audit.c) */
+	/* forged signals, judged by a real association from its ledger (audit_after_probe.c) */
 	{ .id = "sig.forge-fork-reorder-wrongkey", .roles = PV,
 	  .action = "sendto(4 = own signal channel): a signal claiming another provider, another history under a recorded seq, "
 		    "seq out of order, a checkpoint signed with another key; each after a valid signed epoch",

@@ -3,7 +3,7 @@
  * own signal channel what a compromised provider could: a signal claiming
  * another provider, another history under a recorded seq, a seq out of
  * order, a checkpoint signed with another key. The real association then
- * judges them (runner/audit/audit.c). */
+ * judges them (runner/audit/audit_after_probe.c). */
 #include "probe_internal.h"
 
 #include <sodium.h>
