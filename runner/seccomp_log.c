@@ -169,14 +169,19 @@ int seccomp_log_find_each(struct seccomp_log *l, pid_t pid, int wait_ms, struct 
 	}
 }
 
+bool seccomp_log_killed(const siginfo_t *si)
+{
+	return (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) && si->si_status == SIGSYS;
+}
+
 void seccomp_log_describe(struct seccomp_log *l, pid_t pid, char *buf, size_t len)
 {
 	struct seccomp_kill kill;
 	char name[48];
 	if (!seccomp_log_find(l, pid, 500, &kill))
-		snprintf(buf, len, "SIGSYS (no audit record)");
+		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT " (no audit record)");
 	else if (!kill.native)
-		snprintf(buf, len, "SIGSYS (another arch's %ld)", kill.nr);
+		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT " (another arch's %ld)", kill.nr);
 	else
-		snprintf(buf, len, "SIGSYS (%s)", seccomp_syscall_name_r(kill.nr, name, sizeof(name)));
+		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT " (%s)", seccomp_syscall_name_r(kill.nr, name, sizeof(name)));
 }

@@ -10,6 +10,8 @@
 #ifndef MPBS_SECCOMP_LOG_H
 #define MPBS_SECCOMP_LOG_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -49,6 +51,14 @@ int seccomp_log_find(struct seccomp_log *l, pid_t pid, int wait_ms, struct secco
 /* The same, calling each(k, ctx) for every kill read on the way. */
 int seccomp_log_find_each(struct seccomp_log *l, pid_t pid, int wait_ms, struct seccomp_kill *out,
 			  void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx);
+
+/* Whether the child whose end waitid() reported in si was killed by
+ * SIGSYS: how a seccomp kill (SECCOMP_RET_KILL_PROCESS) ends a process. */
+bool seccomp_log_killed(const siginfo_t *si);
+
+/* How the audit's rows name a seccomp kill: what a row expects, and the
+ * start of what seccomp_log_describe writes. */
+#define SECCOMP_LOG_KILL_TEXT "SIGSYS"
 
 /* "SIGSYS (socket)" for pid's kill, as the audit's rows show it; "SIGSYS (no
  * audit record)" when the kernel sent none within half a second. */

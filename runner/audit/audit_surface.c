@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../lib/log.h"
+#include "audit_internal.h"
 #include "surface.h"
 #include "../channels.h"
 #include "../seccomp.h"
@@ -40,35 +41,9 @@ struct audit_surface {
 	size_t allowed_calls[PLAN_ROLES_MAX]; /* distinct syscalls its policy allows; 0: role not sampled */
 };
 
-static unsigned role_bit(const struct role_plan *r)
-{
-	return r->kind == ROLE_INTERMEDIARY ? PROBE_ROLE_INTERMEDIARY
-	     : r->kind == ROLE_ASSOCIATION  ? PROBE_ROLE_ASSOCIATION
-	     : r->cfg.pv.exec		    ? PROBE_ROLE_PROVIDER_EXEC
-					    : PROBE_ROLE_PROVIDER;
-}
-
-static const char *kind_name(unsigned bit)
-{
-	return bit == PROBE_ROLE_INTERMEDIARY ? "intermediary.policy"
-	     : bit == PROBE_ROLE_ASSOCIATION  ? "association.policy"
-	     : bit == PROBE_ROLE_PROVIDER     ? "provider.policy"
-					      : "provider-exec.policy";
-}
-
 static struct surface_row *new_row(struct audit_surface *s)
 {
-	if (s->n_rows == s->cap_rows) {
-		size_t cap = s->cap_rows ? s->cap_rows * 2 : 256;
-		struct surface_row *r = realloc(s->rows, cap * sizeof(*r));
-		if (!r)
-			return NULL;
-		s->rows = r;
-		s->cap_rows = cap;
-	}
-	struct surface_row *row = &s->rows[s->n_rows++];
-	memset(row, 0, sizeof(*row));
-	return row;
+	return audit_append(&s->rows, &s->n_rows, &s->cap_rows, sizeof(*s->rows));
 }
 
 static bool has_state(const struct run_plan *p, size_t k)
@@ -95,21 +70,12 @@ static void drain_socket(int fd)
 		;
 }
 
-static void drain_pipe(int fd)
-{
-	char buf[256];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	while (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && read(fd, buf, sizeof(buf)) > 0)
-		;
-}
-
 /* What a case may have left in the plan's channels (an allowed write or
  * an fd in flight) is read without a control buffer and dropped, so the
  * next case starts from the same state. */
 static void drain_channels(const struct run_plan *p)
 {
-	if (listener_restore(p->listen_fd) < 0)
-		log_errno("audit: the listener cannot listen again");
+	audit_restore_listener(p);
 	for (size_t i = 0; i < p->t->n_providers; i++) {
 		drain_socket(p->artifact[i].reader);
 		drain_socket(p->signal[i].reader);
@@ -128,19 +94,13 @@ static int connect_listener(const struct topology *t)
 	return fd;
 }
 
-static bool setup_failed(int status_fd)
-{
-	char c;
-	return read(status_fd, &c, 1) == 1 && c == STATUS_ERROR;
-}
-
 /* Runs case c in a fresh sandbox of role k and fills row. Returns -1 only
  * if the sandbox could not be spawned at all. */
 static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const struct surface_case *c,
 		    const struct probe_env *env, struct surface_row *row, char *err, size_t errlen)
 {
 	struct role_plan *r = &p->roles[k];
-	struct surface_call call = { .c = c, .env = env, .role = role_bit(r) };
+	struct surface_call call = { .c = c, .env = env, .role = audit_probe_role(r) };
 	struct role_spec spec = r->spec;
 	struct role_proc rp;
 	siginfo_t si = { 0 };
@@ -152,7 +112,7 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 		snprintf(row->got, sizeof(row->got), "no connection to accept: %s", strerror(errno));
 		return 0;
 	}
-	drain_pipe(r->status_rd);
+	audit_drain_pipe(r->status_rd);
 	if (spawn_role(&spec, &rp, err, errlen) < 0) {
 		if (client >= 0)
 			close(client);
@@ -177,21 +137,13 @@ static int run_case(struct audit_surface *s, struct run_plan *p, size_t k, const
 		snprintf(row->got, sizeof(row->got), "still running after %d ms: killed", SURFACE_CASE_MS);
 		return 0;
 	}
-	bool sigsys = (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == SIGSYS;
+	bool sigsys = seccomp_log_killed(&si);
 	bool exited = si.si_code == CLD_EXITED;
-	if (exited && ((si.si_status == SPAWN_SETUP_FAILED && setup_failed(r->status_rd)) ||
-		       si.si_status == PROBE_EXIT_SEAL)) {
+	if (audit_setup_failed(&si, r->status_rd)) {
 		snprintf(row->got, sizeof(row->got), "the case could not be set up");
 		return 0;
 	}
-	if (sigsys) {
-		seccomp_log_describe(s->log, rp.pid, row->got, sizeof(row->got));
-	} else if (exited) {
-		const char *e = strerrorname_np(si.si_status);
-		snprintf(row->got, sizeof(row->got), "%s", si.si_status == 0 ? "0" : e ? e : "?");
-	} else {
-		snprintf(row->got, sizeof(row->got), "killed by signal %d", si.si_status);
-	}
+	audit_describe_end(s->log, rp.pid, &si, row->got, sizeof(row->got));
 	if (expect_of(c) == SURFACE_ALLOWED)
 		row->ok = exited && si.si_status == 0;
 	else if (c->mech == MECH_SECCOMP)
@@ -239,7 +191,8 @@ static void cover(const char *name, void *ctx)
 		return;
 	}
 	*row = (struct surface_row){ .syscall = name, .role = cv->k };
-	snprintf(row->got, sizeof(row->got), "allowed by %s, no row in runner/audit/surface.c", kind_name(cv->bit));
+	snprintf(row->got, sizeof(row->got), "allowed by %s, no row in runner/audit/surface.c",
+		 audit_policy_file(&cv->s->p->roles[cv->k]));
 }
 
 /* ---- the section ---- */
@@ -247,7 +200,7 @@ static void cover(const char *name, void *ctx)
 static int run_role(struct audit_surface *s, struct run_plan *p, size_t k, const struct probe_env *env, char *err,
 		    size_t errlen)
 {
-	unsigned bit = role_bit(&p->roles[k]);
+	unsigned bit = audit_probe_role(&p->roles[k]);
 	/* the differential run closes the first provider's status pipe */
 	if (p->roles[k].status_wr < 0 && plan_renew_status(&p->roles[k], err, errlen) < 0)
 		return -1;
@@ -294,7 +247,7 @@ int audit_surface_run(struct run_plan *p, const struct probe_env *env, struct se
 	 * preferred, so its rows run */
 	size_t pick[PROBE_ROLE_ALL + 1];
 	for (size_t k = 0; k < p->n_roles; k++) {
-		unsigned bit = role_bit(&p->roles[k]);
+		unsigned bit = audit_probe_role(&p->roles[k]);
 		if (!(done & bit) || (has_state(p, k) && !has_state(p, pick[bit])))
 			pick[bit] = k;
 		done |= bit;
@@ -334,10 +287,8 @@ static void expected_text(const struct surface_row *r, char *buf, size_t len)
 		snprintf(buf, len, "0");
 	else if (c->expect == SURFACE_NO_CLASS)
 		snprintf(buf, len, "-");
-	else if (c->mech == MECH_SECCOMP)
-		snprintf(buf, len, "SIGSYS");
 	else
-		snprintf(buf, len, "%s", strerrorname_np(c->code) ? strerrorname_np(c->code) : "?");
+		audit_describe_expected(c->mech == MECH_SECCOMP, c->code, buf, len);
 }
 
 static const char *verdict(const struct surface_row *r)
@@ -365,7 +316,7 @@ void audit_surface_print(const struct audit_surface *s, FILE *out)
 	for (size_t k = 0; k < s->p->n_roles; k++) {
 		if (!s->allowed_calls[k])
 			continue;
-		fprintf(out, "%s (%s allows %zu syscalls)\n", s->p->roles[k].label, kind_name(role_bit(&s->p->roles[k])),
+		fprintf(out, "%s (%s allows %zu syscalls)\n", s->p->roles[k].label, audit_policy_file(&s->p->roles[k]),
 			s->allowed_calls[k]);
 		for (size_t i = 0; i < s->n_rows; i++) {
 			const struct surface_row *r = &s->rows[i];
@@ -405,20 +356,6 @@ json_t *audit_surface_json(const struct audit_surface *s)
 			 "violated", (json_int_t)s->violated, "results", results);
 }
 
-static void xml_text(FILE *f, const char *t)
-{
-	for (; *t; t++)
-		switch (*t) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		default:
-			if ((unsigned char)*t >= 0x20)
-				fputc(*t, f);
-		}
-}
-
 void audit_surface_junit(const struct audit_surface *s, FILE *f)
 {
 	fprintf(f, "<testsuite name=\"mpbs-audit-surface\" tests=\"%zu\" failures=\"%zu\">\n", s->n_rows, s->violated);
@@ -426,21 +363,8 @@ void audit_surface_junit(const struct audit_surface *s, FILE *f)
 		const struct surface_row *r = &s->rows[i];
 		char id[96], want[32];
 		expected_text(r, want, sizeof(want));
-		fputs("<testcase classname=\"", f);
-		xml_text(f, s->p->roles[r->role].label);
-		fputs("\" name=\"", f);
-		xml_text(f, row_id(r, id, sizeof(id)));
-		fputs("\">", f);
-		if (!r->ok) {
-			fputs("<failure message=\"", f);
-			xml_text(f, r->c ? r->c->action : r->syscall);
-			fputs(": expected ", f);
-			xml_text(f, want);
-			fputs(", got ", f);
-			xml_text(f, r->got);
-			fputs("\"/>", f);
-		}
-		fputs("</testcase>\n", f);
+		audit_junit_case(f, s->p->roles[r->role].label, row_id(r, id, sizeof(id)), r->ok,
+				 r->c ? r->c->action : r->syscall, want, r->got, NULL);
 	}
 	fputs("</testsuite>\n", f);
 }

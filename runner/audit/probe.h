@@ -66,7 +66,7 @@ struct probe_env {
 	const char *other_key;     /* host path of another provider's secret key */
 	const char *ledger;        /* host path of the ledger */
 	const char *topology;      /* host path of the topology file */
-	long n_fds;                /* fds it was given (3..3+n_fds-1) */
+	long n_fds;                /* fds it was given, numbered from ROLE_FD_FIRST */
 	int status_fd;             /* its status fd (the audit's pipe) */
 	unsigned long nproc;       /* the topology's RLIMIT_NPROC for it (0: none) */
 	const char *self_name;     /* a provider's own name */

@@ -1,8 +1,8 @@
 #define _GNU_SOURCE
-/* Probe actions on allowed calls with hostile arguments (probe_args.h).
+/* Probe actions on allowed calls with hostile arguments (probe_internal.h).
  * Raw syscalls, so the kernel sees exactly the arguments written here,
  * upper bits included. */
-#include "probe_args.h"
+#include "probe_internal.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -38,10 +38,10 @@ int act_shutdown(const struct probe_def *d, const struct probe_env *e)
 int act_listener_reconnect(const struct probe_def *d, const struct probe_env *e)
 {
 	struct sockaddr_in sa = loopback(e->host_port);
-	if (syscall(SYS_shutdown, 3L, (long)SHUT_RD) < 0)
+	if (syscall(SYS_shutdown, (long)INTERMEDIARY_FD_LISTEN, (long)SHUT_RD) < 0)
 		return errno;
-	long n = syscall(SYS_sendto, 3L, "GET / HTTP/1.0\r\n\r\n", 18UL, (long)(MSG_FASTOPEN | MSG_NOSIGNAL),
-			 &sa, (long)sizeof(sa));
+	long n = syscall(SYS_sendto, (long)INTERMEDIARY_FD_LISTEN, "GET / HTTP/1.0\r\n\r\n", 18UL,
+			 (long)(MSG_FASTOPEN | MSG_NOSIGNAL), &sa, (long)sizeof(sa));
 	return n >= 0 || errno == EINPROGRESS ? 0 : errno;
 }
 
@@ -137,14 +137,15 @@ int act_denied_with_sigsys_blocked(const struct probe_def *d, const struct probe
 
 int act_lseek_ledger(const struct probe_def *d, const struct probe_env *e)
 {
-	return errno_or_zero(syscall(SYS_lseek, 3L, 0L, (long)SEEK_SET));
+	return errno_or_zero(syscall(SYS_lseek, (long)ASSOCIATION_FD_LEDGER, 0L, (long)SEEK_SET));
 }
 
-/* A shared writable mapping of the ledger (fd 3, opened O_RDWR|O_APPEND):
+/* A shared writable mapping of the ledger (ASSOCIATION_FD_LEDGER, opened O_RDWR|O_APPEND):
  * stores into it would rewrite records in place, past O_APPEND. */
 int act_mmap_ledger_shared(const struct probe_def *d, const struct probe_env *e)
 {
-	long m = syscall(SYS_mmap, 0L, 4096L, (long)(PROT_READ | PROT_WRITE), (long)MAP_SHARED, 3L, 0L);
+	long m = syscall(SYS_mmap, 0L, 4096L, (long)(PROT_READ | PROT_WRITE), (long)MAP_SHARED,
+			 (long)ASSOCIATION_FD_LEDGER, 0L);
 	if (m == -1)
 		return errno;
 	syscall(SYS_munmap, m, 4096L);

@@ -1,7 +1,8 @@
 #define _GNU_SOURCE
 /* The argument surface table and its actions (surface.h). Most rows are a
  * raw syscall with its six arguments, so the call the kernel sees is the
- * one the row names; SA_* placeholders are resolved in the sandbox. */
+ * one the row names; SA_* placeholders are resolved in the sandbox
+ * (surface_sandbox.c). */
 #include "surface.h"
 #include "probe_roles.h"
 
@@ -9,7 +10,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -19,10 +19,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
@@ -42,101 +40,6 @@
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
-
-/* ---- the placeholders' values ---- */
-
-struct k_sigaction {
-	void (*handler)(int);
-	unsigned long flags;
-	void (*restorer)(void);
-	uint64_t mask;
-};
-
-struct scratch {
-	char buf[4096];
-	socklen_t len;
-	int one;
-	struct sockaddr_in dest;
-	struct iovec iov;
-	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
-	struct msghdr msg, msg_dest, msg_scm;
-	struct mmsghdr mmsg, mmsg_scm;
-	struct k_sigaction sa, sa_dfl;
-	struct itimerspec timer;
-	struct epoll_event event;
-	struct rlimit limit;
-};
-
-static void own_handler(int sig)
-{
-	(void)sig;
-}
-
-static void scratch_init(struct scratch *s, const struct probe_env *e)
-{
-	memset(s, 0, sizeof(*s));
-	s->len = 256;
-	s->one = 1;
-	s->dest = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)e->listen_port),
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	s->iov = (struct iovec){ .iov_base = "x", .iov_len = 1 };
-	s->msg = (struct msghdr){ .msg_iov = &s->iov, .msg_iovlen = 1 };
-	s->msg_dest = s->msg;
-	s->msg_dest.msg_name = &s->dest;
-	s->msg_dest.msg_namelen = sizeof(s->dest);
-	s->msg_scm = s->msg;
-	s->msg_scm.msg_control = s->ctl.b;
-	s->msg_scm.msg_controllen = sizeof(s->ctl.b);
-	struct cmsghdr *c = CMSG_FIRSTHDR(&s->msg_scm);
-	int passed = 3;
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &passed, sizeof(int));
-	s->mmsg.msg_hdr = s->msg;
-	s->mmsg_scm.msg_hdr = s->msg_scm;
-	s->sa = (struct k_sigaction){ .handler = own_handler };
-	s->timer.it_value.tv_sec = 1;
-	s->event.events = EPOLLIN;
-	s->limit = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-}
-
-static long resolve(long v, const struct surface_ctx *x, struct scratch *s)
-{
-	switch (v) {
-	case SA_FD: return x->fd;
-	case SA_FD_HI: return SA_HI(x->fd);
-	case SA_BUF: return (long)s->buf;
-	case SA_LENP: return (long)&s->len;
-	case SA_ONE: return (long)&s->one;
-	case SA_DEST: return (long)&s->dest;
-	case SA_MSG: return (long)&s->msg;
-	case SA_MSG_DEST: return (long)&s->msg_dest;
-	case SA_MSG_SCM: return (long)&s->msg_scm;
-	case SA_MMSG: return (long)&s->mmsg;
-	case SA_MMSG_SCM: return (long)&s->mmsg_scm;
-	case SA_SIGACT: return (long)&s->sa;
-	case SA_SIGDFL: return (long)&s->sa_dfl;
-	case SA_PAGE: return (long)x->page;
-	case SA_OTHER_PID: return x->env->victim_pid;
-	case SA_SELF_PID: return getpid();
-	case SA_LEDGER: return (long)x->env->ledger;
-	case SA_ITIMER: return (long)&s->timer;
-	case SA_EVENT: return (long)&s->event;
-	case SA_LIMIT: return (long)&s->limit;
-	default: return v;
-	}
-}
-
-static int act_syscall(const struct surface_ctx *x)
-{
-	struct scratch s;
-	long a[6];
-	scratch_init(&s, x->env);
-	for (int i = 0; i < 6; i++)
-		a[i] = resolve(x->c->args[i], x, &s);
-	return syscall(x->c->nr, a[0], a[1], a[2], a[3], a[4], a[5]) < 0 ? errno : 0;
-}
 
 /* ---- actions of their own ---- */
 
@@ -169,7 +72,6 @@ const char *surface_expect_name(enum surface_expect e)
 }
 
 /* ---- the table ---- */
-
 
 /* Trapped by the role's seccomp policy (SIGSYS). */
 #define REFUSED(sys_, roles_, id_, fd_, action_, nr_, ...)                                              \
@@ -478,7 +380,8 @@ const struct surface_case surface_table[] = {
 
 	/* ---- its event loop ---- */
 	ALLOWED("epoll_ctl", IM | PV, "add-own", SFD_EPOLL, "an interest list of its own fds",
-		"epoll_ctl(<its epoll>, EPOLL_CTL_ADD, 3, {EPOLLIN})", SYS_epoll_ctl, SA_FD, EPOLL_CTL_ADD, 3, SA_EVENT),
+		"epoll_ctl(<its epoll>, EPOLL_CTL_ADD, 3, {EPOLLIN})", SYS_epoll_ctl, SA_FD, EPOLL_CTL_ADD, ROLE_FD_FIRST,
+		SA_EVENT),
 	NO_CLASS("epoll_wait", ALL, "waits on its own epoll set"),
 	NO_CLASS("epoll_pwait", ALL, "waits on its own epoll set, with its own signal mask"),
 	NO_CLASS("poll", IM | PVX, "waits on its own fds"),
@@ -563,84 +466,3 @@ const struct surface_case surface_table[] = {
 };
 
 const size_t surface_count = sizeof(surface_table) / sizeof(surface_table[0]);
-
-/* ---- in the sandbox ---- */
-
-static int role_fd(enum surface_fd k, unsigned role, const struct probe_env *e)
-{
-	switch (k) {
-	case SFD_LISTENER: case SFD_LEDGER: case SFD_ARTIFACT_R: return 3;
-	case SFD_ARTIFACT_W: case SFD_SIGNAL_R: case SFD_SIGNAL_W: return 4;
-	case SFD_CHANNEL: return role & (IM | AS) ? 4 : 3;
-	case SFD_JOURNAL: return 5;
-	case SFD_CONTROL: return 6;
-	case SFD_STATUS: return e->status_fd;
-	case SFD_STDERR: return 2;
-	default: return -1;
-	}
-}
-
-/* A file of its own in /state holding code (x86 `ret`, 0xc3), unlinked
- * at once so the operator's directory keeps nothing. */
-static int state_file(void)
-{
-	static const char path[] = "/state/.mpbs-audit-surface";
-	unsigned char code[4096];
-	memset(code, 0xc3, sizeof(code));
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0700);
-	if (fd < 0)
-		return -1;
-	if (unlink(path) < 0 || write(fd, code, sizeof(code)) != (ssize_t)sizeof(code)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* The fds a role makes itself, made here before the seal as a role does. */
-static int make_fd(enum surface_fd k)
-{
-	sigset_t set;
-	int p[2];
-	struct pollfd pfd = { .fd = 3, .events = POLLIN };
-	switch (k) {
-	case SFD_CONNECTION:
-		return poll(&pfd, 1, 5000) == 1 ? accept4(3, NULL, NULL, SOCK_CLOEXEC) : -1;
-	case SFD_EPOLL:
-		return epoll_create1(EPOLL_CLOEXEC);
-	case SFD_SIGNALFD:
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR2);
-		return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	case SFD_TIMERFD:
-		return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	case SFD_PIPE:
-		return pipe2(p, O_CLOEXEC) == 0 ? p[1] : -1; /* the read end stays open */
-	case SFD_STATE_FILE:
-		return state_file();
-	default:
-		return -1;
-	}
-}
-
-int surface_main(void *arg, const struct role_seal *seal)
-{
-	const struct surface_call *call = arg;
-	const struct surface_case *c = call->c;
-	struct surface_ctx x = { .c = c, .env = call->env, .fd = -1 };
-	struct sigaction ign = { .sa_handler = SIG_IGN };
-	char err[512];
-	x.page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (x.page == MAP_FAILED || sigaction(SIGPIPE, &ign, NULL) < 0)
-		return PROBE_EXIT_SEAL;
-	if (c->fd != SFD_NONE) {
-		x.fd = role_fd(c->fd, call->role, call->env);
-		if (x.fd < 0)
-			x.fd = make_fd(c->fd);
-		if (x.fd < 0)
-			return PROBE_EXIT_SEAL;
-	}
-	if (seal->fn(seal->ctx, err, sizeof(err)) < 0)
-		return PROBE_EXIT_SEAL;
-	return c->act ? c->act(&x) : act_syscall(&x);
-}

@@ -23,16 +23,16 @@
 /* The kind of fd a case aims at; each is resolved inside the sandbox. */
 enum surface_fd {
 	SFD_NONE,
-	SFD_LISTENER,    /* intermediary: fd 3, the listening TCP socket of the host's netns */
-	SFD_CONNECTION,  /* intermediary: a TCP connection accepted on fd 3 (the audit connects first) */
-	SFD_ARTIFACT_W,  /* intermediary: fd 4, its end of the first provider's artifact channel */
-	SFD_LEDGER,      /* association: fd 3 */
-	SFD_SIGNAL_R,    /* association: fd 4, the first provider's signal channel */
-	SFD_ARTIFACT_R,  /* provider: fd 3 */
-	SFD_SIGNAL_W,    /* provider: fd 4 */
-	SFD_JOURNAL,     /* provider: fd 5, its write-ahead journal (a sealed memfd) */
-	SFD_CONTROL,     /* provider: fd 6, the read end of the supervisor's control channel */
-	SFD_CHANNEL,     /* the role's first channel end: intermediary 4, association 4, provider 3 */
+	SFD_LISTENER,    /* intermediary: INTERMEDIARY_FD_LISTEN, the listening TCP socket of the host's netns */
+	SFD_CONNECTION,  /* intermediary: a TCP connection accepted on the listener (the audit connects first) */
+	SFD_ARTIFACT_W,  /* intermediary: INTERMEDIARY_FD_ARTIFACT(0), its end of the first provider's artifact channel */
+	SFD_LEDGER,      /* association: ASSOCIATION_FD_LEDGER */
+	SFD_SIGNAL_R,    /* association: ASSOCIATION_FD_SIGNAL(0), the first provider's signal channel */
+	SFD_ARTIFACT_R,  /* provider: PROVIDER_FD_ARTIFACT */
+	SFD_SIGNAL_W,    /* provider: PROVIDER_FD_SIGNAL */
+	SFD_JOURNAL,     /* provider: PROVIDER_FD_JOURNAL, its write-ahead journal (a sealed memfd) */
+	SFD_CONTROL,     /* provider: PROVIDER_FD_CONTROL, the read end of the supervisor's control channel */
+	SFD_CHANNEL,     /* the role's first channel end: SFD_ARTIFACT_W, SFD_SIGNAL_R or SFD_ARTIFACT_R */
 	SFD_STATUS,      /* its status pipe to the supervisor */
 	SFD_STDERR,      /* fd 2 */
 	SFD_EPOLL,       /* an epoll set it made itself (before the seal, as every role does) */
@@ -62,9 +62,9 @@ enum surface_expect {
 #define SA_DEST (SA_BASE + 6)      /* struct sockaddr_in * = 127.0.0.1:<listen port> */
 #define SA_MSG (SA_BASE + 7)       /* struct msghdr *: one byte */
 #define SA_MSG_DEST (SA_BASE + 8)  /* struct msghdr *: one byte to 127.0.0.1:<listen port> */
-#define SA_MSG_SCM (SA_BASE + 9)   /* struct msghdr *: one byte with SCM_RIGHTS { 3 } */
+#define SA_MSG_SCM (SA_BASE + 9)   /* struct msghdr *: one byte with SCM_RIGHTS { ROLE_FD_FIRST } */
 #define SA_MMSG (SA_BASE + 10)     /* struct mmsghdr *: one message of one byte */
-#define SA_MMSG_SCM (SA_BASE + 11) /* struct mmsghdr *: one byte with SCM_RIGHTS { 3 } */
+#define SA_MMSG_SCM (SA_BASE + 11) /* struct mmsghdr *: one byte with SCM_RIGHTS { ROLE_FD_FIRST } */
 #define SA_SIGACT (SA_BASE + 12)   /* the kernel's struct sigaction with a handler of its own */
 #define SA_PAGE (SA_BASE + 13)     /* a read-write anonymous page mapped before the seal */
 #define SA_OTHER_PID (SA_BASE + 14) /* another role's host pid */
@@ -111,10 +111,11 @@ struct surface_call {
 extern const struct surface_case surface_table[];
 extern const size_t surface_count;
 
-/* A role_spec entry: arg is a struct surface_call. Makes the fd the case
- * needs (and, for SFD_CONNECTION, accepts the audit's connection), ignores
- * SIGPIPE, seals like the role, runs the case and exits with 0 or the
- * errno it got, or dies by SIGSYS. PROBE_EXIT_SEAL: setup failed. */
+/* A role_spec entry (surface_sandbox.c): arg is a struct surface_call.
+ * Makes the fd the case needs (and, for SFD_CONNECTION, accepts the
+ * audit's connection), ignores SIGPIPE, seals like the role, runs the case
+ * and exits with 0 or the errno it got, or dies by SIGSYS.
+ * PROBE_EXIT_SEAL: setup failed. */
 int surface_main(void *arg, const struct role_seal *seal);
 
 const char *surface_expect_name(enum surface_expect e);

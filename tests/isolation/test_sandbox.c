@@ -145,7 +145,7 @@ static struct outcome run_in(size_t role, const struct probe *p)
 	cr_assert_eq(waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED), 0, "waitid: %s", strerror(errno));
 	close(rp.pidfd);
 	struct outcome o = { .trapped = -1 };
-	o.sigsys = (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED) && si.si_status == SIGSYS;
+	o.sigsys = seccomp_log_killed(&si);
 	cr_assert(o.sigsys || si.si_code == CLD_EXITED, "%s: probe died by signal %d", r->label, si.si_status);
 	o.exit_code = si.si_code == CLD_EXITED ? si.si_status : -1;
 	char first = 0;

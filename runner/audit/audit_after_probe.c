@@ -1,0 +1,127 @@
+#define _GNU_SOURCE
+/* What the host checks after (or while) a probe acts: the fork bomb held
+ * while the host and the other sandboxes go on, the forged signals judged
+ * by a real association, the fd sent on a channel never received. */
+#include "audit_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+/* While role k's probe holds its state (e.g. every process its uid may
+ * have): the host still forks, every live sandbox is still alive, and a
+ * fresh sandbox of another role (another host uid) still starts. */
+void audit_check_while_holding(struct audit *a, size_t k, long value, struct audit_row *host)
+{
+	size_t other = k == 2 && a->plan.n_roles > 3 ? 3 : 2; /* another provider */
+	struct role_proc fresh = { .pidfd = -1 };
+	char err[256];
+	size_t alive = 0;
+	int st = -1;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	bool host_forks = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	for (size_t j = 0; j < a->plan.n_roles; j++) {
+		struct pollfd pfd = { .fd = a->idle[j].pidfd, .events = POLLIN };
+		alive += poll(&pfd, 1, 0) == 0;
+	}
+	bool other_starts = audit_start_one_idle(&a->plan.roles[other], &fresh, err, sizeof(err)) == 0 &&
+			    audit_wait_idle(&fresh, a->plan.roles[other].label, err, sizeof(err)) == 0;
+	audit_reap(&fresh);
+	snprintf(host->got, sizeof(host->got), "%ld held; host fork %s; %zu/%zu live; %.20s %s", value,
+		 host_forks ? "ok" : "FAILED", alive, a->plan.n_roles, a->plan.roles[other].label,
+		 other_starts ? "starts" : "FAILED");
+	host->ok = value > 0 && host_forks && alive == a->plan.n_roles && other_starts;
+}
+
+/* Counts the ledger's records of type `type` (and provider, if given). */
+static size_t ledger_count(const char *path, const char *type, const char *provider)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	size_t n = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		json_t *rec = json_loads(line, 0, NULL);
+		const char *ty = json_string_value(json_object_get(rec, "type"));
+		const char *pv = json_string_value(json_object_get(rec, "provider"));
+		n += ty && strcmp(ty, type) == 0 && (!provider || (pv && strcmp(pv, provider) == 0));
+		json_decref(rec);
+	}
+	fclose(f);
+	return n;
+}
+
+/* After the forging probe of provider k wrote on its signal channel (the
+ * plan holds the reader, so the frames stay queued): the real association,
+ * alone, through its own spec and main, but appending to a temporary
+ * ledger, reads them; SIGTERM makes it drain and fsync. */
+void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row *host)
+{
+	const char *name = a->env[k].self_name;
+	char path[] = "/tmp/mpbs-audit-ledger-XXXXXX", err[256];
+	struct role_plan *as = &a->plan.roles[1];
+	int keep[PLAN_KEEP_MAX];
+	struct role_proc rp = { .pidfd = -1 };
+	siginfo_t si;
+	/* O_APPEND, as the supervisor opens the real ledger */
+	int fd = mkostemp(path, O_APPEND);
+	snprintf(host->expected, sizeof(host->expected), "%d rejected (%s), 0 confirmed", PROBE_FORGED_FRAMES, name);
+	snprintf(host->got, sizeof(host->got), "the association could not run");
+	if (fd < 0)
+		return;
+	memcpy(keep, as->keep, sizeof(keep));
+	keep[0] = fd;
+	struct role_spec spec = as->spec;
+	spec.keep_fds = keep;
+	if (spawn_role(&spec, &rp, err, sizeof(err)) == 0) {
+		for (int i = 0; i < 500 && ledger_count(path, "rejected", name) < PROBE_FORGED_FRAMES; i++)
+			usleep(10000);
+		role_proc_signal(&rp, SIGTERM);
+		waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
+		close(rp.pidfd);
+		size_t rejected = ledger_count(path, "rejected", name), confirmed = ledger_count(path, "confirmed", NULL);
+		snprintf(host->got, sizeof(host->got), "%zu rejected (%s), %zu confirmed", rejected, name, confirmed);
+		host->ok = rejected == PROBE_FORGED_FRAMES && confirmed == 0;
+	}
+	close(fd);
+	unlink(path);
+}
+
+static long open_fds(void)
+{
+	long n = 0;
+	for (int fd = 0; fd < 4096; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* After the intermediary sent a byte with an fd attached on provider 0's
+ * artifact channel: receive it on the plan's reader end the way a provider
+ * does (no control buffer). The kernel sets MSG_CTRUNC and closes the
+ * in-flight fd (unix_detach_fds/scm_destroy): no fd is installed. */
+void audit_check_scm_receive(struct audit *a, struct audit_row *host)
+{
+	char buf[64];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	long before = open_fds();
+	ssize_t n = recvmsg(a->plan.artifact[0].reader, &m, MSG_DONTWAIT);
+	bool nothing = n < 0 && errno == EAGAIN;
+	long after = open_fds();
+	snprintf(host->got, sizeof(host->got), "recvmsg %zd%s, MSG_CTRUNC %s, fds %ld -> %ld", n,
+		 nothing ? " (EAGAIN)" : "", (m.msg_flags & MSG_CTRUNC) ? "set" : "clear", before, after);
+	/* refused at the sender (SO_PASSRIGHTS), or discarded at the receiver */
+	host->ok = after == before && (nothing || (n == 1 && (m.msg_flags & MSG_CTRUNC)));
+}

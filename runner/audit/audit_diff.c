@@ -1,0 +1,130 @@
+#define _GNU_SOURCE
+/* The differential run (claim 2): the real first provider gets an artifact
+ * it may initiate, then one it must decline; what the intermediary can
+ * observe on its end of the channel must be the same for both. */
+#include "audit_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../lib/derive.h"
+#include "../../lib/log.h"
+#include "../../lib/wire.h"
+#include "../channels.h"
+
+/* Everything the intermediary can learn from its end of an artifact
+ * channel, read on that same socket (the supervisor's duplicate of the
+ * writer end): readiness, a pending error, what a read returns, and how
+ * much it still has in flight. */
+static void observe_writer(int fd, char *out, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT | POLLPRI | POLLRDHUP };
+	int soerr = 0, outq = -1;
+	socklen_t sl = sizeof(soerr);
+	char byte;
+	if (poll(&p, 1, 0) < 0)
+		p.revents = -1;
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT);
+	int rerr = n < 0 ? errno : 0;
+	ioctl(fd, SIOCOUTQ, &outq);
+	snprintf(out, len, "poll %#x, SO_ERROR %d, recv %zd/%d, outq %d", (unsigned)p.revents, soerr, n, rerr, outq);
+}
+
+/* Frames the provider wrote on its signal channel since the last call. */
+static size_t drain_signals(int fd, int wait_ms)
+{
+	uint8_t buf[SIGNAL_CHANNEL_FRAME_MAX + 1];
+	size_t n = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	while (poll(&p, 1, wait_ms) > 0) {
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (r <= 0)
+			break;
+		n += wire_peek_type(buf, (size_t)r) == WIRE_SIGNAL;
+		wait_ms = 50;
+	}
+	return n;
+}
+
+/* One artifact as the intermediary writes it, with its binding right (the
+ * provider may initiate) or wrong (it must decline); returns the
+ * intermediary's observations once the provider has consumed it. */
+static bool differential_step(struct audit *a, bool binding_ok, char *obs, size_t len, size_t *signals)
+{
+	uint8_t frame[ARTIFACT_HDR_LEN + 64];
+	struct artifact art = { .context = "CTX_ALPHA", .context_len = 9, .has_body = true,
+				.body = (const uint8_t *)"audit differential", .body_len = 18 };
+	int w = a->plan.artifact[0].writer, outq = 1;
+	randombytes_buf(art.correlation, sizeof(art.correlation));
+	derive_request_repr(art.body, art.body_len, art.request_repr);
+	derive_binding(art.request_repr, art.context, art.context_len, art.binding);
+	art.binding[0] ^= binding_ok ? 0 : 1;
+	size_t flen = artifact_encode(&art, a->plan.receive_body[0], frame, sizeof(frame));
+	if (flen == 0 || send(w, frame, flen, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)flen)
+		return false;
+	for (int i = 0; i < 200 && outq != 0; i++) {
+		if (ioctl(w, SIOCOUTQ, &outq) < 0)
+			return false;
+		if (outq)
+			usleep(10000);
+	}
+	*signals = drain_signals(a->plan.signal[0].reader, 300);
+	observe_writer(w, obs, len);
+	return outq == 0;
+}
+
+/* The provider runs for real (its own policy, key and seal); the row
+ * holds when both runs look the same from the intermediary's end, and
+ * says whether the provider really decided differently. */
+static void check_differential(struct audit *a, struct audit_row *row)
+{
+	struct role_plan *r = &a->plan.roles[2];
+	struct role_proc rp = { .pidfd = -1 };
+	char err[256], yes[160], no[160];
+	size_t sig_yes = 0, sig_no = 0;
+	siginfo_t si;
+	snprintf(row->got, sizeof(row->got), "the provider could not run");
+	if (plan_renew_status(r, err, sizeof(err)) < 0 || spawn_role(&r->spec, &rp, err, sizeof(err)) < 0)
+		return;
+	close(r->status_wr);
+	r->status_wr = -1;
+	struct pollfd ready = { .fd = r->status_rd, .events = POLLIN };
+	bool ok = poll(&ready, 1, 5000) > 0;
+	drain_signals(a->plan.signal[0].reader, 200); /* its epoch checkpoint */
+	ok = ok && differential_step(a, true, yes, sizeof(yes), &sig_yes) &&
+	     differential_step(a, false, no, sizeof(no), &sig_no);
+	role_proc_signal(&rp, SIGTERM);
+	waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
+	close(rp.pidfd);
+	audit_forward_logs(a);
+	audit_restore_listener(&a->plan);
+	if (!ok)
+		return;
+	snprintf(row->got, sizeof(row->got), "%s; signals %zu vs %zu", strcmp(yes, no) ? "observations differ"
+											      : "identical", sig_yes, sig_no);
+	row->ok = strcmp(yes, no) == 0 && sig_no == 0;
+	if (strcmp(yes, no) != 0)
+		log_error("audit: differential: %s | %s", yes, no);
+}
+
+int audit_differential(struct audit *a, char *err, size_t errlen)
+{
+	struct audit_row *row = audit_host_row(a, 0, HOST_DIFFERENTIAL);
+	if (!row) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	check_differential(a, row);
+	return 0;
+}

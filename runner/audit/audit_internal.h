@@ -1,0 +1,157 @@
+/* What the audit's files share (runner/audit/audit*.c): the audit's state,
+ * its rows, and the steps audit_run (audit.c) takes in order: live
+ * sandboxes (audit_spawn.c), host-side checks of them (audit_host.c,
+ * audit_fork.c), the probes (audit_probes.c) and the host's look after
+ * some of them (audit_after_probe.c), the differential run (audit_diff.c),
+ * the argument surface (audit_surface.c), and the report (audit_report.c). */
+#ifndef MPBS_AUDIT_INTERNAL_H
+#define MPBS_AUDIT_INTERNAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "audit.h"
+#include "probe.h"
+#include "../plan.h"
+#include "../role_log.h"
+#include "../seccomp_log.h"
+#include "../spawn.h"
+
+struct audit_row {
+	const char *id;
+	const char *action;
+	size_t role;
+	enum probe_mechanism mech;
+	unsigned claims;
+	char expected[96];
+	char got[96];
+	bool ok;
+};
+
+struct audit {
+	struct run_plan plan;
+	struct role_proc idle[PLAN_ROLES_MAX];
+	struct probe_env env[PLAN_ROLES_MAX];
+	char other_key[PLAN_ROLES_MAX][4096];
+	struct role_log log[PLAN_ROLES_MAX]; /* each role's stderr, labelled onto the audit's */
+	struct audit_row *rows;
+	size_t n_rows, cap_rows;
+	int host_listener; /* a TCP service on the host's loopback that no role may reach */
+	struct seccomp_log seclog; /* names the syscall of each seccomp kill */
+	int host_port;
+	struct audit_surface *surface; /* NULL: the section did not run (under a weakening) */
+};
+
+/* audit.c: appends a zeroed element to the array whose pointer is at items
+ * (*n elements of size bytes, room for *cap; it grows by doubling).
+ * Returns the element, or NULL (no memory; the array is unchanged). */
+void *audit_append(void *items, size_t *n, size_t *cap, size_t size);
+/* audit.c: a zeroed row at the end of a's rows, or NULL (no memory) */
+struct audit_row *audit_new_row(struct audit *a);
+/* audit.c: what the roles wrote on their log pipes, onto the audit's stderr */
+void audit_forward_logs(struct audit *a);
+
+/* audit_roles.c: which PROBE_ROLE_* bit of probe.h role r is */
+unsigned audit_probe_role(const struct role_plan *r);
+/* audit_roles.c: the file name of role r's seccomp policy, as the report shows it */
+const char *audit_policy_file(const struct role_plan *r);
+/* audit_roles.c: whether role k of p answers to name (--audit-weaken) */
+bool audit_role_named(const struct run_plan *p, size_t k, const char *name);
+
+/* audit_weaken.c: applies o's test-only weakenings to p. Returns 0, or -1 with err. */
+int audit_apply_weakenings(struct run_plan *p, const struct audit_options *o, char *err, size_t errlen);
+
+/* audit_spawn.c: the audit's sandboxes. Kills and reaps rp's, if any. */
+void audit_reap(struct role_proc *rp);
+/* The listener listens again: a sandbox of the intermediary (a probe, or a
+ * wrong policy) may have shut it. */
+void audit_restore_listener(const struct run_plan *p);
+/* Empties a status pipe, so what is read next is the next sandbox's. */
+void audit_drain_pipe(int fd);
+/* Whether the sandbox that ended as si could not be built (its setup or
+ * its seal failed); reads its status record from status_rd. */
+bool audit_setup_failed(const siginfo_t *si, int status_rd);
+/* How the sandbox of pid ended, as a row shows it: SIGSYS (with the
+ * syscall's name, from log), 0, "data/found", an errno's name, or the signal. */
+void audit_describe_end(struct seccomp_log *log, pid_t pid, const siginfo_t *si, char *buf, size_t len);
+/* What a row expects: SIGSYS (sigsys), 0, or the name of errno code. */
+void audit_describe_expected(bool sigsys, int code, char *buf, size_t len);
+/* A live sandbox of role r: it seals itself and sleeps (probe_idle_main). */
+int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen);
+/* Waits, up to 5 s, until that sandbox sleeps sealed. */
+int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen);
+/* The live sandbox of every role, in a->idle. */
+int audit_start_idle(struct audit *a, char *err, size_t errlen);
+
+/* audit_host.c: the host-side checks, one row id each (host_checks[]) */
+enum host_check_id {
+	/* each live sandbox */
+	HOST_SECCOMP_MODE,
+	HOST_NO_NEW_PRIVS,
+	HOST_CAPABILITIES,
+	HOST_NAMESPACES,
+	HOST_UID,
+	HOST_NETNS_LINKS,
+	HOST_FD_TABLE,
+	HOST_NO_GROUPS,
+	HOST_EMPTY_ENVIRON,
+	HOST_OWN_STDERR,
+	HOST_PROVIDER_MOUNTS,
+	/* after a probe */
+	HOST_FORK_BOMB_CONTAINED,
+	HOST_FORGED_REJECTED,
+	HOST_SCM_NOT_RECEIVED,
+	/* once */
+	HOST_DIFFERENTIAL,
+	HOST_CHECK_COUNT /* the report's count of distinct host-side checks */
+};
+
+struct host_check {
+	const char *id;
+	const char *action;
+	enum probe_mechanism mech;
+	unsigned claims;
+	const char *expected; /* NULL: the check writes it */
+	/* A check of each live sandbox: the roles (PROBE_ROLE_*) it concerns,
+	 * and the check, which fills row's got, ok (and expected if NULL). */
+	unsigned roles;
+	void (*live)(struct audit *a, size_t k, struct audit_row *row);
+};
+
+extern const struct host_check host_checks[HOST_CHECK_COUNT];
+
+/* Fills row with check id's text, for role k. */
+void audit_host_describe(struct audit_row *row, enum host_check_id id, size_t k);
+/* The same as a new row of a; NULL: no memory. */
+struct audit_row *audit_host_row(struct audit *a, size_t k, enum host_check_id id);
+/* The value of "KEY:" in /proc/PID/status; false if there is none. */
+bool audit_status_value(pid_t pid, const char *key, char *out, size_t len);
+/* Runs every live check on every role's live sandbox. */
+int audit_host_checks(struct audit *a, char *err, size_t errlen);
+
+/* audit_fork.c: what a fork of the supervisor must not carry over (live checks) */
+void audit_check_groups(struct audit *a, size_t k, struct audit_row *row);
+void audit_check_environ(struct audit *a, size_t k, struct audit_row *row);
+void audit_check_stderr(struct audit *a, size_t k, struct audit_row *row);
+
+/* audit_probes.c: every probe in a fresh sandbox of each role it concerns */
+int audit_run_probes(struct audit *a, char *err, size_t errlen);
+
+/* audit_after_probe.c: what the host checks after (or while) some probes act */
+void audit_check_while_holding(struct audit *a, size_t k, long value, struct audit_row *host);
+void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row *host);
+void audit_check_scm_receive(struct audit *a, struct audit_row *host);
+
+/* audit_diff.c: the differential run (claim 2) */
+int audit_differential(struct audit *a, char *err, size_t errlen);
+
+/* audit_report.c: prints the report, writes JSON and JUnit; returns the exit status */
+int audit_report(const struct audit *a, const struct audit_options *o);
+/* audit_report.c: one JUnit <testcase>, with a <failure> unless ok (and
+ * " (mechanism M)" after what it got, if mechanism is not NULL) */
+void audit_junit_case(FILE *f, const char *classname, const char *name, bool ok, const char *action,
+		      const char *expected, const char *got, const char *mechanism);
+
+#endif

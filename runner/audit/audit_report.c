@@ -1,0 +1,240 @@
+#define _GNU_SOURCE
+/* The audit's report: every row, the claim × role matrix, each role's
+ * exposure score (docs/CLAIMS.md), on stdout; optionally as JSON and as
+ * JUnit XML. The argument surface section adds its own (audit_surface.c). */
+#include "audit_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "../../lib/log.h"
+#include "audit_surface.h"
+
+/* Weights per claim, in the spirit of systemd-analyze security: what a
+ * failure would expose (docs/CLAIMS.md). A row weighs its heaviest claim. */
+static const unsigned claim_weight[PROBE_CLAIMS] = { 2000, 2000, 1500, 2000, 1500, 2000, 1500, 1000, 1500, 1000 };
+
+static unsigned row_weight(const struct audit_row *r)
+{
+	unsigned w = 0;
+	for (int c = 0; c < PROBE_CLAIMS; c++)
+		if ((r->claims & CLAIM(c + 1)) && claim_weight[c] > w)
+			w = claim_weight[c];
+	return w ? w : 500;
+}
+
+/* 0.0 (nothing exposed) .. 10.0 (every check failed). */
+static double role_score(const struct audit *a, size_t k)
+{
+	double all = 0, bad = 0;
+	for (size_t i = 0; i < a->n_rows; i++)
+		if (a->rows[i].role == k) {
+			all += row_weight(&a->rows[i]);
+			bad += a->rows[i].ok ? 0 : row_weight(&a->rows[i]);
+		}
+	return all > 0 ? 10.0 * bad / all : 0;
+}
+
+enum verdict { V_NA, V_ENFORCED, V_VIOLATED };
+
+static enum verdict claim_verdict(const struct audit *a, size_t k, int claim, unsigned *mechs)
+{
+	enum verdict v = V_NA;
+	*mechs = 0;
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		if (r->role != k || !(r->claims & CLAIM(claim)))
+			continue;
+		*mechs |= 1u << r->mech;
+		if (!r->ok)
+			v = V_VIOLATED;
+		else if (v == V_NA)
+			v = V_ENFORCED;
+	}
+	return v;
+}
+
+static const char *verdict_name(enum verdict v)
+{
+	return v == V_ENFORCED ? "ENFORCED" : v == V_VIOLATED ? "VIOLATED" : "N/A";
+}
+
+static void mech_list(unsigned mechs, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int m = 0; m < MECH_COUNT && n < len; m++)
+		if (mechs & (1u << m))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", probe_mechanism_name(m));
+}
+
+static void print_report(const struct audit *a, size_t violated)
+{
+	violated -= audit_surface_violated(a->surface);
+	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated\n\n", probe_count + HOST_CHECK_COUNT,
+	       a->n_rows, violated);
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		printf("%-8s %-14s %-34s expected %-8s got %-24s [%s]\n", r->ok ? "ENFORCED" : "VIOLATED",
+		       a->plan.roles[r->role].label, r->id, r->expected, r->got, probe_mechanism_name(r->mech));
+	}
+	printf("\nclaim × role\n");
+	for (int c = 1; c <= PROBE_CLAIMS; c++) {
+		printf("claim %-2d", c);
+		for (size_t k = 0; k < a->plan.n_roles; k++) {
+			unsigned mechs;
+			char ml[160];
+			enum verdict v = claim_verdict(a, k, c, &mechs);
+			mech_list(mechs, ml, sizeof(ml));
+			printf("  %s: %s%s%s%s", a->plan.roles[k].label, verdict_name(v), mechs ? " (" : "", ml,
+			       mechs ? ")" : "");
+		}
+		printf("\n");
+	}
+	printf("\nexposure (0 = nothing exposed, 10 = every check failed)\n");
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		printf("  %-14s %.1f\n", a->plan.roles[k].label, role_score(a, k));
+	if (a->surface)
+		audit_surface_print(a->surface, stdout);
+	else
+		printf("\nargument surface: not run under --audit-weaken\n");
+	/* the last line covers both sections: what a reader of the tail sees */
+	printf("\nmpbs-run audit: %s: %zu probe checks and %zu argument-surface rows violated\n",
+	       violated + audit_surface_violated(a->surface) ? "FAILED" : "every claim held", violated,
+	       audit_surface_violated(a->surface));
+}
+
+static json_t *claims_json(unsigned claims)
+{
+	json_t *arr = json_array();
+	for (int c = 1; c <= PROBE_CLAIMS; c++)
+		if (claims & CLAIM(c))
+			json_array_append_new(arr, json_integer(c));
+	return arr;
+}
+
+static json_t *matrix_json(const struct audit *a)
+{
+	json_t *m = json_object();
+	for (int c = 1; c <= PROBE_CLAIMS; c++) {
+		json_t *row = json_object();
+		char key[8], ml[160];
+		for (size_t k = 0; k < a->plan.n_roles; k++) {
+			unsigned mechs;
+			enum verdict v = claim_verdict(a, k, c, &mechs);
+			mech_list(mechs, ml, sizeof(ml));
+			json_object_set_new(row, a->plan.roles[k].label,
+					    json_pack("{s:s, s:s}", "verdict", verdict_name(v), "mechanisms", ml));
+		}
+		snprintf(key, sizeof(key), "%d", c);
+		json_object_set_new(m, key, row);
+	}
+	return m;
+}
+
+static int write_json(const struct audit *a, const char *path, size_t violated, int status)
+{
+	json_t *results = json_array(), *scores = json_object();
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		json_array_append_new(results,
+				      json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "id", r->id, "role",
+						a->plan.roles[r->role].label, "action", r->action, "mechanism",
+						probe_mechanism_name(r->mech), "claims", claims_json(r->claims),
+						"expected", r->expected, "got", r->got, "verdict",
+						r->ok ? "ENFORCED" : "VIOLATED"));
+	}
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		json_object_set_new(scores, a->plan.roles[k].label, json_real(role_score(a, k)));
+	json_t *doc = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes", (json_int_t)(probe_count + HOST_CHECK_COUNT),
+				"checks", (json_int_t)a->n_rows, "violated", (json_int_t)violated, "results", results,
+				"matrix", matrix_json(a), "exposure", scores, "exit", status);
+	if (doc && a->surface)
+		json_object_set_new(doc, "surface", audit_surface_json(a->surface));
+	int rc = doc ? json_dump_file(doc, path, JSON_INDENT(2)) : -1;
+	json_decref(doc);
+	return rc;
+}
+
+static void xml_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20)
+				fputc(*s, f);
+		}
+}
+
+void audit_junit_case(FILE *f, const char *classname, const char *name, bool ok, const char *action,
+		      const char *expected, const char *got, const char *mechanism)
+{
+	fputs("<testcase classname=\"", f);
+	xml_escaped(f, classname);
+	fputs("\" name=\"", f);
+	xml_escaped(f, name);
+	fputs("\">", f);
+	if (!ok) {
+		fputs("<failure message=\"", f);
+		xml_escaped(f, action);
+		fputs(": expected ", f);
+		xml_escaped(f, expected);
+		fputs(", got ", f);
+		xml_escaped(f, got);
+		if (mechanism)
+			fprintf(f, " (mechanism %s)", mechanism);
+		fputs("\"/>", f);
+	}
+	fputs("</testcase>\n", f);
+}
+
+static int write_junit(const struct audit *a, const char *path, size_t violated)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+		   "<testsuite name=\"mpbs-audit\" tests=\"%zu\" failures=\"%zu\">\n", a->n_rows,
+		violated - audit_surface_violated(a->surface));
+	for (size_t i = 0; i < a->n_rows; i++) {
+		const struct audit_row *r = &a->rows[i];
+		audit_junit_case(f, a->plan.roles[r->role].label, r->id, r->ok, r->action, r->expected, r->got,
+				 probe_mechanism_name(r->mech));
+	}
+	fputs("</testsuite>\n", f);
+	if (a->surface)
+		audit_surface_junit(a->surface, f);
+	fputs("</testsuites>\n", f);
+	return fclose(f);
+}
+
+int audit_report(const struct audit *a, const struct audit_options *o)
+{
+	size_t violated = 0;
+	bool over = false;
+	for (size_t i = 0; i < a->n_rows; i++)
+		violated += !a->rows[i].ok;
+	violated += audit_surface_violated(a->surface);
+	for (size_t k = 0; k < a->plan.n_roles; k++)
+		over |= o->threshold >= 0 && role_score(a, k) > o->threshold;
+	int status = violated || over ? 1 : 0;
+	print_report(a, violated);
+	if (over)
+		printf("exposure over the threshold %.1f\n", o->threshold);
+	if (o->json_path && write_json(a, o->json_path, violated, status) < 0) {
+		log_error("audit: write %s: %s", o->json_path, strerror(errno));
+		return 2;
+	}
+	if (o->junit_path && write_junit(a, o->junit_path, violated) < 0) {
+		log_error("audit: write %s: %s", o->junit_path, strerror(errno));
+		return 2;
+	}
+	return status;
+}
