@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "instance_lock.h"
+#include "role_table.h"
 #include "topology.h"
 
 void cli_usage(FILE *out)
@@ -32,7 +33,7 @@ void cli_usage(FILE *out)
 		"                                            exec-landlock:ROLE: tests only)\n"
 		"                                           (--audit-policy-dir DIR: seccomp policies from DIR, tests only)\n"
 		"       mpbs-run --print-policy ROLE [--oci] show a role's compiled seccomp policy\n"
-		"                                           (ROLE: intermediary, association, provider, provider-exec)\n"
+		"                                           (ROLE: %s)\n"
 		"       mpbs-run --print-keys               every topology key: section, value, default, meaning\n"
 		"options:\n"
 		"  --set SECTION.KEY=VALUE     override a topology value (provider.NAME.KEY=VALUE)\n"
@@ -40,7 +41,7 @@ void cli_usage(FILE *out)
 		"  --drain-timeout MS          how long each stop phase may take (1 to %u, default 10000)\n"
 		"exit status: 0 clean stop; 1 a failure; 2 a bad command line; %d another running instance\n"
 		"holds the ledger or an overlapping uid range; 78 a bad topology\n",
-		CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
+		role_policy_names(), CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
 }
 
 static int parse_drain(const char *v, struct cli *c, char *err, size_t errlen)

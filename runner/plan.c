@@ -131,6 +131,14 @@ static void plan_roles(struct run_plan *p)
 	}
 }
 
+size_t plan_first_role(const struct run_plan *p, enum role_kind kind)
+{
+	size_t k = 0;
+	while (k < p->n_roles && p->roles[k].kind != kind)
+		k++;
+	return k;
+}
+
 static size_t count_roles(const struct topology *t)
 {
 	size_t n = 0;

@@ -88,6 +88,10 @@ int plan_load_policy_from(const char *dir, const char *name, struct seccomp_poli
 int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t errlen);
 void plan_release(struct run_plan *p);
 
+/* The index in p->roles of the first role of this kind (the audit aims at
+ * "the association", "a provider"). */
+size_t plan_first_role(const struct run_plan *p, enum role_kind kind);
+
 /* A fresh status pipe for a role about to be restarted. */
 int plan_renew_status(struct role_plan *r, char *err, size_t errlen);
 

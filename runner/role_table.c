@@ -60,6 +60,20 @@ unsigned role_uid_count(size_t n_providers)
 	return count;
 }
 
+int role_policy_index(enum role_kind kind, enum policy_variant variant)
+{
+	int index = 0;
+	for (size_t k = 0; k < ROLE_KINDS; k++)
+		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++) {
+			if (!role_kinds[k].policy[v])
+				continue;
+			if (k == (size_t)kind && v == variant)
+				return index;
+			index++;
+		}
+	return -1;
+}
+
 int role_policy_by_name(const char *name, enum policy_variant *variant)
 {
 	for (size_t k = 0; k < ROLE_KINDS; k++)

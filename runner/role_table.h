@@ -75,6 +75,11 @@ uid_t role_host_uid(unsigned uid_base, enum role_kind kind, size_t index);
 /* Host uids a topology with n_providers uses: [uid_base, uid_base + count). */
 unsigned role_uid_count(size_t n_providers);
 
+/* The policy's place among all policies of the table, in table order
+ * (intermediary 0, association 1, provider 2, provider-exec 3): the audit's
+ * PROBE_ROLE_* bit is 1 << it. -1 if the kind has no such variant. */
+int role_policy_index(enum role_kind kind, enum policy_variant variant);
+
 /* The role kind whose policy (either variant) is called name, with the
  * variant, or -1. */
 int role_policy_by_name(const char *name, enum policy_variant *variant);

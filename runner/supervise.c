@@ -127,7 +127,7 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 		log_error("%s (pid %d) could not start (see above)", label, pid);
 	else if (si->si_code == CLD_EXITED)
 		log_error("%s (pid %d) exited with status %d", label, pid, si->si_status);
-	else if (si->si_status == SIGSYS)
+	else if (seccomp_log_killed(si))
 		report_seccomp_kill(s, label, pid);
 	else
 		log_error("%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status, strsignal(si->si_status));

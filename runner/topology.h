@@ -1,4 +1,6 @@
 /* topology.conf (docs/ARCHITECTURE.md §5): which roles run, where, with which keys.
+ * What each key means, its range and its default: one row each in
+ * runner/topology_keys.c; the fields below are where the values land.
  * Parsed with inih; relative paths resolve against the file's directory. */
 #ifndef MPBS_TOPOLOGY_H
 #define MPBS_TOPOLOGY_H
@@ -15,7 +17,7 @@
 
 /* What the supervisor does when a role dies while the run goes on. */
 enum topo_restart {
-	RESTART_ON_FAILURE, /* default: restart after a failure, which is any end while the run goes on */
+	RESTART_ON_FAILURE, /* restart after a failure, which is any end while the run goes on */
 	RESTART_ALWAYS,
 	RESTART_NEVER,      /* stop the whole run */
 };
@@ -23,7 +25,7 @@ enum topo_restart {
 /* Whether the ledger's inode must carry FS_APPEND_FL ([association]
  * ledger_append_only). */
 enum topo_append_only {
-	APPEND_ONLY_REQUIRED,    /* default: refuse to start without it */
+	APPEND_ONLY_REQUIRED,    /* refuse to start without it */
 	APPEND_ONLY_BEST_EFFORT, /* warn and run (a filesystem without the flag) */
 };
 
@@ -45,16 +47,16 @@ struct topo_provider {
 	char name[WIRE_PROVIDER_ID_MAX + 1];
 	char *policy;      /* absolute; read only by the provider itself */
 	char *keys;        /* absolute key directory, bound read-only into that provider */
-	char *public_key;  /* absolute; default KEYS/signal.pub */
-	char *state;       /* absolute state directory; default none */
-	bool receive_body; /* default no */
-	bool demo_keys;    /* generate a key pair into `keys` if it has none; default no */
+	char *public_key;  /* absolute */
+	char *state;       /* absolute state directory, or NULL */
+	bool receive_body;
+	bool demo_keys;    /* generate a key pair into `keys` if it has none */
 	bool exec;         /* may run an evaluator or handler: read-only system dirs and
-			    * provider-exec.policy (execve); default no */
+			    * provider-exec.policy (execve) */
 	char *exec_dir;    /* with exec: a directory of its programs, bound read-only (and
-			    * executable) at the same path; default none */
-	uint32_t checkpoint_every; /* default 256 */
-	uint32_t checkpoint_ms;    /* default 2 */
+			    * executable) at /exec, or NULL */
+	uint32_t checkpoint_every;
+	uint32_t checkpoint_ms;
 	struct topo_limits limits;
 	int line;          /* line of the [provider NAME] header */
 };
@@ -64,36 +66,36 @@ struct topology {
 	char *dir;         /* absolute directory of the file */
 
 	/* [runner] */
-	uint32_t uid_base; /* default 200000; role i runs as uid_base + i */
-	uint32_t restart_budget;        /* restarts per minute, of each role on its own; default 10 */
-	uint32_t restart_backoff_ms;    /* first delay, doubled per restart; default 100 */
-	uint32_t restart_backoff_max_ms;/* default 5000 */
+	uint32_t uid_base;              /* host uids: runner/role_table.h role_host_uid */
+	uint32_t restart_budget;        /* restarts per minute, of each role on its own */
+	uint32_t restart_backoff_ms;    /* first delay, doubled per restart */
+	uint32_t restart_backoff_max_ms;
 	bool require_cgroups;
 
 	/* [intermediary] */
-	char *listen;      /* "ADDR:PORT" or "[V6]:PORT"; default 127.0.0.1:8080 */
+	char *listen;      /* "ADDR:PORT" or "[V6]:PORT" */
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_addrlen;
-	char *http_path;   /* default "/nuvl"; must start with '/' */
-	size_t max_request;/* default 65536; 1..WIRE_BODY_MAX */
-	uint32_t max_connections;        /* default 4096 */
-	uint32_t max_connections_per_ip; /* default 0: no per-address cap */
-	uint32_t http_timeout;           /* seconds a connection may be idle, default 15 */
-	uint32_t header_timeout;         /* seconds to send a request head, default 20 */
-	uint32_t body_timeout;           /* seconds to send a body after its head, default 30 */
-	uint32_t stall_timeout_ms;       /* ms requests are held back behind a full artifact channel, default 300000 */
+	char *http_path;   /* starts with '/' */
+	size_t max_request;
+	uint32_t max_connections;
+	uint32_t max_connections_per_ip; /* 0: no per-address cap */
+	uint32_t http_timeout;           /* seconds a connection may be idle */
+	uint32_t header_timeout;         /* seconds to send a request head */
+	uint32_t body_timeout;           /* seconds to send a body after its head */
+	uint32_t stall_timeout_ms;       /* ms requests are held back behind a full artifact channel */
 	struct topo_limits intermediary_limits;
 
 	/* [association] */
-	char *ledger;      /* absolute; default /var/lib/mpbs/ledger.jsonl */
-	enum topo_append_only ledger_append_only; /* default required */
+	char *ledger;      /* absolute */
+	enum topo_append_only ledger_append_only;
 	char *association_keys;       /* absolute key directory (signal.key, signal.pub) for
-				       * signing ledger heads; default LEDGER_DIR/association-keys */
-	char *association_public_key; /* absolute; default KEYS/signal.pub */
-	bool association_demo_keys;   /* generate the pair if missing; default yes */
+				       * signing ledger heads */
+	char *association_public_key; /* absolute */
+	bool association_demo_keys;   /* generate the pair if missing */
 	unsigned confirm_k;/* 0 means "all" */
-	uint32_t pending_timeout; /* seconds, default 30 */
-	uint32_t pending_max;     /* default 65536 */
+	uint32_t pending_timeout; /* seconds */
+	uint32_t pending_max;
 	struct topo_limits association_limits;
 
 	size_t n_providers;

@@ -61,7 +61,8 @@ static void fill_env(struct audit *a)
 		snprintf(a->other_key[k], sizeof(a->other_key[k]), "%s/%s", t->providers[other].keys, KEYS_SECRET_NAME);
 		a->env[k] = (struct probe_env){
 			/* a provider's sandbox for the intermediary, the intermediary's for the others */
-			.victim_pid = a->idle[r->kind == ROLE_INTERMEDIARY ? 2 : 0].pid,
+			.victim_pid = a->idle[plan_first_role(&a->plan, r->kind == ROLE_INTERMEDIARY ? ROLE_PROVIDER
+											      : ROLE_INTERMEDIARY)].pid,
 			.listen_port = ntohs(sin->sin_port), /* the port sits at the same offset for IPv6 */
 			.host_port = a->host_port,
 			.other_key = a->other_key[k],

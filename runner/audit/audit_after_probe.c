@@ -71,7 +71,7 @@ void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row
 {
 	const char *name = a->env[k].self_name;
 	char path[] = "/tmp/mpbs-audit-ledger-XXXXXX", err[256];
-	struct role_plan *as = &a->plan.roles[1];
+	struct role_plan *as = &a->plan.roles[plan_first_role(&a->plan, ROLE_ASSOCIATION)];
 	int keep[PLAN_KEEP_MAX];
 	struct role_proc rp = { .pidfd = -1 };
 	siginfo_t si;

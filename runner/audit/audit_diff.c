@@ -89,7 +89,7 @@ static bool differential_step(struct audit *a, bool binding_ok, char *obs, size_
  * says whether the provider really decided differently. */
 static void check_differential(struct audit *a, struct audit_row *row)
 {
-	struct role_plan *r = &a->plan.roles[2];
+	struct role_plan *r = &a->plan.roles[plan_first_role(&a->plan, ROLE_PROVIDER)];
 	struct role_proc rp = { .pidfd = -1 };
 	char err[256], yes[160], no[160];
 	size_t sig_yes = 0, sig_no = 0;

@@ -56,7 +56,7 @@ void audit_forward_logs(struct audit *a);
 /* audit_roles.c: which PROBE_ROLE_* bit of probe.h role r is */
 unsigned audit_probe_role(const struct role_plan *r);
 /* audit_roles.c: the file name of role r's seccomp policy, as the report shows it */
-const char *audit_policy_file(const struct role_plan *r);
+const char *audit_policy_file(const struct role_plan *r); /* its policy/<name>.policy, the name */
 /* audit_roles.c: whether role k of p answers to name (--audit-weaken) */
 bool audit_role_named(const struct run_plan *p, size_t k, const char *name);
 

@@ -5,30 +5,22 @@
 
 #include <string.h>
 
+/* The probe table's bits follow the role table's policies in order
+ * (probe.h; tests/unit/test_role_table.c holds them together). */
 unsigned audit_probe_role(const struct role_plan *r)
 {
-	return r->kind == ROLE_INTERMEDIARY ? PROBE_ROLE_INTERMEDIARY
-	     : r->kind == ROLE_ASSOCIATION  ? PROBE_ROLE_ASSOCIATION
-	     : r->cfg.pv.exec		    ? PROBE_ROLE_PROVIDER_EXEC
-					    : PROBE_ROLE_PROVIDER;
+	return 1u << role_policy_index(r->kind, r->policy_variant);
 }
 
 const char *audit_policy_file(const struct role_plan *r)
 {
-	switch (audit_probe_role(r)) {
-	case PROBE_ROLE_INTERMEDIARY: return "intermediary.policy";
-	case PROBE_ROLE_ASSOCIATION: return "association.policy";
-	case PROBE_ROLE_PROVIDER: return "provider.policy";
-	default: return "provider-exec.policy";
-	}
+	return role_kinds[r->kind].policy[r->policy_variant];
 }
 
 bool audit_role_named(const struct run_plan *p, size_t k, const char *name)
 {
 	const struct role_plan *r = &p->roles[k];
-	if (r->kind == ROLE_INTERMEDIARY)
-		return strcmp(name, "intermediary") == 0;
-	if (r->kind == ROLE_ASSOCIATION)
-		return strcmp(name, "association") == 0;
-	return strcmp(name, "provider") == 0 || strcmp(name, p->t->providers[r->provider].name) == 0;
+	const struct role_kind_def *def = &role_kinds[r->kind];
+	return strcmp(name, def->name) == 0 ||
+	       (def->per_provider && strcmp(name, p->t->providers[r->provider].name) == 0);
 }

@@ -191,7 +191,7 @@ static void cover(const char *name, void *ctx)
 		return;
 	}
 	*row = (struct surface_row){ .syscall = name, .role = cv->k };
-	snprintf(row->got, sizeof(row->got), "allowed by %s, no row in runner/audit/surface.c",
+	snprintf(row->got, sizeof(row->got), "allowed by %s.policy, no row in runner/audit/surface.c",
 		 audit_policy_file(&cv->s->p->roles[cv->k]));
 }
 
@@ -316,7 +316,7 @@ void audit_surface_print(const struct audit_surface *s, FILE *out)
 	for (size_t k = 0; k < s->p->n_roles; k++) {
 		if (!s->allowed_calls[k])
 			continue;
-		fprintf(out, "%s (%s allows %zu syscalls)\n", s->p->roles[k].label, audit_policy_file(&s->p->roles[k]),
+		fprintf(out, "%s (%s.policy allows %zu syscalls)\n", s->p->roles[k].label, audit_policy_file(&s->p->roles[k]),
 			s->allowed_calls[k]);
 		for (size_t i = 0; i < s->n_rows; i++) {
 			const struct surface_row *r = &s->rows[i];
