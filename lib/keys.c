@@ -16,6 +16,7 @@
 
 #include "errbuf.h"
 #include "fsutil.h"
+#include "text.h"
 
 /* Largest key any caller stores: the 64-byte Ed25519 secret key. */
 #define KEYS_BYTES_MAX 64
@@ -41,17 +42,10 @@ static int read_small(const char *path, bool secret, char *buf, size_t cap, size
 	return rc;
 }
 
-static bool is_lower_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
 /* Exactly 2n lowercase hex digits, then nothing or a single "\n". */
 static int check_hex_line(const char *path, const char *text, size_t len, size_t n, char *errbuf, size_t errlen)
 {
-	size_t digits = 0;
-	while (digits < len && is_lower_hex(text[digits]))
-		digits++;
+	size_t digits = text_lower_hex_prefix(text, len);
 	bool newline = digits < len && text[digits] == '\n';
 	if (digits == 2 * n && newline && digits + 1 < len)
 		return err_set(errbuf, errlen, "%s:2: expected end of file after the key", path);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "derive.h"
+#include "text.h"
 
 void ledger_head_message(const struct ledger_head *h, uint8_t out[LEDGER_HEAD_MSG_LEN])
 {
@@ -34,7 +35,7 @@ bool ledger_head_parse(const char *text, struct ledger_head *h)
 			return false;
 		seq = seq * 10 + (uint64_t)(*p - '0');
 	}
-	if (seq == 0 || !ledger_is_lower_hex(colon + 1, 2 * WIRE_DIGEST_LEN) ||
+	if (seq == 0 || !text_is_lower_hex(colon + 1, 2 * WIRE_DIGEST_LEN) ||
 	    hex_decode(colon + 1, 2 * WIRE_DIGEST_LEN, h->hash, WIRE_DIGEST_LEN) != 0)
 		return false;
 	h->seq = seq;

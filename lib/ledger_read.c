@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "derive.h"
+#include "text.h"
 
 /* ---------------------------------------------------------------- lines */
 
@@ -90,14 +91,6 @@ void ledger_line_status_why(enum line_status st, char *why, size_t whylen)
 
 /* ------------------------------------------------------- field readers */
 
-bool ledger_is_lower_hex(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 /* Reads a lowercase hex field of exactly n bytes. */
 bool ledger_get_hex(json_t *obj, const char *key, uint8_t *out, size_t n)
 {
@@ -106,7 +99,7 @@ bool ledger_get_hex(json_t *obj, const char *key, uint8_t *out, size_t n)
 		return false;
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
-	return len == 2 * n && ledger_is_lower_hex(s, len) && hex_decode(s, len, out, n) == 0;
+	return len == 2 * n && text_is_lower_hex(s, len) && hex_decode(s, len, out, n) == 0;
 }
 
 bool ledger_get_uint(json_t *obj, const char *key, uint64_t *out)

@@ -36,8 +36,6 @@ enum line_status ledger_line_next(struct line_reader *lr, const char **line, siz
 /* Why reading stopped before the end of the file. */
 void ledger_line_status_why(enum line_status st, char *why, size_t whylen);
 
-/* s[0, len) is lowercase hex digits only: the one spelling of a digest. */
-bool ledger_is_lower_hex(const char *s, size_t len);
 /* A lowercase hex field of exactly n bytes. */
 bool ledger_get_hex(json_t *obj, const char *key, uint8_t *out, size_t n);
 bool ledger_get_uint(json_t *obj, const char *key, uint64_t *out);

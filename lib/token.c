@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "derive.h"
+#include "text.h"
 #include "wire.h"
 
 #define HEX_DIGEST_LEN 64
@@ -172,12 +173,7 @@ struct token_fields {
 
 static bool is_lower_hex(const char *s, size_t len, size_t want)
 {
-	if (len != want)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return len == want && text_is_lower_hex(s, len);
 }
 
 static bool nonce_ok(const char *n, size_t len)

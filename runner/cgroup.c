@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../lib/fsutil.h"
+#include "../lib/text.h"
 
 #define UNAVAILABLE 1
 /* Bounds that keep every derived path well under PATH_MAX. */
@@ -97,11 +98,7 @@ static int write_small(const char *path, const char *text)
 
 static bool has_word(const char *list, const char *word)
 {
-	size_t len = strlen(word);
-	for (const char *p = list; (p = strstr(p, word)); p += len)
-		if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
-			return true;
-	return false;
+	return text_has_word(list, word, ' ');
 }
 
 static size_t needed_controllers(const struct topo_limits *l, const char *names[3])

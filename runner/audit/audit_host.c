@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/text.h"
 #include "../caps.h"
 #include "../netns.h"
 #include "probe_roles.h"
@@ -175,11 +176,7 @@ static bool mount_options(pid_t pid, const char *where, char *opts, size_t olen,
 
 static bool has_option(const char *list, const char *opt)
 {
-	size_t n = strlen(opt);
-	for (const char *p = list; (p = strstr(p, opt)); p += n)
-		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
-			return true;
-	return false;
+	return text_has_word(list, opt, ',');
 }
 
 /* A provider's /proc as the host sees it in its mount table: read-only,

@@ -12,6 +12,7 @@
 
 #include "../../lib/errbuf.h"
 #include "../../lib/fsutil.h"
+#include "../../lib/text.h"
 
 Test(unit_lib_util, err_at_names_each_part_it_is_given)
 {
@@ -103,4 +104,19 @@ Test(unit_lib_util, read_small_reads_whole_small_regular_files_only, .init = mak
 	snprintf(path, sizeof(path), "%s/missing", dir);
 	cr_assert_eq(fs_read_small(path, buf, 8, &len, err, sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "open "), "%s", err);
+}
+
+Test(unit_lib_util, text_checks)
+{
+	cr_assert(text_is_lower_hex("09af", 4));
+	cr_assert_not(text_is_lower_hex("09aF", 4), "uppercase is another spelling");
+	cr_assert_not(text_is_lower_hex("0g", 2));
+	cr_assert(text_is_lower_hex("", 0));
+	cr_assert_eq(text_lower_hex_prefix("abc\n", 4), 3);
+	cr_assert(text_has_word("cpu io memory", "io", ' '));
+	cr_assert_not(text_has_word("cpu iox memory", "io", ' '), "a word, not a prefix");
+	cr_assert_not(text_has_word("cpuio memory", "io", ' '), "a word, not a suffix");
+	cr_assert(text_has_word("rw,nosuid,noexec", "noexec", ','));
+	cr_assert_not(text_has_word("rw,nosuid", "rw,nosuid x", ','));
+	cr_assert_not(text_has_word("a", "", ' '));
 }
