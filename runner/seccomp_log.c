@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "seccomp_log.h"
 #include "seccomp.h"
+#include "../lib/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -140,13 +141,6 @@ static int lookup(const struct seccomp_log *l, pid_t pid, struct seccomp_kill *o
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 int seccomp_log_find(struct seccomp_log *l, pid_t pid, int wait_ms, struct seccomp_kill *out)
 {
 	return seccomp_log_find_each(l, pid, wait_ms, out, NULL, NULL);
@@ -155,12 +149,12 @@ int seccomp_log_find(struct seccomp_log *l, pid_t pid, int wait_ms, struct secco
 int seccomp_log_find_each(struct seccomp_log *l, pid_t pid, int wait_ms, struct seccomp_kill *out,
 			  void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = (long long)clock_mono_ms() + wait_ms;
 	for (;;) {
 		seccomp_log_drain_each(l, each, ctx);
 		if (lookup(l, pid, out))
 			return 1;
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)clock_mono_ms();
 		if (l->fd < 0 || left <= 0)
 			return 0;
 		struct pollfd p = { .fd = l->fd, .events = POLLIN };

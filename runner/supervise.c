@@ -263,7 +263,7 @@ int start_role(struct supervisor *s, size_t k)
 	s->roles[k].alive = true;
 	s->roles[k].sealed = false;
 	s->roles[k].term_on_ready = false;
-	s->roles[k].started_ms = now_ms();
+	s->roles[k].started_ms = clock_mono_ms();
 	s->roles[k].len = 0;
 	close(r->status_wr);
 	r->status_wr = -1;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/clock.h"
 #include "plan.h"
 #include "role_log.h"
 #include "seccomp_log.h"
@@ -77,7 +78,6 @@ void begin_stop(struct supervisor *s, const char *why, int status);
 void on_deadline(struct supervisor *s);
 
 /* supervise_restart.c: restarts, their budget and backoff, giving up */
-uint64_t now_ms(void);
 void on_discard(struct supervisor *s, size_t k);
 void after_death(struct supervisor *s, size_t k, bool setup_failed);
 int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen);

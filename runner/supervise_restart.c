@@ -13,20 +13,13 @@
 #include "../lib/log.h"
 #include "ledger_recover.h"
 
-uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void arm_restart_timer(struct supervisor *s)
 {
 	uint64_t next = 0;
 	for (size_t k = 0; k < s->plan->n_roles; k++)
 		if (s->roles[k].due_ms && (!next || s->roles[k].due_ms < next))
 			next = s->roles[k].due_ms;
-	uint64_t now = now_ms(), wait = next > now ? next - now : 1;
+	uint64_t now = clock_mono_ms(), wait = next > now ? next - now : 1;
 	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(wait / 1000),
 						.tv_nsec = (long)(wait % 1000) * 1000000L } };
 	if (next && timerfd_settime(s->rtfd, 0, &its, NULL) < 0)
@@ -86,7 +79,7 @@ void after_death(struct supervisor *s, size_t k, bool setup_failed)
 	struct role_state *rs = &s->roles[k];
 	const char *label = s->plan->roles[k].label;
 	enum topo_restart policy = s->plan->roles[k].spec.limits->restart;
-	uint64_t now = now_ms();
+	uint64_t now = clock_mono_ms();
 	if (setup_failed || policy == RESTART_NEVER) {
 		begin_stop(s, "a role ended", 1);
 		return;
@@ -151,7 +144,7 @@ int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen)
 
 void on_restart_timer(struct supervisor *s)
 {
-	uint64_t ticks, now = now_ms();
+	uint64_t ticks, now = clock_mono_ms();
 	char err[512];
 	if (read(s->rtfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return;

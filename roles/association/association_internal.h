@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/chain.h"
 #include "../../lib/ledger.h"
 #include "../../lib/log.h"
@@ -74,13 +75,6 @@ struct association {
 	uint64_t head_ms;          /* CLOCK_MONOTONIC ms of the last head */
 	struct ledger_head last_head; /* the last head it wrote (seq 0: none yet) */
 };
-
-static inline uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Buffers a record whose fields were built without printf (ledger_write.h);
  * nothing while rebuilding. Inline: the loop writes one per signal. */

@@ -123,10 +123,10 @@ void wait_for_channels(struct intermediary *im)
 	/* Then the channels it waits for alone, and the stop signalfd, for
 	 * stall_ms of real time: a poll that also held the writable channels
 	 * would return at once. */
-	uint64_t until = monotonic_ms() + im->cfg->stall_ms;
+	uint64_t until = clock_mono_ms() + im->cfg->stall_ms;
 	for (;;) {
 		im->wait_fds[k] = (struct pollfd){ .fd = im->channels[n].fd, .events = POLLIN };
-		uint64_t now = monotonic_ms();
+		uint64_t now = clock_mono_ms();
 		if (now >= until) {
 			mark_stuck(im, k);
 			return;

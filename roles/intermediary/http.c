@@ -175,7 +175,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		return; /* left to the idle timeout alone */
 	}
 	cn->fd = fd->connect_fd;
-	deadline_arm(&im->deadlines, &cn->deadline, DEADLINE_HEAD, monotonic_ms());
+	deadline_arm(&im->deadlines, &cn->deadline, DEADLINE_HEAD, clock_mono_ms());
 	*socket_context = cn;
 	watch_peer(im, cn);
 }
@@ -193,7 +193,7 @@ static inline void connection_phase(struct intermediary *im, struct MHD_Connecti
 	struct conn *cn = conn_of(c);
 	if (!cn)
 		return;
-	deadline_arm(&im->deadlines, &cn->deadline, phase, monotonic_ms());
+	deadline_arm(&im->deadlines, &cn->deadline, phase, clock_mono_ms());
 	if (phase == DEADLINE_HEAD)
 		cn->answered = false;
 }

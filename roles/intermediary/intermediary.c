@@ -47,13 +47,11 @@ static int wait_timeout_ms(struct MHD_Daemon *d)
 static int drain(struct intermediary *im, struct MHD_Daemon *d, int ep)
 {
 	MHD_socket lfd = MHD_quiesce_daemon(d);
-	struct timespec t0, t;
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd); /* our copy; the supervisor keeps the listener */
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = clock_mono_ms();
 	while (im->in_flight > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > DRAIN_MS) {
+		if (clock_mono_ms() - t0 > DRAIN_MS) {
 			log_info("stop: abandoning %u unfinished requests after %d ms", im->in_flight, DRAIN_MS);
 			return 0;
 		}
@@ -97,7 +95,7 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 		}
 		MHD_run(d);
 		close_half_closed(im);
-		cut_connections_late_at(im, monotonic_ms());
+		cut_connections_late_at(im, clock_mono_ms());
 		wait_for_channels(im);
 	}
 }

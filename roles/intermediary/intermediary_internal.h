@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "../../lib/clock.h"
 #include "deadline.h"
 #include "intermediary.h"
 
@@ -59,13 +60,6 @@ struct request {
 	uint8_t *body;
 	uint8_t inline_buf[REQ_INLINE];
 };
-
-static inline uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* http.c: HTTP through libmicrohttpd. */
 /* The 204 and the error answers, made once. */

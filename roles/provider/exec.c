@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "exec.h"
 
+#include "../../lib/clock.h"
+
 #include "../../lib/landlock.h"
 #include "../../lib/memcheck.h"
 
@@ -53,12 +55,6 @@ int exec_domain_enter(void)
 	return program_domain < 0 ? 0 : landlock_enter(program_domain);
 }
 
-uint64_t exec_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* The body through a pipe made big enough to hold it whole and written
  * before the program starts: the provider never blocks on a program that
@@ -150,7 +146,7 @@ int exec_start(struct exec_run *r, char *const argv[], char *const envp[], const
 	r->pid = pid;
 	r->pidfd = pidfd;
 	r->log_cap = log_cap;
-	r->deadline_ms = exec_now_ms() + timeout_ms;
+	r->deadline_ms = clock_mono_ms() + timeout_ms;
 	if (r->pidfd < 0 || fcntl(r->out_fd, F_SETFL, O_NONBLOCK) < 0) {
 		saved = errno;
 		kill(pid, SIGKILL);
@@ -216,7 +212,7 @@ int exec_wait(struct exec_run *r)
 	for (;;) {
 		if (exec_reap(r, &status))
 			return status;
-		uint64_t now = exec_now_ms();
+		uint64_t now = clock_mono_ms();
 		exec_enforce_deadline(r, now);
 		struct pollfd pfd[2] = { { .fd = r->pidfd, .events = POLLIN }, { .fd = r->out_fd, .events = POLLIN } };
 		int wait_ms = r->timed_out ? -1 : (int)(r->deadline_ms - now);

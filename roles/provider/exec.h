@@ -64,6 +64,4 @@ int exec_wait(struct exec_run *r);
 
 void exec_release(struct exec_run *r);
 
-uint64_t exec_now_ms(void);
-
 #endif

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "../../lib/clock.h"
 #include "../../lib/keys.h"
 #include "../../lib/log.h"
 #include "../role.h"
@@ -74,7 +75,7 @@ static int load_private_state(struct provider *p)
 /* Kills handlers past their deadline; returns how long epoll may sleep. */
 static int next_wait_ms(struct provider *p)
 {
-	uint64_t now = exec_now_ms(), next = UINT64_MAX;
+	uint64_t now = clock_mono_ms(), next = UINT64_MAX;
 	for (uint32_t i = 0; p->running && i < p->policy.max_concurrent; i++) {
 		struct handler *h = &p->handlers[i];
 		if (!h->used || h->run.timed_out)
