@@ -18,6 +18,7 @@
 
 #include "chain.h"
 #include "derive.h"
+#include "errbuf.h"
 
 #define LEDGER_PROVIDERS_MAX 64
 /* Operations with covered signals but no confirmed/incomplete record yet.
@@ -92,7 +93,7 @@ static bool fail(struct verifier *v, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(v->res->why, sizeof(v->res->why), fmt, ap);
+	err_vset(v->res->why, sizeof(v->res->why), fmt, ap);
 	va_end(ap);
 	return false;
 }
