@@ -157,7 +157,7 @@ bench: $(BIN)
 	sh contrib/bench/deps.sh
 	python3 contrib/bench/run.py $(BENCH_ARGS)
 
-# Memory of every role over 10 M operations (issue 6): about 10 min and
+# Memory of every role over 10 M operations: about 10 min and
 # 27 GB of temporary ledger under $$TMPDIR. SOAK_ARGS="--ops 1000000 --dir /big".
 bench-soak: $(BIN)
 	sh contrib/bench/deps.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fault matrix of issue 12, run FAULT_RUNS times (root): the e2e_crash
+# The crash fault matrix, run FAULT_RUNS times (root): the e2e_crash
 # suite (tests/e2e/test_crash.c), each run with a fresh random seed, then a
 # summary of the "figures" lines its tests print. `make faults` calls it.
 #   contrib/faults.sh TESTS_BINARY [RUNS] [LOG]

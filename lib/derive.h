@@ -1,5 +1,6 @@
-/* Every derivation of the wire contract (docs/ARCHITECTURE.md §3), all SHA-256 through
- * libsodium. Text forms inside hashed strings are lowercase hex. */
+/* Every derivation of the wire contract (docs/ARCHITECTURE.md §3), all
+ * SHA-256 through Nettle (sha256.h). Text forms inside hashed strings are
+ * lowercase hex. */
 #ifndef MPBS_DERIVE_H
 #define MPBS_DERIVE_H
 

@@ -2,7 +2,7 @@
  *   signal.key  128 lowercase hex digits + "\n" (libsodium's 64-byte Ed25519
  *               secret key: seed || public key), mode 0600
  *   signal.pub  64 lowercase hex digits + "\n", mode 0644
- * Token keys (issue 4) are 64 hex digits + "\n" (32 bytes), mode 0600.
+ * Token keys (a provider's require_token) are 64 hex digits + "\n" (32 bytes), mode 0600.
  * Loaders accept exactly one line of hex, optionally followed by a single
  * "\n"; errors name the file and line: "PATH:1: expected 64 hex digits". */
 #ifndef MPBS_KEYS_H

@@ -1,8 +1,8 @@
 /* Seccomp allowlists of the roles, the kernel mechanism: a parsed policy
  * (seccomp_parse.c) compiled with libseccomp, loaded once in the supervisor
  * so every error names its file and line, installed last in a sandboxed
- * role; and the queries the audit and the SIGSYS report make (allowed
- * syscalls, syscall names). Format in seccomp.h. */
+ * role; and the queries the audit and the naming of a seccomp kill make
+ * (allowed syscalls, syscall names). Format in seccomp.h. */
 #define _GNU_SOURCE
 #include "seccomp_internal.h"
 #include "../lib/memcheck.h"

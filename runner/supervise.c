@@ -85,7 +85,7 @@ static void on_seccomp_kill(const struct seccomp_kill *kill, void *ctx)
 		const struct role_plan *r = &s->plan->roles[k];
 		/* only a provider that runs programs has processes of its own; the
 		 * uid alone is the run's word, so another run on the same uids
-		 * (refused from issue 12 on) could still be named here */
+		 * (runner/instance_lock.c refuses one) could still be named here */
 		if (r->policy_variant != POLICY_EXEC || r->spec.host_uid != kill->uid ||
 		    s->roles[k].proc.pid == kill->pid)
 			continue;

@@ -1,5 +1,5 @@
 /* The key and state directories of a topology's providers, compared by
- * inode (issue 11, finding 10): a provider's state directory is writable
+ * inode, not by name: a provider's state directory is writable
  * in its sandbox and its key directory holds its authority. */
 #ifndef MPBS_TOPOLOGY_DIRS_H
 #define MPBS_TOPOLOGY_DIRS_H

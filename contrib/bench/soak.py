@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Soak: the roles' memory over millions of operations (issue 6, "association
-memory flat over 10 M operations").
+"""Soak: the roles' memory over millions of operations.
+
+The association's memory must stay flat over 10 M operations.
 
 Starts mpbs-run on contrib/topologies/reference.conf (3 providers, confirm =
 all) with a temporary ledger and temporary demo keys, drives it with wrk and

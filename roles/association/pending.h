@@ -10,7 +10,7 @@
  * for pending_max = 65536 would be 512 KiB, all of it touched within a few
  * thousand operations since hashed slots land anywhere.
  *
- * Per-provider quotas (issue 11): every provider is charged for each entry
+ * Per-provider quotas: every provider is charged for each entry
  * it contributed a covered value to, and may be charged for at most
  * quota = max / n_providers entries. At its quota it can only make room by
  * evicting its own oldest *sole* entry (one no other provider contributed

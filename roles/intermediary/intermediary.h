@@ -28,7 +28,7 @@ struct intermediary_config {
 	unsigned header_timeout_s; /* a request head must arrive within this */
 	unsigned body_timeout_s; /* and its body within this after the head */
 	unsigned stall_ms;       /* how long requests wait behind a full artifact channel */
-	int status_fd;           /* readiness byte and seccomp reports to the supervisor */
+	int status_fd;           /* status records to the supervisor (roles/role.h) */
 };
 
 /* Runs until SIGTERM/SIGINT; returns the process exit status. */

@@ -70,9 +70,10 @@ const struct probe_def probe_table[] = {
 	     CLAIM(3)),
 	DENY("net.connect-abstract", PVP, "socket(AF_UNIX) + connect(\"\\0mpbs-provider-B\")", act_connect_abstract,
 	     CLAIM(4)),
-	/* issue 11 findings 1-3: allowed calls with the arguments that would
-	 * break a claim. The listener (INTERMEDIARY_FD_LISTEN, 3) is the only host-netns socket any
-	 * role holds: nothing but accept4 and close may touch it. */
+	/* Allowed calls with the arguments that would break a claim: the
+	 * listener turned client, a channel's backlog read, SIGSYS caught. The
+	 * listener (INTERMEDIARY_FD_LISTEN, 3) is the only host-netns socket
+	 * any role holds: nothing but accept4 and close may touch it. */
 	DENY("net.listener-reconnect", IM,
 	     "shutdown(3 = listener, SHUT_RD) then sendto(3, MSG_FASTOPEN, 127.0.0.1:<host service>)",
 	     act_listener_reconnect, NET_OUT),
@@ -233,8 +234,8 @@ const struct probe_def probe_table[] = {
 	       EACCES, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
 	REFUSE("ledger.ftruncate-unsealed", AS, "ftruncate(3 = ledger, 0) before seccomp", act_ftruncate_ledger,
 	       EPERM, MECH_INODE_FLAG, CLAIM(7) | CLAIM(9), .before_seal = true),
-	/* issue 11 finding 9: on a filesystem without FS_APPEND_FL the
-	 * association cleared O_APPEND, seeked to 0 and overwrote line 1 */
+	/* without FS_APPEND_FL on its filesystem, an association that could
+	 * clear O_APPEND would seek to 0 and overwrite line 1 */
 	DENY("ledger.fcntl-clear-append", AS, "fcntl(3 = ledger, F_SETFL, O_WRONLY) (clears O_APPEND)",
 	     act_clear_append_ledger, CLAIM(7) | CLAIM(9)),
 	REFUSE("ledger.fcntl-clear-append-unsealed", AS, "fcntl(3 = ledger, F_SETFL, O_WRONLY) before seccomp",
@@ -267,8 +268,8 @@ const struct probe_def probe_table[] = {
 	DENY("exec.clone-newuser", PVX, "clone(CLONE_NEWUSER|SIGCHLD)", act_clone_newuser, KERNEL),
 	REFUSE("exec.fork-bomb", PVX, "clone(SIGCHLD) until it fails: EAGAIN at the topology's nproc, host unaffected",
 	       act_fork_bomb, 0, MECH_RLIMIT, CLAIM(4) | KERNEL, .pause_for_host = true),
-	/* issue 11 findings 4, 5, 10: no code written at run time, the exec'd
-	 * program's own Landlock domain, the provider's /proc, default rlimits */
+	/* No code written at run time, the exec'd program's own Landlock
+	 * domain, the provider's /proc, default rlimits. */
 	DENY("exec.memfd-exec", PVX, "memfd_create + write(<ret page>) + mmap(PROT_READ|PROT_EXEC, MAP_PRIVATE, memfd)",
 	     act_memfd_exec, KERNEL),
 	REFUSE("exec.state-mmap-exec", PVX,

@@ -33,7 +33,7 @@ int act_mprotect_exec(const struct probe_def *d, const struct probe_env *e)
 	return errno_or_zero(syscall(SYS_mprotect, p, 4096UL, PROT_READ | PROT_EXEC));
 }
 
-/* ---- bytes written at run time, and the programs' domain (issue 11) ---- */
+/* ---- bytes written at run time, and the programs' domain ---- */
 
 /* A ret instruction, so a page that did get mapped executable holds
  * nothing but a return. */

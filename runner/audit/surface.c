@@ -98,7 +98,7 @@ const char *surface_expect_name(enum surface_expect e)
 #define NB_NS (MSG_NOSIGNAL | MSG_DONTWAIT)
 
 const struct surface_case surface_table[] = {
-	/* ---- signals: a denied call must end the role (finding 3) ---- */
+	/* ---- signals: a denied call must end the role ---- */
 	REFUSED("rt_sigaction", ALL, "install-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, {own handler}, NULL, 8)",
 		SYS_rt_sigaction, SIGSYS, SA_SIGACT, 0, 8),
 	REFUSED("rt_sigaction", NOT_PVX, "query-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, NULL, &old, 8)",
@@ -133,7 +133,7 @@ const struct surface_case surface_table[] = {
 	NO_CLASS("getpid", ALL, "its pid in its own pid namespace"),
 	NO_CLASS("gettid", ALL, "its tid in its own pid namespace"),
 
-	/* ---- memory: no executable bytes written at run time (finding 4) ---- */
+	/* ---- memory: no executable bytes written at run time ---- */
 	REFUSED("mmap", ALL, "anon-rx", SFD_NONE, "mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
 		SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
 	REFUSED("mmap", ALL, "shared-anon-rx", SFD_NONE,
@@ -232,7 +232,7 @@ const struct surface_case surface_table[] = {
 	NO_CLASS("writev", PVX, "writes its own fds, like write"),
 	NO_CLASS("fadvise64", PVX, "advice on its own file's page cache"),
 
-	/* ---- sending: never a new destination (finding 1) ---- */
+	/* ---- sending: never a new destination ---- */
 	REFUSED("sendto", IM, "listener-fastopen", SFD_LISTENER,
 		"sendto(3 = listener, \"x\", 1, MSG_FASTOPEN, 127.0.0.1:<listen port>, 16)", SYS_sendto, SA_FD,
 		(long)"x", 1, MSG_FASTOPEN, SA_DEST, sizeof(struct sockaddr_in)),
@@ -278,7 +278,7 @@ const struct surface_case surface_table[] = {
 		"sendmmsg(4 = signal writer end, [{\"x\", SCM_RIGHTS {3}}], 1, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmmsg,
 		SA_FD, SA_MMSG_SCM, 1, NB_NS),
 
-	/* ---- socket options: none but TCP_NODELAY (finding 2) ---- */
+	/* ---- socket options: none but TCP_NODELAY ---- */
 	REFUSED("getsockopt", IM, "artifact-writer-meminfo", SFD_ARTIFACT_W,
 		"getsockopt(4 = artifact writer end, SOL_SOCKET, SO_MEMINFO): a provider's unread backlog",
 		SYS_getsockopt, SA_FD, SOL_SOCKET, SO_MEMINFO, SA_BUF, SA_LENP),
@@ -313,7 +313,7 @@ const struct surface_case surface_table[] = {
 		"setsockopt(<channel end>, SOL_SOCKET, SO_SNDBUF, &1, 4)", SYS_setsockopt, SA_FD, SOL_SOCKET, SO_SNDBUF,
 		SA_ONE, sizeof(int)),
 
-	/* ---- device and fd control: isatty only (finding 2), no F_SETFL on the ledger (finding 9) ---- */
+	/* ---- device and fd control: isatty only, no F_SETFL on the ledger ---- */
 	REFUSED("ioctl", ALL, "channel-fionread", SFD_CHANNEL, "ioctl(<channel end>, FIONREAD = SIOCINQ, &n)", SYS_ioctl,
 		SA_FD, FIONREAD, SA_BUF),
 	REFUSED("ioctl", ALL, "channel-siocoutq", SFD_CHANNEL, "ioctl(<channel end>, SIOCOUTQ, &n)", SYS_ioctl, SA_FD,

@@ -1,4 +1,4 @@
-/* The audit's argument surface (`mpbs-run --audit`, issue 11): for every
+/* The audit's argument surface (`mpbs-run --audit`): for every
  * syscall a role's seccomp policy allows, the hostile argument classes a
  * role could pass (flags, levels, option names, commands, and each kind of
  * fd the role holds), each run as one process in the sealed role's real

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-/* Provider authority end to end (issue 4): tokens, evaluators and handlers
+/* Provider authority end to end: tokens, evaluators and handlers
  * run by the real binary as root, and offline verification of the ledger
  * it writes. Every assertion is on the real ledger (signals counted per
  * provider) or on the real provider log, after a stop that drains
@@ -508,7 +508,7 @@ Test(e2e_handler, runs_as_provider_uid_with_body_and_nothing_else, .fini = finis
 }
 
 /* The handler processes untrusted bodies: it must not reach the keys or
- * the policy its provider reads (issue 11, finding 5). */
+ * the policy its provider reads. */
 Test(e2e_handler, cannot_read_its_providers_keys_or_policy, .fini = finish, .timeout = 60)
 {
 	struct stat st;

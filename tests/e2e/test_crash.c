@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-/* Crash consistency (issue 12), against the real binary as root on
+/* Crash consistency (docs/RELIABILITY.md), against the real binary as root on
  * loopback: SIGKILLs of the association and of every provider at random
  * instants under load, and a SIGKILL of the whole tree followed by a new
  * run on the same ledger. Every request answered 204 must end confirmed

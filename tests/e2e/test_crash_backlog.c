@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-/* e2e_crash_backlog (a red-team attack on issue 12): an association killed
+/* e2e_crash_backlog (an attack on crash recovery): an association killed
  * behind a full backlog. The restarted association holds back every frame
  * ahead of the gap its predecessor left (it is resyncing), and only the
  * providers' journals can fill it: were the gap's first frame to leave a

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-/* Faults and hostile clients (issue 7), against the real binary as root on
+/* Faults and hostile clients, against the real binary as root on
  * loopback. e2e_faults checks that a role past its restart budget stops the
  * run (kills under load and whole-tree kills: tests/e2e/test_crash.c).
  * e2e_hostile throws bad HTTP

@@ -1,6 +1,6 @@
-/* Issue 11, finding 10: the supervisor refuses a secret key that its group
- * or others may read, naming the file, and its chown of demo keys never
- * follows a symlink planted in a key directory. Needs root. */
+/* Key files as the supervisor finds them: it refuses a secret key that
+ * its group or others may read, naming the file, and its chown of demo
+ * keys never follows a symlink planted in a key directory. Needs root. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <limits.h>

@@ -1,6 +1,6 @@
 /* e2e_ledger_append_only: [association] ledger_append_only on a real
- * filesystem that has no FS_APPEND_FL (a ramfs mounted for the test, issue
- * 11 finding 9). `required` (the default) refuses to start, naming the
+ * filesystem that has no FS_APPEND_FL (a ramfs mounted for the test).
+ * `required` (the default) refuses to start, naming the
  * ledger and the key, before any role runs; `best-effort` warns and runs.
  * Needs root (mount). */
 #define _GNU_SOURCE

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-/* Denial of service between roles at the supervisor (issue 11): a role
+/* Denial of service between roles at the supervisor: a role
  * that exits 0 while the run goes on is a failure and is restarted, not
  * a reason to stop everything; the restart budget is each role's own, so a
  * provider that keeps dying is given up on alone while the other providers

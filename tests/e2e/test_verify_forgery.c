@@ -1,8 +1,8 @@
 /* e2e_verify_forgery: a real run writes a ledger with signed heads; then
- * the forgeries of issue 11 finding 8 are made on copies of it and
- * `mpbs-run verify` must refuse each: a confirmation rewritten to name only
- * ["A"] with its linkage recomputed (confirm = all), a rewrite rechained
- * through the heads, and a cut measured against the head the run logged. */
+ * forgeries are made on copies of it and `mpbs-run verify` must refuse
+ * each: a confirmation rewritten to name only ["A"] with its linkage
+ * recomputed (confirm = all), a rewrite rechained through the heads, and a
+ * cut measured against the head the run logged. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <stdio.h>

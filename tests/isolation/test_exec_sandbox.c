@@ -1,4 +1,4 @@
-/* Issue 11, findings 4 and 5, through `mpbs-run --audit` on a topology
+/* A provider's programs, through `mpbs-run --audit` on a topology
  * whose provider B runs programs and has a state directory: nothing
  * written at run time becomes code (no memfd_create, a noexec /state), and
  * a program it execs cannot read its keys or policy file, nor see its

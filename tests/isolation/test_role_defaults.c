@@ -1,5 +1,5 @@
-/* Issue 11, finding 10, seen from the host on a live run whose topology
- * sets no limits: every role runs under the default rlimits of
+/* The defaults a role gets, seen from the host on a live run whose
+ * topology sets no limits: every role runs under the default rlimits of
  * runner/limits.c (core 0, bounded address space, files, processes and
  * file size; no file size cap on the association, whose ledger grows), and
  * a provider's /proc is read-only procfs with subset=pid,hidepid=invisible

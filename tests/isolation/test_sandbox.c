@@ -56,7 +56,7 @@ struct probe {
 struct outcome {
 	bool sigsys;
 	int exit_code;  /* when it exited */
-	long trapped;   /* syscall named by the SIGSYS reporter, -1 if none */
+	long trapped;   /* syscall the kernel's audit record named, -1 if none */
 };
 
 static struct {

@@ -385,7 +385,7 @@ Test(iso_seccomp, provider_exec_clone3_falls_back_with_enosys, .timeout = 20)
 	assert_exited_ok(&o);
 }
 
-/* ---- argument rules (issue 11): the listener, the send flags, SIGSYS ---- */
+/* ---- argument rules: the listener, the send flags, SIGSYS ---- */
 
 /* A call the policy allows exits 0 whatever the kernel answers (these fds
  * are not sockets in the child): what is judged is only whether the filter

@@ -1,5 +1,5 @@
 /* unit_ledger_rules: what `mpbs-run verify` checks beyond the file's own
- * consistency (issue 11 finding 8): the topology's confirm rule and
+ * consistency: the topology's confirm rule and
  * provider set, covered START and COMPLETE of every confirming provider,
  * the association's signed heads, and heads kept elsewhere. Ledgers are
  * built with the real writer, real provider keys and chains. */

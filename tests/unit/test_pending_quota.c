@@ -1,5 +1,5 @@
 /* unit_pending_quota: per-provider quotas of the association's pending
- * table (issue 11): a provider that floods operation ids, or that races to
+ * table: a provider that floods operation ids, or that races to
  * be first on everyone's operations, evicts only operations of its own. */
 #include <criterion/criterion.h>
 #include <errno.h>

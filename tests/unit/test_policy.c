@@ -186,7 +186,7 @@ Test(unit_policy, accepts_context_exactly)
 	cr_assert_not(provider_policy_accepts_context(&p, "CTX_ALPHA", 9), "a freed policy accepts nothing");
 }
 
-/* ---- issue 4: tokens, evaluator, action ---------------------------------- */
+/* ---- tokens, evaluator, action ------------------------------------------ */
 
 #define TOKEN_KEY_HEX "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 

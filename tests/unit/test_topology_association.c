@@ -1,5 +1,5 @@
-/* unit_topology_association: the [association] keys of issue 11 (findings
- * 8 and 9): ledger_append_only, and the association's own key. */
+/* unit_topology_association: the [association] keys that guard the
+ * ledger: ledger_append_only, and the association's own key. */
 #define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>
 

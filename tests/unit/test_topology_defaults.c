@@ -1,4 +1,4 @@
-/* Issue 11, finding 10: what a topology may not leave to chance. exec = yes
+/* What a topology may not leave to chance: exec = yes
  * needs nproc; key and state directories are compared by inode (nesting,
  * sharing, through symlinks); no fsize for the association; the default
  * rlimits each role gets when the topology sets none; secret key files
