@@ -25,7 +25,6 @@
 #include "../lib/log.h"
 #include "../roles/role.h"
 #include "../lib/landlock.h"
-#include "ledger_recover.h"
 #include "../lib/memcheck.h"
 #include "plan.h"
 #include "role_log.h"
