@@ -1,9 +1,9 @@
-/* Error messages for a caller's buffer, written one way everywhere:
- * "FILE:LINE: [section] key: what went wrong". Every parser of a file the
- * user wrote (topology, provider policy, seccomp policy) names the place the
- * same way, and every function that fails with (char *err, size_t errlen)
- * fills it through these. Each returns -1, so a failure path reads
- * `return err_set(err, errlen, "...", ...);`. */
+/* Error messages for a caller's buffer: "FILE:LINE: [section] key: what
+ * went wrong". Every parser of a file the user wrote (topology, provider
+ * policy, seccomp policy) names the place through err_at, and no code keeps
+ * a formatter of its own (a vsnprintf into an error buffer); a plain
+ * message may still be one snprintf. Each returns -1, so a failure path
+ * reads `return err_set(err, errlen, "...", ...);`. */
 #ifndef MPBS_ERRBUF_H
 #define MPBS_ERRBUF_H
 

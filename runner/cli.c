@@ -28,9 +28,8 @@ void cli_usage(FILE *out)
 		"                                           check a ledger offline with public keys only\n"
 		"       mpbs-run --audit [--json FILE] [--junit FILE] [--threshold N] TOPOLOGY\n"
 		"                                           prove the isolation claims from inside the sandboxes\n"
-		"                                           (--audit-weaken seccomp:ROLE|caps:ROLE|netns:ROLE|scm:ROLE|\n"
-		"                                            groups:ROLE|env:ROLE|stderr:ROLE|\n"
-		"                                            exec-landlock:ROLE: tests only)\n"
+		"                                           (--audit-weaken LAYER:ROLE, tests only; LAYER one of\n"
+		"                                            %s)\n"
 		"                                           (--audit-policy-dir DIR: seccomp policies from DIR, tests only)\n"
 		"       mpbs-run --print-policy ROLE [--oci] show a role's compiled seccomp policy\n"
 		"                                           (ROLE: %s)\n"
@@ -41,7 +40,7 @@ void cli_usage(FILE *out)
 		"  --drain-timeout MS          how long each stop phase may take (1 to %u, default 10000)\n"
 		"exit status: 0 clean stop; 1 a failure; 2 a bad command line; %d another running instance\n"
 		"holds the ledger or an overlapping uid range; 78 a bad topology\n",
-		role_policy_names(), CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
+		audit_weaken_words(), role_policy_names(), CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
 }
 
 static int parse_drain(const char *v, struct cli *c, char *err, size_t errlen)

@@ -28,12 +28,6 @@
 #define INTERMEDIARY_AS_BASE (256ULL << 20)
 #define INTERMEDIARY_AS_PER_CONNECTION_EXTRA (16ULL << 10)
 #define DEFAULT_FSIZE_BYTES (1ULL << 30)
-#define INTERMEDIARY_SPARE_FDS 64 /* beyond one per connection and one per provider */
-#define ASSOCIATION_NOFILE 256
-#define PROVIDER_NOFILE 1024      /* up to 256 handlers, each a pidfd and an output pipe */
-#define INTERMEDIARY_NPROC 1
-#define ASSOCIATION_NPROC 2
-#define PROVIDER_NPROC 1          /* without exec; with exec the topology must set nproc */
 
 #ifdef MPBS_SANITIZED
 #define SANITIZED true
@@ -58,7 +52,7 @@ static uint64_t clamp_to_hard(int resource, uint64_t value)
 	return value < (uint64_t)now.rlim_max ? value : (uint64_t)now.rlim_max;
 }
 
-static uint64_t intermediary_as(const struct topology *t)
+static uint64_t per_connection_as(const struct topology *t)
 {
 	uint64_t need = INTERMEDIARY_AS_BASE +
 			(uint64_t)t->max_connections * ((uint64_t)t->max_request + INTERMEDIARY_AS_PER_CONNECTION_EXTRA);
@@ -68,26 +62,73 @@ static uint64_t intermediary_as(const struct topology *t)
 void limits_with_defaults(const struct topo_limits *set, enum role_kind role, const struct topology *t,
 			  struct topo_limits *out)
 {
+	const struct role_kind_def *def = &role_kinds[role];
+	bool per_connection = def->rlimits.per_connection;
 	*out = *set;
-	uint64_t nofile = role == ROLE_INTERMEDIARY ? (uint64_t)t->max_connections + t->n_providers +
-								 INTERMEDIARY_SPARE_FDS
-			: role == ROLE_ASSOCIATION  ? ASSOCIATION_NOFILE
-						      : PROVIDER_NOFILE;
-	uint64_t nproc = role == ROLE_INTERMEDIARY ? INTERMEDIARY_NPROC
-		       : role == ROLE_ASSOCIATION  ? ASSOCIATION_NPROC
-						     : PROVIDER_NPROC;
+	uint64_t nofile = def->rlimits.nofile + (per_connection ? (uint64_t)t->max_connections + t->n_providers : 0);
+	uint64_t nproc = def->rlimits.nproc;
 	if (!set->nofile && !MEMCHECK_BUILD)
 		out->nofile = clamp_to_hard(RLIMIT_NOFILE, nofile);
 	/* a provider with exec has its nproc from the topology (checked there) */
 	if (!set->nproc && !SANITIZED)
 		out->nproc = clamp_to_hard(RLIMIT_NPROC, nproc);
 	if (!set->as_bytes && !NO_DEFAULT_AS)
-		out->as_bytes = clamp_to_hard(RLIMIT_AS, role == ROLE_INTERMEDIARY ? intermediary_as(t)
-										    : DEFAULT_AS_BYTES);
-	/* The association's ledger grows without bound: RLIMIT_FSIZE would
-	 * kill it (SIGXFSZ) mid-append, so it gets none. */
-	if (role != ROLE_ASSOCIATION)
+		out->as_bytes = clamp_to_hard(RLIMIT_AS, per_connection ? per_connection_as(t) : DEFAULT_AS_BYTES);
+	/* The ledger grows without bound: RLIMIT_FSIZE would kill its writer
+	 * (SIGXFSZ) mid-append, so it gets none. */
+	if (!def->writes_ledger)
 		out->fsize = clamp_to_hard(RLIMIT_FSIZE, or_default(set->fsize, DEFAULT_FSIZE_BYTES));
+}
+
+/* One cell: the value, and why in parentheses where the row says. */
+static void cell(FILE *f, const char *value, const char *why)
+{
+	fprintf(f, " %s%s%s%s |", value, why ? " (" : "", why ? why : "", why ? ")" : "");
+}
+
+int limits_markdown(FILE *f)
+{
+	char v[160];
+	fprintf(f, "| rlimit |");
+	for (size_t k = 0; k < ROLE_KINDS; k++)
+		fprintf(f, " %s |", role_kinds[k].name);
+	fprintf(f, "\n|---|");
+	for (size_t k = 0; k < ROLE_KINDS; k++)
+		fprintf(f, "---|");
+	fprintf(f, "\n| `nofile` |");
+	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		const struct role_rlimits *l = &role_kinds[k].rlimits;
+		snprintf(v, sizeof(v), l->per_connection ? "`max_connections` + providers + %u" : "%u", l->nofile);
+		cell(f, v, l->why_nofile);
+	}
+	fprintf(f, "\n| `nproc` |");
+	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		const struct role_kind_def *d = &role_kinds[k];
+		snprintf(v, sizeof(v), "%u%s", d->rlimits.nproc,
+			 d->policy[POLICY_EXEC] ? "; with `exec = yes` it must be set" : "");
+		cell(f, v, d->rlimits.why_nproc);
+	}
+	fprintf(f, "\n| `as` |");
+	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		const struct role_rlimits *l = &role_kinds[k].rlimits;
+		if (l->per_connection)
+			snprintf(v, sizeof(v), "%llu MiB + `max_connections` × (`max_request` + %llu KiB), at least %llu GiB",
+				 INTERMEDIARY_AS_BASE >> 20, INTERMEDIARY_AS_PER_CONNECTION_EXTRA >> 10,
+				 DEFAULT_AS_BYTES >> 30);
+		else
+			snprintf(v, sizeof(v), "%llu GiB", DEFAULT_AS_BYTES >> 30);
+		cell(f, v, l->why_as);
+	}
+	fprintf(f, "\n| `fsize` |");
+	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		snprintf(v, sizeof(v), "%llu GiB", DEFAULT_FSIZE_BYTES >> 30);
+		if (role_kinds[k].writes_ledger)
+			cell(f, "none: it would cut the ledger", NULL);
+		else
+			cell(f, v, role_kinds[k].rlimits.why_fsize);
+	}
+	fprintf(f, "\n");
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }
 
 static int set_limit(int resource, const char *name, uint64_t value, char *err, size_t errlen)

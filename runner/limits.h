@@ -4,21 +4,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "role_table.h"
 #include "topology.h"
 
 /* In the supervisor, at plan time: out = set, with every rlimit set leaves
- * at 0 given the role's default (README, topology keys): RLIMIT_NOFILE
- * (intermediary: connections + providers + 64; association 256; provider
- * 1024), RLIMIT_NPROC (1, 2, 1; none for a provider with exec, whose
- * topology must set it), RLIMIT_AS 1 GiB (the intermediary: at least
- * 256 MiB + max_connections × (max_request + 16 KiB)), RLIMIT_FSIZE 1 GiB
- * (never for the association). A default is lowered to the supervisor's own hard
- * limit; a value the topology sets is not (a role above it fails to
- * start, naming the limit). Under MPBS_SANITIZED no AS or NPROC default. */
+ * at 0 given the role's default: RLIMIT_NOFILE and RLIMIT_NPROC from its
+ * row of the role table (struct role_rlimits), RLIMIT_AS 1 GiB (for a
+ * per-connection role at least 256 MiB + max_connections × (max_request +
+ * 16 KiB)), RLIMIT_FSIZE 1 GiB (never for the ledger's writer). A default
+ * is lowered to the supervisor's own hard limit; a value the topology sets
+ * is not (a role above it fails to start, naming the limit). Under
+ * MPBS_SANITIZED no AS or NPROC default. */
 void limits_with_defaults(const struct topo_limits *set, enum role_kind role, const struct topology *t,
 			  struct topo_limits *out);
+
+/* Writes the README's table of these defaults (Markdown), one column per
+ * role kind. Returns 0, or -1 on a write error. */
+int limits_markdown(FILE *f);
 
 /* In the child: sets RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS and
  * RLIMIT_FSIZE to l's value (soft = hard) where it is set (0 = keep the

@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 	if (c.print_policy)
 		return cmd_print_policy(c.print_policy, c.oci);
 	if (c.print_keys)
-		return topo_keys_markdown(stdout) == 0 ? 0 : 1;
+		return topo_reference_markdown(stdout) == 0 ? 0 : 1;
 	if (optind != argc - 1) {
 		cli_usage(stderr);
 		return 2;

@@ -122,7 +122,7 @@ static void plan_roles(struct run_plan *p)
 			plan_names(r, def, def->per_provider ? p->t->providers[i].name : NULL);
 			r->spec = (struct role_spec){
 				.label = r->label, .comm = r->comm, .hostname = r->comm,
-				.host_uid = uid, .host_gid = uid, .keep_fds = r->keep, .limits = &r->limits,
+				.host_uid = uid, .host_gid = uid, .net_lo = def->net_lo, .keep_fds = r->keep, .limits = &r->limits,
 				.cgroup_fd = -1, .stderr_fd = r->stderr_wr, .arg = &r->cfg, .entry = def->entry,
 			};
 			def->plan(p, r, i);
@@ -245,6 +245,10 @@ static int plan_cgroups(struct run_plan *p, char *err, size_t errlen)
 
 int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t errlen)
 {
+	if (count_roles(t) > PLAN_ROLES_MAX) {
+		snprintf(err, errlen, "%zu roles: more than the plan holds (%d)", count_roles(t), PLAN_ROLES_MAX);
+		return -1;
+	}
 	plan_init_fds(p, t);
 	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++)
 		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++)

@@ -21,7 +21,11 @@
  * they coalesce. */
 #define CONTROL_SNDBUF 4096
 
-#define PLAN_ROLES_MAX (TOPO_PROVIDERS_MAX + 2)
+/* One role per one-role kind, TOPO_PROVIDERS_MAX of the per-provider one
+ * (plan_prepare refuses a table that needs more). */
+#define PLAN_ROLES_MAX (TOPO_PROVIDERS_MAX + ROLE_KINDS - 1)
+/* Most fds one role receives: the intermediary's listener, one artifact
+ * channel per provider and its status pipe (plan_roles.c). */
 #define PLAN_KEEP_MAX (TOPO_PROVIDERS_MAX + 2)
 #define PLAN_PATH_MAX 512
 #define PLAN_BINDS_MAX 12

@@ -137,7 +137,6 @@ void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 	keep_status_and_limits(r, p, PROVIDER_FD_STATUS, &tp->limits);
 	r->policy_variant = tp->exec ? POLICY_EXEC : POLICY_PLAIN;
 	r->spec.hostname = tp->name;
-	r->spec.net_lo = true;
 	r->spec.mounts = (struct mount_plan){ .binds = r->binds, .n_binds = nb, .proc = true, .dev_null = tp->exec };
 	r->spec.landlock = r->landlock;
 	r->spec.n_landlock = nb;

@@ -20,17 +20,22 @@ const struct role_kind_def role_kinds[ROLE_KINDS] = {
 	[ROLE_INTERMEDIARY] = {
 		.name = "intermediary", .comm = "mpbs-int", .policy = { "intermediary", NULL },
 		.uid_offset = 0, .stop_phase = 1,
+		.rlimits = { .nofile = 64, .nproc = 1, .per_connection = true,
+			     .why_as = "every connection may hold a whole body" },
 		.plan = plan_intermediary, .entry = enter_intermediary,
 	},
 	[ROLE_ASSOCIATION] = {
 		.name = "association", .comm = "mpbs-assoc", .policy = { "association", NULL },
 		.uid_offset = 1, .stop_phase = 3, .drains_at_stop = true, .writes_ledger = true,
+		.rlimits = { .nofile = 256, .nproc = 2, .why_nproc = "its fsync thread" },
 		.plan = plan_association, .entry = enter_association,
 	},
 	[ROLE_PROVIDER] = {
 		.name = "provider", .comm = "mpbs-p-", .policy = { "provider", "provider-exec" },
-		.uid_offset = 2, .per_provider = true, .stop_phase = 2, .drains_at_stop = true,
+		.uid_offset = 2, .per_provider = true, .net_lo = true, .stop_phase = 2, .drains_at_stop = true,
 		.keeps_journal = true, .may_be_given_up = true,
+		.rlimits = { .nofile = 1024, .nproc = 1, .why_nofile = "up to 256 handlers, 2 fds each",
+			     .why_as = "its programs included", .why_fsize = "files in `/state`" },
 		.plan = plan_provider, .entry = enter_provider,
 	},
 };

@@ -24,6 +24,18 @@ struct run_plan;
 struct role_plan;
 struct role_seal;
 
+/* A role's rlimits where its topology section sets none (runner/limits.c
+ * applies them, lowered to the supervisor's own hard limit). */
+struct role_rlimits {
+	unsigned nofile;      /* RLIMIT_NOFILE */
+	unsigned nproc;       /* RLIMIT_NPROC: its threads and the processes it runs */
+	/* It holds a socket and a whole body per HTTP connection: nofile grows
+	 * by max_connections and the providers, its address space by
+	 * max_connections x (max_request + 16 KiB) over a base. */
+	bool per_connection;
+	const char *why_nofile, *why_nproc, *why_as, *why_fsize; /* for the README's table */
+};
+
 struct role_kind_def {
 	/* Its topology section ("[provider NAME]" for one per provider), its
 	 * label in messages, and what `--audit-weaken ...:ROLE` names. */
@@ -37,6 +49,9 @@ struct role_kind_def {
 	unsigned uid_offset;
 	/* One role per [provider NAME] section, rather than one in all. */
 	bool per_provider;
+	/* Its network namespace has lo up (a provider's programs may reach
+	 * each other there); every other role's has no link up at all. */
+	bool net_lo;
 	/* A stop signals the roles of phase 1, waits until they have ended,
 	 * then phase 2, ...; roles start in the reverse order, so a reader is
 	 * there before its writers. */
@@ -54,6 +69,7 @@ struct role_kind_def {
 	 * the others of its kind (what is written to it is read and dropped);
 	 * any other role past its budget stops the run. */
 	bool may_be_given_up;
+	struct role_rlimits rlimits;
 	/* Fills the role's fds (the constants of its own header), mounts,
 	 * Landlock rules and configuration (runner/plan_roles.c). index: the
 	 * provider's, for per_provider rows. */

@@ -286,22 +286,21 @@ int topology_load(struct topology *t, const char *path, char *const *overrides, 
 	return rc;
 }
 
+/* What the rows of one section allocated in its struct. */
+static void free_section(void *base, int section)
+{
+	for (size_t i = 0; i < topo_n_keys; i++)
+		if (topo_keys[i].section == section)
+			topo_free_value(&topo_keys[i], base);
+}
+
 void topology_free(struct topology *t)
 {
 	free(t->path);
 	free(t->dir);
-	free(t->listen);
-	free(t->http_path);
-	free(t->ledger);
-	free(t->association_keys);
-	free(t->association_public_key);
-	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
-		struct topo_provider *pr = &t->providers[i];
-		free(pr->policy);
-		free(pr->keys);
-		free(pr->public_key);
-		free(pr->state);
-		free(pr->exec_dir);
-	}
+	free_section(t, TOPO_SECTION_RUNNER);
+	for (enum role_kind k = 0; k < ROLE_KINDS; k++)
+		for (size_t i = 0; i < (role_kinds[k].per_provider ? TOPO_PROVIDERS_MAX : 1); i++)
+			free_section(role_kinds[k].per_provider ? (void *)&t->providers[i] : (void *)t, (int)k);
 	memset(t, 0, sizeof(*t));
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../lib/wire.h"
+#include "limits.h"
 #include "topology.h"
 
 #define SIZE_1M (1ull << 20)
@@ -21,7 +22,8 @@
 
 const struct topo_key topo_keys[] = {
 	{ RUNNER, "uid_base", TOPO_UINT, TOPO(uid_base), 1, UINT32_MAX - 1000, "200000", NULL, false,
-	  "host uids: intermediary = base, association = base+1, provider i = base+2+i" },
+	  "the run's first host uid: each role runs as `uid_base` + its row's offset in `runner/role_table.c` "
+	  "(intermediary 0, association 1, provider i 2 + i)" },
 	{ RUNNER, "restart_budget", TOPO_UINT, TOPO(restart_budget), 0, 10000, "10", NULL, false,
 	  "restarts of each role within a minute (a budget per role, not shared); past it the run stops, or a provider is given up on" },
 	{ RUNNER, "restart_backoff_ms", TOPO_UINT, TOPO(restart_backoff_ms), 1, 600000, "100", NULL, false,
@@ -177,4 +179,12 @@ int topo_keys_markdown(FILE *f)
 			*title && title[0] == '[' ? "`" : "", k->name, value, dflt, k->doc);
 	}
 	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+int topo_reference_markdown(FILE *f)
+{
+	if (topo_keys_markdown(f) < 0)
+		return -1;
+	fprintf(f, "\nWhere a role's section sets none of `nofile`, `nproc`, `as`, `fsize`:\n\n");
+	return limits_markdown(f);
 }

@@ -64,4 +64,9 @@ bool topo_key_in_section(const struct topo_key *k, int section);
  * write error. */
 int topo_keys_markdown(FILE *f);
 
+/* What `mpbs-run --print-keys` prints and the README holds between its
+ * markers: the key table, then the table of each role's default rlimits
+ * (runner/limits.h). */
+int topo_reference_markdown(FILE *f);
+
 #endif

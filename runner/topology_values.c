@@ -308,3 +308,11 @@ int topo_set_value(const struct topo_key *k, void *base, const char *dir, const 
 	return -1;
 }
 
+void topo_free_value(const struct topo_key *k, void *base)
+{
+	if (k->type != TOPO_PATH && k->type != TOPO_LISTEN && k->type != TOPO_HTTP_PATH)
+		return;
+	char **field = (char **)((char *)base + k->offset);
+	free(*field);
+	*field = NULL;
+}

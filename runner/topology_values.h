@@ -12,6 +12,11 @@
  * was expected and what came. */
 int topo_set_value(const struct topo_key *k, void *base, const char *dir, const char *v, char *msg, size_t len);
 
+/* Frees what topo_set_value allocated for key k in base (a path, an
+ * address, a request path), and clears the field; other types hold no
+ * memory. */
+void topo_free_value(const struct topo_key *k, void *base);
+
 /* Frees *field and stores fresh there; fresh NULL means out of memory
  * (returns -1 with msg set). */
 int topo_replace_string(char **field, char *fresh, char *msg, size_t len);

@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The fds the association receives (runner/plan.c hands them over in this
- * order): the ledger, one signal channel read end per provider in the
- * topology's order, its status pipe. */
-#define ASSOCIATION_FD_LEDGER 3 /* ROLE_FD_FIRST */
-#define ASSOCIATION_FD_SIGNAL(i) (4 + (int)(i))
+#include "../role.h"
+
+/* The fds the association receives (runner/plan_roles.c hands them over
+ * in this order): the ledger, one signal channel read end per provider in
+ * the topology's order, its status pipe. */
+#define ASSOCIATION_FD_LEDGER ROLE_FD_FIRST
+#define ASSOCIATION_FD_SIGNAL(i) (ASSOCIATION_FD_LEDGER + 1 + (int)(i))
 #define ASSOCIATION_FD_STATUS(n_providers) ASSOCIATION_FD_SIGNAL(n_providers)
 
 struct association_provider {

@@ -8,11 +8,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The fds the intermediary receives (runner/plan.c hands them over in this
- * order): the listener, one artifact channel write end per provider in the
- * topology's order, its status pipe. */
-#define INTERMEDIARY_FD_LISTEN 3 /* ROLE_FD_FIRST */
-#define INTERMEDIARY_FD_ARTIFACT(i) (4 + (int)(i))
+#include "../role.h"
+
+/* The fds the intermediary receives (runner/plan_roles.c hands them over
+ * in this order): the listener, one artifact channel write end per provider
+ * in the topology's order, its status pipe. */
+#define INTERMEDIARY_FD_LISTEN ROLE_FD_FIRST
+#define INTERMEDIARY_FD_ARTIFACT(i) (INTERMEDIARY_FD_LISTEN + 1 + (int)(i))
 #define INTERMEDIARY_FD_STATUS(n_providers) INTERMEDIARY_FD_ARTIFACT(n_providers)
 
 struct intermediary_config {

@@ -9,12 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../role.h"
+
 struct landlock_rule;
 
-/* The fds a provider receives (runner/plan.c hands them over in this
- * order). */
+/* The fds a provider receives (runner/plan_roles.c hands them over in
+ * this order). */
 enum provider_fd {
-	PROVIDER_FD_ARTIFACT = 3, /* ROLE_FD_FIRST: its artifact channel, read end */
+	PROVIDER_FD_ARTIFACT = ROLE_FD_FIRST, /* its artifact channel, read end */
 	PROVIDER_FD_SIGNAL,       /* its signal channel, write end */
 	PROVIDER_FD_JOURNAL,      /* its write-ahead journal (journal.h), held by the supervisor */
 	PROVIDER_FD_CONTROL,      /* the supervisor's requests to send the journal again, read end */

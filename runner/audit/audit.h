@@ -42,6 +42,9 @@ struct audit_options {
 	const char *policy_dir;  /* test only: seccomp policies from here; NULL: the shipped ones */
 };
 
+/* The layers --audit-weaken takes, space-separated (for --help). */
+const char *audit_weaken_words(void);
+
 /* Parses "LAYER:ROLE" (LAYER: seccomp, caps, netns, scm, groups, env,
  * stderr) into w (role points into spec).
  * Returns 0, or -1 with err set. */

@@ -22,7 +22,11 @@
  * fresh sandbox of another role (another host uid) still starts. */
 void audit_check_while_holding(struct audit *a, size_t k, long value, struct audit_row *host)
 {
-	size_t other = k == 2 && a->plan.n_roles > 3 ? 3 : 2; /* another provider */
+	/* another provider: the first, or the second when k is the first */
+	size_t first = plan_first_role(&a->plan, ROLE_PROVIDER);
+	size_t other = k == first && first + 1 < a->plan.n_roles && a->plan.roles[first + 1].kind == ROLE_PROVIDER
+			       ? first + 1
+			       : first;
 	struct role_proc fresh = { .pidfd = -1 };
 	char err[256];
 	size_t alive = 0;

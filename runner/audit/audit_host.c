@@ -116,8 +116,8 @@ static void check_uid(struct audit *a, size_t k, struct audit_row *r)
 
 static void check_links(struct audit *a, size_t k, struct audit_row *r)
 {
-	bool provider = a->plan.roles[k].kind == ROLE_PROVIDER;
-	snprintf(r->expected, sizeof(r->expected), "%s", provider ? "lo up, nothing else" : "none up");
+	bool lo = role_kinds[a->plan.roles[k].kind].net_lo;
+	snprintf(r->expected, sizeof(r->expected), "%s", lo ? "lo up, nothing else" : "none up");
 	struct netns_link links[16];
 	size_t n = 0, up = 0;
 	char err[256];
@@ -128,7 +128,7 @@ static void check_links(struct audit *a, size_t k, struct audit_row *r)
 	for (size_t i = 0; i < n; i++)
 		up += (links[i].flags & IFF_UP) != 0;
 	snprintf(r->got, sizeof(r->got), "%zu links, %zu up", n, up);
-	r->ok = provider ? n == 1 && strcmp(links[0].name, "lo") == 0 && up == 1 : up == 0;
+	r->ok = lo ? n == 1 && strcmp(links[0].name, "lo") == 0 && up == 1 : up == 0;
 }
 
 static void check_fds(struct audit *a, size_t k, struct audit_row *r)

@@ -24,6 +24,15 @@ static const struct {
 	[AUDIT_WEAKEN_EXEC_LANDLOCK] = { "exec-landlock", "its programs' Landlock domain" },
 };
 
+const char *audit_weaken_words(void)
+{
+	static char words[256];
+	size_t used = 0;
+	for (size_t i = 0; i < sizeof(weaken_layers) / sizeof(weaken_layers[0]) && used < sizeof(words); i++)
+		used += (size_t)snprintf(words + used, sizeof(words) - used, "%s%s", i ? " " : "", weaken_layers[i].word);
+	return words;
+}
+
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen)
 {
 	const char *colon = strchr(spec, ':');
@@ -40,6 +49,15 @@ int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err
 	snprintf(err, errlen, "--audit-weaken %s: expected LAYER:ROLE, LAYER one of seccomp, caps, netns, scm, "
 		 "groups, env, stderr, exec-landlock", spec);
 	return -1;
+}
+
+/* Whether the plan hands fd to role r (so it holds that channel end). */
+static bool role_keeps(const struct role_plan *r, int fd)
+{
+	for (size_t i = 0; i < r->spec.n_keep; i++)
+		if (r->keep[i] == fd)
+			return true;
+	return false;
 }
 
 static int weaken_role(struct run_plan *p, size_t k, enum audit_layer layer)
@@ -70,10 +88,10 @@ static int weaken_role(struct run_plan *p, size_t k, enum audit_layer layer)
 	case AUDIT_WEAKEN_SCM:
 		/* the channels this role writes to accept passed fds again */
 		for (size_t i = 0; i < p->t->n_providers; i++) {
-			struct channel *c = r->kind == ROLE_INTERMEDIARY ? &p->artifact[i]
-					    : r->kind == ROLE_PROVIDER && r->provider == i ? &p->signal[i] : NULL;
-			if (c && channel_allow_passed_fds(c) < 0)
-				return -1;
+			struct channel *c[] = { &p->artifact[i], &p->signal[i] };
+			for (size_t j = 0; j < sizeof(c) / sizeof(c[0]); j++)
+				if (role_keeps(r, c[j]->writer) && channel_allow_passed_fds(c[j]) < 0)
+					return -1;
 		}
 		return 0;
 	}

@@ -41,7 +41,7 @@ Test(unit_topology_keys, the_readme_table_is_the_generated_one)
 	char *want = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&want, &len);
-	cr_assert_eq(topo_keys_markdown(f), 0);
+	cr_assert_eq(topo_reference_markdown(f), 0);
 	fclose(f);
 	char *got = readme_table();
 	cr_assert_str_eq(got, want,
