@@ -48,7 +48,7 @@ void plan_intermediary(struct run_plan *p, struct role_plan *r, size_t index)
 		keep_as(r, INTERMEDIARY_FD_ARTIFACT(i), p->artifact[i].writer);
 		p->im_artifact_fds[i] = INTERMEDIARY_FD_ARTIFACT(i);
 	}
-	keep_status_and_limits(r, p, INTERMEDIARY_FD_STATUS(n), &t->intermediary_limits);
+	keep_status_and_limits(r, p, INTERMEDIARY_FD_STATUS(n), &t->limits[ROLE_INTERMEDIARY]);
 	r->cfg.im = (struct intermediary_config){
 		.listen_fd = INTERMEDIARY_FD_LISTEN, .n_providers = n, .artifact_fds = p->im_artifact_fds,
 		.receive_body = p->receive_body, .path = t->http_path, .max_request = t->max_request,
@@ -69,7 +69,7 @@ void plan_association(struct run_plan *p, struct role_plan *r, size_t index)
 		keep_as(r, ASSOCIATION_FD_SIGNAL(i), p->signal[i].reader);
 		p->as_providers[i].signal_fd = ASSOCIATION_FD_SIGNAL(i);
 	}
-	keep_status_and_limits(r, p, ASSOCIATION_FD_STATUS(n), &t->association_limits);
+	keep_status_and_limits(r, p, ASSOCIATION_FD_STATUS(n), &t->limits[ROLE_ASSOCIATION]);
 	/* Its head-signing key directory, read-only, read once before its seal. */
 	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
 	r->binds[0] = (struct mount_bind){ .src = t->association_keys, .dst = "/keys", .writable = false };

@@ -73,12 +73,6 @@ static struct section_state *find_provider(struct parse *p, const char *name)
 	return NULL;
 }
 
-/* The section of a one-role kind: where its values live in struct topology. */
-static struct topo_limits *role_limits(struct topology *t, enum role_kind kind)
-{
-	return kind == ROLE_INTERMEDIARY ? &t->intermediary_limits : &t->association_limits;
-}
-
 /* The one-role section named name, or NULL. */
 static struct section_state *find_fixed(struct parse *p, const char *name)
 {
@@ -234,7 +228,7 @@ static int init_fixed_sections(struct parse *p)
 		return -1;
 	for (enum role_kind k = 0; k < ROLE_KINDS; k++)
 		if (!role_kinds[k].per_provider &&
-		    init_section(p, &p->role[k], (int)k, role_kinds[k].name, t, role_limits(t, k)) < 0)
+		    init_section(p, &p->role[k], (int)k, role_kinds[k].name, t, &t->limits[k]) < 0)
 			return -1;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "../lib/wire.h"
+#include "role_table.h"
 
 #define TOPO_PROVIDERS_MAX 64
 #define EX_CONFIG_STATUS 78
@@ -84,7 +85,6 @@ struct topology {
 	uint32_t header_timeout;         /* seconds to send a request head */
 	uint32_t body_timeout;           /* seconds to send a body after its head */
 	uint32_t stall_timeout_ms;       /* ms requests are held back behind a full artifact channel */
-	struct topo_limits intermediary_limits;
 
 	/* [association] */
 	char *ledger;      /* absolute */
@@ -96,7 +96,10 @@ struct topology {
 	unsigned confirm_k;/* 0 means "all" */
 	uint32_t pending_timeout; /* seconds */
 	uint32_t pending_max;
-	struct topo_limits association_limits;
+
+	/* The limits and restart policy of each one-role kind's section, by
+	 * role kind (a per-provider kind's are in its topo_provider). */
+	struct topo_limits limits[ROLE_KINDS];
 
 	size_t n_providers;
 	struct topo_provider providers[TOPO_PROVIDERS_MAX];

@@ -149,9 +149,10 @@ int topology_check(struct parse *p)
 	struct stat st;
 	if (stat(t->ledger, &st) == 0 && S_ISDIR(st.st_mode))
 		return fail_at(p, origin_of(assoc, "ledger"), assoc, "ledger", "%s is a directory", t->ledger);
-	if (t->association_limits.fsize)
-		return fail_at(p, origin_of(assoc, "fsize"), assoc, "fsize",
-			       "not for the association: RLIMIT_FSIZE would cut its ledger");
+	for (enum role_kind k = 0; k < ROLE_KINDS; k++)
+		if (role_kinds[k].writes_ledger && !role_kinds[k].per_provider && t->limits[k].fsize)
+			return fail_at(p, origin_of(&p->role[k], "fsize"), &p->role[k], "fsize",
+				       "not for the %s: RLIMIT_FSIZE would cut its ledger", role_kinds[k].name);
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (validate_provider(p, i) < 0)
 			return -1;
