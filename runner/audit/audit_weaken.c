@@ -105,9 +105,8 @@ int audit_apply_weakenings(struct run_plan *p, const struct audit_options *o, ch
 		for (size_t k = 0; k < p->n_roles; k++) {
 			if (!audit_role_named(p, k, o->weaken[w].role))
 				continue;
-			/* the programs' domain exists only in a provider with exec */
-			if (o->weaken[w].layer == AUDIT_WEAKEN_EXEC_LANDLOCK &&
-			    (p->roles[k].kind != ROLE_PROVIDER || !p->roles[k].cfg.pv.exec))
+			/* the programs' domain exists only in a role that runs programs */
+			if (o->weaken[w].layer == AUDIT_WEAKEN_EXEC_LANDLOCK && p->roles[k].policy_variant != POLICY_EXEC)
 				continue;
 			hit++;
 			if (weaken_role(p, k, o->weaken[w].layer) < 0) {
