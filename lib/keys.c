@@ -113,12 +113,19 @@ int keys_store_hex(const char *path, const uint8_t *in, size_t n, mode_t mode, c
 	return rc;
 }
 
-static int join_path(char *out, size_t cap, const char *dir, const char *name, char *errbuf, size_t errlen)
+/* dir/name in a fresh string, refused past PATH_MAX before anything is
+ * made. NULL with errbuf set. */
+static char *key_path(const char *dir, const char *name, char *errbuf, size_t errlen)
 {
-	int n = snprintf(out, cap, "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= cap)
-		return err_set(errbuf, errlen, "%s/%s: path too long", dir, name);
-	return 0;
+	char *path = fs_path_join(dir, name);
+	if (path == NULL) {
+		err_set(errbuf, errlen, "%s/%s: out of memory", dir, name);
+	} else if (strlen(path) >= PATH_MAX) {
+		err_set(errbuf, errlen, "%s: path too long", path);
+		free(path);
+		path = NULL;
+	}
+	return path;
 }
 
 /* Creates dir (one level) 0700 if it is missing; an existing one must be a directory. */
@@ -150,12 +157,8 @@ static int refuse_existing(const char *path, char *errbuf, size_t errlen)
 	return 0;
 }
 
-int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
+static int generate_pair(const char *dir, const char *sk_path, const char *pk_path, char *errbuf, size_t errlen)
 {
-	char sk_path[PATH_MAX], pk_path[PATH_MAX];
-	if (join_path(sk_path, sizeof(sk_path), dir, KEYS_SECRET_NAME, errbuf, errlen) < 0 ||
-	    join_path(pk_path, sizeof(pk_path), dir, KEYS_PUBLIC_NAME, errbuf, errlen) < 0)
-		return -1;
 	if (sodium_init() < 0)
 		return err_set(errbuf, errlen, "libsodium initialisation failed");
 	if (ensure_key_dir(dir, errbuf, errlen) < 0 || refuse_existing(sk_path, errbuf, errlen) < 0 ||
@@ -170,6 +173,16 @@ int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
 		unlink(sk_path);
 		rc = -1;
 	}
+	return rc;
+}
+
+int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
+{
+	char *sk_path = key_path(dir, KEYS_SECRET_NAME, errbuf, errlen);
+	char *pk_path = sk_path ? key_path(dir, KEYS_PUBLIC_NAME, errbuf, errlen) : NULL;
+	int rc = pk_path ? generate_pair(dir, sk_path, pk_path, errbuf, errlen) : -1;
+	free(sk_path);
+	free(pk_path);
 	return rc;
 }
 
