@@ -142,7 +142,7 @@ static int evict_own(void *ctx, struct pending_op *e)
  * providers have both stages covered. */
 static int apply_covered(struct association *as, size_t who, const struct uncovered *u)
 {
-	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	uint64_t now_ms = clock_mono_ms();
 	struct pending_op *e = pending_admit(&as->pending, u->op, who, now_ms, evict_own, as);
 	if (!e && errno == ENOSPC) {
 		/* At its quota, and every operation it holds is shared with

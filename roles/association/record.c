@@ -157,7 +157,7 @@ int record_expire(struct association *as, struct pending_op *e)
 
 int record_expire_aged(struct association *as)
 {
-	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	uint64_t now_ms = clock_mono_ms();
 	uint64_t age_ms = (uint64_t)as->cfg->pending_timeout * 1000u;
 	struct pending_op *e;
 	while ((e = pending_oldest(&as->pending)) && now_ms - e->created_ms >= age_ms)
