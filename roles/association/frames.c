@@ -165,7 +165,7 @@ static int apply_covered(struct association *as, size_t who, const struct uncove
 		return 0; /* a duplicate: the first covered value stands */
 	e->have[who] |= bit;
 	memcpy(e->values[who][bit - 1], u->value, WIRE_DIGEST_LEN);
-	if (e->have[who] != 3)
+	if (e->have[who] != STAGES_BOTH)
 		return 0;
 	e->complete++;
 	if (e->confirmed || e->complete < as->cfg->confirm_k)
