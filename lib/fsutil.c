@@ -1,9 +1,12 @@
+#define _GNU_SOURCE
 #include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,11 +26,22 @@ int fs_mkdir_parents(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int fs_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+int fs_open_read(const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int saved = errno;
+		err_set(err, errlen, "open %s: %s", path, strerror(saved));
+		errno = saved;
+	}
+	return fd;
+}
+
+int fs_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	int fd = fs_open_read(path, err, errlen);
 	if (fd < 0)
-		return err_set(err, errlen, "open %s: %s", path, strerror(errno));
+		return -1;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return err_set(err, errlen, "%s: not a regular file", path);
@@ -65,4 +79,62 @@ int fs_read_small(const char *path, char *buf, size_t cap, size_t *len, char *er
 		rc = err_set(err, errlen, "%s: larger than %zu bytes", path, cap);
 	buf[rc == 0 ? *len : 0] = '\0';
 	return rc;
+}
+
+int fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int fs_fsync_parent(const char *path, char *err, size_t errlen)
+{
+	char *copy = strdup(path);
+	if (copy == NULL)
+		return err_set(err, errlen, "%s: out of memory", path);
+	const char *dir = dirname(copy);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0, saved = 0;
+	if (fd < 0 || fsync(fd) < 0) {
+		saved = errno;
+		rc = err_set(err, errlen, "%s %s: %s", fd < 0 ? "open" : "fsync", dir, strerror(saved));
+	}
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	if (rc < 0)
+		errno = saved;
+	return rc;
+}
+
+char *fs_path_join_n(const char *dir, size_t dir_len, const char *name)
+{
+	char *out = NULL;
+	if (dir_len > INT_MAX || asprintf(&out, "%.*s/%s", (int)dir_len, dir, name) < 0)
+		return NULL;
+	return out;
+}
+
+char *fs_path_join(const char *dir, const char *name)
+{
+	return fs_path_join_n(dir, strlen(dir), name);
+}
+
+void fs_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }

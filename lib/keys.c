@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -83,38 +82,6 @@ int keys_load_secret_hex(const char *path, uint8_t *out, size_t n, char *errbuf,
 	return load_hex(path, true, out, n, errbuf, errlen);
 }
 
-static int fsync_parent(const char *path, char *errbuf, size_t errlen)
-{
-	char *copy = strdup(path);
-	if (copy == NULL)
-		return err_set(errbuf, errlen, "%s: out of memory", path);
-	const char *dir = dirname(copy);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-	if (fd < 0)
-		rc = err_set(errbuf, errlen, "open %s: %s", dir, strerror(errno));
-	else if (fsync(fd) < 0)
-		rc = err_set(errbuf, errlen, "fsync %s: %s", dir, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return rc;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int keys_store_hex(const char *path, const uint8_t *in, size_t n, mode_t mode, char *errbuf, size_t errlen)
 {
 	if (n == 0 || n > KEYS_BYTES_MAX)
@@ -131,7 +98,7 @@ int keys_store_hex(const char *path, const uint8_t *in, size_t n, mode_t mode, c
 	/* fchmod: the umask must not decide who may read a key. */
 	if (fchmod(fd, mode) < 0)
 		rc = err_set(errbuf, errlen, "chmod %s: %s", path, strerror(errno));
-	else if (write_all(fd, text, 2 * n + 1) < 0)
+	else if (fs_write_all(fd, text, 2 * n + 1) < 0)
 		rc = err_set(errbuf, errlen, "write %s: %s", path, strerror(errno));
 	else if (fsync(fd) < 0)
 		rc = err_set(errbuf, errlen, "fsync %s: %s", path, strerror(errno));
@@ -139,19 +106,26 @@ int keys_store_hex(const char *path, const uint8_t *in, size_t n, mode_t mode, c
 	if (close(fd) < 0 && rc == 0)
 		rc = err_set(errbuf, errlen, "close %s: %s", path, strerror(errno));
 	if (rc == 0)
-		rc = fsync_parent(path, errbuf, errlen);
+		rc = fs_fsync_parent(path, errbuf, errlen);
 	/* A half-written key file would block the next attempt forever. */
 	if (rc < 0)
 		unlink(path);
 	return rc;
 }
 
-static int join_path(char *out, size_t cap, const char *dir, const char *name, char *errbuf, size_t errlen)
+/* dir/name in a fresh string, refused past PATH_MAX before anything is
+ * made. NULL with errbuf set. */
+static char *key_path(const char *dir, const char *name, char *errbuf, size_t errlen)
 {
-	int n = snprintf(out, cap, "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= cap)
-		return err_set(errbuf, errlen, "%s/%s: path too long", dir, name);
-	return 0;
+	char *path = fs_path_join(dir, name);
+	if (path == NULL) {
+		err_set(errbuf, errlen, "%s/%s: out of memory", dir, name);
+	} else if (strlen(path) >= PATH_MAX) {
+		err_set(errbuf, errlen, "%s: path too long", path);
+		free(path);
+		path = NULL;
+	}
+	return path;
 }
 
 /* Creates dir (one level) 0700 if it is missing; an existing one must be a directory. */
@@ -161,7 +135,7 @@ static int ensure_key_dir(const char *dir, char *errbuf, size_t errlen)
 		/* As for the files: the umask must not decide the mode. */
 		if (chmod(dir, 0700) < 0)
 			return err_set(errbuf, errlen, "chmod %s: %s", dir, strerror(errno));
-		return fsync_parent(dir, errbuf, errlen);
+		return fs_fsync_parent(dir, errbuf, errlen);
 	}
 	if (errno != EEXIST)
 		return err_set(errbuf, errlen, "mkdir %s: %s", dir, strerror(errno));
@@ -183,12 +157,8 @@ static int refuse_existing(const char *path, char *errbuf, size_t errlen)
 	return 0;
 }
 
-int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
+static int generate_pair(const char *dir, const char *sk_path, const char *pk_path, char *errbuf, size_t errlen)
 {
-	char sk_path[PATH_MAX], pk_path[PATH_MAX];
-	if (join_path(sk_path, sizeof(sk_path), dir, KEYS_SECRET_NAME, errbuf, errlen) < 0 ||
-	    join_path(pk_path, sizeof(pk_path), dir, KEYS_PUBLIC_NAME, errbuf, errlen) < 0)
-		return -1;
 	if (sodium_init() < 0)
 		return err_set(errbuf, errlen, "libsodium initialisation failed");
 	if (ensure_key_dir(dir, errbuf, errlen) < 0 || refuse_existing(sk_path, errbuf, errlen) < 0 ||
@@ -203,6 +173,16 @@ int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
 		unlink(sk_path);
 		rc = -1;
 	}
+	return rc;
+}
+
+int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
+{
+	char *sk_path = key_path(dir, KEYS_SECRET_NAME, errbuf, errlen);
+	char *pk_path = sk_path ? key_path(dir, KEYS_PUBLIC_NAME, errbuf, errlen) : NULL;
+	int rc = pk_path ? generate_pair(dir, sk_path, pk_path, errbuf, errlen) : -1;
+	free(sk_path);
+	free(pk_path);
 	return rc;
 }
 

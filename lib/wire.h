@@ -22,6 +22,10 @@ enum wire_stage {
 	STAGE_START = 1,
 	STAGE_COMPLETE = 2,
 };
+/* The stages double as bits: a set of them (what a provider signalled for
+ * an operation, what the association holds of one) is their OR, and this
+ * is the set with both. */
+#define STAGES_BOTH (STAGE_START | STAGE_COMPLETE)
 
 #define WIRE_CORRELATION_LEN 16
 #define WIRE_DIGEST_LEN 32

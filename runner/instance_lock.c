@@ -10,13 +10,6 @@
 
 #include "../lib/fsutil.h"
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* A write lock on [start, start + len) of fd (len 0: the whole file, however
  * it grows). 0, 1 when another open file description holds a conflicting
  * lock (*held says which range, when the kernel still has it), -1 on error. */
@@ -135,6 +128,6 @@ int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t 
 
 void instance_lock_release(struct instance_lock *l)
 {
-	close_fd(&l->uids_fd);
-	close_fd(&l->ledger_fd);
+	fs_close(&l->uids_fd);
+	fs_close(&l->ledger_fd);
 }

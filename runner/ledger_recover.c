@@ -2,6 +2,7 @@
 #include "ledger_recover.h"
 
 #include "append_only.h"
+#include "../lib/fsutil.h"
 #include "../lib/log.h"
 
 #include <errno.h>
@@ -61,27 +62,6 @@ static off_t find_cut(int fd, off_t size, char *buf, bool *nul)
 	return line_start;
 }
 
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	int rc = fsync(dfd);
-	int saved = errno;
-	close(dfd);
-	errno = saved;
-	return rc;
-}
-
 /* A new file beside the ledger, never an existing one (O_EXCL: a second
  * cut at the same offset in one run gets the next suffix). */
 static int create_save_file(const char *path, off_t offset, char *name, size_t namelen)
@@ -99,20 +79,6 @@ static int create_save_file(const char *path, off_t offset, char *name, size_t n
 	}
 	errno = EEXIST;
 	return -1;
-}
-
-static int write_all(int fd, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Copies the first LEDGER_CUT_SAVE_MAX bytes of the cut to a new file
@@ -139,7 +105,7 @@ static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledg
 		off_t room = LEDGER_CUT_SAVE_MAX - cut->saved_len;
 		if (room > 0) {
 			size_t keep = room < (off_t)n ? (size_t)room : n;
-			if (write_all(out, buf, keep) < 0) {
+			if (fs_write_all(out, buf, keep) < 0) {
 				snprintf(err, errlen, "ledger %s: write %s: %s", path, cut->saved, strerror(errno));
 				goto fail;
 			}
@@ -147,7 +113,8 @@ static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledg
 		}
 		off += (off_t)n;
 	}
-	if (fsync(out) < 0 || fsync_parent(cut->saved) < 0) {
+	/* One message, naming the saved file, for either fsync: no err buffer. */
+	if (fsync(out) < 0 || fs_fsync_parent(cut->saved, NULL, 0) < 0) {
 		snprintf(err, errlen, "ledger %s: fsync %s: %s", path, cut->saved, strerror(errno));
 		goto fail;
 	}

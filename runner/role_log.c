@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/fsutil.h"
+
 /* Records read per role_log_drain call: the loop's other events get their
  * turn, and epoll (level-triggered) reports the pipe again. */
 #define ROLE_LOG_READS_MAX 16
@@ -61,21 +63,6 @@ size_t role_log_escape(const uint8_t *in, size_t n, char *out, size_t cap)
 	return o;
 }
 
-/* One write(2) per line, so lines of the supervisor and of every role
- * never interleave within a line. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* the supervisor's log is gone: nothing better to do */
-		buf += w;
-		len -= (size_t)w;
-	}
-}
-
 static void emit(struct role_log *l, const char *note, int out_fd)
 {
 	char *out = l->out;
@@ -84,7 +71,10 @@ static void emit(struct role_log *l, const char *note, int out_fd)
 		return;
 	size_t o = (size_t)n + role_log_escape((const uint8_t *)l->line, l->len, out + n, sizeof(l->out) - (size_t)n);
 	o += (size_t)snprintf(out + o, sizeof(l->out) - o, "%s\n", note);
-	write_all(out_fd, out, o < sizeof(l->out) ? o : sizeof(l->out) - 1);
+	/* One write(2) per line, so lines of the supervisor and of every role
+	 * never interleave within a line. A failure means the supervisor's log
+	 * is gone: nothing better to do. */
+	(void)fs_write_all(out_fd, out, o < sizeof(l->out) ? o : sizeof(l->out) - 1);
 	l->len = 0;
 }
 

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "seccomp_internal.h"
 #include "../lib/errbuf.h"
+#include "../lib/fsutil.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define POLICY_MAX_LINE 512
 #define POLICY_MAX_RULES 2048
@@ -265,9 +267,17 @@ static FILE *enter_file(struct parse_state *ps, const char *path, const struct l
 {
 	struct seccomp_policy *p = ps->policy;
 	struct stat st;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return state_error(ps, from, "open %s: %s", path, strerror(errno)), NULL;
+	/* O_NONBLOCK: a FIFO named as a policy is refused by check_file, not waited on. */
+	char why[POLICY_MAX_MESSAGE];
+	int fd = fs_open_read(path, why, sizeof(why));
+	if (fd < 0)
+		return state_error(ps, from, "%s", why), NULL;
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		state_error(ps, from, "open %s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
 	char *copy = check_file(ps, from, path, f, &st) < 0 ? NULL : strdup(path);
 	if (!copy) {
 		if (errno == ENOMEM)

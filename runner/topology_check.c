@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../lib/fsutil.h"
 #include "../lib/keys.h"
 #include "topology_dirs.h"
 #include "topology_values.h"
@@ -90,16 +91,6 @@ static int validate_provider(struct parse *p, size_t i)
 	return 0;
 }
 
-/* Joins dir and name into a fresh string (NULL when out of memory). */
-static char *path_in(const char *dir, const char *name)
-{
-	size_t len = strlen(dir) + strlen(name) + 2;
-	char *out = malloc(len);
-	if (out != NULL)
-		snprintf(out, len, "%s/%s", dir, name);
-	return out;
-}
-
 /* The association's head-signing key: by default beside the ledger,
  * generated on first start (it signs what the association wrote, never an
  * outcome, so a fresh key costs no authority; a deployment that pins its
@@ -111,14 +102,14 @@ static int validate_association_keys(struct parse *p)
 	char msg[128];
 	if (t->association_keys == NULL) {
 		char *copy = strdup(t->ledger);
-		char *def = copy ? path_in(dirname(copy), "association-keys") : NULL;
+		char *def = copy ? fs_path_join(dirname(copy), "association-keys") : NULL;
 		free(copy);
 		if (topo_replace_string(&t->association_keys, def, msg, sizeof(msg)) < 0)
 			return fail_at(p, ORIGIN_NONE, s, "keys", "%s", msg);
 		s->at[find_key(s, "keys")] = origin_of(s, "ledger");
 	}
 	if (t->association_public_key == NULL) {
-		if (topo_replace_string(&t->association_public_key, path_in(t->association_keys, KEYS_PUBLIC_NAME), msg,
+		if (topo_replace_string(&t->association_public_key, fs_path_join(t->association_keys, KEYS_PUBLIC_NAME), msg,
 				   sizeof(msg)) < 0)
 			return fail_at(p, ORIGIN_NONE, s, "public_key", "%s", msg);
 		s->at[find_key(s, "public_key")] = origin_of(s, "keys");

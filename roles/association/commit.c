@@ -56,7 +56,7 @@ int commit_write(struct association *as)
  * `now` forces one (the stop). */
 static int append_head(struct association *as, bool now)
 {
-	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	uint64_t now_ms = clock_mono_ms();
 	if (as->replaying || as->ledger.seq == as->head_record_seq)
 		return 0;
 	if (!now && now_ms - as->head_ms < HEAD_MIN_INTERVAL_MS &&

@@ -142,7 +142,7 @@ static int evict_own(void *ctx, struct pending_op *e)
  * providers have both stages covered. */
 static int apply_covered(struct association *as, size_t who, const struct uncovered *u)
 {
-	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	uint64_t now_ms = clock_mono_ms();
 	struct pending_op *e = pending_admit(&as->pending, u->op, who, now_ms, evict_own, as);
 	if (!e && errno == ENOSPC) {
 		/* At its quota, and every operation it holds is shared with
@@ -165,7 +165,7 @@ static int apply_covered(struct association *as, size_t who, const struct uncove
 		return 0; /* a duplicate: the first covered value stands */
 	e->have[who] |= bit;
 	memcpy(e->values[who][bit - 1], u->value, WIRE_DIGEST_LEN);
-	if (e->have[who] != 3)
+	if (e->have[who] != STAGES_BOTH)
 		return 0;
 	e->complete++;
 	if (e->confirmed || e->complete < as->cfg->confirm_k)

@@ -56,7 +56,7 @@ static int providers_text(struct association *as, const struct pending_op *e, ch
 	const char *names[64];
 	size_t n = 0;
 	for (size_t i = 0; i < as->cfg->n_providers; i++)
-		if (e->have[i] == 3)
+		if (e->have[i] == STAGES_BOTH)
 			names[n++] = as->cfg->providers[i].name;
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
@@ -113,7 +113,7 @@ int record_confirmation(struct association *as, struct pending_op *e)
 	size_t n = 0;
 
 	for (size_t i = 0; i < as->cfg->n_providers; i++) {
-		if (e->have[i] != 3)
+		if (e->have[i] != STAGES_BOTH)
 			continue;
 		parts[n].provider = as->cfg->providers[i].name;
 		memcpy(parts[n].start, e->values[i][0], WIRE_DIGEST_LEN);
@@ -157,7 +157,7 @@ int record_expire(struct association *as, struct pending_op *e)
 
 int record_expire_aged(struct association *as)
 {
-	uint64_t now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000u;
+	uint64_t now_ms = clock_mono_ms();
 	uint64_t age_ms = (uint64_t)as->cfg->pending_timeout * 1000u;
 	struct pending_op *e;
 	while ((e = pending_oldest(&as->pending)) && now_ms - e->created_ms >= age_ms)

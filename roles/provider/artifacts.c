@@ -40,7 +40,7 @@ static int handle_frame(struct provider *p, const uint8_t *buf, size_t len)
 	uint8_t before = signalled_before(p, op);
 	if (before)
 		p->recognised++;
-	if (before == 3)
+	if (before == STAGES_BOTH)
 		return 0;
 	if (before)
 		return initiate(p, &a, op, before);

@@ -18,16 +18,10 @@
 #include <sodium.h>
 
 #include "../../lib/chain.h"
+#include "../../lib/clock.h"
 #include "../../lib/derive.h"
 #include "../../lib/log.h"
 #include "provider_internal.h"
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Sends frames, blocking: the association is slower than us at worst, and
  * waiting on it is the backpressure we want (nothing is dropped here). One
@@ -110,7 +104,7 @@ static int arm_timer(struct provider *p)
 int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_LEN],
 		const uint8_t value[WIRE_DIGEST_LEN])
 {
-	struct signal_frame s = { .stage = stage, .t_ns = realtime_ns(), .seq = p->seq + 1 };
+	struct signal_frame s = { .stage = stage, .t_ns = clock_ns(CLOCK_REALTIME), .seq = p->seq + 1 };
 	uint8_t buf[SIGNAL_FRAME_LEN];
 
 	snprintf(s.provider, sizeof(s.provider), "%s", p->cfg->name);

@@ -2,7 +2,7 @@
 #include "exec.h"
 
 #include "../../lib/clock.h"
-
+#include "../../lib/fsutil.h"
 #include "../../lib/landlock.h"
 #include "../../lib/memcheck.h"
 
@@ -71,19 +71,13 @@ static int body_fd(const uint8_t *body, size_t len)
 		return -1;
 	int room = fcntl(p[1], F_SETPIPE_SZ, len > EXEC_PIPE_MIN ? (int)len : EXEC_PIPE_MIN);
 	int saved = room < 0 ? errno : EMSGSIZE;
-	size_t off = 0;
-	while (room >= 0 && (size_t)room >= len && off < len) {
-		ssize_t n = write(p[1], body + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			saved = n < 0 ? errno : EIO;
-			break;
-		}
-		off += (size_t)n;
+	bool whole = room >= 0 && (size_t)room >= len;
+	if (whole && fs_write_all(p[1], body, len) < 0) {
+		saved = errno;
+		whole = false;
 	}
 	close(p[1]);
-	if (off < len || room < 0) {
+	if (!whole) {
 		close(p[0]);
 		errno = saved;
 		return -1;

@@ -1,12 +1,10 @@
 /* A provider's own policy file, read inside its sandbox (see the header),
  * through the project's INI reader (lib/ini_file.h). */
-#define _GNU_SOURCE /* asprintf */
 #include "policy.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -18,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "../../lib/fsutil.h"
 #include "../../lib/ini_file.h"
 #include "../../lib/keys.h"
 #include "../../lib/wire.h"
@@ -213,16 +212,13 @@ static int set_action(struct policy_parse *pp, const char *value)
 	return set_command(pp, key, value + 5, &pp->p->action_exec);
 }
 
-/* "PATH/name" into a fresh string, "name" alone when dir is empty. */
+/* "PATH/name" into a fresh string, "name" alone when dir is empty, one
+ * slash between even when dir ends in one. */
 static char *join_path(const char *dir, size_t dir_len, const char *name)
 {
-	char *out = NULL;
 	if (dir_len == 0)
 		return strdup(name);
-	bool slash = dir[dir_len - 1] == '/';
-	if (asprintf(&out, "%.*s%s%s", (int)dir_len, dir, slash ? "" : "/", name) < 0)
-		return NULL;
-	return out;
+	return fs_path_join_n(dir, dir[dir_len - 1] == '/' ? dir_len - 1 : dir_len, name);
 }
 
 static char *resolve_token_key(const struct policy_parse *pp, const char *name)

@@ -13,9 +13,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "../../roles/role.h"
+
+/* Both the probes (probe_args.c) and the argument surface (surface.c) ask
+ * a channel end for its backlog, on headers that may predate the option. */
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
 
 #define PROBE_ROLE_INTERMEDIARY (1u << 0)
 #define PROBE_ROLE_ASSOCIATION (1u << 1)

@@ -13,10 +13,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#ifndef AF_VSOCK
-#define AF_VSOCK 40
-#endif
-
 /* ---- network ---- */
 
 int act_socket(const struct probe_def *d, const struct probe_env *e)

@@ -37,10 +37,6 @@
  * it: channel_kernel_refuses_fds), where the receiver must drop the fd. */
 #define SCM_WHY "the reader end carries SO_PASSRIGHTS = 0: no fd enters the channel"
 
-#ifndef SO_MEMINFO
-#define SO_MEMINFO 55
-#endif
-
 /* ---- actions of their own ---- */
 
 /* A blocked SIGSYS does not save a role from its filter: the kernel

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,10 +31,20 @@ const char *mpbs_binary(void)
 	return b ? b : "build/mpbs-run";
 }
 
+/* The directory mpbs-tests started in, taken before any test changes into
+ * its scratch directory: "." would then name the scratch directory. */
+static char start_dir[PATH_MAX] = ".";
+
+__attribute__((constructor)) static void remember_start_dir(void)
+{
+	if (getcwd(start_dir, sizeof(start_dir)) == NULL)
+		snprintf(start_dir, sizeof(start_dir), ".");
+}
+
 const char *mpbs_srcdir(void)
 {
 	const char *s = getenv("MPBS_SRCDIR");
-	return s ? s : ".";
+	return s ? s : start_dir;
 }
 
 static int free_port(void)

@@ -47,6 +47,7 @@ const char *mpbs_binary(void);
  * counts, for slow runs such as
  * `make check-valgrind`. Waits only: no test asserts a speed. */
 int harness_time_scale(void);
+/* MPBS_SRCDIR, else the directory mpbs-tests was started in. */
 const char *mpbs_srcdir(void);
 
 /* One HTTP exchange on a fresh connection: sends raw bytes, returns the

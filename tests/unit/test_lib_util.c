@@ -1,9 +1,11 @@
+#define _GNU_SOURCE
 /* lib/errbuf.c and lib/fsutil.c: the one way errors name their place, and
  * the small file chores every part shares. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,4 +121,118 @@ Test(unit_lib_util, text_checks)
 	cr_assert(text_has_word("rw,nosuid,noexec", "noexec", ','));
 	cr_assert_not(text_has_word("rw,nosuid", "rw,nosuid x", ','));
 	cr_assert_not(text_has_word("a", "", ' '));
+}
+
+Test(unit_lib_util, open_read_opens_a_fifo_without_blocking, .init = make_dir, .fini = remove_dir)
+{
+	char fifo[256], err[256];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	int fd = fs_open_read(fifo, err, sizeof(err));
+	cr_assert_geq(fd, 0, "no writer, and still no wait: %s", err);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode), "what is there is the caller's to check");
+	close(fd);
+	char missing[256];
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	cr_assert_eq(fs_open_read(missing, err, sizeof(err)), -1);
+	cr_assert_eq(errno, ENOENT);
+	char want[320];
+	snprintf(want, sizeof(want), "open %s: %s", missing, strerror(ENOENT));
+	cr_assert_str_eq(err, want);
+}
+
+Test(unit_lib_util, write_all_writes_everything_or_says_why, .init = make_dir, .fini = remove_dir)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/big", dir);
+	size_t len = 1u << 20;
+	char *buf = malloc(len), *back = malloc(len + 1);
+	cr_assert(buf && back);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (char)(i * 7);
+	int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fs_write_all(fd, buf, len), 0);
+	cr_assert_eq(fs_write_all(fd, buf, 0), 0, "nothing to write is done at once");
+	close(fd);
+	struct stat st;
+	size_t got = 0;
+	char err[256];
+	fd = fs_open_regular(path, &st, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(fs_read_upto(fd, path, back, len, &got, err, sizeof(err)), 0, "%s", err);
+	close(fd);
+	cr_assert_eq(got, len);
+	cr_assert_eq(memcmp(buf, back, len), 0);
+
+	/* A full non-blocking pipe: the first write is short, the next fails. */
+	int p[2];
+	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	int cap = fcntl(p[1], F_GETPIPE_SZ);
+	cr_assert_gt(cap, 0);
+	cr_assert_lt((size_t)cap, len);
+	errno = 0;
+	cr_assert_eq(fs_write_all(p[1], buf, len), -1);
+	cr_assert_eq(errno, EAGAIN);
+	close(p[0]);
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(fs_write_all(p[1], buf, 1), -1, "no reader");
+	cr_assert_eq(errno, EPIPE);
+	close(p[1]);
+	free(buf);
+	free(back);
+}
+
+Test(unit_lib_util, fsync_parent_syncs_the_directory_that_holds_a_name, .init = make_dir, .fini = remove_dir)
+{
+	char path[320], err[384] = "";
+	snprintf(path, sizeof(path), "%s/not-created-yet", dir);
+	cr_assert_eq(fs_fsync_parent(path, err, sizeof(err)), 0, "only its directory must exist: %s", err);
+	snprintf(path, sizeof(path), "%s/", dir);
+	cr_assert_eq(fs_fsync_parent(path, err, sizeof(err)), 0, "dir/ names dir: its parent is synced: %s", err);
+	cr_assert_eq(fs_fsync_parent("bare-name", err, sizeof(err)), 0, "the working directory: %s", err);
+	char gone[256];
+	snprintf(gone, sizeof(gone), "%s/gone", dir);
+	snprintf(path, sizeof(path), "%s/x", gone);
+	cr_assert_eq(fs_fsync_parent(path, err, sizeof(err)), -1);
+	cr_assert_eq(errno, ENOENT, "errno as open left it");
+	char want[384];
+	snprintf(want, sizeof(want), "open %s: %s", gone, strerror(ENOENT));
+	cr_assert_str_eq(err, want);
+	errno = 0;
+	cr_assert_eq(fs_fsync_parent(path, NULL, 0), -1, "no buffer: errno alone");
+	cr_assert_eq(errno, ENOENT);
+}
+
+Test(unit_lib_util, path_join_puts_one_slash_between)
+{
+	char *p = fs_path_join("keys", "signal.pub");
+	cr_assert_str_eq(p, "keys/signal.pub");
+	free(p);
+	p = fs_path_join("keys/", "x");
+	cr_assert_str_eq(p, "keys//x", "dir is taken as it is written");
+	free(p);
+	p = fs_path_join("", "x");
+	cr_assert_str_eq(p, "/x");
+	free(p);
+	p = fs_path_join_n("/etc/mpbs/A.policy", 9, "token.key");
+	cr_assert_str_eq(p, "/etc/mpbs/token.key");
+	free(p);
+	p = fs_path_join_n("/x", 0, "y");
+	cr_assert_str_eq(p, "/y");
+	free(p);
+}
+
+Test(unit_lib_util, close_closes_once_and_marks_closed)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	int copy = fd;
+	fs_close(&fd);
+	cr_assert_eq(fd, -1);
+	cr_assert_eq(fcntl(copy, F_GETFD), -1, "closed");
+	fs_close(&fd);
+	cr_assert_eq(fd, -1, "again: nothing to close");
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../roles/provider/policy.h"
+#include "../common/harness.h"
 
 static char scratch[PATH_MAX];
 
@@ -92,11 +93,10 @@ Test(unit_policy, policy_section_and_defaults)
 
 Test(unit_policy, reference_policies_parse)
 {
-	const char *src = getenv("MPBS_SRCDIR");
 	const char *names[] = { "A", "B", "C" };
 	for (size_t i = 0; i < 3; i++) {
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/contrib/topologies/reference/%s.policy", src ? src : "/work/main",
+		snprintf(path, sizeof(path), "%s/contrib/topologies/reference/%s.policy", mpbs_srcdir(),
 			 names[i]);
 		struct provider_policy p;
 		char err[512] = "";

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -465,6 +466,21 @@ Test(unit_seccomp, missing_include_names_the_including_line)
 	char expected[PATH_MAX + 64];
 	snprintf(expected, sizeof(expected), "open %s/gone.policy: No such file or directory", scratch_dir);
 	expect_error("read\n@include gone.policy\n", 2, expected);
+}
+
+/* Opened O_NONBLOCK, checked before it is read: a FIFO is refused at once,
+ * with the message a directory in its place gets. */
+Test(unit_seccomp, fifo_is_refused_without_waiting_for_a_writer, .timeout = 10)
+{
+	char fifo[PATH_MAX], expected[PATH_MAX + 64];
+	snprintf(fifo, sizeof(fifo), "%s/pipe.policy", scratch_dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
+	snprintf(expected, sizeof(expected), "%s is not a regular file", fifo);
+	expect_error("read\n@include pipe.policy\n", 2, expected);
+	char err[512] = "";
+	struct seccomp_policy *p = NULL;
+	cr_assert_eq(seccomp_policy_load(fifo, &p, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, expected, "the top file: no place in front");
 }
 
 Test(unit_seccomp, include_loop)

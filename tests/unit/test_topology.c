@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../runner/topology.h"
+#include "../common/harness.h"
 
 /* Each test runs in its own process, so a per-process scratch dir is safe. */
 static char scratch[PATH_MAX];
@@ -118,10 +119,9 @@ static int line_of(const char *path, const char *needle)
 
 Test(unit_topology, reference_file_parses)
 {
-	const char *src = getenv("MPBS_SRCDIR");
 	char conf[PATH_MAX], dir[PATH_MAX], want[PATH_MAX + 64];
-	snprintf(conf, sizeof(conf), "%s/contrib/topologies/reference.conf", src ? src : "/work/main");
-	snprintf(dir, sizeof(dir), "%s/contrib/topologies", src ? src : "/work/main");
+	snprintf(conf, sizeof(conf), "%s/contrib/topologies/reference.conf", mpbs_srcdir());
+	snprintf(dir, sizeof(dir), "%s/contrib/topologies", mpbs_srcdir());
 	char real_dir[PATH_MAX];
 	cr_assert_not_null(realpath(dir, real_dir));
 

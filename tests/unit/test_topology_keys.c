@@ -12,13 +12,13 @@
 #include "../../runner/topology.h"
 #include "../../runner/topology_keys.h"
 #include "../../runner/topology_values.h"
+#include "../common/harness.h"
 
 /* The README's table, between its two markers. */
 static char *readme_table(void)
 {
-	const char *src = getenv("MPBS_SRCDIR");
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/README.md", src ? src : ".");
+	snprintf(path, sizeof(path), "%s/README.md", mpbs_srcdir());
 	FILE *f = fopen(path, "r");
 	cr_assert_not_null(f, "open %s (set MPBS_SRCDIR to the source tree)", path);
 	char *text = NULL;
