@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/fsutil.h"
 #include "../lib/log.h"
 #include "../lib/journal.h"
 #include "cgroup.h"
@@ -271,31 +272,24 @@ fail:
 	return -1;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 void plan_release(struct run_plan *p)
 {
-	close_fd(&p->listen_fd);
-	close_fd(&p->ledger_fd);
+	fs_close(&p->listen_fd);
+	fs_close(&p->ledger_fd);
 	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
 		channel_close(&p->artifact[i]);
 		channel_close(&p->signal[i]);
 		channel_close(&p->control[i]);
-		close_fd(&p->journal[i]);
+		fs_close(&p->journal[i]);
 	}
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++) {
 		struct role_plan *r = &p->roles[k];
-		close_fd(&r->status_rd);
-		close_fd(&r->status_wr);
-		close_fd(&r->stderr_rd);
-		close_fd(&r->stderr_wr);
+		fs_close(&r->status_rd);
+		fs_close(&r->status_wr);
+		fs_close(&r->stderr_rd);
+		fs_close(&r->stderr_wr);
 		if (r->spec.cgroup_fd > 0)
-			close_fd(&r->spec.cgroup_fd);
+			fs_close(&r->spec.cgroup_fd);
 		if (r->in_cgroup && cgroup_role_remove(r->comm) < 0 && errno != ENOENT)
 			log_errno("remove the cgroup of %s", r->label);
 		r->in_cgroup = false;

@@ -160,7 +160,7 @@ static int apply_covered(struct association *as, size_t who, const struct uncove
 		log_error("pending table: cannot admit an operation with %u pending", as->pending.used);
 		return -1;
 	}
-	uint8_t bit = u->stage == STAGE_START ? 1 : 2;
+	uint8_t bit = u->stage == STAGE_START ? STAGE_START : STAGE_COMPLETE;
 	if (e->have[who] & bit)
 		return 0; /* a duplicate: the first covered value stands */
 	e->have[who] |= bit;

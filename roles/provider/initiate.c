@@ -91,12 +91,12 @@ int handler_done(struct provider *p, struct handler *h)
 }
 
 /* `stages`: what the previous incarnation already signalled for op (bit 0
- * START, bit 1 COMPLETE); the decision it took is not taken again. */
+ * STAGE_START, bit 1 STAGE_COMPLETE); the decision it took is not taken again. */
 int initiate(struct provider *p, const struct artifact *a, const uint8_t op[WIRE_DIGEST_LEN], uint8_t stages)
 {
 	if (p->policy.action == POLICY_ACTION_EXEC)
-		return start_handler(p, a, op, stages & 1);
-	if ((!(stages & 1) && emit_start(p, op) < 0) || emit_complete(p, op, 0) < 0)
+		return start_handler(p, a, op, stages & STAGE_START);
+	if ((!(stages & STAGE_START) && emit_start(p, op) < 0) || emit_complete(p, op, 0) < 0)
 		return -1;
 	p->initiated++;
 	return 0;

@@ -68,7 +68,7 @@ static int resume_frame(void *ctx, const uint8_t *frame, size_t len)
 		memcpy(p->head, s.chain, WIRE_DIGEST_LEN);
 		struct recent_op *r = &p->recent[p->n_recent++ % RECENT_OPS];
 		memcpy(r->op, s.op, WIRE_DIGEST_LEN);
-		r->stages = s.stage == STAGE_START ? 1 : 2;
+		r->stages = s.stage == STAGE_START ? STAGE_START : STAGE_COMPLETE;
 		return 0;
 	}
 	if (wire_peek_type(frame, len) == WIRE_CHECKPOINT && checkpoint_decode(frame, len, &c) == WIRE_OK &&
