@@ -168,11 +168,16 @@ bool seccomp_log_killed(const siginfo_t *si)
 	return (si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) && si->si_status == SIGSYS;
 }
 
+/* The kernel's audit thread sends the record; on a loaded machine it was
+ * once seen to trail the child's end by more than 500 ms. The audit, which
+ * nothing waits on, gives it longer than the supervisor's loop can. */
+#define DESCRIBE_WAIT_MS 2000
+
 void seccomp_log_describe(struct seccomp_log *l, pid_t pid, char *buf, size_t len)
 {
 	struct seccomp_kill kill;
 	char name[48];
-	if (!seccomp_log_find(l, pid, 500, &kill))
+	if (!seccomp_log_find(l, pid, DESCRIBE_WAIT_MS, &kill))
 		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT " (no audit record)");
 	else if (!kill.native)
 		snprintf(buf, len, SECCOMP_LOG_KILL_TEXT " (another arch's %ld)", kill.nr);

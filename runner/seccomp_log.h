@@ -61,7 +61,7 @@ bool seccomp_log_killed(const siginfo_t *si);
 #define SECCOMP_LOG_KILL_TEXT "SIGSYS"
 
 /* "SIGSYS (socket)" for pid's kill, as the audit's rows show it; "SIGSYS (no
- * audit record)" when the kernel sent none within half a second. */
+ * audit record)" when the kernel sent none within two seconds. */
 void seccomp_log_describe(struct seccomp_log *l, pid_t pid, char *buf, size_t len);
 
 /* Parses one AUDIT_SECCOMP record's text ("audit(...): auid=... pid=N ...
