@@ -18,6 +18,12 @@ int append_only_set(int fd, bool append_only)
 	return ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
 
+bool append_only_is_set(int fd)
+{
+	int flags = 0;
+	return ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL);
+}
+
 int append_only_clear(const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

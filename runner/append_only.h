@@ -12,6 +12,10 @@
  * (ENOTTY or EOPNOTSUPP: the filesystem has no such flag). */
 int append_only_set(int fd, bool append_only);
 
+/* Whether fd's inode carries FS_APPEND_FL (false where the filesystem has
+ * no such flag). */
+bool append_only_is_set(int fd);
+
 /* Clears FS_APPEND_FL on the file at path (tests and `--audit` cleanup
  * remove their ledgers). Returns 0, or -1 with err set. */
 int append_only_clear(const char *path, char *err, size_t errlen);

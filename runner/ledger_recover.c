@@ -7,11 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,8 +128,7 @@ fail:
  * truncate and put back after it, also when the truncate failed. */
 static int truncate_tail(int fd, const char *path, off_t offset, char *err, size_t errlen)
 {
-	int flags = 0;
-	bool append_only = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_APPEND_FL);
+	bool append_only = append_only_is_set(fd);
 	if (append_only && append_only_set(fd, false) < 0) {
 		snprintf(err, errlen, "ledger %s: clear its append-only flag to cut it: %s", path, strerror(errno));
 		return -1;

@@ -8,12 +8,10 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/errbuf.h"
 #include "topology_parse.h"
 #include "topology_values.h"
 
