@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mpbs-run — build, tests, install.
 #   make              build/mpbs-run
 #   make check        every test (unit, end-to-end, isolation); root for the last two

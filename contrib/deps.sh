@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs what mpbs-run needs to build and test, from Debian's packages.
 # Idempotent: packages already present are left as they are. With
 # arguments, installs those packages instead (contrib/bench/deps.sh).

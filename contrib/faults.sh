@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The crash fault matrix, run FAULT_RUNS times (root): the e2e_crash
 # suite (tests/e2e/test_crash.c), each run with a fresh random seed, then a
 # summary of the "figures" lines its tests print. `make faults` calls it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One provider's signed signal chain (rules in chain.h). The observer trusts a
  * chain only from a verified epoch-opening checkpoint on; any break, in a
  * signal or a checkpoint, withdraws that trust until the next signed epoch. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One provider's signed signal chain as an observer checks it. Shared by the
  * association (live) and `mpbs-run verify` (offline), so both accept exactly
  * the same histories. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The clocks every part reads: nanoseconds of a clock, and milliseconds of
  * CLOCK_MONOTONIC (deadlines, backoffs, timeouts), inline since roles read
  * them on their hot paths. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Derivations of the wire contract. Strings are hashed piece by piece through
  * an incremental SHA-256 (sha256.h), so no formatted copy of a body or
  * context is ever built. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every derivation of the wire contract (docs/ARCHITECTURE.md §3), all
  * SHA-256 through Nettle (sha256.h). Text forms inside hashed strings are
  * lowercase hex. */

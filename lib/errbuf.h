@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error messages for a caller's buffer: "FILE:LINE: [section] key: what
  * went wrong". Every parser of a file the user wrote (topology, provider
  * policy, seccomp policy) names the place through err_at, and no code keeps

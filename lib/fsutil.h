@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small file-system chores that the supervisor and the roles both need,
  * written once. */
 #ifndef MPBS_FSUTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The INI files users write (topology.conf, a provider's policy), read one
  * way: a regular file of bounded size, fed to inih one line per call so
  * that every error names its line, and the first error kept.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The provider's write-ahead journal (journal.h): a header page, then slot
  * pages of JOURNAL_SLOTS_PER_PAGE slots each. */

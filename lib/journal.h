@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A provider's write-ahead journal: every frame it sends (signals and
  * checkpoints) is written here first, in order, into a ring that outlives
  * the provider process. The ring lives in a memfd that the supervisor makes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key files: one line of lowercase hex (see keys.h). */
 #include "keys.h"
 

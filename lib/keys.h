@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key files. A provider's signal key pair lives in its key directory:
  *   signal.key  128 lowercase hex digits + "\n" (libsodium's 64-byte Ed25519
  *               secret key: seed || public key), mode 0600

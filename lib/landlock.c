@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Landlock through the raw syscalls (glibc has no wrappers), sized to the
  * ABI of the running kernel, not to the installed headers. */
 #define _GNU_SOURCE

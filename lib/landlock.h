@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Landlock of a role (docs/ARCHITECTURE.md §4), where the kernel has it: the role keeps
  * only the file access listed here, and no TCP bind/connect at all. */
 #ifndef MPBS_LANDLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The association's ledger: JSON Lines, append-only, hash-chained
  * (docs/ARCHITECTURE.md §7). What the verifier and the association share:
  * its heads and the offline verifier (`mpbs-run verify`, with public keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Signed heads of the ledger (docs/VERIFY.md). The association signs, with
  * its own key, the hash of the file chain up to the record it last wrote,
  * as a Certificate Transparency log signs its tree heads: the key says

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading the ledger's format (docs/ARCHITECTURE.md §7), shared by the
  * offline verifier (ledger_verify.c) and the association, which follows its
  * own file at start (roles/association/ledger_write.c, ledger_replay.c): a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the ledger's verifier (ledger_verify.c, ledger_head.c) and the
  * association's writer and replay (roles/association/ledger_write.c,
  * ledger_replay.c): the bounded line reader and the readers of one record's

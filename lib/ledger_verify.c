@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The offline verifier of the ledger (`mpbs-run verify`): from the file's
  * bytes and public keys alone, streamed through a bounded line buffer. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging shared by every process: one line per event on stderr, one
  * write(2) per line. A role's stderr is its own log pipe: the supervisor
  * puts the role's label in front of each line (runner/role_log.c), so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The memcheck build (`make check-valgrind`, compiled with
  * -DMPBS_MEMCHECK_BUILD) exists to run every role under valgrind memcheck.
  * Valgrind cannot follow a process into either of two sandbox steps: it has

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SHA-256 for every hash of the wire contract (request_repr, binding,
  * operation id, chains, linkage, ledger lines). It is Nettle's: Debian's
  * build picks the CPU's SHA extensions at run time, 0.21 µs for a 300-byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small checks of text that several parsers make, written once. */
 #ifndef MPBS_TEXT_H
 #define MPBS_TEXT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider tokens: parsing, checking, the replay cache, minting (see token.h).
  * All cryptography is libsodium's (base64url, HMAC-SHA256, BLAKE2b); JSON is
  * jansson's, with duplicate keys refused so a token has one reading only. */

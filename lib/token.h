@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider tokens (docs/ARCHITECTURE.md §3, docs/PROVIDER-POLICY.md).
  *
  * A token is base64url (RFC 4648 §5, '=' padding optional) of one JSON object

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Wire contract, version 1: encoders and strict decoders (layouts in wire.h).
  * A decoder checks, in this order: enough bytes for (version, type), the
  * version, the type, then each declared length against its maximum and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Wire contract, version 1: the only bytes that cross between roles.
  * Every frame starts with (version, type). Integers are big-endian.
  * Decoders never trust a length: each field is checked against both the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What every role process shares: its status channel to the supervisor and
  * the signalfd through which it learns it must stop. */
 #ifndef MPBS_ROLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The inode's append-only flag (FS_APPEND_FL, `chattr +a`): once set, not
  * even the file's owner may rewrite, truncate or remove it; only a process
  * with CAP_LINUX_IMMUTABLE may clear it. The supervisor sets it on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Dropping every capability for good, and reading another process's sets. */
 #define _GNU_SOURCE
 #include "caps.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Capabilities of a role (docs/ARCHITECTURE.md §4): none in any set, bounding set empty,
  * securebits locked so that none can come back (not even through uid 0). */
 #ifndef MPBS_CAPS_H

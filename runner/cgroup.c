@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-role cgroup v2 groups under <cgroup2 mount>/mpbs-run.<pid>/. Only a
  * cgroup2 hierarchy is used; the v1 controllers belong to the machine. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cgroup v2 limits of a role (docs/ARCHITECTURE.md §4), where a cgroup2 hierarchy offers
  * the controllers. cgroup v1 hierarchies are never touched. */
 #ifndef MPBS_CGROUP_H

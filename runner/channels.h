@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The only paths between roles: socketpairs made by the supervisor, each
  * one-way at the kernel (docs/ARCHITECTURE.md §2), and the HTTP listener. */
 #ifndef MPBS_CHANNELS_H

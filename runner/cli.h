@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mpbs-run's options: parsed and checked before anything starts, so a bad
  * value leaves nothing half-started (main.c runs what they ask for). */
 #ifndef MPBS_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Memory a role never inherits (forkwipe.h). */
 #define _GNU_SOURCE
 #include "forkwipe.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a role must not inherit from the supervisor's memory.
  *
  * Roles are forks of the supervisor, so each starts with a copy of its

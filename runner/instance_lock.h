@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One instance per ledger and per uid range. A run (and `--audit`, which
  * spawns the same roles under the same uids) holds, from before anything
  * starts until it exits:

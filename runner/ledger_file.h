@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The ledger file as the supervisor prepares it: created if missing, opened
  * O_APPEND for the association, and marked append-only at the inode
  * (FS_APPEND_FL) so that not even the association can rewrite history. */

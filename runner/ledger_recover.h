@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Recovery of the ledger's torn tail, run by the supervisor (root) before
  * every start of the association: the first one (ledger_file_open) and each
  * restart (supervise.c). The association cannot do it: the inode is

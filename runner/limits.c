@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rlimits of a role. RLIMIT_NPROC counts processes per real uid (in the
  * role's own user namespace), which is a per-role cap because every role
  * runs as its own host uid. */

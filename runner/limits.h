@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Resource limits of a role that need no cgroup (docs/ARCHITECTURE.md §4): rlimits. */
 #ifndef MPBS_LIMITS_H
 #define MPBS_LIMITS_H

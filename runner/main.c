@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mpbs-run: the command line. */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Memory a role keeps across its own restarts: a memfd the supervisor makes
  * and holds, of a size sealed at creation. */
 #ifndef MPBS_MEMFD_H

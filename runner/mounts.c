@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The minimal root of a role: a tmpfs with bind mounts, entered by
  * pivot_root, every read-only promise checked before the role runs. */
 #define _GNU_SOURCE

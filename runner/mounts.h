@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mount namespace of a role (docs/ARCHITECTURE.md §4): pivot_root into a minimal root
  * that holds only what the role was given. */
 #ifndef MPBS_MOUNTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `lo` up inside a role's network namespace, and listing the links of
  * another process's namespace, both through libnl-route-3. */
 #define _GNU_SOURCE

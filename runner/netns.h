@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Network namespace of a role (docs/ARCHITECTURE.md §4): none or only `lo`, configured
  * through libnl-route-3 (no `ip` subprocess). */
 #ifndef MPBS_NETNS_H

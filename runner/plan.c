@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Builds the run: the supervisor's privileged preparation, kept in one place
  * so a reviewer sees every fd and path a role receives. */

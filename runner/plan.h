@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What each role gets: its host uid, its fds, its mounts, its Landlock
  * rules, its seccomp policy and its configuration. Everything is prepared
  * (and every error found) before the first role starts, so bad input leaves

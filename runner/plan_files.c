@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* What the supervisor checks and makes before any role starts, of the files
  * a role will read in its sandbox: its policy and key directory readable by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* What each kind of role receives: its fds (the constants its own header
  * names, handed over in that order), its mounts and Landlock rules, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* A role's stderr as the supervisor reads it. See role_log.h. */
 #include "role_log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Each role's own stderr: a pipe whose read end the supervisor holds. The
  * supervisor drains it in its loop and writes every line to its own log
  * with the role's label in front and every control or non-ASCII byte

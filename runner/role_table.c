@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "role_table.h"
 
 #include <stdio.h>

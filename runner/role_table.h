@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The role table: every fact about a kind of role that the supervisor, the
  * audit and the topology need, in one row each. Adding a kind of role is one
  * row here, one wiring function in runner/plan_roles.c, and its folder under

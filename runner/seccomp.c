@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seccomp allowlists of the roles, the kernel mechanism: a parsed policy
  * (seccomp_parse.c) compiled with libseccomp, loaded once in the supervisor
  * so every error names its file and line, installed last in a sandboxed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seccomp allowlists of the roles: parsed from the files in policy/, compiled by
  * libseccomp, installed as the last sandbox step, printable for review and
  * exportable as OCI runtime-spec JSON.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The part of a seccomp policy line after "name:" (format in seccomp.h):
  * values, the symbolic constants and errnos a policy may name, argument
  * conditions, and "return ERRNO". Its own file because this is the grammar

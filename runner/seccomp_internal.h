@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the parts of the seccomp policy code share and no other file uses
  * (their API is seccomp.h): the parsed policy, the cursor over one policy
  * line, and how a parse error names its place. The parts:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seccomp kills as the kernel's audit log reports them (seccomp_log.h). */
 #define _GNU_SOURCE
 #include "seccomp_log.h"

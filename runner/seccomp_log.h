@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The kernel's own word on a seccomp kill.
  *
  * A call no policy allows kills the role outright (SECCOMP_RET_KILL_PROCESS):

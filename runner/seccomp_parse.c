@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The seccomp policy language (format in seccomp.h): reads a policy file
  * and the files it includes, line by line, into rules, and refuses what a
  * reviewer would misread (duplicates, two actions for a syscall, include

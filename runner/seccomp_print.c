@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A parsed seccomp policy written out for people and other tools: the
  * text of `mpbs-run --print-policy` (one line per rule with resolved numbers,
  * for review) and the OCI runtime-spec JSON of `--print-policy --oci`. Both

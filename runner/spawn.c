@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How a role is started, top to bottom. Read this file to learn how a role
  * is isolated; each step's mechanism is in the file named after it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Starting one role in its sandbox. spawn.c runs the ordered setup steps of
  * docs/ARCHITECTURE.md §4 between clone3 and the role's main function; each step lives in
  * the file named after its kernel mechanism. */

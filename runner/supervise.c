@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* One epoll loop, no polling: a signalfd for SIGINT/SIGTERM/SIGHUP, a pidfd
  * per role, the status pipe and the log pipe of each role, and a timerfd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The supervisor's run: prepare, start every role, watch them in one epoll
  * loop (signalfd, pidfds, status pipes), stop them in order. */
 #ifndef MPBS_SUPERVISE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The supervisor's state, shared by its loop (supervise.c), its stop
  * (supervise_stop.c) and its restarts (supervise_restart.c). Nothing
  * outside those three sees it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* A role that ends while the run goes on: restarted after a backoff, on
  * the same channels, within its own restart budget; past it given up on or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Stopping the run: the roles of each stop phase of the role table are
  * signalled in turn (the intermediary first, so nothing new comes in; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `mpbs-run token` and `mpbs-run keygen --token`: the operator's side of
  * provider tokens. The token itself is made by lib/token.c, the same code
  * the provider checks it with. */

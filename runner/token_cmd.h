@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider token tools for operators and tests (docs/PROVIDER-POLICY.md):
  *   mpbs-run token --key FILE --context CTX --body FILE [--ttl SECONDS] [--nonce N]
  *   mpbs-run keygen --token FILE */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* topology.conf: read (inih, through lib/ini_file.h), apply --set
  * overrides, check. The keys each section takes, with their types, ranges
  * and defaults, are the rows of runner/topology_keys.c; the section names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* topology.conf (docs/ARCHITECTURE.md §5): which roles run, where, with which keys.
  * What each key means, its range and its default: one row each in
  * runner/topology_keys.c; the fields below are where the values land.

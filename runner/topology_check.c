@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The checks of a topology that need all of it: required keys, defaults
  * computed from other keys, paths that must exist, and what no key can say
  * alone (confirm against the providers, directories shared between

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key and state directories compared by inode: see topology_dirs.h. */
 #define _GNU_SOURCE
 #include "topology_dirs.h"

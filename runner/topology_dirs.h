@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key and state directories of a topology's providers, compared by
  * inode, not by name: a provider's state directory is writable
  * in its sandbox and its key directory holds its authority. */

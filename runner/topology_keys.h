@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Every key of topology.conf, one row each: its section, name, type,
  * default, range and a one-line description. The parser takes the keys it
  * accepts, their types, ranges and defaults from these rows; `mpbs-run

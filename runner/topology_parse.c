@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The parse state's helpers that both the reader (topology.c) and the
  * whole-file checks (topology_check.c) use: errors that name where a value
  * came from, and a section's keys. */

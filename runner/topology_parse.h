@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The state of one topology_load, shared by its reader (topology.c) and its
  * checks (topology_check.c); nothing outside the topology code sees it. */
 #ifndef MPBS_TOPOLOGY_PARSE_H

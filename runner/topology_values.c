@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The values of topology.conf: each type of key (runner/topology_keys.h)
  * parsed and checked, with a message that says what was expected. */
 #include "topology_values.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parsing one value of topology.conf by its key's type. */
 #ifndef MPBS_TOPOLOGY_VALUES_H
 #define MPBS_TOPOLOGY_VALUES_H

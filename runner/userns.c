@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* User namespace maps and the "are user namespaces allowed here" probe. */
 #define _GNU_SOURCE
 #include "userns.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* User namespace of a role (docs/ARCHITECTURE.md §4): the parent maps the role's own
  * unprivileged host ids to 0 inside, so the role is "root" only over the
  * namespaces it owns, and only until caps_drop_all(). */

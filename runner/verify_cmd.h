@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `mpbs-run verify LEDGER --topology FILE | --public-keys DIR
  * [--association-key FILE] [--expect-head SEQ:HASH]...`: checks a ledger
  * offline, trusting nothing but the public keys and the heads given

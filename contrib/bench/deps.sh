@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs what `make bench` needs, from Debian's packages: nginx (the
 # `return 204` ceiling), wrk (the load generator, with LuaJIT scripting) and
 # gnuplot (the scaling plot), through the project's own idempotent

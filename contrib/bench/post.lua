@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- post.lua -- wrk script for `make bench`.
 --
 -- Every request is a POST with X-Verification-Context: CTX_ALPHA and a body

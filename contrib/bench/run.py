@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make bench: mpbs-run against an nginx `return 204` ceiling, on loopback.
 
 One run does, in order:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # scaling.gp -- docs/bench-scaling.png from build/bench/scaling.dat.
 # Called by run.py: gnuplot -e "datafile='...'; outfile='...'" scaling.gp
 # Columns: providers startup_ms req/s confirmed_ops/s.

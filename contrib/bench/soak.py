@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Soak: the roles' memory over millions of operations.
 
 The association's memory must stay flat over 10 M operations.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Example evaluator for provider B (contrib/topologies/hardened.conf).
 # Runs inside B's sandbox: the artifact's fields are in MPBS_* variables and
 # the body is on stdin. Exit 0 to initiate, anything else to decline.

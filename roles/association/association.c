@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The association's loop. Per provider it keeps the chain (chain.h) and the
  * signals not yet covered by a checkpoint (frames.c); covered signals feed

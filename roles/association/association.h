@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The association: a non-authoritative observer. It reads each provider's
  * signal channel (the channel, given by the supervisor, says who the
  * provider is), checks the chain and the signed checkpoints, records

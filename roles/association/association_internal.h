@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the files of the association share: its state, and the functions one
  * file offers the others. frames.c reads and checks a provider's frames,
  * record.c writes outcomes, commit.c makes them durable and reports them,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The association's group commit: each loop round's records are written
  * together (sooner when many are buffered), closed by a signed head when one
  * is due, and made durable by one fdatasync in the syncer thread (syncer.h)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Reading and checking a provider's frames: each channel is read in
  * batches, every signal must extend that provider's chain (chain.h) and is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The replay a restarted association rebuilds from (docs/ARCHITECTURE.md
  * §7): the records of its own ledger, which the writer already accepted,
  * handed back as the frames they record and the operations they closed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The replay a restarted association rebuilds from (docs/ARCHITECTURE.md
  * §7); only the association reads its ledger back this way. */
 #ifndef MPBS_LEDGER_REPLAY_H

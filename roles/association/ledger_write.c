@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The association's ledger writer (docs/ARCHITECTURE.md §7): records are
  * appended to a buffer with group commit, so one write + fdatasync makes a
  * whole batch durable, and signed heads close a commit. Opening the writer

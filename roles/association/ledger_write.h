@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The association's ledger writer (docs/ARCHITECTURE.md §7): only the
  * association writes the ledger. Written with group commit: records
  * accumulate in memory and one write + fdatasync makes a whole batch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The association's table of operations awaiting confirmation: bounded in
  * number (a fixed slab) and age (kept in insertion order, so expiry is a walk
  * from the oldest). Keys are operation ids chosen by providers, so they are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The rebuild of a restarted association from its own ledger: the records
  * ledger_replay.h hands back go through the frame handlers (frames.c) with
  * writing turned off, and what the ledger says was closed is closed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The records of outcomes in the association's ledger: a provider's frame
  * rejected, an operation confirmed (with the linkage of the values that
  * confirm it) or closed incomplete when it ages out. Confirmations are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Group commit without stalling the association: its loop writes records
  * as it makes them, and one worker thread runs fdatasync on what was
  * written while the loop goes on reading signals. The loop learns through

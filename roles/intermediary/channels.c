@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The intermediary's artifact channels: one artifact per request, written
  * to every provider's channel without waiting, and the wait that holds new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Read deadlines of the intermediary's connections, against slowloris
  * clients that keep a connection busy by sending a byte now and then (the
  * idle timeout never fires for them). A request head must be complete

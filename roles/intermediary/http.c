@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The intermediary's HTTP side, through libmicrohttpd: a constant 204 to
  * every well-formed POST on its path, whose artifact channels.c writes.

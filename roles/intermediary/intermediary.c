@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The intermediary: its loop and start-up. One epoll set drives
  * libmicrohttpd (http.c), watches the stop signalfd and every connection's

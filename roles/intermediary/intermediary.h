@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The intermediary: blind HTTP front. It answers a constant 204 to every
  * well-formed POST on its path, derives request_repr and binding, writes one
  * artifact to every provider's channel, and forgets. It holds no key, no

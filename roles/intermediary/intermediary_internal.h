@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the files of the intermediary share: its state, and the functions
  * one file offers the others. http.c answers HTTP through libmicrohttpd,
  * channels.c writes artifacts to the providers' channels and waits while

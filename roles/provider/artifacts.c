@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The provider's artifact channel: artifacts are peeked in batches, each
  * decided (decide.h) and initiated, and consumed only once the batch's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A provider's decision, alone and inside its sandbox: the artifact must be
  * consistent (request_repr, binding), its context accepted, its token valid
  * when the policy requires one, and its evaluator must agree when the policy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The provider's chain on its signal channel: signals and checkpoints are
  * made here, queued into one send batch per loop round, written to the

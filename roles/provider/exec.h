@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Programs a provider runs inside its own sandbox: its evaluator (decides
  * whether to initiate) and its action handler (the work itself). They
  * inherit the provider's namespaces, uid, Landlock rules and seccomp filter

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a decision to initiate does: with action = exec, START, a handler
  * run with the artifact's body and COMPLETE when it ends; otherwise START
  * and COMPLETE at once. After a restart, the stages the previous

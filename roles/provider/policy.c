@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A provider's own policy file, read inside its sandbox (see the header),
  * through the project's INI reader (lib/ini_file.h). */
 #include "policy.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A provider's private policy file (INI, parsed with inih), read only inside
  * that provider's own process. Documented in docs/PROVIDER-POLICY.md.
  *

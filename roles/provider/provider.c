@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The provider's loop and start-up: it loads its policy and key inside its
  * own sandbox, resumes or opens its epoch, then serves artifacts (artifacts.c),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A provider: the only authority. It reads its own policy and key inside its
  * own sandbox, decides alone whether to initiate, and emits START and
  * COMPLETE signals on its hash chain, covered by checkpoints it signs. A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the files of the provider share: its state, and the functions one
  * file offers the others. artifacts.c reads and decides the artifacts,
  * initiate.c does what a decision to initiate asks (signals, or a handler

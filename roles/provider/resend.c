@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The provider's journal after a restart (journal.h): a restarted provider
  * resumes its epoch from the journal's last frame and recognises the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The audit's run (audit.h, docs/CLAIMS.md): prepares the plan as a run
  * does, starts every role's live sandbox, fills what each role's probes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `mpbs-run --audit`: proves the claims of docs/ARCHITECTURE.md §6 from inside the real
  * sandboxes. The plan is prepared exactly as a run prepares it; every probe
  * of runner/audit/probe.c runs in a fresh sandbox of each role it concerns (same

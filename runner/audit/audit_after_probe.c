@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* What the host checks after (or while) a probe acts: the fork bomb held
  * while the host and the other sandboxes go on, the forged signals judged

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The differential run (claim 2): the real first provider gets an artifact
  * it may initiate, then one it must decline; what the intermediary can

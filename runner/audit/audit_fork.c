@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* What a fork of the supervisor must not carry over into a role
  * (runner/spawn.c), checked from the host on every live sandbox: its

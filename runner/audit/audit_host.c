@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Host-side checks of every role's live sealed sandbox, read from /proc
  * and its network namespace: seccomp mode, no_new_privs, capabilities,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the audit's files share (runner/audit/audit*.c): the audit's state,
  * its rows, and the steps audit_run (audit.c) takes in order: live
  * sandboxes (audit_spawn.c), host-side checks of them (audit_host.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Runs every probe of probe.c's table in a fresh sandbox of each role it
  * concerns (the role's own spec, only its entry replaced) and makes its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The audit's report: every row, the claim × role matrix, each role's
  * exposure score (docs/CLAIMS.md), on stdout; optionally as JSON and as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How the audit tells roles apart: the PROBE_ROLE_* bit a role's probes
  * and argument surface rows name, the seccomp policy file it runs under,
  * and the names --audit-weaken takes. */

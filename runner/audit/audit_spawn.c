@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The audit's sandboxes: the live sealed sandbox of every role the
  * host-side checks inspect, and what every sandbox the audit starts needs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Runs the argument surface table (runner/audit/surface.c) and reports it; see
  * audit_surface.h and docs/CLAIMS.md. */

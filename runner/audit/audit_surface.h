@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit's argument surface section: runs runner/audit/surface.c's table in
  * one sealed sandbox of each policy kind (the intermediary, the
  * association, the first provider without and the first with exec), one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The audit's test-only weakenings (--audit-weaken LAYER:ROLE): one layer
  * taken off the roles named, to show that the audit notices. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The probe table, and the entry a probe's sandbox runs. Each row names
  * the exact call, the roles it runs in, what must happen (SIGSYS, or the

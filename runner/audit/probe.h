@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit's probes (`mpbs-run --audit`): forbidden actions, each run in
  * a fresh sandbox of a role, built by the supervisor's own spawn path with
  * the role's own spec; only the role's main is replaced by probe_main. A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Probe actions on allowed calls with hostile arguments (probe_internal.h).
  * Raw syscalls, so the kernel sees exactly the arguments written here,

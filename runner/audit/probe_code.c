@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Probe actions on code written at run time (W^X: writable and executable
  * memory, bytes written to a memfd or to /state then mapped executable)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Probe actions on files and programs: another provider's key, the ledger,
  * the topology, devices and /proc/sys by path, a program run, and the

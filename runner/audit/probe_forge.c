@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The forging probe: a provider, with its own secret key, writes on its
  * own signal channel what a compromised provider could: a signal claiming

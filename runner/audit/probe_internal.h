@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the probe files share (runner/audit/probe*.c): the helpers every
  * action uses, and every action the table of probe.c names, listed by the
  * file that holds it. Each action returns 0, the errno its raw call left,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Probe actions on what only a privileged process may ask of the kernel:
  * namespaces, mounts, BPF, perf, io_uring, keys, modules, reboot, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Probe actions on sockets: the network a role must not reach (its own
  * sockets, the listener turned client, another sandbox's abstract name),

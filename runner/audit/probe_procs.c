@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Probe actions on other processes and its own children: another role's
  * sandbox signalled, traced, read or opened by pidfd; forks, up to the

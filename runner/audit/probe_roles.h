@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Short names of the role sets, for the two tables a reviewer reads row by
  * row (runner/audit/probe.c, runner/audit/surface.c) and nowhere else. */
 #ifndef MPBS_PROBE_ROLES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Probe actions that read the process's own state from inside: its /proc
  * view, its rlimits, its capabilities, no_new_privs and its fd table. Each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The argument surface table and its actions (surface.h). Most rows are a
  * raw syscall with its six arguments, so the call the kernel sees is the

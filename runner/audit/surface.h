@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit's argument surface (`mpbs-run --audit`): for every
  * syscall a role's seccomp policy allows, the hostile argument classes a
  * role could pass (flags, levels, option names, commands, and each kind of

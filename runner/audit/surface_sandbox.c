@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* One argument surface case in the sealed role's sandbox (surface.h):
  * the fd the row aims at (one the role was given, or one it makes itself

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* End-to-end harness: starts the real build/mpbs-run as a child on a
  * temporary topology (loopback port, temporary ledger and keys), waits for
  * its readiness through --ready-fd, speaks raw HTTP to it and reads the

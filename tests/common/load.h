@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Load for end-to-end tests: threads, each a keep-alive HTTP client posting
  * distinct bodies (context CTX_ALPHA, which the harness's providers accept)
  * to an instance until told to stop, counting what came back. A client

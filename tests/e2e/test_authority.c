@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Provider authority end to end: tokens, evaluators and handlers
  * run by the real binary as root, and offline verification of the ledger

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Crash consistency (docs/RELIABILITY.md), against the real binary as root on
  * loopback: SIGKILLs of the association and of every provider at random

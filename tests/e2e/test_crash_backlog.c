@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* e2e_crash_backlog (an attack on crash recovery): an association killed
  * behind a full backlog. The restarted association holds back every frame

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Faults and hostile clients, against the real binary as root on
  * loopback. e2e_faults checks that a role past its restart budget stops the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* One instance per ledger and per uid range (runner/instance_lock.c), and
  * the command line's numbers (runner/cli.c), through the real binary. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key files as the supervisor finds them: it refuses a secret key that
  * its group or others may read, naming the file, and its chown of demo
  * keys never follows a symlink planted in a key directory. Needs root. */

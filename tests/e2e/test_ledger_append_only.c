@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* e2e_ledger_append_only: [association] ledger_append_only on a real
  * filesystem that has no FS_APPEND_FL (a ramfs mounted for the test).
  * `required` (the default) refuses to start, naming the

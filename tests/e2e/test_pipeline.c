@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The whole pipeline, as a user runs it: the real binary as root, real
  * HTTP on loopback, the real ledger read back. */

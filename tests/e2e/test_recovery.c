@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* e2e_recovery: one recovery path for the ledger, whatever starts the
  * association (docs/RELIABILITY.md "Recovery of the ledger"), against the

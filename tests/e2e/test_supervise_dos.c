@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* Denial of service between roles at the supervisor: a role
  * that exits 0 while the run goes on is a failure and is restarted, not

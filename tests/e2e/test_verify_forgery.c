@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* e2e_verify_forgery: a real run writes a ledger with signed heads; then
  * forgeries are made on copies of it and `mpbs-run verify` must refuse
  * each: a confirmation rewritten to name only ["A"] with its linkage

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: artifact_decode must never read outside the input, and a
  * frame it accepts must re-encode to exactly the same bytes (the decoder is
  * strict enough that no two frames decode alike). */

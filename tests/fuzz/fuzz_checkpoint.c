@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: checkpoint_decode must never read outside the input, and
  * a frame it accepts must re-encode to exactly the same bytes; the signature
  * check over a decoded frame must not crash whatever its contents. */

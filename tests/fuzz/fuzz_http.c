@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the bytes a requester sends, through the intermediary's
  * real HTTP handling (libmicrohttpd and the callbacks of
  * roles/intermediary/http.c, set up through intermediary_internal.h) on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for the offline ledger verifier: any byte string, taken
  * as a ledger file, must be judged without crashing, leaking or hanging.
  * The key callback knows one provider, "A", whose Ed25519 key comes from a

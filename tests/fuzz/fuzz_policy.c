@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: arbitrary bytes as a provider policy file. A file that
  * loads is then asked about a context taken from the input itself.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target for the seccomp policy parser: the input becomes a
  * policy file (in a private directory, so @include can only reach files the
  * fuzzer itself wrote there) and is loaded and freed.

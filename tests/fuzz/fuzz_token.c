@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: arbitrary bytes as an X-Provider-Token header, checked
  * against a fixed key, body and context at a fixed time, with a fresh small
  * replay cache per input. Seeds in tests/fuzz/corpus/token/ are valid tokens

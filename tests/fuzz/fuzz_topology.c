@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: arbitrary bytes as a topology file, plus --set overrides.
  *
  * Input layout: the file, optionally followed by "\n--set\n" and one override

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed corpora of the wire fuzz targets: a few valid frames and a
 few broken ones per target, built from the layouts in lib/wire.h.
 Run from anywhere: python3 tests/fuzz/make_seeds.py"""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `mpbs-run --audit` on a temporary topology, as an evaluator runs it: all
  * probes hold on the real sandboxes, and each test-only weakening flips
  * exactly the probes of the layer it removes, in the role it removes it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit's host-side checks of what a role must not inherit from the
  * supervisor it was forked from: supplementary groups, environment,
  * stderr. The audit runs under a hostile inheritance (groups 0, 6, 42, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The audit's argument surface section (runner/audit/surface.c, runner/audit/audit_surface.c):
  * it runs on both shipped topologies with every row holding, a test-only
  * policy that re-allows a hostile class turns exactly that class's rows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A provider's programs, through `mpbs-run --audit` on a topology
  * whose provider B runs programs and has a state directory: nothing
  * written at run time becomes code (no memfd_create, a noexec /state), and

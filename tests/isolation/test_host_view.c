@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The running roles seen from the host, as an outside auditor sees them:
  * the real binary on a temporary topology (harness), its children found
  * through /proc, and each one's status, namespaces, uids, links and fds

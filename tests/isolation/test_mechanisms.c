@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Each sandbox mechanism of runner/ exercised in a real child: the child is
  * cloned into the namespaces the mechanism needs, mapped like a role (uid 0
  * inside = an unprivileged host id), runs the mechanism and probes what it

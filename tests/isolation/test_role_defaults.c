@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The defaults a role gets, seen from the host on a live run whose
  * topology sets no limits: every role runs under the default rlimits of
  * runner/limits.c (core 0, bounded address space, files, processes and

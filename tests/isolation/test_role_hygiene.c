@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a role must not inherit from the supervisor it was forked from,
  * seen from the host on a real run: supplementary groups (mpbs-run started
  * with groups 0, 6, 42), environment (a marker variable in mpbs-run's

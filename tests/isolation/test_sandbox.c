@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Forbidden actions tried from inside the real sandboxes: the plan is
  * prepared exactly as a run prepares it (plan_prepare), and each role's
  * own spec is spawned through spawn_role with only its main replaced by a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The shipped seccomp policies installed for real: each case forks its own
  * child, which sets no_new_privs (and, for some cases, a SIGSYS handler a
  * hostile role could have) and installs a policy,

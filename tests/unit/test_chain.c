@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_chain: the observer's rules for one provider's signed signal chain
  * (lib/chain.c), driven by a simulated provider with a real Ed25519 key. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The command line's numbers (runner/cli.c): each refused value is named
  * with its option; accepted ones land where the run reads them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_deadline: the intermediary's per-connection read deadlines
  * (roles/intermediary/deadline.c): order of expiry, re-arming, phases and disarming. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_derive: every derivation of lib/derive.c against digests computed
  * independently with Python's hashlib (the expression is above each value). */
 #include <criterion/criterion.h>

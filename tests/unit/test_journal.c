@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_journal: the provider's write-ahead journal (lib/journal.c) in a
  * sealed memfd as the supervisor makes it (runner/memfd.c): frames come back
  * in order, the ring keeps its last JOURNAL_FRAMES, a torn slot ends it, a

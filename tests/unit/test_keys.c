@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key files: generation, modes, loading, and refusal of damaged files. */
 #define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>

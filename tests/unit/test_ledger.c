@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_ledger: the association's ledger writer (group commit, recovery on
  * reopen) and the offline verifier, on ledgers built with real keys, real
  * provider chains and real linkage values. */

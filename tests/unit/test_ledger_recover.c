@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_ledger_recover: the supervisor's recovery of a torn ledger tail
  * (runner/ledger_recover.c) on ledgers written by the association's own
  * writer, with real provider keys, checkpoints, confirmations and signed

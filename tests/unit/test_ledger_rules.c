@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_ledger_rules: what `mpbs-run verify` checks beyond the file's own
  * consistency: the topology's confirm rule and
  * provider set, covered START and COMPLETE of every confirming provider,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* lib/errbuf.c and lib/fsutil.c: the one way errors name their place, and
  * the small file chores every part shares. */

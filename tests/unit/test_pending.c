@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_pending: the association's table of operations awaiting confirmation
  * (roles/association/pending.c): lookups across index growth, insertion order for
  * expiry, the bound, and reuse of freed entries. */

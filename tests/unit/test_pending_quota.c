@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_pending_quota: per-provider quotas of the association's pending
  * table: a provider that floods operation ids, or that races to
  * be first on everyone's operations, evicts only operations of its own. */

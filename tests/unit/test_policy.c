@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A provider's private policy file: parsing, errors with lines, matching. */
 #define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_role: role_release_startup_code (roles/role.c) drops only pages that
  * fault back unchanged: code and read-only data read the same afterwards,
  * and writable data (including what start-up wrote) keeps its values. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_role_log: how a role's stderr reaches the supervisor's log
  * (runner/role_log.c): one write of the role is one labelled line, every
  * newline inside it and every control or non-ASCII byte escaped, long

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The role table (runner/role_table.c) is what the supervisor, the plan,
  * the topology and the audit read about each kind of role: every row must
  * be whole, and what others derive from it must hold. */

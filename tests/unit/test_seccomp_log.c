@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The parser of the kernel's AUDIT_SECCOMP records (runner/seccomp_log.c):
  * the fields the supervisor names a seccomp kill by. */
 #include "../../runner/seccomp_log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parser, printer and OCI export of the seccomp policies (no filter is
  * installed here; see tests/isolation/test_seccomp_apply.c). */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The argument surface table (runner/audit/surface.c) is well formed: a reviewer
  * who adds or edits a row gets a named failure here before any audit runs. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Provider tokens: every refusal class, replay, the bounded cache, and a
  * vector computed outside this code (python3's hmac module). */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* topology.conf: parsing, errors with their lines, overrides, validation. */
 #define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_topology_association: the [association] keys that guard the
  * ledger: ledger_append_only, and the association's own key. */
 #define _GNU_SOURCE /* nftw */

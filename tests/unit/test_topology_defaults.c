@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a topology may not leave to chance: exec = yes
  * needs nproc; key and state directories are compared by inode (nesting,
  * sharing, through symlinks); no fsize for the association; the default

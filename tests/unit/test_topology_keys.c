@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The key table (runner/topology_keys.c) is the one home of every topology
  * key: the README's table is generated from it and must match, each row's
  * default must be a value its own parser accepts, and the parser must hold

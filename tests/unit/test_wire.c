@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* unit_wire: the frame codecs of lib/wire.c against byte layouts built
  * independently in Python (struct.pack), plus every rejection class. */
 #include <criterion/criterion.h>

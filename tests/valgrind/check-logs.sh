@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Reads the logs of a `make check-valgrind` run (one per supervisor, with its
 # roles' reports) and fails on any memory error or definite/indirect leak.
 # Prints how many process exits valgrind checked, roles counted apart (they

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Test evaluator (tests/e2e/test_authority.c): the body says how to answer.
 #   yes → initiate (exit 0)   no → decline (exit 1)
 #   crash → die by SIGKILL    slow → outlive evaluator_timeout

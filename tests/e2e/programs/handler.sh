@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Test handler (tests/e2e/test_authority.c), run inside a provider's sandbox.
 # The body's first word says what to do:
 #   probe OTHER_KEY HOST_DIR  record what this sandbox lets the handler see
