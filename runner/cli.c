@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,18 @@ void cli_usage(FILE *out)
 		"exit status: 0 clean stop; 1 a failure; 2 a bad command line; %d another running instance\n"
 		"holds the ledger or an overlapping uid range; 78 a bad topology\n",
 		audit_weaken_words(), role_policy_names(), CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
+}
+
+int cli_usage_error(const char *sub, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mpbs-run%s%s: %s\ntry 'mpbs-run%s%s --help'\n", sub ? " " : "", sub ? sub : "", msg,
+		sub ? " " : "", sub ? sub : "");
+	return EX_USAGE_STATUS;
 }
 
 static int parse_drain(const char *v, struct cli *c, char *err, size_t errlen)

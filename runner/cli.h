@@ -35,6 +35,15 @@ enum cli_result {
 /* The usage text (also on a refused option). */
 void cli_usage(FILE *out);
 
+/* Exit status of a bad command line (every subcommand). */
+#define EX_USAGE_STATUS 2
+
+/* Refuses a command line the way every subcommand does: one line on stderr
+ * naming what was wrong ("mpbs-run verify: unrecognized option '--x'"),
+ * then "try 'mpbs-run[ SUB] --help'". sub is NULL for the main command.
+ * Returns EX_USAGE_STATUS. */
+int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Fills c with the defaults, then parses argv with getopt_long (from
  * argv[1]; optind tells where the operands start). Every number is
  * checked: --drain-timeout an integer from 1 to CLI_DRAIN_MS_MAX,
