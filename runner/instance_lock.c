@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 #include "instance_lock.h"
+#include "runtime_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,29 +57,20 @@ static int lock_ledger(struct instance_lock *l, const char *ledger, char *err, s
 	return 0;
 }
 
-/* INSTANCE_LOCK_DIR must be root's and writable by root only: whoever can
- * replace uids.lock can make two runs share uids. */
+/* The runtime directory is the caller's and writable by it only
+ * (runtime_dir.h): whoever can replace uids.lock can make two runs share
+ * uids. */
 static int open_uids_lock(char *err, size_t errlen)
 {
 	struct stat st;
-	if (mkdir(INSTANCE_LOCK_DIR, 0755) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", INSTANCE_LOCK_DIR, strerror(errno));
+	int dir = runtime_dir_open(err, errlen);
+	if (dir < 0)
 		return -1;
-	}
-	int dir = open(INSTANCE_LOCK_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir < 0) {
-		snprintf(err, errlen, "%s: %s", INSTANCE_LOCK_DIR, strerror(errno));
-		return -1;
-	}
-	if (fstat(dir, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
-		snprintf(err, errlen, "%s: must be a directory owned by root and writable by root only", INSTANCE_LOCK_DIR);
-		close(dir);
-		return -1;
-	}
-	int fd = openat(dir, "uids.lock", O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = openat(dir, INSTANCE_UIDS_LOCK, O_RDWR | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0600);
 	close(dir);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: %s", INSTANCE_UIDS_LOCK, fd < 0 ? strerror(errno) : "not a regular file");
+		snprintf(err, errlen, "%s in the runtime directory: %s", INSTANCE_UIDS_LOCK,
+			 fd < 0 ? strerror(errno) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -6,7 +6,7 @@
  *     same file (through any path: a hard link, a symlinked directory) is
  *     refused before it cuts a torn tail or appends a record;
  *   - an OFD write lock on the bytes [uid_base, uid_base + span) of
- *     INSTANCE_UIDS_LOCK, so two runs whose host uid ranges overlap
+ *     INSTANCE_UIDS_LOCK in the runtime directory, so two runs whose host uid ranges overlap
  *     conflict in the kernel, with nothing to parse.
  * OFD locks belong to the open file description: the kernel drops them when
  * the supervisor dies, also by SIGKILL, and both fds are O_CLOEXEC and
@@ -23,8 +23,8 @@
  * stops). */
 #define EX_INSTANCE_BUSY 75
 
-#define INSTANCE_LOCK_DIR "/run/mpbs-run"
-#define INSTANCE_UIDS_LOCK INSTANCE_LOCK_DIR "/uids.lock"
+/* In the runtime directory (runtime_dir.h). */
+#define INSTANCE_UIDS_LOCK "uids.lock"
 
 struct instance_lock {
 	int ledger_fd;

@@ -113,10 +113,10 @@ int mpbs_start(struct mpbs *m, const char *names, const char *extra)
 }
 
 /* Whether a running mpbs-run holds any uid of [base, base + stride) in
- * /run/mpbs-run/uids.lock (runner/instance_lock.h). */
+ * /run/mpbs/uids.lock (runner/instance_lock.h). */
 static bool uid_range_taken(unsigned base)
 {
-	int fd = open("/run/mpbs-run/uids.lock", O_RDONLY | O_CLOEXEC);
+	int fd = open("/run/mpbs/uids.lock", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = base, .l_len = HARNESS_UID_STRIDE };
