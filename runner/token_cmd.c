@@ -38,7 +38,7 @@ static void usage(void)
 {
 	printf("usage: mpbs-run token --key FILE --context CTX --body FILE|- [--ttl SECONDS] [--nonce N]\n"
 	       "print a valid X-Provider-Token for that body (--body -: read it from stdin)\n"
-	       "  --key FILE      the provider's token key (as keygen --token writes it)\n"
+	       "  --key FILE      the provider's token key (see: mpbs-run help keygen)\n"
 	       "  --context CTX   the X-Verification-Context the request will carry\n"
 	       "  --ttl SECONDS   how long the token is valid (1 to %u, default %u)\n"
 	       "  --nonce N       the token's nonce (default: 16 random bytes in hex)\n",
