@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -65,30 +64,52 @@ int cli_usage_error(const char *sub, const char *fmt, ...)
 	return EX_USAGE_STATUS;
 }
 
-void cli_refuse(struct cli_refusal *r, const char *fmt, ...)
+void cli_refuse(struct cli_line *l, const char *fmt, ...)
 {
-	if (r->msg[0] != '\0')
+	if (l->refusal[0] != '\0')
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	vsnprintf(l->refusal, sizeof(l->refusal), fmt, ap);
 	va_end(ap);
 }
 
-void cli_refuse_getopt(struct cli_refusal *r, int opt, char **argv)
+/* What getopt_long returned '?' or ':' for. glibc leaves optind past the
+ * element it refused; optopt is the short option's letter, a long option's
+ * value when it was given "=VALUE" it takes none, or 0 when unknown. */
+static void refuse_getopt(struct cli_line *l, int opt, char **argv)
 {
-	/* glibc leaves optind past the element it refused; optopt is the
-	 * short option's letter, or 0 for an unknown long option */
 	const char *arg = optind > 0 ? argv[optind - 1] : "";
 	bool long_opt = strncmp(arg, "--", 2) == 0;
 	if (opt == ':')
-		cli_refuse(r, "option '%s' requires a value", arg);
+		cli_refuse(l, "option '%s' requires a value", arg);
 	else if (!long_opt)
-		cli_refuse(r, "unrecognized option '-%c'", optopt);
-	else if (optopt != 0) /* a known long option given "=VALUE" */
-		cli_refuse(r, "option '%.*s' takes no value", (int)strcspn(arg, "="), arg);
+		cli_refuse(l, "unrecognized option '-%c'", optopt);
+	else if (optopt != 0)
+		cli_refuse(l, "option '%.*s' takes no value", (int)strcspn(arg, "="), arg);
 	else
-		cli_refuse(r, "unrecognized option '%s'", arg);
+		cli_refuse(l, "unrecognized option '%s'", arg);
+}
+
+int cli_next_option(struct cli_line *l, int argc, char **argv, const char *shorts, const struct option *opts)
+{
+	char optstring[32];
+	/* ':' first: a missing value is told apart from an unknown option */
+	snprintf(optstring, sizeof(optstring), ":h%s", shorts);
+	if (!l->started) {
+		l->started = true;
+		optind = 0; /* glibc: start afresh (a test parses more than one argv) */
+		opterr = 0; /* refusals are reported once, by the caller */
+	}
+	for (;;) {
+		int o = getopt_long(argc, argv, optstring, opts, NULL);
+		if (o == 'h')
+			l->help = true;
+		else if (o == '?' || o == ':')
+			refuse_getopt(l, o, argv);
+		else
+			return o;
+	}
 }
 
 static int parse_drain(const char *v, struct cli *c, char *err, size_t errlen)
@@ -187,18 +208,15 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 	*c = (struct cli){ .run = { .ready_fd = -1, .drain_ms = 10000 },
 			   .audit_opts = { .threshold = -1 },
 			   .log_level = CLI_LOG_LEVEL_DEFAULT };
-	struct cli_refusal refusal = { .msg = "" };
-	char msg[sizeof(refusal.msg)];
-	bool help = false, version = false, quiet = false, verbose = false;
-	optind = 0; /* glibc: start afresh (a test parses more than one argv) */
-	opterr = 0; /* refusals are reported once, by the caller */
+	struct cli_line line = { .started = false };
+	char msg[sizeof(line.refusal)];
+	bool version = false, quiet = false, verbose = false;
 	int o;
-	while ((o = getopt_long(argc, argv, ":thvq", opts, NULL)) != -1) {
+	while ((o = cli_next_option(&line, argc, argv, "tvq", opts)) != -1) {
 		int rc = 0;
 		msg[0] = '\0';
 		switch (o) {
 		case 't': c->check_only = true; break;
-		case 'h': help = true; break;
 		case OPT_VERSION: version = true; break;
 		case 'v':
 			verbose = true;
@@ -209,7 +227,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		case OPT_LOG_FORMAT: rc = parse_log_format(optarg, c, msg, sizeof(msg)); break;
 		case OPT_SET:
 			if (c->n_overrides == CLI_OVERRIDES_MAX)
-				cli_refuse(&refusal, "too many --set options");
+				cli_refuse(&line, "too many --set options");
 			else
 				c->overrides[c->n_overrides++] = optarg;
 			break;
@@ -225,19 +243,18 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		case OPT_THRESHOLD: rc = parse_threshold(optarg, c, msg, sizeof(msg)); break;
 		case OPT_POLICY_DIR: c->audit_opts.policy_dir = optarg; break;
 		case OPT_WEAKEN: rc = add_weakening(&c->audit_opts, optarg, msg, sizeof(msg)); break;
-		default: cli_refuse_getopt(&refusal, o, argv); break;
 		}
 		if (rc < 0)
-			cli_refuse(&refusal, "%s", msg);
+			cli_refuse(&line, "%s", msg);
 	}
 	if (quiet && verbose)
-		cli_refuse(&refusal, "-q and -v contradict each other");
-	if (help) {
+		cli_refuse(&line, "-q and -v contradict each other");
+	if (line.help) {
 		cli_usage(stdout);
 		return CLI_HELP;
 	}
 	if (version)
 		return CLI_VERSION;
-	snprintf(err, errlen, "%s", refusal.msg);
-	return refusal.msg[0] ? CLI_REFUSED : CLI_OK;
+	snprintf(err, errlen, "%s", line.refusal);
+	return line.refusal[0] ? CLI_REFUSED : CLI_OK;
 }

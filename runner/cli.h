@@ -5,6 +5,7 @@
 #ifndef MPBS_CLI_H
 #define MPBS_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -53,17 +54,21 @@ void cli_usage(FILE *out);
  * Returns EX_USAGE_STATUS. */
 int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A subcommand's getopt_long loop keeps the first thing it refuses and
- * goes on, so that --help anywhere on the line still wins (and a refusal
- * is one line, not one per option). */
-struct cli_refusal {
-	char msg[512];
+/* One command line being parsed, the way every command parses its own:
+ * getopt_long in GNU order, -h/--help anywhere wins over any refusal, and
+ * the first refusal is kept (it will be one line) while parsing goes on. */
+struct cli_line {
+	bool started;
+	bool help;         /* -h or --help was given: print the usage, exit 0 */
+	char refusal[512]; /* the first thing refused, "" while none */
 };
-/* Keeps msg unless an earlier refusal is kept already. */
-void cli_refuse(struct cli_refusal *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* What getopt_long returned '?' or ':' for (opterr = 0 and an optstring
- * starting with ':'): the unknown option, or the one missing its value. */
-void cli_refuse_getopt(struct cli_refusal *r, int opt, char **argv);
+/* The next option that is the caller's to handle, or -1 when none is left
+ * (optind is then at the first operand, argv permuted so that operands come
+ * last). Answers -h/--help and getopt's own refusals (an unknown option, a
+ * missing value) itself. shorts: the caller's short options, getopt-style. */
+int cli_next_option(struct cli_line *l, int argc, char **argv, const char *shorts, const struct option *opts);
+/* Keeps the refusal unless one is kept already. */
+void cli_refuse(struct cli_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Fills c with the defaults, then parses argv with getopt_long in GNU
  * order (options and operands mixed; "--" ends the options): optind tells

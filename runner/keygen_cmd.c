@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "keygen_cmd.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -57,36 +56,26 @@ int keygen_cmd(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_refusal refusal = { .msg = "" };
+	struct cli_line line = { .started = false };
 	const char *token_path = NULL;
-	bool help = false;
-	int o;
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'h': help = true; break;
-		case 'T':
-			if (token_path)
-				cli_refuse(&refusal, "--token given twice");
-			token_path = optarg;
-			break;
-		default: cli_refuse_getopt(&refusal, o, argv); break;
-		}
+	while (cli_next_option(&line, argc, argv, "", opts) != -1) { /* --token, its only other option */
+		if (token_path)
+			cli_refuse(&line, "--token given twice");
+		token_path = optarg;
 	}
-	if (help) {
+	if (line.help) {
 		usage();
 		return 0;
 	}
 	int operands = argc - optind;
 	if (token_path && operands > 0)
-		cli_refuse(&refusal, "unexpected operand '%s' (--token writes one FILE)", argv[optind]);
+		cli_refuse(&line, "unexpected operand '%s' (--token writes one FILE)", argv[optind]);
 	else if (!token_path && operands == 0)
-		cli_refuse(&refusal, "missing DIR (or --token FILE)");
+		cli_refuse(&line, "missing DIR (or --token FILE)");
 	else if (operands > 1)
-		cli_refuse(&refusal, "unexpected operand '%s'", argv[optind + 1]);
-	if (refusal.msg[0])
-		return cli_usage_error("keygen", "%s", refusal.msg);
+		cli_refuse(&line, "unexpected operand '%s'", argv[optind + 1]);
+	if (line.refusal[0])
+		return cli_usage_error("keygen", "%s", line.refusal);
 	if (sodium_init() < 0) {
 		log_error("keygen: libsodium failed to initialise");
 		return 1;

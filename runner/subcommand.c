@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "subcommand.h"
 
-#include <getopt.h>
 #include <string.h>
 
 #include "cli.h"
@@ -40,32 +39,25 @@ static void help_usage(void)
 int help_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	struct cli_refusal refusal = { .msg = "" };
-	bool help = false;
-	int o;
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (o == 'h')
-			help = true;
-		else
-			cli_refuse_getopt(&refusal, o, argv);
+	struct cli_line line = { .started = false };
+	while (cli_next_option(&line, argc, argv, "", opts) != -1) {
+		/* --help is its only option */
 	}
-	if (help) {
+	if (line.help) {
 		help_usage();
 		return 0;
 	}
 	if (optind + 1 < argc)
-		cli_refuse(&refusal, "unexpected operand '%s'", argv[optind + 1]);
+		cli_refuse(&line, "unexpected operand '%s'", argv[optind + 1]);
 	const struct subcommand *sub = optind < argc ? subcommand_find(argv[optind]) : NULL;
 	if (optind < argc && sub == NULL) {
 		char names[256] = "";
 		for (size_t i = 0, n = 0; i < n_subcommands && n < sizeof(names); i++)
 			n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "", subcommands[i].name);
-		cli_refuse(&refusal, "unknown subcommand '%s' (one of: %s)", argv[optind], names);
+		cli_refuse(&line, "unknown subcommand '%s' (one of: %s)", argv[optind], names);
 	}
-	if (refusal.msg[0])
-		return cli_usage_error("help", "%s", refusal.msg);
+	if (line.refusal[0])
+		return cli_usage_error("help", "%s", line.refusal);
 	if (sub == NULL) {
 		cli_usage(stdout);
 		return 0;

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -65,36 +64,31 @@ static int parse_args(int argc, char **argv, struct token_args *a)
 		{ "nonce", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_refusal refusal = { .msg = "" };
-	bool help = false;
+	struct cli_line line = { .started = false };
 	int o;
 	*a = (struct token_args){ .ttl = TTL_DEFAULT };
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((o = cli_next_option(&line, argc, argv, "", opts)) != -1) {
 		switch (o) {
-		case 'h': help = true; break;
 		case 'k': a->key_path = optarg; break;
 		case 'c': a->context = optarg; break;
 		case 'b': a->body_path = optarg; break;
 		case 'n': a->nonce = optarg; break;
 		case 't':
 			if (parse_ttl(optarg, &a->ttl) < 0)
-				cli_refuse(&refusal, "--ttl: expected seconds from 1 to %u, got '%.64s'", TTL_MAX, optarg);
+				cli_refuse(&line, "--ttl: expected seconds from 1 to %u, got '%.64s'", TTL_MAX, optarg);
 			break;
-		default: cli_refuse_getopt(&refusal, o, argv); break;
 		}
 	}
-	if (help) {
+	if (line.help) {
 		usage();
 		return 1;
 	}
 	if (optind < argc)
-		cli_refuse(&refusal, "unexpected operand '%s'", argv[optind]);
+		cli_refuse(&line, "unexpected operand '%s'", argv[optind]);
 	if (a->key_path == NULL || a->context == NULL || a->body_path == NULL)
-		cli_refuse(&refusal, "--key, --context and --body are required");
-	if (refusal.msg[0]) {
-		cli_usage_error("token", "%s", refusal.msg);
+		cli_refuse(&line, "--key, --context and --body are required");
+	if (line.refusal[0]) {
+		cli_usage_error("token", "%s", line.refusal);
 		return -1;
 	}
 	return 0;
