@@ -103,6 +103,19 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(MAIN_OBJ) $(LIB)
 	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
 
+# --version, decided here: in a git checkout `git describe` of the last
+# vX.Y.Z tag, or VERSION+g<commit> before the first one ("-dirty" with
+# uncommitted changes); without .git (a release tarball, a .deb build) the
+# VERSION file. Only main.o carries it, rebuilt when it changes.
+VERSION_FILE := $(shell cat VERSION)
+GIT_DESCRIBE := $(if $(wildcard .git),$(shell git describe --always --dirty --match 'v[0-9]*' 2>/dev/null))
+MPBS_VERSION := $(if $(GIT_DESCRIBE),$(if $(filter v%,$(GIT_DESCRIBE)),$(GIT_DESCRIBE:v%=%),$(VERSION_FILE)+g$(GIT_DESCRIBE)),$(VERSION_FILE))
+$(MAIN_OBJ): ALL_CFLAGS += -DMPBS_VERSION='"$(MPBS_VERSION)"'
+$(MAIN_OBJ): $(BUILD)/version
+$(BUILD)/version: FORCE
+	@mkdir -p $(dir $@); echo '$(MPBS_VERSION)' | cmp -s - $@ || echo '$(MPBS_VERSION)' > $@
+.PHONY: FORCE
+
 $(TESTS): $(TEST_OBJ) $(LIB) $(BIN)
 	$(CC) $(LDHARDEN) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
 

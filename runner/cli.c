@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,35 +13,43 @@
 
 #include "instance_lock.h"
 #include "role_table.h"
+#include "subcommand.h"
 #include "topology.h"
 
 void cli_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: mpbs-run [options] TOPOLOGY        run the roles of TOPOLOGY (as root)\n"
-		"       mpbs-run -t [--set K=V]... TOPOLOGY check TOPOLOGY and exit (78 if it is bad)\n"
-		"       mpbs-run keygen DIR                 write a provider signal key pair into DIR\n"
-		"       mpbs-run keygen --token FILE        write a provider token key (32 random bytes, hex)\n"
-		"       mpbs-run token --key FILE --context CTX --body FILE [--ttl SECONDS]\n"
-		"                                           print a valid provider token for that body\n"
-		"       mpbs-run verify LEDGER --topology FILE [--set K=V]... | --public-keys DIR\n"
-		"                       [--association-key FILE] [--expect-head SEQ:HASH]...\n"
-		"                                           check a ledger offline with public keys only\n"
+		"usage: mpbs-run [OPTIONS] TOPOLOGY            run the roles of TOPOLOGY (as root)\n"
+		"       mpbs-run -t|--check [--set K=V]... TOPOLOGY\n"
+		"                                              check TOPOLOGY and exit (78 if it is bad)\n"
 		"       mpbs-run --audit [--json FILE] [--junit FILE] [--threshold N] TOPOLOGY\n"
-		"                                           prove the isolation claims from inside the sandboxes\n"
-		"                                           (--audit-weaken LAYER:ROLE, tests only; LAYER one of\n"
-		"                                            %s)\n"
-		"                                           (--audit-policy-dir DIR: seccomp policies from DIR, tests only)\n"
-		"       mpbs-run --print-policy ROLE [--oci] show a role's compiled seccomp policy\n"
-		"                                           (ROLE: %s)\n"
-		"       mpbs-run --print-keys               every topology key: section, value, default, meaning\n"
-		"options:\n"
-		"  --set SECTION.KEY=VALUE     override a topology value (provider.NAME.KEY=VALUE)\n"
-		"  --ready-fd N                write READY=1 on fd N (3 or more, open for writing) once every role runs\n"
-		"  --drain-timeout MS          how long each stop phase may take (1 to %u, default 10000)\n"
+		"                                              prove the isolation claims from inside the sandboxes\n"
+		"       mpbs-run --print-policy ROLE [--oci]   show a role's compiled seccomp policy\n"
+		"                                              (ROLE: %s)\n"
+		"       mpbs-run --print-keys                  every topology key: section, value, default, meaning\n"
+		"       mpbs-run --version | --help\n"
+		"       mpbs-run SUBCOMMAND [ARGS]...          (mpbs-run help SUBCOMMAND: its usage)\n"
+		"subcommands:\n",
+		role_policy_names());
+	subcommands_summary(out);
+	fprintf(out,
+		"run options:\n"
+		"  --set SECTION.KEY=VALUE  override a topology value (provider.NAME.KEY=VALUE); also with -t\n"
+		"  --ready-fd N             write READY=1 on fd N (3 or more, open for writing) once every role runs\n"
+		"  --drain-timeout MS       how long each stop phase may take (1 to %u, default 10000)\n"
+		"  --rootless               run as this user in an unprivileged user namespace (weaker isolation)\n"
+		"audit options, for tests only:\n"
+		"  --audit-weaken LAYER:ROLE  weaken one layer of one role (LAYER: %s)\n"
+		"  --audit-policy-dir DIR     seccomp policies from DIR\n"
+		"global options:\n"
+		"  -v, --verbose            more detail (twice: debug)\n"
+		"  -q, --quiet              errors only\n"
+		"  --log-format=text|json   how log lines are written\n"
+		"  -h, --help               this text;  --version: the version\n"
+		"Options and operands may come in any order; \"--\" ends the options.\n"
 		"exit status: 0 clean stop; 1 a failure; 2 a bad command line; %d another running instance\n"
 		"holds the ledger or an overlapping uid range; 78 a bad topology\n",
-		audit_weaken_words(), role_policy_names(), CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
+		CLI_DRAIN_MS_MAX, audit_weaken_words(), EX_INSTANCE_BUSY);
 }
 
 int cli_usage_error(const char *sub, const char *fmt, ...)
@@ -55,6 +62,54 @@ int cli_usage_error(const char *sub, const char *fmt, ...)
 	fprintf(stderr, "mpbs-run%s%s: %s\ntry 'mpbs-run%s%s --help'\n", sub ? " " : "", sub ? sub : "", msg,
 		sub ? " " : "", sub ? sub : "");
 	return EX_USAGE_STATUS;
+}
+
+void cli_refuse(struct cli_line *l, const char *fmt, ...)
+{
+	if (l->refusal[0] != '\0')
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->refusal, sizeof(l->refusal), fmt, ap);
+	va_end(ap);
+}
+
+/* What getopt_long returned '?' or ':' for. glibc leaves optind past the
+ * element it refused; optopt is the short option's letter, a long option's
+ * value when it was given "=VALUE" it takes none, or 0 when unknown. */
+static void refuse_getopt(struct cli_line *l, int opt, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	bool long_opt = strncmp(arg, "--", 2) == 0;
+	if (opt == ':')
+		cli_refuse(l, "option '%s' requires a value", arg);
+	else if (!long_opt)
+		cli_refuse(l, "unrecognized option '-%c'", optopt);
+	else if (optopt != 0)
+		cli_refuse(l, "option '%.*s' takes no value", (int)strcspn(arg, "="), arg);
+	else
+		cli_refuse(l, "unrecognized option '%s'", arg);
+}
+
+int cli_next_option(struct cli_line *l, int argc, char **argv, const char *shorts, const struct option *opts)
+{
+	char optstring[32];
+	/* ':' first: a missing value is told apart from an unknown option */
+	snprintf(optstring, sizeof(optstring), ":h%s", shorts);
+	if (!l->started) {
+		l->started = true;
+		optind = 0; /* glibc: start afresh (a test parses more than one argv) */
+		opterr = 0; /* refusals are reported once, by the caller */
+	}
+	for (;;) {
+		int o = getopt_long(argc, argv, optstring, opts, NULL);
+		if (o == 'h')
+			l->help = true;
+		else if (o == '?' || o == ':')
+			refuse_getopt(l, o, argv);
+		else
+			return o;
+	}
 }
 
 static int parse_drain(const char *v, struct cli *c, char *err, size_t errlen)
@@ -114,14 +169,26 @@ static int add_weakening(struct audit_options *o, const char *spec, char *err, s
 	return 0;
 }
 
+static int parse_log_format(const char *v, struct cli *c, char *err, size_t errlen)
+{
+	if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+		snprintf(err, errlen, "--log-format: expected text or json, got '%.64s'", v);
+		return -1;
+	}
+	c->log_format = v;
+	return 0;
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 {
 	enum { OPT_SET = 256, OPT_READY_FD, OPT_DRAIN, OPT_PRINT_POLICY, OPT_OCI, OPT_AUDIT, OPT_JSON, OPT_JUNIT,
-	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS };
+	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS, OPT_VERSION, OPT_LOG_FORMAT, OPT_ROOTLESS };
 	static const struct option opts[] = {
+		{ "check", no_argument, NULL, 't' },
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
+		{ "rootless", no_argument, NULL, OPT_ROOTLESS },
 		{ "print-policy", required_argument, NULL, OPT_PRINT_POLICY },
 		{ "print-keys", no_argument, NULL, OPT_PRINT_KEYS },
 		{ "oci", no_argument, NULL, OPT_OCI },
@@ -131,37 +198,63 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "audit-weaken", required_argument, NULL, OPT_WEAKEN },
 		{ "audit-policy-dir", required_argument, NULL, OPT_POLICY_DIR },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	*c = (struct cli){ .run = { .ready_fd = -1, .drain_ms = 10000 }, .audit_opts = { .threshold = -1 } };
-	err[0] = '\0';
-	optind = 0; /* glibc: start afresh (a test parses more than one argv) */
-	int o, rc = 0;
-	while (rc == 0 && (o = getopt_long(argc, argv, "+th", opts, NULL)) != -1) {
+	*c = (struct cli){ .run = { .ready_fd = -1, .drain_ms = 10000 },
+			   .audit_opts = { .threshold = -1 },
+			   .log_level = CLI_LOG_LEVEL_DEFAULT };
+	struct cli_line line = { .started = false };
+	char msg[sizeof(line.refusal)];
+	bool version = false, quiet = false, verbose = false;
+	int o;
+	while ((o = cli_next_option(&line, argc, argv, "tvq", opts)) != -1) {
+		int rc = 0;
+		msg[0] = '\0';
 		switch (o) {
 		case 't': c->check_only = true; break;
-		case 'h': cli_usage(stdout); return CLI_HELP;
-		case OPT_SET:
-			if (c->n_overrides == CLI_OVERRIDES_MAX) {
-				snprintf(err, errlen, "too many --set options");
-				return CLI_REFUSED;
-			}
-			c->overrides[c->n_overrides++] = optarg;
+		case OPT_VERSION: version = true; break;
+		case 'v':
+			verbose = true;
+			if (c->log_level < CLI_LOG_LEVEL_MAX)
+				c->log_level++;
 			break;
-		case OPT_READY_FD: rc = parse_ready_fd(optarg, c, err, errlen); break;
-		case OPT_DRAIN: rc = parse_drain(optarg, c, err, errlen); break;
+		case 'q': quiet = true; c->log_level = 0; break;
+		case OPT_LOG_FORMAT: rc = parse_log_format(optarg, c, msg, sizeof(msg)); break;
+		case OPT_SET:
+			if (c->n_overrides == CLI_OVERRIDES_MAX)
+				cli_refuse(&line, "too many --set options");
+			else
+				c->overrides[c->n_overrides++] = optarg;
+			break;
+		case OPT_READY_FD: rc = parse_ready_fd(optarg, c, msg, sizeof(msg)); break;
+		case OPT_DRAIN: rc = parse_drain(optarg, c, msg, sizeof(msg)); break;
+		case OPT_ROOTLESS: c->run.rootless = true; break;
 		case OPT_PRINT_POLICY: c->print_policy = optarg; break;
 		case OPT_PRINT_KEYS: c->print_keys = true; break;
 		case OPT_OCI: c->oci = true; break;
 		case OPT_AUDIT: c->audit = true; break;
 		case OPT_JSON: c->audit_opts.json_path = optarg; break;
 		case OPT_JUNIT: c->audit_opts.junit_path = optarg; break;
-		case OPT_THRESHOLD: rc = parse_threshold(optarg, c, err, errlen); break;
+		case OPT_THRESHOLD: rc = parse_threshold(optarg, c, msg, sizeof(msg)); break;
 		case OPT_POLICY_DIR: c->audit_opts.policy_dir = optarg; break;
-		case OPT_WEAKEN: rc = add_weakening(&c->audit_opts, optarg, err, errlen); break;
-		default: cli_usage(stderr); return CLI_REFUSED; /* getopt said what it refused */
+		case OPT_WEAKEN: rc = add_weakening(&c->audit_opts, optarg, msg, sizeof(msg)); break;
 		}
+		if (rc < 0)
+			cli_refuse(&line, "%s", msg);
 	}
-	return rc == 0 ? CLI_OK : CLI_REFUSED;
+	if (quiet && verbose)
+		cli_refuse(&line, "-q and -v contradict each other");
+	if (line.help) {
+		cli_usage(stdout);
+		return CLI_HELP;
+	}
+	if (version)
+		return CLI_VERSION;
+	snprintf(err, errlen, "%s", line.refusal);
+	return line.refusal[0] ? CLI_REFUSED : CLI_OK;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mpbs-run's options: parsed and checked before anything starts, so a bad
- * value leaves nothing half-started (main.c runs what they ask for). */
+ * value leaves nothing half-started (main.c runs what they ask for), and the
+ * conventions every subcommand's command line follows. */
 #ifndef MPBS_CLI_H
 #define MPBS_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,6 +15,11 @@
 
 #define CLI_OVERRIDES_MAX 128
 #define CLI_DRAIN_MS_MAX 3600000u /* an hour per stop phase */
+
+/* -q, default, -v, -vv: the levels of lib/log.h (errors only, default,
+ * verbose, debug); more -v than that stay at the last. */
+#define CLI_LOG_LEVEL_DEFAULT 1
+#define CLI_LOG_LEVEL_MAX 3
 
 struct cli {
 	bool check_only;
@@ -24,15 +31,18 @@ struct cli {
 	struct run_options run;
 	bool audit;
 	struct audit_options audit_opts;
+	int log_level;          /* -q 0, CLI_LOG_LEVEL_DEFAULT, each -v one more */
+	const char *log_format; /* --log-format: "text" or "json"; NULL when not given */
 };
 
 enum cli_result {
 	CLI_OK = 0,
 	CLI_HELP = 1,     /* -h/--help: usage was printed on stdout */
+	CLI_VERSION = 2,  /* --version: the caller prints it */
 	CLI_REFUSED = -1, /* err names the option and its value; exit 2 */
 };
 
-/* The usage text (also on a refused option). */
+/* The main command's usage, with every subcommand's one-line summary. */
 void cli_usage(FILE *out);
 
 /* Exit status of a bad command line (every subcommand). */
@@ -44,12 +54,30 @@ void cli_usage(FILE *out);
  * Returns EX_USAGE_STATUS. */
 int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Fills c with the defaults, then parses argv with getopt_long (from
- * argv[1]; optind tells where the operands start). Every number is
- * checked: --drain-timeout an integer from 1 to CLI_DRAIN_MS_MAX,
- * --ready-fd an integer >= 3 naming an fd open for writing (0 to 2 are the
- * supervisor's own stdio, which it would close after READY=1),
- * --threshold a finite number >= 0. */
+/* One command line being parsed, the way every command parses its own:
+ * getopt_long in GNU order, -h/--help anywhere wins over any refusal, and
+ * the first refusal is kept (it will be one line) while parsing goes on. */
+struct cli_line {
+	bool started;
+	bool help;         /* -h or --help was given: print the usage, exit 0 */
+	char refusal[512]; /* the first thing refused, "" while none */
+};
+/* The next option that is the caller's to handle, or -1 when none is left
+ * (optind is then at the first operand, argv permuted so that operands come
+ * last). Answers -h/--help and getopt's own refusals (an unknown option, a
+ * missing value) itself. shorts: the caller's short options, getopt-style. */
+int cli_next_option(struct cli_line *l, int argc, char **argv, const char *shorts, const struct option *opts);
+/* Keeps the refusal unless one is kept already. */
+void cli_refuse(struct cli_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Fills c with the defaults, then parses argv with getopt_long in GNU
+ * order (options and operands mixed; "--" ends the options): optind tells
+ * where the operands start, argv being permuted so they come last. Every
+ * number is checked: --drain-timeout an integer from 1 to
+ * CLI_DRAIN_MS_MAX, --ready-fd an integer >= 3 naming an fd open for
+ * writing (0 to 2 are the supervisor's own stdio, which it would close
+ * after READY=1), --threshold a finite number >= 0. --help anywhere wins
+ * over any refusal, then --version. */
 enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mpbs-run: the command line. */
+/* mpbs-run: the command line (subcommands through runner/subcommand.c). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,6 @@
 
 #include <sodium.h>
 
-#include "../lib/keys.h"
 #include "../lib/log.h"
 #include "../roles/role.h"
 #include "audit/audit.h"
@@ -17,20 +17,23 @@
 #include "../lib/memcheck.h"
 #include "plan.h"
 #include "seccomp.h"
+#include "subcommand.h"
 #include "supervise.h"
-#include "token_cmd.h"
 #include "topology.h"
 #include "topology_keys.h"
 #include "userns.h"
-#include "verify_cmd.h"
+
+#ifndef MPBS_VERSION
+#error "MPBS_VERSION is set by the Makefile (git describe, else the VERSION file)"
+#endif
 
 static int cmd_print_policy(const char *role, bool oci)
 {
 	char err[512];
 	enum policy_variant variant;
 	if (role_policy_by_name(role, &variant) < 0) {
-		log_error("--print-policy: unknown role '%s' (%s)", role, role_policy_names());
-		return 2;
+		return cli_usage_error(NULL, "--print-policy: unknown role '%s' (one of: %s)", role,
+				       role_policy_names());
 	}
 	struct seccomp_policy *p;
 	if (plan_load_policy(role, &p, err, sizeof(err)) < 0) {
@@ -40,23 +43,6 @@ static int cmd_print_policy(const char *role, bool oci)
 	int rc = oci ? seccomp_policy_export_oci(p, stdout) : seccomp_policy_print(p, stdout);
 	seccomp_policy_free(p);
 	return rc < 0 ? 1 : 0;
-}
-
-static int cmd_keygen(int argc, char **argv)
-{
-	char err[512];
-	if (argc == 3 && strcmp(argv[1], "--token") == 0)
-		return keygen_token_cmd(argv[2]);
-	if (argc != 2) {
-		cli_usage(stderr);
-		return 2;
-	}
-	if (keys_generate_signal_pair(argv[1], err, sizeof(err)) < 0) {
-		log_error("keygen: %s", err);
-		return 1;
-	}
-	printf("wrote %s/%s (secret, 0600) and %s/%s\n", argv[1], KEYS_SECRET_NAME, argv[1], KEYS_PUBLIC_NAME);
-	return 0;
 }
 
 static int cmd_run(struct cli *c, const char *path)
@@ -122,33 +108,29 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	role_startup_code_prepare();
-	if (argc > 1 && strcmp(argv[1], "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "verify") == 0)
-		return verify_cmd(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "token") == 0)
-		return token_cmd(argc - 1, argv + 1);
+	/* A subcommand is the first word only: "mpbs-run ./help" runs a
+	 * topology file named help. */
+	const struct subcommand *sub = argc > 1 ? subcommand_find(argv[1]) : NULL;
+	if (sub)
+		return sub->run(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &c, err, sizeof(err))) {
 	case CLI_OK: break;
 	case CLI_HELP: return 0;
-	case CLI_REFUSED:
-		if (err[0])
-			log_error("%s", err);
-		return 2;
+	case CLI_VERSION: printf("mpbs-run %s\n", MPBS_VERSION); return 0;
+	case CLI_REFUSED: return cli_usage_error(NULL, "%s", err);
 	}
 	if (!c.audit && (c.audit_opts.n_weaken || c.audit_opts.json_path || c.audit_opts.junit_path ||
-			 c.audit_opts.policy_dir)) {
-		log_error("--audit-weaken, --audit-policy-dir, --json and --junit are accepted only with --audit: "
-			  "a run never weakens its sandbox");
-		return 2;
-	}
+			 c.audit_opts.policy_dir))
+		return cli_usage_error(NULL, "--audit-weaken, --audit-policy-dir, --json and --junit are accepted only "
+					     "with --audit: a run never weakens its sandbox");
+	bool takes_topology = !c.print_policy && !c.print_keys;
+	if (takes_topology && optind == argc)
+		return cli_usage_error(NULL, "missing TOPOLOGY");
+	if (optind + (takes_topology ? 1 : 0) < argc)
+		return cli_usage_error(NULL, "unexpected operand '%s'", argv[optind + (takes_topology ? 1 : 0)]);
 	if (c.print_policy)
 		return cmd_print_policy(c.print_policy, c.oci);
 	if (c.print_keys)
 		return topo_reference_markdown(stdout) == 0 ? 0 : 1;
-	if (optind != argc - 1) {
-		cli_usage(stderr);
-		return 2;
-	}
 	return cmd_run(&c, argv[optind]);
 }

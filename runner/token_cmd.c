@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `mpbs-run token` and `mpbs-run keygen --token`: the operator's side of
- * provider tokens. The token itself is made by lib/token.c, the same code
+/* `mpbs-run token`: the operator's side of provider tokens (keygen_cmd.c
+ * writes their keys). The token itself is made by lib/token.c, the same code
  * the provider checks it with. */
 #include "token_cmd.h"
 #include "../lib/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "../lib/log.h"
 #include "../lib/token.h"
 #include "../lib/wire.h"
+#include "cli.h"
 
 #define TTL_DEFAULT 60u
 #define TTL_MAX 86400u
@@ -31,20 +33,15 @@ struct token_args {
 	uint64_t ttl;
 };
 
-static const char usage_text[] =
-	"usage: mpbs-run token --key FILE --context CTX --body FILE|- [--ttl SECONDS] [--nonce N]\n";
-
-/* "--name VALUE" or "--name=VALUE"; returns the value and advances *i. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
+static void usage(void)
 {
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0' || *i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
+	printf("usage: mpbs-run token --key FILE --context CTX --body FILE|- [--ttl SECONDS] [--nonce N]\n"
+	       "print a valid X-Provider-Token for that body (--body -: read it from stdin)\n"
+	       "  --key FILE      the provider's token key (see: mpbs-run help keygen)\n"
+	       "  --context CTX   the X-Verification-Context the request will carry\n"
+	       "  --ttl SECONDS   how long the token is valid (1 to %u, default %u)\n"
+	       "  --nonce N       the token's nonce (default: 16 random bytes in hex)\n",
+	       TTL_MAX, TTL_DEFAULT);
 }
 
 static int parse_ttl(const char *s, uint64_t *out)
@@ -58,32 +55,40 @@ static int parse_ttl(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* 1: --help was asked for (usage printed); 0: a is complete; -1: refused. */
 static int parse_args(int argc, char **argv, struct token_args *a)
 {
-	const char *ttl = NULL, *v;
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },   { "context", required_argument, NULL, 'c' },
+		{ "body", required_argument, NULL, 'b' },  { "ttl", required_argument, NULL, 't' },
+		{ "nonce", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_line line = { .started = false };
+	int o;
 	*a = (struct token_args){ .ttl = TTL_DEFAULT };
-	for (int i = 1; i < argc; i++) {
-		if ((v = option_value(argc, argv, &i, "--key")) != NULL)
-			a->key_path = v;
-		else if ((v = option_value(argc, argv, &i, "--context")) != NULL)
-			a->context = v;
-		else if ((v = option_value(argc, argv, &i, "--body")) != NULL)
-			a->body_path = v;
-		else if ((v = option_value(argc, argv, &i, "--ttl")) != NULL)
-			ttl = v;
-		else if ((v = option_value(argc, argv, &i, "--nonce")) != NULL)
-			a->nonce = v;
-		else {
-			log_error("token: unexpected argument '%s'", argv[i]);
-			return -1;
+	while ((o = cli_next_option(&line, argc, argv, "", opts)) != -1) {
+		switch (o) {
+		case 'k': a->key_path = optarg; break;
+		case 'c': a->context = optarg; break;
+		case 'b': a->body_path = optarg; break;
+		case 'n': a->nonce = optarg; break;
+		case 't':
+			if (parse_ttl(optarg, &a->ttl) < 0)
+				cli_refuse(&line, "--ttl: expected seconds from 1 to %u, got '%.64s'", TTL_MAX, optarg);
+			break;
 		}
 	}
-	if (a->key_path == NULL || a->context == NULL || a->body_path == NULL) {
-		log_error("token: --key, --context and --body are required");
-		return -1;
+	if (line.help) {
+		usage();
+		return 1;
 	}
-	if (ttl != NULL && parse_ttl(ttl, &a->ttl) < 0) {
-		log_error("token: --ttl: expected seconds from 1 to %u, got '%s'", TTL_MAX, ttl);
+	if (optind < argc)
+		cli_refuse(&line, "unexpected operand '%s'", argv[optind]);
+	if (a->key_path == NULL || a->context == NULL || a->body_path == NULL)
+		cli_refuse(&line, "--key, --context and --body are required");
+	if (line.refusal[0]) {
+		cli_usage_error("token", "%s", line.refusal);
 		return -1;
 	}
 	return 0;
@@ -119,10 +124,9 @@ static int body_repr(const char *path, uint8_t repr[WIRE_DIGEST_LEN])
 int token_cmd(int argc, char **argv)
 {
 	struct token_args a;
-	if (parse_args(argc, argv, &a) < 0) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
+	int parsed = parse_args(argc, argv, &a);
+	if (parsed != 0)
+		return parsed > 0 ? 0 : EX_USAGE_STATUS;
 	if (sodium_init() < 0) {
 		log_error("token: libsodium failed to initialise");
 		return 1;
@@ -153,23 +157,4 @@ int token_cmd(int argc, char **argv)
 	}
 	sodium_memzero(key, sizeof(key));
 	return rc;
-}
-
-int keygen_token_cmd(const char *path)
-{
-	if (sodium_init() < 0) {
-		log_error("keygen: libsodium failed to initialise");
-		return 1;
-	}
-	uint8_t key[TOKEN_KEY_LEN];
-	char err[512];
-	randombytes_buf(key, sizeof(key));
-	int rc = keys_store_hex(path, key, sizeof(key), 0600, err, sizeof(err));
-	sodium_memzero(key, sizeof(key));
-	if (rc < 0) {
-		log_error("keygen: %s", err);
-		return 1;
-	}
-	printf("wrote %s (token key, 0600)\n", path);
-	return 0;
 }

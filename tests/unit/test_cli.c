@@ -90,3 +90,70 @@ Test(unit_cli, threshold_is_a_finite_number_of_0_or_more)
 	cr_assert_eq(parse2("--threshold", "2.5"), CLI_OK);
 	cr_assert_eq(c.audit_opts.threshold, 2.5);
 }
+
+static enum cli_result parse(char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return cli_parse(argc, argv, &c, err, sizeof(err));
+}
+
+Test(unit_cli, options_and_operands_in_any_order)
+{
+	char *argv[] = { "mpbs-run", "topology.conf", "-t", "--set", "a.b=c", "-vv", "--log-format=json", "--rootless",
+			 NULL };
+	cr_assert_eq(parse(argv), CLI_OK, "%s", err);
+	cr_assert(c.check_only && c.run.rootless);
+	cr_assert_eq(c.n_overrides, 1);
+	cr_assert_str_eq(c.overrides[0], "a.b=c");
+	cr_assert_eq(c.log_level, 3, "-vv: debug");
+	cr_assert_str_eq(c.log_format, "json");
+	cr_assert_eq(optind, 7, "the operand is permuted to the end");
+	cr_assert_str_eq(argv[optind], "topology.conf");
+
+	char *dashes[] = { "mpbs-run", "-t", "--", "--set", NULL };
+	cr_assert_eq(parse(dashes), CLI_OK, "%s", err);
+	cr_assert_eq(c.n_overrides, 0, "after -- nothing is an option");
+	cr_assert_str_eq(dashes[optind], "--set");
+}
+
+Test(unit_cli, log_levels_and_formats)
+{
+	char *none[] = { "mpbs-run", "t.conf", NULL };
+	cr_assert_eq(parse(none), CLI_OK);
+	cr_assert_eq(c.log_level, CLI_LOG_LEVEL_DEFAULT);
+	cr_assert_null(c.log_format);
+	cr_assert(!c.run.rootless);
+	char *quiet[] = { "mpbs-run", "--quiet", "t.conf", NULL };
+	cr_assert_eq(parse(quiet), CLI_OK);
+	cr_assert_eq(c.log_level, 0);
+	char *many[] = { "mpbs-run", "-vvvv", "--verbose", "t.conf", NULL };
+	cr_assert_eq(parse(many), CLI_OK);
+	cr_assert_eq(c.log_level, CLI_LOG_LEVEL_MAX);
+	char *both[] = { "mpbs-run", "-q", "t.conf", "-v", NULL };
+	cr_assert_eq(parse(both), CLI_REFUSED);
+	cr_assert_str_eq(err, "-q and -v contradict each other");
+	char *format[] = { "mpbs-run", "--log-format", "xml", "t.conf", NULL };
+	cr_assert_eq(parse(format), CLI_REFUSED);
+	cr_assert_str_eq(err, "--log-format: expected text or json, got 'xml'");
+}
+
+Test(unit_cli, the_first_refusal_is_kept_and_help_or_version_win_over_it)
+{
+	char *two[] = { "mpbs-run", "--drain-timeout", "0", "--frobnicate", "t.conf", NULL };
+	cr_assert_eq(parse(two), CLI_REFUSED);
+	cr_assert_str_eq(err, "--drain-timeout: expected an integer from 1 to 3600000, got '0'");
+	char *unknown[] = { "mpbs-run", "t.conf", "--frobnicate", "--drain-timeout", "0", NULL };
+	cr_assert_eq(parse(unknown), CLI_REFUSED);
+	cr_assert_str_eq(err, "unrecognized option '--frobnicate'");
+	char *missing[] = { "mpbs-run", "t.conf", "--set", NULL };
+	cr_assert_eq(parse(missing), CLI_REFUSED);
+	cr_assert_str_eq(err, "option '--set' requires a value");
+	char *version[] = { "mpbs-run", "--frobnicate", "--version", NULL };
+	cr_assert_eq(parse(version), CLI_VERSION);
+	/* --help prints the usage on stdout: out of the test's output */
+	cr_assert_not_null(freopen("/dev/null", "w", stdout));
+	char *help[] = { "mpbs-run", "--frobnicate", "--version", "--drain-timeout", "0", "-h", NULL };
+	cr_assert_eq(parse(help), CLI_HELP);
+}
