@@ -14,22 +14,6 @@
 #include "../../roles/provider/policy_keys.h"
 #include "../common/harness.h"
 
-static char *doc_table(void)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/docs/PROVIDER-POLICY.md", mpbs_srcdir());
-	char *text = read_file(path, NULL);
-	cr_assert_not_null(text, "read %s (set MPBS_SRCDIR to the source tree)", path);
-	char *begin = strstr(text, "<!-- policy-keys: generated");
-	cr_assert_not_null(begin, "docs/PROVIDER-POLICY.md has no generated key table");
-	begin = strchr(begin, '\n') + 1;
-	char *end = strstr(begin, "<!-- policy-keys: end -->");
-	cr_assert_not_null(end, "docs/PROVIDER-POLICY.md: the key table has no end marker");
-	char *table = strndup(begin, (size_t)(end - begin));
-	free(text);
-	return table;
-}
-
 Test(unit_policy_keys, the_doc_table_is_the_generated_one)
 {
 	char *want = NULL;
@@ -37,7 +21,10 @@ Test(unit_policy_keys, the_doc_table_is_the_generated_one)
 	FILE *f = open_memstream(&want, &len);
 	cr_assert_eq(policy_keys_doc(f, DOC_MARKDOWN), 0);
 	fclose(f);
-	char *got = doc_table();
+	const char *why = NULL;
+	char *got = srcdir_file_between("docs/PROVIDER-POLICY.md", "<!-- policy-keys: generated",
+					"<!-- policy-keys: end -->", &why);
+	cr_assert_not_null(got, "docs/PROVIDER-POLICY.md: %s", why);
 	cr_assert_str_eq(got, want, "docs/PROVIDER-POLICY.md's key table differs from the rows; paste the output of "
 				    "`build/mpbs-gen-man --markdown provider-policy-keys` between its markers");
 	free(got);
