@@ -53,7 +53,7 @@ BIN   := $(BUILD)/mpbs-run
 LIB   := $(BUILD)/libmpbs.a
 TESTS := $(BUILD)/mpbs-tests
 
-.PHONY: all check check-unit check-asan check-valgrind faults bench-soak install uninstall clean deps run test fuzz bench audit
+.PHONY: all man check check-unit check-asan check-valgrind faults bench-soak install uninstall clean deps run test fuzz bench audit
 
 all: $(BIN)
 
@@ -119,16 +119,30 @@ $(BUILD)/version: FORCE
 $(TESTS): $(TEST_OBJ) $(LIB) $(BIN)
 	$(CC) $(LDHARDEN) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
 
+# Man pages (scdoc): docs/man/NAME.S.scd to build/man/NAME.S. The generator
+# (docs/man/gen.c, not installed) first fills each template's {{NAME}} lines
+# from the tables the page documents: topology keys, rlimits, policy keys.
+MAN_DIR   := $(BUILD)/man
+MAN_PAGES := $(patsubst docs/man/%.scd,$(MAN_DIR)/%,$(wildcard docs/man/*.scd))
+GEN_MAN   := $(BUILD)/mpbs-gen-man
+man: $(MAN_PAGES)
+$(GEN_MAN): $(BUILD)/obj/docs/man/gen.o $(LIB)
+	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
+$(MAN_DIR)/%: docs/man/%.scd $(GEN_MAN)
+	@mkdir -p $(MAN_DIR)
+	set -o pipefail; $(GEN_MAN) < $< | SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} scdoc > $@.tmp
+	mv $@.tmp $@
+
 # The suite finds the binary under test through MPBS_RUN; criterion forks a
 # process per test, two at a time on the project's 2-core machines.
-CHECK_ENV := MPBS_RUN=$(abspath $(BIN)) MPBS_SRCDIR=$(CURDIR)
+CHECK_ENV := MPBS_RUN=$(abspath $(BIN)) MPBS_SRCDIR=$(CURDIR) MPBS_MAN_DIR=$(abspath $(MAN_DIR))
 # --timeout only guards CI against a hung test (it is no speed target: those
 # live in `make bench`).
-check: $(TESTS)
+check: $(TESTS) man
 	set -o pipefail; $(CHECK_ENV) $(TESTS) --jobs 2 --timeout 300 $(CHECK_ARGS) 2>&1 | tee $(BUILD)/check.log
 
 # Only the tests that need neither root nor a running system.
-check-unit: $(TESTS)
+check-unit: $(TESTS) man
 	$(CHECK_ENV) $(TESTS) --jobs 2 --filter 'unit_*/*' $(CHECK_ARGS)
 
 # The crash fault matrix (tests/e2e/test_crash.c) FAULT_RUNS times with a new

@@ -82,34 +82,36 @@ void limits_with_defaults(const struct topo_limits *set, enum role_kind role, co
 }
 
 /* One cell: the value, and why in parentheses where the row says. */
-static void cell(FILE *f, const char *value, const char *why)
+static void cell(FILE *f, enum doc_format fmt, const char *value, const char *why)
 {
-	fprintf(f, " %s%s%s%s |", value, why ? " (" : "", why ? why : "", why ? ")" : "");
+	char text[512];
+	snprintf(text, sizeof(text), "%s%s%s%s", value, why ? " (" : "", why ? why : "", why ? ")" : "");
+	doc_table_cell(f, fmt, text);
 }
 
-int limits_markdown(FILE *f)
+int limits_table(FILE *f, enum doc_format fmt)
 {
 	char v[160];
-	fprintf(f, "| rlimit |");
+	const char *titles[1 + ROLE_KINDS] = { "rlimit" };
 	for (size_t k = 0; k < ROLE_KINDS; k++)
-		fprintf(f, " %s |", role_kinds[k].name);
-	fprintf(f, "\n|---|");
-	for (size_t k = 0; k < ROLE_KINDS; k++)
-		fprintf(f, "---|");
-	fprintf(f, "\n| `nofile` |");
+		titles[1 + k] = role_kinds[k].name;
+	doc_table_head(f, fmt, titles, 1 + ROLE_KINDS);
+	doc_table_row(f, fmt, "nofile");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
 		const struct role_rlimits *l = &role_kinds[k].rlimits;
 		snprintf(v, sizeof(v), l->per_connection ? "`max_connections` + providers + %u" : "%u", l->nofile);
-		cell(f, v, l->why_nofile);
+		cell(f, fmt, v, l->why_nofile);
 	}
-	fprintf(f, "\n| `nproc` |");
+	doc_table_row_end(f, fmt);
+	doc_table_row(f, fmt, "nproc");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
 		const struct role_kind_def *d = &role_kinds[k];
 		snprintf(v, sizeof(v), "%u%s", d->rlimits.nproc,
 			 d->policy[POLICY_EXEC] ? "; with `exec = yes` it must be set" : "");
-		cell(f, v, d->rlimits.why_nproc);
+		cell(f, fmt, v, d->rlimits.why_nproc);
 	}
-	fprintf(f, "\n| `as` |");
+	doc_table_row_end(f, fmt);
+	doc_table_row(f, fmt, "as");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
 		const struct role_rlimits *l = &role_kinds[k].rlimits;
 		if (l->per_connection)
@@ -118,18 +120,19 @@ int limits_markdown(FILE *f)
 				 DEFAULT_AS_BYTES >> 30);
 		else
 			snprintf(v, sizeof(v), "%llu GiB", DEFAULT_AS_BYTES >> 30);
-		cell(f, v, l->why_as);
+		cell(f, fmt, v, l->why_as);
 	}
-	fprintf(f, "\n| `fsize` |");
+	doc_table_row_end(f, fmt);
+	doc_table_row(f, fmt, "fsize");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
 		snprintf(v, sizeof(v), "%llu GiB", DEFAULT_FSIZE_BYTES >> 30);
 		if (role_kinds[k].writes_ledger)
-			cell(f, "none: it would cut the ledger", NULL);
+			cell(f, fmt, "none: it would cut the ledger", NULL);
 		else
-			cell(f, v, role_kinds[k].rlimits.why_fsize);
+			cell(f, fmt, v, role_kinds[k].rlimits.why_fsize);
 	}
-	fprintf(f, "\n");
-	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+	doc_table_row_end(f, fmt);
+	return doc_flush(f);
 }
 
 static int set_limit(int resource, const char *name, uint64_t value, char *err, size_t errlen)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../lib/doc_text.h"
 #include "role_table.h"
 #include "topology.h"
 
@@ -21,9 +22,10 @@
 void limits_with_defaults(const struct topo_limits *set, enum role_kind role, const struct topology *t,
 			  struct topo_limits *out);
 
-/* Writes the README's table of these defaults (Markdown), one column per
- * role kind. Returns 0, or -1 on a write error. */
-int limits_markdown(FILE *f);
+/* Writes the table of these defaults, one column per role kind, as the
+ * README (Markdown) or mpbs-topology(5) (scdoc) shows it. Returns 0, or -1
+ * on a write error. */
+int limits_table(FILE *f, enum doc_format fmt);
 
 /* In the child: sets RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_AS and
  * RLIMIT_FSIZE to l's value (soft = hard) where it is set (0 = keep the

@@ -75,6 +75,10 @@ bool seccomp_policy_allows(const struct seccomp_policy *p, const char *name);
 void seccomp_policy_each_allowed(const struct seccomp_policy *p, void (*fn)(const char *name, void *ctx),
 				 void *ctx);
 
+/* The i-th symbolic constant a policy may name (errnos: the i-th errno a
+ * "return" rule may name), NULL past the last: for mpbs-seccomp-policy(5). */
+const char *seccomp_policy_name_at(size_t i, bool errnos);
+
 /* Name of syscall NR on the native architecture, "unknown" if none.
  * The result stays valid until the next call from the same thread. */
 const char *seccomp_syscall_name(long nr);

@@ -81,6 +81,13 @@ const char *policy_errno_name(int e)
 	return NULL;
 }
 
+const char *seccomp_policy_name_at(size_t i, bool errnos)
+{
+	if (errnos)
+		return i < sizeof(policy_errnos) / sizeof(policy_errnos[0]) ? policy_errnos[i].name : NULL;
+	return i < sizeof(policy_constants) / sizeof(policy_constants[0]) ? policy_constants[i].name : NULL;
+}
+
 /* ---- the cursor, beyond what seccomp_parse.c shares (seccomp_internal.h) ---- */
 
 /* A single '&' (mask), not the '&&' that joins conditions. */

@@ -164,28 +164,64 @@ static void value_text(const struct topo_key *k, char *out, size_t len)
 	snprintf(out, len, "?");
 }
 
-int topo_keys_markdown(FILE *f)
+/* One row as the reference shows it: the walk both formats share. */
+struct key_text {
+	const struct topo_key *key;
+	char section[64]; /* the section's title on its first row, "" on the next */
+	char value[96];
+	const char *dflt; /* the default, or a word on it; NULL when required */
+};
+
+static void key_text(size_t i, struct key_text *t)
 {
-	fprintf(f, "| section | key | value | default | meaning |\n|---|---|---|---|---|\n");
-	int last = TOPO_SECTION_RUNNER - 1;
+	const struct topo_key *k = &topo_keys[i];
+	t->key = k;
+	t->section[0] = '\0';
+	if (i == 0 || topo_keys[i - 1].section != k->section)
+		topo_section_title(k->section, t->section, sizeof(t->section));
+	value_text(k, t->value, sizeof(t->value));
+	t->dflt = k->required ? NULL : k->dflt ? k->dflt : k->dflt_doc;
+}
+
+static void markdown_row(FILE *f, const struct key_text *t)
+{
+	const char *code = t->section[0] == '[' ? "`" : "";
+	fprintf(f, "| %s%s%s | `%s` | %s | %s | %s |\n", code, t->section, code, t->key->name, t->value,
+		t->dflt ? t->dflt : "(required)", t->key->doc);
+}
+
+/* A subsection per section, then one entry per key. */
+static void scdoc_row(FILE *f, const struct key_text *t)
+{
+	if (t->section[0])
+		fprintf(f, "## %s\n\n", t->section);
+	char dflt[128] = "required";
+	if (t->dflt && strcmp(t->dflt, "—") == 0)
+		dflt[0] = '\0';
+	else if (t->dflt)
+		snprintf(dflt, sizeof(dflt), "default: %s", t->dflt);
+	doc_key_entry(f, t->key->name, t->value, dflt[0] ? dflt : NULL, t->key->doc);
+}
+
+int topo_keys_doc(FILE *f, enum doc_format fmt)
+{
+	if (fmt == DOC_MARKDOWN)
+		fprintf(f, "| section | key | value | default | meaning |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < topo_n_keys; i++) {
-		const struct topo_key *k = &topo_keys[i];
-		char title[64] = "", value[96];
-		if (k->section != last)
-			topo_section_title(k->section, title, sizeof(title));
-		last = k->section;
-		value_text(k, value, sizeof(value));
-		const char *dflt = k->required ? "(required)" : k->dflt ? k->dflt : k->dflt_doc;
-		fprintf(f, "| %s%s%s | `%s` | %s | %s | %s |\n", *title && title[0] == '[' ? "`" : "", title,
-			*title && title[0] == '[' ? "`" : "", k->name, value, dflt, k->doc);
+		struct key_text t;
+		key_text(i, &t);
+		if (fmt == DOC_MARKDOWN)
+			markdown_row(f, &t);
+		else
+			scdoc_row(f, &t);
 	}
-	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+	return doc_flush(f);
 }
 
 int topo_reference_markdown(FILE *f)
 {
-	if (topo_keys_markdown(f) < 0)
+	if (topo_keys_doc(f, DOC_MARKDOWN) < 0)
 		return -1;
 	fprintf(f, "\nWhere a role's section sets none of `nofile`, `nproc`, `as`, `fsize`:\n\n");
-	return limits_markdown(f);
+	return limits_table(f, DOC_MARKDOWN);
 }

@@ -3,7 +3,7 @@
  * default, range and a one-line description. The parser takes the keys it
  * accepts, their types, ranges and defaults from these rows; `mpbs-run
  * --print-keys` prints them as the README's key table (a test keeps the two
- * equal). */
+ * equal), and mpbs-topology(5) lists them (docs/man/gen.c). */
 #ifndef MPBS_TOPOLOGY_KEYS_H
 #define MPBS_TOPOLOGY_KEYS_H
 
@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../lib/doc_text.h"
 #include "role_table.h"
 
 /* What a key's value is, and so how it is parsed (runner/topology_values.c). */
@@ -61,9 +62,10 @@ void topo_section_title(int section, char *out, size_t len);
 /* Whether a section of this role kind (or [runner]) takes key k. */
 bool topo_key_in_section(const struct topo_key *k, int section);
 
-/* Writes the README's key table (Markdown) to f. Returns 0, or -1 on a
- * write error. */
-int topo_keys_markdown(FILE *f);
+/* Writes every key to f, in row order: as the README's table (Markdown), or
+ * as mpbs-topology(5)'s key list (scdoc: a subsection per section). Returns
+ * 0, or -1 on a write error. */
+int topo_keys_doc(FILE *f, enum doc_format fmt);
 
 /* What `mpbs-run --print-keys` prints and the README holds between its
  * markers: the key table, then the table of each role's default rlimits

@@ -21,51 +21,9 @@
 #include "../../lib/ini_file.h"
 #include "../../lib/keys.h"
 #include "../../lib/wire.h"
+#include "policy_keys.h"
 
 #define POLICY_FILE_MAX (64u * 1024)
-
-enum policy_key {
-	KEY_ACCEPT_CONTEXT,
-	KEY_RECEIVE_BODY,
-	KEY_REQUIRE_TOKEN,
-	KEY_TOKEN_KEY,
-	KEY_MAX_TOKEN_TTL,
-	KEY_REPLAY_WINDOW,
-	KEY_REPLAY_CACHE_MAX,
-	KEY_EVALUATOR,
-	KEY_EVALUATOR_TIMEOUT,
-	KEY_ACTION,
-	KEY_ACTION_TIMEOUT,
-	KEY_MAX_CONCURRENT,
-	KEY_LOG_CAP,
-	KEY_COUNT
-};
-
-static const char *const key_names[KEY_COUNT] = {
-	"accept_context", "receive_body",      "require_token", "token_key",      "max_token_ttl",
-	"replay_window",  "replay_cache_max",  "evaluator",     "evaluator_timeout", "action",
-	"action_timeout", "max_concurrent",    "log_cap",
-};
-
-/* Numeric keys: where the value lands, its range and its default. */
-struct number_key {
-	enum policy_key key;
-	size_t offset; /* of a uint32_t in struct provider_policy */
-	uint32_t min, max, dflt;
-};
-
-static const struct number_key number_keys[] = {
-	{ KEY_MAX_TOKEN_TTL, offsetof(struct provider_policy, max_token_ttl), 1, 86400, 300 },
-	/* default: max_token_ttl, filled in once the whole file is read */
-	{ KEY_REPLAY_WINDOW, offsetof(struct provider_policy, replay_window), 1, 86400, 0 },
-	{ KEY_REPLAY_CACHE_MAX, offsetof(struct provider_policy, replay_cache_max), 16, 16777216, 65536 },
-	{ KEY_EVALUATOR_TIMEOUT, offsetof(struct provider_policy, evaluator_timeout_ms), 1, 60000, 1000 },
-	{ KEY_ACTION_TIMEOUT, offsetof(struct provider_policy, action_timeout_ms), 1, 3600000, 10000 },
-	{ KEY_MAX_CONCURRENT, offsetof(struct provider_policy, max_concurrent), 1, 256, 4 },
-	{ KEY_LOG_CAP, offsetof(struct provider_policy, log_cap), 0, 1048576, 4096 },
-};
-
-#define N_NUMBER_KEYS (sizeof(number_keys) / sizeof(number_keys[0]))
 
 struct policy_parse {
 	struct provider_policy *p;
@@ -73,7 +31,7 @@ struct policy_parse {
 	const char *path;
 	const char *keys_dir; /* NULL: the policy file's directory */
 	int line;             /* of the key being set */
-	int key_line[KEY_COUNT]; /* 0 while unset */
+	int key_line[POLICY_KEY_COUNT]; /* 0 while unset */
 };
 
 /* Keeps the first error: later ones are usually its consequences. */
@@ -98,7 +56,7 @@ static bool context_listed(const struct provider_policy *p, const char *ctx, siz
 static int add_context(struct policy_parse *pp, const char *word, size_t len)
 {
 	struct provider_policy *p = pp->p;
-	const char *key = key_names[KEY_ACCEPT_CONTEXT];
+	const char *key = policy_keys[POLICY_KEY_ACCEPT_CONTEXT].name;
 	if (p->n_accept == POLICY_CONTEXTS_MAX)
 		return fail(pp, pp->line, key, "more than %d contexts", POLICY_CONTEXTS_MAX);
 	if (len > WIRE_CONTEXT_MAX)
@@ -137,7 +95,7 @@ static int set_accept_context(struct policy_parse *pp, const char *value)
 		if (add_context(pp, word, len) < 0)
 			return -1;
 	if (pp->p->n_accept == 0)
-		return fail(pp, pp->line, key_names[KEY_ACCEPT_CONTEXT], "expected 1 to %d contexts separated by spaces",
+		return fail(pp, pp->line, policy_keys[POLICY_KEY_ACCEPT_CONTEXT].name, "expected 1 to %d contexts separated by spaces",
 			    POLICY_CONTEXTS_MAX);
 	return 0;
 }
@@ -152,12 +110,12 @@ static int set_bool(struct policy_parse *pp, enum policy_key k, const char *valu
 			return 0;
 		}
 	}
-	return fail(pp, pp->line, key_names[k], "expected yes or no, got '%.64s'", value);
+	return fail(pp, pp->line, policy_keys[k].name, "expected yes or no, got '%.64s'", value);
 }
 
-static int set_number(struct policy_parse *pp, const struct number_key *nk, const char *value)
+static int set_number(struct policy_parse *pp, const struct policy_key_row *nk, const char *value)
 {
-	const char *key = key_names[nk->key];
+	const char *key = nk->name;
 	uint64_t v = 0;
 	size_t len = strlen(value);
 	bool ok = len > 0 && len <= 10;
@@ -202,7 +160,7 @@ static int set_command(struct policy_parse *pp, const char *key, const char *val
 
 static int set_action(struct policy_parse *pp, const char *value)
 {
-	const char *key = key_names[KEY_ACTION];
+	const char *key = policy_keys[POLICY_KEY_ACTION].name;
 	if (strcmp(value, "none") == 0) {
 		pp->p->action = POLICY_ACTION_NONE;
 		return 0;
@@ -236,7 +194,7 @@ static char *resolve_token_key(const struct policy_parse *pp, const char *name)
  * directory is there to look in. */
 static int set_token_key(struct policy_parse *pp, const char *value)
 {
-	const char *key = key_names[KEY_TOKEN_KEY];
+	const char *key = policy_keys[POLICY_KEY_TOKEN_KEY].name;
 	struct provider_policy *p = pp->p;
 	if (value[0] == '\0' || strchr(value, '/') != NULL || strcmp(value, ".") == 0 || strcmp(value, "..") == 0)
 		return fail(pp, pp->line, key, "expected a file name in the provider's key directory (no '/'), got '%.64s'",
@@ -254,24 +212,23 @@ static int set_token_key(struct policy_parse *pp, const char *value)
 static int set_value(struct policy_parse *pp, enum policy_key k, const char *value)
 {
 	struct provider_policy *p = pp->p;
-	for (size_t i = 0; i < N_NUMBER_KEYS; i++)
-		if (number_keys[i].key == k)
-			return set_number(pp, &number_keys[i], value);
+	if (policy_keys[k].number)
+		return set_number(pp, &policy_keys[k], value);
 	switch (k) {
-	case KEY_ACCEPT_CONTEXT:
+	case POLICY_KEY_ACCEPT_CONTEXT:
 		return set_accept_context(pp, value);
-	case KEY_RECEIVE_BODY:
+	case POLICY_KEY_RECEIVE_BODY:
 		return set_bool(pp, k, value, &p->require_body);
-	case KEY_REQUIRE_TOKEN:
+	case POLICY_KEY_REQUIRE_TOKEN:
 		return set_bool(pp, k, value, &p->require_token);
-	case KEY_TOKEN_KEY:
+	case POLICY_KEY_TOKEN_KEY:
 		return set_token_key(pp, value);
-	case KEY_EVALUATOR:
-		return set_command(pp, key_names[k], value, &p->evaluator);
-	case KEY_ACTION:
+	case POLICY_KEY_EVALUATOR:
+		return set_command(pp, policy_keys[k].name, value, &p->evaluator);
+	case POLICY_KEY_ACTION:
 		return set_action(pp, value);
 	default:
-		return fail(pp, pp->line, key_names[k], "internal error: no parser");
+		return fail(pp, pp->line, policy_keys[k].name, "internal error: no parser");
 	}
 }
 
@@ -280,9 +237,9 @@ static int on_key(struct ini_file *f, void *ctx, const char *name, const char *v
 	struct policy_parse *pp = ctx;
 	pp->line = f->line;
 	int k = 0;
-	while (k < KEY_COUNT && strcmp(key_names[k], name) != 0)
+	while (k < POLICY_KEY_COUNT && strcmp(policy_keys[k].name, name) != 0)
 		k++;
-	if (k == KEY_COUNT)
+	if (k == POLICY_KEY_COUNT)
 		return fail(pp, pp->line, name, "unknown key");
 	if (pp->key_line[k] != 0)
 		return fail(pp, pp->line, name, "duplicate key (first set at line %d)", pp->key_line[k]);
@@ -328,19 +285,20 @@ static int parse_policy(struct policy_parse *pp)
 {
 	if (ini_file_parse(&pp->ini, POLICY_FILE_MAX, &policy_ops, pp) < 0)
 		return -1;
-	if (pp->key_line[KEY_ACCEPT_CONTEXT] == 0)
-		return fail(pp, 0, key_names[KEY_ACCEPT_CONTEXT], "missing required key");
+	if (pp->key_line[POLICY_KEY_ACCEPT_CONTEXT] == 0)
+		return fail(pp, 0, policy_keys[POLICY_KEY_ACCEPT_CONTEXT].name, "missing required key");
 	if (pp->p->require_token && !pp->p->has_token_key)
-		return fail(pp, 0, key_names[KEY_TOKEN_KEY], "required when require_token = yes");
-	if (pp->key_line[KEY_REPLAY_WINDOW] == 0)
+		return fail(pp, 0, policy_keys[POLICY_KEY_TOKEN_KEY].name, "required when require_token = yes");
+	if (pp->key_line[POLICY_KEY_REPLAY_WINDOW] == 0)
 		pp->p->replay_window = pp->p->max_token_ttl;
 	return 0;
 }
 
 static void set_defaults(struct provider_policy *p)
 {
-	for (size_t i = 0; i < N_NUMBER_KEYS; i++)
-		memcpy((char *)p + number_keys[i].offset, &number_keys[i].dflt, sizeof(uint32_t));
+	for (size_t i = 0; i < POLICY_KEY_COUNT; i++)
+		if (policy_keys[i].number)
+			memcpy((char *)p + policy_keys[i].offset, &policy_keys[i].dflt, sizeof(uint32_t));
 	p->action = POLICY_ACTION_NONE;
 }
 

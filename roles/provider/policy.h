@@ -1,20 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A provider's private policy file (INI, parsed with inih), read only inside
- * that provider's own process. Documented in docs/PROVIDER-POLICY.md.
- *
- *   accept_context    = CTX_ALPHA CTX_BETA  ; required, space-separated, 1..64 entries
- *   receive_body      = yes|no              ; yes: refuse artifacts that lack the body
- *   require_token     = yes|no              ; default no
- *   token_key         = NAME                ; file in the key directory; required by require_token
- *   max_token_ttl     = SECONDS             ; default 300, 1..86400
- *   replay_window     = SECONDS             ; default max_token_ttl, 1..86400
- *   replay_cache_max  = N                   ; default 65536, 16..16777216
- *   evaluator         = /abs/program [args] ; optional, at most 16 args
- *   evaluator_timeout = MS                  ; default 1000, 1..60000
- *   action            = none | exec /abs/program [args]   ; default none
- *   action_timeout    = MS                  ; default 10000, 1..3600000
- *   max_concurrent    = N                   ; default 4, 1..256
- *   log_cap           = BYTES               ; default 4096, 0..1048576
+ * that provider's own process. Documented in docs/PROVIDER-POLICY.md and
+ * mpbs-provider-policy(5); its keys, their ranges and defaults are the rows
+ * of policy_keys.c.
  *
  * Keys are top-level (no section) or under [policy]. Any other section or
  * key, a duplicate key, or a bad value is an error naming file, line, key. */

@@ -361,6 +361,26 @@ char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+char *srcdir_file_between(const char *relpath, const char *begin, const char *end, const char **why)
+{
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s/%s", mpbs_srcdir(), relpath) >= (int)sizeof(path)) {
+		*why = "path too long";
+		return NULL;
+	}
+	char *text = read_file(path, NULL), *from, *to, *out = NULL;
+	if (!text)
+		*why = "cannot read it (set MPBS_SRCDIR to the source tree)";
+	else if (!(from = strstr(text, begin)) || !(from = strchr(from, '\n')))
+		*why = "no begin marker";
+	else if (!(to = strstr(++from, end)))
+		*why = "no end marker";
+	else
+		out = strndup(from, (size_t)(to - from));
+	free(text);
+	return out;
+}
+
 int run_cmd(char *const argv[], char **out)
 {
 	char tmpl[] = "/tmp/mpbs-cmd-XXXXXX";

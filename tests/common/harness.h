@@ -69,6 +69,10 @@ size_t ledger_count(const char *path, const char *type);
 size_t ledger_wait_count(const char *path, const char *type, size_t n, int timeout_ms);
 /* Reads a whole file into a NUL-terminated malloc'd buffer (NULL on error). */
 char *read_file(const char *path, size_t *len);
+/* The lines of the source tree's file relpath between the line holding
+ * begin and the line holding end (malloc'd); NULL, with *why set, when the
+ * file or a marker is missing. For generated tables kept in docs. */
+char *srcdir_file_between(const char *relpath, const char *begin, const char *end, const char **why);
 /* Runs argv to completion; returns its exit status (128+sig if killed),
  * its stdout+stderr in *out (malloc'd) when out is not NULL. */
 int run_cmd(char *const argv[], char **out);

@@ -15,28 +15,6 @@
 #include "../../runner/topology_values.h"
 #include "../common/harness.h"
 
-/* The README's table, between its two markers. */
-static char *readme_table(void)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/README.md", mpbs_srcdir());
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "open %s (set MPBS_SRCDIR to the source tree)", path);
-	char *text = NULL;
-	size_t cap = 0;
-	ssize_t n = getdelim(&text, &cap, '\0', f);
-	fclose(f);
-	cr_assert_gt(n, 0);
-	char *begin = strstr(text, "<!-- topology-keys: generated");
-	cr_assert_not_null(begin, "README.md has no generated key table");
-	begin = strchr(begin, '\n') + 1;
-	char *end = strstr(begin, "<!-- topology-keys: end -->");
-	cr_assert_not_null(end, "README.md: the key table has no end marker");
-	char *table = strndup(begin, (size_t)(end - begin));
-	free(text);
-	return table;
-}
-
 Test(unit_topology_keys, the_readme_table_is_the_generated_one)
 {
 	char *want = NULL;
@@ -44,7 +22,9 @@ Test(unit_topology_keys, the_readme_table_is_the_generated_one)
 	FILE *f = open_memstream(&want, &len);
 	cr_assert_eq(topo_reference_markdown(f), 0);
 	fclose(f);
-	char *got = readme_table();
+	const char *why = NULL;
+	char *got = srcdir_file_between("README.md", "<!-- topology-keys: generated", "<!-- topology-keys: end -->", &why);
+	cr_assert_not_null(got, "README.md's key table: %s", why);
 	cr_assert_str_eq(got, want,
 			 "README.md's key table differs from `mpbs-run --print-keys`; paste its output between the markers");
 	free(got);
