@@ -57,6 +57,20 @@ int cli_usage_error(const char *sub, const char *fmt, ...)
 	return EX_USAGE_STATUS;
 }
 
+void cli_getopt_problem(char *const argv[], int c, char *out, size_t len)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	bool long_opt = strncmp(arg, "--", 2) == 0;
+	if (c == ':' && long_opt)
+		snprintf(out, len, "option '%.*s' requires an argument", (int)strcspn(arg, "="), arg);
+	else if (c == ':')
+		snprintf(out, len, "option requires an argument -- '%c'", optopt);
+	else if (optopt == 0 || long_opt)
+		snprintf(out, len, "unrecognized option '%.*s'", (int)strcspn(arg, "="), arg);
+	else
+		snprintf(out, len, "invalid option -- '%c'", optopt);
+}
+
 static int parse_drain(const char *v, struct cli *c, char *err, size_t errlen)
 {
 	uint64_t n;

@@ -44,6 +44,11 @@ void cli_usage(FILE *out);
  * Returns EX_USAGE_STATUS. */
 int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* What getopt_long (run with opterr = 0 and an optstring that starts with
+ * ':') objects to, in words, for cli_usage_error: c is what it returned
+ * ('?' an unknown option, ':' a missing argument), read right after it. */
+void cli_getopt_problem(char *const argv[], int c, char *out, size_t len);
+
 /* Fills c with the defaults, then parses argv with getopt_long (from
  * argv[1]; optind tells where the operands start). Every number is
  * checked: --drain-timeout an integer from 1 to CLI_DRAIN_MS_MAX,

@@ -14,6 +14,7 @@
 #include "audit/audit.h"
 #include "cli.h"
 #include "instance_lock.h"
+#include "keys_cmd.h"
 #include "../lib/memcheck.h"
 #include "plan.h"
 #include "seccomp.h"
@@ -128,6 +129,8 @@ int main(int argc, char **argv)
 		return verify_cmd(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return token_cmd(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "keys") == 0)
+		return keys_cmd(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &c, err, sizeof(err))) {
 	case CLI_OK: break;
 	case CLI_HELP: return 0;
