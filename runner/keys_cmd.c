@@ -145,7 +145,7 @@ static int keys_init(const char *path, char *const *overrides, size_t n_override
 	static struct keys_job j; /* a topology is large: not on the stack */
 	char err[1024];
 	memset(&j, 0, sizeof(j));
-	if (topology_load(&j.t, path, overrides, n_overrides, err, sizeof(err)) < 0) {
+	if (topology_load_with(&j.t, path, overrides, n_overrides, TOPO_LOAD_KEYS_UNCHECKED, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EX_CONFIG_STATUS;
 	}

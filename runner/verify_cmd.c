@@ -286,7 +286,8 @@ int verify_cmd(int argc, char **argv)
 					   .expect = a.expect };
 	ks.dir = a.keys_dir;
 	if (a.topology) {
-		if (topology_load(&t, a.topology, a.overrides, a.n_overrides, err, sizeof(err)) < 0) {
+		if (topology_load_with(&t, a.topology, a.overrides, a.n_overrides, TOPO_LOAD_KEYS_UNCHECKED, err,
+				       sizeof(err)) < 0) {
 			log_error("%s", err);
 			return EX_CONFIG_STATUS;
 		}
