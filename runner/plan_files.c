@@ -114,7 +114,7 @@ int plan_association_files(struct run_plan *p, char *err, size_t errlen)
 			log_info("association: generated its head-signing key pair in %s", t->association_keys);
 	}
 	return check_readable(t->association_keys, true, uid, uid, "association", err, errlen) < 0 ||
-			       check_readable(secret, false, uid, uid, "association", err, errlen) < 0
+			       key_check_secret(secret, uid, "association", err, errlen) < 0
 		       ? -1
 		       : 0;
 }

@@ -78,13 +78,19 @@ Test(e2e_key_files, demo_keys_never_chown_through_a_symlink)
 
 /* ------------------------------------------------------------ keys init */
 
-/* The instance's topology without demo keys: keys come from `keys init`. */
-static void prepare_without_demo_keys(const char *names)
+/* The instance's topology without demo keys: keys come from `keys init`.
+ * With provider, that provider's policy is replaced by policy. */
+static void prepare_without_demo_keys(const char *names, const char *provider, const char *policy)
 {
 	cr_assert_eq(mpbs_prepare(&m, names, NULL), 0);
 	while (file_replace(m.topology, "demo_keys = yes", "demo_keys = no") == 0)
 		;
 	cr_assert_eq(topology_insert(m.topology, "association", "demo_keys = no\n"), 0);
+	if (provider) {
+		char path[PATH_MAX + 64];
+		snprintf(path, sizeof(path), "%s/%s.policy", m.dir, provider);
+		cr_assert_eq(write_text_file(path, policy), 0);
+	}
 }
 
 static int keys_init(char **out)
@@ -171,9 +177,7 @@ Test(e2e_key_files, keys_init_writes_what_the_run_expects_once_and_a_user_verifi
 	char path[PATH_MAX + 64], *out = NULL;
 	struct stat before, after;
 	need_root();
-	prepare_without_demo_keys("A B");
-	snprintf(path, sizeof(path), "%s/A.policy", m.dir);
-	cr_assert_eq(write_text_file(path, "accept_context = CTX_ALPHA\nreceive_body = yes\ntoken_key = token.key\n"), 0);
+	prepare_without_demo_keys("A B", "A", "accept_context = CTX_ALPHA\nreceive_body = yes\ntoken_key = token.key\n");
 
 	cr_assert_eq(keys_init(&out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "provider A: wrote"), "%s", out);
@@ -248,9 +252,7 @@ Test(e2e_key_files, keys_init_writes_nothing_for_a_topology_that_does_not_check)
 	char path[PATH_MAX + 64], *out = NULL;
 	struct stat st;
 	need_root();
-	prepare_without_demo_keys("A B");
-	snprintf(path, sizeof(path), "%s/B.policy", m.dir);
-	cr_assert_eq(write_text_file(path, "accept_context = CTX_ALPHA\ntoken_key = ../token.key\n"), 0);
+	prepare_without_demo_keys("A B", "B", "accept_context = CTX_ALPHA\ntoken_key = ../token.key\n");
 	cr_assert_eq(keys_init(&out), 1, "%s", out);
 	cr_assert_not_null(strstr(out, "B.policy:2: token_key: expected a file name"), "%s", out);
 	free(out);
@@ -273,7 +275,7 @@ Test(e2e_key_files, a_secret_key_of_another_owner_is_refused_with_its_fix)
 {
 	char key[PATH_MAX + 32], want[PATH_MAX * 3], *out = NULL;
 	need_root();
-	prepare_without_demo_keys("A");
+	prepare_without_demo_keys("A", NULL, NULL);
 	cr_assert_eq(keys_init(&out), 0, "%s", out);
 	free(out);
 	snprintf(key, sizeof(key), "%s/keys/A/signal.key", m.dir);
