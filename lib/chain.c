@@ -15,9 +15,10 @@ void chain_init(struct chain_state *cs)
 	cs->trusted = false;
 }
 
-static bool chain_fail(struct chain_state *cs, const char **why, const char *reason)
+static bool chain_fail(struct chain_state *cs, const char **why, const char *field, const char *reason)
 {
 	cs->trusted = false;
+	cs->failed_field = field;
 	if (why != NULL)
 		*why = reason;
 	return false;
@@ -26,17 +27,17 @@ static bool chain_fail(struct chain_state *cs, const char **why, const char *rea
 bool chain_accept_signal(struct chain_state *cs, const struct signal_frame *s, const char **why)
 {
 	if (!cs->trusted)
-		return chain_fail(cs, why, "chain not trusted until the next signed epoch");
+		return chain_fail(cs, why, "chain", "chain not trusted until the next signed epoch");
 	if (cs->seq == UINT64_MAX || s->seq != cs->seq + 1)
-		return chain_fail(cs, why, "signal seq does not follow the chain");
+		return chain_fail(cs, why, "pseq", "signal seq does not follow the chain");
 
 	uint8_t frame[SIGNAL_FRAME_LEN];
 	if (!signal_encode(s, frame))
-		return chain_fail(cs, why, "signal has an invalid provider name or stage");
+		return chain_fail(cs, why, "stage", "signal has an invalid provider name or stage");
 	uint8_t expect[WIRE_DIGEST_LEN];
 	derive_chain_next(cs->head, frame, expect);
 	if (memcmp(expect, s->chain, WIRE_DIGEST_LEN) != 0)
-		return chain_fail(cs, why, "signal chain does not extend the provider's head");
+		return chain_fail(cs, why, "chain", "signal chain does not extend the provider's head");
 
 	cs->seq = s->seq;
 	memcpy(cs->head, s->chain, WIRE_DIGEST_LEN);
@@ -65,21 +66,21 @@ bool chain_accept_checkpoint(struct chain_state *cs, const struct checkpoint_fra
 			     const char **why)
 {
 	if (!checkpoint_verify(c, pk))
-		return chain_fail(cs, why, "checkpoint signature does not verify");
+		return chain_fail(cs, why, "sig", "checkpoint signature does not verify");
 	if (checkpoint_opens_epoch(c)) {
 		chain_open_epoch(cs, c);
 		return true;
 	}
 	if (c->seq == 0)
-		return chain_fail(cs, why, "epoch-opening checkpoint head is not the epoch's chain origin");
+		return chain_fail(cs, why, "head", "epoch-opening checkpoint head is not the epoch's chain origin");
 	if (!cs->trusted)
-		return chain_fail(cs, why, "chain not trusted until the next signed epoch");
+		return chain_fail(cs, why, "epoch", "chain not trusted until the next signed epoch");
 	if (memcmp(c->epoch, cs->epoch, WIRE_EPOCH_LEN) != 0)
-		return chain_fail(cs, why, "checkpoint epoch is not the current epoch");
+		return chain_fail(cs, why, "epoch", "checkpoint epoch is not the current epoch");
 	if (c->seq != cs->seq)
-		return chain_fail(cs, why, "checkpoint seq is not the chain's last seq");
+		return chain_fail(cs, why, "pseq", "checkpoint seq is not the chain's last seq");
 	if (memcmp(c->head, cs->head, WIRE_DIGEST_LEN) != 0)
-		return chain_fail(cs, why, "checkpoint head does not match the chain");
+		return chain_fail(cs, why, "head", "checkpoint head does not match the chain");
 	cs->covered_seq = c->seq;
 	return true;
 }

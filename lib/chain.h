@@ -16,6 +16,8 @@ struct chain_state {
 	uint64_t seq;                   /* seq of the last accepted signal (0 at epoch start) */
 	uint8_t head[WIRE_DIGEST_LEN];  /* chain after that signal */
 	uint64_t covered_seq;           /* highest seq covered by a verified checkpoint */
+	const char *failed_field;       /* the field of the frame the last refusal is about
+					 * ("sig", "pseq", ...), as the ledger names it */
 };
 
 /* Fresh state: untrusted until an epoch-opening checkpoint. */

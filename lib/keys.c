@@ -129,12 +129,15 @@ static char *key_path(const char *dir, const char *name, char *errbuf, size_t er
 	return path;
 }
 
-/* Creates dir (one level) 0700 if it is missing; an existing one must be a directory. */
+/* Creates dir (one level) 0755 if it is missing; an existing one must be a
+ * directory. 0755, not 0700: anyone may verify a ledger with the public key
+ * beside the secret, which its own mode (0600) protects; no other role sees
+ * the directory at all (its mount namespace holds only its own key dir). */
 static int ensure_key_dir(const char *dir, char *errbuf, size_t errlen)
 {
-	if (mkdir(dir, 0700) == 0) {
+	if (mkdir(dir, KEYS_DIR_MODE) == 0) {
 		/* As for the files: the umask must not decide the mode. */
-		if (chmod(dir, 0700) < 0)
+		if (chmod(dir, KEYS_DIR_MODE) < 0)
 			return err_set(errbuf, errlen, "chmod %s: %s", dir, strerror(errno));
 		return fs_fsync_parent(dir, errbuf, errlen);
 	}
@@ -167,9 +170,9 @@ static int generate_pair(const char *dir, const char *sk_path, const char *pk_pa
 		return -1;
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
 	crypto_sign_keypair(pk, sk);
-	int rc = keys_store_hex(sk_path, sk, sizeof(sk), 0600, errbuf, errlen);
+	int rc = keys_store_hex(sk_path, sk, sizeof(sk), KEYS_SECRET_MODE, errbuf, errlen);
 	sodium_memzero(sk, sizeof(sk));
-	if (rc == 0 && keys_store_hex(pk_path, pk, sizeof(pk), 0644, errbuf, errlen) < 0) {
+	if (rc == 0 && keys_store_hex(pk_path, pk, sizeof(pk), KEYS_PUBLIC_MODE, errbuf, errlen) < 0) {
 		/* A secret key without its public half would be refused later anyway. */
 		unlink(sk_path);
 		rc = -1;
@@ -184,6 +187,17 @@ int keys_generate_signal_pair(const char *dir, char *errbuf, size_t errlen)
 	int rc = pk_path ? generate_pair(dir, sk_path, pk_path, errbuf, errlen) : -1;
 	free(sk_path);
 	free(pk_path);
+	return rc;
+}
+
+int keys_generate_token(const char *path, char *errbuf, size_t errlen)
+{
+	if (sodium_init() < 0)
+		return err_set(errbuf, errlen, "libsodium initialisation failed");
+	uint8_t key[KEYS_TOKEN_BYTES];
+	randombytes_buf(key, sizeof(key));
+	int rc = keys_store_hex(path, key, sizeof(key), KEYS_SECRET_MODE, errbuf, errlen);
+	sodium_memzero(key, sizeof(key));
 	return rc;
 }
 

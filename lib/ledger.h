@@ -70,7 +70,11 @@ struct ledger_verify_result {
 	struct ledger_head last_head; /* the last verified head (seq 0: none) */
 	uint64_t last_head_record;    /* seq of the record that signed it */
 	uint64_t bad_line;        /* first bad line number (from 1), 0 if none */
-	char why[256];            /* why that line is bad */
+	uint64_t bad_seq;         /* the seq that line says it is (0: none readable) */
+	char field[24];           /* the field of that record at fault ("" when the line as a whole) */
+	char why[256];            /* why: what is wrong with that field (or line) */
+	bool unreadable;          /* the file could not be read to the end (an I/O error): not a
+				   * finding about its content */
 };
 
 /* Checks, from the file's bytes alone plus the public keys: every line is a
@@ -79,7 +83,8 @@ struct ledger_verify_result {
  * every checkpoint's signature verifies and its head matches; every
  * confirmed record's providers each have covered START and COMPLETE signals
  * for its op and its linkage recomputes. Returns true if all holds; otherwise
- * false with bad_line and why set. A last line without newline is reported. */
+ * false with bad_line, bad_seq, field and why set. A last line without
+ * newline is reported. */
 bool ledger_verify(int fd, ledger_pubkey_fn pubkey, void *ctx, struct ledger_verify_result *res);
 /* The same with the checks of opts (docs/VERIFY.md). */
 bool ledger_verify_with(int fd, const struct ledger_verify_opts *opts, struct ledger_verify_result *res);

@@ -140,6 +140,145 @@ bool ledger_get_names(json_t *obj, const char *key, size_t min, size_t max)
 	return true;
 }
 
+/* One field of a record type. */
+enum ledger_field_kind {
+	LEDGER_FIELD_HEX,    /* lowercase hex of exactly n bytes */
+	LEDGER_FIELD_UINT,   /* an integer >= 0 */
+	LEDGER_FIELD_NAME,   /* a provider name */
+	LEDGER_FIELD_NAMES,  /* ledger_get_names with at least n names */
+	LEDGER_FIELD_STRING, /* any string */
+	LEDGER_FIELD_STAGE,  /* "START" or "COMPLETE" */
+};
+struct ledger_field {
+	const char *name;
+	enum ledger_field_kind kind;
+	size_t n;
+};
+
+/* Each record type's fields after seq, prev and type (docs/ARCHITECTURE.md §7). */
+static const struct ledger_field signal_fields[] = {
+	{ "op", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },	{ "provider", LEDGER_FIELD_NAME, 0 },
+	{ "stage", LEDGER_FIELD_STAGE, 0 },		{ "value", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },
+	{ "t", LEDGER_FIELD_UINT, 0 },			{ "pseq", LEDGER_FIELD_UINT, 0 },
+	{ "chain", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },
+};
+static const struct ledger_field checkpoint_fields[] = {
+	{ "provider", LEDGER_FIELD_NAME, 0 }, { "epoch", LEDGER_FIELD_HEX, WIRE_EPOCH_LEN },
+	{ "pseq", LEDGER_FIELD_UINT, 0 },     { "head", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },
+	{ "sig", LEDGER_FIELD_HEX, WIRE_SIG_LEN },
+};
+static const struct ledger_field confirmed_fields[] = {
+	{ "op", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },
+	{ "providers", LEDGER_FIELD_NAMES, 1 },
+	{ "linkage", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },
+	{ "t", LEDGER_FIELD_UINT, 0 },
+};
+static const struct ledger_field incomplete_fields[] = {
+	{ "op", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },
+	{ "providers", LEDGER_FIELD_NAMES, 0 },
+	{ "t", LEDGER_FIELD_UINT, 0 },
+};
+static const struct ledger_field rejected_fields[] = {
+	{ "provider", LEDGER_FIELD_NAME, 0 },
+	{ "reason", LEDGER_FIELD_STRING, 0 },
+	{ "t", LEDGER_FIELD_UINT, 0 },
+};
+static const struct ledger_field head_fields[] = {
+	{ "covers", LEDGER_FIELD_UINT, 0 },
+	{ "head", LEDGER_FIELD_HEX, WIRE_DIGEST_LEN },
+	{ "sig", LEDGER_FIELD_HEX, crypto_sign_BYTES },
+};
+
+#define FIELDS(a) (a), (sizeof(a) / sizeof((a)[0]))
+static const struct {
+	const char *type;
+	const struct ledger_field *fields;
+	size_t n;
+} record_types[] = {
+	{ "signal", FIELDS(signal_fields) },	     { "checkpoint", FIELDS(checkpoint_fields) },
+	{ "confirmed", FIELDS(confirmed_fields) }, { "incomplete", FIELDS(incomplete_fields) },
+	{ "rejected", FIELDS(rejected_fields) },   { "head", FIELDS(head_fields) },
+};
+
+/* Whether v is a well-formed value of f; if not, why says what is expected. */
+static bool field_holds(json_t *obj, const struct ledger_field *f, char *why, size_t whylen)
+{
+	uint8_t bytes[64];
+	uint64_t u;
+	const char *stage;
+	switch (f->kind) {
+	case LEDGER_FIELD_HEX:
+		if (f->n <= sizeof(bytes) && ledger_get_hex(obj, f->name, bytes, f->n))
+			return true;
+		snprintf(why, whylen, "expected %zu lowercase hex digits", 2 * f->n);
+		return false;
+	case LEDGER_FIELD_UINT:
+		if (ledger_get_uint(obj, f->name, &u))
+			return true;
+		snprintf(why, whylen, "expected an integer of 0 or more");
+		return false;
+	case LEDGER_FIELD_NAME:
+		if (ledger_get_name(obj, f->name))
+			return true;
+		snprintf(why, whylen, "expected a provider name (1 to %d of A-Z a-z 0-9 _ -)", WIRE_PROVIDER_ID_MAX);
+		return false;
+	case LEDGER_FIELD_NAMES:
+		if (ledger_get_names(obj, f->name, f->n, LEDGER_NAMES_MAX))
+			return true;
+		snprintf(why, whylen, "expected %zu to %d provider names, sorted, none twice", f->n, LEDGER_NAMES_MAX);
+		return false;
+	case LEDGER_FIELD_STRING:
+		if (json_is_string(json_object_get(obj, f->name)))
+			return true;
+		snprintf(why, whylen, "expected a string");
+		return false;
+	case LEDGER_FIELD_STAGE:
+		stage = json_string_value(json_object_get(obj, f->name));
+		if (stage && (strcmp(stage, "START") == 0 || strcmp(stage, "COMPLETE") == 0))
+			return true;
+		snprintf(why, whylen, "expected \"START\" or \"COMPLETE\"");
+		return false;
+	}
+	snprintf(why, whylen, "internal error: unknown field kind");
+	return false;
+}
+
+bool ledger_check_fields(json_t *obj, const char *type, const char **bad, char *why, size_t whylen)
+{
+	size_t r = 0;
+	while (r < sizeof(record_types) / sizeof(record_types[0]) && strcmp(record_types[r].type, type) != 0)
+		r++;
+	if (r == sizeof(record_types) / sizeof(record_types[0])) {
+		*bad = "type";
+		snprintf(why, whylen, "unknown record type \"%.32s\"", type);
+		return false;
+	}
+	const struct ledger_field *fields = record_types[r].fields;
+	size_t n = record_types[r].n;
+	for (size_t i = 0; i < n; i++) {
+		*bad = fields[i].name;
+		if (!json_object_get(obj, fields[i].name)) {
+			snprintf(why, whylen, "missing from a %s record", type);
+			return false;
+		}
+		if (!field_holds(obj, &fields[i], why, whylen))
+			return false;
+	}
+	const char *key;
+	json_t *value;
+	json_object_foreach(obj, key, value) {
+		bool known = strcmp(key, "seq") == 0 || strcmp(key, "prev") == 0 || strcmp(key, "type") == 0;
+		for (size_t i = 0; i < n && !known; i++)
+			known = strcmp(key, fields[i].name) == 0;
+		if (!known) {
+			*bad = key;
+			snprintf(why, whylen, "not a field of a %s record", type);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* ---------------------------------------------------- the file's chain */
 
 /* Checks seq and prev of one parsed line against what the previous line

@@ -19,6 +19,8 @@
  * line is refused rather than buffered without bound. */
 #define LEDGER_LINE_MAX 4096
 #define HEX_DIGEST_LEN (2 * WIRE_DIGEST_LEN)
+/* Most provider names one record lists (a topology has at most 64 providers). */
+#define LEDGER_NAMES_MAX 64
 
 enum line_status { LINE_OK, LINE_EOF, LINE_PARTIAL, LINE_TOO_LONG, LINE_IO };
 
@@ -44,6 +46,12 @@ bool ledger_get_uint(json_t *obj, const char *key, uint64_t *out);
 const char *ledger_get_name(json_t *obj, const char *key);
 /* A list of provider names, sorted bytewise and without duplicates. */
 bool ledger_get_names(json_t *obj, const char *key, size_t min, size_t max);
+/* Checks that obj, a record of this type, holds exactly seq, prev, type
+ * and its type's own fields (docs/ARCHITECTURE.md §7), each well-formed.
+ * Otherwise false with *bad the field at fault ("type" for a type that does
+ * not exist, or a field no record of its type has) and why what is wrong. */
+bool ledger_check_fields(json_t *obj, const char *type, const char **bad, char *why, size_t whylen);
+
 /* Checks seq and prev of one parsed line against what the previous line
  * implies; fills why on failure. */
 bool ledger_check_link(json_t *obj, uint64_t expect_seq, const uint8_t expect_prev[WIRE_DIGEST_LEN], char *why,

@@ -21,7 +21,7 @@
 #include "derive.h"
 #include "errbuf.h"
 
-#define LEDGER_PROVIDERS_MAX 64
+#define LEDGER_PROVIDERS_MAX LEDGER_NAMES_MAX
 /* Operations with covered signals but no confirmed/incomplete record yet.
  * With confirm = K of N, late signals of a confirmed operation are absorbed
  * by the association and never closed by a record, so the verifier forgets
@@ -96,6 +96,18 @@ static bool fail(struct verifier *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	err_vset(v->res->why, sizeof(v->res->why), fmt, ap);
 	va_end(ap);
+	return false;
+}
+
+/* The same, naming the record's field at fault. */
+static bool fail_field(struct verifier *v, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool fail_field(struct verifier *v, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_vset(v->res->why, sizeof(v->res->why), fmt, ap);
+	va_end(ap);
+	snprintf(v->res->field, sizeof(v->res->field), "%s", field);
 	return false;
 }
 
@@ -257,15 +269,16 @@ static bool verify_signal(struct verifier *v, json_t *obj)
 {
 	struct signal_frame s;
 	if (!ledger_read_signal(obj, &s))
-		return fail(v, "signal: missing, extra or malformed field");
+		return fail(v, "signal: malformed");
 	if (!in_topology(v, s.provider))
-		return fail(v, "signal: provider %s is not in the topology (seq %" PRIu64 ")", s.provider, v->seq + 1);
+		return fail_field(v, "provider", "signal of %s: not a provider of the topology", s.provider);
 	struct provider_track *p = provider_get(v, s.provider);
 	if (!p)
 		return false;
 	const char *why = "rejected";
 	if (!chain_accept_signal(&p->chain, &s, &why))
-		return fail(v, "provider %s: %s (seq %" PRIu64 ")", s.provider, why, s.seq);
+		return fail_field(v, p->chain.failed_field, "signal of %s: %s (its pseq %" PRIu64 ")", s.provider, why,
+				  s.seq);
 	v->res->signals++;
 	return pending_push(v, p, &s);
 }
@@ -294,8 +307,8 @@ static bool epoch_first_use(struct verifier *v, struct provider_track *p, const 
 {
 	for (size_t i = 0; i < p->nepochs; i++)
 		if (memcmp(p->epochs[i], epoch, WIRE_EPOCH_LEN) == 0)
-			return fail(v, "checkpoint of %s: epoch opened a second time (a replayed epoch; seq %" PRIu64 ")",
-				    p->name, v->seq + 1);
+			return fail_field(v, "epoch", "checkpoint of %s: epoch opened a second time (a replayed epoch)",
+					  p->name);
 	void *grown = realloc(p->epochs, (p->nepochs + 1) * sizeof(*p->epochs));
 	if (!grown)
 		return fail(v, "out of memory");
@@ -310,7 +323,7 @@ static int confirmed_cmp(const void *a, const void *b)
 }
 
 /* Records that op was confirmed; fails if it already was. */
-static bool confirm_once(struct verifier *v, const uint8_t op[WIRE_DIGEST_LEN], uint64_t seq)
+static bool confirm_once(struct verifier *v, const uint8_t op[WIRE_DIGEST_LEN])
 {
 	uint8_t *key = malloc(CONFIRMED_KEY_LEN);
 	if (!key)
@@ -323,7 +336,7 @@ static bool confirm_once(struct verifier *v, const uint8_t op[WIRE_DIGEST_LEN], 
 	}
 	if (*at != key) {
 		free(key);
-		return fail(v, "confirmed: this op was confirmed before (seq %" PRIu64 ")", seq);
+		return fail_field(v, "op", "confirmed: this op was confirmed before");
 	}
 	return true;
 }
@@ -332,18 +345,22 @@ static bool verify_checkpoint(struct verifier *v, json_t *obj)
 {
 	struct checkpoint_frame c;
 	if (!ledger_read_checkpoint(obj, &c))
-		return fail(v, "checkpoint: missing, extra or malformed field");
+		return fail(v, "checkpoint: malformed");
 	if (!in_topology(v, c.provider))
-		return fail(v, "checkpoint of %s: unknown provider (not in the topology)", c.provider);
+		return fail_field(v, "provider", "checkpoint of %s: not a provider of the topology", c.provider);
 	struct provider_track *p = provider_get(v, c.provider);
 	if (!p)
 		return false;
 	if (!p->have_key && !v->pubkey(v->ctx, c.provider, p->pk))
-		return fail(v, "checkpoint of %s: unknown provider", c.provider);
+		return fail_field(v, "provider", "checkpoint of %s: no public key for this provider", c.provider);
 	p->have_key = true;
 	const char *why = "rejected";
-	if (!chain_accept_checkpoint(&p->chain, &c, p->pk, &why))
-		return fail(v, "checkpoint of %s: %s", c.provider, why);
+	if (!chain_accept_checkpoint(&p->chain, &c, p->pk, &why)) {
+		if (strcmp(p->chain.failed_field, "sig") == 0)
+			return fail_field(v, "sig", "checkpoint of %s: signature does not verify with %s's key", c.provider,
+					  c.provider);
+		return fail_field(v, p->chain.failed_field, "checkpoint of %s: %s", c.provider, why);
+	}
 	if (c.seq == 0 && !epoch_first_use(v, p, c.epoch))
 		return false;
 	v->res->checkpoints++;
@@ -352,7 +369,7 @@ static bool verify_checkpoint(struct verifier *v, json_t *obj)
 
 /* The topology's rule: only its providers, at least confirm_k of them
  * (all of them for confirm = all). */
-static bool confirm_rule_holds(struct verifier *v, uint64_t seq, json_t *names)
+static bool confirm_rule_holds(struct verifier *v, json_t *names)
 {
 	const struct ledger_verify_opts *o = v->opts;
 	size_t n = json_array_size(names);
@@ -361,14 +378,13 @@ static bool confirm_rule_holds(struct verifier *v, uint64_t seq, json_t *names)
 	for (size_t i = 0; i < n; i++) {
 		const char *name = json_string_value(json_array_get(names, i));
 		if (!in_topology(v, name))
-			return fail(v, "confirmed: provider %s is not in the topology (seq %" PRIu64 ")", name, seq);
+			return fail_field(v, "providers", "confirmed: %s is not a provider of the topology", name);
 	}
 	if (n < o->confirm_k) {
 		if (o->confirm_k == o->n_providers)
-			return fail(v, "confirmed: names %zu of the %zu providers, but confirm = all (seq %" PRIu64 ")",
-				    n, o->n_providers, seq);
-		return fail(v, "confirmed: names %zu providers, but confirm = %u (seq %" PRIu64 ")", n, o->confirm_k,
-			    seq);
+			return fail_field(v, "providers", "confirmed: names %zu of the %zu providers, but confirm = all", n,
+					  o->n_providers);
+		return fail_field(v, "providers", "confirmed: names %zu providers, but confirm = %u", n, o->confirm_k);
 	}
 	return true;
 }
@@ -376,17 +392,14 @@ static bool confirm_rule_holds(struct verifier *v, uint64_t seq, json_t *names)
 static bool verify_confirmed(struct verifier *v, json_t *obj)
 {
 	uint8_t op[WIRE_DIGEST_LEN], linkage[WIRE_DIGEST_LEN], expect[WIRE_DIGEST_LEN];
-	uint64_t t, seq = v->seq + 1;
-	if (!ledger_has_exact_keys(obj, 4) || !ledger_get_hex(obj, "op", op, sizeof(op)) ||
-	    !ledger_get_hex(obj, "linkage", linkage, sizeof(linkage)) || !ledger_get_uint(obj, "t", &t) ||
-	    !ledger_get_names(obj, "providers", 1, LEDGER_PROVIDERS_MAX))
-		return fail(v, "confirmed: missing, extra or malformed field (providers sorted, unique; seq %" PRIu64 ")",
-			    seq);
+	if (!ledger_get_hex(obj, "op", op, sizeof(op)) ||
+	    !ledger_get_hex(obj, "linkage", linkage, sizeof(linkage)))
+		return false;
 	json_t *names = json_object_get(obj, "providers");
 	struct op_track *track = op_find(v, op);
 	struct linkage_part parts[LEDGER_PROVIDERS_MAX];
 	size_t n = json_array_size(names);
-	if (!confirm_rule_holds(v, seq, names) || !confirm_once(v, op, seq))
+	if (!confirm_rule_holds(v, names) || !confirm_once(v, op))
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = json_string_value(json_array_get(names, i));
@@ -395,16 +408,17 @@ static bool verify_confirmed(struct verifier *v, json_t *obj)
 		struct covered_value *start = p && track ? op_value(track, idx, STAGE_START) : NULL;
 		struct covered_value *complete = p && track ? op_value(track, idx, STAGE_COMPLETE) : NULL;
 		if (!start || !complete)
-			return fail(v, "confirmed: provider %s has no covered %s%s%s for this op earlier in the "
-				    "ledger (seq %" PRIu64 ")", name, start ? "" : "START",
-				    !start && !complete ? " and " : "", complete ? "" : "COMPLETE", seq);
+			return fail_field(v, "providers", "confirmed: provider %s has no covered %s%s%s for this op "
+					  "earlier in the ledger", name, start ? "" : "START",
+					  !start && !complete ? " and " : "", complete ? "" : "COMPLETE");
 		parts[i].provider = p->name;
 		memcpy(parts[i].start, start->value, WIRE_DIGEST_LEN);
 		memcpy(parts[i].complete, complete->value, WIRE_DIGEST_LEN);
 	}
 	derive_linkage(op, parts, n, expect);
 	if (sodium_memcmp(expect, linkage, sizeof(expect)) != 0)
-		return fail(v, "confirmed: linkage mismatch (seq %" PRIu64 ")", seq);
+		return fail_field(v, "linkage", "confirmed: linkage mismatch (it does not recompute from the covered "
+				  "signals)");
 	op_drop(v, track);
 	v->res->confirmed++;
 	return true;
@@ -415,10 +429,8 @@ static bool verify_confirmed(struct verifier *v, json_t *obj)
 static bool verify_incomplete(struct verifier *v, json_t *obj)
 {
 	uint8_t op[WIRE_DIGEST_LEN];
-	uint64_t t;
-	if (!ledger_has_exact_keys(obj, 3) || !ledger_get_hex(obj, "op", op, sizeof(op)) || !ledger_get_uint(obj, "t", &t) ||
-	    !ledger_get_names(obj, "providers", 0, LEDGER_PROVIDERS_MAX))
-		return fail(v, "incomplete: missing, extra or malformed field (providers sorted, unique)");
+	if (!ledger_get_hex(obj, "op", op, sizeof(op)))
+		return false;
 	struct op_track *track = op_find(v, op);
 	if (track)
 		op_drop(v, track);
@@ -428,10 +440,6 @@ static bool verify_incomplete(struct verifier *v, json_t *obj)
 
 static bool verify_rejected(struct verifier *v, json_t *obj)
 {
-	uint64_t t;
-	if (!ledger_has_exact_keys(obj, 3) || !ledger_get_name(obj, "provider") ||
-	    !json_is_string(json_object_get(obj, "reason")) || !ledger_get_uint(obj, "t", &t))
-		return fail(v, "rejected: missing, extra or malformed field");
 	v->res->rejected++;
 	return true;
 }
@@ -444,20 +452,23 @@ static bool verify_head(struct verifier *v, json_t *obj)
 	struct ledger_head h;
 	uint8_t sig[crypto_sign_BYTES], msg[LEDGER_HEAD_MSG_LEN];
 	uint64_t seq = v->seq + 1;
-	if (!ledger_has_exact_keys(obj, 3) || !ledger_get_uint(obj, "covers", &h.seq) ||
+	if (!ledger_get_uint(obj, "covers", &h.seq) ||
 	    !ledger_get_hex(obj, "head", h.hash, sizeof(h.hash)) || !ledger_get_hex(obj, "sig", sig, sizeof(sig)))
-		return fail(v, "head (seq %" PRIu64 "): missing, extra or malformed field", seq);
+		return false;
 	if (h.seq == 0)
-		return fail(v, "head (seq %" PRIu64 "): covers no record", seq);
-	if (h.seq != v->seq || sodium_memcmp(h.hash, v->prev, sizeof(h.hash)) != 0)
-		return fail(v, "head (seq %" PRIu64 "): does not match the chain up to seq %" PRIu64, seq, v->seq);
+		return fail_field(v, "covers", "head: covers no record");
+	if (h.seq != v->seq)
+		return fail_field(v, "covers", "head: covers seq %" PRIu64 ", but the record before it is seq %" PRIu64,
+				  h.seq, v->seq);
+	if (sodium_memcmp(h.hash, v->prev, sizeof(h.hash)) != 0)
+		return fail_field(v, "head", "head: does not match the chain up to seq %" PRIu64, v->seq);
 	if (!v->opts->association_pk) {
 		v->res->heads_unchecked++;
 		return true;
 	}
 	ledger_head_message(&h, msg);
 	if (crypto_sign_verify_detached(sig, msg, sizeof(msg), v->opts->association_pk) != 0)
-		return fail(v, "head (seq %" PRIu64 "): bad signature (not the association's key)", seq);
+		return fail_field(v, "sig", "head: bad signature (it does not verify with the association's key)");
 	v->res->heads++;
 	v->res->last_head = h;
 	v->res->last_head_record = seq;
@@ -468,8 +479,13 @@ static bool verify_record(struct verifier *v, json_t *obj)
 {
 	json_t *type = json_object_get(obj, "type");
 	if (!json_is_string(type))
-		return fail(v, "type missing or not a string");
-	const char *t = json_string_value(type);
+		return fail_field(v, "type", "missing or not a string");
+	const char *t = json_string_value(type), *bad = "";
+	char why[128];
+	/* Every field there, well-formed, and no other: each check below
+	 * reads them as such. */
+	if (!ledger_check_fields(obj, t, &bad, why, sizeof(why)))
+		return fail_field(v, bad, "%s", why);
 	if (strcmp(t, "signal") == 0)
 		return verify_signal(v, obj);
 	if (strcmp(t, "checkpoint") == 0)
@@ -482,7 +498,7 @@ static bool verify_record(struct verifier *v, json_t *obj)
 		return verify_rejected(v, obj);
 	if (strcmp(t, "head") == 0)
 		return verify_head(v, obj);
-	return fail(v, "unknown record type");
+	return fail_field(v, "type", "internal error: no check for \"%.32s\" records", t);
 }
 
 static bool verify_line(struct verifier *v, const char *line, size_t len)
@@ -490,11 +506,17 @@ static bool verify_line(struct verifier *v, const char *line, size_t len)
 	json_t *obj = ledger_parse_line(line, len, v->res->why, sizeof(v->res->why));
 	if (!obj)
 		return false;
-	bool ok = ledger_check_link(obj, v->seq + 1, v->prev, v->res->why, sizeof(v->res->why)) &&
-		  verify_record(v, obj);
+	uint64_t seq = 0;
+	bool has_seq = ledger_get_uint(obj, "seq", &seq);
+	bool linked = ledger_check_link(obj, v->seq + 1, v->prev, v->res->why, sizeof(v->res->why));
+	if (!linked)
+		snprintf(v->res->field, sizeof(v->res->field), "%s", has_seq && seq == v->seq + 1 ? "prev" : "seq");
+	bool ok = linked && verify_record(v, obj);
 	json_decref(obj);
-	if (!ok)
+	if (!ok) {
+		v->res->bad_seq = has_seq ? seq : 0;
 		return false;
+	}
 	v->seq++;
 	sha256_of(v->prev, line, len);
 	v->res->records++;
@@ -504,6 +526,7 @@ static bool verify_line(struct verifier *v, const char *line, size_t len)
 		if (e->seq != v->seq || sodium_memcmp(e->hash, v->prev, WIRE_DIGEST_LEN) == 0)
 			continue;
 		ledger_head_format(e, text);
+		v->res->bad_seq = v->seq;
 		return fail(v, "expected head %s: line %" PRIu64 " hashes otherwise (the ledger was rewritten at "
 			    "or before it)", text, v->seq);
 	}
@@ -539,6 +562,8 @@ static bool verify_stream(struct verifier *v, struct line_reader *lr)
 	}
 	if (st != LINE_EOF) {
 		v->res->bad_line = lr->lineno;
+		v->res->bad_seq = 0;
+		v->res->unreadable = st == LINE_IO;
 		ledger_line_status_why(st, v->res->why, sizeof(v->res->why));
 		return false;
 	}
@@ -562,6 +587,7 @@ bool ledger_verify_with(int fd, const struct ledger_verify_opts *opts, struct le
 	if (!v || !lr || sodium_init() < 0) {
 		snprintf(res->why, sizeof(res->why), "cannot start the verifier: out of memory");
 		res->bad_line = 0;
+		res->unreadable = true;
 		goto out;
 	}
 	v->pubkey = opts->pubkey;

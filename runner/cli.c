@@ -64,6 +64,14 @@ int cli_usage_error(const char *sub, const char *fmt, ...)
 	return EX_USAGE_STATUS;
 }
 
+const char *cli_option_name(const struct option *opts, int val)
+{
+	for (; opts->name; opts++)
+		if (opts->val == val)
+			return opts->name;
+	return "";
+}
+
 void cli_refuse(struct cli_line *l, const char *fmt, ...)
 {
 	if (l->refusal[0] != '\0')

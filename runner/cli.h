@@ -67,6 +67,8 @@ struct cli_line {
  * last). Answers -h/--help and getopt's own refusals (an unknown option, a
  * missing value) itself. shorts: the caller's short options, getopt-style. */
 int cli_next_option(struct cli_line *l, int argc, char **argv, const char *shorts, const struct option *opts);
+/* The long name of the option whose value is val in opts ("" if none). */
+const char *cli_option_name(const struct option *opts, int val);
 /* Keeps the refusal unless one is kept already. */
 void cli_refuse(struct cli_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

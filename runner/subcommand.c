@@ -6,11 +6,13 @@
 
 #include "cli.h"
 #include "keygen_cmd.h"
+#include "keys_cmd.h"
 #include "token_cmd.h"
 #include "verify_cmd.h"
 
 const struct subcommand subcommands[] = {
 	{ "keygen", keygen_cmd, "write a provider signal key pair, or a token key" },
+	{ "keys", keys_cmd, "write a topology's missing provider keys with the right owners and modes" },
 	{ "token", token_cmd, "print a valid provider token for a request body" },
 	{ "verify", verify_cmd, "check a ledger offline with public keys only" },
 	{ "help", help_cmd, "show the usage of mpbs-run or of one subcommand" },

@@ -249,6 +249,12 @@ static int resolve_dir(struct parse *p)
 int topology_load(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
 		  char *errbuf, size_t errlen)
 {
+	return topology_load_with(t, path, overrides, n_overrides, 0, errbuf, errlen);
+}
+
+int topology_load_with(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
+		       unsigned flags, char *errbuf, size_t errlen)
+{
 	memset(t, 0, sizeof(*t));
 	struct parse *p = calloc(1, sizeof(*p));
 	t->path = strdup(path);
@@ -261,6 +267,7 @@ int topology_load(struct topology *t, const char *path, char *const *overrides, 
 	}
 	p->t = t;
 	p->overrides = overrides;
+	p->flags = flags;
 	ini_file_init(&p->ini, t->path);
 	int rc = resolve_dir(p) < 0 || init_fixed_sections(p) < 0 ||
 			 ini_file_parse(&p->ini, TOPO_FILE_MAX, &topology_ops, p) < 0

@@ -112,6 +112,13 @@ struct topology {
  * "--set section.key=value: message"). On failure t holds nothing to free. */
 int topology_load(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
 		  char *errbuf, size_t errlen);
+/* The same with flags: TOPO_LOAD_KEYS_UNCHECKED lets key directories and
+ * public keys be missing or unreadable, as with demo_keys (`keys init` is
+ * about to write them; `verify` reads the public keys itself and says which
+ * one it cannot read). */
+#define TOPO_LOAD_KEYS_UNCHECKED 1u
+int topology_load_with(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
+		       unsigned flags, char *errbuf, size_t errlen);
 void topology_free(struct topology *t);
 
 /* A decimal integer in [min, max], nothing before or after it; else -1 with

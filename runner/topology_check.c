@@ -69,10 +69,11 @@ static int validate_provider(struct parse *p, size_t i)
 	}
 	if (check_exists(p, s, "policy", pr->policy, S_IFREG) < 0)
 		return -1;
-	if (pr->demo_keys ? check_dir_if_present(p, s, "keys", pr->keys) < 0
-			  : check_exists(p, s, "keys", pr->keys, S_IFDIR) < 0)
+	bool unchecked = pr->demo_keys || (p->flags & TOPO_LOAD_KEYS_UNCHECKED);
+	if (unchecked ? check_dir_if_present(p, s, "keys", pr->keys) < 0
+		     : check_exists(p, s, "keys", pr->keys, S_IFDIR) < 0)
 		return -1;
-	if (!pr->demo_keys && check_exists(p, s, "public_key", pr->public_key, S_IFREG) < 0)
+	if (!unchecked && check_exists(p, s, "public_key", pr->public_key, S_IFREG) < 0)
 		return -1;
 	if (pr->state != NULL && check_exists(p, s, "state", pr->state, S_IFDIR) < 0)
 		return -1;
@@ -115,10 +116,11 @@ static int validate_association_keys(struct parse *p)
 			return fail_at(p, ORIGIN_NONE, s, "public_key", "%s", msg);
 		s->at[find_key(s, "public_key")] = origin_of(s, "keys");
 	}
-	if (t->association_demo_keys ? check_dir_if_present(p, s, "keys", t->association_keys) < 0
-				     : check_exists(p, s, "keys", t->association_keys, S_IFDIR) < 0)
+	bool unchecked = t->association_demo_keys || (p->flags & TOPO_LOAD_KEYS_UNCHECKED);
+	if (unchecked ? check_dir_if_present(p, s, "keys", t->association_keys) < 0
+		     : check_exists(p, s, "keys", t->association_keys, S_IFDIR) < 0)
 		return -1;
-	if (!t->association_demo_keys &&
+	if (!unchecked &&
 	    check_exists(p, s, "public_key", t->association_public_key, S_IFREG) < 0)
 		return -1;
 	/* Bound into the association's sandbox: never a provider's. */

@@ -35,6 +35,7 @@ struct section_state {
 struct parse {
 	struct topology *t;
 	char *const *overrides;
+	unsigned flags;      /* topology_load_with's */
 	struct ini_file ini; /* the file, the line being read, and the first error of the whole load */
 	struct section_state runner;
 	struct section_state role[ROLE_KINDS]; /* the sections of one-role kinds */

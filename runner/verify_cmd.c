@@ -1,25 +1,34 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#define _GNU_SOURCE
 #include "verify_cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/keys.h"
 #include "../lib/ledger.h"
 #include "../lib/log.h"
+#include "cli.h"
 #include "topology.h"
 
 #define EXPECT_HEADS_MAX 16
 #define OVERRIDES_MAX 16
+#define VERIFY_SUB "verify"
+/* Exit statuses (the usage text and docs/VERIFY.md say them too). */
+#define VERIFY_TAMPERED 1
+#define VERIFY_CANNOT_READ 2
 
 struct key_source {
 	const struct topology *t; /* or */
-	const char *dir;          /* DIR/NAME.pub */
+	const char *dir;          /* DIR/NAME/signal.pub (as keys init and keygen write), or DIR/NAME.pub */
+	char error[PATH_MAX + 512]; /* a public key that could not be read: verify cannot tell */
 };
 
 struct verify_args {
@@ -34,10 +43,40 @@ struct verify_args {
 	size_t n_overrides;
 };
 
+/* A public key that exists and can be read; else -1 with why "FILE: reason". */
+static int load_public(const char *file, uint8_t pk[32], char *why, size_t whylen)
+{
+	char err[PATH_MAX + 256];
+	if (access(file, R_OK) < 0) {
+		snprintf(why, whylen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (keys_load_signal_public(file, pk, err, sizeof(err)) < 0) {
+		snprintf(why, whylen, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* DIR/NAME/signal.pub, or DIR/NAME.pub when only that one is there. */
+static void dir_key_path(const char *dir, const char *provider, char *path, size_t len)
+{
+	struct stat st;
+	snprintf(path, len, "%s/%s/%s", dir, provider, KEYS_PUBLIC_NAME);
+	if (lstat(path, &st) == 0 || errno != ENOENT)
+		return;
+	char flat[PATH_MAX];
+	snprintf(flat, sizeof(flat), "%s/%s.pub", dir, provider);
+	if (lstat(flat, &st) == 0)
+		snprintf(path, len, "%s", flat);
+}
+
+/* A key that cannot be read is no finding about the ledger: it is kept in
+ * ks->error, and verify ends with "cannot read" (exit 2), never "FAIL". */
 static bool lookup_key(void *ctx, const char *provider, uint8_t pk[32])
 {
-	const struct key_source *ks = ctx;
-	char path[PATH_MAX], err[512];
+	struct key_source *ks = ctx;
+	char path[PATH_MAX], why[PATH_MAX + 256];
 	const char *file = NULL;
 
 	if (ks->t) {
@@ -45,69 +84,106 @@ static bool lookup_key(void *ctx, const char *provider, uint8_t pk[32])
 			if (strcmp(ks->t->providers[i].name, provider) == 0)
 				file = ks->t->providers[i].public_key;
 	} else if (wire_provider_name_valid(provider)) {
-		snprintf(path, sizeof(path), "%s/%s.pub", ks->dir, provider);
+		dir_key_path(ks->dir, provider, path, sizeof(path));
 		file = path;
 	}
 	if (!file)
 		return false;
-	if (keys_load_signal_public(file, pk, err, sizeof(err)) < 0) {
-		log_error("%s", err);
+	if (load_public(file, pk, why, sizeof(why)) < 0) {
+		snprintf(ks->error, sizeof(ks->error), "cannot read the public key of provider %s: %s", provider, why);
 		return false;
 	}
 	return true;
 }
 
-static void usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr, "usage: mpbs-run verify LEDGER --topology FILE [--set K=V]... | --public-keys DIR\n"
-			"                          [--association-key FILE] [--expect-head SEQ:HASH]...\n");
+	fprintf(out,
+		"usage: mpbs-run verify LEDGER (--topology FILE [--set K=V]... | --public-keys DIR)\n"
+		"                       [--association-key FILE] [--expect-head SEQ:HASH]...\n"
+		"Checks a ledger offline with public keys only (docs/VERIFY.md):\n"
+		"  --topology FILE          the providers, their public keys and the confirm rule of FILE\n"
+		"  --set SECTION.KEY=VALUE  override a value of FILE, as for a run\n"
+		"  --public-keys DIR        each provider's public key as DIR/NAME/signal.pub (what\n"
+		"                           `keys init` and `keygen DIR/NAME` write) or DIR/NAME.pub\n"
+		"  --association-key FILE   the association's public key, to check its signed heads\n"
+		"  --expect-head SEQ:HASH   a head kept elsewhere that the ledger must still hold\n"
+		"exit status: 0 the ledger holds; 1 it does not (the failing line, seq, field and\n"
+		"reason are printed); 2 something could not be read (the ledger, a public key) or a\n"
+		"bad command line; 78 a bad topology\n");
 }
 
-static int parse_args(int argc, char **argv, struct verify_args *a)
+/* Every option is read before any is acted on, so --help anywhere wins;
+ * the first problem is kept in the line's refusal. */
+static void parse_options(int argc, char **argv, struct verify_args *a, struct cli_line *line)
 {
-	if (argc < 2)
-		return -1;
-	a->ledger = argv[1];
-	for (int i = 2; i < argc; i++) {
-		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!val)
-			return -1;
-		i++;
-		if (strcmp(opt, "--topology") == 0 && !a->topology)
-			a->topology = val;
-		else if (strcmp(opt, "--public-keys") == 0 && !a->keys_dir)
-			a->keys_dir = val;
-		else if (strcmp(opt, "--association-key") == 0 && !a->association_key)
-			a->association_key = val;
-		else if (strcmp(opt, "--set") == 0 && a->n_overrides < OVERRIDES_MAX)
-			a->overrides[a->n_overrides++] = (char *)val;
-		else if (strcmp(opt, "--expect-head") == 0 && a->n_expect < EXPECT_HEADS_MAX) {
-			if (!ledger_head_parse(val, &a->expect[a->n_expect++])) {
-				fprintf(stderr, "--expect-head %s: expected SEQ:HASH (SEQ from 1, 64 lowercase hex digits)\n",
-					val);
-				return -1;
-			}
-		} else
-			return -1;
+	static const struct option opts[] = {
+		{ "topology", required_argument, NULL, 't' },
+		{ "public-keys", required_argument, NULL, 'k' },
+		{ "association-key", required_argument, NULL, 'a' },
+		{ "set", required_argument, NULL, 's' },
+		{ "expect-head", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **once[] = { ['t'] = &a->topology, ['k'] = &a->keys_dir, ['a'] = &a->association_key };
+	int c;
+	while ((c = cli_next_option(line, argc, argv, "", opts)) != -1) {
+		const char *name = cli_option_name(opts, c);
+		if ((c == 't' || c == 'k' || c == 'a') && *once[c]) {
+			cli_refuse(line, "--%s given twice", name);
+		} else if (c == 't' || c == 'k' || c == 'a') {
+			*once[c] = optarg;
+		} else if (c == 's' && a->n_overrides < OVERRIDES_MAX) {
+			a->overrides[a->n_overrides++] = optarg;
+		} else if (c == 'e' && a->n_expect < EXPECT_HEADS_MAX) {
+			if (!ledger_head_parse(optarg, &a->expect[a->n_expect++]))
+				cli_refuse(line, "--expect-head %.80s: expected SEQ:HASH (SEQ from 1, 64 lowercase "
+					   "hex digits)", optarg);
+		} else {
+			cli_refuse(line, "--%s: at most %d", name, c == 's' ? OVERRIDES_MAX : EXPECT_HEADS_MAX);
+		}
 	}
+}
+
+/* Returns 0, or the exit status: 0 after --help, EX_USAGE_STATUS. */
+static int parse_args(int argc, char **argv, struct verify_args *a, bool *done)
+{
+	struct cli_line line = { 0 };
+	*done = true;
+	parse_options(argc, argv, a, &line);
+	if (line.help) {
+		usage(stdout);
+		return 0;
+	}
+	if (line.refusal[0])
+		return cli_usage_error(VERIFY_SUB, "%s", line.refusal);
+	if (optind >= argc)
+		return cli_usage_error(VERIFY_SUB, "expected a LEDGER");
+	if (argc - optind > 1)
+		return cli_usage_error(VERIFY_SUB, "expected one LEDGER, got '%s' too", argv[optind + 1]);
+	if (!a->topology == !a->keys_dir)
+		return cli_usage_error(VERIFY_SUB, "expected exactly one of --topology FILE and --public-keys DIR");
 	if (a->n_overrides && !a->topology)
-		return -1;
-	return !a->topology == !a->keys_dir ? -1 : 0; /* exactly one of them */
+		return cli_usage_error(VERIFY_SUB, "--set applies to --topology only");
+	a->ledger = argv[optind];
+	*done = false;
+	return 0;
 }
 
 /* The association's public key: --association-key, else the topology's
  * (absent there: heads are reported unchecked). Returns 1 if loaded, 0 if
- * there is none, -1 on error. */
+ * there is none, -1 when it cannot be read (logged). */
 static int association_key(const struct verify_args *a, const struct topology *t, uint8_t pk[32])
 {
-	char err[512];
+	char why[PATH_MAX + 256];
 	const char *file = a->association_key ? a->association_key : t ? t->association_public_key : NULL;
 	if (!file)
 		return 0;
 	if (!a->association_key && access(file, F_OK) < 0 && errno == ENOENT)
 		return 0;
-	if (keys_load_signal_public(file, pk, err, sizeof(err)) < 0) {
-		log_error("association key: %s", err);
+	if (load_public(file, pk, why, sizeof(why)) < 0) {
+		log_error("cannot read the association's public key: %s", why);
 		return -1;
 	}
 	return 1;
@@ -131,19 +207,40 @@ static void print_heads(const struct ledger_verify_result *res, bool have_key)
 	       head, res->heads, res->last_head_record, res->records - res->last_head_record);
 }
 
-static int verify_file(const struct verify_args *a, const struct ledger_verify_opts *opts, bool have_key)
+/* FAIL: LEDGER: line N (seq S): field "F": why */
+static void print_failure(const char *ledger, const struct ledger_verify_result *res)
+{
+	printf("FAIL: %s: line %" PRIu64, ledger, res->bad_line);
+	if (res->bad_seq)
+		printf(" (seq %" PRIu64 ")", res->bad_seq);
+	if (res->field[0])
+		printf(": field \"%s\"", res->field);
+	printf(": %s\n", res->why);
+}
+
+static int verify_file(const struct verify_args *a, const struct ledger_verify_opts *opts, bool have_key,
+		       const struct key_source *ks)
 {
 	struct ledger_verify_result res;
 	int fd = open(a->ledger, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		log_error("open %s: %s", a->ledger, strerror(errno));
-		return 1;
+		log_error("cannot read the ledger: %s: %s", a->ledger, strerror(errno));
+		return VERIFY_CANNOT_READ;
 	}
 	bool ok = ledger_verify_with(fd, opts, &res);
 	close(fd);
+	if (!ok && ks->error[0]) {
+		log_error("%s (at line %" PRIu64 " of %s): nothing can be said about the ledger", ks->error,
+			  res.bad_line, a->ledger);
+		return VERIFY_CANNOT_READ;
+	}
+	if (!ok && res.unreadable) {
+		log_error("cannot read the ledger: %s: line %" PRIu64 ": %s", a->ledger, res.bad_line, res.why);
+		return VERIFY_CANNOT_READ;
+	}
 	if (!ok) {
-		printf("FAIL: %s:%" PRIu64 ": %s\n", a->ledger, res.bad_line, res.why);
-		return 1;
+		print_failure(a->ledger, &res);
+		return VERIFY_TAMPERED;
 	}
 	printf("OK: %" PRIu64 " records, %" PRIu64 " confirmed (%" PRIu64 " signals, %" PRIu64 " checkpoints, %" PRIu64
 	       " incomplete, %" PRIu64 " rejected, %" PRIu64 " signals not covered by a checkpoint)\n",
@@ -165,21 +262,23 @@ static int verify_file(const struct verify_args *a, const struct ledger_verify_o
 int verify_cmd(int argc, char **argv)
 {
 	struct verify_args a = { 0 };
-	struct key_source ks = { 0 };
+	static struct key_source ks;
 	struct topology t;
 	const char *names[TOPO_PROVIDERS_MAX];
 	uint8_t pk[32];
 	char err[1024];
+	bool done;
 
-	if (parse_args(argc, argv, &a) < 0) {
-		usage();
-		return 2;
-	}
+	int rc = parse_args(argc, argv, &a, &done);
+	if (done)
+		return rc;
+	memset(&ks, 0, sizeof(ks));
 	struct ledger_verify_opts opts = { .pubkey = lookup_key, .ctx = &ks, .n_expect = a.n_expect,
 					   .expect = a.expect };
 	ks.dir = a.keys_dir;
 	if (a.topology) {
-		if (topology_load(&t, a.topology, a.overrides, a.n_overrides, err, sizeof(err)) < 0) {
+		if (topology_load_with(&t, a.topology, a.overrides, a.n_overrides, TOPO_LOAD_KEYS_UNCHECKED, err,
+				       sizeof(err)) < 0) {
 			log_error("%s", err);
 			return EX_CONFIG_STATUS;
 		}
@@ -191,10 +290,10 @@ int verify_cmd(int argc, char **argv)
 		opts.confirm_k = t.confirm_k ? t.confirm_k : (unsigned)t.n_providers;
 	}
 	int have_key = association_key(&a, ks.t, pk);
-	int rc = 1;
+	rc = VERIFY_CANNOT_READ;
 	if (have_key >= 0) {
 		opts.association_pk = have_key ? pk : NULL;
-		rc = verify_file(&a, &opts, have_key);
+		rc = verify_file(&a, &opts, have_key, &ks);
 	}
 	if (a.topology)
 		topology_free(&t);

@@ -70,12 +70,3 @@ int cmd_count_lines(const char *s)
 			n++;
 	return n;
 }
-
-bool cmd_convention_exempt(const char *sub)
-{
-	static const char *const by_hand[] = { "verify" };
-	for (size_t i = 0; i < sizeof(by_hand) / sizeof(by_hand[0]); i++)
-		if (sub && strcmp(sub, by_hand[i]) == 0)
-			return true;
-	return false;
-}

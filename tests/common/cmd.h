@@ -22,9 +22,5 @@ void cmd_result_free(struct cmd_result *r);
 /* Lines in s (a last line without a newline counts). */
 int cmd_count_lines(const char *s);
 
-/* Whether subcommand sub still parses its command line by hand, outside
- * the conventions (--help, one-line refusals) the command-line tests hold
- * every other one to. */
-bool cmd_convention_exempt(const char *sub);
 
 #endif

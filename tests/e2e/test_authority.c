@@ -694,14 +694,16 @@ static int verify(const char *ledger, const char *how, const char *arg, char **o
 	return run_cmd(argv, out);
 }
 
-/* Writes l as a copy and expects verify to fail at line (from 1). */
-static void expect_fail_at(const char *what, const struct lines *l, size_t line, const char *how, const char *arg)
+/* Writes l as a copy and expects verify to fail at line (from 1), naming
+ * the line, its seq and the field at fault. */
+static void expect_fail_at(const char *what, const struct lines *l, size_t line, const char *field, const char *how,
+			   const char *arg)
 {
 	char path[PATH_MAX + 64], expect[PATH_MAX + 128], *out = NULL;
 	snprintf(path, sizeof(path), "%s/copy-%zu-%c.jsonl", m.dir, line, what[0]);
 	write_lines(path, l);
 	int rc = verify(path, how, arg, &out);
-	snprintf(expect, sizeof(expect), "FAIL: %s:%zu:", path, line);
+	snprintf(expect, sizeof(expect), "FAIL: %s: line %zu (seq %zu): field \"%s\": ", path, line, line, field);
 	cr_assert_eq(rc, 1, "%s: verify exited %d: %s", what, rc, out);
 	cr_assert_eq(strncmp(out, expect, strlen(expect)), 0, "%s: expected '%s', got: %s", what, expect, out);
 	free(out);
@@ -770,7 +772,7 @@ Test(e2e_verify, each_edit_fails_at_its_line, .fini = finish, .timeout = 60)
 
 	c = copy_of(&l); /* a signal's value: its provider chain breaks on that line */
 	flip_hex(value_at(c.v[sig], "value"));
-	expect_fail_at("flipped value", &c, sig + 1, "--topology", m.topology);
+	expect_fail_at("flipped value", &c, sig + 1, "chain", "--topology", m.topology);
 	free_lines(&c);
 
 	size_t conf = find_record(&l, 0, "confirmed", NULL);
@@ -779,33 +781,49 @@ Test(e2e_verify, each_edit_fails_at_its_line, .fini = finish, .timeout = 60)
 	char *t = strstr(c.v[conf], "\"t\":");
 	cr_assert_not_null(t);
 	t[4] = t[4] == '1' ? '2' : '1';
-	expect_fail_at("time of a confirmed", &c, conf + 2, "--topology", m.topology);
+	expect_fail_at("time of a confirmed", &c, conf + 2, "prev", "--topology", m.topology);
 	free_lines(&c);
 
 	c = copy_of(&l);
 	free(c.v[sig]);
 	memmove(&c.v[sig], &c.v[sig + 1], (c.n - sig - 1) * sizeof(char *));
 	c.n--;
-	expect_fail_at("deleted line", &c, sig + 1, "--topology", m.topology);
+	char *out = NULL, path[PATH_MAX + 64], want[PATH_MAX + 256]; /* the record's own seq is named */
+	snprintf(path, sizeof(path), "%s/copy-deleted.jsonl", m.dir);
+	write_lines(path, &c);
+	cr_assert_eq(verify(path, "--topology", m.topology, &out), 1, "%s", out);
+	snprintf(want, sizeof(want), "FAIL: %s: line %zu (seq %zu): field \"seq\": seq is %zu, expected %zu\n", path,
+		 sig + 1, sig + 2, sig + 2, sig + 1);
+	cr_assert_str_eq(out, want);
+	free(out);
 	free_lines(&c);
 
 	c = copy_of(&l);
 	char *tmp = c.v[sig];
 	c.v[sig] = c.v[sig + 1];
 	c.v[sig + 1] = tmp;
-	expect_fail_at("swapped lines", &c, sig + 1, "--topology", m.topology);
+	snprintf(path, sizeof(path), "%s/copy-swapped.jsonl", m.dir);
+	write_lines(path, &c);
+	cr_assert_eq(verify(path, "--topology", m.topology, &out), 1, "%s", out);
+	snprintf(want, sizeof(want), "FAIL: %s: line %zu (seq %zu): field \"seq\": ", path, sig + 1, sig + 2);
+	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "expected '%s', got: %s", want, out);
+	free(out);
 	free_lines(&c);
 
 	c = copy_of(&l); /* a wrong linkage, with the file chain rebuilt after it */
 	flip_hex(value_at(c.v[conf], "linkage"));
 	rechain(&c, conf + 1);
-	expect_fail_at("wrong linkage", &c, conf + 1, "--topology", m.topology);
+	expect_fail_at("wrong linkage", &c, conf + 1, "linkage", "--topology", m.topology);
 	free_lines(&c);
 
 	char dir[PATH_MAX + 16]; /* A's checkpoints checked against another key */
 	snprintf(dir, sizeof(dir), "%s/pub", m.dir);
 	public_keys_dir(dir, true);
 	size_t first_a = find_record(&l, 0, "checkpoint", "A");
-	expect_fail_at("key", &l, first_a + 1, "--public-keys", dir);
+	expect_fail_at("key", &l, first_a + 1, "sig", "--public-keys", dir);
+	snprintf(path, sizeof(path), "%s/copy-%zu-k.jsonl", m.dir, first_a + 1);
+	cr_assert_eq(verify(path, "--public-keys", dir, &out), 1);
+	cr_assert_not_null(strstr(out, "checkpoint of A: signature does not verify with A's key"), "%s", out);
+	free(out);
 	free_lines(&l);
 }

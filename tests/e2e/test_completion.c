@@ -169,8 +169,6 @@ Test(e2e_completion, options_are_those_each_usage_names)
 	/* each subcommand, then the main command */
 	for (size_t i = 0; i <= n_subcommands; i++) {
 		const char *sub = i < n_subcommands ? subcommands[i].name : NULL;
-		if (cmd_convention_exempt(sub))
-			continue;
 		struct words want, got;
 		options_of_usage(sub, &want);
 		if (sub)

@@ -73,7 +73,7 @@ Test(unit_keys, generate_and_load_round_trip)
 	umask(0777);
 	cr_assert_eq(keys_generate_signal_pair("k", err, sizeof(err)), 0, "%s", err);
 	umask(022);
-	cr_assert_eq(mode_of("k"), 0700);
+	cr_assert_eq(mode_of("k"), 0755, "the public key must be readable by anyone who verifies");
 	cr_assert_eq(mode_of("k/" KEYS_SECRET_NAME), 0600);
 	cr_assert_eq(mode_of("k/" KEYS_PUBLIC_NAME), 0644);
 

@@ -353,6 +353,17 @@ static void assert_rejected_at(int fd, struct keyring *ring, uint64_t line, cons
 	cr_assert_not_null(strstr(res.why, why_part), "why \"%s\" lacks \"%s\"", res.why, why_part);
 }
 
+/* The same, and the failure names this field of the record. */
+static void assert_field_rejected_at(int fd, struct keyring *ring, uint64_t line, const char *field,
+				     const char *why_part)
+{
+	struct ledger_verify_result res = verify_fd(fd, ring);
+	cr_assert_eq(res.bad_line, line, "bad_line %lu (%s), expected %lu", (unsigned long)res.bad_line, res.why,
+		     (unsigned long)line);
+	cr_assert_str_eq(res.field, field, "field \"%s\" (%s), expected \"%s\"", res.field, res.why, field);
+	cr_assert_not_null(strstr(res.why, why_part), "why \"%s\" lacks \"%s\"", res.why, why_part);
+}
+
 /* ------------------------------------------------------------ the writer */
 
 static json_t *rejected_fields(int i)
@@ -575,12 +586,13 @@ Test(unit_ledger, detects_a_flipped_byte_in_a_signal)
 	char *digit = value + 9 + 20;
 	*digit = *digit == '0' ? '1' : '0'; /* still hex: only the chain can tell */
 	int fd = join_lines(&ls);
-	assert_rejected_at(fd, &b.ring, b.first_op_signal, "provider A");
+	assert_field_rejected_at(fd, &b.ring, b.first_op_signal, "chain",
+				 "signal of A: signal chain does not extend the provider's head");
 
 	/* the same flip with the file chain repaired is still caught there */
 	rechain(&ls, b.first_op_signal - 1);
 	int fd2 = join_lines(&ls);
-	assert_rejected_at(fd2, &b.ring, b.first_op_signal, "provider A");
+	assert_field_rejected_at(fd2, &b.ring, b.first_op_signal, "chain", "signal of A:");
 	free_lines(&ls);
 	close(fd2);
 	close(fd);
@@ -731,24 +743,31 @@ Test(unit_ledger, detects_an_unknown_provider_key)
 	build_ledger(&b);
 	struct keyring only_ab = { b.ps, 2 };
 	/* lines 1-3 open the epochs of A, B, C */
-	assert_rejected_at(b.fd, &only_ab, 3, "checkpoint of C: unknown provider");
+	assert_field_rejected_at(b.fd, &only_ab, 3, "provider", "checkpoint of C: no public key for this provider");
 	close(b.fd);
 }
 
 Test(unit_ledger, refuses_unknown_types_and_wrong_fields)
 {
 	/* each line is {"seq":1,"prev":"0…0", then this */
-	const char *cases[][2] = {
-		{ "\"type\":\"vote\",\"t\":1}", "unknown record type" },
-		{ "\"type\":\"rejected\",\"provider\":\"A\",\"t\":1}", "rejected:" },
-		{ "\"type\":\"rejected\",\"provider\":\"A\",\"reason\":\"x\",\"t\":1,\"x\":0}", "rejected:" },
-		{ "\"type\":\"rejected\",\"provider\":\"A\",\"reason\":\"x\",\"t\":\"1\"}", "rejected:" },
-		{ "\"type\":\"rejected\",\"provider\":\"A B\",\"reason\":\"x\",\"t\":1}", "rejected:" },
-		{ "\"type\":\"incomplete\",\"op\":\"00\",\"providers\":[],\"t\":1}", "incomplete:" },
-		{ "\"type\":\"confirmed\",\"op\":\"00\",\"providers\":[\"B\",\"A\"],\"linkage\":\"00\",\"t\":1}",
-		  "confirmed:" },
-		{ "\"type\":\"rejected\",\"provider\":\"A\",\"reason\":\"x\",\"t\":1", "not valid JSON" },
+#define Z64 "0000000000000000000000000000000000000000000000000000000000000000"
+	/* the rest of the line, the field at fault, what is said of it */
+	const char *cases[][3] = {
+		{ "\"type\":\"vote\",\"t\":1}", "type", "unknown record type \"vote\"" },
+		{ "\"type\":\"rejected\",\"provider\":\"A\",\"t\":1}", "reason", "missing from a rejected record" },
+		{ "\"type\":\"rejected\",\"provider\":\"A\",\"reason\":\"x\",\"t\":1,\"x\":0}", "x",
+		  "not a field of a rejected record" },
+		{ "\"type\":\"rejected\",\"provider\":\"A\",\"reason\":\"x\",\"t\":\"1\"}", "t", "expected an integer" },
+		{ "\"type\":\"rejected\",\"provider\":\"A B\",\"reason\":\"x\",\"t\":1}", "provider",
+		  "expected a provider name" },
+		{ "\"type\":\"incomplete\",\"op\":\"00\",\"providers\":[],\"t\":1}", "op",
+		  "expected 64 lowercase hex digits" },
+		{ "\"type\":\"confirmed\",\"op\":\"" Z64 "\",\"providers\":[\"B\",\"A\"],\"linkage\":\"" Z64 "\",\"t\":1}",
+		  "providers", "sorted, none twice" },
+		{ "\"type\":\"head\",\"covers\":1,\"head\":\"" Z64 "\",\"sig\":\"00\"}", "sig", "expected 128 lowercase hex" },
+		{ "\"type\":\"rejected\",\"provider\":\"A\",\"reason\":\"x\",\"t\":1", "", "not valid JSON" },
 	};
+#undef Z64
 	char zeros[65];
 	memset(zeros, '0', 64);
 	zeros[64] = '\0';
@@ -757,7 +776,7 @@ Test(unit_ledger, refuses_unknown_types_and_wrong_fields)
 		char line[512];
 		int len = snprintf(line, sizeof(line), "{\"seq\":1,\"prev\":\"%s\",%s\n", zeros, cases[i][0]);
 		int fd = fd_with(line, (size_t)len);
-		assert_rejected_at(fd, &none, 1, cases[i][1]);
+		assert_field_rejected_at(fd, &none, 1, cases[i][1], cases[i][2]);
 		close(fd);
 	}
 	int fd = fd_with("[1]\n", 4);
