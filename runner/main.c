@@ -18,6 +18,7 @@
 #include "plan.h"
 #include "seccomp.h"
 #include "supervise.h"
+#include "status_cmd.h"
 #include "token_cmd.h"
 #include "topology.h"
 #include "topology_keys.h"
@@ -128,6 +129,8 @@ int main(int argc, char **argv)
 		return verify_cmd(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "token") == 0)
 		return token_cmd(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_cmd(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &c, err, sizeof(err))) {
 	case CLI_OK: break;
 	case CLI_HELP: return 0;
