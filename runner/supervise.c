@@ -173,8 +173,8 @@ static size_t parse_status(struct supervisor *s, size_t k)
 			if (used == 0)
 				break;
 			if (used < 0) {
-				log_warn("%s wrote %zu bytes to its status fd after it was ready that are no counters "
-					 "record of its kind: ignored", s->plan->roles[k].label, left);
+				log_warn("%s wrote %zu bytes to its status fd after it was ready: ignored (only a "
+					 "counters record of its kind's length is taken then)", s->plan->roles[k].label, left);
 				off = rs->len;
 			} else {
 				off += (size_t)used;

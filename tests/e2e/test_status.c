@@ -14,10 +14,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../roles/role_counters.h"
 #include "../common/harness.h"
 
 static struct mpbs m;
@@ -282,4 +284,46 @@ Test(e2e_status, notifies_ready_status_reloading_and_stopping, .init = need_root
 	cr_assert(wait_notify(fd, "STOPPING=1", 5000, seen, sizeof(seen)), "no STOPPING=1: %s", seen);
 	cr_assert_eq(mpbs_stop(&m), 0);
 	close(fd);
+}
+
+/* A role's counters record is untrusted: one of another length is not
+ * taken (the supervisor says so), one of the right length is taken as the
+ * role's own word and changes nothing but what `status` shows of it. Written
+ * here from the host on the intermediary's status fd (fd 4 + providers),
+ * taken with pidfd_getfd. */
+Test(e2e_status, a_counters_record_of_another_length_is_refused, .init = need_root, .fini = finish, .timeout = 60)
+{
+	cr_assert_eq(mpbs_start(&m, "A", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	pid_t im = mpbs_role_pid(&m, "mpbs-int");
+	int pidfd = (int)syscall(SYS_pidfd_open, im, 0);
+	cr_assert_geq(pidfd, 0, "pidfd_open: %s", strerror(errno));
+	int fd = (int)syscall(SYS_pidfd_getfd, pidfd, 4 + 1, 0);
+	cr_assert_geq(fd, 0, "pidfd_getfd: %s", strerror(errno));
+	uint8_t bad[3 + 8 * RC_PR_COUNT] = { 'C', 8 * RC_PR_COUNT, 0 }; /* a provider's length */
+	memset(bad + 3, 0xff, sizeof(bad) - 3);
+	cr_assert_eq(write(fd, bad, sizeof(bad)), (ssize_t)sizeof(bad));
+	cr_assert_eq(file_wait_count(m.log, "to its status fd after it was ready: ignored", 1, 3000), 1, "%s", m.log);
+	uint64_t v[RC_IM_COUNT] = { [RC_IM_requests] = 424242 };
+	uint8_t good[ROLE_COUNTERS_RECORD_MAX];
+	size_t len = role_counters_encode(good, v, RC_IM_COUNT);
+	cr_assert_eq(write(fd, good, len), (ssize_t)len);
+	close(fd);
+	close(pidfd);
+	json_t *st = NULL;
+	uint64_t until = mono_ms() + 5000u * (unsigned)harness_time_scale();
+	json_int_t requests = 0;
+	while (requests != 424242 && mono_ms() < until) {
+		char *out = NULL;
+		sleep_ms(200);
+		if (status_of("--json", &out) == 0) {
+			json_decref(st);
+			st = json_loads(out, 0, NULL);
+			requests = json_integer_value(json_object_get(json_object_get(st, "totals"), "requests"));
+		}
+		free(out);
+	}
+	cr_assert_eq(requests, 424242, "%s", st ? json_dumps(st, JSON_COMPACT) : "no state");
+	json_decref(st);
+	cr_assert_eq(file_count(m.log, "cannot start"), 0);
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
 }
