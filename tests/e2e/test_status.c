@@ -327,3 +327,33 @@ Test(e2e_status, a_counters_record_of_another_length_is_refused, .init = need_ro
 	cr_assert_eq(file_count(m.log, "cannot start"), 0);
 	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
 }
+
+/* A restarted role's count goes on from what it had counted: the
+ * supervisor adds up its incarnations, and shows the restart and the new
+ * pid. */
+Test(e2e_status, counters_add_up_across_a_restart, .init = need_root, .fini = finish, .timeout = 120)
+{
+	cr_assert_eq(mpbs_start(&m, "A", NULL), 0, "mpbs-run did not become ready (log: %s)",
+		     m.log);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", NULL, i ? "b" : "a", 1), 204);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 2, 5000 * harness_time_scale()), 2);
+	json_decref(wait_state(2, 5000));
+	/* its counters reach the supervisor before it is killed */
+	sleep_ms(1500);
+	pid_t old = mpbs_role_pid(&m, "mpbs-p-A");
+	cr_assert_eq(kill(old, SIGKILL), 0);
+	pid_t fresh = mpbs_wait_role(&m, "mpbs-p-A", old, 10000 * harness_time_scale());
+	cr_assert_gt(fresh, 0, "provider A did not restart (log: %s)", m.log);
+	cr_assert_eq(http_post(m.port, "/nuvl", "CTX_ALPHA", NULL, "c", 1), 204);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 3, 10000 * harness_time_scale()), 3);
+	json_t *st = wait_state(3, 5000);
+	json_t *a = role_named(st, "provider A");
+	cr_assert(a, "%s", st ? json_dumps(st, JSON_COMPACT) : "no state");
+	cr_assert_eq(json_integer_value(json_object_get(a, "restarts")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(a, "pid")), fresh);
+	cr_assert_geq(json_integer_value(json_object_get(json_object_get(a, "counters"), "artifacts")), 3, "%s",
+		      json_dumps(a, JSON_COMPACT));
+	json_decref(st);
+	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
+}
