@@ -5,8 +5,8 @@
 # arguments, installs those packages instead (contrib/bench/deps.sh).
 set -eu
 PKGS="${*:-build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
-libsodium-dev nettle-dev libinih-dev libmicrohttpd-dev libjansson-dev libcriterion-dev
-curl iproute2 clang valgrind scdoc man-db}"
+libsodium-dev nettle-dev libinih-dev libmicrohttpd-dev libjansson-dev libsystemd-dev libcriterion-dev
+curl iproute2 clang valgrind scdoc man-db systemd}"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,8 @@
  *   'R'                          reached its main loop
  *   'E' u16 len (LE) + message   it cannot start: a setup step failed, or
  *                                the role found a state no restart repairs
+ *   'C' u16 len (LE) + u64s      its live counters, from its loop only
+ *                                (roles/role_counters.h)
  * (A seccomp kill is named by the kernel's audit record, not by the role:
  * runner/seccomp_log.h.) */
 #define ROLE_STATUS_READY 'R'

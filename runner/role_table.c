@@ -7,6 +7,7 @@
 #include "../roles/association/association.h"
 #include "../roles/intermediary/intermediary.h"
 #include "../roles/provider/provider.h"
+#include "../roles/role_counters.h"
 #include "plan.h"
 
 /* Each role's program takes its own configuration struct. */
@@ -23,12 +24,14 @@ const struct role_kind_def role_kinds[ROLE_KINDS] = {
 		.uid_offset = 0, .stop_phase = 1,
 		.rlimits = { .nofile = 64, .nproc = 1, .per_connection = true,
 			     .why_as = "every connection may hold a whole body" },
+		.counters = &role_counters_intermediary,
 		.plan = plan_intermediary, .entry = enter_intermediary,
 	},
 	[ROLE_ASSOCIATION] = {
 		.name = "association", .comm = "mpbs-assoc", .policy = { "association", NULL },
 		.uid_offset = 1, .stop_phase = 3, .drains_at_stop = true, .writes_ledger = true,
 		.rlimits = { .nofile = 256, .nproc = 2, .why_nproc = "its fsync thread" },
+		.counters = &role_counters_association,
 		.plan = plan_association, .entry = enter_association,
 	},
 	[ROLE_PROVIDER] = {
@@ -37,6 +40,7 @@ const struct role_kind_def role_kinds[ROLE_KINDS] = {
 		.keeps_journal = true, .may_be_given_up = true,
 		.rlimits = { .nofile = 1024, .nproc = 1, .why_nofile = "up to 256 handlers, 2 fds each",
 			     .why_as = "its programs included", .why_fsize = "files in `/state`" },
+		.counters = &role_counters_provider,
 		.plan = plan_provider, .entry = enter_provider,
 	},
 };

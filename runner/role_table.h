@@ -71,6 +71,8 @@ struct role_kind_def {
 	 * any other role past its budget stops the run. */
 	bool may_be_given_up;
 	struct role_rlimits rlimits;
+	/* What it counts and reports on its status fd (roles/role_counters.h). */
+	const struct role_counter_list *counters;
 	/* Fills the role's fds (the constants of its own header), mounts,
 	 * Landlock rules and configuration (runner/plan_roles.c). index: the
 	 * provider's, for per_provider rows. */

@@ -18,13 +18,13 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../lib/log.h"
 #include "../roles/role.h"
+#include "../roles/role_counters.h"
 #include "../lib/landlock.h"
 #include "../lib/memcheck.h"
 #include "plan.h"
@@ -43,29 +43,11 @@ int epoll_watch(struct supervisor *s, int fd, uint64_t tag)
 	return 0;
 }
 
-static void notify_systemd(void)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	if (!path || !*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	memcpy(sa.sun_path, path, strlen(path));
-	if (sa.sun_path[0] == '@')
-		sa.sun_path[0] = '\0';
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
-		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path))) < 0)
-		log_errno("NOTIFY_SOCKET %s", path);
-	close(fd);
-}
-
 static void on_all_ready(struct supervisor *s)
 {
 	log_info("ready: intermediary on %s%s, %zu providers, ledger %s", s->t->listen, s->t->http_path,
 		 s->t->n_providers, s->t->ledger);
-	notify_systemd();
+	notify_ready(s);
 	if (s->opt->ready_fd >= 0) {
 		if (write(s->opt->ready_fd, "READY=1\n", 8) != 8)
 			log_errno("--ready-fd");
@@ -133,6 +115,8 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 		log_error("%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status, strsignal(si->si_status));
 }
 
+static void on_status(struct supervisor *s, size_t k);
+
 static void on_exit_of(struct supervisor *s, size_t k)
 {
 	siginfo_t si = { 0 };
@@ -146,6 +130,7 @@ static void on_exit_of(struct supervisor *s, size_t k)
 	while (role_log_drain(&s->roles[k].log, s->plan->roles[k].stderr_rd, 2) > 0)
 		;
 	role_log_flush(&s->roles[k].log, 2);
+	on_status(s, k); /* its last counters, written at its stop */
 	report_death(s, k, &si);
 	if (s->deadline_deferred)
 		arm_phase_deadline(s);
@@ -160,6 +145,19 @@ static void on_exit_of(struct supervisor *s, size_t k)
 		advance_stop(s);
 }
 
+/* A role's counters record (roles/role_counters.h), exactly its kind's
+ * layout: what it counted since it started. Returns as
+ * role_counters_parse. */
+static ssize_t parse_counters(struct supervisor *s, size_t k, const uint8_t *b, size_t left)
+{
+	const struct role_counter_list *list = kind_of(s, k)->counters;
+	uint64_t v[ROLE_COUNTERS_MAX];
+	ssize_t used = role_counters_parse(b, left, list->n, v);
+	if (used > 0)
+		memcpy(s->roles[k].counters, v, list->n * sizeof(*v));
+	return used;
+}
+
 /* Parses status records; returns how many bytes were consumed. */
 static size_t parse_status(struct supervisor *s, size_t k)
 {
@@ -169,11 +167,18 @@ static size_t parse_status(struct supervisor *s, size_t k)
 		uint8_t *b = rs->buf + off;
 		size_t left = rs->len - off;
 		if (rs->sealed) {
-			/* Once in its loop a role has no status to give: what it writes
-			 * there now is its own invention (a forged "cannot start"). */
-			log_warn("%s wrote %zu bytes to its status fd after it was ready: ignored",
-				 s->plan->roles[k].label, left);
-			off = rs->len;
+			/* Once in its loop a role has only its counters to give; anything
+			 * else is its own invention (a forged "cannot start"). */
+			ssize_t used = parse_counters(s, k, b, left);
+			if (used == 0)
+				break;
+			if (used < 0) {
+				log_warn("%s wrote %zu bytes to its status fd after it was ready: ignored (only a "
+					 "counters record of its kind's length is taken then)", s->plan->roles[k].label, left);
+				off = rs->len;
+			} else {
+				off += (size_t)used;
+			}
 		} else if (b[0] == ROLE_STATUS_READY) {
 			off += 1;
 			rs->sealed = true;
@@ -246,7 +251,9 @@ static void on_signal(struct supervisor *s)
 	if (read(s->sfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
+		notify_reloading(s, true);
 		recheck_topology(s);
+		notify_reloading(s, false);
 		return;
 	}
 	begin_stop(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", 0);
@@ -342,6 +349,8 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 		on_deadline(s);
 	else if (tag == EV_RESTART)
 		on_restart_timer(s);
+	else if (tag == EV_PUBLISH)
+		status_on_timer(s);
 	else if (tag == EV_SECCOMP_LOG)
 		seccomp_log_drain_each(&s->seclog, on_seccomp_kill, s);
 	else
@@ -401,11 +410,18 @@ static int run_with(struct supervisor *s, struct run_plan *plan)
 			 "namespace alone");
 	if (!MEMCHECK_BUILD && seccomp_log_open(&s->seclog, err, sizeof(err)) < 0)
 		log_warn("sandbox: %s: a role killed by seccomp will not be told which syscall it made", err);
-	if (loop_setup(s) < 0 || start_roles(s) < 0) {
+	if (loop_setup(s) < 0) {
 		s->exit_status = 1;
 		begin_stop(s, "a role could not start", 1);
+	} else {
+		status_publish_start(s);
+		if (start_roles(s) < 0) {
+			s->exit_status = 1;
+			begin_stop(s, "a role could not start", 1);
+		}
 	}
 	run_loop(s);
+	status_publish_stop(s);
 	for (size_t k = 0; k < plan->n_roles; k++) {
 		while (role_log_drain(&s->roles[k].log, plan->roles[k].stderr_rd, 2) > 0)
 			;
@@ -431,6 +447,7 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 		return 1;
 	}
 	*s = (struct supervisor){ .t = t, .opt = opt, .plan = &plan, .ep = -1, .sfd = -1, .tfd = -1, .rtfd = -1,
+				  .status_dir = -1, .stfd = -1,
 				  .seclog = { .fd = -1 } };
 	int status = run_with(s, &plan);
 	forkwipe_free(s, sizeof(*s));

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../lib/clock.h"
+#include "../roles/role_counters.h"
 #include "plan.h"
 #include "role_log.h"
 #include "seccomp_log.h"
@@ -37,6 +38,11 @@ struct role_state {
 	uint64_t due_ms;        /* a restart is scheduled for then, or 0 */
 	uint8_t buf[512];       /* partial status records */
 	size_t len;
+	uint64_t restarted;     /* restarts since the run began */
+	/* Its live counters (roles/role_counters.h): the last record of this
+	 * incarnation, and what its earlier incarnations counted. */
+	uint64_t counters[ROLE_COUNTERS_MAX];
+	uint64_t counted_before[ROLE_COUNTERS_MAX];
 };
 
 struct supervisor {
@@ -54,12 +60,21 @@ struct supervisor {
 	bool deadline_deferred;      /* the providers' stop phase waits for the association's rebuild */
 	size_t ready;
 	int exit_status;
+	/* What it publishes (supervise_status.c): its state file in the
+	 * runtime directory, and its STATUS= for systemd. */
+	int status_dir;              /* the runtime directory, or -1: nothing is published */
+	char status_name[128];       /* the state file's name there */
+	int stfd;                    /* the publishing timer: every STATUS_PERIOD_MS */
+	uint64_t started_realtime_ms;
+	uint64_t notified_ms;        /* last STATUS= sent */
+	char notified[160];
 };
 
 #define EV_SIGNAL 0
 #define EV_TIMER 1
 #define EV_RESTART 2
 #define EV_SECCOMP_LOG 3
+#define EV_PUBLISH 4
 /* Each role's events: EV_ROLE_BASE + EV_PER_ROLE * k + one of these. */
 enum role_event { EV_PIDFD, EV_STATUS, EV_LOG, EV_DISCARD, EV_PER_ROLE };
 #define EV_ROLE_BASE 16
@@ -77,6 +92,17 @@ void arm_phase_deadline(struct supervisor *s);
 void advance_stop(struct supervisor *s);
 void begin_stop(struct supervisor *s, const char *why, int status);
 void on_deadline(struct supervisor *s);
+
+/* supervise_status.c: the state file of `mpbs-run status` and systemd's
+ * notifications */
+void status_publish_start(struct supervisor *s);
+void status_on_timer(struct supervisor *s);
+void status_publish_stop(struct supervisor *s);
+/* A role starts again: what it counted so far is kept apart. */
+void status_role_restarts(struct supervisor *s, size_t k);
+void notify_ready(struct supervisor *s);
+void notify_stopping(struct supervisor *s, const char *why);
+void notify_reloading(struct supervisor *s, bool begin);
 
 /* supervise_restart.c: restarts, their budget and backoff, giving up */
 void on_discard(struct supervisor *s, size_t k);

@@ -134,6 +134,7 @@ int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen)
 	struct ledger_cut cut;
 	bool association = kind_of(s, k)->writes_ledger;
 	*err = '\0';
+	status_role_restarts(s, k);
 	if (plan_renew_status(&s->plan->roles[k], err, errlen) < 0 ||
 	    (association && ledger_file_recover(s->plan->ledger_fd, s->t->ledger, &cut, err, errlen) < 0) ||
 	    start_role(s, k) < 0)

@@ -141,6 +141,7 @@ void begin_stop(struct supervisor *s, const char *why, int status)
 	if (s->phase != RUNNING)
 		return;
 	log_info("stopping (%s)", why);
+	notify_stopping(s, why);
 	restart_due_for_stop(s);
 	advance_stop(s);
 }

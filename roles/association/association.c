@@ -78,6 +78,21 @@ static int setup_loop(struct association *as, int sfd, int tfd)
 	return ep;
 }
 
+/* Its counters to the supervisor when due (role_counters.h): a write on
+ * the status fd it holds, nothing read back. Its one-second timer wakes
+ * the loop, so a change is reported within about a second. */
+static void report_counters_now(struct association *as, bool final)
+{
+	uint64_t v[RC_AS_COUNT];
+	v[RC_AS_signals] = as->signals;
+	v[RC_AS_checkpoints] = as->checkpoints;
+	v[RC_AS_confirmed] = as->confirmed;
+	v[RC_AS_incomplete] = as->incomplete;
+	v[RC_AS_rejected] = as->rejected;
+	v[RC_AS_pending] = as->pending.used;
+	(void)role_counters_tick(&as->counters, v, clock_mono_ms(), final);
+}
+
 /* Every second: operations past pending_timeout are closed. */
 static int on_timer(struct association *as, int tfd)
 {
@@ -92,7 +107,8 @@ static int loop(struct association *as, int sfd, int tfd, const struct role_seal
 	int ep = setup_loop(as, sfd, tfd);
 	if (ep < 0)
 		return -1;
-	if (role_seal_and_report(seal, as->cfg->status_fd) < 0)
+	if (role_counters_init(&as->counters, as->cfg->status_fd, RC_AS_COUNT) < 0 ||
+	    role_seal_and_report(seal, as->cfg->status_fd) < 0)
 		return -1;
 	/* Start-up ran code the loop never runs again (sandbox set-up, the
 	 * filter's compilation, the ledger check and rebuild): out of the
@@ -128,6 +144,7 @@ static int loop(struct association *as, int sfd, int tfd, const struct role_seal
 		}
 		if (commit_round(as) < 0)
 			return -1;
+		report_counters_now(as, false);
 	}
 }
 
@@ -195,6 +212,8 @@ int association_main(const struct association_config *cfg, const struct role_sea
 	}
 	if (loop(&as, sfd, tfd, seal) == 0)
 		status = 0;
+	if (as.counters.n)
+		report_counters_now(&as, true);
 	log_info("stopped: %" PRIu64 " confirmed, %" PRIu64 " incomplete, %" PRIu64 " rejected, %u pending",
 		 as.confirmed, as.incomplete, as.rejected, as.pending.used);
 	for (size_t i = 0; i < cfg->n_providers; i++)

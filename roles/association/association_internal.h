@@ -16,6 +16,7 @@
 #include "../../lib/ledger.h"
 #include "../../lib/log.h"
 #include "../../lib/wire.h"
+#include "../role_counters.h"
 #include "association.h"
 #include "ledger_write.h"
 #include "pending.h"
@@ -66,6 +67,8 @@ struct association {
 	struct reported *report;   /* confirmations, logged after the commit */
 	size_t report_len, report_cap; /* in entries */
 	uint64_t confirmed, incomplete, rejected;
+	uint64_t signals, checkpoints;  /* frames read from the providers (not the rebuild's) */
+	struct role_counters_report counters; /* to the supervisor (role_counters.h) */
 	bool replaying;            /* rebuilding from the ledger: nothing is written */
 	struct syncer sync;        /* fdatasync off the loop (syncer.h) */
 	bool sync_in_flight;

@@ -77,6 +77,7 @@ int peer_on_signal(struct association *as, size_t who, const struct signal_frame
 	struct peer *pr = &as->peers[who];
 	const char *why = NULL;
 
+	as->signals += !as->replaying;
 	if (!pr->chain.trusted) {
 		pr->ignored++;
 		return 0;
@@ -219,6 +220,7 @@ int peer_on_checkpoint(struct association *as, size_t who, const struct checkpoi
 	bool was_trusted = pr->chain.trusted;
 	int rc;
 
+	as->checkpoints += !as->replaying;
 	if (old_checkpoint(as, pr, c, &rc))
 		return rc;
 	if (pr->resyncing && was_trusted && c->seq > pr->chain.seq &&

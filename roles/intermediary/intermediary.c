@@ -66,6 +66,42 @@ static int drain(struct intermediary *im, struct MHD_Daemon *d, int ep)
 	return 0;
 }
 
+/* Its counters, in the layout of role_counters.h. */
+static void counters_of(const struct intermediary *im, uint64_t v[RC_IM_COUNT])
+{
+	uint64_t fwd = 0, full = 0, failed = 0;
+	for (size_t i = 0; i < im->cfg->n_providers; i++) {
+		fwd += im->per_provider[i].forwarded;
+		full += im->per_provider[i].dropped_full;
+		failed += im->per_provider[i].failed;
+	}
+	v[RC_IM_requests] = im->requests;
+	v[RC_IM_oversize] = im->oversize;
+	v[RC_IM_bad_header] = im->bad_header;
+	v[RC_IM_timed_out] = im->timed_out;
+	v[RC_IM_half_closed] = im->half_closed;
+	v[RC_IM_artifacts_written] = fwd;
+	v[RC_IM_artifacts_dropped] = full;
+	v[RC_IM_artifacts_failed] = failed;
+	v[RC_IM_stalls] = im->stalls;
+}
+
+/* Its counters to the supervisor when due (role_counters.h): a write on
+ * the status fd it holds, nothing read back. Returns the ms until the next
+ * report is due, or -1. */
+static int report_counters_now(struct intermediary *im, bool final)
+{
+	uint64_t v[RC_IM_COUNT];
+	counters_of(im, v);
+	return role_counters_tick(&im->counters, v, clock_mono_ms(), final);
+}
+
+/* The earlier of two epoll timeouts (-1: none). */
+static int sooner_ms(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
+}
+
 static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const struct role_seal *seal)
 {
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -75,14 +111,16 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 		return 1;
 	}
 	im->ep = ep;
-	if (role_seal_and_report(seal, im->cfg->status_fd) < 0)
+	if (role_counters_init(&im->counters, im->cfg->status_fd, RC_IM_COUNT) < 0 ||
+	    role_seal_and_report(seal, im->cfg->status_fd) < 0)
 		return 1;
 	/* The loop never runs start-up's code again (role.h); a failure is
 	 * logged and changes nothing else. */
 	(void)role_release_startup_code();
+	int report_in_ms = -1;
 	for (;;) {
 		struct epoll_event evs[EVENTS_MAX];
-		int n = epoll_wait(ep, evs, EVENTS_MAX, wait_timeout_ms(d));
+		int n = epoll_wait(ep, evs, EVENTS_MAX, sooner_ms(wait_timeout_ms(d), report_in_ms));
 		if (n < 0 && errno != EINTR) {
 			log_errno("epoll_wait");
 			return 1;
@@ -98,23 +136,21 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 		close_half_closed(im);
 		cut_connections_late_at(im, clock_mono_ms());
 		wait_for_channels(im);
+		report_in_ms = report_counters_now(im, false);
 	}
 }
 
 static void report_counters(const struct intermediary *im)
 {
-	uint64_t fwd = 0, full = 0, failed = 0;
-	for (size_t i = 0; i < im->cfg->n_providers; i++) {
-		fwd += im->per_provider[i].forwarded;
-		full += im->per_provider[i].dropped_full;
-		failed += im->per_provider[i].failed;
-	}
+	uint64_t v[RC_IM_COUNT];
+	counters_of(im, v);
 	log_info("stopped: %" PRIu64 " requests, %" PRIu64 " oversize, %" PRIu64 " bad headers, %" PRIu64
 		 " connections past their read deadline, %" PRIu64 " closed half-closed, %" PRIu64
 		 " artifacts written, %" PRIu64 " dropped on a full channel, %" PRIu64 " failed, %" PRIu64
 		 " waits for a congested channel",
-		 im->requests, im->oversize, im->bad_header, im->timed_out, im->half_closed, fwd, full, failed,
-		 im->stalls);
+		 v[RC_IM_requests], v[RC_IM_oversize], v[RC_IM_bad_header], v[RC_IM_timed_out],
+		 v[RC_IM_half_closed], v[RC_IM_artifacts_written], v[RC_IM_artifacts_dropped],
+		 v[RC_IM_artifacts_failed], v[RC_IM_stalls]);
 }
 
 int intermediary_main(const struct intermediary_config *cfg, const struct role_seal *seal)
@@ -144,6 +180,8 @@ int intermediary_main(const struct intermediary_config *cfg, const struct role_s
 	}
 	status = serve(&im, d, sfd, seal);
 	MHD_stop_daemon(d);
+	if (im.counters.n)
+		report_counters_now(&im, true);
 	report_counters(&im);
 out:
 	responses_destroy(&im);

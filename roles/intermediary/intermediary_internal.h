@@ -15,6 +15,7 @@
 #include <microhttpd.h>
 
 #include "../../lib/clock.h"
+#include "../role_counters.h"
 #include "deadline.h"
 #include "intermediary.h"
 
@@ -51,6 +52,7 @@ struct intermediary {
 	struct request *free_requests;     /* the pool (request_new) */
 	size_t n_free_requests;
 	struct forward_stats *per_provider;
+	struct role_counters_report counters; /* to the supervisor (role_counters.h) */
 };
 
 /* One request in flight: a growing body buffer, freed when MHD completes it. */

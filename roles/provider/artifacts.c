@@ -32,6 +32,7 @@ static int handle_frame(struct provider *p, const uint8_t *buf, size_t len)
 	struct artifact a;
 	uint8_t op[WIRE_DIGEST_LEN];
 	enum wire_err e = artifact_decode(buf, len, &a);
+	p->artifacts++;
 	if (e != WIRE_OK) {
 		p->wire.rejected[e]++;
 		decider_count(&p->decider, REFUSE_MALFORMED);
@@ -112,6 +113,7 @@ static void drop_odd(struct provider *p)
 	ssize_t n = recv(p->cfg->artifact_fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
 	if (n > 0) {
 		p->wire.rejected[WIRE_EOVERSIZE]++;
+		p->artifacts++;
 		decider_count(&p->decider, REFUSE_MALFORMED);
 	}
 }

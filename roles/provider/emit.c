@@ -87,6 +87,7 @@ int emit_checkpoint(struct provider *p)
 	if (!checkpoint_encode(&c, buf) || send_frame(p, buf, sizeof(buf)) < 0)
 		return -1;
 	p->covered_seq = p->seq;
+	p->checkpoints++;
 	return 0;
 }
 
@@ -115,6 +116,7 @@ int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_
 	p->seq = s.seq;
 	if (!signal_encode(&s, buf) || send_frame(p, buf, sizeof(buf)) < 0)
 		return -1;
+	p->signals++;
 	if (p->seq - p->covered_seq >= p->cfg->checkpoint_every)
 		return emit_checkpoint(p);
 	return p->timer_armed ? 0 : arm_timer(p);

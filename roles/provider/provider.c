@@ -73,8 +73,25 @@ static int load_private_state(struct provider *p)
 	return 0;
 }
 
-/* Kills handlers past their deadline; returns how long epoll may sleep. */
-static int next_wait_ms(struct provider *p)
+/* Its counters to the supervisor when due (role_counters.h): a write on
+ * the status fd it holds, nothing read back. Returns the ms until the next
+ * report is due, or -1. */
+static int report_counters_now(struct provider *p, bool final)
+{
+	uint64_t v[RC_PR_COUNT] = { 0 };
+	v[RC_PR_artifacts] = p->artifacts;
+	for (int i = 0; i < REFUSE_COUNT; i++)
+		v[RC_PR_refused] += p->decider.refused[i];
+	v[RC_PR_initiated] = p->initiated;
+	v[RC_PR_signals] = p->signals;
+	v[RC_PR_checkpoints] = p->checkpoints;
+	return role_counters_tick(&p->counters, v, clock_mono_ms(), final);
+}
+
+/* Kills handlers past their deadline; returns how long epoll may sleep:
+ * until the next deadline or the next report of its counters, whichever
+ * comes first. */
+static int next_wait_ms(struct provider *p, int report_in_ms)
 {
 	uint64_t now = clock_mono_ms(), next = UINT64_MAX;
 	for (uint32_t i = 0; p->running && i < p->policy.max_concurrent; i++) {
@@ -85,7 +102,8 @@ static int next_wait_ms(struct provider *p)
 		if (!h->run.timed_out && h->run.deadline_ms < next)
 			next = h->run.deadline_ms;
 	}
-	return next == UINT64_MAX ? -1 : (int)(next - now + 1);
+	int wait = next == UINT64_MAX ? -1 : (int)(next - now + 1);
+	return wait < 0 || (report_in_ms >= 0 && report_in_ms < wait) ? report_in_ms : wait;
 }
 
 static int dispatch(struct provider *p, uint64_t tag, uint32_t events, bool *stop)
@@ -130,14 +148,16 @@ static int loop_setup(struct provider *p)
 static int loop(struct provider *p, const struct role_seal *seal)
 {
 	bool stop = false;
-	if (loop_setup(p) < 0 || role_seal_and_report(seal, p->cfg->status_fd) < 0)
+	int report_in_ms = -1;
+	if (loop_setup(p) < 0 || role_counters_init(&p->counters, p->cfg->status_fd, RC_PR_COUNT) < 0 ||
+	    role_seal_and_report(seal, p->cfg->status_fd) < 0)
 		return -1;
 	/* The loop never runs start-up's code again (role.h); a failure is
 	 * logged and changes nothing else. */
 	(void)role_release_startup_code();
 	for (;;) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(p->ep, evs, 16, next_wait_ms(p));
+		int n = epoll_wait(p->ep, evs, 16, next_wait_ms(p, report_in_ms));
 		if (n < 0 && errno != EINTR) {
 			log_errno("epoll_wait");
 			return -1;
@@ -147,6 +167,7 @@ static int loop(struct provider *p, const struct role_seal *seal)
 				return -1;
 		if (flush_frames(p) < 0)
 			return -1;
+		report_in_ms = report_counters_now(p, false);
 		if (stop) {
 			/* a request that came with the stop: the association
 			 * restarted just before, and must get what it lost */
@@ -206,6 +227,8 @@ int provider_main(const struct provider_config *cfg, const struct role_seal *sea
 	if (flush_frames(&p) == 0 && loop(&p, seal) == 0 && (p.seq == p.covered_seq || emit_checkpoint(&p) == 0) &&
 	    flush_frames(&p) == 0)
 		status = 0;
+	if (p.counters.n)
+		report_counters_now(&p, true);
 	decider_report(&p.decider, p.initiated);
 	if (p.recognised || p.resent)
 		log_info("after restarts: %" PRIu64 " artifacts found already signalled, %" PRIu64

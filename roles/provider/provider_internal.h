@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../../lib/wire.h"
+#include "../role_counters.h"
 #include "decide.h"
 #include "exec.h"
 #include "../../lib/journal.h"
@@ -85,6 +86,9 @@ struct provider {
 	size_t recent_budget; /* artifacts still to check against it */
 	uint64_t recognised;  /* artifacts found already signalled after a restart */
 	uint64_t resent;      /* frames sent again from the journal */
+	/* since this process started, for its live counters */
+	uint64_t artifacts, signals, checkpoints;
+	struct role_counters_report counters; /* to the supervisor (role_counters.h) */
 };
 
 /* provider.c: the loop. */
