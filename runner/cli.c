@@ -19,7 +19,7 @@
 void cli_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: mpbs-run [options] TOPOLOGY        run the roles of TOPOLOGY (as root)\n"
+		"usage: mpbs-run [options] TOPOLOGY        run the roles of TOPOLOGY (as root, or --rootless)\n"
 		"       mpbs-run -t [--set K=V]... TOPOLOGY check TOPOLOGY and exit (78 if it is bad)\n"
 		"       mpbs-run keygen DIR                 write a provider signal key pair into DIR\n"
 		"       mpbs-run keygen --token FILE        write a provider token key (32 random bytes, hex)\n"
@@ -40,6 +40,8 @@ void cli_usage(FILE *out)
 		"  --set SECTION.KEY=VALUE     override a topology value (provider.NAME.KEY=VALUE)\n"
 		"  --ready-fd N                write READY=1 on fd N (3 or more, open for writing) once every role runs\n"
 		"  --drain-timeout MS          how long each stop phase may take (1 to %u, default 10000)\n"
+		"  --rootless                  run (or --audit) as a normal user: every role maps to your one host\n"
+		"                              uid; no append-only ledger flag, no cgroup limits (docs/CLAIMS.md)\n"
 		"exit status: 0 clean stop; 1 a failure; 2 a bad command line; %d another running instance\n"
 		"holds the ledger or an overlapping uid range; 78 a bad topology\n",
 		audit_weaken_words(), role_policy_names(), CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
@@ -117,7 +119,8 @@ static int add_weakening(struct audit_options *o, const char *spec, char *err, s
 enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 {
 	enum { OPT_SET = 256, OPT_READY_FD, OPT_DRAIN, OPT_PRINT_POLICY, OPT_OCI, OPT_AUDIT, OPT_JSON, OPT_JUNIT,
-	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS };
+	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS,
+	       OPT_ROOTLESS };
 	static const struct option opts[] = {
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
@@ -131,6 +134,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "audit-weaken", required_argument, NULL, OPT_WEAKEN },
 		{ "audit-policy-dir", required_argument, NULL, OPT_POLICY_DIR },
+		{ "rootless", no_argument, NULL, OPT_ROOTLESS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -154,6 +158,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		case OPT_PRINT_POLICY: c->print_policy = optarg; break;
 		case OPT_PRINT_KEYS: c->print_keys = true; break;
 		case OPT_OCI: c->oci = true; break;
+		case OPT_ROOTLESS: c->run.rootless = true; break;
 		case OPT_AUDIT: c->audit = true; break;
 		case OPT_JSON: c->audit_opts.json_path = optarg; break;
 		case OPT_JUNIT: c->audit_opts.junit_path = optarg; break;

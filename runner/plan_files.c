@@ -19,6 +19,7 @@
 #include "../lib/fsutil.h"
 #include "../lib/keys.h"
 #include "../lib/log.h"
+#include "rootless.h"
 
 /* With demo_keys, a token key is made beside the signal key, so a policy
  * with `token_key = token.key` works on a fresh checkout too. */
@@ -88,11 +89,11 @@ static int demo_token_key(const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen);
+static int chown_nofollow(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /* Demo keys are generated on first use and owned by the provider's host
  * uid, so a fresh checkout runs with no manual key step. */
-static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_t errlen)
+static int demo_keys(const struct topo_provider *tp, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	char secret[PATH_MAX], pub[PATH_MAX], token[PATH_MAX];
 	snprintf(secret, sizeof(secret), "%s/%s", tp->keys, KEYS_SECRET_NAME);
@@ -107,7 +108,7 @@ static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_
 		return -1;
 	const char *const paths[] = { tp->keys, secret, pub, token };
 	for (size_t k = 0; k < sizeof(paths) / sizeof(paths[0]); k++)
-		if (chown_nofollow(paths[k], uid, err, errlen) < 0) {
+		if (chown_nofollow(paths[k], uid, gid, err, errlen) < 0) {
 			size_t used = strlen(err);
 			snprintf(err + used, errlen - used, " (provider %s, demo keys)", tp->name);
 			return -1;
@@ -118,7 +119,7 @@ static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_
 /* chown of exactly the object at path, never what a symlink there points
  * to: a key directory writable by someone else could otherwise aim the
  * root supervisor's chown at any file. A symlink is refused. */
-static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen)
+static int chown_nofollow(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -127,7 +128,7 @@ static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen)
 		snprintf(err, errlen, "chown %s: a symlink, refused", path);
 		rc = -2;
 	} else if (rc == 0) {
-		rc = fchownat(fd, "", uid, uid, AT_EMPTY_PATH);
+		rc = fchownat(fd, "", uid, gid, AT_EMPTY_PATH);
 	}
 	if (rc == -1)
 		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
@@ -139,15 +140,18 @@ static int chown_nofollow(const char *path, uid_t uid, char *err, size_t errlen)
 int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
 {
 	const struct topo_provider *tp = &p->t->providers[i];
-	uid_t uid = role_host_uid(p->t->uid_base, ROLE_PROVIDER, i);
+	uid_t uid;
+	gid_t gid;
 	char who[64], secret[PATH_MAX];
+
+	rootless_role_ids(p->t, ROLE_PROVIDER, i, &uid, &gid);
 
 	snprintf(who, sizeof(who), "provider %s", tp->name);
 	snprintf(secret, sizeof(secret), "%s/%s", tp->keys, KEYS_SECRET_NAME);
-	if (tp->demo_keys && demo_keys(tp, uid, err, errlen) < 0)
+	if (tp->demo_keys && demo_keys(tp, uid, gid, err, errlen) < 0)
 		return -1;
-	if (check_readable(tp->policy, false, uid, uid, who, err, errlen) < 0 ||
-	    check_readable(tp->keys, true, uid, uid, who, err, errlen) < 0 ||
+	if (check_readable(tp->policy, false, uid, gid, who, err, errlen) < 0 ||
+	    check_readable(tp->keys, true, uid, gid, who, err, errlen) < 0 ||
 	    check_secret(secret, uid, who, err, errlen) < 0)
 		return -1;
 	struct association_provider *ap = &p->as_providers[i];
@@ -170,7 +174,9 @@ int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
 int plan_association_files(struct run_plan *p, char *err, size_t errlen)
 {
 	const struct topology *t = p->t;
-	uid_t uid = role_host_uid(t->uid_base, ROLE_ASSOCIATION, 0);
+	uid_t uid;
+	gid_t gid;
+	rootless_role_ids(t, ROLE_ASSOCIATION, 0, &uid, &gid);
 	char secret[PATH_MAX], pub[PATH_MAX];
 	snprintf(secret, sizeof(secret), "%s/%s", t->association_keys, KEYS_SECRET_NAME);
 	snprintf(pub, sizeof(pub), "%s/%s", t->association_keys, KEYS_PUBLIC_NAME);
@@ -178,15 +184,15 @@ int plan_association_files(struct run_plan *p, char *err, size_t errlen)
 		if (fs_mkdir_parents(t->association_keys, err, errlen) < 0 ||
 		    keys_generate_signal_pair(t->association_keys, err, errlen) < 0)
 			return -1;
-		if (chown(t->association_keys, uid, uid) < 0 || chown(secret, uid, uid) < 0 || chown(pub, uid, uid) < 0) {
+		if (chown(t->association_keys, uid, gid) < 0 || chown(secret, uid, gid) < 0 || chown(pub, uid, gid) < 0) {
 			snprintf(err, errlen, "association: chown its keys in %s: %s", t->association_keys,
 				 strerror(errno));
 			return -1;
 		}
 		log_info("association: generated its head-signing key pair in %s", t->association_keys);
 	}
-	return check_readable(t->association_keys, true, uid, uid, "association", err, errlen) < 0 ||
-			       check_readable(secret, false, uid, uid, "association", err, errlen) < 0
+	return check_readable(t->association_keys, true, uid, gid, "association", err, errlen) < 0 ||
+			       check_readable(secret, false, uid, gid, "association", err, errlen) < 0
 		       ? -1
 		       : 0;
 }

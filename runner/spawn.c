@@ -496,7 +496,8 @@ int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, s
 		snprintf(err, errlen, "too many fds or binds for one role");
 		return -1;
 	}
-	if (clear_groups(spec->weaken_keep_groups, err, errlen) < 0)
+	/* A rootless supervisor cannot drop its groups (runner/rootless.c) */
+	if (!spec->shared_host_ids && clear_groups(spec->weaken_keep_groups, err, errlen) < 0)
 		return -1;
 	if (pipe2(sync, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
