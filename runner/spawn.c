@@ -8,7 +8,7 @@
  *         Where clone3 is ENOSYS: clone(2), and the child is moved into its
  *         cgroup before the release (see clone_role).
  * Before the clone the supervisor has no supplementary group left
- * (clear_groups).
+ * (clear_groups; a rootless one cannot drop them: runner/rootless.h).
  * child:  parent-death signal (covers the wait) → wait for release → a
  *         fresh seed for its random generator → an empty environment (the
  *         copied env strings zeroed) → its fds moved to 3.. (stdin and
