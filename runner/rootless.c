@@ -66,14 +66,14 @@ void rootless_warn(void)
 	char names[256];
 	weakened_names(names, sizeof(names));
 	log_warn("rootless (uid %u): weakened: %s; every role still gets its own user, net, mount, pid, ipc and "
-		 "uts namespaces, Landlock and seccomp (docs/CLAIMS.md)", (unsigned)getuid(), names);
+		 "uts namespaces, Landlock and seccomp (docs/CLAIMS.md)", (unsigned)geteuid(), names);
 }
 
 void rootless_role_ids(const struct topology *t, enum role_kind kind, size_t index, uid_t *uid, gid_t *gid)
 {
 	if (t->weakened & WEAKENED_HOST_IDS) {
-		*uid = getuid();
-		*gid = getgid();
+		*uid = geteuid();
+		*gid = getegid();
 		return;
 	}
 	*uid = role_host_uid(t->uid_base, kind, index);

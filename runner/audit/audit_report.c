@@ -158,11 +158,9 @@ static void print_report(const struct audit *a, size_t violated)
 		for (size_t w = 0; w <= rootless_n_weakenings; w++)
 			print_weakening(a, w < rootless_n_weakenings ? &rootless_weakenings[w] : &audit_unobserved);
 	}
-	printf("\nmpbs-run audit: %s: %zu probe checks and %zu argument-surface rows violated",
-	       violated + audit_surface_violated(a->surface) ? "FAILED"
-	       : weakened				       ? "nothing violated"
-							       : "every claim held",
-	       violated,
+	const char *outcome = violated + audit_surface_violated(a->surface) ? "FAILED"
+			      : weakened ? "nothing violated" : "every claim held";
+	printf("\nmpbs-run audit: %s: %zu probe checks and %zu argument-surface rows violated", outcome, violated,
 	       audit_surface_violated(a->surface));
 	if (weakened)
 		printf(", %zu checks WEAKENED", weakened);

@@ -37,7 +37,7 @@ Test(unit_rootless, role_ids_are_per_role_unless_host_ids_are_weakened)
 	cr_assert_eq(uid, role_host_uid(300000, ROLE_ASSOCIATION, 0), "only WEAKENED_HOST_IDS changes the ids");
 	t.weakened = rootless_weakened_bits();
 	rootless_role_ids(&t, ROLE_PROVIDER, 2, &uid, &gid);
-	cr_assert(uid == getuid() && gid == getgid(), "rootless: the caller's ids, %u:%u", (unsigned)uid,
+	cr_assert(uid == geteuid() && gid == getegid(), "rootless: the caller's ids, %u:%u", (unsigned)uid,
 		  (unsigned)gid);
 }
 
