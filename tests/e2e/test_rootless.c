@@ -353,3 +353,12 @@ Test(e2e_rootless, normal_user_without_rootless_is_refused_naming_it, .init = se
 	free(out);
 	cr_assert_eq(access(rl.ledger, F_OK), -1, "a refused run made its ledger");
 }
+
+Test(e2e_rootless, required_cgroups_are_refused_not_dropped, .init = setup, .fini = teardown)
+{
+	static const char *const args[] = { "--rootless", "--set", "runner.require_cgroups=yes", NULL };
+	char *out;
+	cr_assert_eq(run(command(args, true), true, &out), 1, "%s", out);
+	cr_assert(strstr(out, "require_cgroups = yes in [runner]: a rootless run has no cgroup limits"), "%s", out);
+	free(out);
+}
