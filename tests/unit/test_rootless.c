@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../../runner/audit/probe.h"
+#include "../../runner/cli.h"
 #include "../../runner/rootless.h"
 #include "../common/harness.h"
 
@@ -72,4 +73,15 @@ Test(unit_rootless, the_docs_name_every_weakened_layer)
 					   rootless_weakenings[i].name);
 		free(text);
 	}
+}
+
+Test(unit_rootless, the_option_reaches_the_run_options)
+{
+	char *with[] = { "mpbs-run", "--rootless", "t.conf", NULL }, *without[] = { "mpbs-run", "t.conf", NULL };
+	struct cli c;
+	char err[256];
+	cr_assert_eq(cli_parse(3, with, &c, err, sizeof(err)), CLI_OK, "%s", err);
+	cr_assert(c.run.rootless);
+	cr_assert_eq(cli_parse(2, without, &c, err, sizeof(err)), CLI_OK, "%s", err);
+	cr_assert_not(c.run.rootless, "a run is rootless only when asked");
 }
