@@ -90,7 +90,12 @@ int listener_open(const struct sockaddr_storage *addr, socklen_t len, const char
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 4096) < 0) {
-		snprintf(err, errlen, "listen %s: %s", label, strerror(errno));
+		/* a normal user's (--rootless) bind below the unprivileged port range */
+		bool low_port = errno == EACCES && geteuid() != 0;
+		snprintf(err, errlen, "listen %s: %s%s", label, strerror(errno),
+			 low_port ? " (a port below net.ipv4.ip_unprivileged_port_start, 1024 by default, needs root: "
+				    "pick a higher one)"
+				  : "");
 		close(fd);
 		return -1;
 	}

@@ -110,8 +110,9 @@ int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t 
 			  char *err, size_t errlen)
 {
 	l->ledger_fd = l->uids_fd = -1;
-	/* uids first: a run refused for them leaves no ledger file behind */
-	int rc = lock_uids(l, uid_base, uid_span, err, errlen);
+	/* uids first: a run refused for them leaves no ledger file behind; a
+	 * rootless run (span 0) uses no host uid range of its own */
+	int rc = uid_span ? lock_uids(l, uid_base, uid_span, err, errlen) : 0;
 	if (rc == 0)
 		rc = lock_ledger(l, ledger, err, errlen);
 	if (rc != 0)

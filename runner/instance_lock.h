@@ -31,7 +31,8 @@ struct instance_lock {
 	int uids_fd;
 };
 
-/* Takes both locks. Returns 0; EX_INSTANCE_BUSY when another instance
+/* Takes both locks (the ledger's alone with uid_span 0: a rootless run,
+ * whose roles all run as the caller's own uid). Returns 0; EX_INSTANCE_BUSY when another instance
  * holds the ledger or an overlapping uid range; -1 on any other error.
  * err says which (ledger path, both uid ranges). */
 int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t uid_base, uint32_t uid_span,

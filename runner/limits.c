@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rlimits of a role. RLIMIT_NPROC counts processes per real uid (in the
  * role's own user namespace), which is a per-role cap because every role
- * runs as its own host uid. */
+ * is uid 0 of a user namespace of its own, mapped to its own host uid; in a
+ * rootless run (runner/rootless.h) they all map to the caller's, where the
+ * roles' processes also count, together, against the supervisor's limit. */
 #define _GNU_SOURCE
 #include "limits.h"
 #include "../lib/memcheck.h"

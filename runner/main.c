@@ -16,6 +16,7 @@
 #include "instance_lock.h"
 #include "../lib/memcheck.h"
 #include "plan.h"
+#include "rootless.h"
 #include "seccomp.h"
 #include "subcommand.h"
 #include "supervise.h"
@@ -58,11 +59,14 @@ static int cmd_run(struct cli *c, const char *path)
 		topology_free(&t);
 		return 0;
 	}
-	if (geteuid() != 0) {
-		log_error("must run as root: the supervisor maps each role to its own host uid in a user "
-			  "namespace and binds its listener (try: sudo mpbs-run %s)", path);
+	if (rootless_admit(c->run.rootless, err, sizeof(err)) < 0) {
+		log_error("%s", err);
 		topology_free(&t);
 		return 1;
+	}
+	if (c->run.rootless) {
+		t.weakened = rootless_weakened_bits();
+		rootless_warn();
 	}
 	if (userns_check_available(err, sizeof(err)) < 0) {
 		log_error("%s", err);
@@ -80,7 +84,8 @@ static int cmd_run(struct cli *c, const char *path)
 	/* Before plan_prepare, which cuts the ledger's torn tail: that is
 	 * another running instance's business while it holds the ledger. */
 	struct instance_lock lock;
-	int rc = instance_lock_acquire(&lock, t.ledger, t.uid_base, role_uid_count(t.n_providers), err, sizeof(err));
+	unsigned uid_span = t.weakened & WEAKENED_HOST_IDS ? 0 : role_uid_count(t.n_providers);
+	int rc = instance_lock_acquire(&lock, t.ledger, t.uid_base, uid_span, err, sizeof(err));
 	if (rc != 0) {
 		log_error("%s", err);
 		topology_free(&t);

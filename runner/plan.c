@@ -21,6 +21,7 @@
 #include "ledger_file.h"
 #include "memfd.h"
 #include "role_log.h"
+#include "rootless.h"
 #include "seccomp.h"
 
 #ifndef MPBS_POLICY_DIR
@@ -118,14 +119,17 @@ static void plan_roles(struct run_plan *p)
 		size_t count = def->per_provider ? p->t->n_providers : 1;
 		for (size_t i = 0; i < count; i++) {
 			struct role_plan *r = &p->roles[k++];
-			uid_t uid = role_host_uid(p->t->uid_base, kind, i);
+			uid_t uid;
+			gid_t gid;
+			rootless_role_ids(p->t, kind, i, &uid, &gid);
 			r->kind = kind;
 			r->provider = i;
 			plan_names(r, def, def->per_provider ? p->t->providers[i].name : NULL);
 			r->spec = (struct role_spec){
 				.label = r->label, .comm = r->comm, .hostname = r->comm,
-				.host_uid = uid, .host_gid = uid, .net_lo = def->net_lo, .keep_fds = r->keep, .limits = &r->limits,
+				.host_uid = uid, .host_gid = gid, .net_lo = def->net_lo, .keep_fds = r->keep, .limits = &r->limits,
 				.cgroup_fd = -1, .stderr_fd = r->stderr_wr, .arg = &r->cfg, .entry = def->entry,
+				.shared_host_ids = (p->t->weakened & WEAKENED_HOST_IDS) != 0,
 			};
 			def->plan(p, r, i);
 			r->spec.seccomp = p->policy[kind][r->policy_variant];
@@ -181,8 +185,10 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 	if (p->ledger_fd < 0)
 		return -1;
 	/* Without the inode flag, a compromised association could rewrite
-	 * what it wrote before (its seccomp policy is the only layer left). */
-	if (!append_only && t->ledger_append_only == APPEND_ONLY_REQUIRED) {
+	 * what it wrote before (its seccomp policy is the only layer left).
+	 * A rootless run cannot set it and said so at start. */
+	bool flag_expected = !(t->weakened & WEAKENED_APPEND_ONLY);
+	if (!append_only && flag_expected && t->ledger_append_only == APPEND_ONLY_REQUIRED) {
 		snprintf(err, errlen,
 			 "ledger %s: its filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
 			 "[association] ledger_append_only = required (move the ledger to a filesystem "
@@ -190,7 +196,7 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 			 t->ledger, strerror(errno));
 		return -1;
 	}
-	if (!append_only)
+	if (!append_only && flag_expected)
 		log_warn("ledger %s: this filesystem cannot mark it append-only (FS_APPEND_FL): %s; "
 			 "running anyway ([association] ledger_append_only = best-effort); "
 			 "the hash chain still detects an edit unless it is rewritten from that point",
@@ -223,7 +229,12 @@ static bool wants_cgroup(const struct topo_limits *l)
 static int plan_cgroups(struct run_plan *p, char *err, size_t errlen)
 {
 	bool warned = false;
-	for (size_t k = 0; k < p->n_roles; k++) {
+	if ((p->t->weakened & WEAKENED_CGROUPS) && p->t->require_cgroups) {
+		snprintf(err, errlen, "require_cgroups = yes in [runner]: a rootless run has no cgroup limits "
+			 "(runner/rootless.c); set it to no, or run as root");
+		return -1;
+	}
+	for (size_t k = 0; k < p->n_roles && !(p->t->weakened & WEAKENED_CGROUPS); k++) {
 		struct role_plan *r = &p->roles[k];
 		char why[512];
 		if (!wants_cgroup(r->spec.limits))

@@ -18,6 +18,7 @@
 #include "../lib/keys.h"
 #include "../lib/log.h"
 #include "key_files.h"
+#include "rootless.h"
 
 /* With demo_keys, a token key is made beside the signal key, so a policy
  * with `token_key = token.key` works on a fresh checkout too. */
@@ -71,15 +72,17 @@ static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_
 int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
 {
 	const struct topo_provider *tp = &p->t->providers[i];
-	uid_t uid = key_owner_uid(p->t, ROLE_PROVIDER, i);
+	uid_t uid;
+	gid_t gid;
+	rootless_role_ids(p->t, ROLE_PROVIDER, i, &uid, &gid);
 	char who[64], secret[PATH_MAX];
 
 	snprintf(who, sizeof(who), "provider %s", tp->name);
 	snprintf(secret, sizeof(secret), "%s/%s", tp->keys, KEYS_SECRET_NAME);
 	if (tp->demo_keys && demo_keys(tp, uid, err, errlen) < 0)
 		return -1;
-	if (check_readable(tp->policy, false, uid, uid, who, err, errlen) < 0 ||
-	    check_readable(tp->keys, true, uid, uid, who, err, errlen) < 0 ||
+	if (check_readable(tp->policy, false, uid, gid, who, err, errlen) < 0 ||
+	    check_readable(tp->keys, true, uid, gid, who, err, errlen) < 0 ||
 	    key_check_secret(secret, uid, who, err, errlen) < 0)
 		return -1;
 	struct association_provider *ap = &p->as_providers[i];
@@ -102,7 +105,9 @@ int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
 int plan_association_files(struct run_plan *p, char *err, size_t errlen)
 {
 	const struct topology *t = p->t;
-	uid_t uid = key_owner_uid(t, ROLE_ASSOCIATION, 0);
+	uid_t uid;
+	gid_t gid;
+	rootless_role_ids(t, ROLE_ASSOCIATION, 0, &uid, &gid);
 	char secret[PATH_MAX];
 	snprintf(secret, sizeof(secret), "%s/%s", t->association_keys, KEYS_SECRET_NAME);
 	if (t->association_demo_keys) {
@@ -113,7 +118,7 @@ int plan_association_files(struct run_plan *p, char *err, size_t errlen)
 		if (r.wrote_pair)
 			log_info("association: generated its head-signing key pair in %s", t->association_keys);
 	}
-	return check_readable(t->association_keys, true, uid, uid, "association", err, errlen) < 0 ||
+	return check_readable(t->association_keys, true, uid, gid, "association", err, errlen) < 0 ||
 			       key_check_secret(secret, uid, "association", err, errlen) < 0
 		       ? -1
 		       : 0;

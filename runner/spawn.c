@@ -8,7 +8,7 @@
  *         Where clone3 is ENOSYS: clone(2), and the child is moved into its
  *         cgroup before the release (see clone_role).
  * Before the clone the supervisor has no supplementary group left
- * (clear_groups).
+ * (clear_groups; a rootless one cannot drop them: runner/rootless.h).
  * child:  parent-death signal (covers the wait) → wait for release → a
  *         fresh seed for its random generator → an empty environment (the
  *         copied env strings zeroed) → its fds moved to 3.. (stdin and
@@ -496,7 +496,8 @@ int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, s
 		snprintf(err, errlen, "too many fds or binds for one role");
 		return -1;
 	}
-	if (clear_groups(spec->weaken_keep_groups, err, errlen) < 0)
+	/* A rootless supervisor cannot drop its groups (runner/rootless.c) */
+	if (!spec->shared_host_ids && clear_groups(spec->weaken_keep_groups, err, errlen) < 0)
 		return -1;
 	if (pipe2(sync, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));

@@ -24,8 +24,11 @@ struct role_spec {
 	const char *label;        /* "provider A", for messages */
 	const char *comm;         /* "mpbs-p-A"; cut at 15 bytes by the kernel */
 	const char *hostname;
-	uid_t host_uid;           /* distinct per role, never 0 */
+	uid_t host_uid;           /* never 0; distinct per role unless shared_host_ids */
 	gid_t host_gid;
+	/* rootless (runner/rootless.h): host_uid/gid are the caller's own,
+	 * shared by every role, and its supplementary groups cannot be dropped */
+	bool shared_host_ids;
 	const int *keep_fds;      /* become fds 3, 4, ... in the child, in this order */
 	size_t n_keep;
 	size_t status_index;      /* which keep_fds entry is the status fd */

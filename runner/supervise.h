@@ -11,7 +11,7 @@ struct run_options {
 	unsigned drain_ms;   /* how long each stop phase may take before SIGKILL */
 	char *const *overrides; /* the --set options, re-applied when SIGHUP re-checks the file */
 	size_t n_overrides;
-	bool rootless;          /* --rootless: run as the calling user in an unprivileged user namespace */
+	bool rootless;       /* --rootless: a normal user's run (runner/rootless.h) */
 };
 
 /* Returns the process exit status: 0 after a clean stop, 1 if a role failed. */

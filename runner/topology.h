@@ -73,6 +73,9 @@ struct topology {
 	uint32_t restart_backoff_ms;    /* first delay, doubled per restart */
 	uint32_t restart_backoff_max_ms;
 	bool require_cgroups;
+	/* What this run cannot enforce: WEAKENED_* bits of runner/rootless.h,
+	 * set for --rootless (never by the file); 0 for a root run. */
+	unsigned weakened;
 
 	/* [intermediary] */
 	char *listen;      /* "ADDR:PORT" or "[V6]:PORT" */

@@ -130,8 +130,10 @@ int audit_run(const struct topology *t, const struct audit_options *o)
 		/* the surface section comes last: a wrong policy may shut the listener */
 		if (audit_host_checks(a, err, sizeof(err)) == 0 && audit_run_probes(a, err, sizeof(err)) == 0 &&
 		    audit_differential(a, err, sizeof(err)) == 0 &&
-		    (o->n_weaken || audit_surface_run(&a->plan, a->env, &a->seclog, &a->surface, err, sizeof(err)) == 0))
+		    (o->n_weaken || audit_surface_run(&a->plan, a->env, &a->seclog, &a->surface, err, sizeof(err)) == 0)) {
+			audit_mark_weakened(a);
 			status = audit_report(a, o);
+		}
 	}
 	if (status == 2 && err[0])
 		log_error("audit: %s", err);

@@ -22,6 +22,9 @@ void audit_check_groups(struct audit *a, size_t k, struct audit_row *r)
 		v[--len] = '\0';
 	snprintf(r->got, sizeof(r->got), "%s", !read_ok ? "unreadable" : len ? v : "none");
 	r->ok = read_ok && len == 0;
+	/* a rootless supervisor cannot drop the groups it was started with */
+	if (read_ok && len && a->plan.roles[k].spec.shared_host_ids)
+		r->weakened = rootless_weakening_of(a->plan.t->weakened, 1u << MECH_USERNS);
 }
 
 /* The environment: /proc/PID/environ holds no byte but NUL (the strings

@@ -6,6 +6,7 @@
 #include "audit_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -207,28 +208,28 @@ static void check_provider_mounts(struct audit *a, size_t k, struct audit_row *r
  * expected: the check writes it, for it depends on the role. */
 const struct host_check host_checks[HOST_CHECK_COUNT] = {
 	/* each live sandbox */
-	[HOST_SECCOMP_MODE] = { "host.seccomp-mode", "/proc/PID/status Seccomp", MECH_SECCOMP, CLAIM(8), "2", ALL,
+	[HOST_SECCOMP_MODE] = { "host.seccomp-mode", "/proc/PID/status Seccomp", MECH_SECCOMP, CLAIM(8), "2", NULL, ALL,
 				check_seccomp_mode },
-	[HOST_NO_NEW_PRIVS] = { "host.no-new-privs", "/proc/PID/status NoNewPrivs", MECH_NNP, CLAIM(8), "1", ALL,
+	[HOST_NO_NEW_PRIVS] = { "host.no-new-privs", "/proc/PID/status NoNewPrivs", MECH_NNP, CLAIM(8), "1", NULL, ALL,
 				check_no_new_privs },
 	[HOST_CAPABILITIES] = { "host.capabilities", "/proc/PID/status CapInh/Prm/Eff/Bnd/Amb", MECH_CAPS, CLAIM(8),
-				"all 0", ALL, check_capabilities },
+				"all 0", NULL, ALL, check_capabilities },
 	[HOST_NAMESPACES] = { "host.namespaces", "stat /proc/PID/ns/{user,net,mnt,pid,ipc,uts,cgroup}", MECH_NAMESPACES,
-			      CLAIM(4) | CLAIM(8), "all its own", ALL, check_namespaces },
+			      CLAIM(4) | CLAIM(8), "all its own", "ns/user", ALL, check_namespaces },
 	[HOST_UID] = { "host.uid", "/proc/PID/status Uid (real, effective, saved, fs)", MECH_USERNS, CLAIM(4) | CLAIM(8),
-		       NULL, ALL, check_uid },
+		       NULL, NULL, ALL, check_uid },
 	[HOST_NETNS_LINKS] = { "host.netns-links", "netns links of PID (libnl)", MECH_NETNS, CLAIM(3) | CLAIM(5) | CLAIM(7),
-			       NULL, ALL, check_links },
-	[HOST_FD_TABLE] = { "host.fd-table", "/proc/PID/fd", MECH_FDS, CLAIM(4) | CLAIM(6) | CLAIM(7), NULL, ALL,
-			    check_fds },
+			       NULL, "ns/net", ALL, check_links },
+	[HOST_FD_TABLE] = { "host.fd-table", "/proc/PID/fd", MECH_FDS, CLAIM(4) | CLAIM(6) | CLAIM(7), NULL, "fd",
+			    ALL, check_fds },
 	[HOST_NO_GROUPS] = { "host.no-supplementary-groups", "/proc/PID/status Groups", MECH_SPAWN, CLAIM(4) | CLAIM(8),
-			     "none", ALL, audit_check_groups },
+			     "none", NULL, ALL, audit_check_groups },
 	[HOST_EMPTY_ENVIRON] = { "host.empty-environ", "/proc/PID/environ", MECH_SPAWN, CLAIM(1) | CLAIM(4),
-				 "no variable", ALL, audit_check_environ },
+				 "no variable", "environ", ALL, audit_check_environ },
 	[HOST_OWN_STDERR] = { "host.own-stderr", "stat /proc/PID/fd/2", MECH_SPAWN, CLAIM(2) | CLAIM(4),
-			      "its own log pipe", ALL, audit_check_stderr },
+			      "its own log pipe", "fd", ALL, audit_check_stderr },
 	[HOST_PROVIDER_MOUNTS] = { "host.provider-mounts", "/proc/PID/mountinfo: /proc and /state", MECH_MNTNS,
-				   CLAIM(4) | CLAIM(8), NULL, PV, check_provider_mounts },
+				   CLAIM(4) | CLAIM(8), NULL, NULL, PV, check_provider_mounts },
 	/* after a probe */
 	[HOST_FORK_BOMB_CONTAINED] = { "host.fork-bomb-contained",
 				       "while the fork bomb holds: fork on the host, live sandboxes, a fresh sandbox "
@@ -245,6 +246,27 @@ const struct host_check host_checks[HOST_CHECK_COUNT] = {
 				MECH_CHANNEL, CLAIM(2), "identical; no signal for the declined one" },
 };
 
+/* Whether the audit may read /proc/PID/entry (NULL: nothing to read). A
+ * normal user (--rootless) may not, of a non-dumpable process: then the
+ * row says so and is marked unobserved, not VIOLATED. */
+static bool ptrace_readable(pid_t pid, const char *entry, struct audit_row *row)
+{
+	char path[64];
+	if (!entry)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, entry);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	if (errno != EACCES)
+		return true; /* the check reports it */
+	snprintf(row->got, sizeof(row->got), "/proc/PID/%s: %s", entry, strerror(EACCES));
+	row->weakened = &audit_unobserved;
+	return false;
+}
+
 int audit_host_checks(struct audit *a, char *err, size_t errlen)
 {
 	for (size_t k = 0; k < a->plan.n_roles; k++)
@@ -256,6 +278,8 @@ int audit_host_checks(struct audit *a, char *err, size_t errlen)
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
+			if (!ptrace_readable(a->idle[k].pid, host_checks[id].ptrace_entry, row))
+				continue;
 			host_checks[id].live(a, k, row);
 		}
 	return 0;

@@ -17,6 +17,7 @@
 #include "probe.h"
 #include "../plan.h"
 #include "../role_log.h"
+#include "../rootless.h"
 #include "../seccomp_log.h"
 #include "../spawn.h"
 
@@ -29,6 +30,10 @@ struct audit_row {
 	char expected[96];
 	char got[96];
 	bool ok;
+	/* Not ENFORCED, not VIOLATED: a --rootless run lacks the layer this row
+	 * tests, or a normal user cannot observe it (audit_mark_weakened).
+	 * NULL: the row counts by ok. */
+	const struct weakening *weakened;
 };
 
 struct audit {
@@ -115,6 +120,9 @@ struct host_check {
 	enum probe_mechanism mech;
 	unsigned claims;
 	const char *expected; /* NULL: the check writes it */
+	/* What it reads of /proc/PID/ that needs ptrace access (a normal user
+	 * has none to a non-dumpable role), or NULL: /proc/PID/status only. */
+	const char *ptrace_entry;
 	/* A check of each live sandbox: the roles (PROBE_ROLE_*) it concerns,
 	 * and the check, which fills row's got, ok (and expected if NULL). */
 	unsigned roles;
@@ -147,6 +155,13 @@ void audit_check_scm_receive(struct audit *a, struct audit_row *host);
 
 /* audit_diff.c: the differential run (claim 2) */
 int audit_differential(struct audit *a, char *err, size_t errlen);
+
+/* audit_report.c: marks the rows a --rootless run weakens (their
+ * mechanism is in runner/rootless.c's list) as WEAKENED */
+void audit_mark_weakened(struct audit *a);
+/* audit_report.c: what a row of a check a normal user cannot observe is
+ * marked with (its check did not run) */
+extern const struct weakening audit_unobserved;
 
 /* audit_report.c: prints the report, writes JSON and JUnit; returns the exit status */
 int audit_report(const struct audit *a, const struct audit_options *o);

@@ -27,19 +27,44 @@ static unsigned row_weight(const struct audit_row *r)
 	return w ? w : 500;
 }
 
-/* 0.0 (nothing exposed) .. 10.0 (every check failed). */
+const struct weakening audit_unobserved = {
+	0, "not observable by a normal user",
+	"/proc/PID/ns, fd and environ of a non-dumpable process need ptrace access, which only CAP_SYS_PTRACE in "
+	"the initial user namespace grants over a role; the check runs in the root audit",
+	0,
+};
+
+void audit_mark_weakened(struct audit *a)
+{
+	for (size_t i = 0; i < a->n_rows; i++)
+		if (!a->rows[i].weakened)
+			a->rows[i].weakened = rootless_weakening_of(a->plan.t->weakened, 1u << a->rows[i].mech);
+}
+
+static const char *row_verdict(const struct audit_row *r)
+{
+	return r->weakened ? "WEAKENED" : r->ok ? "ENFORCED" : "VIOLATED";
+}
+
+static bool row_violated(const struct audit_row *r)
+{
+	return !r->ok && !r->weakened;
+}
+
+/* 0.0 (nothing exposed) .. 10.0 (every check failed). A WEAKENED row
+ * counts on neither side: the audit has no verdict of it. */
 static double role_score(const struct audit *a, size_t k)
 {
 	double all = 0, bad = 0;
 	for (size_t i = 0; i < a->n_rows; i++)
-		if (a->rows[i].role == k) {
+		if (a->rows[i].role == k && !a->rows[i].weakened) {
 			all += row_weight(&a->rows[i]);
 			bad += a->rows[i].ok ? 0 : row_weight(&a->rows[i]);
 		}
 	return all > 0 ? 10.0 * bad / all : 0;
 }
 
-enum verdict { V_NA, V_ENFORCED, V_VIOLATED };
+enum verdict { V_NA, V_ENFORCED, V_WEAKENED, V_VIOLATED }; /* the worst row wins */
 
 static enum verdict claim_verdict(const struct audit *a, size_t k, int claim, unsigned *mechs)
 {
@@ -47,20 +72,20 @@ static enum verdict claim_verdict(const struct audit *a, size_t k, int claim, un
 	*mechs = 0;
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
-		if (r->role != k || !(r->claims & CLAIM(claim)))
+		/* a row the audit could not observe is evidence neither way */
+		if (r->role != k || !(r->claims & CLAIM(claim)) || r->weakened == &audit_unobserved)
 			continue;
 		*mechs |= 1u << r->mech;
-		if (!r->ok)
-			v = V_VIOLATED;
-		else if (v == V_NA)
-			v = V_ENFORCED;
+		enum verdict rv = row_violated(r) ? V_VIOLATED : r->weakened ? V_WEAKENED : V_ENFORCED;
+		if (rv > v)
+			v = rv;
 	}
 	return v;
 }
 
 static const char *verdict_name(enum verdict v)
 {
-	return v == V_ENFORCED ? "ENFORCED" : v == V_VIOLATED ? "VIOLATED" : "N/A";
+	return v == V_ENFORCED ? "ENFORCED" : v == V_WEAKENED ? "WEAKENED" : v == V_VIOLATED ? "VIOLATED" : "N/A";
 }
 
 static void mech_list(unsigned mechs, char *buf, size_t len)
@@ -72,15 +97,40 @@ static void mech_list(unsigned mechs, char *buf, size_t len)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", probe_mechanism_name(m));
 }
 
+static size_t count_weakened(const struct audit *a)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < a->n_rows; i++)
+		n += a->rows[i].weakened != NULL;
+	return n;
+}
+
+/* What w is, if a row of a is marked with it. */
+static void print_weakening(const struct audit *a, const struct weakening *w)
+{
+	size_t rows = 0;
+	for (size_t i = 0; i < a->n_rows; i++)
+		rows += a->rows[i].weakened == w;
+	if (rows)
+		printf("  %s (%zu rows): %s\n", w->name, rows, w->why);
+}
+
 static void print_report(const struct audit *a, size_t violated)
 {
+	size_t weakened = count_weakened(a);
 	violated -= audit_surface_violated(a->surface);
-	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated\n\n", probe_count + HOST_CHECK_COUNT,
+	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated", probe_count + HOST_CHECK_COUNT,
 	       a->n_rows, violated);
+	if (weakened)
+		printf(", %zu weakened (--rootless: runner/rootless.c)", weakened);
+	printf("\n\n");
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
-		printf("%-8s %-14s %-34s expected %-8s got %-24s [%s]\n", r->ok ? "ENFORCED" : "VIOLATED",
-		       a->plan.roles[r->role].label, r->id, r->expected, r->got, probe_mechanism_name(r->mech));
+		printf("%-8s %-14s %-34s expected %-8s got %-24s [%s]", row_verdict(r), a->plan.roles[r->role].label,
+		       r->id, r->expected, r->got, probe_mechanism_name(r->mech));
+		if (r->weakened)
+			printf(" %s", r->weakened->name);
+		printf("\n");
 	}
 	printf("\nclaim × role\n");
 	for (int c = 1; c <= PROBE_CLAIMS; c++) {
@@ -103,9 +153,18 @@ static void print_report(const struct audit *a, size_t violated)
 	else
 		printf("\nargument surface: not run under --audit-weaken\n");
 	/* the last line covers both sections: what a reader of the tail sees */
-	printf("\nmpbs-run audit: %s: %zu probe checks and %zu argument-surface rows violated\n",
-	       violated + audit_surface_violated(a->surface) ? "FAILED" : "every claim held", violated,
+	if (weakened) {
+		printf("\nweakened (not ENFORCED, not VIOLATED):\n");
+		for (size_t w = 0; w <= rootless_n_weakenings; w++)
+			print_weakening(a, w < rootless_n_weakenings ? &rootless_weakenings[w] : &audit_unobserved);
+	}
+	const char *outcome = violated + audit_surface_violated(a->surface) ? "FAILED"
+			      : weakened ? "nothing violated" : "every claim held";
+	printf("\nmpbs-run audit: %s: %zu probe checks and %zu argument-surface rows violated", outcome, violated,
 	       audit_surface_violated(a->surface));
+	if (weakened)
+		printf(", %zu checks WEAKENED", weakened);
+	printf("\n");
 }
 
 static json_t *claims_json(unsigned claims)
@@ -141,17 +200,20 @@ static int write_json(const struct audit *a, const char *path, size_t violated, 
 	json_t *results = json_array(), *scores = json_object();
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
-		json_array_append_new(results,
-				      json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "id", r->id, "role",
-						a->plan.roles[r->role].label, "action", r->action, "mechanism",
-						probe_mechanism_name(r->mech), "claims", claims_json(r->claims),
-						"expected", r->expected, "got", r->got, "verdict",
-						r->ok ? "ENFORCED" : "VIOLATED"));
+		json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s}", "id", r->id, "role",
+					a->plan.roles[r->role].label, "action", r->action, "mechanism",
+					probe_mechanism_name(r->mech), "claims", claims_json(r->claims), "expected",
+					r->expected, "got", r->got, "verdict", row_verdict(r));
+		if (row && r->weakened)
+			json_object_set_new(row, "weakened", json_pack("{s:s, s:s}", "layer", r->weakened->name, "why",
+								       r->weakened->why));
+		json_array_append_new(results, row);
 	}
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		json_object_set_new(scores, a->plan.roles[k].label, json_real(role_score(a, k)));
-	json_t *doc = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes", (json_int_t)(probe_count + HOST_CHECK_COUNT),
-				"checks", (json_int_t)a->n_rows, "violated", (json_int_t)violated, "results", results,
+	json_t *doc = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes",
+				(json_int_t)(probe_count + HOST_CHECK_COUNT), "checks", (json_int_t)a->n_rows, "violated",
+				(json_int_t)violated, "weakened", (json_int_t)count_weakened(a), "results", results,
 				"matrix", matrix_json(a), "exposure", scores, "exit", status);
 	if (doc && a->surface)
 		json_object_set_new(doc, "surface", audit_surface_json(a->surface));
@@ -196,18 +258,40 @@ void audit_junit_case(FILE *f, const char *classname, const char *name, bool ok,
 	fputs("</testcase>\n", f);
 }
 
+/* A WEAKENED row: a skipped test case that says why. */
+static void junit_weakened(FILE *f, const char *classname, const struct audit_row *r)
+{
+	fputs("<testcase classname=\"", f);
+	xml_escaped(f, classname);
+	fputs("\" name=\"", f);
+	xml_escaped(f, r->id);
+	fputs("\"><skipped message=\"WEAKENED: ", f);
+	xml_escaped(f, r->weakened->name);
+	fputs(": ", f);
+	xml_escaped(f, r->weakened->why);
+	fputs(" (got ", f);
+	xml_escaped(f, r->got);
+	fputs(")\"/></testcase>\n", f);
+}
+
 static int write_junit(const struct audit *a, const char *path, size_t violated)
 {
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return -1;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-		   "<testsuite name=\"mpbs-audit\" tests=\"%zu\" failures=\"%zu\">\n", a->n_rows,
+		   "<testsuite name=\"mpbs-audit\" tests=\"%zu\" failures=\"%zu\"", a->n_rows,
 		violated - audit_surface_violated(a->surface));
+	if (count_weakened(a))
+		fprintf(f, " skipped=\"%zu\"", count_weakened(a));
+	fputs(">\n", f);
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
-		audit_junit_case(f, a->plan.roles[r->role].label, r->id, r->ok, r->action, r->expected, r->got,
-				 probe_mechanism_name(r->mech));
+		if (r->weakened)
+			junit_weakened(f, a->plan.roles[r->role].label, r);
+		else
+			audit_junit_case(f, a->plan.roles[r->role].label, r->id, r->ok, r->action, r->expected,
+					 r->got, probe_mechanism_name(r->mech));
 	}
 	fputs("</testsuite>\n", f);
 	if (a->surface)
@@ -221,7 +305,7 @@ int audit_report(const struct audit *a, const struct audit_options *o)
 	size_t violated = 0;
 	bool over = false;
 	for (size_t i = 0; i < a->n_rows; i++)
-		violated += !a->rows[i].ok;
+		violated += row_violated(&a->rows[i]);
 	violated += audit_surface_violated(a->surface);
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		over |= o->threshold >= 0 && role_score(a, k) > o->threshold;

@@ -5,6 +5,7 @@
  * at its end (reaping, its status pipe emptied and read). */
 #include "audit_internal.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,20 +76,31 @@ void audit_describe_expected(bool sigsys, int code, char *buf, size_t len)
 		snprintf(buf, len, "%s", strerrorname_np(code) ? strerrorname_np(code) : "?");
 }
 
+/* Whether the idle role sleeps sealed. /proc/PID/syscall says it is in its
+ * nanosleep; a normal user (--rootless) may not read it of a non-dumpable
+ * process, and then "Seccomp: 2" says it passed its seal, the last step
+ * before that sleep. */
+static bool idle_sealed(pid_t pid)
+{
+	char path[64], mode[16];
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	FILE *f = fopen(path, "r");
+	long nr = -1;
+	if (!f && errno == EACCES)
+		return audit_status_value(pid, "Seccomp", mode, sizeof(mode)) && strcmp(mode, "2") == 0;
+	if (f) {
+		if (fscanf(f, "%ld", &nr) != 1)
+			nr = -1;
+		fclose(f);
+	}
+	return nr == SYS_nanosleep;
+}
+
 /* Waits until the idle role sleeps in its loop (sealed), up to 5 s. */
 int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)rp->pid);
 	for (int i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-		long nr = -1;
-		if (f) {
-			if (fscanf(f, "%ld", &nr) != 1)
-				nr = -1;
-			fclose(f);
-		}
-		if (nr == SYS_nanosleep)
+		if (idle_sealed(rp->pid))
 			return 0;
 		struct pollfd pfd = { .fd = rp->pidfd, .events = POLLIN };
 		if (poll(&pfd, 1, 10) > 0) {

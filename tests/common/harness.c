@@ -48,7 +48,7 @@ const char *mpbs_srcdir(void)
 	return s ? s : start_dir;
 }
 
-static int free_port(void)
+int harness_free_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
@@ -151,7 +151,7 @@ int mpbs_prepare(struct mpbs *m, const char *names, const char *extra)
 	snprintf(m->topology, sizeof(m->topology), "%s/topology.conf", m->dir);
 	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger.jsonl", m->dir);
 	snprintf(m->log, sizeof(m->log), "%s/mpbs.log", m->dir);
-	m->port = free_port();
+	m->port = harness_free_port();
 	m->uid_base = pick_uid_base(0);
 	return m->port < 0 ? -1 : write_topology(m, names, extra);
 }

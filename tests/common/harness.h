@@ -41,6 +41,9 @@ int mpbs_stop(struct mpbs *m);
 /* Removes the temporary directory (clears the ledger's append-only flag). */
 void mpbs_cleanup(struct mpbs *m);
 
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int harness_free_port(void);
+
 /* Path of the binary under test and of the source tree. */
 const char *mpbs_binary(void);
 /* MPBS_TIME_SCALE (1 to 100, default 1): how many times longer the harness
