@@ -34,8 +34,8 @@ SYSCONFDIR ?= $(or $(sysconfdir),$(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/et
 DOCDIR     ?= $(or $(docdir),$(DATADIR)/doc/mpbs-run)
 # The layout (README "Install"): program data under DATADIR/mpbs-run (the
 # seccomp policies, the example programs the topologies run), the shipped
-# topologies with their provider policies under SYSCONFDIR/mpbs-run, where
-# mpbs-run@NAME.service finds NAME.conf.
+# topologies with their provider policies under SYSCONFDIR/mpbs-run, the
+# configuration folder, beside the operator's own.
 PKGDATADIR  := $(DATADIR)/mpbs-run
 POLICYDIR   := $(PKGDATADIR)/policy
 EXAMPLESDIR := $(PKGDATADIR)/examples
