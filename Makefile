@@ -1,20 +1,49 @@
 # SPDX-License-Identifier: Apache-2.0
 # mpbs-run — build, tests, install.
-#   make              build/mpbs-run
+#   make              build/mpbs-run (CPPFLAGS, CFLAGS, LDFLAGS honoured; no -Werror)
 #   make check        every test (unit, end-to-end, isolation); root for the last two
 #   make check-asan   the same suite built with ASan + UBSan in build-asan/
 #   make check-valgrind  the end-to-end suite with every role under valgrind
 #   make faults       the crash fault matrix FAULT_RUNS times, with its figures (root)
-#   make install      PREFIX=/usr/local DESTDIR=
+#   make install      PREFIX=/usr/local DESTDIR= (and BINDIR, DATADIR, MANDIR, SYSCONFDIR, ...)
+#   make uninstall    removes what `make install` put, with the same variables
+#   make check-install  installs into a scratch DESTDIR and runs the installed binary there
+#   make deb          the Debian package (debian/) into build/deb/, checked by lintian
 #   make deps         install the Debian packages (contrib/deps.sh)
 
 SHELL   := /bin/bash
-PREFIX  ?= /usr/local
 DESTDIR ?=
+# Every build directory is a folder of the source tree (build, build-asan,
+# build-vg): a binary finds its tree's policy/ as BUILD/../policy (runner/plan.c).
 BUILD   ?= build
 CC      ?= cc
+INSTALL ?= install
 SAN     ?=
 MEMCHECK ?=
+
+# Install directories. Both spellings are accepted: the upper-case ones
+# (PREFIX, BINDIR, ...) and the GNU lower-case ones that debhelper and
+# autotools-minded callers pass (prefix, bindir, ...); an upper-case one wins.
+# SYSCONFDIR is /etc for PREFIX=/usr, as distributions have it, else PREFIX/etc.
+prefix     ?= /usr/local
+PREFIX     ?= $(prefix)
+BINDIR     ?= $(or $(bindir),$(PREFIX)/bin)
+DATADIR    ?= $(or $(datadir),$(PREFIX)/share)
+MANDIR     ?= $(or $(mandir),$(DATADIR)/man)
+SYSCONFDIR ?= $(or $(sysconfdir),$(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc))
+DOCDIR     ?= $(or $(docdir),$(DATADIR)/doc/mpbs-run)
+# The layout (README "Install"): program data under DATADIR/mpbs-run (the
+# seccomp policies, the example programs the topologies run), the shipped
+# topologies with their provider policies under SYSCONFDIR/mpbs-run, the
+# configuration folder, beside the operator's own.
+PKGDATADIR  := $(DATADIR)/mpbs-run
+POLICYDIR   := $(PKGDATADIR)/policy
+EXAMPLESDIR := $(PKGDATADIR)/examples
+TOPOLOGYDIR := $(SYSCONFDIR)/mpbs-run
+BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+# systemd's own answer when installing for the system (PREFIX=/usr), else
+# under PREFIX, which systemd also reads (/usr/local/lib/systemd/system).
+SYSTEMDUNITDIR ?= $(or $(if $(filter /usr,$(PREFIX)),$(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)),$(PREFIX)/lib/systemd/system)
 
 PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium nettle inih libmicrohttpd jansson libsystemd
 
@@ -23,15 +52,33 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 
-WARN   := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
-HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -fstack-clash-protection
+# -Werror only where a warning must stop the work: the test targets and CI
+# (.ci/run passes WERROR=1). Anyone else building it (another compiler,
+# a distribution's flags) gets the warnings without a failed build.
+# WERROR=0 turns it off for the test targets too (debian/rules does).
+ifneq ($(filter test check check-unit check-asan check-valgrind check-install,$(MAKECMDGOALS)),)
+WERROR ?= 1
+endif
+WARN   := -Wall -Wextra -Wshadow -Wformat=2 -Wvla -Wno-unused-parameter
+ifneq ($(filter-out 0,$(WERROR)),)
+WARN   += -Werror
+endif
+
+# Hardening is always on; the caller's flags come after ours so they can
+# override any of them. _FORTIFY_SOURCE only when optimising (glibc ignores
+# it, with a warning, at -O0) and when the caller does not set it already
+# (dpkg-buildflags does).
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -pthread $(WARN) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+OPT_LEVEL := $(or $(lastword $(filter -O%,$(CFLAGS))),-O0)
+FORTIFY := $(if $(filter -O0,$(OPT_LEVEL))$(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
+HARDEN := $(FORTIFY) -fstack-protector-strong -fPIE -fstack-clash-protection
+ALL_CFLAGS := -std=gnu11 -pthread $(WARN) $(HARDEN) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 LDHARDEN := -pthread -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DMPBS_SANITIZED=1
 LDHARDEN   += -fsanitize=address,undefined
 endif
+ALL_LDFLAGS = $(LDHARDEN) $(CFLAGS) $(LDFLAGS)
 
 ifneq ($(MEMCHECK),)
 ifeq ($(BUILD),build)
@@ -53,7 +100,22 @@ BIN   := $(BUILD)/mpbs-run
 LIB   := $(BUILD)/libmpbs.a
 TESTS := $(BUILD)/mpbs-tests
 
-.PHONY: all man check check-unit check-asan check-valgrind faults bench-soak install uninstall clean deps run test fuzz bench audit
+.PHONY: all man check check-unit check-asan check-valgrind faults bench-soak install uninstall check-install deb clean deps run test fuzz bench audit
+
+# make compares only times: these files hold the flags and the installed
+# policy directory an object was built with, rewritten only when they
+# change, so `make CFLAGS=-O0` or `make install PREFIX=/usr` after a plain
+# `make` rebuilds what they affect. -Werror is left out: it changes no object.
+COMPILE_STAMP := $(BUILD)/compile-flags
+PATHS_STAMP   := $(BUILD)/install-paths
+define write_if_changed
+$(shell mkdir -p $(dir $(1)))$(if $(and $(findstring $(file <$(1)),$(2)),$(findstring $(2),$(file <$(1)))),,$(file >$(1),$(2)))
+endef
+$(call write_if_changed,$(COMPILE_STAMP),$(filter-out -Werror,$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) $(ALL_LDFLAGS)))
+$(call write_if_changed,$(PATHS_STAMP),$(POLICYDIR))
+
+# Beside the binary, never installed: marks a build tree (runner/plan.c).
+BUILD_MARKER := $(BUILD)/.mpbs-build-tree
 
 all: $(BIN)
 
@@ -70,6 +132,8 @@ test: deps
 	$(MAKE) audit
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) faults FAULT_RUNS=3
+	$(MAKE) check-install
+	$(MAKE) deb
 	@cat $(BUILD)/faults.log.summary
 	@echo "== ASan/UBSan suite:"; grep Synthesis build-asan/check.log | tail -n 1
 	@echo "== valgrind e2e suites:"; grep Synthesis $(VG_BUILD)/check.log | tail -n 1
@@ -88,20 +152,28 @@ audit: $(BIN)
 		contrib/topologies/hardened.conf
 	@chattr -a $(AUDIT_TMP)/*.jsonl 2>/dev/null; rm -rf $(AUDIT_TMP)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c $(COMPILE_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/tests/%.o: tests/%.c
+$(BUILD)/obj/tests/%.o: tests/%.c $(COMPILE_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -c -o $@ $<
+
+# The one object that knows an install directory.
+$(BUILD)/obj/runner/plan.o: ALL_CFLAGS += -DMPBS_POLICY_DIR='"$(POLICYDIR)"'
+$(BUILD)/obj/runner/plan.o: $(PATHS_STAMP)
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN): $(MAIN_OBJ) $(LIB)
-	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
+$(BIN): $(MAIN_OBJ) $(LIB) | $(BUILD_MARKER)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD_MARKER):
+	@mkdir -p $(dir $@)
+	echo "build tree of mpbs-run: policies from ../policy (runner/plan.c)" > $@
 
 # --version, decided here: in a git checkout `git describe` of the last
 # vX.Y.Z tag, or VERSION+g<commit> before the first one ("-dirty" with
@@ -117,7 +189,7 @@ $(BUILD)/version: FORCE
 .PHONY: FORCE
 
 $(TESTS): $(TEST_OBJ) $(LIB) $(BIN)
-	$(CC) $(LDHARDEN) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS) $(LDLIBS)
 
 # Man pages (scdoc): docs/man/NAME.S.scd to build/man/NAME.S. The generator
 # (docs/man/gen.c, not installed) first fills each template's {{NAME}} lines
@@ -127,7 +199,7 @@ MAN_PAGES := $(patsubst docs/man/%.scd,$(MAN_DIR)/%,$(wildcard docs/man/*.scd))
 GEN_MAN   := $(BUILD)/mpbs-gen-man
 man: $(MAN_PAGES)
 $(GEN_MAN): $(BUILD)/obj/docs/man/gen.o $(LIB)
-	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 $(MAN_DIR)/%: docs/man/%.scd $(GEN_MAN)
 	@mkdir -p $(MAN_DIR)
 	set -o pipefail; $(GEN_MAN) < $< | SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} scdoc > $@.tmp
@@ -168,7 +240,7 @@ check-asan:
 VG_BUILD := build-vg
 VG_SUITES := @(e2e_pipeline|e2e_faults|e2e_crash|e2e_recovery|e2e_hostile|e2e_cli|e2e_token|e2e_verify|e2e_evaluator|e2e_handler)/!(network_attempt_dies_by_seccomp|cannot_read_its_providers_keys_or_policy)
 check-valgrind:
-	$(MAKE) BUILD=$(VG_BUILD) MEMCHECK=1 $(VG_BUILD)/mpbs-tests
+	$(MAKE) BUILD=$(VG_BUILD) MEMCHECK=1 WERROR=$(WERROR) $(VG_BUILD)/mpbs-tests
 	rm -rf $(VG_BUILD)/valgrind && mkdir -p $(VG_BUILD)/valgrind
 	set -o pipefail; MPBS_RUN=$(CURDIR)/tests/valgrind/mpbs-run-vg MPBS_VG_BIN=$(abspath $(VG_BUILD)/mpbs-run) \
 		MPBS_VG_DIR=$(abspath $(VG_BUILD)/valgrind) MPBS_SRCDIR=$(CURDIR) MPBS_TIME_SCALE=10 \
@@ -215,16 +287,93 @@ fuzz: $(FUZZ_BIN)
 		grep -E 'stat::number_of_executed_units' build-fuzz/$$name.log | sed "s/^/  $$name: /"; \
 	done
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mpbs-run/policy \
-		$(DESTDIR)$(PREFIX)/share/mpbs-run/topologies
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mpbs-run
-	install -m 0644 policy/*.policy $(DESTDIR)$(PREFIX)/share/mpbs-run/policy/
-	cp -R contrib/topologies/. $(DESTDIR)$(PREFIX)/share/mpbs-run/topologies/
+# What `make install` puts where (README "Install"). Each shipped topology
+# goes with its provider policies (NAME.conf, NAME/*.policy); its relative
+# `../examples` is rewritten to EXAMPLESDIR, so the installed one passes
+# `mpbs-run -t` where it lies. What other parts build or ship is installed
+# when present: the man pages (`make man`, from docs/man), the bash
+# completion, the systemd unit (its /usr/bin and /etc paths made ours).
+MAN_TARGET := $(if $(wildcard docs/man),man)
+TOPOLOGIES := $(wildcard contrib/topologies/*.conf)
+EXAMPLES   := $(wildcard contrib/examples/*)
+COMPLETION := $(wildcard contrib/bash-completion/mpbs-run)
+UNIT       := $(wildcard contrib/systemd/mpbs-run@.service)
+DOCS       := README.md LICENSE $(wildcard docs/*.md docs/*.png)
 
+install: $(BIN) $(MAN_TARGET)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(EXAMPLESDIR) \
+		$(DESTDIR)$(TOPOLOGYDIR) $(DESTDIR)$(DOCDIR)
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mpbs-run
+	$(INSTALL) -m 0644 policy/*.policy $(DESTDIR)$(POLICYDIR)/
+	$(INSTALL) -m 0755 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)/
+	@set -e; for conf in $(TOPOLOGIES); do \
+		name=$$(basename $$conf .conf); \
+		echo "topology $$name -> $(DESTDIR)$(TOPOLOGYDIR)"; \
+		sed 's|^\(exec_dir *= *\)\.\./examples *$$|\1$(EXAMPLESDIR)|' $$conf > $(DESTDIR)$(TOPOLOGYDIR)/$$name.conf; \
+		chmod 0644 $(DESTDIR)$(TOPOLOGYDIR)/$$name.conf; \
+		$(INSTALL) -d $(DESTDIR)$(TOPOLOGYDIR)/$$name; \
+		$(INSTALL) -m 0644 contrib/topologies/$$name/*.policy $(DESTDIR)$(TOPOLOGYDIR)/$$name/; \
+	done
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	@set -e; for page in $(BUILD)/man/*.5 $(BUILD)/man/*.8; do \
+		[ -e "$$page" ] || continue; \
+		section=$${page##*.}; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$section; \
+		echo "$(INSTALL) -m 0644 $$page $(DESTDIR)$(MANDIR)/man$$section/"; \
+		$(INSTALL) -m 0644 $$page $(DESTDIR)$(MANDIR)/man$$section/; \
+	done
+ifneq ($(COMPLETION),)
+	$(INSTALL) -d $(DESTDIR)$(BASHCOMPLETIONDIR)
+	$(INSTALL) -m 0644 $(COMPLETION) $(DESTDIR)$(BASHCOMPLETIONDIR)/mpbs-run
+endif
+ifneq ($(UNIT),)
+	$(INSTALL) -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|/usr/bin/mpbs-run|$(BINDIR)/mpbs-run|g' -e 's|/etc/mpbs-run|$(TOPOLOGYDIR)|g' $(UNIT) \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/mpbs-run@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/mpbs-run@.service
+endif
+
+# Removes what `make install` put (given the same directories); the
+# operator's own topologies in TOPOLOGYDIR stay, and so does the folder then.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/mpbs-run
-	rm -rf $(DESTDIR)$(PREFIX)/share/mpbs-run
+	rm -f $(DESTDIR)$(BINDIR)/mpbs-run
+	rm -rf $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(DOCDIR)
+	@set -e; for conf in $(TOPOLOGIES); do \
+		name=$$(basename $$conf .conf); \
+		rm -f $(DESTDIR)$(TOPOLOGYDIR)/$$name.conf; \
+		for policy in contrib/topologies/$$name/*.policy; do \
+			rm -f $(DESTDIR)$(TOPOLOGYDIR)/$$name/$${policy##*/}; \
+		done; \
+		rmdir $(DESTDIR)$(TOPOLOGYDIR)/$$name 2>/dev/null || true; \
+	done
+	rmdir $(DESTDIR)$(TOPOLOGYDIR) 2>/dev/null || true
+	rm -f $(DESTDIR)$(MANDIR)/man5/mpbs-*.5 $(DESTDIR)$(MANDIR)/man8/mpbs-*.8
+	rm -f $(DESTDIR)$(BASHCOMPLETIONDIR)/mpbs-run $(DESTDIR)$(SYSTEMDUNITDIR)/mpbs-run@.service
+
+# The install as a distribution does it (PREFIX=/usr into a scratch
+# DESTDIR), checked at the paths it will have: the installed binary runs
+# every installed topology with -t and prints every installed policy, with
+# the scratch tree laid over /usr and /etc in a private mount namespace
+# (the host's own /usr and /etc are not touched); then the uninstall must
+# leave no file behind (contrib/check-install.sh).
+check-install:
+	MAKE="$(MAKE)" bash contrib/check-install.sh
+
+# The Debian package (debian/), built by dpkg-buildpackage from a copy of
+# the tree in build/deb/mpbs-run, since it writes its results into the
+# parent of the tree it builds: the .deb, .changes and .buildinfo land in
+# build/deb/. It starts without this make's variables (MAKEFLAGS), so it
+# builds with the distribution's flags as debian/rules sets them, whatever
+# this make was given. lintian must find no error (its warnings are printed).
+DEB_DIR := $(BUILD)/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/mpbs-run
+	tar -c --exclude-vcs --exclude='./build*' --exclude='./audit-*' --exclude=./contrib/topologies/state \
+		--exclude=./debian/mpbs-run --exclude=./debian/.debhelper --exclude=./debian/files . \
+		| tar -x -C $(DEB_DIR)/mpbs-run
+	cd $(DEB_DIR)/mpbs-run && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes
+	@ls -l $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build build-asan build-fuzz audit-*.xml audit-*.json

@@ -24,9 +24,14 @@
 #include "rootless.h"
 #include "seccomp.h"
 
+/* The installed policy directory, from the Makefile's install directories
+ * (DATADIR/mpbs-run/policy); the default is the Makefile's own. */
 #ifndef MPBS_POLICY_DIR
 #define MPBS_POLICY_DIR "/usr/local/share/mpbs-run/policy"
 #endif
+/* Written by the Makefile beside the binary it links (BUILD/), and never
+ * installed: it is what marks a build tree. */
+#define BUILD_TREE_MARKER ".mpbs-build-tree"
 
 /* Room for a burst, small enough that a queue stays short: the
  * intermediary holds requests back once a channel is a quarter full (and
@@ -35,20 +40,33 @@
  * of the largest frames. */
 #define ARTIFACT_SNDBUF_MIN (2 << 20)
 
-/* The policies next to the binary's source tree (build/mpbs-run →
- * policy/) win over the installed ones, so a build tests its own lists. */
+/* Where the seccomp policies are read from. A binary in its build tree
+ * (BUILD/mpbs-run, BUILD a folder of the source tree) reads that tree's
+ * policy/, so a build tests its own lists; any other binary reads
+ * MPBS_POLICY_DIR. The build tree is recognised by the marker file the
+ * Makefile writes beside the binary it links, which `make install` never
+ * copies: an installed binary cannot be steered to other policies by a
+ * policy/ folder that happens to sit next to its own (PREFIX/bin/../policy),
+ * and a binary that was copied out of its build tree reads the installed
+ * ones. Both the marker and the policy/ folder must be there. */
 const char *plan_policy_dir(void)
 {
 	static char dir[PATH_MAX];
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], marker[PATH_MAX + sizeof(BUILD_TREE_MARKER)];
+	struct stat st;
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(dir, sizeof(dir), "%s/../policy", dirname(exe));
-		if (access(dir, R_OK | X_OK) == 0)
-			return dir;
-	}
-	return MPBS_POLICY_DIR;
+	if (n <= 0)
+		return MPBS_POLICY_DIR;
+	exe[n] = '\0';
+	char *build_dir = dirname(exe); /* BUILD */
+	snprintf(marker, sizeof(marker), "%s/" BUILD_TREE_MARKER, build_dir);
+	if (stat(marker, &st) < 0 || !S_ISREG(st.st_mode))
+		return MPBS_POLICY_DIR;
+	char *tree = dirname(build_dir); /* the source tree */
+	if (snprintf(dir, sizeof(dir), "%s/policy", tree) >= (int)sizeof(dir) || stat(dir, &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return MPBS_POLICY_DIR;
+	return dir;
 }
 
 int plan_load_policy_from(const char *dir, const char *name, struct seccomp_policy **out, char *err,
