@@ -16,7 +16,7 @@ CC      ?= cc
 SAN     ?=
 MEMCHECK ?=
 
-PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium nettle inih libmicrohttpd jansson
+PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium nettle inih libmicrohttpd jansson libsystemd
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -5,7 +5,7 @@
 # arguments, installs those packages instead (contrib/bench/deps.sh).
 set -eu
 PKGS="${*:-build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
-libsodium-dev nettle-dev libinih-dev libmicrohttpd-dev libjansson-dev libcriterion-dev
+libsodium-dev nettle-dev libinih-dev libmicrohttpd-dev libjansson-dev libsystemd-dev libcriterion-dev
 curl iproute2 clang valgrind}"
 missing=""
 for p in $PKGS; do

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/log.h"
 #include "instance_lock.h"
 #include "role_table.h"
 #include "topology.h"
@@ -40,6 +41,9 @@ void cli_usage(FILE *out)
 		"  --set SECTION.KEY=VALUE     override a topology value (provider.NAME.KEY=VALUE)\n"
 		"  --ready-fd N                write READY=1 on fd N (3 or more, open for writing) once every role runs\n"
 		"  --drain-timeout MS          how long each stop phase may take (1 to %u, default 10000)\n"
+		"  -v, --verbose               a line per operation too (-vv: debugging); -q, --quiet: errors only\n"
+		"  --log-format text|json      text: RFC 3339 time, who, level (under journald: journal fields);\n"
+		"                              json: one object a line\n"
 		"exit status: 0 clean stop; 1 a failure; 2 a bad command line; %d another running instance\n"
 		"holds the ledger or an overlapping uid range; 78 a bad topology\n",
 		audit_weaken_words(), role_policy_names(), CLI_DRAIN_MS_MAX, EX_INSTANCE_BUSY);
@@ -117,7 +121,7 @@ static int add_weakening(struct audit_options *o, const char *spec, char *err, s
 enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 {
 	enum { OPT_SET = 256, OPT_READY_FD, OPT_DRAIN, OPT_PRINT_POLICY, OPT_OCI, OPT_AUDIT, OPT_JSON, OPT_JUNIT,
-	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS };
+	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS, OPT_LOG_FORMAT };
 	static const struct option opts[] = {
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
@@ -132,13 +136,17 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		{ "audit-weaken", required_argument, NULL, OPT_WEAKEN },
 		{ "audit-policy-dir", required_argument, NULL, OPT_POLICY_DIR },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ NULL, 0, NULL, 0 },
 	};
 	*c = (struct cli){ .run = { .ready_fd = -1, .drain_ms = 10000 }, .audit_opts = { .threshold = -1 } };
 	err[0] = '\0';
 	optind = 0; /* glibc: start afresh (a test parses more than one argv) */
-	int o, rc = 0;
-	while (rc == 0 && (o = getopt_long(argc, argv, "+th", opts, NULL)) != -1) {
+	int o, rc = 0, verbose = 0;
+	bool quiet = false;
+	while (rc == 0 && (o = getopt_long(argc, argv, "+thvq", opts, NULL)) != -1) {
 		switch (o) {
 		case 't': c->check_only = true; break;
 		case 'h': cli_usage(stdout); return CLI_HELP;
@@ -160,8 +168,22 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		case OPT_THRESHOLD: rc = parse_threshold(optarg, c, err, errlen); break;
 		case OPT_POLICY_DIR: c->audit_opts.policy_dir = optarg; break;
 		case OPT_WEAKEN: rc = add_weakening(&c->audit_opts, optarg, err, errlen); break;
+		case 'v': verbose++; break;
+		case 'q': quiet = true; break;
+		case OPT_LOG_FORMAT:
+			if (log_set_format(optarg) < 0) {
+				snprintf(err, errlen, "--log-format: expected text or json, got '%.64s'", optarg);
+				rc = -1;
+			}
+			break;
 		default: cli_usage(stderr); return CLI_REFUSED; /* getopt said what it refused */
 		}
 	}
+	if (rc == 0 && quiet && verbose) {
+		snprintf(err, errlen, "-q and -v: choose one");
+		rc = -1;
+	}
+	if (rc == 0)
+		log_set_level(quiet ? LOG_LEVEL_QUIET : LOG_LEVEL_DEFAULT + verbose);
 	return rc == 0 ? CLI_OK : CLI_REFUSED;
 }
