@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+/* no CODE_FILE, CODE_LINE, CODE_FUNC: they would all name this file */
+#define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
 #include "log_internal.h"
