@@ -406,3 +406,20 @@ Test(e2e_log, under_journald_lines_go_to_the_journal_with_their_fields)
 	cr_assert_str_eq(log, "", "the journal's lines also went to stderr");
 	free(log);
 }
+
+/* The log options are checked before anything starts, like every other:
+ * one line naming the option, exit 2. */
+Test(e2e_log, a_bad_log_option_is_refused_before_anything_starts)
+{
+	cr_assert_eq(mpbs_prepare(&m, "A", NULL), 0);
+	char *out = NULL;
+	char *bad_format[] = { (char *)mpbs_binary(), "--log-format=xml", m.topology, NULL };
+	cr_assert_eq(run_cmd(bad_format, &out), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "--log-format: expected text or json, got 'xml'"), "%s", out);
+	free(out);
+	char *both[] = { (char *)mpbs_binary(), "-q", "-v", m.topology, NULL };
+	cr_assert_eq(run_cmd(both, &out), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "-q and -v"), "%s", out);
+	free(out);
+	cr_assert_eq(ledger_count(m.ledger, "checkpoint"), 0, "a refused command line started a run");
+}
