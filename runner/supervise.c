@@ -269,6 +269,7 @@ int start_role(struct supervisor *s, size_t k)
 		log_error("%s: cannot start: %s", r->label, err);
 		return -1;
 	}
+	log_debug("%s started (pid %d)", r->label, (int)s->roles[k].proc.pid);
 	s->roles[k].alive = true;
 	s->roles[k].log.pid = s->roles[k].proc.pid;
 	s->roles[k].sealed = false;
