@@ -43,7 +43,7 @@ static const struct {
 void log_init(const char *who)
 {
 	snprintf(log_state.who, sizeof(log_state.who), "%s", who);
-	if (*who) {
+	if (*who && !log_state.role) {
 		log_state.journal = log_journal_stream_matches(getenv("JOURNAL_STREAM"), 2);
 		log_state.pid = (long)getpid();
 	}

@@ -38,12 +38,12 @@
 enum log_severity { LOG_SEV_ERROR, LOG_SEV_WARNING, LOG_SEV_INFO, LOG_SEV_VERBOSE, LOG_SEV_DEBUG, LOG_SEV_COUNT };
 
 /* Sets the name of the process's own lines ("mpbs-run") and, for a
- * non-empty name, looks whether stderr is the journal's stream. The
- * string is copied. */
+ * non-empty name outside a role, looks whether stderr is the journal's
+ * stream. The string is copied. */
 void log_init(const char *who);
 
-/* In a role, before it logs: plain "LEVEL: text" lines on fd 2 (after the
- * name given to log_init, if any), no time stamp, whatever the format: the
+/* In a role, first: plain "LEVEL: text" lines on fd 2 (after the name
+ * given to log_init, if any), no time stamp, whatever the format: the
  * supervisor formats them. */
 void log_as_role(void);
 

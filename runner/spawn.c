@@ -376,8 +376,8 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd, bool 
 		child_fail(&c, "stack", "cannot read the stack's bounds in /proc/self/maps");
 	/* No prefix: the supervisor labels, stamps and formats every line of
 	 * its log pipe. The level is the supervisor's, kept by the clone. */
-	log_init(spec->weaken_shared_stderr ? spec->label : "");
 	log_as_role();
+	log_init(spec->weaken_shared_stderr ? spec->label : "");
 	for (size_t i = 0; i < sizeof(child_steps) / sizeof(child_steps[0]); i++) {
 		err[0] = '\0';
 		if (child_steps[i].run(&c, err, sizeof(err)) < 0)

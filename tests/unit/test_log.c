@@ -265,8 +265,8 @@ Test(unit_log, role_lines_below_the_level_are_dropped, .init = capture, .fini = 
 Test(unit_log, a_role_writes_plain_lines_with_their_level, .init = capture, .fini = release)
 {
 	cr_assert_eq(log_set_format("json"), 0);
-	log_init("");
 	log_as_role();
+	log_init("");
 	log_warn("channel %d full", 0);
 	log_info("stopped");
 	log_verbose("dropped at the default level");
@@ -310,6 +310,14 @@ Test(unit_log, stderr_is_the_journal_only_when_journal_stream_names_it, .init = 
 	cr_assert(log_to_journal());
 	log_as_role();
 	cr_assert_not(log_to_journal(), "a role never writes to the journal");
+	/* a role that shares the supervisor's stderr (an audit weakening) names
+	 * itself, and still writes plain lines */
+	log_init("provider A");
+	cr_assert_not(log_to_journal());
+	log_warn("plain");
+	text = captured();
+	cr_assert_not_null(strstr(text, "\nprovider A: warning: plain\n"), "%s", text);
+	free(text);
 }
 
 /* log_escape's json form reads back, through a json parser, as its text
