@@ -164,7 +164,8 @@ Test(e2e_log, verbose_writes_each_confirmation)
 	json_t *op;
 	json_array_foreach(ops, i, op) {
 		char want[128];
-		snprintf(want, sizeof(want), " association: verbose: confirmed %s (3 providers)\n", json_string_value(op));
+		snprintf(want, sizeof(want), " association: verbose: confirmed %s (3 providers)\n",
+			 json_string_value(op));
 		cr_assert_not_null(strstr(log, want), "no line '%s' in:\n%s", want, log);
 	}
 	json_decref(ops);
@@ -180,7 +181,8 @@ Test(e2e_log, quiet_writes_only_errors)
 	pid_t old = mpbs_role_pid(&m, "mpbs-p-A");
 	cr_assert_gt(old, 0);
 	cr_assert_eq(kill(old, SIGKILL), 0);
-	cr_assert_gt(mpbs_wait_role(&m, "mpbs-p-A", old, 4000 * harness_time_scale()), 0, "provider A was not restarted");
+	cr_assert_gt(mpbs_wait_role(&m, "mpbs-p-A", old, 4000 * harness_time_scale()), 0,
+		     "provider A was not restarted");
 	post_and_confirm(10);
 	cr_assert_eq(mpbs_stop(&m), 0, "log: %s", m.log);
 	char *log = read_file(m.log, NULL);
@@ -388,7 +390,8 @@ Test(e2e_log, under_journald_lines_go_to_the_journal_with_their_fields)
 		if (role && strcmp(role, "association") == 0) {
 			cr_assert_not_null(rpid);
 			cr_assert_str_eq(rpid, assoc_pid);
-			cr_assert_eq(strncmp(msg, "association: ", 13), 0, "a role's MESSAGE without its label: %s", msg);
+			cr_assert_eq(strncmp(msg, "association: ", 13), 0, "a role's MESSAGE without its label: %s",
+				     msg);
 			confirmed += strstr(msg, ": confirmed ") != NULL;
 			stopped += strstr(msg, ": stopped: ") != NULL;
 		}
