@@ -211,7 +211,9 @@ static void emit(const struct log_record *r, int fd, char *buf, size_t cap)
 		stamp = false; /* stderr is the journal's stream still, and it stamps */
 	}
 	size_t n = log_state.format == LOG_FORMAT_JSON ? render_json(r, buf, cap) : render_text(r, stamp, buf, cap);
-	/* a failure means the log is gone: nowhere left to report it */
+	/* One write(2) per line, so lines of the supervisor and of every role
+	 * never interleave within a line. A failure means the log is gone:
+	 * nowhere left to report it. */
 	(void)fs_write_all(fd, buf, n);
 }
 

@@ -41,7 +41,8 @@ int role_log_pipe(int *rd, int *wr, char *err, size_t errlen);
 /* One record as read from the pipe. A newline that ends the record ends
  * the line; any other newline is part of it and shown escaped, so one
  * write is one line of the log. A record without a final newline
- * continues the line. Complete lines go to out_fd. */
+ * continues the line. Complete lines go to out_fd (to the journal when
+ * the supervisor's log is there: log_role_line). */
 void role_log_feed(struct role_log *l, const uint8_t *rec, size_t n, int out_fd);
 
 /* Reads the records waiting on rd (a bounded number per call, so one role
