@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/log.h"
 #include "instance_lock.h"
 #include "role_table.h"
 #include "subcommand.h"
@@ -180,7 +181,7 @@ static int add_weakening(struct audit_options *o, const char *spec, char *err, s
 
 static int parse_log_format(const char *v, struct cli *c, char *err, size_t errlen)
 {
-	if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+	if (log_set_format(v) < 0) { /* in effect at once: the rest of the line's refusals use it */
 		snprintf(err, errlen, "--log-format: expected text or json, got '%.64s'", v);
 		return -1;
 	}
@@ -216,7 +217,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 	};
 	*c = (struct cli){ .run = { .ready_fd = -1, .drain_ms = 10000 },
 			   .audit_opts = { .threshold = -1 },
-			   .log_level = CLI_LOG_LEVEL_DEFAULT };
+			   .log_level = LOG_LEVEL_DEFAULT };
 	struct cli_line line = { .started = false };
 	char msg[sizeof(line.refusal)];
 	bool version = false, quiet = false, verbose = false;
@@ -229,7 +230,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		case OPT_VERSION: version = true; break;
 		case 'v':
 			verbose = true;
-			if (c->log_level < CLI_LOG_LEVEL_MAX)
+			if (c->log_level < LOG_LEVEL_DEBUG)
 				c->log_level++;
 			break;
 		case 'q': quiet = true; c->log_level = 0; break;
@@ -257,7 +258,7 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 			cli_refuse(&line, "%s", msg);
 	}
 	if (quiet && verbose)
-		cli_refuse(&line, "-q and -v contradict each other");
+		cli_refuse(&line, "-q and -v: choose one");
 	if (line.help) {
 		cli_usage(stdout);
 		return CLI_HELP;

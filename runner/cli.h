@@ -16,11 +16,6 @@
 #define CLI_OVERRIDES_MAX 128
 #define CLI_DRAIN_MS_MAX 3600000u /* an hour per stop phase */
 
-/* -q, default, -v, -vv: the levels of lib/log.h (errors only, default,
- * verbose, debug); more -v than that stay at the last. */
-#define CLI_LOG_LEVEL_DEFAULT 1
-#define CLI_LOG_LEVEL_MAX 3
-
 struct cli {
 	bool check_only;
 	bool oci;
@@ -31,7 +26,7 @@ struct cli {
 	struct run_options run;
 	bool audit;
 	struct audit_options audit_opts;
-	int log_level;          /* -q 0, CLI_LOG_LEVEL_DEFAULT, each -v one more */
+	int log_level;          /* lib/log.h: -q LOG_LEVEL_QUIET, else LOG_LEVEL_DEFAULT + one per -v, up to LOG_LEVEL_DEBUG */
 	const char *log_format; /* --log-format: "text" or "json"; NULL when not given */
 };
 

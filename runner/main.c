@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	if (sub)
 		return sub->run(argc - 1, argv + 1);
 	switch (cli_parse(argc, argv, &c, err, sizeof(err))) {
-	case CLI_OK: break;
+	case CLI_OK: log_set_level(c.log_level); break;
 	case CLI_HELP: return 0;
 	case CLI_VERSION: printf("mpbs-run %s\n", MPBS_VERSION); return 0;
 	case CLI_REFUSED: return cli_usage_error(NULL, "%s", err);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/fsutil.h"
+#include "../lib/log.h"
 
 /* Records read per role_log_drain call: the loop's other events get their
  * turn, and epoll (level-triggered) reports the pipe again. */
@@ -34,48 +34,9 @@ int role_log_pipe(int *rd, int *wr, char *err, size_t errlen)
 	return 0;
 }
 
-size_t role_log_escape(const uint8_t *in, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-	if (cap == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char esc[5];
-		uint8_t b = in[i];
-		if (b == '\\')
-			snprintf(esc, sizeof(esc), "\\\\");
-		else if (b == '\n')
-			snprintf(esc, sizeof(esc), "\\n");
-		else if (b == '\r')
-			snprintf(esc, sizeof(esc), "\\r");
-		else if (b == '\t')
-			snprintf(esc, sizeof(esc), "\\t");
-		else if (b < 0x20 || b >= 0x7f)
-			snprintf(esc, sizeof(esc), "\\x%02x", b);
-		else
-			esc[0] = (char)b, esc[1] = '\0';
-		size_t el = strlen(esc);
-		if (o + el >= cap)
-			break;
-		memcpy(out + o, esc, el);
-		o += el;
-	}
-	out[o] = '\0';
-	return o;
-}
-
 static void emit(struct role_log *l, const char *note, int out_fd)
 {
-	char *out = l->out;
-	int n = snprintf(out, sizeof(l->out), "%s: ", l->label);
-	if (n < 0)
-		return;
-	size_t o = (size_t)n + role_log_escape((const uint8_t *)l->line, l->len, out + n, sizeof(l->out) - (size_t)n);
-	o += (size_t)snprintf(out + o, sizeof(l->out) - o, "%s\n", note);
-	/* One write(2) per line, so lines of the supervisor and of every role
-	 * never interleave within a line. A failure means the supervisor's log
-	 * is gone: nothing better to do. */
-	(void)fs_write_all(out_fd, out, o < sizeof(l->out) ? o : sizeof(l->out) - 1);
+	log_role_line(l->label, (long)l->pid, (const uint8_t *)l->line, l->len, note, out_fd, l->out, sizeof(l->out));
 	l->len = 0;
 }
 

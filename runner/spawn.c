@@ -374,7 +374,9 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd, bool 
 	 * valgrind, whose own stack the maps show. */
 	if (!MEMCHECK_BUILD && forkwipe_dead_stack() < 0)
 		child_fail(&c, "stack", "cannot read the stack's bounds in /proc/self/maps");
-	/* No prefix: the supervisor labels every line of its log pipe. */
+	/* No prefix: the supervisor labels, stamps and formats every line of
+	 * its log pipe. The level is the supervisor's, kept by the clone. */
+	log_as_role();
 	log_init(spec->weaken_shared_stderr ? spec->label : "");
 	for (size_t i = 0; i < sizeof(child_steps) / sizeof(child_steps[0]); i++) {
 		err[0] = '\0';

@@ -45,8 +45,8 @@ int epoll_watch(struct supervisor *s, int fd, uint64_t tag)
 
 static void on_all_ready(struct supervisor *s)
 {
-	log_info("ready: intermediary on %s%s, %zu providers, ledger %s", s->t->listen, s->t->http_path,
-		 s->t->n_providers, s->t->ledger);
+	log_event(LOG_SEV_INFO, "ready", "ready: intermediary on %s%s, %zu providers, ledger %s", s->t->listen,
+		  s->t->http_path, s->t->n_providers, s->t->ledger);
 	notify_ready(s);
 	if (s->opt->ready_fd >= 0) {
 		if (write(s->opt->ready_fd, "READY=1\n", 8) != 8)
@@ -72,11 +72,13 @@ static void on_seccomp_kill(const struct seccomp_kill *kill, void *ctx)
 		    s->roles[k].proc.pid == kill->pid)
 			continue;
 		if (kill->native)
-			log_warn("%s: seccomp killed pid %d, a program it ran: denied syscall %s (%ld)", r->label,
-				 (int)kill->pid, seccomp_syscall_name(kill->nr), kill->nr);
+			log_event(LOG_SEV_WARNING, "seccomp-kill",
+				  "%s: seccomp killed pid %d, a program it ran: denied syscall %s (%ld)", r->label,
+				  (int)kill->pid, seccomp_syscall_name(kill->nr), kill->nr);
 		else
-			log_warn("%s: seccomp killed pid %d, a program it ran: a syscall of another architecture",
-				 r->label, (int)kill->pid);
+			log_event(LOG_SEV_WARNING, "seccomp-kill",
+				  "%s: seccomp killed pid %d, a program it ran: a syscall of another architecture",
+				  r->label, (int)kill->pid);
 	}
 }
 
@@ -87,14 +89,17 @@ static void report_seccomp_kill(struct supervisor *s, const char *label, pid_t p
 {
 	struct seccomp_kill kill;
 	if (!seccomp_log_find_each(&s->seclog, pid, 500, &kill, on_seccomp_kill, s))
-		log_error("%s (pid %d) killed by SIGSYS: a seccomp denial (the kernel's audit log named no "
-			  "syscall), or a SIGSYS it raised itself", label, pid);
+		log_event(LOG_SEV_ERROR, "seccomp-kill",
+			  "%s (pid %d) killed by SIGSYS: a seccomp denial (the kernel's audit log named no "
+			  "syscall), or a SIGSYS it raised itself",
+			  label, pid);
 	else if (!kill.native)
-		log_error("%s (pid %d) killed by seccomp: a syscall of another architecture (%ld)", label, pid,
+		log_event(LOG_SEV_ERROR, "seccomp-kill",
+			  "%s (pid %d) killed by seccomp: a syscall of another architecture (%ld)", label, pid,
 			  kill.nr);
 	else
-		log_error("%s (pid %d) killed by seccomp: denied syscall %s (%ld)", label, pid,
-			  seccomp_syscall_name(kill.nr), kill.nr);
+		log_event(LOG_SEV_ERROR, "seccomp-kill", "%s (pid %d) killed by seccomp: denied syscall %s (%ld)",
+			  label, pid, seccomp_syscall_name(kill.nr), kill.nr);
 }
 
 static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
@@ -102,17 +107,19 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 	const char *label = s->plan->roles[k].label;
 	pid_t pid = s->roles[k].proc.pid;
 	if (si->si_code == CLD_EXITED && si->si_status == 0 && s->phase == RUNNING)
-		log_error("%s (pid %d) exited with status 0 while the run goes on: a failure", label, pid);
+		log_event(LOG_SEV_ERROR, "role-exit",
+			  "%s (pid %d) exited with status 0 while the run goes on: a failure", label, pid);
 	else if (si->si_code == CLD_EXITED && si->si_status == 0)
-		log_info("%s (pid %d) exited", label, pid);
+		log_event(LOG_SEV_INFO, "role-exit", "%s (pid %d) exited", label, pid);
 	else if (si->si_code == CLD_EXITED && si->si_status == SPAWN_SETUP_FAILED)
-		log_error("%s (pid %d) could not start (see above)", label, pid);
+		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) could not start (see above)", label, pid);
 	else if (si->si_code == CLD_EXITED)
-		log_error("%s (pid %d) exited with status %d", label, pid, si->si_status);
+		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) exited with status %d", label, pid, si->si_status);
 	else if (seccomp_log_killed(si))
 		report_seccomp_kill(s, label, pid);
 	else
-		log_error("%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status, strsignal(si->si_status));
+		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status,
+			  strsignal(si->si_status));
 }
 
 static void on_status(struct supervisor *s, size_t k);
@@ -200,7 +207,7 @@ static size_t parse_status(struct supervisor *s, size_t k)
 			if (left < 3 + mlen)
 				break;
 			/* the role wrote it: escaped like its log lines */
-			role_log_escape(b + 3, mlen, msg, sizeof(msg));
+			log_escape(b + 3, mlen, msg, sizeof(msg), false);
 			log_error("%s: cannot start: %s", s->plan->roles[k].label, msg);
 			off += 3 + mlen;
 		} else if (b[0] != STATUS_ERROR) {
@@ -237,11 +244,13 @@ static void recheck_topology(struct supervisor *s)
 	struct topology fresh;
 	char err[1024];
 	if (topology_load(&fresh, s->t->path, s->opt->overrides, s->opt->n_overrides, err, sizeof(err)) < 0) {
-		log_error("SIGHUP: %s; the running roles keep the topology they started with", err);
+		log_event(LOG_SEV_ERROR, "sighup-check",
+			  "SIGHUP: %s; the running roles keep the topology they started with", err);
 		return;
 	}
-	log_info("SIGHUP: %s checks OK (%zu providers); restart mpbs-run to apply any change", s->t->path,
-		 fresh.n_providers);
+	log_event(LOG_SEV_INFO, "sighup-check",
+		  "SIGHUP: %s checks OK (%zu providers); restart mpbs-run to apply any change", s->t->path,
+		  fresh.n_providers);
 	topology_free(&fresh);
 }
 
@@ -267,7 +276,9 @@ int start_role(struct supervisor *s, size_t k)
 		log_error("%s: cannot start: %s", r->label, err);
 		return -1;
 	}
+	log_debug("%s started (pid %d)", r->label, (int)s->roles[k].proc.pid);
 	s->roles[k].alive = true;
+	s->roles[k].log.pid = s->roles[k].proc.pid;
 	s->roles[k].sealed = false;
 	s->roles[k].term_on_ready = false;
 	s->roles[k].started_ms = clock_mono_ms();
@@ -452,6 +463,6 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 	int status = run_with(s, &plan);
 	forkwipe_free(s, sizeof(*s));
 	plan_release(&plan);
-	log_info("stopped%s", status ? " after a failure" : "");
+	log_event(status ? LOG_SEV_ERROR : LOG_SEV_INFO, "stopped", "stopped%s", status ? " after a failure" : "");
 	return status;
 }

@@ -87,8 +87,10 @@ void after_death(struct supervisor *s, size_t k, bool setup_failed)
 	}
 	if (!within_budget(s, k, now)) {
 		bool provider = kind_of(s, k)->may_be_given_up;
-		log_error("%s: restart budget exhausted: %u restarts within a minute (restart_budget in [runner], per "
-			  "role); %s", label, s->t->restart_budget,
+		log_event(LOG_SEV_ERROR, "give-up",
+			  "%s: restart budget exhausted: %u restarts within a minute (restart_budget in [runner], per "
+			  "role); %s",
+			  label, s->t->restart_budget,
 			  provider ? "giving up on it: the run goes on without it" : "stopping the run");
 		if (provider)
 			give_up_on(s, k);
@@ -99,7 +101,7 @@ void after_death(struct supervisor *s, size_t k, bool setup_failed)
 	if (!rs->backoff_ms || now - rs->started_ms > 30000)
 		rs->backoff_ms = s->t->restart_backoff_ms;
 	rs->due_ms = now + rs->backoff_ms;
-	log_info("%s will restart in %llu ms", label, (unsigned long long)rs->backoff_ms);
+	log_event(LOG_SEV_INFO, "restart-due", "%s will restart in %llu ms", label, (unsigned long long)rs->backoff_ms);
 	rs->backoff_ms = rs->backoff_ms * 2 > s->t->restart_backoff_max_ms ? s->t->restart_backoff_max_ms
 									   : rs->backoff_ms * 2;
 	arm_restart_timer(s);
@@ -160,7 +162,7 @@ void on_restart_timer(struct supervisor *s)
 			begin_stop(s, "a restart failed", 1);
 			return;
 		}
-		log_info("%s restarted (pid %d)", s->plan->roles[k].label, rs->proc.pid);
+		log_event(LOG_SEV_INFO, "restart", "%s restarted (pid %d)", s->plan->roles[k].label, rs->proc.pid);
 	}
 	arm_restart_timer(s);
 }

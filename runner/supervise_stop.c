@@ -140,7 +140,7 @@ void begin_stop(struct supervisor *s, const char *why, int status)
 		s->exit_status = status;
 	if (s->phase != RUNNING)
 		return;
-	log_info("stopping (%s)", why);
+	log_event(LOG_SEV_INFO, "stopping", "stopping (%s)", why);
 	notify_stopping(s, why);
 	restart_due_for_stop(s);
 	advance_stop(s);

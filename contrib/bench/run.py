@@ -275,11 +275,11 @@ class Mpbs:
         intermediary requests / artifacts written / dropped on a full channel,
         association confirmed / incomplete / rejected / pending."""
         pats = {
-            "requests": r"intermediary: stopped: (\d+) requests",
-            "artifacts_written": r"intermediary: stopped: .* (\d+) artifacts written",
-            "artifacts_dropped_full": r"intermediary: stopped: .* (\d+) dropped on a full channel",
-            "assoc_confirmed": r"association: stopped: (\d+) confirmed",
-            "assoc_pending_at_stop": r"association: stopped: .* (\d+) pending",
+            "requests": r"intermediary: info: stopped: (\d+) requests",
+            "artifacts_written": r"intermediary: info: stopped: .* (\d+) artifacts written",
+            "artifacts_dropped_full": r"intermediary: info: stopped: .* (\d+) dropped on a full channel",
+            "assoc_confirmed": r"association: info: stopped: (\d+) confirmed",
+            "assoc_pending_at_stop": r"association: info: stopped: .* (\d+) pending",
         }
         found = {}
         with open(self.logpath, errors="replace") as f:

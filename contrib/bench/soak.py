@@ -268,8 +268,8 @@ def main():
     stopped = last_lines_matching(logpath, ": stopped:")
     confirmed = None
     for ln in stopped:
-        if "association: stopped:" in ln:
-            confirmed = int(ln.split("association: stopped:")[1].split()[0])
+        if "association: info: stopped:" in ln:
+            confirmed = int(ln.split("association: info: stopped:")[1].split()[0])
     ledger_bytes = os.stat(ledger).st_size if os.path.exists(ledger) else 0
     samples = sampler.samples if sampler else []
     # Operations per ledger byte, from the whole run; the idle sample at 0.

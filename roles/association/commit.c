@@ -2,8 +2,8 @@
 /* The association's group commit: each loop round's records are written
  * together (sooner when many are buffered), closed by a signed head when one
  * is due, and made durable by one fdatasync in the syncer thread (syncer.h)
- * while the loop goes on; the confirmations a sync covers are logged only
- * after it. */
+ * while the loop goes on; the confirmations a sync covers are logged (at
+ * -v) only after it. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,26 +19,17 @@
 #define HEAD_MIN_INTERVAL_MS 50
 #define HEAD_EVERY_RECORDS 4096
 
-/* Logs report[0, end): one line per confirmation, written 8 KiB at a time. */
+/* Logs report[0, end), one line per confirmation, and only at -v (a line
+ * per operation is megabytes a second under load): one write(2) each, so
+ * each is one record of the log pipe. */
 static void print_reports(struct association *as, size_t end)
 {
-	char out[8192];
-	size_t off = 0;
-	if (end == 0)
-		return;
-	for (size_t i = 0; i < end; i++) {
-		char op_hex[2 * WIRE_DIGEST_LEN + 1];
-		hex_encode(as->report[i].op, WIRE_DIGEST_LEN, op_hex);
-		int len = snprintf(out + off, sizeof(out) - off, "association: confirmed %s (%u providers)\n", op_hex,
-				   (unsigned)as->report[i].n_providers);
-		if (len > 0)
-			off += (size_t)len; /* a line is under 120 bytes: it always fits below */
-		if (i + 1 == end || off > sizeof(out) - 160) {
-			ssize_t n = write(2, out, off);
-			(void)n; /* the log is best effort; the ledger is the record */
-			off = 0;
+	if (log_enabled(LOG_SEV_VERBOSE))
+		for (size_t i = 0; i < end; i++) {
+			char op_hex[2 * WIRE_DIGEST_LEN + 1];
+			hex_encode(as->report[i].op, WIRE_DIGEST_LEN, op_hex);
+			log_verbose("confirmed %s (%u providers)", op_hex, (unsigned)as->report[i].n_providers);
 		}
-	}
 	memmove(as->report, as->report + end, (as->report_len - end) * sizeof(*as->report));
 	as->report_len -= end;
 }

@@ -454,8 +454,9 @@ static int launch_once(struct mpbs *m, int (*before_exec)(void))
 		snprintf(uid_base, sizeof(uid_base), "runner.uid_base=%u", m->uid_base);
 		if (before_exec && before_exec() < 0)
 			_exit(126);
-		execl(mpbs_binary(), mpbs_binary(), "--ready-fd", "9", "--drain-timeout", drain_ms, "--set", uid_base,
-		      m->topology, (char *)NULL);
+		char *argv[] = { (char *)mpbs_binary(), "--ready-fd", "9", "--drain-timeout", drain_ms, "--set", uid_base,
+				 m->log_opt ? (char *)m->log_opt : m->topology, m->log_opt ? m->topology : NULL, NULL };
+		execv(mpbs_binary(), argv);
 		_exit(127);
 	}
 	close(pfd[1]);

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <grp.h>
 #include <limits.h>
@@ -27,7 +28,9 @@
 #define CTX "CTX_ALPHA"
 #define MARKER_NAME "MPBS_SECRET_MARKER"
 #define MARKER_VALUE "do-not-leak-7f3a"
-#define FORGED "mpbs-run: provider F (pid 1) exited"
+#define FORGED_MSG "provider F (pid 1) exited"
+#define FORGED "2026-11-30T09:15:02.123Z mpbs-run: error: " FORGED_MSG
+#define FORGED_JSON "{\"ts\":\"2026-11-30T09:15:02.123Z\",\"level\":\"error\",\"who\":\"mpbs-run\",\"msg\":\"" FORGED_MSG "\"}"
 
 static struct mpbs m;
 
@@ -141,20 +144,23 @@ Test(iso_role_hygiene, roles_inherit_no_groups_no_environment_and_not_the_superv
 	cr_log_info("5 roles: no supplementary groups, no variable in /proc/PID/environ, no argument in /proc/PID/cmdline, fd 2 a pipe of their own");
 }
 
-/* Provider F's evaluator writes a line that imitates the supervisor; the
- * provider logs the evaluator's output, and the supervisor's log must show
- * it on one line labelled "provider F: ", its newline escaped. */
-Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_log_line, .init = need_root, .fini = finish, .timeout = 60)
+/* Provider F's evaluator writes forged, a line that imitates the
+ * supervisor's, to its stderr; the provider logs the evaluator's output
+ * (one line of its own), which reaches the supervisor's log in the format
+ * log_opt asks for. Returns the log (free it). */
+static char *log_of_a_forging_evaluator(const char *forged, const char *log_opt)
 {
-	char topo[PATH_MAX + 512], dir[PATH_MAX], file[PATH_MAX + 32];
+	char topo[PATH_MAX + 512], dir[PATH_MAX], file[PATH_MAX + 32], script[1024];
 	/* exec_dir is relative: resolved against the topology's directory */
 	snprintf(topo, sizeof(topo), "[provider F]\npolicy = F.policy\nkeys = keys/F\ndemo_keys = yes\n"
 				     "receive_body = yes\nexec = yes\nnproc = 64\nexec_dir = forge\n");
 	cr_assert_eq(mpbs_prepare(&m, "", topo), 0, "cannot prepare a test directory");
+	m.log_opt = log_opt;
 	snprintf(dir, sizeof(dir), "%s/forge", m.dir);
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(file, sizeof(file), "%s/forge.sh", dir);
-	cr_assert_eq(write_text_file(file, "#!/bin/sh\nprintf '\\n" FORGED "\\n' >&2\nexit 1\n"), 0);
+	snprintf(script, sizeof(script), "#!/bin/sh\nprintf '\\n%s\\n' >&2\nexit 1\n", forged);
+	cr_assert_eq(write_text_file(file, script), 0);
 	cr_assert_eq(chmod(file, 0755), 0);
 	snprintf(file, sizeof(file), "%s/F.policy", m.dir);
 	cr_assert_eq(write_text_file(file, "accept_context = " CTX "\nreceive_body = yes\n"
@@ -162,17 +168,57 @@ Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_log_line, .init = need_r
 		     0);
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
 	cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, "x", 1), 204);
-	cr_assert_geq(file_wait_count(m.log, "provider F: evaluator output", 1, 8000), 1,
+	cr_assert_geq(file_wait_count(m.log, "evaluator output", 1, 8000), 1,
 		      "the evaluator's output was not logged (log: %s)", m.log);
 	cr_assert_eq(mpbs_stop(&m), 0, "mpbs-run did not stop cleanly (log: %s)", m.log);
 	char *log = read_file(m.log, NULL);
 	cr_assert_not_null(log);
+	return log;
+}
+
+/* In the text format, on one line labelled "provider F: info: ", its
+ * newline escaped. */
+Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_log_line, .init = need_root, .fini = finish, .timeout = 60)
+{
+	char *log = log_of_a_forging_evaluator(FORGED, NULL);
 	cr_assert_null(strstr(log, "\n" FORGED), "a role forged a supervisor line; log:\n%s", log);
 	cr_assert_not_null(strstr(log, "\\n" FORGED), "the forged line is not shown escaped; log:\n%s", log);
-	const char *at = strstr(log, "provider F: evaluator output");
+	const char *at = strstr(log, "provider F: info: evaluator output");
+	cr_assert_not_null(at, "log:\n%s", log);
 	const char *eol = strchr(at, '\n');
 	cr_assert_not_null(memmem(at, (size_t)(eol - at), FORGED, strlen(FORGED)),
 			   "the forged text is not on the labelled line; log:\n%s", log);
+	free(log);
+}
+
+/* In json, one object a line still, the forged object inside the "msg" of
+ * an object whose "role" is provider F; no object of the supervisor's
+ * ("who") says what the role wrote. */
+Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_json_line, .init = need_root, .fini = finish, .timeout = 60)
+{
+	char *log = log_of_a_forging_evaluator("\"}\\n" FORGED_JSON, "--log-format=json");
+	size_t lines = 0, carried = 0;
+	for (char *line = log, *eol; *line; line = eol + 1) {
+		eol = strchr(line, '\n');
+		cr_assert_not_null(eol, "a last line without its newline; log:\n%s", log);
+		json_error_t jerr;
+		json_t *obj = json_loadb(line, (size_t)(eol - line), 0, &jerr);
+		cr_assert(json_is_object(obj), "not one json object: %.*s (%s)", (int)(eol - line), line, jerr.text);
+		const char *msg = json_string_value(json_object_get(obj, "msg"));
+		const char *role = json_string_value(json_object_get(obj, "role"));
+		cr_assert_not_null(msg, "no msg: %.*s", (int)(eol - line), line);
+		cr_assert(role || json_is_string(json_object_get(obj, "who")), "neither role nor who: %.*s",
+			  (int)(eol - line), line);
+		cr_assert(role || !strstr(msg, FORGED_MSG), "a role forged a supervisor line: %.*s", (int)(eol - line),
+			  line);
+		if (role && strcmp(role, "provider F") == 0 && strstr(msg, "evaluator output") &&
+		    strstr(msg, FORGED_JSON))
+			carried++;
+		json_decref(obj);
+		lines++;
+	}
+	cr_assert_eq(carried, 1, "the forged object is not in provider F's msg; log:\n%s", log);
+	cr_assert_gt(lines, 3);
 	free(log);
 }
 
@@ -206,22 +252,24 @@ static size_t memory_holds(pid_t pid, const char *needle)
 	return found;
 }
 
-/* The association logs each confirmation, and the supervisor passes that
- * line on. A provider killed and restarted afterwards is a new fork of the
- * supervisor: none of those bytes may be in its memory (they were the
- * intermediary's way to learn outcomes: it hashes the op itself). */
+/* With -v the association logs each confirmation, and the supervisor
+ * passes that line on. A provider killed and restarted afterwards is a new
+ * fork of the supervisor: none of those bytes may be in its memory (they
+ * were the intermediary's way to learn outcomes: it hashes the op itself). */
 Test(iso_role_hygiene, a_restarted_role_inherits_no_other_roles_output, .init = need_root, .fini = finish,
      .timeout = 60)
 {
 	static const char body[] = "inherit-nothing";
-	cr_assert_eq(mpbs_start(&m, "A B C", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0, "cannot prepare a test directory");
+	m.log_opt = "-v";
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
 	cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, body, sizeof(body) - 1), 204);
-	cr_assert_eq(file_wait_count(m.log, "association: confirmed ", 1, 10000), 1, "no confirmation logged");
+	cr_assert_eq(file_wait_count(m.log, "association: verbose: confirmed ", 1, 10000), 1, "no confirmation logged");
 	char *log = read_file(m.log, NULL);
 	cr_assert_not_null(log);
-	const char *at = strstr(log, "association: confirmed ");
+	const char *at = strstr(log, "association: verbose: confirmed ");
 	char op[65];
-	cr_assert(at && sscanf(at, "association: confirmed %64[0-9a-f]", op) == 1, "no op in: %s", log);
+	cr_assert(at && sscanf(at, "association: verbose: confirmed %64[0-9a-f]", op) == 1, "no op in: %s", log);
 	free(log);
 	pid_t old = mpbs_role_pid(&m, "mpbs-p-A");
 	cr_assert_gt(old, 0);

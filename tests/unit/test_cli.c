@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../lib/log.h"
 #include "../../runner/cli.h"
 
 static struct cli c;
@@ -122,7 +123,7 @@ Test(unit_cli, log_levels_and_formats)
 {
 	char *none[] = { "mpbs-run", "t.conf", NULL };
 	cr_assert_eq(parse(none), CLI_OK);
-	cr_assert_eq(c.log_level, CLI_LOG_LEVEL_DEFAULT);
+	cr_assert_eq(c.log_level, LOG_LEVEL_DEFAULT);
 	cr_assert_null(c.log_format);
 	cr_assert(!c.run.rootless);
 	char *quiet[] = { "mpbs-run", "--quiet", "t.conf", NULL };
@@ -130,10 +131,10 @@ Test(unit_cli, log_levels_and_formats)
 	cr_assert_eq(c.log_level, 0);
 	char *many[] = { "mpbs-run", "-vvvv", "--verbose", "t.conf", NULL };
 	cr_assert_eq(parse(many), CLI_OK);
-	cr_assert_eq(c.log_level, CLI_LOG_LEVEL_MAX);
+	cr_assert_eq(c.log_level, LOG_LEVEL_DEBUG);
 	char *both[] = { "mpbs-run", "-q", "t.conf", "-v", NULL };
 	cr_assert_eq(parse(both), CLI_REFUSED);
-	cr_assert_str_eq(err, "-q and -v contradict each other");
+	cr_assert_str_eq(err, "-q and -v: choose one");
 	char *format[] = { "mpbs-run", "--log-format", "xml", "t.conf", NULL };
 	cr_assert_eq(parse(format), CLI_REFUSED);
 	cr_assert_str_eq(err, "--log-format: expected text or json, got 'xml'");
