@@ -9,6 +9,7 @@
  * written by that user. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
@@ -66,7 +67,11 @@ static void setup(void)
 	cr_assert_eq(mkdir(dst, 0755), 0);
 	snprintf(rl.bin, sizeof(rl.bin), "%s/bin/mpbs-run", rl.dir);
 	cr_assert_eq(copy_tree(mpbs_binary(), rl.bin), 0);
-	/* policy/ beside bin/, where the binary looks for it first */
+	/* policy/ beside bin/, which a binary reads when the build-tree marker
+	 * sits beside it (runner/plan.c plan_policy_dir) */
+	snprintf(src, sizeof(src), "%s/.mpbs-build-tree", dirname(strdupa(mpbs_binary())));
+	snprintf(dst, sizeof(dst), "%s/bin/.mpbs-build-tree", rl.dir);
+	cr_assert_eq(copy_tree(src, dst), 0);
 	snprintf(src, sizeof(src), "%s/policy", mpbs_srcdir());
 	snprintf(dst, sizeof(dst), "%s/policy", rl.dir);
 	cr_assert_eq(copy_tree(src, dst), 0);
