@@ -367,6 +367,9 @@ check-install:
 # this make was given. lintian must find no error (its warnings are printed).
 DEB_DIR := $(BUILD)/deb
 deb:
+	@# one version: the package's is the VERSION file's (what --version says without git)
+	test "$$(dpkg-parsechangelog -S Version)" = "$$(cat VERSION)" || \
+		{ echo "debian/changelog's version is not VERSION's ($$(cat VERSION))" >&2; exit 1; }
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/mpbs-run
 	tar -c --exclude-vcs --exclude='./build*' --exclude='./audit-*' --exclude=./contrib/topologies/state \
 		--exclude=./debian/mpbs-run --exclude=./debian/.debhelper --exclude=./debian/files . \
