@@ -234,11 +234,11 @@ check-asan:
 # process. The memcheck build runs roles without seccomp and Landlock,
 # which valgrind cannot follow (lib/memcheck.h). Left out: all that
 # asserts seccomp or Landlock (the isolation suites, `make audit`), the
-# test that expects a handler's network call to die by seccomp and the one
+# two tests that expect a handler's network call to die by seccomp and the one
 # that expects its programs' Landlock domain to keep it from the keys. Logs:
 # build-vg/valgrind.
 VG_BUILD := build-vg
-VG_SUITES := @(e2e_pipeline|e2e_faults|e2e_crash|e2e_recovery|e2e_hostile|e2e_cli|e2e_token|e2e_verify|e2e_evaluator|e2e_handler)/!(network_attempt_dies_by_seccomp|cannot_read_its_providers_keys_or_policy)
+VG_SUITES := @(e2e_pipeline|e2e_faults|e2e_crash|e2e_recovery|e2e_hostile|e2e_cli|e2e_token|e2e_verify|e2e_evaluator|e2e_handler)/!(network_attempt_dies_by_seccomp|output_is_not_logged_at_the_default_level|cannot_read_its_providers_keys_or_policy)
 check-valgrind:
 	$(MAKE) BUILD=$(VG_BUILD) MEMCHECK=1 WERROR=$(WERROR) $(VG_BUILD)/mpbs-tests
 	rm -rf $(VG_BUILD)/valgrind && mkdir -p $(VG_BUILD)/valgrind

@@ -104,19 +104,19 @@ static int run_evaluator(struct decider *d, const struct artifact *a)
 	int status = exec_wait(&run);
 	while (run.log_len && run.log[run.log_len - 1] == '\n')
 		run.log_len--;
-	if (run.log_len)
-		log_info("evaluator output (%zu bytes%s): %.*s", run.log_len, run.dropped ? ", capped" : "",
+	if (run.log_len) /* the program's text, once per operation: only at -v */
+		log_verbose("evaluator output (%zu bytes%s): %.*s", run.log_len, run.dropped ? ", capped" : "",
 			 (int)run.log_len, run.log);
 	bool timed_out = run.timed_out;
 	exec_release(&run);
 	if (status == 0)
 		return -1;
 	if (timed_out)
-		log_info("evaluator timed out after %u ms", pol->evaluator_timeout_ms);
+		log_warn("evaluator timed out after %u ms", pol->evaluator_timeout_ms);
 	else if (status >= EXEC_STATUS_SIGNALED)
-		log_info("evaluator killed by signal %d", status - EXEC_STATUS_SIGNALED);
+		log_warn("evaluator killed by signal %d", status - EXEC_STATUS_SIGNALED);
 	else if (status >= 126)
-		log_info("evaluator %s could not run (status %d)", pol->evaluator.argv[0], status);
+		log_warn("evaluator %s could not run (status %d)", pol->evaluator.argv[0], status);
 	return REFUSE_EVALUATOR;
 }
 

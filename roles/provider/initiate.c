@@ -78,10 +78,13 @@ int handler_done(struct provider *p, struct handler *h)
 		return 0;
 	while (h->run.log_len && h->run.log[h->run.log_len - 1] == '\n')
 		h->run.log_len--;
-	if (h->run.log_len || h->run.timed_out || status != 0)
-		log_info("handler exited with status %d%s; output (%zu bytes%s): %.*s", status,
-			 h->run.timed_out ? " (killed at action_timeout)" : "", h->run.log_len,
-			 h->run.dropped ? ", capped" : "", (int)h->run.log_len, h->run.log);
+	/* A failure is a warning; the program's text, once per operation, only
+	 * at -v (no line per operation at the default level). */
+	if (h->run.timed_out || status != 0)
+		log_warn("handler exited with status %d%s", status, h->run.timed_out ? " (killed at action_timeout)" : "");
+	if (h->run.log_len)
+		log_verbose("handler output (%zu bytes%s): %.*s", h->run.log_len, h->run.dropped ? ", capped" : "",
+			    (int)h->run.log_len, h->run.log);
 	epoll_ctl(p->ep, EPOLL_CTL_DEL, h->run.pidfd, NULL);
 	if (h->run.out_fd >= 0)
 		epoll_ctl(p->ep, EPOLL_CTL_DEL, h->run.out_fd, NULL);

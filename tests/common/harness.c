@@ -454,8 +454,16 @@ static int launch_once(struct mpbs *m, int (*before_exec)(void))
 		snprintf(uid_base, sizeof(uid_base), "runner.uid_base=%u", m->uid_base);
 		if (before_exec && before_exec() < 0)
 			_exit(126);
+		/* options and operands in any order: the topology last, after any log options */
 		char *argv[] = { (char *)mpbs_binary(), "--ready-fd", "9", "--drain-timeout", drain_ms, "--set", uid_base,
-				 m->log_opt ? (char *)m->log_opt : m->topology, m->log_opt ? m->topology : NULL, NULL };
+				 (char *)(m->log_opts[0] ? m->log_opts[0] : ""), (char *)(m->log_opts[1] ? m->log_opts[1] : ""),
+				 m->topology, NULL };
+		/* "" stands for no option: take those slots out */
+		size_t n = 7;
+		for (size_t i = 7; argv[i]; i++)
+			if (argv[i][0] != '\0')
+				argv[n++] = argv[i];
+		argv[n] = NULL;
 		execv(mpbs_binary(), argv);
 		_exit(127);
 	}

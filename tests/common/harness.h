@@ -22,7 +22,7 @@ struct mpbs {
 	unsigned drain_ms;       /* --drain-timeout before the time scale; 0: 5000 */
 	unsigned uid_base;       /* [runner] uid_base: its own per instance (tests run in
 				  * parallel, and mpbs-run refuses overlapping uid ranges) */
-	const char *log_opt;     /* one more option for mpbs-run ("-v", "-q", "--log-format=json"), or NULL */
+	const char *log_opts[2]; /* up to two more options for mpbs-run ("-v", "-q", "--log-format=json"), NULL when unused */
 };
 
 /* Host uids a harness instance's range spans at most (2 + 64 providers,

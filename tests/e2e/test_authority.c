@@ -422,6 +422,9 @@ Test(e2e_evaluator, only_exit_zero_initiates, .fini = finish, .timeout = 60)
 
 /* max_request for the next start_handler_pair (0: the harness's 65536). */
 static size_t largest_body;
+/* A log option for the next start_handler_pair ("-v": the handler's output
+ * is per-operation detail, logged only then), or NULL. */
+static const char *handler_log_opt;
 
 /* Rewrites the harness's "max_request = 65536" line of the topology. */
 static void set_max_request(size_t bytes)
@@ -462,6 +465,7 @@ static void start_handler_pair(const char *policy_extra)
 	write_policy("O", plain_policy);
 	if (largest_body)
 		set_max_request(largest_body);
+	m.log_opts[0] = handler_log_opt;
 	launch();
 }
 
@@ -573,6 +577,7 @@ Test(e2e_handler, timeout_kills_and_complete_is_recorded, .fini = finish, .timeo
 Test(e2e_handler, network_attempt_dies_by_seccomp, .fini = finish, .timeout = 60)
 {
 	char body[64], expect[96];
+	handler_log_opt = "-v";
 	start_handler_pair("");
 	snprintf(body, sizeof(body), "net %d", m.port);
 	post(NULL, body);
@@ -581,8 +586,9 @@ Test(e2e_handler, network_attempt_dies_by_seccomp, .fini = finish, .timeout = 60
 	cr_assert_eq(signals_of("H"), 2);
 	char *log = read_file(m.log, NULL);
 	cr_assert_not_null(log);
-	snprintf(expect, sizeof(expect), "handler exited with status %d;", 256 + SIGSYS);
-	const char *at = strstr(log, expect);
+	snprintf(expect, sizeof(expect), "warning: handler exited with status %d\n", 256 + SIGSYS);
+	cr_assert_not_null(strstr(log, expect), "log: %s", log);
+	const char *at = strstr(log, "verbose: handler output");
 	cr_assert_not_null(at, "log: %s", log);
 	const char *eol = strchr(at, '\n');
 	size_t len = eol ? (size_t)(eol - at) : strlen(at);
@@ -594,6 +600,25 @@ Test(e2e_handler, network_attempt_dies_by_seccomp, .fini = finish, .timeout = 60
 	eol = strchr(at, '\n');
 	len = eol ? (size_t)(eol - at) : strlen(at);
 	cr_assert_not_null(memmem(at, len, "a program it ran: denied syscall socket (41)", 44), "%.*s", (int)len, at);
+	free(log);
+}
+
+/* At the default level a failing handler is one warning, and what it wrote
+ * (once per operation) is not logged. */
+Test(e2e_handler, output_is_not_logged_at_the_default_level, .fini = finish, .timeout = 60)
+{
+	char body[64], expect[96];
+	start_handler_pair("");
+	snprintf(body, sizeof(body), "net %d", m.port);
+	post(NULL, body);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 1, 8000), 1);
+	stop_cleanly();
+	char *log = read_file(m.log, NULL);
+	cr_assert_not_null(log);
+	snprintf(expect, sizeof(expect), "warning: handler exited with status %d\n", 256 + SIGSYS);
+	cr_assert_not_null(strstr(log, expect), "log: %s", log);
+	cr_assert_null(strstr(log, "handler output"), "log: %s", log);
+	cr_assert_null(strstr(log, "connecting"), "log: %s", log);
 	free(log);
 }
 

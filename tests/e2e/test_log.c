@@ -47,7 +47,7 @@ TestSuite(e2e_log, .init = need_root, .fini = finish, .timeout = 120);
 static void start_with(const char *log_opt)
 {
 	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0, "cannot prepare a test directory");
-	m.log_opt = log_opt;
+	m.log_opts[0] = log_opt;
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
 }
 
@@ -355,7 +355,7 @@ Test(e2e_log, under_journald_lines_go_to_the_journal_with_their_fields)
 	cr_assert_eq(pthread_create(&reader, NULL, journal_catch_run, &j), 0);
 
 	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0);
-	m.log_opt = "-v";
+	m.log_opts[0] = "-v";
 	cr_assert_eq(mpbs_launch_with(&m, journal_stream_is_stderr), 0, "log: %s", m.log);
 	pid_t assoc = mpbs_role_pid(&m, "mpbs-assoc");
 	cr_assert_gt(assoc, 0);

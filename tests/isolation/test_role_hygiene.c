@@ -147,7 +147,8 @@ Test(iso_role_hygiene, roles_inherit_no_groups_no_environment_and_not_the_superv
 /* Provider F's evaluator writes forged, a line that imitates the
  * supervisor's, to its stderr; the provider logs the evaluator's output
  * (one line of its own), which reaches the supervisor's log in the format
- * log_opt asks for. Returns the log (free it). */
+ * log_opt asks for, at -v (a program's output is per-operation detail).
+ * Returns the log (free it). */
 static char *log_of_a_forging_evaluator(const char *forged, const char *log_opt)
 {
 	char topo[PATH_MAX + 512], dir[PATH_MAX], file[PATH_MAX + 32], script[1024];
@@ -155,7 +156,8 @@ static char *log_of_a_forging_evaluator(const char *forged, const char *log_opt)
 	snprintf(topo, sizeof(topo), "[provider F]\npolicy = F.policy\nkeys = keys/F\ndemo_keys = yes\n"
 				     "receive_body = yes\nexec = yes\nnproc = 64\nexec_dir = forge\n");
 	cr_assert_eq(mpbs_prepare(&m, "", topo), 0, "cannot prepare a test directory");
-	m.log_opt = log_opt;
+	m.log_opts[0] = "-v";
+	m.log_opts[1] = log_opt;
 	snprintf(dir, sizeof(dir), "%s/forge", m.dir);
 	cr_assert_eq(mkdir(dir, 0755), 0);
 	snprintf(file, sizeof(file), "%s/forge.sh", dir);
@@ -176,14 +178,14 @@ static char *log_of_a_forging_evaluator(const char *forged, const char *log_opt)
 	return log;
 }
 
-/* In the text format, on one line labelled "provider F: info: ", its
+/* In the text format, on one line labelled "provider F: verbose: ", its
  * newline escaped. */
 Test(iso_role_hygiene, a_role_cannot_forge_a_supervisor_log_line, .init = need_root, .fini = finish, .timeout = 60)
 {
 	char *log = log_of_a_forging_evaluator(FORGED, NULL);
 	cr_assert_null(strstr(log, "\n" FORGED), "a role forged a supervisor line; log:\n%s", log);
 	cr_assert_not_null(strstr(log, "\\n" FORGED), "the forged line is not shown escaped; log:\n%s", log);
-	const char *at = strstr(log, "provider F: info: evaluator output");
+	const char *at = strstr(log, "provider F: verbose: evaluator output");
 	cr_assert_not_null(at, "log:\n%s", log);
 	const char *eol = strchr(at, '\n');
 	cr_assert_not_null(memmem(at, (size_t)(eol - at), FORGED, strlen(FORGED)),
@@ -261,7 +263,7 @@ Test(iso_role_hygiene, a_restarted_role_inherits_no_other_roles_output, .init = 
 {
 	static const char body[] = "inherit-nothing";
 	cr_assert_eq(mpbs_prepare(&m, "A B C", NULL), 0, "cannot prepare a test directory");
-	m.log_opt = "-v";
+	m.log_opts[0] = "-v";
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
 	cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, body, sizeof(body) - 1), 204);
 	cr_assert_eq(file_wait_count(m.log, "association: verbose: confirmed ", 1, 10000), 1, "no confirmation logged");
