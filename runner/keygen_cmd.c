@@ -10,7 +10,6 @@
 
 #include "../lib/keys.h"
 #include "../lib/log.h"
-#include "../lib/token.h"
 #include "cli.h"
 
 static void usage(void)
@@ -36,12 +35,8 @@ static int keygen_signal(const char *dir)
 
 static int keygen_token(const char *path)
 {
-	uint8_t key[TOKEN_KEY_LEN];
 	char err[512];
-	randombytes_buf(key, sizeof(key));
-	int rc = keys_store_hex(path, key, sizeof(key), 0600, err, sizeof(err));
-	sodium_memzero(key, sizeof(key));
-	if (rc < 0) {
+	if (keys_generate_token(path, err, sizeof(err)) < 0) {
 		log_error("keygen: %s", err);
 		return 1;
 	}
