@@ -25,6 +25,22 @@ struct mpbs {
 	const char *log_opts[2]; /* up to two more options for mpbs-run ("-v", "-q", "--log-format=json"), NULL when unused */
 };
 
+/* The fixture of a suite whose tests each run one mpbs-run as root: its
+ * `static struct mpbs m`, need_root (skips the test unless root, for
+ * .init) and finish (stops and removes m's run, for .fini). Expanded in a
+ * test file, which includes criterion and unistd.h. */
+#define HARNESS_ROOT_FIXTURE                                  \
+	static struct mpbs m;                                 \
+	static void need_root(void)                           \
+	{                                                     \
+		if (geteuid() != 0)                           \
+			cr_skip_test("needs root");           \
+	}                                                     \
+	static void finish(void)                              \
+	{                                                     \
+		mpbs_cleanup(&m);                             \
+	}
+
 /* Host uids a harness instance's range spans at most (2 + 64 providers,
  * rounded up): instances are this far apart. */
 #define HARNESS_UID_STRIDE 128u

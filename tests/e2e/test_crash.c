@@ -43,7 +43,7 @@
 #define RUNNER_KEYS "restart_backoff_ms = 100\nrestart_backoff_max_ms = 200\nrestart_budget = 30\n"
 #define PENDING_TIMEOUT "pending_timeout = 600"
 
-static struct mpbs m;
+HARNESS_ROOT_FIXTURE
 
 static const struct victim {
 	const char *comm, *name;
@@ -54,17 +54,6 @@ static const struct victim {
 	{ "mpbs-p-C", "C" },
 };
 enum { N_VICTIMS = sizeof(victims) / sizeof(victims[0]) };
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-}
-
-static void finish(void)
-{
-	mpbs_cleanup(&m);
-}
 
 /* splitmix64: the whole schedule follows from one printed seed. */
 static uint64_t next_random(uint64_t *state)

@@ -32,18 +32,7 @@
 
 #define RUNNER_KEYS "restart_backoff_ms = 100\nrestart_backoff_max_ms = 200\nrestart_budget = 30\n"
 
-static struct mpbs m;
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-}
-
-static void finish(void)
-{
-	mpbs_cleanup(&m);
-}
+HARNESS_ROOT_FIXTURE
 
 Test(e2e_crash_backlog, association_kill_behind_a_full_artifact_backlog, .init = need_root, .fini = finish,
      .timeout = 240)

@@ -29,18 +29,7 @@
 #define CTX "CTX_ALPHA"
 #define STAMP_RE "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z"
 
-static struct mpbs m;
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-}
-
-static void finish(void)
-{
-	mpbs_cleanup(&m);
-}
+HARNESS_ROOT_FIXTURE
 
 TestSuite(e2e_log, .init = need_root, .fini = finish, .timeout = 120);
 

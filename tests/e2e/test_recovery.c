@@ -27,18 +27,7 @@
 
 #define CTX "CTX_ALPHA"
 
-static struct mpbs m;
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-}
-
-static void finish(void)
-{
-	mpbs_cleanup(&m);
-}
+HARNESS_ROOT_FIXTURE
 
 TestSuite(e2e_recovery, .init = need_root, .fini = finish, .timeout = 120);
 

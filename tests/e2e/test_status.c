@@ -22,18 +22,7 @@
 #include "../../roles/role_counters.h"
 #include "../common/harness.h"
 
-static struct mpbs m;
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-}
-
-static void finish(void)
-{
-	mpbs_cleanup(&m);
-}
+HARNESS_ROOT_FIXTURE
 
 /* `mpbs-run status ARGS... TOPOLOGY`: its exit status, its output in *out. */
 static int status_of(const char *format, char **out)

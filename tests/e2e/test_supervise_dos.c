@@ -26,18 +26,7 @@
 #define BIG_BODY 60000
 #define BIG_POSTS 150
 
-static struct mpbs m;
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-}
-
-static void finish(void)
-{
-	mpbs_cleanup(&m);
-}
+HARNESS_ROOT_FIXTURE
 
 /* Signals the running role named comm and waits for the log to say it
  * restarted; returns its new pid. */

@@ -32,18 +32,7 @@
 #define FORGED "2026-11-30T09:15:02.123Z mpbs-run: error: " FORGED_MSG
 #define FORGED_JSON "{\"ts\":\"2026-11-30T09:15:02.123Z\",\"level\":\"error\",\"who\":\"mpbs-run\",\"msg\":\"" FORGED_MSG "\"}"
 
-static struct mpbs m;
-
-static void need_root(void)
-{
-	if (geteuid() != 0)
-		cr_skip_test("needs root");
-}
-
-static void finish(void)
-{
-	mpbs_cleanup(&m);
-}
+HARNESS_ROOT_FIXTURE
 
 /* In mpbs-run's process just before its exec: what a careless parent
  * (sudo, a service manager, a shell) hands it. */
