@@ -24,6 +24,8 @@
  * each is one record of the log pipe. */
 static void print_reports(struct association *as, size_t end)
 {
+	if (end == 0)
+		return; /* also: report may be NULL, which memmove must not get */
 	if (log_enabled(LOG_SEV_VERBOSE))
 		for (size_t i = 0; i < end; i++) {
 			char op_hex[2 * WIRE_DIGEST_LEN + 1];
