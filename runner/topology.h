@@ -120,6 +120,11 @@ int topology_load(struct topology *t, const char *path, char *const *overrides, 
  * about to write them; `verify` reads the public keys itself and says which
  * one it cannot read). */
 #define TOPO_LOAD_KEYS_UNCHECKED 1u
+/* TOPO_LOAD_FILES_UNCHECKED: no path the topology names is looked at
+ * (policies, key directories, state, exec_dir): `verify` needs only the
+ * names, the confirm rule and the public keys' paths, and may be run by a
+ * user who can read none of the private files a run needs. */
+#define TOPO_LOAD_FILES_UNCHECKED 2u
 int topology_load_with(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
 		       unsigned flags, char *errbuf, size_t errlen);
 void topology_free(struct topology *t);

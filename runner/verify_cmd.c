@@ -277,8 +277,14 @@ int verify_cmd(int argc, char **argv)
 					   .expect = a.expect };
 	ks.dir = a.keys_dir;
 	if (a.topology) {
-		if (topology_load_with(&t, a.topology, a.overrides, a.n_overrides, TOPO_LOAD_KEYS_UNCHECKED, err,
-				       sizeof(err)) < 0) {
+		/* cannot read it: exit 2, like a ledger or key it cannot read; what
+		 * it names is not looked at (TOPO_LOAD_FILES_UNCHECKED) */
+		if (access(a.topology, R_OK) < 0) {
+			log_error("cannot read the topology: %s: %s", a.topology, strerror(errno));
+			return VERIFY_CANNOT_READ;
+		}
+		if (topology_load_with(&t, a.topology, a.overrides, a.n_overrides,
+				       TOPO_LOAD_KEYS_UNCHECKED | TOPO_LOAD_FILES_UNCHECKED, err, sizeof(err)) < 0) {
 			log_error("%s", err);
 			return EX_CONFIG_STATUS;
 		}

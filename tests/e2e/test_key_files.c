@@ -223,6 +223,26 @@ Test(e2e_key_files, keys_init_writes_what_the_run_expects_once_and_a_user_verifi
 	cr_assert_eq(run_as_nobody(by_keys, &out), 0, "--public-keys DIR/NAME/signal.pub: %s", out);
 	free(out);
 
+	/* What verify does not need may be closed to the user: a provider's
+	 * policy behind a directory only root enters (policies are private). */
+	char priv[PATH_MAX + 32];
+	snprintf(priv, sizeof(priv), "%s/private", m.dir);
+	cr_assert_eq(mkdir(priv, 0700), 0);
+	char *with_private[] = { bin, "verify", m.ledger, "--topology", m.topology, "--set",
+				 "provider.A.policy=private/A.policy", NULL };
+	cr_assert_eq(run_as_nobody(with_private, &out), 0, "verify looked at a private policy: %s", out);
+	free(out);
+	/* A topology the user cannot read: it cannot check, exit 2. */
+	char closed_topo[PATH_MAX + 32];
+	snprintf(closed_topo, sizeof(closed_topo), "%s/closed.conf", m.dir);
+	char *cp_topo[] = { "cp", m.topology, closed_topo, NULL };
+	cr_assert_eq(run_cmd(cp_topo, NULL), 0);
+	cr_assert_eq(chmod(closed_topo, 0600), 0);
+	char *unreadable_topo[] = { bin, "verify", m.ledger, "--topology", closed_topo, NULL };
+	cr_assert_eq(run_as_nobody(unreadable_topo, &out), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "cannot read the topology: "), "%s", out);
+	free(out);
+
 	/* A key directory closed to others: verify cannot tell, and says so. */
 	snprintf(path, sizeof(path), "%s/keys/B", m.dir);
 	cr_assert_eq(chmod(path, 0700), 0);
