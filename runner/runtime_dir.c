@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +38,20 @@ int runtime_dir_open(char *err, size_t errlen)
 	if (runtime_dir_path(path, sizeof(path), err, errlen) < 0)
 		return -1;
 	mode_t mode = geteuid() == 0 ? 0755 : 0700;
-	if (mkdir(path, mode) < 0 && errno != EEXIST) {
+	bool made = mkdir(path, mode) == 0;
+	if (!made && errno != EEXIST) {
 		snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
 		return -1;
 	}
 	int dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* the mode it is documented with, whatever the caller's umask */
+	if (made && fchmod(dir, mode) < 0) {
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+		close(dir);
 		return -1;
 	}
 	if (fstat(dir, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
