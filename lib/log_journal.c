@@ -61,8 +61,18 @@ int log_journal_send(const struct log_record *r, char *buf, size_t cap)
 	iov[n++] = (struct iovec){ buf, len + tl };
 	snprintf(priority, sizeof(priority), "PRIORITY=%d", log_severity_priority(r->sev));
 	iov[n++] = (struct iovec){ priority, strlen(priority) };
-	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", r->who);
-	iov[n++] = (struct iovec){ ident, strlen(ident) };
+	/* A role's line has an identifier of its own ("mpbs-provider-A"), which
+	 * no text of the role can change: what journalctl shows first tells
+	 * the supervisor's lines ("mpbs-run") from a role's, also where a
+	 * supervisor line about a role starts with that role's label. */
+	int il = r->role ? snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=mpbs-%s", r->role)
+			 : snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", r->who);
+	if (il < 0 || (size_t)il >= sizeof(ident))
+		return -1;
+	for (char *c = ident + strlen("SYSLOG_IDENTIFIER="); *c; c++)
+		if (*c == ' ')
+			*c = '-';
+	iov[n++] = (struct iovec){ ident, (size_t)il };
 	if (r->event) {
 		snprintf(event, sizeof(event), "MPBS_EVENT=%s", r->event);
 		iov[n++] = (struct iovec){ event, strlen(event) };
