@@ -156,7 +156,7 @@ static void value_text(const struct topo_key *k, char *out, size_t len)
 	case TOPO_BOOL: snprintf(out, len, "yes or no"); return;
 	case TOPO_PATH: snprintf(out, len, "path"); return;
 	case TOPO_LISTEN: snprintf(out, len, "address:port"); return;
-	case TOPO_HTTP_PATH: snprintf(out, len, "`/`…"); return;
+	case TOPO_HTTP_PATH: snprintf(out, len, "`/`..."); return;
 	case TOPO_CPU_MAX: snprintf(out, len, "`QUOTA PERIOD`"); return;
 	case TOPO_RESTART: snprintf(out, len, "`always`, `on-failure`, `never`"); return;
 	case TOPO_APPEND_ONLY: snprintf(out, len, "`required`, `best-effort`"); return;

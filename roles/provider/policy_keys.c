@@ -35,13 +35,13 @@ const struct policy_key_row policy_keys[POLICY_KEY_COUNT] = {
 		"`max_token_ttl`", "How long the nonce of an accepted token stays remembered" },
 	[POLICY_KEY_REPLAY_CACHE_MAX] = { "replay_cache_max", NUMBER(replay_cache_max, 16, 16777216, 65536),
 		"entries", NULL, "Most nonces remembered at once" },
-	[POLICY_KEY_EVALUATOR] = { "evaluator", OTHER, "`/abs/program [args…]`", "none",
+	[POLICY_KEY_EVALUATOR] = { "evaluator", OTHER, "`/abs/program [args...]`", "none",
 		"split on spaces and tabs (no quoting), at most " NUMBER_TEXT(POLICY_ARGS_MAX) " arguments after the "
 		"program; the program must be an absolute path to an executable regular file **as seen inside the "
 		"sandbox** (checked when the policy is loaded)" },
 	[POLICY_KEY_EVALUATOR_TIMEOUT] = { "evaluator_timeout", NUMBER(evaluator_timeout_ms, 1, 60000, 1000),
 		"milliseconds", NULL, "" },
-	[POLICY_KEY_ACTION] = { "action", OTHER, "`none` or `exec /abs/program [args…]`", "`none`",
+	[POLICY_KEY_ACTION] = { "action", OTHER, "`none` or `exec /abs/program [args...]`", "`none`",
 		"`exec` is followed by a program as for `evaluator`" },
 	[POLICY_KEY_ACTION_TIMEOUT] = { "action_timeout", NUMBER(action_timeout_ms, 1, 3600000, 10000),
 		"milliseconds", NULL, "" },

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "../../roles/provider/policy_keys.h"
+#include "../../runner/subcommand.h"
 #include "../../runner/topology_keys.h"
 #include "../common/harness.h"
 
@@ -41,9 +43,10 @@ struct rendered {
 	char *err; /* and on stderr */
 };
 
-/* `man --warnings -l PAGE`, with a fixed width and locale, no hyphenation
- * and no justification, so a word is never split or spread across lines. */
-static struct rendered render(const char *page)
+/* `man --warnings -l PAGE`, with a fixed width and locale (locale NULL:
+ * C.UTF-8), no hyphenation and no justification, so a word is never split
+ * or spread across lines. */
+static struct rendered render_in(const char *page, const char *locale)
 {
 	char path[4096], out_tmpl[] = "/tmp/mpbs-man-out-XXXXXX", err_tmpl[] = "/tmp/mpbs-man-err-XXXXXX";
 	page_path(page, path, sizeof(path));
@@ -55,7 +58,7 @@ static struct rendered render(const char *page)
 		dup2(out, 1);
 		dup2(err, 2);
 		setenv("MANWIDTH", "80", 1);
-		setenv("LC_ALL", "C.UTF-8", 1);
+		setenv("LC_ALL", locale ? locale : "C.UTF-8", 1);
 		unsetenv("MANOPT");
 		unsetenv("MAN_KEEP_FORMATTING");
 		execlp("man", "man", "--nh", "--nj", "--warnings", "-l", path, (char *)NULL);
@@ -72,6 +75,11 @@ static struct rendered render(const char *page)
 	cr_assert(r.out && r.err);
 	cr_assert_neq(r.status, 127, "man(1) is not installed (contrib/deps.sh installs man-db)");
 	return r;
+}
+
+static struct rendered render(const char *page)
+{
+	return render_in(page, NULL);
 }
 
 static void rendered_free(struct rendered *r)
@@ -117,6 +125,11 @@ Test(unit_man, every_page_renders_without_a_warning)
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(pages[i], "."), pages[i]);
 		cr_expect_not_null(strstr(r.out, name), "%s does not name itself", pages[i]);
 		cr_expect_not_null(strstr(r.out, "\nSEE ALSO\n"), "%s has no SEE ALSO", pages[i]);
+		rendered_free(&r);
+		/* a fresh system may have no UTF-8 locale at all: plain ASCII */
+		r = render_in(pages[i], "C");
+		cr_expect_eq(r.status, 0, "LC_ALL=C man -l %s: exit %d", pages[i], r.status);
+		cr_expect_str_empty(r.err, "LC_ALL=C man --warnings -l %s: %s", pages[i], r.err);
 		rendered_free(&r);
 	}
 }
@@ -164,6 +177,33 @@ Test(unit_man, the_provider_policy_page_lists_every_key)
 		cr_expect(has_entry(keys, NULL, policy_keys[i].name), "mpbs-provider-policy(5) lacks key %s",
 			  policy_keys[i].name);
 	free(keys);
+	rendered_free(&r);
+}
+
+/* Every long option that `mpbs-run --help` and each subcommand's --help
+ * name (the binary's own word, not a list kept here) is in mpbs-run(8). */
+Test(unit_man, the_run_page_has_every_option_the_binary_names)
+{
+	const char *bin = getenv("MPBS_RUN");
+	cr_assert_not_null(bin, "MPBS_RUN names no binary (make check sets it)");
+	char subs[256] = "", cmd[PATH_MAX * 2 + 512];
+	for (size_t i = 0; i < n_subcommands; i++) /* the binary's own table */
+		snprintf(subs + strlen(subs), sizeof(subs) - strlen(subs), " %s", subcommands[i].name);
+	snprintf(cmd, sizeof(cmd),
+		 "{ '%s' --help; for s in%s; do '%s' $s --help; done; } | grep -o -- '--[a-z][a-z-]*' | sort -u", bin,
+		 subs, bin);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	struct rendered r = render("mpbs-run.8");
+	char opt[128];
+	size_t n = 0;
+	while (fgets(opt, sizeof(opt), p)) {
+		opt[strcspn(opt, "\n")] = '\0';
+		cr_expect_not_null(strstr(r.out, opt), "mpbs-run(8) does not mention %s", opt);
+		n++;
+	}
+	cr_assert_eq(pclose(p), 0);
+	cr_assert_gt(n, 20, "only %zu options found in the --help texts", n);
 	rendered_free(&r);
 }
 
