@@ -101,11 +101,31 @@ static void refuse_getopt(struct cli_line *l, int opt, char **argv)
 		cli_refuse(l, "unrecognized option '%s'", arg);
 }
 
+bool cli_is_global_option(const char *word, bool *takes_value)
+{
+	*takes_value = strcmp(word, "--log-format") == 0;
+	if (*takes_value || strcmp(word, "--verbose") == 0 || strcmp(word, "--quiet") == 0 ||
+	    strncmp(word, "--log-format=", 13) == 0)
+		return true;
+	return word[0] == '-' && word[1] != '\0' && word[strspn(word + 1, "vq") + 1] == '\0';
+}
+
+/* The global options' level, once every option was read. */
+static void end_of_options(struct cli_line *l)
+{
+	if (l->quiet && l->verbose)
+		cli_refuse(l, "-q and -v: choose one");
+	l->log_level = l->quiet ? LOG_LEVEL_QUIET
+				: (l->verbose >= LOG_LEVEL_DEBUG - LOG_LEVEL_DEFAULT ? LOG_LEVEL_DEBUG
+										     : LOG_LEVEL_DEFAULT + l->verbose);
+	log_set_level(l->log_level);
+}
+
 int cli_next_option(struct cli_line *l, int argc, char **argv, const char *shorts, const struct option *opts)
 {
 	char optstring[32];
 	/* ':' first: a missing value is told apart from an unknown option */
-	snprintf(optstring, sizeof(optstring), ":h%s", shorts);
+	snprintf(optstring, sizeof(optstring), ":hvq%s", shorts);
 	if (!l->started) {
 		l->started = true;
 		optind = 0; /* glibc: start afresh (a test parses more than one argv) */
@@ -115,8 +135,18 @@ int cli_next_option(struct cli_line *l, int argc, char **argv, const char *short
 		int o = getopt_long(argc, argv, optstring, opts, NULL);
 		if (o == 'h')
 			l->help = true;
+		else if (o == 'v')
+			l->verbose++;
+		else if (o == 'q')
+			l->quiet = true;
+		else if (o == CLI_OPT_LOG_FORMAT && log_set_format(optarg) < 0) /* in effect at once */
+			cli_refuse(l, "--log-format: expected text or json, got '%.64s'", optarg);
+		else if (o == CLI_OPT_LOG_FORMAT)
+			l->log_format = optarg;
 		else if (o == '?' || o == ':')
 			refuse_getopt(l, o, argv);
+		else if (o == -1)
+			return end_of_options(l), -1;
 		else
 			return o;
 	}
@@ -179,20 +209,10 @@ static int add_weakening(struct audit_options *o, const char *spec, char *err, s
 	return 0;
 }
 
-static int parse_log_format(const char *v, struct cli *c, char *err, size_t errlen)
-{
-	if (log_set_format(v) < 0) { /* in effect at once: the rest of the line's refusals use it */
-		snprintf(err, errlen, "--log-format: expected text or json, got '%.64s'", v);
-		return -1;
-	}
-	c->log_format = v;
-	return 0;
-}
-
 enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 {
 	enum { OPT_SET = 256, OPT_READY_FD, OPT_DRAIN, OPT_PRINT_POLICY, OPT_OCI, OPT_AUDIT, OPT_JSON, OPT_JUNIT,
-	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS, OPT_VERSION, OPT_LOG_FORMAT, OPT_ROOTLESS };
+	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS, OPT_VERSION, OPT_ROOTLESS };
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 't' },
 		{ "set", required_argument, NULL, OPT_SET },
@@ -208,33 +228,21 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "audit-weaken", required_argument, NULL, OPT_WEAKEN },
 		{ "audit-policy-dir", required_argument, NULL, OPT_POLICY_DIR },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	*c = (struct cli){ .run = { .ready_fd = -1, .drain_ms = 10000 },
-			   .audit_opts = { .threshold = -1 },
-			   .log_level = LOG_LEVEL_DEFAULT };
+	*c = (struct cli){ .run = { .ready_fd = -1, .drain_ms = 10000 }, .audit_opts = { .threshold = -1 } };
 	struct cli_line line = { .started = false };
 	char msg[sizeof(line.refusal)];
-	bool version = false, quiet = false, verbose = false;
+	bool version = false;
 	int o;
-	while ((o = cli_next_option(&line, argc, argv, "tvq", opts)) != -1) {
+	while ((o = cli_next_option(&line, argc, argv, "t", opts)) != -1) {
 		int rc = 0;
 		msg[0] = '\0';
 		switch (o) {
 		case 't': c->check_only = true; break;
 		case OPT_VERSION: version = true; break;
-		case 'v':
-			verbose = true;
-			if (c->log_level < LOG_LEVEL_DEBUG)
-				c->log_level++;
-			break;
-		case 'q': quiet = true; c->log_level = 0; break;
-		case OPT_LOG_FORMAT: rc = parse_log_format(optarg, c, msg, sizeof(msg)); break;
 		case OPT_SET:
 			if (c->n_overrides == CLI_OVERRIDES_MAX)
 				cli_refuse(&line, "too many --set options");
@@ -257,8 +265,8 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		if (rc < 0)
 			cli_refuse(&line, "%s", msg);
 	}
-	if (quiet && verbose)
-		cli_refuse(&line, "-q and -v: choose one");
+	c->log_level = line.log_level;
+	c->log_format = line.log_format;
 	if (line.help) {
 		cli_usage(stdout);
 		return CLI_HELP;

@@ -55,8 +55,27 @@ int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format
 struct cli_line {
 	bool started;
 	bool help;         /* -h or --help was given: print the usage, exit 0 */
+	int verbose;       /* -v given this many times */
+	bool quiet;        /* -q */
+	int log_level;     /* lib/log.h's, once the options ended: -q LOG_LEVEL_QUIET, else
+			    * LOG_LEVEL_DEFAULT + one per -v, up to LOG_LEVEL_DEBUG */
+	const char *log_format; /* --log-format's value, NULL when not given */
 	char refusal[512]; /* the first thing refused, "" while none */
 };
+
+/* The options every command takes, at the end of each one's option table:
+ * -h/--help, and the global -v/--verbose (repeatable), -q/--quiet and
+ * --log-format=text|json. cli_next_option answers them itself: the format
+ * takes effect at once, the level when the options end. */
+#define CLI_OPT_LOG_FORMAT 1000 /* above any command's own option values */
+#define CLI_COMMON_OPTIONS                                                                              \
+	{ "help", no_argument, NULL, 'h' }, { "verbose", no_argument, NULL, 'v' },                        \
+		{ "quiet", no_argument, NULL, 'q' }, { "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT }
+
+/* Whether word is one of the global options (what may stand before a
+ * subcommand: "mpbs-run -v status"); *takes_value tells whether the next
+ * word is its value ("--log-format json"). */
+bool cli_is_global_option(const char *word, bool *takes_value);
 /* The next option that is the caller's to handle, or -1 when none is left
  * (optind is then at the first operand, argv permuted so that operands come
  * last). Answers -h/--help and getopt's own refusals (an unknown option, a

@@ -97,6 +97,29 @@ static int cmd_run(struct cli *c, const char *path)
 	return rc;
 }
 
+/* Where a subcommand's name would stand: the first word after any global
+ * options ("mpbs-run -v status"). A subcommand is that word only:
+ * "mpbs-run ./help" runs a topology file named help, "mpbs-run -t status"
+ * checks one named status. */
+static int first_word(int argc, char **argv)
+{
+	int i = 1;
+	bool takes_value;
+	while (i < argc && cli_is_global_option(argv[i], &takes_value))
+		i += takes_value ? 2 : 1;
+	return i;
+}
+
+/* argv for the subcommand whose name is argv[at]: that name, then the
+ * words before it (global options) and after it, in their order. */
+static char **subcommand_argv(int argc, char **argv, int at)
+{
+	char *name = argv[at];
+	memmove(argv + 2, argv + 1, (size_t)(at - 1) * sizeof(*argv));
+	argv[1] = name;
+	return argv + 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -113,13 +136,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	role_startup_code_prepare();
-	/* A subcommand is the first word only: "mpbs-run ./help" runs a
-	 * topology file named help. */
-	const struct subcommand *sub = argc > 1 ? subcommand_find(argv[1]) : NULL;
-	if (sub)
-		return sub->run(argc - 1, argv + 1);
+	int first = first_word(argc, argv);
+	const struct subcommand *sub = first < argc ? subcommand_find(argv[first]) : NULL;
+	if (sub) /* its own argv: its name first, then every other word as given */
+		return sub->run(argc - 1, subcommand_argv(argc, argv, first));
 	switch (cli_parse(argc, argv, &c, err, sizeof(err))) {
-	case CLI_OK: log_set_level(c.log_level); break;
+	case CLI_OK: break;
 	case CLI_HELP: return 0;
 	case CLI_VERSION: printf("mpbs-run %s\n", MPBS_VERSION); return 0;
 	case CLI_REFUSED: return cli_usage_error(NULL, "%s", err);

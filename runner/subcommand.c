@@ -42,7 +42,7 @@ static void help_usage(void)
 
 int help_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { CLI_COMMON_OPTIONS, { NULL, 0, NULL, 0 } };
 	struct cli_line line = { .started = false };
 	while (cli_next_option(&line, argc, argv, "", opts) != -1) {
 		/* --help is its only option */

@@ -61,7 +61,7 @@ static int parse_args(int argc, char **argv, struct token_args *a)
 	static const struct option opts[] = {
 		{ "key", required_argument, NULL, 'k' },   { "context", required_argument, NULL, 'c' },
 		{ "body", required_argument, NULL, 'b' },  { "ttl", required_argument, NULL, 't' },
-		{ "nonce", required_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ "nonce", required_argument, NULL, 'n' }, CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_line line = { .started = false };

@@ -123,7 +123,7 @@ static void parse_options(int argc, char **argv, struct verify_args *a, struct c
 		{ "association-key", required_argument, NULL, 'a' },
 		{ "set", required_argument, NULL, 's' },
 		{ "expect-head", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **once[] = { ['t'] = &a->topology, ['k'] = &a->keys_dir, ['a'] = &a->association_key };

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -448,6 +449,11 @@ static int launch_once(struct mpbs *m, int (*before_exec)(void))
 		/* stdout too: an mpbs-run outliving a timed-out test must not
 		 * hold the runner's output pipe open. */
 		if (logfd < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0 || dup2(pfd[1], 9) < 0)
+			_exit(127);
+		/* A test process that dies (a crash, a sanitizer's abort) takes its
+		 * run with it: SIGTERM, the clean stop, instead of an orphan that
+		 * keeps its port, uids and ledger. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 			_exit(127);
 		char drain_ms[16], uid_base[64];
 		snprintf(drain_ms, sizeof(drain_ms), "%u", (m->drain_ms ? m->drain_ms : 5000) * (unsigned)harness_time_scale());

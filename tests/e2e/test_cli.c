@@ -223,3 +223,31 @@ Test(e2e_cli, options_after_the_topology_and_double_dash)
 	cr_assert(strstr(r.err, "open --frobnicate: No such file or directory"), "%s", r.err);
 	cmd_result_free(&r);
 }
+
+/* -v, -q and --log-format are every command's: before a subcommand's name,
+ * after it, anywhere among its words. */
+Test(e2e_cli, global_options_before_and_after_a_subcommand)
+{
+	for (size_t i = 0; i < n_subcommands; i++) {
+		const char *sub = subcommands[i].name;
+		free(answers_help((const char *[]){ "-v", sub, "--help", NULL }));
+		free(answers_help((const char *[]){ "--log-format", "json", sub, "-q", "--help", NULL }));
+		free(answers_help((const char *[]){ sub, "--help", "-vv", "--log-format=text", NULL }));
+		refused_in_one_line((const char *[]){ "-q", sub, "-v", NULL }, sub, "-q and -v: choose one");
+		refused_in_one_line((const char *[]){ sub, "--log-format=xml", NULL }, sub,
+				    "--log-format: expected text or json, got 'xml'");
+	}
+	/* a global option's value is no subcommand: "json" here, and a word after
+	 * a non-global option is the topology's path ("-t status" checks a file) */
+	struct cmd_result r;
+	run(&r, (const char *[]){ "-t", "status", NULL });
+	cr_assert_eq(r.status, 78, "%s", r.err);
+	cr_assert(strstr(r.err, "open status: No such file or directory"), "%s", r.err);
+	cmd_result_free(&r);
+	/* --log-format json on a subcommand: its error line is one json object */
+	run(&r, (const char *[]){ "--log-format", "json", "verify", "missing.jsonl", "--public-keys", ".", NULL });
+	cr_assert_eq(r.status, 2, "%s", r.err);
+	cr_assert(strncmp(r.err, "{\"ts\":", 6) == 0 && strstr(r.err, "\"level\":\"error\""), "%s", r.err);
+	cmd_result_free(&r);
+	cr_assert_eq(entries_in(dir), 0, "left something in its working directory");
+}
