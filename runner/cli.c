@@ -101,6 +101,12 @@ static void refuse_getopt(struct cli_line *l, int opt, char **argv)
 		cli_refuse(l, "unrecognized option '%s'", arg);
 }
 
+void cli_common_usage(FILE *out)
+{
+	fprintf(out, "general options, before or after the subcommand: -v, --verbose; -q, --quiet;\n"
+		     "  --log-format=text|json; -h, --help (as for mpbs-run: mpbs-run --help)\n");
+}
+
 bool cli_is_global_option(const char *word, bool *takes_value)
 {
 	*takes_value = strcmp(word, "--log-format") == 0;

@@ -72,6 +72,9 @@ struct cli_line {
 	{ "help", no_argument, NULL, 'h' }, { "verbose", no_argument, NULL, 'v' },                        \
 		{ "quiet", no_argument, NULL, 'q' }, { "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT }
 
+/* The line every subcommand's usage ends with: the general options. */
+void cli_common_usage(FILE *out);
+
 /* Whether word is one of the global options (what may stand before a
  * subcommand: "mpbs-run -v status"); *takes_value tells whether the next
  * word is its value ("--log-format json"). */

@@ -60,6 +60,7 @@ int keygen_cmd(int argc, char **argv)
 	}
 	if (line.help) {
 		usage();
+		cli_common_usage(stdout);
 		return 0;
 	}
 	int operands = argc - optind;

@@ -186,6 +186,7 @@ int keys_cmd(int argc, char **argv)
 	}
 	if (line.help) {
 		usage(stdout);
+		cli_common_usage(stdout);
 		return 0;
 	}
 	if (line.refusal[0])

@@ -124,6 +124,7 @@ int status_cmd(int argc, char **argv)
 	}
 	if (line.help) {
 		fputs(usage_text, stdout);
+		cli_common_usage(stdout);
 		return 0;
 	}
 	if (line.refusal[0])

@@ -49,6 +49,7 @@ int help_cmd(int argc, char **argv)
 	}
 	if (line.help) {
 		help_usage();
+		cli_common_usage(stdout);
 		return 0;
 	}
 	if (optind + 1 < argc)

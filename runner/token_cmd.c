@@ -81,6 +81,7 @@ static int parse_args(int argc, char **argv, struct token_args *a)
 	}
 	if (line.help) {
 		usage();
+		cli_common_usage(stdout);
 		return 1;
 	}
 	if (optind < argc)

@@ -154,6 +154,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a, bool *done)
 	parse_options(argc, argv, a, &line);
 	if (line.help) {
 		usage(stdout);
+		cli_common_usage(stdout);
 		return 0;
 	}
 	if (line.refusal[0])
