@@ -87,7 +87,11 @@ static bool lookup_key(void *ctx, const char *provider, uint8_t pk[32])
 		dir_key_path(ks->dir, provider, path, sizeof(path));
 		file = path;
 	}
-	if (!file)
+	/* --public-keys DIR lists the providers as the topology does: a name
+	 * with no key in DIR at all (neither layout) is a provider the ledger
+	 * must not name, a finding like an unknown one in the topology */
+	struct stat st;
+	if (!file || (!ks->t && lstat(file, &st) < 0 && errno == ENOENT))
 		return false;
 	if (load_public(file, pk, why, sizeof(why)) < 0) {
 		snprintf(ks->error, sizeof(ks->error), "cannot read the public key of provider %s: %s", provider, why);
@@ -277,6 +281,11 @@ int verify_cmd(int argc, char **argv)
 	struct ledger_verify_opts opts = { .pubkey = lookup_key, .ctx = &ks, .n_expect = a.n_expect,
 					   .expect = a.expect };
 	ks.dir = a.keys_dir;
+	/* a DIR that is not there would make every provider an unknown one */
+	if (a.keys_dir && access(a.keys_dir, R_OK | X_OK) < 0) {
+		log_error("cannot read the public keys: %s: %s", a.keys_dir, strerror(errno));
+		return VERIFY_CANNOT_READ;
+	}
 	if (a.topology) {
 		/* cannot read it: exit 2, like a ledger or key it cannot read; what
 		 * it names is not looked at (TOPO_LOAD_FILES_UNCHECKED) */

@@ -324,8 +324,7 @@ Test(e2e_key_files, verify_answers_help_and_refuses_a_bad_command_line_in_one_li
 	cr_assert_eq(run_cmd(bad, &out), 2, "%s", out);
 	cr_assert_str_eq(out, "mpbs-run verify: unrecognized option '--bogus'\ntry 'mpbs-run verify --help'\n");
 	free(out);
-	char *missing[] = { (char *)mpbs_binary(), "verify", "/nonexistent/ledger.jsonl", "--public-keys", "/nonexistent",
-			    NULL };
+	char *missing[] = { (char *)mpbs_binary(), "verify", "/nonexistent/ledger.jsonl", "--public-keys", "/", NULL };
 	cr_assert_eq(run_cmd(missing, &out), 2, "a ledger that cannot be read: %s", out);
 	cr_assert_not_null(strstr(out, "cannot read the ledger: /nonexistent/ledger.jsonl: No such file or directory"),
 			   "%s", out);

@@ -196,3 +196,28 @@ Test(e2e_verify_forgery, a_cut_is_found_against_the_logged_head_and_only_so)
 	free(out);
 	free(head);
 }
+
+/* With --public-keys DIR the directory lists the providers: a genuine
+ * ledger that names C, checked with a DIR holding only A's and B's keys,
+ * fails as naming an unknown provider (exit 1), as with a topology that
+ * lacks C; a DIR that is not there cannot be read (exit 2). */
+Test(e2e_verify_forgery, a_provider_with_no_key_in_the_keys_dir_is_unknown)
+{
+	free(run_once());
+	char dir[PATH_MAX + 16], cmd[PATH_MAX * 8], *out = NULL;
+	snprintf(dir, sizeof(dir), "%s/two-keys", m.dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/A' '%s/B' && cp '%s/keys/A/signal.pub' '%s/A/' && "
+				   "cp '%s/keys/B/signal.pub' '%s/B/'",
+		 dir, dir, m.dir, dir, m.dir, dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	char *argv[] = { (char *)mpbs_binary(), "verify", m.ledger, "--public-keys", dir, NULL };
+	cr_assert_eq(run_cmd(argv, &out), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "FAIL: "), "%s", out);
+	cr_assert_not_null(strstr(out, "C"), "%s", out);
+	free(out);
+	snprintf(dir, sizeof(dir), "%s/no-such-dir", m.dir);
+	argv[4] = dir;
+	cr_assert_eq(run_cmd(argv, &out), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "cannot read the public keys: "), "%s", out);
+	free(out);
+}
