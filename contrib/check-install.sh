@@ -8,8 +8,10 @@
 # scratch tree on top, the host's libraries below), so /usr/bin/mpbs-run,
 # /usr/share/mpbs-run and /etc/mpbs-run are the installed ones while nothing
 # of the host is written. There: every installed topology passes -t, every
-# installed seccomp policy prints from /usr/share/mpbs-run/policy, and with
-# that directory hidden --print-policy fails (the binary reads no other).
+# installed seccomp policy prints from /usr/share/mpbs-run/policy, every
+# installed man page renders without a warning, the installed unit passes
+# `systemd-analyze verify`, and with the policy directory hidden
+# --print-policy fails (the binary reads no other).
 # Last, `make uninstall` must leave no file behind.
 # As root, or as a user where unprivileged user namespaces are allowed.
 set -euo pipefail
@@ -56,6 +58,29 @@ inside() {
 			failed=1
 		fi
 	done
+	# The installed man pages render without a warning, and the installed
+	# unit passes systemd-analyze with its real binary and pages in place.
+	local page unit
+	for page in /usr/share/man/man5/mpbs-*.5 /usr/share/man/man8/mpbs-*.8; do
+		if out=$(LC_ALL=C MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null) && [ -z "$out" ]; then
+			echo "  ok   man --warnings -l $page"
+		else
+			echo "  FAIL man --warnings -l $page: $out"
+			failed=1
+		fi
+	done
+	# (where systemd's pkg-config puts it, /lib/systemd/system on Debian 12,
+	# outside the overlaid /usr: read from the scratch tree)
+	unit=$(find "$dest" -name 'mpbs-run@.service' -print -quit)
+	if [ -z "$unit" ]; then
+		echo "  FAIL no mpbs-run@.service installed"
+		failed=1
+	elif out=$(systemd-analyze verify "$unit" 2>&1) && [ -z "$out" ]; then
+		echo "  ok   systemd-analyze verify ${unit#"$dest"}"
+	else
+		echo "  FAIL systemd-analyze verify ${unit#"$dest"}: $out"
+		failed=1
+	fi
 	# The compiled-in directory is the only one it reads.
 	mount -t tmpfs -o ro,size=4k none /usr/share/mpbs-run/policy
 	if out=$(/usr/bin/mpbs-run --print-policy "$name" 2>&1); then
