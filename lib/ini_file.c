@@ -14,6 +14,7 @@ void ini_file_init(struct ini_file *f, const char *path)
 {
 	memset(f, 0, sizeof(*f));
 	f->path = path;
+	f->name = path;
 }
 
 int ini_vfail(struct ini_file *f, int line, const char *section, const char *key, const char *fmt, va_list ap)
@@ -22,7 +23,7 @@ int ini_vfail(struct ini_file *f, int line, const char *section, const char *key
 		return -1;
 	f->failed = true;
 	f->err_line = line > 0 ? line : 0;
-	struct err_where w = { .file = line >= 0 ? f->path : NULL, .line = line, .section = section, .key = key };
+	struct err_where w = { .file = line >= 0 ? f->name : NULL, .line = line, .section = section, .key = key };
 	return err_vat(f->err, sizeof(f->err), &w, fmt, ap);
 }
 

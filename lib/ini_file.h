@@ -32,6 +32,8 @@ struct ini_file_ops {
 
 struct ini_file {
 	const char *path;
+	const char *name; /* the file in messages: path, unless the caller reads it
+			   * through another path (a provider's policy in its sandbox) */
 	int line;       /* the line being handled (1-based), 0 before the first */
 	bool failed;
 	int err_line;   /* the first error's line, 0 if it has none */

@@ -46,7 +46,7 @@ bool role_stop_requested(int sfd)
 	return sig == SIGTERM || sig == SIGINT;
 }
 
-int role_report_cannot_start(int status_fd, const char *why)
+static void report_error_record(int status_fd, const char *why)
 {
 	char rec[3 + 600];
 	size_t n = strlen(why);
@@ -62,7 +62,18 @@ int role_report_cannot_start(int status_fd, const char *why)
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)(3 + n))
 		log_error("cannot start: %s", why); /* the supervisor did not hear it: said here instead */
+}
+
+int role_report_cannot_start(int status_fd, const char *why)
+{
+	report_error_record(status_fd, why);
 	return SPAWN_SETUP_FAILED;
+}
+
+int role_report_bad_config(int status_fd, const char *why)
+{
+	report_error_record(status_fd, why);
+	return ROLE_CONFIG_INVALID;
 }
 
 void role_report_ready(int status_fd)

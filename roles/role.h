@@ -19,6 +19,11 @@
 #define STATUS_ERROR 'E'
 /* Exit status after an 'E' record: the supervisor does not restart it. */
 #define SPAWN_SETUP_FAILED 111
+/* Exit status after an 'E' record about the role's own configuration (a
+ * provider's policy): the operator must fix a file, no restart repairs it
+ * (sysexits' EX_CONFIG, as the run's own exit 78). Believed only before the
+ * role is ready (runner/supervise_restart.c says what it does then). */
+#define ROLE_CONFIG_INVALID 78
 
 /* The fds a role receives are numbered from here, in the order its plan
  * keeps them (runner/spawn.c moves them there); each role's header names
@@ -52,6 +57,10 @@ bool role_stop_requested(int sfd);
  * supervisor logs it once), before the role seals itself. Returns
  * SPAWN_SETUP_FAILED, the exit status that goes with it. */
 int role_report_cannot_start(int status_fd, const char *why);
+
+/* The same about the role's own configuration (why names the file, line
+ * and key). Returns ROLE_CONFIG_INVALID. */
+int role_report_bad_config(int status_fd, const char *why);
 
 /* Tells the supervisor the role reached its main loop. */
 void role_report_ready(int status_fd);

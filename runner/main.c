@@ -54,6 +54,11 @@ static int cmd_run(struct cli *c, const char *path)
 		log_error("%s", err);
 		return EX_CONFIG_STATUS;
 	}
+	if (c->check_only && plan_check(&t, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		topology_free(&t);
+		return EX_CONFIG_STATUS;
+	}
 	if (c->check_only) {
 		printf("%s: OK (%zu providers)\n", path, t.n_providers);
 		topology_free(&t);

@@ -82,6 +82,37 @@ int plan_load_policy(const char *name, struct seccomp_policy **out, char *err, s
 	return plan_load_policy_from(plan_policy_dir(), name, out, err, errlen);
 }
 
+int plan_load_policies(struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS], char *err, size_t errlen)
+{
+	const char *dir = plan_policy_dir();
+	struct stat st;
+	memset(policy, 0, sizeof(struct seccomp_policy *[ROLE_KINDS][POLICY_VARIANTS]));
+	/* A directory that is not there is named as such, not as its first file. */
+	bool found = stat(dir, &st) == 0;
+	if (!found || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "the seccomp policy directory %s: %s", dir,
+			 found ? "not a directory" : strerror(errno));
+		return -1;
+	}
+	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++)
+		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++)
+			if (role_kinds[kind].policy[v] &&
+			    plan_load_policy_from(dir, role_kinds[kind].policy[v], &policy[kind][v], err, errlen) < 0) {
+				plan_free_policies(policy);
+				return -1;
+			}
+	return 0;
+}
+
+void plan_free_policies(struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS])
+{
+	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++)
+		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++) {
+			seccomp_policy_free(policy[kind][v]);
+			policy[kind][v] = NULL;
+		}
+}
+
 
 static int status_pipe(struct role_plan *r, char *err, size_t errlen)
 {
@@ -281,11 +312,10 @@ int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t
 		return -1;
 	}
 	plan_init_fds(p, t);
-	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++)
-		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++)
-			if (role_kinds[kind].policy[v] &&
-			    plan_load_policy(role_kinds[kind].policy[v], &p->policy[kind][v], err, errlen) < 0)
-				goto fail;
+	if (plan_load_policies(p->policy, err, errlen) < 0) {
+		p->config_error = true;
+		goto fail;
+	}
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (plan_provider_files(p, i, err, errlen) < 0)
 			goto fail;
@@ -324,9 +354,5 @@ void plan_release(struct run_plan *p)
 			log_errno("remove the cgroup of %s", r->label);
 		r->in_cgroup = false;
 	}
-	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++)
-		for (enum policy_variant v = 0; v < POLICY_VARIANTS; v++) {
-			seccomp_policy_free(p->policy[kind][v]);
-			p->policy[kind][v] = NULL;
-		}
+	plan_free_policies(p->policy);
 }

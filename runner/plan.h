@@ -73,6 +73,9 @@ struct run_plan {
 	bool receive_body[TOPO_PROVIDERS_MAX];
 	struct association_provider as_providers[TOPO_PROVIDERS_MAX];
 	struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS];
+	/* plan_prepare failed on a file the operator must fix, not on the
+	 * host: a seccomp policy that does not load (the run exits 78). */
+	bool config_error;
 	size_t n_roles;
 	struct role_plan roles[PLAN_ROLES_MAX]; /* in role table order: intermediary, association, providers */
 };
@@ -87,6 +90,20 @@ int plan_load_policy(const char *name, struct seccomp_policy **out, char *err, s
 /* The same from DIR (the audit's test-only --audit-policy-dir). */
 int plan_load_policy_from(const char *dir, const char *name, struct seccomp_policy **out, char *err,
 			  size_t errlen);
+
+/* Every seccomp policy of the role table (each kind's and variant's), from
+ * plan_policy_dir(): what a run loads, whichever its topology uses, and what
+ * `mpbs-run -t` checks. Returns 0, or -1 with err naming the directory or
+ * the file (line and word where they apply) and none kept. */
+int plan_load_policies(struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS], char *err, size_t errlen);
+void plan_free_policies(struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS]);
+
+/* What `mpbs-run -t` checks beyond the topology (runner/plan_check.c):
+ * every seccomp policy a run loads, and each provider's policy, its syntax
+ * and values as the provider parses it and what it asks of the topology.
+ * Returns 0, or -1 with err naming the file, and its line and key where
+ * they apply. Keeps nothing of what it read. */
+int plan_check(const struct topology *t, char *err, size_t errlen);
 
 /* Demo keys, key checks, listener, ledger file, channels, policies, specs.
  * Returns 0, or -1 with err set and everything released. */

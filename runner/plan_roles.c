@@ -145,7 +145,8 @@ void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		r->landlock[r->spec.n_landlock++] = (struct landlock_rule){ .path = "/dev/null",
 									    .access = LL_READ | LL_WRITE };
 	r->cfg.pv = (struct provider_config){
-		.name = tp->name, .policy_path = r->policy_in_sandbox, .secret_key_path = r->key_in_sandbox,
+		.name = tp->name, .policy_path = r->policy_in_sandbox, .policy_shown = tp->policy,
+		.secret_key_path = r->key_in_sandbox,
 		.receive_body = tp->receive_body, .exec = tp->exec, .max_request = t->max_request,
 		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
 		.artifact_fd = PROVIDER_FD_ARTIFACT, .signal_fd = PROVIDER_FD_SIGNAL, .journal_fd = PROVIDER_FD_JOURNAL,

@@ -111,7 +111,8 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 			  "%s (pid %d) exited with status 0 while the run goes on: a failure", label, pid);
 	else if (si->si_code == CLD_EXITED && si->si_status == 0)
 		log_event(LOG_SEV_INFO, "role-exit", "%s (pid %d) exited", label, pid);
-	else if (si->si_code == CLD_EXITED && si->si_status == SPAWN_SETUP_FAILED)
+	else if (si->si_code == CLD_EXITED &&
+		 (si->si_status == SPAWN_SETUP_FAILED || si->si_status == ROLE_CONFIG_INVALID))
 		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) could not start (see above)", label, pid);
 	else if (si->si_code == CLD_EXITED)
 		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) exited with status %d", label, pid, si->si_status);
@@ -123,6 +124,21 @@ static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
 }
 
 static void on_status(struct supervisor *s, size_t k);
+
+/* What its exit status says, believed only of an incarnation that never
+ * reported ready: once in its loop a role reads what others send, and a
+ * status it chooses then must not stop the run or pass for a
+ * configuration error. */
+static enum role_end role_end_of(const struct supervisor *s, size_t k, const siginfo_t *si)
+{
+	if (si->si_code != CLD_EXITED || s->roles[k].sealed)
+		return ROLE_END_FAILED;
+	if (si->si_status == SPAWN_SETUP_FAILED)
+		return ROLE_END_SETUP_FAILED;
+	if (si->si_status == ROLE_CONFIG_INVALID)
+		return ROLE_END_BAD_CONFIG;
+	return ROLE_END_FAILED;
+}
 
 static void on_exit_of(struct supervisor *s, size_t k)
 {
@@ -145,9 +161,9 @@ static void on_exit_of(struct supervisor *s, size_t k)
 	/* A role never ends on its own while the run goes on: an exit, even
 	 * with status 0, is a failure then. */
 	if (s->phase == RUNNING)
-		after_death(s, k, si.si_code == CLD_EXITED && si.si_status == SPAWN_SETUP_FAILED);
+		after_death(s, k, role_end_of(s, k, &si));
 	else if (!clean)
-		s->exit_status = 1;
+		run_failed(s, 1);
 	if (s->phase != RUNNING)
 		advance_stop(s);
 }
@@ -383,7 +399,7 @@ static void run_loop(struct supervisor *s)
 		int n = epoll_wait(s->ep, evs, 16, -1);
 		if (n < 0 && errno != EINTR) {
 			log_errno("epoll_wait");
-			s->exit_status = 1;
+			run_failed(s, 1);
 			for (size_t k = 0; k < s->plan->n_roles; k++)
 				signal_role(s, k, SIGKILL);
 			return;
@@ -422,14 +438,11 @@ static int run_with(struct supervisor *s, struct run_plan *plan)
 	if (!MEMCHECK_BUILD && seccomp_log_open(&s->seclog, err, sizeof(err)) < 0)
 		log_warn("sandbox: %s: a role killed by seccomp will not be told which syscall it made", err);
 	if (loop_setup(s) < 0) {
-		s->exit_status = 1;
 		begin_stop(s, "a role could not start", 1);
 	} else {
 		status_publish_start(s);
-		if (start_roles(s) < 0) {
-			s->exit_status = 1;
+		if (start_roles(s) < 0)
 			begin_stop(s, "a role could not start", 1);
-		}
 	}
 	run_loop(s);
 	status_publish_stop(s);
@@ -449,7 +462,7 @@ int supervise_run(const struct topology *t, const struct run_options *opt)
 	char err[1024];
 	if (plan_prepare(&plan, t, err, sizeof(err)) < 0) {
 		log_error("%s", err);
-		return 1;
+		return plan.config_error ? EX_CONFIG_STATUS : 1;
 	}
 	struct supervisor *s = forkwipe_alloc(sizeof(*s));
 	if (!s) {

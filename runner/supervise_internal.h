@@ -104,9 +104,23 @@ void notify_ready(struct supervisor *s);
 void notify_stopping(struct supervisor *s, const char *why);
 void notify_reloading(struct supervisor *s, bool begin);
 
+/* How a role's process ended while the run goes on, as after_death weighs
+ * it. A setup failure or a configuration error is believed only before the
+ * role reported ready: a role in its loop exiting with those statuses is
+ * just failing. */
+enum role_end {
+	ROLE_END_FAILED,       /* exited, crashed or was killed */
+	ROLE_END_SETUP_FAILED, /* SPAWN_SETUP_FAILED: its sandbox could not be built (roles/role.h) */
+	ROLE_END_BAD_CONFIG,   /* ROLE_CONFIG_INVALID: its own configuration is wrong (roles/role.h) */
+};
+
 /* supervise_restart.c: restarts, their budget and backoff, giving up */
 void on_discard(struct supervisor *s, size_t k);
-void after_death(struct supervisor *s, size_t k, bool setup_failed);
+void after_death(struct supervisor *s, size_t k, enum role_end how);
+/* The run's exit status becomes status unless it is already worse (higher):
+ * a configuration error (78) found first is not hidden by the failures of
+ * the stop it causes. */
+void run_failed(struct supervisor *s, int status);
 int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen);
 void on_restart_timer(struct supervisor *s);
 

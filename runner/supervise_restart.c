@@ -48,16 +48,16 @@ static bool within_budget(struct supervisor *s, size_t k, uint64_t now)
 /* The supervisor reads and drops what the intermediary writes to a
  * provider given up on, so the intermediary's channel to it never fills
  * and never stalls the requests meant for the other providers. */
-static void give_up_on(struct supervisor *s, size_t k)
+static void give_up_on(struct supervisor *s, size_t k, int status)
 {
 	const struct role_plan *r = &s->plan->roles[k];
 	s->roles[k].given_up = true;
-	s->exit_status = 1;
+	run_failed(s, status);
 	epoll_watch(s, s->plan->artifact[r->provider].reader, EV_ROLE(k, EV_DISCARD)); /* logs a failure */
 	for (size_t j = 0; j < s->plan->n_roles; j++)
 		if (s->plan->roles[j].kind == r->kind && !s->roles[j].given_up)
 			return;
-	begin_stop(s, "every provider was given up on", 1);
+	begin_stop(s, "every provider was given up on", status);
 }
 
 void on_discard(struct supervisor *s, size_t k)
@@ -68,20 +68,53 @@ void on_discard(struct supervisor *s, size_t k)
 		;
 }
 
+/* A role whose own configuration is wrong (a provider's policy does not
+ * load: its file, line and key were logged from its 'E' record). No restart
+ * repairs it, so it is never restarted. Found while the run starts (not
+ * every role has been ready yet), the run refuses to start: everything is
+ * stopped and it exits 78, as a bad topology does, so the operator (and
+ * systemd's RestartPreventExitStatus=78) sees a configuration error rather
+ * than a run that is half up and restarting a role forever. Found on a later
+ * restart (its policy was edited while the run served), a provider is given
+ * up on as if past its restart budget: the others keep serving what they
+ * accept, and the run will still exit 78 when it stops. A role that cannot
+ * be given up on stops the run with 78. */
+static void after_bad_config(struct supervisor *s, size_t k)
+{
+	const char *label = s->plan->roles[k].label;
+	if (s->ready < s->plan->n_roles) {
+		log_event(LOG_SEV_ERROR, "config-error", "%s: a configuration error at start: the run does not start",
+			  label);
+		begin_stop(s, "a configuration error", EX_CONFIG_STATUS);
+	} else if (kind_of(s, k)->may_be_given_up) {
+		log_event(LOG_SEV_ERROR, "config-error",
+			  "%s: a configuration error no restart repairs: giving up on it; the run goes on without it",
+			  label);
+		give_up_on(s, k, EX_CONFIG_STATUS);
+	} else {
+		begin_stop(s, "a configuration error", EX_CONFIG_STATUS);
+	}
+}
+
 /* A role that ended while the run goes on: restarted after a backoff when
  * its policy says so, on the same channels (the supervisor holds them);
  * otherwise the run stops. A role whose sandbox could not be built is never
- * restarted: the next try would fail the same way. A role past its own
+ * restarted: the next try would fail the same way; nor is one whose own
+ * configuration is wrong (after_bad_config). A role past its own
  * restart budget stops the run if it is the intermediary or the
  * association (nothing works without either); a provider is given up on
  * and the run goes on with the others. */
-void after_death(struct supervisor *s, size_t k, bool setup_failed)
+void after_death(struct supervisor *s, size_t k, enum role_end how)
 {
 	struct role_state *rs = &s->roles[k];
 	const char *label = s->plan->roles[k].label;
 	enum topo_restart policy = s->plan->roles[k].spec.limits->restart;
 	uint64_t now = clock_mono_ms();
-	if (setup_failed || policy == RESTART_NEVER) {
+	if (how == ROLE_END_BAD_CONFIG) {
+		after_bad_config(s, k);
+		return;
+	}
+	if (how == ROLE_END_SETUP_FAILED || policy == RESTART_NEVER) {
 		begin_stop(s, "a role ended", 1);
 		return;
 	}
@@ -93,7 +126,7 @@ void after_death(struct supervisor *s, size_t k, bool setup_failed)
 			  label, s->t->restart_budget,
 			  provider ? "giving up on it: the run goes on without it" : "stopping the run");
 		if (provider)
-			give_up_on(s, k);
+			give_up_on(s, k, 1);
 		else
 			begin_stop(s, "restart budget exhausted", 1);
 		return;

@@ -126,7 +126,7 @@ static void restart_due_for_stop(struct supervisor *s)
 		if (restart_role(s, k, err, sizeof(err)) < 0) {
 			log_error("%s: cannot start it to drain its channels%s%s", s->plan->roles[k].label,
 				  *err ? ": " : "", err);
-			s->exit_status = 1;
+			run_failed(s, 1);
 			continue;
 		}
 		log_info("%s started to drain its channels before the stop (pid %d)", s->plan->roles[k].label,
@@ -134,10 +134,15 @@ static void restart_due_for_stop(struct supervisor *s)
 	}
 }
 
-void begin_stop(struct supervisor *s, const char *why, int status)
+void run_failed(struct supervisor *s, int status)
 {
 	if (status > s->exit_status)
 		s->exit_status = status;
+}
+
+void begin_stop(struct supervisor *s, const char *why, int status)
+{
+	run_failed(s, status);
 	if (s->phase != RUNNING)
 		return;
 	log_event(LOG_SEV_INFO, "stopping", "stopping (%s)", why);
@@ -155,6 +160,6 @@ void on_deadline(struct supervisor *s)
 		if (s->roles[k].alive && in_phase(s, k, s->phase)) {
 			log_warn("%s did not stop within %u ms: killing it", s->plan->roles[k].label, s->opt->drain_ms);
 			signal_role(s, k, SIGKILL);
-			s->exit_status = 1;
+			run_failed(s, 1);
 		}
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A provider's own policy file, read inside its sandbox (see the header),
- * through the project's INI reader (lib/ini_file.h). */
+/* A provider's own policy file, read inside its sandbox, or checked in the
+ * host's view by `mpbs-run -t` (see the header), through the project's INI
+ * reader (lib/ini_file.h): one parser for both. */
 #include "policy.h"
 
 #include <ctype.h>
@@ -29,7 +30,7 @@ struct policy_parse {
 	struct provider_policy *p;
 	struct ini_file ini;  /* the file, the line being read, the first error */
 	const char *path;
-	const char *keys_dir; /* NULL: the policy file's directory */
+	const struct policy_read *how;
 	int line;             /* of the key being set */
 	int key_line[POLICY_KEY_COUNT]; /* 0 while unset */
 };
@@ -131,10 +132,13 @@ static int set_number(struct policy_parse *pp, const struct policy_key_row *nk, 
 }
 
 /* The program must exist and be executable where the policy is read: inside
- * the provider's sandbox, which is where it will run. */
+ * the provider's sandbox, which is where it will run. The host's view cannot
+ * tell (its paths are the sandbox's). */
 static int check_program(struct policy_parse *pp, const char *key, const char *prog)
 {
 	struct stat st;
+	if (pp->how->host_view)
+		return 0;
 	if (stat(prog, &st) < 0)
 		return fail(pp, pp->line, key, "%s: %s", prog, strerror(errno));
 	if (!S_ISREG(st.st_mode) || access(prog, X_OK) < 0)
@@ -182,8 +186,8 @@ static char *join_path(const char *dir, size_t dir_len, const char *name)
 
 static char *resolve_token_key(const struct policy_parse *pp, const char *name)
 {
-	if (pp->keys_dir != NULL)
-		return join_path(pp->keys_dir, strlen(pp->keys_dir), name);
+	if (pp->how->keys_dir != NULL)
+		return join_path(pp->how->keys_dir, strlen(pp->how->keys_dir), name);
 	const char *slash = strrchr(pp->path, '/');
 	if (slash == NULL)
 		return join_path("", 0, name);
@@ -202,6 +206,8 @@ static int set_token_key(struct policy_parse *pp, const char *value)
 	p->token_key_path = resolve_token_key(pp, value);
 	if (p->token_key_path == NULL)
 		return fail(pp, pp->line, key, "out of memory");
+	if (pp->how->host_view)
+		return 0; /* a secret the host's check does not read */
 	char err[384];
 	if (keys_load_secret_hex(p->token_key_path, p->token_key, sizeof(p->token_key), err, sizeof(err)) < 0)
 		return fail(pp, pp->line, key, "%s", err);
@@ -281,17 +287,38 @@ static const struct ini_file_ops policy_ops = {
 	.syntax_hint = "expected '[policy]', 'key = value' or a comment",
 };
 
+/* What the policy asks of its provider's section in the topology, on the
+ * line of the key that asks it. */
+static int check_fits_topology(struct policy_parse *pp)
+{
+	const struct policy_read *how = pp->how;
+	if (how->provider == NULL)
+		return 0;
+	if (pp->p->require_body && !how->receive_body)
+		return fail(pp, pp->key_line[POLICY_KEY_RECEIVE_BODY], policy_keys[POLICY_KEY_RECEIVE_BODY].name,
+			    "yes, but the topology does not forward the body to this provider (set receive_body = yes "
+			    "in its [provider %s] section)", how->provider);
+	if (provider_policy_needs_exec(pp->p) && !how->exec) {
+		enum policy_key k = pp->p->evaluator.argc > 0 ? POLICY_KEY_EVALUATOR : POLICY_KEY_ACTION;
+		return fail(pp, pp->key_line[k], policy_keys[k].name,
+			    "a program, but the topology does not let this provider run programs (set exec = yes in "
+			    "its [provider %s] section)", how->provider);
+	}
+	return 0;
+}
+
 static int parse_policy(struct policy_parse *pp)
 {
 	if (ini_file_parse(&pp->ini, POLICY_FILE_MAX, &policy_ops, pp) < 0)
 		return -1;
 	if (pp->key_line[POLICY_KEY_ACCEPT_CONTEXT] == 0)
 		return fail(pp, 0, policy_keys[POLICY_KEY_ACCEPT_CONTEXT].name, "missing required key");
-	if (pp->p->require_token && !pp->p->has_token_key)
+	/* the line, not has_token_key: the host's view reads no key */
+	if (pp->p->require_token && pp->key_line[POLICY_KEY_TOKEN_KEY] == 0)
 		return fail(pp, 0, policy_keys[POLICY_KEY_TOKEN_KEY].name, "required when require_token = yes");
 	if (pp->key_line[POLICY_KEY_REPLAY_WINDOW] == 0)
 		pp->p->replay_window = pp->p->max_token_ttl;
-	return 0;
+	return check_fits_topology(pp);
 }
 
 static void set_defaults(struct provider_policy *p)
@@ -302,24 +329,33 @@ static void set_defaults(struct provider_policy *p)
 	p->action = POLICY_ACTION_NONE;
 }
 
-int provider_policy_load(struct provider_policy *p, const char *path, char *errbuf, size_t errlen)
-{
-	return provider_policy_load_in(p, path, NULL, errbuf, errlen);
-}
-
-int provider_policy_load_in(struct provider_policy *p, const char *path, const char *keys_dir, char *errbuf,
-			    size_t errlen)
+int provider_policy_read(struct provider_policy *p, const char *path, const struct policy_read *how, char *errbuf,
+			 size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	set_defaults(p);
-	struct policy_parse pp = { .p = p, .path = path, .keys_dir = keys_dir };
+	struct policy_parse pp = { .p = p, .path = path, .how = how };
 	ini_file_init(&pp.ini, path);
+	if (how->shown_as != NULL)
+		pp.ini.name = how->shown_as;
 	if (parse_policy(&pp) == 0)
 		return 0;
 	if (errlen > 0)
 		snprintf(errbuf, errlen, "%s", pp.ini.err);
 	provider_policy_free(p);
 	return -1;
+}
+
+int provider_policy_load_in(struct provider_policy *p, const char *path, const char *keys_dir, char *errbuf,
+			    size_t errlen)
+{
+	const struct policy_read how = { .keys_dir = keys_dir };
+	return provider_policy_read(p, path, &how, errbuf, errlen);
+}
+
+int provider_policy_load(struct provider_policy *p, const char *path, char *errbuf, size_t errlen)
+{
+	return provider_policy_load_in(p, path, NULL, errbuf, errlen);
 }
 
 bool provider_policy_accepts_context(const struct provider_policy *p, const char *ctx, size_t len)

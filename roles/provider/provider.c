@@ -37,38 +37,34 @@ int provider_watch(struct provider *p, int fd, uint64_t tag)
 	return 0;
 }
 
+/* Its policy and keys, read before it seals itself. Returns 0, or the
+ * status to exit with: what the operator must fix in its own files (its
+ * policy, the topology's section it does not fit, its key) is said to the
+ * supervisor as a configuration error, which no restart repairs; anything
+ * else is a plain failure (logged). */
 static int load_private_state(struct provider *p)
 {
 	char err[512];
 	const struct provider_config *cfg = p->cfg;
+	const struct policy_read how = { .keys_dir = KEYS_DIR_IN_SANDBOX, .shown_as = cfg->policy_shown,
+					 .provider = cfg->name, .receive_body = cfg->receive_body, .exec = cfg->exec };
 
-	if (provider_policy_load_in(&p->policy, cfg->policy_path, KEYS_DIR_IN_SANDBOX, err, sizeof(err)) < 0) {
-		log_error("policy: %s", err);
-		return -1;
-	}
-	if (p->policy.require_body && !cfg->receive_body) {
-		log_error("policy %s: receive_body = yes, but the topology does not forward the body to this provider "
-			  "(set receive_body = yes in its [provider %s] section)", cfg->policy_path, cfg->name);
-		return -1;
-	}
-	if (provider_policy_needs_exec(&p->policy) && !cfg->exec) {
-		log_error("policy %s: names an evaluator or a handler, but the topology does not let this provider "
-			  "run programs (set exec = yes in its [provider %s] section)", cfg->policy_path, cfg->name);
-		return -1;
-	}
+	if (provider_policy_read(&p->policy, cfg->policy_path, &how, err, sizeof(err)) < 0)
+		return role_report_bad_config(cfg->status_fd, err);
 	if (provider_policy_needs_exec(&p->policy) &&
 	    exec_domain_prepare(cfg->program_rules, cfg->n_program_rules, cfg->weaken_program_landlock, err,
 				sizeof(err)) < 0) {
 		log_error("the programs' Landlock domain: %s", err);
-		return -1;
+		return 1;
 	}
 	if (keys_load_signal_secret(cfg->secret_key_path, p->sk, err, sizeof(err)) < 0) {
-		log_error("signal key: %s", err);
-		return -1;
+		char why[600];
+		snprintf(why, sizeof(why), "signal key: %s", err);
+		return role_report_bad_config(cfg->status_fd, why);
 	}
 	if (decider_init(&p->decider, &p->policy, cfg->name) < 0) {
 		log_errno("replay cache");
-		return -1;
+		return 1;
 	}
 	return 0;
 }
@@ -222,7 +218,12 @@ int provider_main(const struct provider_config *cfg, const struct role_seal *sea
 		log_errno("cannot initialise");
 		goto out;
 	}
-	if (load_private_state(&p) < 0 || provider_init(&p) < 0)
+	int unloaded = load_private_state(&p);
+	if (unloaded != 0) {
+		status = unloaded;
+		goto out;
+	}
+	if (provider_init(&p) < 0)
 		goto out;
 	if (flush_frames(&p) == 0 && loop(&p, seal) == 0 && (p.seq == p.covered_seq || emit_checkpoint(&p) == 0) &&
 	    flush_frames(&p) == 0)

@@ -28,6 +28,7 @@ enum provider_fd {
 struct provider_config {
 	const char *name;
 	const char *policy_path;     /* path as seen inside the provider's sandbox */
+	const char *policy_shown;    /* the same file as the topology names it, for its messages */
 	const char *secret_key_path; /* idem */
 	bool receive_body;           /* what the topology tells the intermediary */
 	bool exec;                   /* the topology lets it run an evaluator or handler */

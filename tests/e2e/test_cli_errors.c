@@ -92,6 +92,16 @@ static void write_fixtures(void)
 	cr_assert_eq(mpbs_prepare(&m, "A", NULL), 0);
 	snprintf(path, sizeof(path), "%s/bad.conf", m.dir);
 	cr_assert_eq(write_text_file(path, "[runner]\nuid_base = 200000\n\n[intermediary]\nlisten = 127.0.0.1:99999\n"), 0);
+	/* typo.conf: the topology, its provider's policy a typo.policy with an
+	 * unknown key on line 2 */
+	snprintf(path, sizeof(path), "%s/typo.policy", m.dir);
+	cr_assert_eq(write_text_file(path, "accept_context = CTX_ALPHA\nfrobnicate = 1\n"), 0);
+	char typo[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/topology.conf", m.dir);
+	snprintf(typo, sizeof(typo), "%s/typo.conf", m.dir);
+	char *cp[] = { "cp", path, typo, NULL };
+	cr_assert_eq(run_cmd(cp, NULL), 0);
+	cr_assert_eq(file_replace(typo, "policy = A.policy", "policy = typo.policy"), 0);
 	snprintf(path, sizeof(path), "%s/tampered.jsonl", m.dir);
 	cr_assert_eq(write_text_file(path, "{\"seq\":1,\"prev\":\"0000000000000000000000000000000000000000000000000000000000"
 					   "000000\",\"type\":\"confirmed\"}\n"),

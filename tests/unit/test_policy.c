@@ -391,3 +391,81 @@ Test(unit_policy, issue4_program_errors)
 	cr_assert_not(provider_policy_needs_exec(&p));
 	provider_policy_free(&p);
 }
+
+/* p.policy read as `mpbs-run -t` reads it (the host's view), or in the
+ * sandbox's view checked against a topology section. */
+static int read_as(struct provider_policy *p, const char *text, const struct policy_read *how, char *err,
+		   size_t errlen)
+{
+	write_file("p.policy", text);
+	return provider_policy_read(p, "p.policy", how, err, errlen);
+}
+
+/* The same keys and values, but no key is read and no program looked up:
+ * those are the sandbox's (/keys, /exec), and a secret -t does not need. */
+Test(unit_policy, host_view_checks_syntax_and_values_without_keys_or_programs)
+{
+	static const char text[] = "accept_context = A\nrequire_token = yes\ntoken_key = token.key\n"
+				   "evaluator = /exec/not-here.sh --flag\naction = exec /exec/handler.sh\n";
+	const struct policy_read host = { .keys_dir = "nokeys", .host_view = true };
+	struct provider_policy p;
+	char err[512] = "";
+	cr_assert_eq(read_as(&p, text, &host, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(p.token_key_path, "nokeys/token.key", "resolved where the provider will look");
+	cr_assert_not(p.has_token_key, "no key was read");
+	cr_assert_eq(p.token_key[0] | p.token_key[31], 0);
+	cr_assert_eq(p.evaluator.argc, 2);
+	cr_assert(provider_policy_needs_exec(&p));
+	provider_policy_free(&p);
+
+	/* what the provider itself would refuse of the same file */
+	const struct policy_read sandbox = { .keys_dir = "nokeys" };
+	cr_assert_eq(read_as(&p, text, &sandbox, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "p.policy:3: token_key: open nokeys/token.key: No such file or directory");
+
+	/* and every syntax or value error, as in the sandbox */
+	static const struct {
+		const char *text, *message;
+	} bad[] = {
+		{ "accept_context = A\nfrobnicate = 1\n", "p.policy:2: frobnicate: unknown key" },
+		{ "[other]\naccept_context = A\n", "p.policy:1: [other]: unknown section (only [policy] is allowed)" },
+		{ "accept_context = A\nrequire_token = yes\n", "p.policy: token_key: required when require_token = yes" },
+		{ "accept_context = A\ntoken_key = ../t.key\n",
+		  "p.policy:2: token_key: expected a file name in the provider's key directory (no '/'), got '../t.key'" },
+		{ "accept_context = A\nevaluator = exec/x.sh\n",
+		  "p.policy:2: evaluator: expected an absolute path to a program, got 'exec/x.sh'" },
+		{ "accept_context = A\nmax_concurrent = 0\n",
+		  "p.policy:2: max_concurrent: expected an integer from 1 to 256, got '0'" },
+		{ "receive_body = yes\n", "p.policy: accept_context: missing required key" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(read_as(&p, bad[i].text, &host, err, sizeof(err)), -1, "%s", bad[i].text);
+		cr_assert_str_eq(err, bad[i].message);
+	}
+	struct stat st;
+	cr_assert_neq(stat("nokeys", &st), 0, "the host's view made nothing");
+}
+
+/* What a policy asks of its [provider NAME] section, on the asking key's
+ * line, and under the name the caller gives the file. */
+Test(unit_policy, what_the_policy_asks_of_the_topology_names_its_line)
+{
+	struct provider_policy p;
+	char err[512] = "";
+	struct policy_read how = { .host_view = true, .provider = "B", .shown_as = "/etc/mpbs/B.policy" };
+	cr_assert_eq(read_as(&p, "accept_context = A\n\nreceive_body = yes\n", &how, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "/etc/mpbs/B.policy:3: receive_body: yes, but the topology does not forward the body to "
+			      "this provider (set receive_body = yes in its [provider B] section)");
+	cr_assert_eq(read_as(&p, "accept_context = A\naction = exec /exec/h.sh\n", &how, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "/etc/mpbs/B.policy:2: action: a program, but the topology does not let this provider run "
+			      "programs (set exec = yes in its [provider B] section)");
+	how.receive_body = how.exec = true;
+	cr_assert_eq(read_as(&p, "accept_context = A\naction = exec /exec/h.sh\nreceive_body = yes\n", &how, err,
+			     sizeof(err)),
+		     0, "%s", err);
+	provider_policy_free(&p);
+	how.provider = NULL; /* not checked against a topology */
+	how.receive_body = false;
+	cr_assert_eq(read_as(&p, "accept_context = A\nreceive_body = yes\n", &how, err, sizeof(err)), 0, "%s", err);
+	provider_policy_free(&p);
+}
