@@ -13,16 +13,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../lib/ini_file.h"
 #include "../lib/keys.h"
 #include "../lib/log.h"
+#include "../roles/provider/policy.h"
 #include "cli.h"
 #include "key_files.h"
 #include "topology.h"
 
 #define KEYS_SUB "keys"
-/* A policy file is at most this long (roles/provider/policy.c reads the same). */
-#define POLICY_BYTES_MAX (64u * 1024)
 #define KEY_SETS_MAX (TOPO_PROVIDERS_MAX + 1)
 
 struct keys_job {
@@ -46,45 +44,20 @@ static void usage(FILE *out)
 		"would be refused by the run; 2 a bad command line; 78 a bad topology\n");
 }
 
-/* The policy's token_key, if it names one: the only thing `keys init`
- * reads of a provider's policy (the run never reads it: the provider does). */
-struct token_scan {
-	char *name;
-};
-
-static int scan_header(struct ini_file *f, void *ctx, const char *line)
+/* The policy's token_key, if it names one: what `keys init` needs of a
+ * provider's policy, read by the provider's own parser in the host's view
+ * (nothing secret opened) and freed at once; a policy that would not load
+ * writes nothing. */
+static int policy_token_name(const struct topo_provider *tp, char name[NAME_MAX + 1], char *err, size_t errlen)
 {
-	(void)f;
-	(void)ctx;
-	(void)line;
-	return 0;
-}
-
-static int scan_key(struct ini_file *f, void *ctx, const char *key, const char *value)
-{
-	struct token_scan *s = ctx;
-	if (strcmp(key, "token_key") != 0)
-		return 0;
-	if (value[0] == '\0' || strchr(value, '/') || strcmp(value, ".") == 0 || strcmp(value, "..") == 0 ||
-	    strlen(value) > NAME_MAX)
-		return ini_fail(f, f->line, NULL, key, "expected a file name in the provider's key directory (no '/'), "
-				"got '%.64s'", value);
-	snprintf(s->name, NAME_MAX + 1, "%s", value);
-	return 0;
-}
-
-static int policy_token_name(const char *policy, char name[NAME_MAX + 1], char *err, size_t errlen)
-{
-	static const struct ini_file_ops ops = { .header = scan_header, .key = scan_key,
-						 .syntax_hint = "expected 'key = value' or a comment" };
-	struct ini_file f;
-	struct token_scan s = { .name = name };
+	struct provider_policy pol;
+	const struct policy_read how = { .keys_dir = tp->keys, .host_view = true };
 	name[0] = '\0';
-	ini_file_init(&f, policy);
-	if (ini_file_parse(&f, POLICY_BYTES_MAX, &ops, &s) < 0) {
-		snprintf(err, errlen, "%s", f.err);
+	if (provider_policy_read(&pol, tp->policy, &how, err, errlen) < 0)
 		return -1;
-	}
+	if (pol.token_key_path)
+		snprintf(name, NAME_MAX + 1, "%s", basename(pol.token_key_path));
+	provider_policy_free(&pol);
 	return 0;
 }
 
@@ -96,7 +69,7 @@ static int plan_keys(struct keys_job *j, char *err, size_t errlen)
 		const struct topo_provider *tp = &t->providers[i];
 		struct key_set *s = &j->sets[j->n];
 		snprintf(j->who[j->n], sizeof(j->who[0]), "provider %s", tp->name);
-		if (policy_token_name(tp->policy, j->token_name[j->n], err, errlen) < 0)
+		if (policy_token_name(tp, j->token_name[j->n], err, errlen) < 0)
 			return -1;
 		*s = (struct key_set){ .who = j->who[j->n], .dir = tp->keys, .owner = key_owner_uid(t, ROLE_PROVIDER, i),
 				       .token_name = j->token_name[j->n][0] ? j->token_name[j->n] : NULL };
