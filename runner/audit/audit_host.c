@@ -222,7 +222,7 @@ const struct host_check host_checks[HOST_CHECK_COUNT] = {
 	[HOST_NETNS_LINKS] = { "host.netns-links", "netns links of PID (libnl)", MECH_NETNS, CLAIM(3) | CLAIM(5) | CLAIM(7),
 			       NULL, "ns/net", ALL, check_links, audit_view_links },
 	[HOST_FD_TABLE] = { "host.fd-table", "/proc/PID/fd", MECH_FDS, CLAIM(4) | CLAIM(6) | CLAIM(7), NULL, "fd",
-			    ALL, check_fds },
+			    ALL, check_fds, audit_view_fds },
 	[HOST_NO_GROUPS] = { "host.no-supplementary-groups", "/proc/PID/status Groups", MECH_SPAWN, CLAIM(4) | CLAIM(8),
 			     "none", NULL, ALL, audit_check_groups },
 	[HOST_EMPTY_ENVIRON] = { "host.empty-environ", "/proc/PID/environ", MECH_SPAWN, CLAIM(1) | CLAIM(4),

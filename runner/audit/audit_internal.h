@@ -186,6 +186,7 @@ int audit_differential(struct audit *a, char *err, size_t errlen);
  * user of a non-dumpable role (host_check.unprivileged) */
 const struct host_view *audit_view_namespaces(struct audit *a, size_t k, struct audit_row *row);
 const struct host_view *audit_view_links(struct audit *a, size_t k, struct audit_row *row);
+const struct host_view *audit_view_fds(struct audit *a, size_t k, struct audit_row *row);
 
 /* audit_report.c: marks the rows a --rootless run weakens (their
  * mechanism is in runner/rootless.c's list) as WEAKENED */

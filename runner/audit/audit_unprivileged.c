@@ -6,7 +6,8 @@
  * environ (and pidfd namespace ioctls, setns through a pidfd, pidfd_getfd).
  * What /proc still shows anyone, read here from the host, never from the
  * role: NSpid in status, the per-network-namespace /proc/PID/net, the
- * mount table, uid_map. What none of it shows is left UNOBSERVED. */
+ * mount table, uid_map, the size of /proc/PID/fd. What none of it shows
+ * is left UNOBSERVED. */
 #include "audit_internal.h"
 
 #include <ctype.h>
@@ -219,5 +220,26 @@ const struct host_view *audit_view_links(struct audit *a, size_t k, struct audit
 	snprintf(r->got, sizeof(r->got), "%zu links, %zu up", all.n, up.n);
 	r->ok = lo ? all.n == 1 && strcmp(all.name[0], "lo") == 0 && up.n == 1 && strcmp(up.name[0], "lo") == 0
 		   : up.n == 0;
+	return NULL;
+}
+
+/* The size stat reports of /proc/PID/fd is the number of fds the process
+ * has open, which needs no ptrace access (the entries do): stdin, stdout,
+ * stderr and the fds the plan gives it, nothing more. */
+const struct host_view *audit_view_fds(struct audit *a, size_t k, struct audit_row *r)
+{
+	char path[64];
+	struct stat st;
+	long given = a->env[k].n_fds, expected = ROLE_FD_FIRST + given;
+	r->action = "stat /proc/PID/fd: its size is the number of open fds";
+	snprintf(r->expected, sizeof(r->expected), "%ld open (0-%d and the %ld given)", expected, ROLE_FD_FIRST - 1,
+		 given);
+	proc_path(path, sizeof(path), a->idle[k].pid, "fd");
+	if (stat(path, &st) < 0) {
+		snprintf(r->got, sizeof(r->got), "stat %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	snprintf(r->got, sizeof(r->got), "%lld open", (long long)st.st_size);
+	r->ok = st.st_size == expected;
 	return NULL;
 }
