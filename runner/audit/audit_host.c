@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 /* Host-side checks of every role's live sealed sandbox, read from /proc
  * and its network namespace: seccomp mode, no_new_privs, capabilities,
- * namespaces, host uid, links, fd table, a provider's mounts. */
+ * namespaces, host uid, links, fd table, a provider's mounts. As a normal
+ * user, the checks /proc refuses read audit_unprivileged.c's views instead,
+ * or are UNOBSERVED. */
 #include "audit_internal.h"
 
 #include <errno.h>

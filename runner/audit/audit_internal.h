@@ -2,9 +2,11 @@
 /* What the audit's files share (runner/audit/audit*.c): the audit's state,
  * its rows, and the steps audit_run (audit.c) takes in order: live
  * sandboxes (audit_spawn.c), host-side checks of them (audit_host.c,
- * audit_fork.c), the probes (audit_probes.c) and the host's look after
- * some of them (audit_after_probe.c), the differential run (audit_diff.c),
- * the argument surface (audit_surface.c), and the report (audit_report.c). */
+ * audit_fork.c; as a normal user, audit_unprivileged.c), the probes
+ * (audit_probes.c) and the host's look after some of them
+ * (audit_after_probe.c), the differential run (audit_diff.c), the argument
+ * surface (audit_surface.c), and the report (audit_report.c, each row's
+ * outcome from audit_outcome.c). */
 #ifndef MPBS_AUDIT_INTERNAL_H
 #define MPBS_AUDIT_INTERNAL_H
 
