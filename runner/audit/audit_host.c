@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 /* Host-side checks of every role's live sealed sandbox, read from /proc
  * and its network namespace: seccomp mode, no_new_privs, capabilities,
- * namespaces, host uid, links, fd table, a provider's mounts. */
+ * namespaces, host uid, links, fd table, a provider's mounts. As a normal
+ * user, the checks /proc refuses read audit_unprivileged.c's views instead,
+ * or are UNOBSERVED. */
 #include "audit_internal.h"
 
 #include <errno.h>
@@ -215,13 +217,14 @@ const struct host_check host_checks[HOST_CHECK_COUNT] = {
 	[HOST_CAPABILITIES] = { "host.capabilities", "/proc/PID/status CapInh/Prm/Eff/Bnd/Amb", MECH_CAPS, CLAIM(8),
 				"all 0", NULL, ALL, check_capabilities },
 	[HOST_NAMESPACES] = { "host.namespaces", "stat /proc/PID/ns/{user,net,mnt,pid,ipc,uts,cgroup}", MECH_NAMESPACES,
-			      CLAIM(4) | CLAIM(8), "all its own", "ns/user", ALL, check_namespaces },
+			      CLAIM(4) | CLAIM(8), "all its own", "ns/user", ALL, check_namespaces,
+			      audit_view_namespaces },
 	[HOST_UID] = { "host.uid", "/proc/PID/status Uid (real, effective, saved, fs)", MECH_USERNS, CLAIM(4) | CLAIM(8),
 		       NULL, NULL, ALL, check_uid },
 	[HOST_NETNS_LINKS] = { "host.netns-links", "netns links of PID (libnl)", MECH_NETNS, CLAIM(3) | CLAIM(5) | CLAIM(7),
-			       NULL, "ns/net", ALL, check_links },
+			       NULL, "ns/net", ALL, check_links, audit_view_links },
 	[HOST_FD_TABLE] = { "host.fd-table", "/proc/PID/fd", MECH_FDS, CLAIM(4) | CLAIM(6) | CLAIM(7), NULL, "fd",
-			    ALL, check_fds },
+			    ALL, check_fds, audit_view_fds },
 	[HOST_NO_GROUPS] = { "host.no-supplementary-groups", "/proc/PID/status Groups", MECH_SPAWN, CLAIM(4) | CLAIM(8),
 			     "none", NULL, ALL, audit_check_groups },
 	[HOST_EMPTY_ENVIRON] = { "host.empty-environ", "/proc/PID/environ", MECH_SPAWN, CLAIM(1) | CLAIM(4),
@@ -247,9 +250,8 @@ const struct host_check host_checks[HOST_CHECK_COUNT] = {
 };
 
 /* Whether the audit may read /proc/PID/entry (NULL: nothing to read). A
- * normal user (--rootless) may not, of a non-dumpable process: then the
- * row says so and is marked unobserved, not VIOLATED. */
-static bool ptrace_readable(pid_t pid, const char *entry, struct audit_row *row)
+ * normal user (--rootless) may not, of a non-dumpable process. */
+static bool ptrace_readable(pid_t pid, const char *entry)
 {
 	char path[64];
 	if (!entry)
@@ -260,11 +262,34 @@ static bool ptrace_readable(pid_t pid, const char *entry, struct audit_row *row)
 		close(fd);
 		return true;
 	}
-	if (errno != EACCES)
-		return true; /* the check reports it */
-	snprintf(row->got, sizeof(row->got), "/proc/PID/%s: %s", entry, strerror(EACCES));
-	row->weakened = &audit_unobserved;
-	return false;
+	return errno != EACCES; /* any other error: the check reports it */
+}
+
+/* Check id of role k where /proc/PID/<its ptrace_entry> is refused: its
+ * unprivileged view if it has one (ENFORCED or VIOLATED by what that
+ * shows), and an UNOBSERVED row for what no view shows. */
+static int check_unprivileged(struct audit *a, size_t k, enum host_check_id id, struct audit_row *row)
+{
+	const struct host_check *c = &host_checks[id];
+	const struct host_view *unseen = NULL;
+	if (c->unprivileged)
+		unseen = c->unprivileged(a, k, row);
+	else {
+		snprintf(row->got, sizeof(row->got), "/proc/PID/%s: %s", c->ptrace_entry, strerror(EACCES));
+		row->unobserved = true;
+	}
+	if (!unseen)
+		return 0;
+	/* row is not used after this: a new row may move the array */
+	struct audit_row *rest = audit_host_row(a, k, id);
+	if (!rest)
+		return -1;
+	rest->id = unseen->id;
+	rest->action = unseen->action;
+	snprintf(rest->expected, sizeof(rest->expected), "%s", unseen->expected);
+	snprintf(rest->got, sizeof(rest->got), "/proc/PID/%s: %s", c->ptrace_entry, strerror(EACCES));
+	rest->unobserved = true;
+	return 0;
 }
 
 int audit_host_checks(struct audit *a, char *err, size_t errlen)
@@ -274,13 +299,15 @@ int audit_host_checks(struct audit *a, char *err, size_t errlen)
 			if (!host_checks[id].live || !(host_checks[id].roles & audit_probe_role(&a->plan.roles[k])))
 				continue;
 			struct audit_row *row = audit_host_row(a, k, id);
-			if (!row) {
+			int rc = 0;
+			if (row && ptrace_readable(a->idle[k].pid, host_checks[id].ptrace_entry))
+				host_checks[id].live(a, k, row);
+			else if (row)
+				rc = check_unprivileged(a, k, id, row);
+			if (!row || rc < 0) {
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
-			if (!ptrace_readable(a->idle[k].pid, host_checks[id].ptrace_entry, row))
-				continue;
-			host_checks[id].live(a, k, row);
 		}
 	return 0;
 }

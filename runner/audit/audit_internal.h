@@ -2,9 +2,11 @@
 /* What the audit's files share (runner/audit/audit*.c): the audit's state,
  * its rows, and the steps audit_run (audit.c) takes in order: live
  * sandboxes (audit_spawn.c), host-side checks of them (audit_host.c,
- * audit_fork.c), the probes (audit_probes.c) and the host's look after
- * some of them (audit_after_probe.c), the differential run (audit_diff.c),
- * the argument surface (audit_surface.c), and the report (audit_report.c). */
+ * audit_fork.c; as a normal user, audit_unprivileged.c), the probes
+ * (audit_probes.c) and the host's look after some of them
+ * (audit_after_probe.c), the differential run (audit_diff.c), the argument
+ * surface (audit_surface.c), and the report (audit_report.c, each row's
+ * outcome from audit_outcome.c). */
 #ifndef MPBS_AUDIT_INTERNAL_H
 #define MPBS_AUDIT_INTERNAL_H
 
@@ -31,10 +33,24 @@ struct audit_row {
 	char got[96];
 	bool ok;
 	/* Not ENFORCED, not VIOLATED: a --rootless run lacks the layer this row
-	 * tests, or a normal user cannot observe it (audit_mark_weakened).
-	 * NULL: the row counts by ok. */
+	 * tests (audit_mark_weakened). NULL: the row counts by ok. */
 	const struct weakening *weakened;
+	/* Not ENFORCED, not VIOLATED, not WEAKENED: the layer is there (the
+	 * sandbox is the same) but this audit could not see it, as a normal
+	 * user cannot read /proc/PID/{ns,fd,environ} of a non-dumpable role
+	 * (audit_unobserved_why). Wins over weakened and ok. */
+	bool unobserved;
 };
+
+/* audit_outcome.c: what the report says of a row, and the counts of each */
+enum audit_outcome { AUDIT_ENFORCED, AUDIT_VIOLATED, AUDIT_WEAKENED, AUDIT_UNOBSERVED, AUDIT_OUTCOMES };
+enum audit_outcome audit_row_outcome(const struct audit_row *r);
+/* "ENFORCED", "VIOLATED", "WEAKENED", "UNOBSERVED" */
+const char *audit_outcome_name(enum audit_outcome o);
+/* counts[o]: how many of the n rows have outcome o */
+void audit_count_outcomes(const struct audit_row *rows, size_t n, size_t counts[AUDIT_OUTCOMES]);
+/* Why a row is UNOBSERVED, for the report, JSON and JUnit. */
+extern const char audit_unobserved_why[];
 
 struct audit {
 	struct run_plan plan;
@@ -127,6 +143,18 @@ struct host_check {
 	 * and the check, which fills row's got, ok (and expected if NULL). */
 	unsigned roles;
 	void (*live)(struct audit *a, size_t k, struct audit_row *row);
+	/* The same claim read from what /proc shows a normal user (where
+	 * ptrace_entry is refused), or NULL: the row is UNOBSERVED. It may set
+	 * the row's action and expected to what it could see, and returns
+	 * what it could not, for an UNOBSERVED row of its own (NULL: none). */
+	const struct host_view *(*unprivileged)(struct audit *a, size_t k, struct audit_row *row);
+};
+
+/* What an unprivileged view could not see of a check, as its own row. */
+struct host_view {
+	const char *id;
+	const char *action;
+	const char *expected;
 };
 
 extern const struct host_check host_checks[HOST_CHECK_COUNT];
@@ -156,12 +184,15 @@ void audit_check_scm_receive(struct audit *a, struct audit_row *host);
 /* audit_diff.c: the differential run (claim 2) */
 int audit_differential(struct audit *a, char *err, size_t errlen);
 
+/* audit_unprivileged.c: host checks read from what /proc shows a normal
+ * user of a non-dumpable role (host_check.unprivileged) */
+const struct host_view *audit_view_namespaces(struct audit *a, size_t k, struct audit_row *row);
+const struct host_view *audit_view_links(struct audit *a, size_t k, struct audit_row *row);
+const struct host_view *audit_view_fds(struct audit *a, size_t k, struct audit_row *row);
+
 /* audit_report.c: marks the rows a --rootless run weakens (their
  * mechanism is in runner/rootless.c's list) as WEAKENED */
 void audit_mark_weakened(struct audit *a);
-/* audit_report.c: what a row of a check a normal user cannot observe is
- * marked with (its check did not run) */
-extern const struct weakening audit_unobserved;
 
 /* audit_report.c: prints the report, writes JSON and JUnit; returns the exit status */
 int audit_report(const struct audit *a, const struct audit_options *o);

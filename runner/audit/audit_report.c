@@ -27,13 +27,6 @@ static unsigned row_weight(const struct audit_row *r)
 	return w ? w : 500;
 }
 
-const struct weakening audit_unobserved = {
-	0, "not observable by a normal user",
-	"/proc/PID/ns, fd and environ of a non-dumpable process need ptrace access, which only CAP_SYS_PTRACE in "
-	"the initial user namespace grants over a role; the check runs in the root audit",
-	0,
-};
-
 void audit_mark_weakened(struct audit *a)
 {
 	for (size_t i = 0; i < a->n_rows; i++)
@@ -43,21 +36,28 @@ void audit_mark_weakened(struct audit *a)
 
 static const char *row_verdict(const struct audit_row *r)
 {
-	return r->weakened ? "WEAKENED" : r->ok ? "ENFORCED" : "VIOLATED";
+	return audit_outcome_name(audit_row_outcome(r));
 }
 
 static bool row_violated(const struct audit_row *r)
 {
-	return !r->ok && !r->weakened;
+	return audit_row_outcome(r) == AUDIT_VIOLATED;
 }
 
-/* 0.0 (nothing exposed) .. 10.0 (every check failed). A WEAKENED row
- * counts on neither side: the audit has no verdict of it. */
+/* Whether the audit has a verdict of the row (ENFORCED or VIOLATED). */
+static bool row_judged(const struct audit_row *r)
+{
+	enum audit_outcome o = audit_row_outcome(r);
+	return o == AUDIT_ENFORCED || o == AUDIT_VIOLATED;
+}
+
+/* 0.0 (nothing exposed) .. 10.0 (every check failed). A WEAKENED or
+ * UNOBSERVED row counts on neither side: the audit has no verdict of it. */
 static double role_score(const struct audit *a, size_t k)
 {
 	double all = 0, bad = 0;
 	for (size_t i = 0; i < a->n_rows; i++)
-		if (a->rows[i].role == k && !a->rows[i].weakened) {
+		if (a->rows[i].role == k && row_judged(&a->rows[i])) {
 			all += row_weight(&a->rows[i]);
 			bad += a->rows[i].ok ? 0 : row_weight(&a->rows[i]);
 		}
@@ -73,7 +73,7 @@ static enum verdict claim_verdict(const struct audit *a, size_t k, int claim, un
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
 		/* a row the audit could not observe is evidence neither way */
-		if (r->role != k || !(r->claims & CLAIM(claim)) || r->weakened == &audit_unobserved)
+		if (r->role != k || !(r->claims & CLAIM(claim)) || r->unobserved)
 			continue;
 		*mechs |= 1u << r->mech;
 		enum verdict rv = row_violated(r) ? V_VIOLATED : r->weakened ? V_WEAKENED : V_ENFORCED;
@@ -97,38 +97,48 @@ static void mech_list(unsigned mechs, char *buf, size_t len)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", probe_mechanism_name(m));
 }
 
-static size_t count_weakened(const struct audit *a)
+static size_t count_outcome(const struct audit *a, enum audit_outcome o)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < a->n_rows; i++)
-		n += a->rows[i].weakened != NULL;
-	return n;
+	size_t counts[AUDIT_OUTCOMES];
+	audit_count_outcomes(a->rows, a->n_rows, counts);
+	return counts[o];
 }
 
-/* What w is, if a row of a is marked with it. */
+/* What w is, if a WEAKENED row of a is marked with it. */
 static void print_weakening(const struct audit *a, const struct weakening *w)
 {
 	size_t rows = 0;
 	for (size_t i = 0; i < a->n_rows; i++)
-		rows += a->rows[i].weakened == w;
+		rows += audit_row_outcome(&a->rows[i]) == AUDIT_WEAKENED && a->rows[i].weakened == w;
 	if (rows)
 		printf("  %s (%zu rows): %s\n", w->name, rows, w->why);
 }
 
+/* ", 8 weakened (...), 25 unobserved (...)", or nothing in a root audit */
+static void print_uncounted(size_t weakened, size_t unobserved, const char *weakened_note,
+			    const char *unobserved_note)
+{
+	if (weakened)
+		printf(", %zu %s", weakened, weakened_note);
+	if (unobserved)
+		printf(", %zu %s", unobserved, unobserved_note);
+}
+
 static void print_report(const struct audit *a, size_t violated)
 {
-	size_t weakened = count_weakened(a);
+	size_t weakened = count_outcome(a, AUDIT_WEAKENED), unobserved = count_outcome(a, AUDIT_UNOBSERVED);
 	violated -= audit_surface_violated(a->surface);
 	printf("mpbs-run audit: %zu distinct probes, %zu checks run, %zu violated", probe_count + HOST_CHECK_COUNT,
 	       a->n_rows, violated);
-	if (weakened)
-		printf(", %zu weakened (--rootless: runner/rootless.c)", weakened);
+	print_uncounted(weakened, unobserved, "weakened (--rootless: runner/rootless.c)",
+			"unobserved (not visible to a normal user)");
 	printf("\n\n");
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
+		enum audit_outcome o = audit_row_outcome(r);
 		printf("%-8s %-14s %-34s expected %-8s got %-24s [%s]", row_verdict(r), a->plan.roles[r->role].label,
 		       r->id, r->expected, r->got, probe_mechanism_name(r->mech));
-		if (r->weakened)
+		if (o == AUDIT_WEAKENED)
 			printf(" %s", r->weakened->name);
 		printf("\n");
 	}
@@ -154,16 +164,18 @@ static void print_report(const struct audit *a, size_t violated)
 		printf("\nargument surface: not run under --audit-weaken\n");
 	/* the last line covers both sections: what a reader of the tail sees */
 	if (weakened) {
-		printf("\nweakened (not ENFORCED, not VIOLATED):\n");
-		for (size_t w = 0; w <= rootless_n_weakenings; w++)
-			print_weakening(a, w < rootless_n_weakenings ? &rootless_weakenings[w] : &audit_unobserved);
+		printf("\nweakened (not ENFORCED, not VIOLATED): the layer is absent\n");
+		for (size_t w = 0; w < rootless_n_weakenings; w++)
+			print_weakening(a, &rootless_weakenings[w]);
 	}
+	if (unobserved)
+		printf("\nunobserved (not ENFORCED, not VIOLATED, not WEAKENED), %zu rows: %s\n", unobserved,
+		       audit_unobserved_why);
 	const char *outcome = violated + audit_surface_violated(a->surface) ? "FAILED"
-			      : weakened ? "nothing violated" : "every claim held";
+			      : weakened + unobserved ? "nothing violated" : "every claim held";
 	printf("\nmpbs-run audit: %s: %zu probe checks and %zu argument-surface rows violated", outcome, violated,
 	       audit_surface_violated(a->surface));
-	if (weakened)
-		printf(", %zu checks WEAKENED", weakened);
+	print_uncounted(weakened, unobserved, "checks WEAKENED", "checks UNOBSERVED");
 	printf("\n");
 }
 
@@ -204,16 +216,20 @@ static int write_json(const struct audit *a, const char *path, size_t violated, 
 					a->plan.roles[r->role].label, "action", r->action, "mechanism",
 					probe_mechanism_name(r->mech), "claims", claims_json(r->claims), "expected",
 					r->expected, "got", r->got, "verdict", row_verdict(r));
-		if (row && r->weakened)
+		enum audit_outcome o = audit_row_outcome(r);
+		if (row && o == AUDIT_WEAKENED)
 			json_object_set_new(row, "weakened", json_pack("{s:s, s:s}", "layer", r->weakened->name, "why",
 								       r->weakened->why));
+		if (row && o == AUDIT_UNOBSERVED)
+			json_object_set_new(row, "unobserved", json_pack("{s:s}", "why", audit_unobserved_why));
 		json_array_append_new(results, row);
 	}
 	for (size_t k = 0; k < a->plan.n_roles; k++)
 		json_object_set_new(scores, a->plan.roles[k].label, json_real(role_score(a, k)));
-	json_t *doc = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes",
+	json_t *doc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "probes",
 				(json_int_t)(probe_count + HOST_CHECK_COUNT), "checks", (json_int_t)a->n_rows, "violated",
-				(json_int_t)violated, "weakened", (json_int_t)count_weakened(a), "results", results,
+				(json_int_t)violated, "weakened", (json_int_t)count_outcome(a, AUDIT_WEAKENED),
+				"unobserved", (json_int_t)count_outcome(a, AUDIT_UNOBSERVED), "results", results,
 				"matrix", matrix_json(a), "exposure", scores, "exit", status);
 	if (doc && a->surface)
 		json_object_set_new(doc, "surface", audit_surface_json(a->surface));
@@ -258,17 +274,22 @@ void audit_junit_case(FILE *f, const char *classname, const char *name, bool ok,
 	fputs("</testcase>\n", f);
 }
 
-/* A WEAKENED row: a skipped test case that says why. */
-static void junit_weakened(FILE *f, const char *classname, const struct audit_row *r)
+/* A WEAKENED or UNOBSERVED row: a skipped test case that says why. */
+static void junit_skipped(FILE *f, const char *classname, const struct audit_row *r)
 {
+	bool weakened = audit_row_outcome(r) == AUDIT_WEAKENED;
 	fputs("<testcase classname=\"", f);
 	xml_escaped(f, classname);
 	fputs("\" name=\"", f);
 	xml_escaped(f, r->id);
-	fputs("\"><skipped message=\"WEAKENED: ", f);
-	xml_escaped(f, r->weakened->name);
+	fputs("\"><skipped message=\"", f);
+	xml_escaped(f, row_verdict(r));
 	fputs(": ", f);
-	xml_escaped(f, r->weakened->why);
+	if (weakened) {
+		xml_escaped(f, r->weakened->name);
+		fputs(": ", f);
+	}
+	xml_escaped(f, weakened ? r->weakened->why : audit_unobserved_why);
 	fputs(" (got ", f);
 	xml_escaped(f, r->got);
 	fputs(")\"/></testcase>\n", f);
@@ -282,13 +303,14 @@ static int write_junit(const struct audit *a, const char *path, size_t violated)
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
 		   "<testsuite name=\"mpbs-audit\" tests=\"%zu\" failures=\"%zu\"", a->n_rows,
 		violated - audit_surface_violated(a->surface));
-	if (count_weakened(a))
-		fprintf(f, " skipped=\"%zu\"", count_weakened(a));
+	size_t skipped = count_outcome(a, AUDIT_WEAKENED) + count_outcome(a, AUDIT_UNOBSERVED);
+	if (skipped)
+		fprintf(f, " skipped=\"%zu\"", skipped);
 	fputs(">\n", f);
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct audit_row *r = &a->rows[i];
-		if (r->weakened)
-			junit_weakened(f, a->plan.roles[r->role].label, r);
+		if (!row_judged(r))
+			junit_skipped(f, a->plan.roles[r->role].label, r);
 		else
 			audit_junit_case(f, a->plan.roles[r->role].label, r->id, r->ok, r->action, r->expected,
 					 r->got, probe_mechanism_name(r->mech));

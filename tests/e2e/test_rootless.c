@@ -292,29 +292,85 @@ static const char *verdict_of(json_t *results, const char *id, const char *role)
 	return json_string_value(json_object_get(r, "verdict"));
 }
 
-Test(e2e_rootless, audit_as_normal_user_marks_weakened_and_violates_nothing, .init = setup, .fini = teardown,
-     .timeout = 600)
+/* The audit as the normal user, its JSON and JUnit in the user's home;
+ * returns its exit status and the JSON report (never NULL). */
+static int rootless_audit(const char *weaken, json_t **report, char **junit_text)
 {
 	char json[PATH_MAX + 16], junit[PATH_MAX + 16];
 	snprintf(json, sizeof(json), "%s/audit.json", rl.home);
 	snprintf(junit, sizeof(junit), "%s/audit.xml", rl.home);
-	const char *args[] = { "--audit", "--rootless", "--json", json, "--junit", junit, NULL };
+	const char *args[] = { "--audit", "--rootless", "--json", json, "--junit", junit, NULL, NULL, NULL };
+	if (weaken) {
+		args[6] = "--audit-weaken";
+		args[7] = weaken;
+	}
 	char *out;
-	cr_assert_eq(run(command(args, true), true, &out), 0, "audit: %s", out);
+	int status = run(command(args, true), true, &out);
+	*report = json_load_file(json, 0, NULL);
+	cr_assert_not_null(*report, "no JSON report: %s", out);
 	free(out);
-	json_t *report = json_load_file(json, 0, NULL);
-	cr_assert_not_null(report);
+	*junit_text = read_file(junit, NULL);
+	cr_assert_not_null(*junit_text);
+	return status;
+}
+
+/* Every row of this verdict, as "ID/ROLE" in report order, each followed by a space. */
+static void rows_with(json_t *results, const char *verdict, char *out, size_t len)
+{
+	size_t i, used = 0;
+	json_t *r;
+	out[0] = '\0';
+	json_array_foreach (results, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "verdict")), verdict) == 0 && used < len)
+			used += (size_t)snprintf(out + used, len - used, "%s/%s ",
+						 json_string_value(json_object_get(r, "id")),
+						 json_string_value(json_object_get(r, "role")));
+}
+
+#define EACH_ROLE(id)                                                                                              \
+	id "/intermediary " id "/association " id "/provider A " id "/provider B " id "/provider C "
+
+Test(e2e_rootless, audit_as_normal_user_marks_weakened_and_unobserved_and_violates_nothing, .init = setup,
+     .fini = teardown, .timeout = 600)
+{
+	json_t *report;
+	char *xml, rows[4096];
+	cr_assert_eq(rootless_audit(NULL, &report, &xml), 0);
 	cr_assert_eq(json_integer_value(json_object_get(report, "violated")), 0);
-	cr_assert_gt(json_integer_value(json_object_get(report, "weakened")), 0);
 	json_t *results = json_object_get(report, "results");
-	/* what rootless lacks: WEAKENED, with the layer named */
-	cr_assert_str_eq(verdict_of(results, "host.uid", "provider A"), "WEAKENED");
-	cr_assert_str_eq(verdict_of(results, "ledger.ftruncate-unsealed", "association"), "WEAKENED");
+	/* what rootless lacks, and only that: WEAKENED, with the layer named
+	 * (the user runs with no supplementary groups, which would be a sixth) */
+	rows_with(results, "WEAKENED", rows, sizeof(rows));
+	cr_assert_str_eq(rows, EACH_ROLE("host.uid") "ledger.mmap-shared-write-unsealed/association "
+						    "ledger.ftruncate-unsealed/association "
+						    "ledger.fcntl-clear-append-unsealed/association ");
+	cr_assert_eq(json_integer_value(json_object_get(report, "weakened")), 8);
 	json_t *weakened = json_object_get(row_of(results, "ledger.ftruncate-unsealed", "association"), "weakened");
 	cr_assert_str_eq(json_string_value(json_object_get(weakened, "layer")), "ledger append-only flag");
-	/* what still holds: ENFORCED, seen from the host and from inside */
-	cr_assert_str_eq(verdict_of(results, "host.seccomp-mode", "intermediary"), "ENFORCED");
-	cr_assert_str_eq(verdict_of(results, "host.capabilities", "association"), "ENFORCED");
+	/* what holds but a normal user cannot see from the host: UNOBSERVED */
+	rows_with(results, "UNOBSERVED", rows, sizeof(rows));
+	static const char *const unobserved[] = { "host.namespaces-ipc-uts-cgroup", "host.empty-environ",
+						  "host.own-stderr" };
+	size_t n_unobserved = 0;
+	for (size_t u = 0; u < 3; u++) {
+		static const char *const roles[] = { "intermediary", "association", "provider A", "provider B",
+						     "provider C" };
+		for (size_t k = 0; k < 5; k++) {
+			char row[128];
+			snprintf(row, sizeof(row), "%s/%s ", unobserved[u], roles[k]);
+			cr_assert_not_null(strstr(rows, row), "%s is not UNOBSERVED: %s", row, rows);
+			n_unobserved++;
+		}
+	}
+	cr_assert_eq(json_integer_value(json_object_get(report, "unobserved")), (json_int_t)n_unobserved, "%s", rows);
+	cr_assert_not_null(json_object_get(json_object_get(row_of(results, "host.own-stderr", "provider A"),
+							   "unobserved"), "why"));
+	/* what still holds: ENFORCED, seen from the host and from inside;
+	 * namespaces, links and the fd count through what /proc shows a normal user */
+	static const char *const host_enforced[] = { "host.seccomp-mode", "host.capabilities", "host.namespaces",
+						     "host.netns-links", "host.fd-table", "host.no-supplementary-groups" };
+	for (size_t h = 0; h < sizeof(host_enforced) / sizeof(host_enforced[0]); h++)
+		cr_assert_str_eq(verdict_of(results, host_enforced[h], "provider B"), "ENFORCED", "%s", host_enforced[h]);
 	cr_assert_str_eq(verdict_of(results, "host.provider-mounts", "provider B"), "ENFORCED");
 	size_t i, enforced_probes = 0;
 	json_t *r;
@@ -324,16 +380,34 @@ Test(e2e_rootless, audit_as_normal_user_marks_weakened_and_violates_nothing, .in
 		const char *mech = json_string_value(json_object_get(r, "mechanism"));
 		if (strcmp(mech, "seccomp") == 0 || strcmp(mech, "landlock") == 0 || strcmp(mech, "netns") == 0 ||
 		    strcmp(mech, "mntns") == 0 || strcmp(mech, "pidns") == 0)
-			cr_assert(strcmp(verdict, "ENFORCED") == 0 || strncmp(id, "host.", 5) == 0,
-				  "%s (%s) is %s", id, mech, verdict);
+			cr_assert_str_eq(verdict, "ENFORCED", "%s (%s)", id, mech);
 		enforced_probes += strncmp(id, "host.", 5) != 0 && strcmp(verdict, "ENFORCED") == 0;
 	}
 	cr_assert_gt(enforced_probes, 300, "probes ENFORCED: %zu", enforced_probes);
 	json_decref(report);
-	char *xml = read_file(junit, NULL);
-	cr_assert_not_null(xml);
-	cr_assert(strstr(xml, "failures=\"0\" skipped=\"") && strstr(xml, "<skipped message=\"WEAKENED: "), "%.400s",
-		  xml);
+	char skipped[64];
+	snprintf(skipped, sizeof(skipped), "failures=\"0\" skipped=\"%zu\"", 8 + n_unobserved);
+	cr_assert(strstr(xml, skipped) && strstr(xml, "<skipped message=\"WEAKENED: per-role host uids: ") &&
+			  strstr(xml, "<skipped message=\"UNOBSERVED: holds by construction"),
+		  "%.400s", xml);
+	free(xml);
+}
+
+/* The views a normal user's audit reads still see a layer taken off. */
+Test(e2e_rootless, audit_as_normal_user_sees_a_shared_network_namespace, .init = setup, .fini = teardown,
+     .timeout = 600)
+{
+	json_t *report;
+	char *xml;
+	cr_assert_eq(rootless_audit("netns:intermediary", &report, &xml), 1);
+	json_t *results = json_object_get(report, "results");
+	cr_assert_str_eq(verdict_of(results, "host.namespaces", "intermediary"), "VIOLATED");
+	cr_assert_str_eq(json_string_value(json_object_get(row_of(results, "host.namespaces", "intermediary"), "got")),
+			 "shares its net namespace");
+	cr_assert_str_eq(verdict_of(results, "host.netns-links", "intermediary"), "VIOLATED");
+	cr_assert_str_eq(verdict_of(results, "host.namespaces", "association"), "ENFORCED");
+	cr_assert_str_eq(verdict_of(results, "host.netns-links", "association"), "ENFORCED");
+	json_decref(report);
 	free(xml);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Rootless mode's one list (runner/rootless.c): the ids a role gets, which
- * audit rows it weakens, and that the docs name every entry of it. */
+ * audit rows it weakens, and that the docs name every entry of it; the
+ * audit's four outcomes (runner/audit/audit_outcome.c) and their counts. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../runner/audit/audit_internal.h"
 #include "../../runner/audit/probe.h"
 #include "../../runner/cli.h"
 #include "../../runner/rootless.h"
@@ -84,4 +86,49 @@ Test(unit_rootless, the_option_reaches_the_run_options)
 	cr_assert(c.run.rootless);
 	cr_assert_eq(cli_parse(2, without, &c, err, sizeof(err)), CLI_OK, "%s", err);
 	cr_assert_not(c.run.rootless, "a run is rootless only when asked");
+}
+
+Test(unit_rootless, a_row_has_one_of_four_outcomes_unobserved_first)
+{
+	const struct weakening *w = &rootless_weakenings[0];
+	struct audit_row held = { .ok = true }, failed = { .ok = false };
+	struct audit_row weak_held = { .ok = true, .weakened = w }, weak_failed = { .ok = false, .weakened = w };
+	struct audit_row unseen = { .ok = false, .unobserved = true }, unseen_weak = { .unobserved = true, .weakened = w };
+	cr_assert_eq(audit_row_outcome(&held), AUDIT_ENFORCED);
+	cr_assert_eq(audit_row_outcome(&failed), AUDIT_VIOLATED);
+	cr_assert_eq(audit_row_outcome(&weak_held), AUDIT_WEAKENED, "a weakened layer is no verdict, held or not");
+	cr_assert_eq(audit_row_outcome(&weak_failed), AUDIT_WEAKENED);
+	cr_assert_eq(audit_row_outcome(&unseen), AUDIT_UNOBSERVED, "an unobserved row never counts as violated");
+	cr_assert_eq(audit_row_outcome(&unseen_weak), AUDIT_UNOBSERVED);
+	cr_assert_str_eq(audit_outcome_name(AUDIT_ENFORCED), "ENFORCED");
+	cr_assert_str_eq(audit_outcome_name(AUDIT_VIOLATED), "VIOLATED");
+	cr_assert_str_eq(audit_outcome_name(AUDIT_WEAKENED), "WEAKENED");
+	cr_assert_str_eq(audit_outcome_name(AUDIT_UNOBSERVED), "UNOBSERVED");
+	cr_assert_str_eq(audit_outcome_name(AUDIT_OUTCOMES), "?");
+}
+
+Test(unit_rootless, outcomes_are_counted_apart)
+{
+	const struct weakening *w = &rootless_weakenings[1];
+	struct audit_row rows[] = {
+		{ .ok = true },
+		{ .ok = true },
+		{ .ok = false },
+		{ .ok = false, .weakened = w },
+		{ .ok = true, .weakened = w },
+		{ .unobserved = true },
+		{ .unobserved = true, .ok = true },
+		{ .unobserved = true, .weakened = w },
+	};
+	size_t counts[AUDIT_OUTCOMES] = { 99, 99, 99, 99 };
+	audit_count_outcomes(rows, sizeof(rows) / sizeof(rows[0]), counts);
+	cr_assert_eq(counts[AUDIT_ENFORCED], 2);
+	cr_assert_eq(counts[AUDIT_VIOLATED], 1);
+	cr_assert_eq(counts[AUDIT_WEAKENED], 2);
+	cr_assert_eq(counts[AUDIT_UNOBSERVED], 3);
+	audit_count_outcomes(rows, 0, counts);
+	for (int o = 0; o < AUDIT_OUTCOMES; o++)
+		cr_assert_eq(counts[o], 0, "no rows, no count of %s", audit_outcome_name((enum audit_outcome)o));
+	cr_assert(strstr(audit_unobserved_why, "ptrace") && strstr(audit_unobserved_why, "root audit"), "%s",
+		  audit_unobserved_why);
 }
