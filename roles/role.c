@@ -48,14 +48,18 @@ bool role_stop_requested(int sfd)
 
 static void report_error_record(int status_fd, const char *why)
 {
-	char rec[3 + 600];
+	char rec[ROLE_STATUS_RECORD_MAX];
 	size_t n = strlen(why);
-	if (n > sizeof(rec) - 3)
+	if (n > sizeof(rec) - 3) { /* cut, and say so, to fit the supervisor's buffer */
 		n = sizeof(rec) - 3;
+		memcpy(rec + sizeof(rec) - 3, "...", 3);
+		memcpy(rec + 3, why, n - 3);
+	} else {
+		memcpy(rec + 3, why, n);
+	}
 	rec[0] = STATUS_ERROR;
 	rec[1] = (char)(n & 0xff);
 	rec[2] = (char)(n >> 8);
-	memcpy(rec + 3, why, n);
 	ssize_t w;
 	do
 		w = write(status_fd, rec, 3 + n);

@@ -17,6 +17,9 @@
  * runner/seccomp_log.h.) */
 #define ROLE_STATUS_READY 'R'
 #define STATUS_ERROR 'E'
+/* The longest status record, as the supervisor buffers them: an 'E'
+ * message longer than ROLE_STATUS_RECORD_MAX - 3 bytes is cut to fit. */
+#define ROLE_STATUS_RECORD_MAX 512
 /* Exit status after an 'E' record: the supervisor does not restart it. */
 #define SPAWN_SETUP_FAILED 111
 /* Exit status after an 'E' record about the role's own configuration (a

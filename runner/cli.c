@@ -50,7 +50,7 @@ void cli_usage(FILE *out)
 		"  -h, --help               this text;  --version: the version\n"
 		"Options and operands may come in any order; \"--\" ends the options.\n"
 		"exit status: 0 clean stop; 1 a failure; 2 a bad command line; %d another running instance\n"
-		"holds the ledger or an overlapping uid range; 78 a bad topology\n",
+		"holds the ledger or an overlapping uid range; 78 a configuration error (topology, policies, keys)\n",
 		CLI_DRAIN_MS_MAX, audit_weaken_words(), EX_INSTANCE_BUSY);
 }
 

@@ -54,6 +54,8 @@ static int cmd_run(struct cli *c, const char *path)
 		log_error("%s", err);
 		return EX_CONFIG_STATUS;
 	}
+	if (c->run.rootless) /* what it weakens, for -t's checks too */
+		t.weakened = rootless_weakened_bits();
 	if (c->check_only && plan_check(&t, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		topology_free(&t);
@@ -69,10 +71,8 @@ static int cmd_run(struct cli *c, const char *path)
 		topology_free(&t);
 		return 1;
 	}
-	if (c->run.rootless) {
-		t.weakened = rootless_weakened_bits();
+	if (c->run.rootless)
 		rootless_warn();
-	}
 	if (userns_check_available(err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		topology_free(&t);

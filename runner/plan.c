@@ -278,11 +278,6 @@ static bool wants_cgroup(const struct topo_limits *l)
 static int plan_cgroups(struct run_plan *p, char *err, size_t errlen)
 {
 	bool warned = false;
-	if ((p->t->weakened & WEAKENED_CGROUPS) && p->t->require_cgroups) {
-		snprintf(err, errlen, "require_cgroups = yes in [runner]: a rootless run has no cgroup limits "
-			 "(runner/rootless.c); set it to no, or run as root");
-		return -1;
-	}
 	for (size_t k = 0; k < p->n_roles && !(p->t->weakened & WEAKENED_CGROUPS); k++) {
 		struct role_plan *r = &p->roles[k];
 		char why[512];
@@ -312,15 +307,17 @@ int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t
 		return -1;
 	}
 	plan_init_fds(p, t);
-	if (plan_load_policies(p->policy, err, errlen) < 0) {
-		p->config_error = true;
+	/* What the operator's files and settings get wrong is a configuration
+	 * error (exit 78: no restart repairs it); what fails after is not. */
+	p->config_error = true;
+	if (plan_check_weakened(t, err, errlen) < 0 || plan_load_policies(p->policy, err, errlen) < 0)
 		goto fail;
-	}
 	for (size_t i = 0; i < t->n_providers; i++)
 		if (plan_provider_files(p, i, err, errlen) < 0)
 			goto fail;
 	if (plan_association_files(p, err, errlen) < 0)
 		goto fail;
+	p->config_error = false;
 	if (open_files_and_channels(p, err, errlen) < 0)
 		goto fail;
 	plan_roles(p);

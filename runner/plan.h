@@ -98,11 +98,15 @@ int plan_load_policy_from(const char *dir, const char *name, struct seccomp_poli
 int plan_load_policies(struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS], char *err, size_t errlen);
 void plan_free_policies(struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS]);
 
+/* What the topology asks that this run cannot give (t->weakened: a
+ * --rootless run has no cgroup limits, so require_cgroups = yes is
+ * refused). Returns 0, or -1 with err. */
+int plan_check_weakened(const struct topology *t, char *err, size_t errlen);
 /* What `mpbs-run -t` checks beyond the topology (runner/plan_check.c):
- * every seccomp policy a run loads, and each provider's policy, its syntax
- * and values as the provider parses it and what it asks of the topology.
- * Returns 0, or -1 with err naming the file, and its line and key where
- * they apply. Keeps nothing of what it read. */
+ * plan_check_weakened, every seccomp policy a run loads, and each
+ * provider's policy, its syntax and values as the provider parses it and
+ * what it asks of the topology. Returns 0, or -1 with err naming the file,
+ * and its line and key where they apply. Keeps nothing of what it read. */
 int plan_check(const struct topology *t, char *err, size_t errlen);
 
 /* Demo keys, key checks, listener, ledger file, channels, policies, specs.

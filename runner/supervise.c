@@ -102,29 +102,6 @@ static void report_seccomp_kill(struct supervisor *s, const char *label, pid_t p
 			  label, pid, seccomp_syscall_name(kill.nr), kill.nr);
 }
 
-static void report_death(struct supervisor *s, size_t k, const siginfo_t *si)
-{
-	const char *label = s->plan->roles[k].label;
-	pid_t pid = s->roles[k].proc.pid;
-	if (si->si_code == CLD_EXITED && si->si_status == 0 && s->phase == RUNNING)
-		log_event(LOG_SEV_ERROR, "role-exit",
-			  "%s (pid %d) exited with status 0 while the run goes on: a failure", label, pid);
-	else if (si->si_code == CLD_EXITED && si->si_status == 0)
-		log_event(LOG_SEV_INFO, "role-exit", "%s (pid %d) exited", label, pid);
-	else if (si->si_code == CLD_EXITED &&
-		 (si->si_status == SPAWN_SETUP_FAILED || si->si_status == ROLE_CONFIG_INVALID))
-		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) could not start (see above)", label, pid);
-	else if (si->si_code == CLD_EXITED)
-		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) exited with status %d", label, pid, si->si_status);
-	else if (seccomp_log_killed(si))
-		report_seccomp_kill(s, label, pid);
-	else
-		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status,
-			  strsignal(si->si_status));
-}
-
-static void on_status(struct supervisor *s, size_t k);
-
 /* What its exit status says, believed only of an incarnation that never
  * reported ready: once in its loop a role reads what others send, and a
  * status it chooses then must not stop the run or pass for a
@@ -140,6 +117,28 @@ static enum role_end role_end_of(const struct supervisor *s, size_t k, const sig
 	return ROLE_END_FAILED;
 }
 
+static void report_death(struct supervisor *s, size_t k, const siginfo_t *si, enum role_end end)
+{
+	const char *label = s->plan->roles[k].label;
+	pid_t pid = s->roles[k].proc.pid;
+	if (si->si_code == CLD_EXITED && si->si_status == 0 && s->phase == RUNNING)
+		log_event(LOG_SEV_ERROR, "role-exit",
+			  "%s (pid %d) exited with status 0 while the run goes on: a failure", label, pid);
+	else if (si->si_code == CLD_EXITED && si->si_status == 0)
+		log_event(LOG_SEV_INFO, "role-exit", "%s (pid %d) exited", label, pid);
+	else if (end != ROLE_END_FAILED) /* only before ready (role_end_of) */
+		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) could not start (see above)", label, pid);
+	else if (si->si_code == CLD_EXITED)
+		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) exited with status %d", label, pid, si->si_status);
+	else if (seccomp_log_killed(si))
+		report_seccomp_kill(s, label, pid);
+	else
+		log_event(LOG_SEV_ERROR, "role-exit", "%s (pid %d) killed by signal %d (%s)", label, pid, si->si_status,
+			  strsignal(si->si_status));
+}
+
+static void on_status(struct supervisor *s, size_t k);
+
 static void on_exit_of(struct supervisor *s, size_t k)
 {
 	siginfo_t si = { 0 };
@@ -154,7 +153,7 @@ static void on_exit_of(struct supervisor *s, size_t k)
 		;
 	role_log_flush(&s->roles[k].log, 2);
 	on_status(s, k); /* its last counters, written at its stop */
-	report_death(s, k, &si);
+	report_death(s, k, &si, role_end_of(s, k, &si));
 	if (s->deadline_deferred)
 		arm_phase_deadline(s);
 	bool clean = si.si_code == CLD_EXITED && si.si_status == 0;
@@ -220,6 +219,14 @@ static size_t parse_status(struct supervisor *s, size_t k)
 		} else if (b[0] == STATUS_ERROR && left >= 3) {
 			size_t mlen = (size_t)b[1] | (size_t)b[2] << 8;
 			char msg[4 * sizeof(rs->buf)];
+			if (3 + mlen > sizeof(rs->buf)) {
+				/* it can never fit (roles/role.c cuts its message): not a
+				 * record of ours; nothing after it is read as one */
+				log_error("%s: a status record of %zu bytes, over %zu: killed", s->plan->roles[k].label,
+					  3 + mlen, sizeof(rs->buf));
+				signal_role(s, k, SIGKILL);
+				return rs->len;
+			}
 			if (left < 3 + mlen)
 				break;
 			/* the role wrote it: escaped like its log lines */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../lib/clock.h"
+#include "../roles/role.h"
 #include "../roles/role_counters.h"
 #include "plan.h"
 #include "role_log.h"
@@ -36,7 +37,7 @@ struct role_state {
 	uint64_t started_ms;    /* CLOCK_MONOTONIC */
 	uint64_t backoff_ms;    /* delay before its next restart */
 	uint64_t due_ms;        /* a restart is scheduled for then, or 0 */
-	uint8_t buf[512];       /* partial status records */
+	uint8_t buf[ROLE_STATUS_RECORD_MAX]; /* partial status records */
 	size_t len;
 	uint64_t restarted;     /* restarts since the run began */
 	/* Its live counters (roles/role_counters.h): the last record of this

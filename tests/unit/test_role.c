@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../roles/role.h"
 
@@ -53,4 +54,28 @@ Test(unit_role, release_keeps_code_data_and_relocations_intact)
 	/* And again: a second release is as harmless as the first. */
 	cr_assert_gt(role_release_startup_code(), 0);
 	cr_assert_eq(data_value, 777);
+}
+
+/* A cannot-start message longer than the supervisor buffers a record is cut
+ * to fit, and says it was: one whole record of ROLE_STATUS_RECORD_MAX bytes
+ * (a longer one would never be read whole, and its tail would be taken for
+ * other records). */
+Test(unit_role, a_long_cannot_start_message_is_cut_to_one_record)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	char why[2000];
+	memset(why, 'x', sizeof(why) - 1);
+	why[sizeof(why) - 1] = '\0';
+	cr_assert_eq(role_report_cannot_start(p[1], why), SPAWN_SETUP_FAILED);
+	close(p[1]);
+	unsigned char rec[4096];
+	ssize_t n = read(p[0], rec, sizeof(rec));
+	close(p[0]);
+	cr_assert_eq(n, ROLE_STATUS_RECORD_MAX);
+	cr_assert_eq(rec[0], STATUS_ERROR);
+	size_t len = (size_t)rec[1] | (size_t)rec[2] << 8;
+	cr_assert_eq(len, (size_t)ROLE_STATUS_RECORD_MAX - 3);
+	cr_assert_eq(memcmp(rec + ROLE_STATUS_RECORD_MAX - 3, "...", 3), 0);
+	cr_assert_eq(rec[3], 'x');
 }
