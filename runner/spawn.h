@@ -67,6 +67,15 @@ struct role_proc {
  * child is left running). */
 int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, size_t errlen);
 
+/* The calling process's argument and environment string areas: fields 48
+ * to 51 of /proc/self/stat (arg_start, arg_end, env_start, env_end), the
+ * ranges /proc/PID/cmdline and /proc/PID/environ show. A role, a clone of
+ * the supervisor, has the same ones. Returns 0, or -1 with err set. */
+struct exec_strings {
+	unsigned long long arg_start, arg_end, env_start, env_end;
+};
+int spawn_exec_string_areas(struct exec_strings *a, char *err, size_t errlen);
+
 /* Sends SIG to the role through its pidfd. Returns 0, or -1 with errno set
  * (ESRCH once it has exited). The role must not have been reaped yet. */
 int role_proc_signal(const struct role_proc *rp, int sig);
