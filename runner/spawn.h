@@ -48,6 +48,7 @@ struct role_spec {
 	bool weaken_keep_groups;  /* cloned with the supervisor's inherited supplementary groups */
 	bool weaken_keep_env;     /* keeps the supervisor's environment */
 	bool weaken_shared_stderr; /* fd 2 stays the supervisor's own stderr */
+	bool weaken_keep_fds;     /* close_range is skipped: it keeps the supervisor's other fds */
 	/* Runs after the last step before seccomp; calls seal (which installs
 	 * seccomp) just before its main loop; returns the exit status. */
 	int (*entry)(void *arg, const struct role_seal *seal);
