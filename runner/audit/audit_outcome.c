@@ -11,9 +11,9 @@
  * so: no --audit-weaken word removes those namespaces, so no audit that
  * weakened a layer reports that layer here. */
 const char audit_unobserved_why[] =
-	"not seen by this audit: a normal user cannot read /proc/PID/ns of a non-dumpable role (only "
-	"CAP_SYS_PTRACE in the initial user namespace grants that; a role is a clone of the supervisor, its memory "
-	"belongs to that namespace), and this role's sandbox has no /proc in which the audit's probe could read its "
+	"not seen by this audit: /proc/PID/ns of a non-dumpable role needs ptrace access, which only CAP_SYS_PTRACE "
+	"in the initial user namespace grants (a role is a clone of the supervisor, its memory belongs to that "
+	"namespace), and this role's sandbox has no /proc in which the audit's probe could read its "
 	"own; spawn creates these namespaces as it does for root; the root audit checks it";
 
 enum audit_outcome audit_row_outcome(const struct audit_row *r)

@@ -157,6 +157,20 @@ Test(iso_audit, in_the_host_netns_the_namespace_checks_fail, .init = setup, .fin
 	free(out);
 }
 
+/* A provider that keeps the supervisor's fds (no close_range): exactly the
+ * in-sandbox and the host fd-table checks flip. */
+Test(iso_audit, with_the_supervisors_fds_left_the_fd_table_checks_fail, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	cr_assert_eq(audit("fds:A", &report, &out), 1, "audit: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	cr_assert_eq(check_rows(report, "provider A", "close_range"), 2, "self.fd-table and host.fd-table");
+	json_decref(report);
+	free(out);
+}
+
 /* The intermediary's channels accepting passed fds again: exactly the
  * sender-side refusal flips; the receiver still discards the fd (the host
  * row holds). */
