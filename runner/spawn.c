@@ -116,14 +116,7 @@ static int step_reseed(struct child_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* The process's argument and environment string areas: fields 48 to 51 of
- * /proc/self/stat (arg_start, arg_end, env_start, env_end), the ranges
- * /proc/PID/cmdline and /proc/PID/environ show. */
-struct exec_strings {
-	unsigned long long arg_start, arg_end, env_start, env_end;
-};
-
-static int exec_string_areas(struct exec_strings *a, char *err, size_t errlen)
+int spawn_exec_string_areas(struct exec_strings *a, char *err, size_t errlen)
 {
 	char buf[2048];
 	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
@@ -161,7 +154,7 @@ static int step_environment(struct child_ctx *c, char *err, size_t errlen)
 	struct exec_strings a;
 	if (c->spec->weaken_keep_env)
 		return 0;
-	if (!MEMCHECK_BUILD && exec_string_areas(&a, err, errlen) < 0)
+	if (!MEMCHECK_BUILD && spawn_exec_string_areas(&a, err, errlen) < 0)
 		return -1;
 	if (clearenv() != 0) {
 		snprintf(err, errlen, "clearenv failed");
@@ -284,6 +277,8 @@ static int step_parent_death(struct child_ctx *c, char *err, size_t errlen)
 
 static int step_close_fds(struct child_ctx *c, char *err, size_t errlen)
 {
+	if (c->spec->weaken_keep_fds)
+		return 0;
 	if (syscall(SYS_close_range, ROLE_FD_FIRST + (unsigned)c->spec->n_keep, ~0U, 0) < 0) {
 		snprintf(err, errlen, "close_range: %s", strerror(errno));
 		return -1;

@@ -48,6 +48,7 @@ struct role_spec {
 	bool weaken_keep_groups;  /* cloned with the supervisor's inherited supplementary groups */
 	bool weaken_keep_env;     /* keeps the supervisor's environment */
 	bool weaken_shared_stderr; /* fd 2 stays the supervisor's own stderr */
+	bool weaken_keep_fds;     /* close_range is skipped: it keeps the supervisor's other fds */
 	/* Runs after the last step before seccomp; calls seal (which installs
 	 * seccomp) just before its main loop; returns the exit status. */
 	int (*entry)(void *arg, const struct role_seal *seal);
@@ -66,6 +67,15 @@ struct role_proc {
  * child exits SPAWN_SETUP_FAILED. Returns 0, or -1 with err set (then no
  * child is left running). */
 int spawn_role(const struct role_spec *spec, struct role_proc *out, char *err, size_t errlen);
+
+/* The calling process's argument and environment string areas: fields 48
+ * to 51 of /proc/self/stat (arg_start, arg_end, env_start, env_end), the
+ * ranges /proc/PID/cmdline and /proc/PID/environ show. A role, a clone of
+ * the supervisor, has the same ones. Returns 0, or -1 with err set. */
+struct exec_strings {
+	unsigned long long arg_start, arg_end, env_start, env_end;
+};
+int spawn_exec_string_areas(struct exec_strings *a, char *err, size_t errlen);
 
 /* Sends SIG to the role through its pidfd. Returns 0, or -1 with errno set
  * (ESRCH once it has exited). The role must not have been reaped yet. */

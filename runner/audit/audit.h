@@ -24,6 +24,7 @@ enum audit_layer {
 	AUDIT_WEAKEN_ENV,    /* keeps the supervisor's environment */
 	AUDIT_WEAKEN_STDERR, /* fd 2 is the supervisor's stderr, not its own log pipe */
 	AUDIT_WEAKEN_EXEC_LANDLOCK, /* a provider's programs run without their own Landlock domain */
+	AUDIT_WEAKEN_FDS,    /* no close_range: it keeps every fd the supervisor had open */
 };
 
 /* Test-only: removes one layer from the roles matching `role`
@@ -46,8 +47,8 @@ struct audit_options {
 /* The layers --audit-weaken takes, space-separated (for --help). */
 const char *audit_weaken_words(void);
 
-/* Parses "LAYER:ROLE" (LAYER: seccomp, caps, netns, scm, groups, env,
- * stderr) into w (role points into spec).
+/* Parses "LAYER:ROLE" (LAYER: one of audit_weaken_words()) into w (role
+ * points into spec).
  * Returns 0, or -1 with err set. */
 int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err, size_t errlen);
 

@@ -40,7 +40,7 @@ void audit_check_while_holding(struct audit *a, size_t k, long value, struct aud
 		struct pollfd pfd = { .fd = a->idle[j].pidfd, .events = POLLIN };
 		alive += poll(&pfd, 1, 0) == 0;
 	}
-	bool other_starts = audit_start_one_idle(&a->plan.roles[other], &fresh, err, sizeof(err)) == 0 &&
+	bool other_starts = audit_start_one_idle(&a->plan.roles[other], &fresh, NULL, err, sizeof(err)) == 0 &&
 			    audit_wait_idle(&fresh, a->plan.roles[other].label, err, sizeof(err)) == 0;
 	audit_reap(&fresh);
 	snprintf(host->got, sizeof(host->got), "%ld held; host fork %s; %zu/%zu live; %.20s %s", value,

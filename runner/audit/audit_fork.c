@@ -55,6 +55,11 @@ void audit_check_environ(struct audit *a, size_t k, struct audit_row *r)
 		snprintf(r->got, sizeof(r->got), "unreadable: %s", strerror(errno));
 		return;
 	}
+	audit_judge_environ(vars, first, total, r);
+}
+
+void audit_judge_environ(size_t vars, const char *first, size_t total, struct audit_row *r)
+{
 	if (vars)
 		snprintf(r->got, sizeof(r->got), "%zu variables (%s=...)", vars, first);
 	else
@@ -67,14 +72,24 @@ void audit_check_environ(struct audit *a, size_t k, struct audit_row *r)
 void audit_check_stderr(struct audit *a, size_t k, struct audit_row *r)
 {
 	char path[64];
-	struct stat role, pipe_end, sup;
+	struct stat role;
 	snprintf(path, sizeof(path), "/proc/%d/fd/2", (int)a->idle[k].pid);
-	if (stat(path, &role) < 0 || fstat(a->plan.roles[k].stderr_rd, &pipe_end) < 0) {
+	if (stat(path, &role) < 0) {
 		snprintf(r->got, sizeof(r->got), "unreadable: %s", strerror(errno));
 		return;
 	}
-	bool shared = fstat(2, &sup) == 0 && sup.st_dev == role.st_dev && sup.st_ino == role.st_ino;
-	r->ok = S_ISFIFO(role.st_mode) && role.st_dev == pipe_end.st_dev && role.st_ino == pipe_end.st_ino;
+	audit_judge_stderr(a, k, role.st_mode, role.st_dev, role.st_ino, r);
+}
+
+void audit_judge_stderr(struct audit *a, size_t k, mode_t mode, dev_t dev, ino_t ino, struct audit_row *r)
+{
+	struct stat pipe_end, sup;
+	if (fstat(a->plan.roles[k].stderr_rd, &pipe_end) < 0) {
+		snprintf(r->got, sizeof(r->got), "unreadable: %s", strerror(errno));
+		return;
+	}
+	bool shared = fstat(2, &sup) == 0 && sup.st_dev == dev && sup.st_ino == ino;
+	r->ok = S_ISFIFO(mode) && dev == pipe_end.st_dev && ino == pipe_end.st_ino;
 	snprintf(r->got, sizeof(r->got), "%s", r->ok ? "its own log pipe" : shared ? "the supervisor's stderr"
 										     : "another file");
 }

@@ -3,7 +3,8 @@
 /* Host-side checks of every role's live sealed sandbox, read from /proc
  * and its network namespace: seccomp mode, no_new_privs, capabilities,
  * namespaces, host uid, links, fd table, a provider's mounts. As a normal
- * user, the checks /proc refuses read audit_unprivileged.c's views instead,
+ * user, the checks /proc refuses read audit_unprivileged.c's views instead
+ * (what /proc shows anyone, and what the live sandbox reported of itself),
  * or are UNOBSERVED. */
 #include "audit_internal.h"
 
@@ -76,7 +77,7 @@ static void check_capabilities(struct audit *a, size_t k, struct audit_row *r)
 		 (unsigned long long)caps[CAPS_EFF], (unsigned long long)caps[CAPS_BND]);
 }
 
-static ino_t ns_inode(pid_t pid, const char *ns)
+ino_t audit_ns_inode(pid_t pid, const char *ns)
 {
 	char path[64];
 	struct stat st;
@@ -90,17 +91,17 @@ static ino_t ns_inode(pid_t pid, const char *ns)
 /* Distinct from the host's and from every other role's. */
 static void check_namespaces(struct audit *a, size_t k, struct audit_row *r)
 {
-	static const char *const names[] = { "user", "net", "mnt", "pid", "ipc", "uts", "cgroup" };
 	r->ok = true;
 	snprintf(r->got, sizeof(r->got), "all its own");
-	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
-		ino_t mine = ns_inode(a->idle[k].pid, names[n]);
-		bool shared = mine == 0 || mine == ns_inode(0, names[n]);
+	for (size_t n = 0; n < PROBE_NS_COUNT; n++) {
+		const char *name = probe_ns_names[n];
+		ino_t mine = audit_ns_inode(a->idle[k].pid, name);
+		bool shared = mine == 0 || mine == audit_ns_inode(0, name);
 		for (size_t j = 0; j < a->plan.n_roles; j++)
-			shared |= j != k && mine == ns_inode(a->idle[j].pid, names[n]);
+			shared |= j != k && mine == audit_ns_inode(a->idle[j].pid, name);
 		if (shared) {
 			r->ok = false;
-			snprintf(r->got, sizeof(r->got), "shares its %s namespace", names[n]);
+			snprintf(r->got, sizeof(r->got), "shares its %s namespace", name);
 		}
 	}
 }
@@ -135,10 +136,16 @@ static void check_links(struct audit *a, size_t k, struct audit_row *r)
 	r->ok = lo ? n == 1 && strcmp(links[0].name, "lo") == 0 && up == 1 : up == 0;
 }
 
-static void check_fds(struct audit *a, size_t k, struct audit_row *r)
+void audit_judge_fds(struct audit *a, size_t k, long above, long highest, struct audit_row *r)
 {
 	long n = a->env[k].n_fds;
 	snprintf(r->expected, sizeof(r->expected), "fds %d-%ld only", ROLE_FD_FIRST, ROLE_FD_FIRST - 1 + n);
+	snprintf(r->got, sizeof(r->got), "%ld fds above %d, highest %ld", above, ROLE_FD_FIRST - 1, highest);
+	r->ok = above == n && highest == ROLE_FD_FIRST - 1 + n;
+}
+
+static void check_fds(struct audit *a, size_t k, struct audit_row *r)
+{
 	char path[64];
 	long count = 0, highest = -1;
 	snprintf(path, sizeof(path), "/proc/%d/fd/", (int)a->idle[k].pid);
@@ -150,8 +157,7 @@ static void check_fds(struct audit *a, size_t k, struct audit_row *r)
 			highest = fd;
 		}
 	}
-	snprintf(r->got, sizeof(r->got), "%ld fds above %d, highest %ld", count, ROLE_FD_FIRST - 1, highest);
-	r->ok = count == n && highest == ROLE_FD_FIRST - 1 + n;
+	audit_judge_fds(a, k, count, highest, r);
 }
 
 /* The mount options field (6th) and the super options (after " - TYPE
@@ -228,9 +234,9 @@ const struct host_check host_checks[HOST_CHECK_COUNT] = {
 	[HOST_NO_GROUPS] = { "host.no-supplementary-groups", "/proc/PID/status Groups", MECH_SPAWN, CLAIM(4) | CLAIM(8),
 			     "none", NULL, ALL, audit_check_groups },
 	[HOST_EMPTY_ENVIRON] = { "host.empty-environ", "/proc/PID/environ", MECH_SPAWN, CLAIM(1) | CLAIM(4),
-				 "no variable", "environ", ALL, audit_check_environ },
+				 "no variable", "environ", ALL, audit_check_environ, audit_view_environ },
 	[HOST_OWN_STDERR] = { "host.own-stderr", "stat /proc/PID/fd/2", MECH_SPAWN, CLAIM(2) | CLAIM(4),
-			      "its own log pipe", "fd", ALL, audit_check_stderr },
+			      "its own log pipe", "fd", ALL, audit_check_stderr, audit_view_stderr },
 	[HOST_PROVIDER_MOUNTS] = { "host.provider-mounts", "/proc/PID/mountinfo: /proc and /state", MECH_MNTNS,
 				   CLAIM(4) | CLAIM(8), NULL, NULL, PV, check_provider_mounts },
 	/* after a probe */

@@ -55,6 +55,10 @@ extern const char audit_unobserved_why[];
 struct audit {
 	struct run_plan plan;
 	struct role_proc idle[PLAN_ROLES_MAX];
+	/* what each live sandbox reported of itself (probe.h), if has_self */
+	struct probe_idle_args idle_args[PLAN_ROLES_MAX];
+	struct probe_self_report self[PLAN_ROLES_MAX];
+	bool has_self[PLAN_ROLES_MAX];
 	struct probe_env env[PLAN_ROLES_MAX];
 	char other_key[PLAN_ROLES_MAX][4096];
 	struct role_log log[PLAN_ROLES_MAX]; /* each role's stderr, labelled onto the audit's */
@@ -100,11 +104,13 @@ bool audit_setup_failed(const siginfo_t *si, int status_rd);
 void audit_describe_end(struct seccomp_log *log, pid_t pid, const siginfo_t *si, char *buf, size_t len);
 /* What a row expects: SIGSYS (sigsys), 0, or the name of errno code. */
 void audit_describe_expected(bool sigsys, int code, char *buf, size_t len);
-/* A live sandbox of role r: it seals itself and sleeps (probe_idle_main). */
-int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen);
+/* A live sandbox of role r: it reports itself on its status fd (if args
+ * is not NULL), seals itself and sleeps (probe_idle_main). */
+int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, const struct probe_idle_args *args,
+			 char *err, size_t errlen);
 /* Waits, up to 5 s, until that sandbox sleeps sealed. */
 int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, size_t errlen);
-/* The live sandbox of every role, in a->idle. */
+/* The live sandbox of every role, in a->idle, and its report in a->self. */
 int audit_start_idle(struct audit *a, char *err, size_t errlen);
 
 /* audit_host.c: the host-side checks, one row id each (host_checks[]) */
@@ -165,6 +171,8 @@ void audit_host_describe(struct audit_row *row, enum host_check_id id, size_t k)
 struct audit_row *audit_host_row(struct audit *a, size_t k, enum host_check_id id);
 /* The value of "KEY:" in /proc/PID/status; false if there is none. */
 bool audit_status_value(pid_t pid, const char *key, char *out, size_t len);
+/* The inode of /proc/PID/ns/NAME (pid 0: the audit's own), or 0. */
+ino_t audit_ns_inode(pid_t pid, const char *name);
 /* Runs every live check on every role's live sandbox. */
 int audit_host_checks(struct audit *a, char *err, size_t errlen);
 
@@ -172,6 +180,14 @@ int audit_host_checks(struct audit *a, char *err, size_t errlen);
 void audit_check_groups(struct audit *a, size_t k, struct audit_row *row);
 void audit_check_environ(struct audit *a, size_t k, struct audit_row *row);
 void audit_check_stderr(struct audit *a, size_t k, struct audit_row *row);
+/* audit_fork.c: the same judgements of what was read, from the host or
+ * from the live sandbox's report: an environment area with vars strings
+ * (the first named first) in total bytes; fd 2 of mode, dev and ino */
+void audit_judge_environ(size_t vars, const char *first, size_t total, struct audit_row *row);
+void audit_judge_stderr(struct audit *a, size_t k, mode_t mode, dev_t dev, ino_t ino, struct audit_row *row);
+/* audit_host.c: the fd table judged from the fds open from ROLE_FD_FIRST
+ * on (above of them, the highest one) */
+void audit_judge_fds(struct audit *a, size_t k, long above, long highest, struct audit_row *row);
 
 /* audit_probes.c: every probe in a fresh sandbox of each role it concerns */
 int audit_run_probes(struct audit *a, char *err, size_t errlen);
@@ -189,6 +205,8 @@ int audit_differential(struct audit *a, char *err, size_t errlen);
 const struct host_view *audit_view_namespaces(struct audit *a, size_t k, struct audit_row *row);
 const struct host_view *audit_view_links(struct audit *a, size_t k, struct audit_row *row);
 const struct host_view *audit_view_fds(struct audit *a, size_t k, struct audit_row *row);
+const struct host_view *audit_view_environ(struct audit *a, size_t k, struct audit_row *row);
+const struct host_view *audit_view_stderr(struct audit *a, size_t k, struct audit_row *row);
 
 /* audit_report.c: marks the rows a --rootless run weakens (their
  * mechanism is in runner/rootless.c's list) as WEAKENED */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The audit's sandboxes: the live sealed sandbox of every role the
- * host-side checks inspect, and what every sandbox the audit starts needs
- * at its end (reaping, its status pipe emptied and read). */
+ * host-side checks inspect (and the report it sends of itself), and what
+ * every sandbox the audit starts needs at its end (reaping, its status pipe
+ * emptied and read). */
 #include "audit_internal.h"
 
 #include <errno.h>
@@ -112,21 +113,44 @@ int audit_wait_idle(const struct role_proc *rp, const char *label, char *err, si
 	return -1;
 }
 
-int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, char *err, size_t errlen)
+int audit_start_one_idle(const struct role_plan *r, struct role_proc *rp, const struct probe_idle_args *args,
+			 char *err, size_t errlen)
 {
 	struct role_spec spec = r->spec;
 	spec.entry = probe_idle_main;
-	spec.arg = NULL;
+	spec.arg = (void *)args;
 	return spawn_role(&spec, rp, err, errlen);
+}
+
+/* The record the live sandbox wrote before its seal (so it is there once
+ * the sandbox is sealed): false if there is none. */
+static bool read_self_report(int status_rd, struct probe_self_report *rep)
+{
+	unsigned char rec[1 + sizeof(*rep)];
+	struct pollfd p = { .fd = status_rd, .events = POLLIN };
+	if (poll(&p, 1, 1000) != 1 || read(status_rd, rec, sizeof(rec)) != (ssize_t)sizeof(rec) ||
+	    rec[0] != PROBE_STATUS_SELF)
+		return false;
+	memcpy(rep, rec + 1, sizeof(*rep));
+	return true;
 }
 
 int audit_start_idle(struct audit *a, char *err, size_t errlen)
 {
+	struct exec_strings areas;
+	if (spawn_exec_string_areas(&areas, err, errlen) < 0)
+		return -1;
 	for (size_t k = 0; k < a->plan.n_roles; k++) {
-		if (audit_start_one_idle(&a->plan.roles[k], &a->idle[k], err, errlen) < 0)
+		const struct role_plan *r = &a->plan.roles[k];
+		a->idle_args[k] = (struct probe_idle_args){ .status_fd = ROLE_FD_FIRST + (int)r->spec.status_index,
+							    .env_start = areas.env_start,
+							    .env_end = areas.env_end };
+		audit_drain_pipe(r->status_rd);
+		if (audit_start_one_idle(r, &a->idle[k], &a->idle_args[k], err, errlen) < 0)
 			return -1;
-		if (audit_wait_idle(&a->idle[k], a->plan.roles[k].label, err, errlen) < 0)
+		if (audit_wait_idle(&a->idle[k], r->label, err, errlen) < 0)
 			return -1;
+		a->has_self[k] = read_self_report(r->status_rd, &a->self[k]);
 	}
 	return 0;
 }

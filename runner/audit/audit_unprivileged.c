@@ -4,10 +4,15 @@
  * non-dumpable clone of the supervisor, its memory owned by the initial
  * user namespace: only CAP_SYS_PTRACE there opens its /proc/PID/ns, fd and
  * environ (and pidfd namespace ioctls, setns through a pidfd, pidfd_getfd).
- * What /proc still shows anyone, read here from the host, never from the
- * role: NSpid in status, the per-network-namespace /proc/PID/net, the
- * mount table, uid_map, the size of /proc/PID/fd. What none of it shows
- * is left UNOBSERVED. */
+ * What /proc still shows anyone, read here from the host: NSpid in status,
+ * the per-network-namespace /proc/PID/net, the mount table, uid_map. What
+ * it does not show, the audit's own code in the live sandbox read of
+ * itself and reported (probe.h, struct probe_self_report): its environment
+ * area, fd 2, its fd table, and, in a sandbox with a /proc (a provider's),
+ * its namespaces; the host judges that report against what it knows, as
+ * the root audit judges /proc/PID. The report is the audit's code, trusted
+ * as every probe is (the role's own code never ran in that sandbox). What
+ * neither shows is left UNOBSERVED. */
 #include "audit_internal.h"
 
 #include <ctype.h>
@@ -113,15 +118,44 @@ static bool other_user_ns(pid_t pid)
 
 static const struct host_view namespaces_unseen = {
 	"host.namespaces-ipc-uts-cgroup",
-	"stat /proc/PID/ns/{ipc,uts,cgroup}, and ns/user against the other roles'",
+	"stat /proc/PID/ns/{ipc,uts,cgroup}, and ns/user against the other roles' (its sandbox has no /proc "
+	"for it to report them)",
 	"all its own",
 };
+
+/* Whether the live sandbox of role k reported its namespaces (it has a /proc). */
+static bool reported_ns(const struct audit *a, size_t k)
+{
+	for (size_t n = 0; a->has_self[k] && n < PROBE_NS_COUNT; n++)
+		if (a->self[k].ns[n])
+			return true;
+	return false;
+}
+
+/* The first namespace role k reported that is not its own: unreadable,
+ * the audit's (the host's), or one another role reported; NULL: none. */
+static const char *shared_reported_ns(const struct audit *a, size_t k)
+{
+	for (size_t n = 0; n < PROBE_NS_COUNT; n++) {
+		uint64_t mine = a->self[k].ns[n];
+		bool shared = mine == 0 || mine == audit_ns_inode(0, probe_ns_names[n]);
+		for (size_t j = 0; j < a->plan.n_roles; j++)
+			shared |= j != k && a->has_self[j] && a->self[j].ns[n] == mine;
+		if (shared)
+			return probe_ns_names[n];
+	}
+	return NULL;
+}
 
 const struct host_view *audit_view_namespaces(struct audit *a, size_t k, struct audit_row *r)
 {
 	pid_t pid = a->idle[k].pid;
-	r->action = "NSpid; inode of /proc/PID/net/dev; mount id of / in /proc/PID/mountinfo; /proc/PID/uid_map";
-	snprintf(r->expected, sizeof(r->expected), "net, mnt, pid its own; user not the host's");
+	bool reported = reported_ns(a, k);
+	r->action = reported ? "NSpid; /proc/PID/net/dev; / in /proc/PID/mountinfo; uid_map; and its report of "
+			       "stat /proc/self/ns/* against the host's and the other roles' reports"
+			     : "NSpid; inode of /proc/PID/net/dev; mount id of / in /proc/PID/mountinfo; /proc/PID/uid_map";
+	snprintf(r->expected, sizeof(r->expected), "%s",
+		 reported ? "all its own" : "net, mnt, pid its own; user not the host's");
 	ino_t net = net_ns_key(pid);
 	unsigned long root = root_mount_id(pid);
 	const char *shared = !own_pid_ns(pid)		      ? "pid"
@@ -134,12 +168,14 @@ const struct host_view *audit_view_namespaces(struct audit *a, size_t k, struct 
 			shared = "net";
 		else if (j != k && lists_mount(a->idle[j].pid, root))
 			shared = "mnt";
+	if (!shared && reported)
+		shared = shared_reported_ns(a, k);
 	if (shared)
 		snprintf(r->got, sizeof(r->got), "shares its %s namespace", shared);
 	else
-		snprintf(r->got, sizeof(r->got), "net, mnt, pid its own; user not the host's");
+		snprintf(r->got, sizeof(r->got), "%s", r->expected);
 	r->ok = !shared;
-	return &namespaces_unseen;
+	return reported ? NULL : &namespaces_unseen;
 }
 
 /* The links a network namespace has, or has up, by name. */
@@ -223,23 +259,50 @@ const struct host_view *audit_view_links(struct audit *a, size_t k, struct audit
 	return NULL;
 }
 
-/* The size stat reports of /proc/PID/fd is the number of fds the process
- * has open, which needs no ptrace access (the entries do): stdin, stdout,
- * stderr and the fds the plan gives it, nothing more. */
+/* Where the live sandbox sent no report, a check of it cannot hold. */
+static bool no_report(const struct audit *a, size_t k, struct audit_row *r)
+{
+	if (a->has_self[k])
+		return false;
+	snprintf(r->got, sizeof(r->got), "its live sandbox sent no report of itself");
+	r->ok = false;
+	return true;
+}
+
+/* The fd table from the sandbox's report: which fds from ROLE_FD_FIRST on
+ * are open, as the root check reads /proc/PID/fd. Not the size stat gives
+ * of /proc/PID/fd (which a normal user may read): that is the count of
+ * open fds only from Linux 6.2 on, 0 before, and a count, not the numbers. */
 const struct host_view *audit_view_fds(struct audit *a, size_t k, struct audit_row *r)
 {
-	char path[64];
-	struct stat st;
-	long given = a->env[k].n_fds, expected = ROLE_FD_FIRST + given;
-	r->action = "stat /proc/PID/fd: its size is the number of open fds";
-	snprintf(r->expected, sizeof(r->expected), "%ld open (0-%d and the %ld given)", expected, ROLE_FD_FIRST - 1,
-		 given);
-	proc_path(path, sizeof(path), a->idle[k].pid, "fd");
-	if (stat(path, &st) < 0) {
-		snprintf(r->got, sizeof(r->got), "stat %s: %s", path, strerror(errno));
+	r->action = "its report: fcntl(fd, F_GETFD) for fd 3..1023 in its live sandbox";
+	if (!no_report(a, k, r))
+		audit_judge_fds(a, k, a->self[k].fds_above, a->self[k].fd_highest, r);
+	return NULL;
+}
+
+/* The environment area from the sandbox's report: the same bytes
+ * /proc/PID/environ shows (a clone keeps the supervisor's env_start and
+ * env_end), read in its own memory. */
+const struct host_view *audit_view_environ(struct audit *a, size_t k, struct audit_row *r)
+{
+	r->action = "its report: the strings in its environment area (what /proc/PID/environ shows)";
+	if (!no_report(a, k, r))
+		audit_judge_environ(a->self[k].env_vars, a->self[k].env_first, a->self[k].env_bytes, r);
+	return NULL;
+}
+
+/* fd 2 from the sandbox's report of fstat(2): pipes live on one kernel
+ * filesystem, so its st_dev and st_ino are the host's for the same pipe. */
+const struct host_view *audit_view_stderr(struct audit *a, size_t k, struct audit_row *r)
+{
+	const struct probe_self_report *s = &a->self[k];
+	r->action = "its report: fstat(2) in its live sandbox, against the plan's log pipe";
+	if (no_report(a, k, r))
 		return NULL;
-	}
-	snprintf(r->got, sizeof(r->got), "%lld open", (long long)st.st_size);
-	r->ok = st.st_size == expected;
+	if (s->stderr_errno)
+		snprintf(r->got, sizeof(r->got), "fstat(2): %s", strerror(s->stderr_errno));
+	else
+		audit_judge_stderr(a, k, (mode_t)s->stderr_mode, (dev_t)s->stderr_dev, (ino_t)s->stderr_ino, r);
 	return NULL;
 }

@@ -23,6 +23,7 @@ static const struct {
 	[AUDIT_WEAKEN_ENV] = { "env", "environment" },
 	[AUDIT_WEAKEN_STDERR] = { "stderr", "own stderr" },
 	[AUDIT_WEAKEN_EXEC_LANDLOCK] = { "exec-landlock", "its programs' Landlock domain" },
+	[AUDIT_WEAKEN_FDS] = { "fds", "closing the fds it was not given" },
 };
 
 const char *audit_weaken_words(void)
@@ -47,8 +48,7 @@ int audit_parse_weakening(const char *spec, struct audit_weakening *w, char *err
 			}
 			return 0;
 		}
-	snprintf(err, errlen, "--audit-weaken %s: expected LAYER:ROLE, LAYER one of seccomp, caps, netns, scm, "
-		 "groups, env, stderr, exec-landlock", spec);
+	snprintf(err, errlen, "--audit-weaken %s: expected LAYER:ROLE, LAYER one of: %s", spec, audit_weaken_words());
 	return -1;
 }
 
@@ -82,6 +82,9 @@ static int weaken_role(struct run_plan *p, size_t k, enum audit_layer layer)
 		return 0;
 	case AUDIT_WEAKEN_STDERR:
 		r->spec.weaken_shared_stderr = true;
+		return 0;
+	case AUDIT_WEAKEN_FDS:
+		r->spec.weaken_keep_fds = true;
 		return 0;
 	case AUDIT_WEAKEN_EXEC_LANDLOCK:
 		r->cfg.pv.weaken_program_landlock = true;

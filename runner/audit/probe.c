@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sodium.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -344,7 +345,17 @@ int probe_main(void *arg, const struct role_seal *seal)
 
 int probe_idle_main(void *arg, const struct role_seal *seal)
 {
+	const struct probe_idle_args *args = arg;
 	char err[512];
+	if (args) {
+		unsigned char rec[1 + sizeof(struct probe_self_report)];
+		struct probe_self_report rep;
+		probe_self_report(args, &rep);
+		rec[0] = PROBE_STATUS_SELF;
+		memcpy(rec + 1, &rep, sizeof(rep));
+		if (write(args->status_fd, rec, sizeof(rec)) != (ssize_t)sizeof(rec))
+			return PROBE_EXIT_SEAL;
+	}
 	if (seal->fn(seal->ctx, err, sizeof(err)) < 0)
 		return PROBE_EXIT_SEAL;
 	for (;;) {

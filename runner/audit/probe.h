@@ -136,8 +136,49 @@ extern const size_t probe_count;
 /* A role_spec entry: arg is a struct probe_call. Returns the exit status. */
 int probe_main(void *arg, const struct role_seal *seal);
 
-/* A role_spec main that seals and then sleeps until killed: the live
- * sandbox the host-side checks inspect. */
+/* What the live sandbox of a role reports of itself, read from inside its
+ * own sandbox, for a normal user's audit (--rootless): /proc/PID/environ,
+ * fd and ns of a non-dumpable role need ptrace access such a user lacks,
+ * so the audit's own code in that sandbox reads the same facts and the host
+ * compares them with what it knows (audit_unprivileged.c). It is the
+ * audit's code, trusted as every probe is: the role's own code never runs
+ * there. Sent on its status fd as PROBE_STATUS_SELF, then the struct (one
+ * write, below PIPE_BUF: atomic), before the seal, which only installs
+ * the seccomp filter and changes none of it. */
+#define PROBE_STATUS_SELF 'S'
+
+enum probe_ns { PROBE_NS_USER, PROBE_NS_NET, PROBE_NS_MNT, PROBE_NS_PID, PROBE_NS_IPC, PROBE_NS_UTS,
+		PROBE_NS_CGROUP, PROBE_NS_COUNT };
+/* "user", "net", ...: the names under /proc/PID/ns/ */
+extern const char *const probe_ns_names[PROBE_NS_COUNT];
+
+struct probe_self_report {
+	uint32_t env_vars;     /* strings in its environment area (what /proc/PID/environ shows) */
+	uint32_t env_bytes;    /* the area's size */
+	char env_first[32];    /* the first one's name (never its value) */
+	uint64_t stderr_dev;   /* fstat(2) */
+	uint64_t stderr_ino;
+	uint32_t stderr_mode;
+	int32_t stderr_errno;  /* fstat(2) failed: its errno, else 0 */
+	uint32_t fds_above;    /* fds open from ROLE_FD_FIRST to 1023 (F_GETFD) */
+	int32_t fd_highest;    /* the highest of them, or -1 */
+	/* the inode of /proc/self/ns/NAME in its own /proc; 0: it has no
+	 * /proc (only a provider's sandbox mounts one) */
+	uint64_t ns[PROBE_NS_COUNT];
+};
+
+/* The arg of probe_idle_main: where it reports (NULL arg: it does not). */
+struct probe_idle_args {
+	int status_fd;                        /* its status fd, as its sandbox numbers it */
+	unsigned long long env_start, env_end; /* the environment area, the same as the audit's */
+};
+
+/* Fills rep with what the calling process sees of itself (probe_self.c). */
+void probe_self_report(const struct probe_idle_args *args, struct probe_self_report *rep);
+
+/* A role_spec main that reports itself (arg: a struct probe_idle_args,
+ * or NULL), seals and then sleeps until killed: the live sandbox the
+ * host-side checks inspect. */
 int probe_idle_main(void *arg, const struct role_seal *seal);
 
 const char *probe_mechanism_name(enum probe_mechanism m);

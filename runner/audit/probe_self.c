@@ -2,13 +2,17 @@
 #define _GNU_SOURCE
 /* Probe actions that read the process's own state from inside: its /proc
  * view, its rlimits, its capabilities, no_new_privs and its fd table. Each
- * holds (0) or reports what it found (PROBE_EXIT_DATA). */
+ * holds (0) or reports what it found (PROBE_EXIT_DATA). And the report the
+ * live sandbox sends of itself (its environment, fd 2, fd table and
+ * namespaces) for a normal user's audit. */
 #include "probe_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -94,4 +98,55 @@ int act_fd_table(const struct probe_def *d, const struct probe_env *e)
 			return PROBE_EXIT_DATA;
 	}
 	return 0;
+}
+
+/* ---- the live sandbox's report of itself (probe.h, PROBE_STATUS_SELF) ---- */
+
+const char *const probe_ns_names[PROBE_NS_COUNT] = {
+	[PROBE_NS_USER] = "user", [PROBE_NS_NET] = "net", [PROBE_NS_MNT] = "mnt", [PROBE_NS_PID] = "pid",
+	[PROBE_NS_IPC] = "ipc",	  [PROBE_NS_UTS] = "uts", [PROBE_NS_CGROUP] = "cgroup",
+};
+
+/* Its environment area is the supervisor's (a clone keeps the addresses):
+ * the bytes /proc/PID/environ would show, read in its own memory. Counted
+ * as that check counts them: a string starts at each non-NUL byte after a
+ * NUL (or at the start). */
+static void report_environ(const struct probe_idle_args *args, struct probe_self_report *rep)
+{
+	const char *p = (const char *)(uintptr_t)args->env_start, *end = (const char *)(uintptr_t)args->env_end;
+	bool in_var = false;
+	rep->env_bytes = (uint32_t)(end - p);
+	for (; p < end; p++) {
+		if (*p && !in_var && rep->env_vars++ == 0) {
+			size_t name = strcspn(p, "=");
+			snprintf(rep->env_first, sizeof(rep->env_first), "%.*s", (int)(name < 31 ? name : 31), p);
+		}
+		in_var = *p != '\0';
+	}
+}
+
+void probe_self_report(const struct probe_idle_args *args, struct probe_self_report *rep)
+{
+	struct stat st;
+	*rep = (struct probe_self_report){ .fd_highest = -1 };
+	report_environ(args, rep);
+	if (fstat(2, &st) == 0) {
+		rep->stderr_dev = st.st_dev;
+		rep->stderr_ino = st.st_ino;
+		rep->stderr_mode = st.st_mode;
+	} else {
+		rep->stderr_errno = errno;
+	}
+	for (int fd = ROLE_FD_FIRST; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0) {
+			rep->fds_above++;
+			rep->fd_highest = fd;
+		}
+	/* stat, not readlink: the inode is what the host's stat of
+	 * /proc/PID/ns/NAME gives; it needs no Landlock right */
+	for (int n = 0; n < PROBE_NS_COUNT; n++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", probe_ns_names[n]);
+		rep->ns[n] = stat(path, &st) == 0 ? st.st_ino : 0;
+	}
 }

@@ -60,6 +60,19 @@ static size_t check_rows(const json_t *report, const char *role, const char *mec
 	return violated;
 }
 
+/* The audit with weaken fails, and exactly n rows turn VIOLATED: those of
+ * role whose mechanism is mechanism (the in-sandbox and the host check). */
+static void assert_weakening_flips(const char *weaken, const char *role, const char *mechanism, size_t n)
+{
+	json_t *report = NULL;
+	char *out = NULL;
+	cr_assert_eq(audit(weaken, &report, &out), 1, "audit: %s", out);
+	cr_assert_not_null(report, "no JSON report: %s", out);
+	cr_assert_eq(check_rows(report, role, mechanism), n, "%s: %s of %s", weaken, mechanism, role);
+	json_decref(report);
+	free(out);
+}
+
 Test(iso_audit, every_probe_holds_on_the_real_sandboxes, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *report = NULL;
@@ -122,13 +135,7 @@ Test(iso_audit, without_seccomp_in_the_intermediary_its_seccomp_probes_fail, .in
 Test(iso_audit, with_capabilities_left_the_capability_checks_fail, .init = setup, .fini = teardown,
      .timeout = 120)
 {
-	json_t *report = NULL;
-	char *out = NULL;
-	cr_assert_eq(audit("caps:association", &report, &out), 1, "audit: %s", out);
-	cr_assert_not_null(report, "no JSON report: %s", out);
-	cr_assert_eq(check_rows(report, "association", "capabilities"), 2, "the in-sandbox and the host check");
-	json_decref(report);
-	free(out);
+	assert_weakening_flips("caps:association", "association", "capabilities", 2);
 }
 
 /* A provider left in the host's network namespace: exactly the two host
@@ -157,6 +164,14 @@ Test(iso_audit, in_the_host_netns_the_namespace_checks_fail, .init = setup, .fin
 	free(out);
 }
 
+/* A provider that keeps the supervisor's fds (no close_range): exactly the
+ * in-sandbox and the host fd-table checks flip. */
+Test(iso_audit, with_the_supervisors_fds_left_the_fd_table_checks_fail, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	assert_weakening_flips("fds:A", "provider A", "close_range", 2);
+}
+
 /* The intermediary's channels accepting passed fds again: exactly the
  * sender-side refusal flips; the receiver still discards the fd (the host
  * row holds). */
@@ -164,13 +179,7 @@ Test(iso_audit, with_passed_fds_allowed_the_scm_probe_fails, .init = setup, .fin
 {
 	if (!channel_kernel_refuses_fds())
 		cr_skip_test("this kernel has no SO_PASSRIGHTS (Linux 6.16+)");
-	json_t *report = NULL;
-	char *out = NULL;
-	cr_assert_eq(audit("scm:intermediary", &report, &out), 1, "audit: %s", out);
-	cr_assert_not_null(report, "no JSON report: %s", out);
-	cr_assert_eq(check_rows(report, "intermediary", "SO_PASSRIGHTS off"), 1);
-	json_decref(report);
-	free(out);
+	assert_weakening_flips("scm:intermediary", "intermediary", "SO_PASSRIGHTS off", 1);
 }
 
 Test(iso_audit, weakening_is_refused_outside_the_audit, .init = setup, .fini = teardown, .timeout = 30)
