@@ -76,6 +76,22 @@ def wait_port(port, timeout_s):
     raise BenchError(f"nothing listens on 127.0.0.1:{port} after {timeout_s}s")
 
 
+def snapshot_binary(binary, tmp):
+    """Copies a build tree's binary into tmp/bin with what makes it read
+    tmp/policy: its seccomp lists, and the build-tree marker beside it
+    (runner/plan.c reads EXE/../policy only where that marker is; a binary
+    without it reads the installed policy directory). Returns the copy."""
+    build = os.path.dirname(os.path.abspath(binary))
+    os.makedirs(os.path.join(tmp, "bin"))
+    snapshot = os.path.join(tmp, "bin", "mpbs-run")
+    shutil.copy2(binary, snapshot)
+    marker = os.path.join(build, ".mpbs-build-tree")
+    if os.path.exists(marker):
+        shutil.copy2(marker, os.path.join(tmp, "bin", ".mpbs-build-tree"))
+    shutil.copytree(os.path.join(build, "..", "policy"), os.path.join(tmp, "policy"))
+    return snapshot
+
+
 def remove_ledger_tree(path):
     """mpbs-run marks its ledger append-only (FS_APPEND_FL): clear it first."""
     if not os.path.exists(path):
@@ -695,12 +711,7 @@ def main():
     os.chmod(tmp, 0o755)  # provider uids must traverse to their key dirs
     # Bench a private copy: a rebuild of build/mpbs-run during the run
     # would otherwise mix two binaries into one set of figures.
-    # It finds its seccomp lists at EXE/../policy, so copy those alongside.
-    os.makedirs(os.path.join(tmp, "bin"))
-    snapshot = os.path.join(tmp, "bin", "mpbs-run")
-    shutil.copy2(a.binary, snapshot)
-    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(a.binary)), "..", "policy"),
-                    os.path.join(tmp, "policy"))
+    snapshot = snapshot_binary(a.binary, tmp)
     a.binary = snapshot
     with open(snapshot, "rb") as f:
         binary_sha = hashlib.sha256(f.read()).hexdigest()

@@ -205,11 +205,7 @@ def main():
         bench.remove_ledger_tree(tmp)
         return 2
     # A private copy of the binary and its policies, as run.py does.
-    os.makedirs(os.path.join(tmp, "bin"))
-    binary = os.path.join(tmp, "bin", "mpbs-run")
-    shutil.copy2(a.binary, binary)
-    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(a.binary)), "..", "policy"),
-                    os.path.join(tmp, "policy"))
+    binary = bench.snapshot_binary(a.binary, tmp)
     ledger = os.path.join(tmp, "ledger", "ledger.jsonl")
     sets = [f"intermediary.listen=127.0.0.1:{a.port}", f"association.ledger={ledger}"]
     sets += [f"provider.{p}.keys={tmp}/keys/{p}" for p in ("A", "B", "C")] + a.sets
