@@ -183,6 +183,10 @@ void mpbs_cleanup(struct mpbs *m)
 		mpbs_stop(m);
 	if (!m->dir[0])
 		return;
+	/* MPBS_KEEP=1: the test's directory (topology, ledger, the supervisor's
+	 * log) is left for a person to read after a failure. */
+	if (getenv("MPBS_KEEP") && strcmp(getenv("MPBS_KEEP"), "1") == 0)
+		return;
 	char *chattr[] = { "chattr", "-a", m->ledger, NULL };
 	char *rm[] = { "rm", "-rf", m->dir, NULL };
 	run_cmd(chattr, NULL);

@@ -386,12 +386,17 @@ Test(e2e_crash, kills_under_load, .init = need_root, .fini = finish, .timeout = 
 	for (int v = 0; v < N_VICTIMS; v++)
 		cr_assert_gt(per_role[v], 0, "%s was never killed", victims[v].name);
 	cr_assert_eq(budget, 0, "a restart budget ran out (log: %s)", m.log);
-	cr_assert_eq(stopped, 0, "mpbs-run did not stop cleanly (status %d; log: %s)", stopped, m.log);
+	cr_assert_eq(stopped, 0, "mpbs-run did not stop cleanly (status %d; log: %s; seed %llu)", stopped, m.log,
+		     (unsigned long long)seed);
 	cr_assert_gt(c.answered, 100, "too little load to judge (%zu answered)", c.answered);
-	cr_assert_eq(s.confirmed, s.distinct, "%zu duplicate confirmations (%zu records, %zu ops)",
-		     s.confirmed - s.distinct, s.confirmed, s.distinct);
-	cr_assert_eq(unconfirmed, 0, "%zu answered requests were never confirmed (%zu answered, %zu ops confirmed)",
-		     unconfirmed, c.answered, s.distinct);
+	/* the seed in each message: MPBS_CRASH_SEED=SEED replays the schedule
+	 * (the figures line above is shown only with --verbose) */
+	cr_assert_eq(s.confirmed, s.distinct, "%zu duplicate confirmations (%zu records, %zu ops; seed %llu)",
+		     s.confirmed - s.distinct, s.confirmed, s.distinct, (unsigned long long)seed);
+	cr_assert_eq(unconfirmed, 0,
+		     "%zu answered requests were never confirmed (%zu answered, %zu ops confirmed, %zu incomplete, "
+		     "verify %d; seed %llu)",
+		     unconfirmed, c.answered, s.distinct, s.incomplete, verified, (unsigned long long)seed);
 	/* The intermediary is never killed here: it answers 204 every request
 	 * it forwards, so only a request whose answer was lost on the way may
 	 * be confirmed unseen. */
