@@ -110,11 +110,6 @@ static void keep(struct seccomp_log *l, const struct seccomp_kill *k)
 	l->next = (l->next + 1) % SECCOMP_LOG_RECENT;
 }
 
-void seccomp_log_drain(struct seccomp_log *l)
-{
-	seccomp_log_drain_each(l, NULL, NULL);
-}
-
 void seccomp_log_drain_each(struct seccomp_log *l, void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx)
 {
 	ssize_t n;

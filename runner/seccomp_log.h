@@ -38,10 +38,8 @@ int seccomp_log_open(struct seccomp_log *l, char *err, size_t errlen);
 void seccomp_log_close(struct seccomp_log *l);
 
 /* Reads every record waiting on the socket (non-blocking); keeps the last
- * SECCOMP_LOG_RECENT seccomp kills. */
-void seccomp_log_drain(struct seccomp_log *l);
-
-/* The same, calling each(k, ctx) for every kill read. */
+ * SECCOMP_LOG_RECENT seccomp kills, and calls each(k, ctx) (when not NULL)
+ * for every kill read. */
 void seccomp_log_drain_each(struct seccomp_log *l, void (*each)(const struct seccomp_kill *k, void *ctx), void *ctx);
 
 /* The kill the kernel reported for pid, waiting up to wait_ms for its
