@@ -13,11 +13,29 @@
 #include "../role.h"
 
 /* The fds the association receives (runner/plan_roles.c hands them over
- * in this order): the ledger, one signal channel read end per provider in
- * the topology's order, its status pipe. */
+ * in this order): the ledger's live segment, one signal channel read end per
+ * provider in the topology's order, its status pipe, its end of the
+ * segments socket. */
 #define ASSOCIATION_FD_LEDGER ROLE_FD_FIRST
 #define ASSOCIATION_FD_SIGNAL(i) (ASSOCIATION_FD_LEDGER + 1 + (int)(i))
 #define ASSOCIATION_FD_STATUS(n_providers) ASSOCIATION_FD_SIGNAL(n_providers)
+#define ASSOCIATION_FD_SEGMENTS(n_providers) (ASSOCIATION_FD_STATUS(n_providers) + 1)
+
+/* The segments socket (SOCK_SEQPACKET, docs/LEDGER.md "Files"): how the
+ * association rotates without opening a file.
+ *  - supervisor to association: SEGMENTS_MSG_SPARE, one byte, with one fd
+ *    in SCM_RIGHTS: an empty file (O_RDWR|O_APPEND, append-only at the
+ *    inode where it can be) that will be the next live segment. Sent once
+ *    the association is started and again after each rotation is
+ *    processed; the association holds at most one.
+ *  - association to supervisor: SEGMENTS_MSG_SEALED, then the sealed
+ *    segment's number (u32 big endian), 5 bytes, written once the seal is
+ *    durable and the next segment's first block is written to the spare: the
+ *    supervisor renames the sealed file to LEDGER.NNNNNN and the spare to
+ *    LEDGER, applies the retention and sends a new spare. */
+#define SEGMENTS_MSG_SPARE 'N'
+#define SEGMENTS_MSG_SEALED 'S'
+#define SEGMENTS_MSG_SEALED_LEN 5
 
 struct association_provider {
 	const char *name;
@@ -29,7 +47,10 @@ struct association_provider {
 struct association_config {
 	size_t n_providers;
 	const struct association_provider *providers;
-	int ledger_fd;             /* O_RDWR|O_APPEND, opened by the supervisor */
+	int ledger_fd;             /* the live segment: O_RDWR|O_APPEND, opened by the supervisor */
+	int segments_fd;           /* its end of the segments socket (above) */
+	uint64_t segment_size;     /* rotate when the live segment reaches this many bytes */
+	uint32_t segment_age;      /* or is this many seconds old (0: no age limit) */
 	const char *head_key_path; /* its Ed25519 secret key, read before the seal (ledger heads) */
 	unsigned confirm_k;        /* 1..n_providers (all = n_providers) */
 	uint32_t pending_timeout;  /* seconds */
