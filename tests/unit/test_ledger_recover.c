@@ -26,7 +26,7 @@
 #include "../../lib/chain.h"
 #include "../../lib/derive.h"
 #include "../../lib/ledger.h"
-#include "../../roles/association/ledger_write.h"
+#include "../common/ledger1_write.h"
 #include "../../runner/append_only.h"
 #include "../../runner/ledger_file.h"
 #include "../../runner/ledger_recover.h"
