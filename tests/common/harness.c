@@ -150,7 +150,7 @@ int mpbs_prepare(struct mpbs *m, const char *names, const char *extra)
 	if (!mkdtemp(m->dir) || chmod(m->dir, 0755) < 0)
 		return -1;
 	snprintf(m->topology, sizeof(m->topology), "%s/topology.conf", m->dir);
-	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger.jsonl", m->dir);
+	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger", m->dir);
 	snprintf(m->log, sizeof(m->log), "%s/mpbs.log", m->dir);
 	m->port = harness_free_port();
 	m->uid_base = pick_uid_base(0);

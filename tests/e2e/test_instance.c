@@ -98,7 +98,7 @@ Test(e2e_instance, a_second_run_on_the_ledger_through_a_symlinked_directory_is_r
 	char alias[PATH_MAX], ledger[PATH_MAX + 32];
 	snprintf(alias, sizeof(alias), "%s/alias", second.dir);
 	cr_assert_eq(symlink(first.dir, alias), 0);
-	snprintf(ledger, sizeof(ledger), "%s/ledger.jsonl", alias);
+	snprintf(ledger, sizeof(ledger), "%s/ledger", alias);
 	expect_ledger_refused(ledger);
 }
 
