@@ -59,14 +59,20 @@ static int lock_ledger(struct instance_lock *l, const char *ledger, char *err, s
 		snprintf(err, errlen, "ledger %s: %s: %s", ledger, lock_path, strerror(errno));
 		return -1;
 	}
-	l->ledger_fd = open_for_lock(ledger, false);
-	if (l->ledger_fd < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "ledger %s: %s", ledger, strerror(errno));
-		return -1;
-	}
 	int rc = lock_range(l->lock_fd, 0, 0, &held);
-	if (rc == 0 && l->ledger_fd >= 0)
-		rc = lock_range(l->ledger_fd, 0, 0, &held);
+	if (rc == 0) {
+		/* the other run's lock on its live segment (runner/segments.c
+		 * holds it), only looked at: this run takes its own there */
+		int live = open_for_lock(ledger, false);
+		if (live < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "ledger %s: %s", ledger, strerror(errno));
+			return -1;
+		}
+		held = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		if (live >= 0 && fcntl(live, F_OFD_GETLK, &held) == 0 && held.l_type != F_UNLCK)
+			rc = 1;
+		fs_close(&live);
+	}
 	if (rc == 1) {
 		snprintf(err, errlen,
 			 "ledger %s is in use by another running mpbs-run (it holds a lock on that file for its "
@@ -133,7 +139,7 @@ static int lock_uids(struct instance_lock *l, uint32_t base, uint32_t span, char
 int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t uid_base, uint32_t uid_span,
 			  char *err, size_t errlen)
 {
-	l->ledger_fd = l->lock_fd = l->uids_fd = -1;
+	l->lock_fd = l->uids_fd = -1;
 	/* uids first: a run refused for them leaves no ledger file behind; a
 	 * rootless run (span 0) uses no host uid range of its own */
 	int rc = uid_span ? lock_uids(l, uid_base, uid_span, err, errlen) : 0;
@@ -147,6 +153,5 @@ int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t 
 void instance_lock_release(struct instance_lock *l)
 {
 	fs_close(&l->uids_fd);
-	fs_close(&l->ledger_fd);
 	fs_close(&l->lock_fd);
 }

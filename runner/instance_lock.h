@@ -3,10 +3,11 @@
  * spawns the same roles under the same uids) holds, from before anything
  * starts until it exits:
  *   - an OFD write lock on LEDGER.lock beside the ledger, a name that no
- *     rotation moves, and one on the live segment as it was at start, so a
- *     second run on the same ledger (through a symlinked directory, or a
- *     hard link of the live segment) is refused before it renames a
- *     segment, cuts a torn tail or appends a record;
+ *     rotation moves; and a look for the lock runner/segments.c holds on
+ *     the live segment and the spare for the whole run, so a second run on
+ *     the same ledger (through a symlinked directory, or a hard link of the
+ *     live segment) is refused before it renames a segment, cuts a torn
+ *     tail or appends a record;
  *   - an OFD write lock on the bytes [uid_base, uid_base + span) of
  *     INSTANCE_UIDS_LOCK in the runtime directory, so two runs whose host uid ranges overlap
  *     conflict in the kernel, with nothing to parse.
@@ -34,7 +35,6 @@
 
 struct instance_lock {
 	int lock_fd;   /* LEDGER.lock */
-	int ledger_fd; /* the live segment at start, or -1 when there was none */
 	int uids_fd;
 };
 

@@ -271,6 +271,20 @@ static int reconcile(struct segments *sg, int live, int next, char *err, size_t 
 	return 0;
 }
 
+/* The run's lock on a segment it hands the association (the live one, the
+ * spare), on the supervisor's own open: a second run that reaches the file
+ * by another name (a hard link) finds it (runner/instance_lock.c). */
+static int lock_segment(int fd, const char *path, char *err, size_t errlen)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	snprintf(err, errlen, "ledger %s: %s", path,
+		 errno == EAGAIN || errno == EACCES ? "in use by another running mpbs-run (it holds a lock on that file)"
+						    : strerror(errno));
+	return -1;
+}
+
 /* Opens the live segment (created when there is none) and cuts its torn
  * tail; marks it append-only where the filesystem can. */
 static int open_live(struct segments *sg, char *err, size_t errlen)
@@ -279,7 +293,7 @@ static int open_live(struct segments *sg, char *err, size_t errlen)
 	sg->live_fd = open_existing(sg, sg->base, err, errlen);
 	if (sg->live_fd < 0 && errno == ENOENT)
 		sg->live_fd = ledger_file_open(sg->dirfd, sg->base, sg->ledger, true, err, errlen);
-	if (sg->live_fd < 0)
+	if (sg->live_fd < 0 || lock_segment(sg->live_fd, sg->ledger, err, errlen) < 0)
 		return -1;
 	seg_classify(sg->live_fd, &f);
 	if (f.kind == SEG_V1) /* it appeared after the reconcile */
@@ -304,6 +318,10 @@ static int open_spare(struct segments *sg, char *err, size_t errlen)
 		fd = ledger_file_open(sg->dirfd, name, path, true, err, errlen);
 	if (fd < 0)
 		return -1;
+	if (lock_segment(fd, path, err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
 	seg_classify(fd, &f);
 	if (f.kind != SEG_EMPTY) {
 		snprintf(err, errlen, "ledger %s: the spare is not empty", path);
