@@ -452,7 +452,6 @@ static void send_spare(struct segments *sg)
 
 void segments_started(struct segments *sg)
 {
-	fs_close(&sg->peer);
 	if (sg->sock >= 0 && sg->spare_fd >= 0)
 		send_spare(sg);
 }

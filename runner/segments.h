@@ -28,7 +28,8 @@ struct segments {
 	int live_fd;              /* LEDGER, O_RDWR|O_APPEND: the association's ASSOCIATION_FD_LEDGER */
 	int spare_fd;             /* LEDGER.next, or -1 once the association has it and rotated into it */
 	int sock;                 /* the supervisor's end of the segments socket */
-	int peer;                 /* the association's end, until it is started */
+	int peer;                 /* the association's end, held until the next segments_prepare (as every
+				   * channel end is held: every socket a role holds is one the supervisor made) */
 	bool append_only;         /* the live segment carries FS_APPEND_FL */
 	int append_only_errno;    /* why not, when it does not */
 	unsigned ignored;         /* messages ignored since the last rotation (logged up to a few) */
@@ -50,9 +51,7 @@ int segments_open(struct segments *sg, const char *ledger, uint32_t keep_segment
  * open before is closed first. Returns 0, SEGMENTS_REFUSED or -1. */
 int segments_prepare(struct segments *sg, char *err, size_t errlen);
 
-/* The association is started: the supervisor closes its copy of the
- * association's end (so a dead association reads as end of file) and sends
- * it the spare. */
+/* The association is started: it is sent the spare. */
 void segments_started(struct segments *sg);
 
 /* The supervisor's end is readable: takes every message waiting (at most a
