@@ -18,7 +18,6 @@
 
 #include "derive.h"
 #include "errbuf.h"
-#include "ledger2_read.h"
 #include "sha256.h"
 
 struct seg_provider {
@@ -33,7 +32,11 @@ struct seg_provider {
 struct checker {
 	const struct l2v_opts *o;
 	struct l2v_segment *s;
+	int fd;
 	struct l2_reader r;
+	uint64_t block_no;    /* of the block being read, from 1 */
+	uint64_t block_off;   /* its offset */
+	uint64_t progressed;  /* bytes reported to opts->progress */
 	struct seg_provider prov[L2_PROVIDERS_MAX];
 	uint64_t rec;         /* number of the last record taken */
 	uint64_t at;          /* number of the record being checked (failures) */
@@ -55,8 +58,8 @@ static bool fail(struct checker *k, const char *field, const char *fmt, ...)
 	snprintf(s->field, sizeof(s->field), "%s", field);
 	s->failed = true;
 	s->bad_record = k->at;
-	s->bad_block = k->r.block_no;
-	s->bad_offset = k->r.block_off;
+	s->bad_block = k->block_no;
+	s->bad_offset = k->block_off;
 	return false;
 }
 
@@ -158,19 +161,12 @@ static bool provider_table(struct checker *k, const struct l2_segment_hdr *h)
 {
 	struct l2v_segment *s = k->s;
 	const struct l2v_opts *o = k->o;
-	if (h->n_providers == 0 || h->n_providers > L2_PROVIDERS_MAX)
-		return fail(k, "n_providers", "%u providers (1 to %d)", h->n_providers, L2_PROVIDERS_MAX);
 	if (o->n_providers && h->n_providers != o->n_providers)
 		return fail(k, "n_providers", "names %u providers, the topology has %zu", h->n_providers,
 			    o->n_providers);
 	s->n_providers = h->n_providers;
 	for (size_t p = 0; p < s->n_providers; p++) {
 		const char *name = h->names[p];
-		if (!wire_provider_name_valid(name))
-			return fail(k, "name", "provider %zu: not a valid provider name", p);
-		for (size_t q = 0; q < p; q++)
-			if (strcmp(s->names[q], name) == 0)
-				return fail(k, "name", "provider %s named twice", name);
 		snprintf(s->names[p], sizeof(s->names[p]), "%s", name);
 		struct seg_provider *sp = &k->prov[p];
 		sp->checkpoint_every = L2V_CHECKPOINT_EVERY_MAX;
@@ -284,11 +280,8 @@ static bool segment_record(struct checker *k, struct l2_cursor *c)
 	struct l2v_segment *s = k->s;
 	struct l2_segment_hdr h;
 	if (!l2_get_segment_hdr(c, &h))
-		return fail(k, "segment", "malformed segment record");
-	if (h.segment == 0)
-		return fail(k, "segment", "segment number 0 (they start at 1)");
-	if (h.first_record == 0)
-		return fail(k, "first_record", "record number 0 (they start at 1)");
+		return fail(k, "segment", "malformed segment record (version, number 0, record 0, or its "
+			    "provider table: 1 to %d unique valid names)", L2_PROVIDERS_MAX);
 	s->segment = h.segment;
 	s->first_record = h.first_record;
 	k->at = h.first_record;
@@ -645,30 +638,45 @@ static bool block(struct checker *k, const struct l2_block *b)
 	return expected_heads(k, block_first);
 }
 
+static void progress(struct checker *k)
+{
+	if (k->o->progress && k->r.off > k->progressed) {
+		atomic_fetch_add_explicit(k->o->progress, k->r.off - k->progressed, memory_order_relaxed);
+		k->progressed = k->r.off;
+	}
+}
+
 static bool read_blocks(struct checker *k)
 {
 	struct l2v_segment *s = k->s;
 	struct l2_block b;
-	enum l2_file_kind kind;
-	if (l2_reader_start(&k->r, &kind) < 0) {
+	int first;
+	switch (l2_reader_open(&k->r, k->fd, &first)) {
+	case L2_READ_OK:
+		break;
+	case L2_READ_EOF:
+		s->empty = true;
+		return true;
+	case L2_READ_BAD:
+		return fail(k, "magic", "not a version 2 ledger segment (it does not begin with %s)", L2_MAGIC);
+	default:
 		fail(k, "", "cannot read: %s", strerror(errno));
 		s->unreadable = true;
 		return false;
 	}
-	if (kind == L2_FILE_EMPTY) {
-		s->empty = true;
-		return true;
-	}
-	if (kind != L2_FILE_V2)
-		return fail(k, "magic", "not a version 2 ledger segment (it does not begin with %s)", L2_MAGIC);
 	for (;;) {
+		enum l2_read_status st = l2_reader_next(&k->r, &b);
 		k->at = k->rec + 1;
-		switch (l2_reader_next(&k->r, &b)) {
+		k->block_no++;
+		k->block_off = st == L2_READ_OK ? k->r.block_off : k->r.off - (k->r.end - k->r.start);
+		progress(k);
+		switch (st) {
 		case L2_READ_OK:
 			if (!block(k, &b))
 				return false;
 			continue;
-		case L2_READ_END:
+		case L2_READ_EOF:
+			k->block_no--;
 			if (!k->started)
 				return fail(k, "magic", "no block after the magic");
 			return true;
@@ -689,7 +697,7 @@ bool l2v_segment_check(int fd, const char *path, const struct l2v_opts *o, struc
 	memset(s, 0, sizeof(*s));
 	s->path = path;
 	struct checker *k = calloc(1, sizeof(*k));
-	if (!k || op_index_init(&s->ops, WIRE_DIGEST_LEN) < 0 || l2_reader_init(&k->r, fd) < 0) {
+	if (!k || op_index_init(&s->ops, WIRE_DIGEST_LEN) < 0) {
 		free(k);
 		snprintf(s->why, sizeof(s->why), "out of memory");
 		s->failed = s->unreadable = true;
@@ -697,12 +705,12 @@ bool l2v_segment_check(int fd, const char *path, const struct l2v_opts *o, struc
 	}
 	k->o = o;
 	k->s = s;
-	k->r.progress = o->progress;
+	k->fd = fd;
 	bool ok = read_blocks(k);
 	s->records = k->started ? k->rec - s->first_record + 1 : 0;
 	s->last_record = k->rec;
 	s->sealed = k->after_seal;
-	s->bytes = k->r.buf_off + k->r.end;
+	s->bytes = k->r.off;
 	memcpy(s->chain, k->chain, WIRE_DIGEST_LEN);
 	for (size_t p = 0; p < s->n_providers; p++) {
 		const struct chain_state *cs = &k->prov[p].cs;
@@ -714,7 +722,7 @@ bool l2v_segment_check(int fd, const char *path, const struct l2v_opts *o, struc
 		memcpy(end->head, cs->head, WIRE_DIGEST_LEN);
 		free(k->prov[p].known);
 	}
-	l2_reader_free(&k->r);
+	l2_reader_close(&k->r);
 	free(k);
 	return ok && !s->failed;
 }
