@@ -462,25 +462,27 @@ static bool closed_record(struct checker *k, struct l2_cursor *c, bool confirmed
 		if (idx == OP_INDEX_NONE)
 			return false;
 		struct l2v_op *op = &s->op[idx];
-		char hex[17];
-		hex_prefix(op_index_key(&s->ops, idx), hex);
-		if (mask & ~all)
-			return fail(k, "mask", "%s %s...: names a provider beyond the %zu of the table", what, hex,
-				    s->n_providers);
 		uint64_t missing = mask & ~(op->start_mask & op->complete_mask);
-		if (missing) {
-			int p = __builtin_ctzll(missing);
-			bool start = op->start_mask >> p & 1;
-			return fail(k, "mask", "%s %s...: provider %s has no covered %s of this operation", what, hex,
-				    s->names[p], start ? "COMPLETE" : "START");
-		}
-		if (confirmed) {
-			unsigned n = (unsigned)__builtin_popcountll(mask);
-			if (k->o->confirm_k && n < k->o->confirm_k)
+		unsigned n = (unsigned)__builtin_popcountll(mask);
+		bool again = confirmed && (op->flags & L2V_OP_CONFIRMED);
+		if ((mask & ~all) || missing || (confirmed && k->o->confirm_k && n < k->o->confirm_k) || again) {
+			char hex[17];
+			hex_prefix(op_index_key(&s->ops, idx), hex);
+			if (mask & ~all)
+				return fail(k, "mask", "%s %s...: names a provider beyond the %zu of the table", what, hex,
+					    s->n_providers);
+			if (missing) {
+				int p = __builtin_ctzll(missing);
+				bool start = op->start_mask >> p & 1;
+				return fail(k, "mask", "%s %s...: provider %s has no covered %s of this operation", what,
+					    hex, s->names[p], start ? "COMPLETE" : "START");
+			}
+			if (!again)
 				return fail(k, "mask", "confirmed %s...: names %u providers, but confirm = %u", hex, n,
 					    k->o->confirm_k);
-			if (op->flags & L2V_OP_CONFIRMED)
-				return fail(k, "op", "confirmed %s...: this operation was confirmed before", hex);
+			return fail(k, "op", "confirmed %s...: this operation was confirmed before", hex);
+		}
+		if (confirmed) {
 			op->flags |= L2V_OP_CONFIRMED | L2V_OP_CONFIRMED_HERE;
 			op->confirmed_at = k->at;
 			s->confirmed++;

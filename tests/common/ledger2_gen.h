@@ -4,7 +4,7 @@
  * with a signed checkpoint, signals START and COMPLETE for a batch of
  * operations extending its chain (chain_extend), covers them with a signed
  * checkpoint (checkpoint_sign); the batch is confirmed and a signed head
- * closes it. When the live segment reaches segment_size at one of the
+ * (every head_every records) closes it. When the live segment reaches segment_size at one of the
  * points rotate_phases allows, it is sealed, renamed PATH.NNNNNN, and the
  * next segment starts at PATH from the state reached (open epochs,
  * uncovered signals, operations carried). A fault breaks one rule on
@@ -42,6 +42,8 @@ struct gen_ledger {
 	uint64_t ops;
 	unsigned batch;          /* operations per batch (default 64; 2 signals each, at most 128) */
 	uint64_t segment_size;   /* 0: never rotates */
+	uint64_t head_every;     /* a signed head after the batch that leaves this many records
+				  * unsigned (0: after every batch; the association: 4096) */
 	unsigned rotate_phases;  /* GEN_AT_*; 0 means GEN_AT_CONFIRMED */
 	enum gen_fault fault;
 	uint64_t seed;
