@@ -67,59 +67,6 @@ static uint64_t now_ns(void)
 
 /* ------------------------------------------------------------ the files */
 
-static bool sealed_name(const char *name, const char *base)
-{
-	size_t n = strlen(base);
-	if (strncmp(name, base, n) != 0 || name[n] != '.')
-		return false;
-	const char *digits = name + n + 1;
-	size_t len = strspn(digits, "0123456789");
-	return len >= 6 && digits[len] == '\0';
-}
-
-static int add_file(char ***files, int *n, const char *path)
-{
-	char **grown = reallocarray(*files, (size_t)*n + 1, sizeof(**files));
-	if (!grown)
-		return -1;
-	*files = grown;
-	if (!(grown[*n] = strdup(path)))
-		return -1;
-	(*n)++;
-	return 0;
-}
-
-int verify_v2_find_segments(const char *path, char ***files)
-{
-	char dir_buf[PATH_MAX], base_buf[PATH_MAX], file[PATH_MAX * 2 + 2];
-	snprintf(dir_buf, sizeof(dir_buf), "%s", path);
-	snprintf(base_buf, sizeof(base_buf), "%s", path);
-	const char *dir = dirname(dir_buf), *base = basename(base_buf);
-	int n = 0;
-	*files = NULL;
-	if (add_file(files, &n, path) < 0)
-		return -1;
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	char spare[NAME_MAX + 8];
-	snprintf(spare, sizeof(spare), "%s.next", base);
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-		snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
-		/* the spare once the association switched to it, before the
-		 * supervisor renamed it: the newest segment then */
-		bool written_spare = strcmp(e->d_name, spare) == 0 && stat(file, &st) == 0 && st.st_size > 0;
-		if ((sealed_name(e->d_name, base) || written_spare) && add_file(files, &n, file) < 0) {
-			closedir(d);
-			return -1;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
 /* The number a segment file states (offset L2_SEGMENT_NUMBER_OFF), and its size. */
 static int peek_segment(struct seg_job *j)
 {
@@ -151,6 +98,78 @@ static int by_segment(const void *pa, const void *pb)
 	if ((a->size == 0) != (b->size == 0))
 		return a->size == 0 ? 1 : -1;
 	return a->number < b->number ? -1 : a->number > b->number;
+}
+
+static bool sealed_name(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	if (strncmp(name, base, n) != 0 || name[n] != '.')
+		return false;
+	const char *digits = name + n + 1;
+	size_t len = strspn(digits, "0123456789");
+	return len >= 6 && digits[len] == '\0';
+}
+
+static int add_file(char ***files, int *n, const char *path)
+{
+	char **grown = reallocarray(*files, (size_t)*n + 1, sizeof(**files));
+	if (!grown)
+		return -1;
+	*files = grown;
+	if (!(grown[*n] = strdup(path)))
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* files in the order of their segment numbers. */
+static int sort_segments(char **files, int n)
+{
+	struct seg_job *jobs = calloc((size_t)n, sizeof(*jobs));
+	if (!jobs)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		jobs[i].path = files[i];
+		(void)peek_segment(&jobs[i]); /* one it cannot read: verify says so, in its place */
+	}
+	qsort(jobs, (size_t)n, sizeof(*jobs), by_segment);
+	for (int i = 0; i < n; i++)
+		files[i] = jobs[i].path;
+	free(jobs);
+	return 0;
+}
+
+int verify_v2_find_segments(const char *path, char ***files)
+{
+	char dir_buf[PATH_MAX], base_buf[PATH_MAX], file[PATH_MAX * 2 + 2];
+	snprintf(dir_buf, sizeof(dir_buf), "%s", path);
+	snprintf(base_buf, sizeof(base_buf), "%s", path);
+	const char *dir = dirname(dir_buf), *base = basename(base_buf);
+	int n = 0;
+	*files = NULL;
+	if (add_file(files, &n, path) < 0)
+		return -1;
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	char spare[NAME_MAX + 8];
+	snprintf(spare, sizeof(spare), "%s.next", base);
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		/* "ledger.000001" beside a "ledger" given without a directory */
+		snprintf(file, sizeof(file), "%s%s%s", strchr(path, '/') ? dir : "", strchr(path, '/') ? "/" : "",
+			 e->d_name);
+		/* the spare once the association switched to it, before the
+		 * supervisor renamed it: the newest segment then */
+		bool written_spare = strcmp(e->d_name, spare) == 0 && stat(file, &st) == 0 && st.st_size > 0;
+		if ((sealed_name(e->d_name, base) || written_spare) && add_file(files, &n, file) < 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return sort_segments(*files, n) < 0 ? -1 : n;
 }
 
 /* ------------------------------------------------------------ workers */

@@ -26,9 +26,10 @@ struct verify_v2_args {
 /* Returns verify's exit status (0, 1 tampered, 2 cannot read). */
 int verify_v2(const struct verify_v2_args *a);
 
-/* The segment files of the ledger at path (path itself first, then its
- * sealed siblings and a written spare) into *files (malloc'ed strings).
- * Returns their count, or -1 with errno. */
+/* The segment files of the ledger at path (path itself, its sealed
+ * siblings, a spare already written) into *files (malloc'ed strings),
+ * oldest segment first (an empty file last). Returns their count, or -1
+ * with errno. */
 int verify_v2_find_segments(const char *path, char ***files);
 
 #endif
