@@ -78,6 +78,12 @@ static int upgrade(const char *path)
 			close(fd);
 		return LEDGER_CANNOT;
 	}
+	size_t len = strlen(path);
+	if (len > 3 && strcmp(path + len - 3, ".v1") == 0) {
+		log_error("%s is an upgraded version 1 ledger already", path);
+		close(fd);
+		return LEDGER_REFUSED;
+	}
 	if (first != '{') {
 		log_error("%s is not a version 1 ledger: nothing to upgrade", path);
 		close(fd);
