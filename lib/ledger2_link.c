@@ -21,17 +21,11 @@ static bool fail_at(struct l2v_segment *s, uint64_t record, const char *field, c
 	__attribute__((format(printf, 4, 5)));
 static bool fail_at(struct l2v_segment *s, uint64_t record, const char *field, const char *fmt, ...)
 {
-	if (s->failed)
-		return false;
+	bool first = record == s->first_record;
 	va_list ap;
 	va_start(ap, fmt);
-	err_vset(s->why, sizeof(s->why), fmt, ap);
+	l2v_vfail(s, record, first ? 1 : 0, first ? L2_MAGIC_LEN : 0, field, fmt, ap);
 	va_end(ap);
-	snprintf(s->field, sizeof(s->field), "%s", field);
-	s->failed = true;
-	s->bad_record = record;
-	s->bad_block = record == s->first_record ? 1 : 0;
-	s->bad_offset = record == s->first_record ? L2_MAGIC_LEN : 0;
 	return false;
 }
 
@@ -137,13 +131,9 @@ static bool carried_held(const struct l2v_segment *prev, struct l2v_segment *s)
 /* Rule 8: s starts exactly where prev ended. */
 static bool continues(struct l2v_segment *prev, struct l2v_segment *s)
 {
-	if (!prev->sealed) {
-		snprintf(prev->field, sizeof(prev->field), "head");
-		snprintf(prev->why, sizeof(prev->why), "not sealed, but segment %" PRIu32 " follows it", s->segment);
-		prev->failed = true;
-		prev->bad_record = prev->last_record;
-		return false;
-	}
+	if (!prev->sealed)
+		return fail_at(prev, prev->last_record, "head", "not sealed, but segment %" PRIu32 " follows it",
+			       s->segment);
 	if (s->segment != prev->segment + 1)
 		return fail_at(s, s->first_record, "segment", "segment %" PRIu32 " follows segment %" PRIu32
 			       " (a segment is missing)", s->segment, prev->segment);

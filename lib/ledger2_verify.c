@@ -45,21 +45,27 @@ struct checker {
 	bool after_seal;
 };
 
+bool l2v_vfail(struct l2v_segment *s, uint64_t record, uint64_t block, uint64_t offset, const char *field,
+	       const char *fmt, va_list ap)
+{
+	if (s->failed)
+		return false;
+	err_vset(s->why, sizeof(s->why), fmt, ap);
+	snprintf(s->field, sizeof(s->field), "%s", field);
+	s->failed = true;
+	s->bad_record = record;
+	s->bad_block = block;
+	s->bad_offset = offset;
+	return false;
+}
+
 static bool fail(struct checker *k, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static bool fail(struct checker *k, const char *field, const char *fmt, ...)
 {
-	struct l2v_segment *s = k->s;
-	if (s->failed)
-		return false;
 	va_list ap;
 	va_start(ap, fmt);
-	err_vset(s->why, sizeof(s->why), fmt, ap);
+	l2v_vfail(k->s, k->at, k->block_no, k->block_off, field, fmt, ap);
 	va_end(ap);
-	snprintf(s->field, sizeof(s->field), "%s", field);
-	s->failed = true;
-	s->bad_record = k->at;
-	s->bad_block = k->block_no;
-	s->bad_offset = k->block_off;
 	return false;
 }
 

@@ -9,6 +9,7 @@
 #ifndef MPBS_LEDGER2_VERIFY_H
 #define MPBS_LEDGER2_VERIFY_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -120,6 +121,10 @@ struct l2v_segment {
  * be freed with l2v_segment_free. */
 bool l2v_segment_check(int fd, const char *path, const struct l2v_opts *o, struct l2v_segment *s);
 void l2v_segment_free(struct l2v_segment *s);
+/* Sets s's failure unless one is set (block, offset 0: not known).
+ * Returns false. */
+bool l2v_vfail(struct l2v_segment *s, uint64_t record, uint64_t block, uint64_t offset, const char *field,
+	       const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 
 /* The whole ledger, segment after segment. */
 struct l2v_ledger {

@@ -282,16 +282,7 @@ static int verify_file(const struct verify_args *a, const struct ledger_verify_o
 	printf("OK: %" PRIu64 " records, %" PRIu64 " confirmed (%" PRIu64 " signals, %" PRIu64 " checkpoints, %" PRIu64
 	       " incomplete, %" PRIu64 " rejected, %" PRIu64 " signals not covered by a checkpoint)\n",
 	       res.records, res.confirmed, res.signals, res.checkpoints, res.incomplete, res.rejected, res.uncovered);
-	if (opts->n_providers)
-		printf("confirm rule: %u of %zu providers (the topology's), every one covered\n", opts->confirm_k,
-		       opts->n_providers);
-	else
-		printf("confirm rule: not checked (no topology)\n");
-	for (size_t i = 0; i < a->n_expect; i++) {
-		char head[LEDGER_HEAD_TEXT_MAX];
-		ledger_head_format(&a->expect[i], head);
-		printf("expected head %s: present\n", head);
-	}
+	verify_print_rule(opts->n_providers, opts->confirm_k, a->expect, a->n_expect);
 	print_heads(&res, have_key);
 	return 0;
 }

@@ -261,6 +261,19 @@ static void print_segment(const struct l2v_segment *s)
 	       s->sealed ? "sealed" : "live (not sealed)");
 }
 
+void verify_print_rule(size_t n_providers, unsigned confirm_k, const struct ledger_head *expect, size_t n_expect)
+{
+	char head[LEDGER_HEAD_TEXT_MAX];
+	if (n_providers)
+		printf("confirm rule: %u of %zu providers (the topology's), every one covered\n", confirm_k, n_providers);
+	else
+		printf("confirm rule: not checked (no topology)\n");
+	for (size_t i = 0; i < n_expect; i++) {
+		ledger_head_format(&expect[i], head);
+		printf("expected head %s: present\n", head);
+	}
+}
+
 static void print_total(const struct run *r, const struct l2v_ledger *l, double secs)
 {
 	const struct l2v_opts *o = r->a->opts;
@@ -274,15 +287,7 @@ static void print_total(const struct run *r, const struct l2v_ledger *l, double 
 		printf("starts at segment %" PRIu32 " (record %" PRIu64 "): the older segments are not present; what "
 		       "segment %" PRIu32 " carried from them is the association's signed word\n",
 		       l->first_segment, l->first_record, l->first_segment);
-	if (o->n_providers)
-		printf("confirm rule: %u of %zu providers (the topology's), every one covered\n", o->confirm_k,
-		       o->n_providers);
-	else
-		printf("confirm rule: not checked (no topology)\n");
-	for (size_t i = 0; i < o->n_expect; i++) {
-		ledger_head_format(&o->expect[i], head);
-		printf("expected head %s: present\n", head);
-	}
+	verify_print_rule(o->n_providers, o->confirm_k, o->expect, o->n_expect);
 	if (!r->a->have_key)
 		printf("heads: %" PRIu64 " not checked (no association public key: --association-key FILE)\n",
 		       l->heads_unchecked);

@@ -23,6 +23,10 @@ struct verify_v2_args {
 	const char *key_error;      /* set by the key lookup when a key could not be read */
 };
 
+/* The lines both versions print after OK: the confirm rule checked, and
+ * each head kept elsewhere found. */
+void verify_print_rule(size_t n_providers, unsigned confirm_k, const struct ledger_head *expect, size_t n_expect);
+
 /* Returns verify's exit status (0, 1 tampered, 2 cannot read). */
 int verify_v2(const struct verify_v2_args *a);
 
