@@ -191,6 +191,12 @@ $(BUILD)/version: FORCE
 $(TESTS): $(TEST_OBJ) $(LIB) $(BIN)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS) $(LDLIBS)
 
+# A valid version 2 test ledger of any size, for the benchmarks and second
+# readers (tests/tools/gen_ledger.c says how); never installed.
+GEN_LEDGER := $(BUILD)/gen-ledger
+$(GEN_LEDGER): $(BUILD)/obj/tests/tools/gen_ledger.o $(BUILD)/obj/tests/common/ledger2_gen.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
 # Man pages (scdoc): docs/man/NAME.S.scd to build/man/NAME.S. The generator
 # (docs/man/gen.c, not installed) first fills each template's {{NAME}} lines
 # from the tables the page documents: topology keys, rlimits, policy keys.

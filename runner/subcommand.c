@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "keygen_cmd.h"
 #include "keys_cmd.h"
+#include "ledger_cmd.h"
 #include "status_cmd.h"
 #include "token_cmd.h"
 #include "verify_cmd.h"
@@ -16,6 +17,7 @@ const struct subcommand subcommands[] = {
 	{ "keys", keys_cmd, "write a topology's missing provider keys with the right owners and modes" },
 	{ "token", token_cmd, "print a valid provider token for a request body" },
 	{ "verify", verify_cmd, "check a ledger offline with public keys only" },
+	{ "ledger", ledger_cmd, "print a ledger's records (cat), or set a version 1 ledger aside (upgrade)" },
 	{ "status", status_cmd, "show a running instance's roles and counters" },
 	{ "help", help_cmd, "show the usage of mpbs-run or of one subcommand" },
 };

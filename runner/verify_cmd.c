@@ -7,6 +7,8 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,10 +17,13 @@
 #include "../lib/keys.h"
 #include "../lib/ledger.h"
 #include "../lib/log.h"
+#include "../lib/ledger2.h"
 #include "cli.h"
 #include "topology.h"
+#include "verify_v2.h"
 
 #define EXPECT_HEADS_MAX 16
+#define JOBS_ARG_MAX 64
 #define OVERRIDES_MAX 16
 #define VERIFY_SUB "verify"
 /* Exit statuses (the usage text and docs/VERIFY.md say them too). */
@@ -33,6 +38,11 @@ struct key_source {
 
 struct verify_args {
 	const char *ledger;
+	char **files;             /* the operands: one LEDGER, or segment files */
+	size_t n_files;
+	unsigned jobs;            /* --jobs (0: one per CPU) */
+	int progress;             /* --progress 1, --no-progress 0, else -1 */
+	bool json;
 	const char *topology;
 	const char *keys_dir;
 	const char *association_key;
@@ -103,15 +113,22 @@ static bool lookup_key(void *ctx, const char *provider, uint8_t pk[32])
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: mpbs-run verify LEDGER (--topology FILE [--set K=V]... | --public-keys DIR)\n"
-		"                       [--association-key FILE] [--expect-head SEQ:HASH]...\n"
-		"Checks a ledger offline with public keys only (docs/VERIFY.md):\n"
+		"usage: mpbs-run verify LEDGER|SEGMENT... (--topology FILE [--set K=V]... | --public-keys DIR)\n"
+		"                       [--association-key FILE] [--expect-head SEQ:HASH]... [--jobs N]\n"
+		"                       [--progress|--no-progress] [--json]\n"
+		"Checks a ledger offline with public keys only (docs/VERIFY.md). A version 2 LEDGER is\n"
+		"read with its sealed segments LEDGER.NNNNNN; segment files may be listed instead.\n"
 		"  --topology FILE          the providers, their public keys and the confirm rule of FILE\n"
 		"  --set SECTION.KEY=VALUE  override a value of FILE, as for a run\n"
 		"  --public-keys DIR        each provider's public key as DIR/NAME/signal.pub (what\n"
 		"                           `keys init` and `keygen DIR/NAME` write) or DIR/NAME.pub\n"
 		"  --association-key FILE   the association's public key, to check its signed heads\n"
 		"  --expect-head SEQ:HASH   a head kept elsewhere that the ledger must still hold\n"
+		"                           (version 2: COVERS:CHAIN, as the association logs it)\n"
+		"  --jobs N                 segments checked in parallel (default: one per CPU)\n"
+		"  --progress, --no-progress  a progress bar on stderr (default: on a terminal, for a\n"
+		"                           run longer than a second)\n"
+		"  --json                   the result as one JSON object (version 2)\n"
 		"exit status: 0 the ledger holds; 1 it does not (the failing line, seq, field and\n"
 		"reason are printed); 2 something could not be read (the ledger, a public key) or a\n"
 		"bad command line; 78 a bad topology\n");
@@ -127,6 +144,10 @@ static void parse_options(int argc, char **argv, struct verify_args *a, struct c
 		{ "association-key", required_argument, NULL, 'a' },
 		{ "set", required_argument, NULL, 's' },
 		{ "expect-head", required_argument, NULL, 'e' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },
+		{ "json", no_argument, NULL, 'J' },
 		CLI_COMMON_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -134,7 +155,18 @@ static void parse_options(int argc, char **argv, struct verify_args *a, struct c
 	int c;
 	while ((c = cli_next_option(line, argc, argv, "", opts)) != -1) {
 		const char *name = cli_option_name(opts, c);
-		if ((c == 't' || c == 'k' || c == 'a') && *once[c]) {
+		char *end;
+		if (c == 'j') {
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (*end || end == optarg || optarg[0] == '-' || n < 1 || n > JOBS_ARG_MAX)
+				cli_refuse(line, "--jobs %.40s: expected a number from 1 to %d", optarg, JOBS_ARG_MAX);
+			else
+				a->jobs = (unsigned)n;
+		} else if (c == 'P' || c == 'N') {
+			a->progress = c == 'P';
+		} else if (c == 'J') {
+			a->json = true;
+		} else if ((c == 't' || c == 'k' || c == 'a') && *once[c]) {
 			cli_refuse(line, "--%s given twice", name);
 		} else if (c == 't' || c == 'k' || c == 'a') {
 			*once[c] = optarg;
@@ -165,13 +197,13 @@ static int parse_args(int argc, char **argv, struct verify_args *a, bool *done)
 		return cli_usage_error(VERIFY_SUB, "%s", line.refusal);
 	if (optind >= argc)
 		return cli_usage_error(VERIFY_SUB, "expected a LEDGER");
-	if (argc - optind > 1)
-		return cli_usage_error(VERIFY_SUB, "expected one LEDGER, got '%s' too", argv[optind + 1]);
 	if (!a->topology == !a->keys_dir)
 		return cli_usage_error(VERIFY_SUB, "expected exactly one of --topology FILE and --public-keys DIR");
 	if (a->n_overrides && !a->topology)
 		return cli_usage_error(VERIFY_SUB, "--set applies to --topology only");
 	a->ledger = argv[optind];
+	a->files = argv + optind;
+	a->n_files = (size_t)(argc - optind);
 	*done = false;
 	return 0;
 }
@@ -250,23 +282,94 @@ static int verify_file(const struct verify_args *a, const struct ledger_verify_o
 	printf("OK: %" PRIu64 " records, %" PRIu64 " confirmed (%" PRIu64 " signals, %" PRIu64 " checkpoints, %" PRIu64
 	       " incomplete, %" PRIu64 " rejected, %" PRIu64 " signals not covered by a checkpoint)\n",
 	       res.records, res.confirmed, res.signals, res.checkpoints, res.incomplete, res.rejected, res.uncovered);
-	if (opts->n_providers)
-		printf("confirm rule: %u of %zu providers (the topology's), every one covered\n", opts->confirm_k,
-		       opts->n_providers);
-	else
-		printf("confirm rule: not checked (no topology)\n");
-	for (size_t i = 0; i < a->n_expect; i++) {
-		char head[LEDGER_HEAD_TEXT_MAX];
-		ledger_head_format(&a->expect[i], head);
-		printf("expected head %s: present\n", head);
-	}
+	verify_print_rule(opts->n_providers, opts->confirm_k, a->expect, a->n_expect);
 	print_heads(&res, have_key);
 	return 0;
 }
 
+/* Keys are looked up by the segment workers at once. */
+static pthread_mutex_t key_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool lookup_key_locked(void *ctx, const char *provider, uint8_t pk[32])
+{
+	pthread_mutex_lock(&key_lock);
+	bool found = lookup_key(ctx, provider, pk);
+	pthread_mutex_unlock(&key_lock);
+	return found;
+}
+
+/* Whether the file at path is a version 1 ledger (it begins with '{').
+ * Returns 1, 0, or -1 when it cannot be read (logged). */
+static int is_version_1(const char *path)
+{
+	char first = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, &first, 1);
+	if (n < 0) {
+		log_error("cannot read the ledger: %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return n == 1 && first == '{';
+}
+
+/* A version 2 ledger: the topology's providers, checkpoint_every and rule
+ * as in opts, its segments in parallel. */
+static int verify_segments(const struct verify_args *a, const struct ledger_verify_opts *v1, const struct topology *t,
+			   bool have_key, const struct key_source *ks)
+{
+	uint32_t every[TOPO_PROVIDERS_MAX];
+	struct l2v_opts opts = { .n_providers = v1->n_providers, .providers = v1->providers,
+				 .checkpoint_every = t ? every : NULL, .confirm_k = v1->confirm_k,
+				 .pubkey = lookup_key_locked, .ctx = v1->ctx, .association_pk = v1->association_pk,
+				 .n_expect = v1->n_expect, .expect = v1->expect };
+	for (size_t i = 0; t && i < t->n_providers; i++)
+		every[i] = t->providers[i].checkpoint_every;
+	struct verify_v2_args v2 = { .files = a->files, .n_files = a->n_files, .jobs = a->jobs,
+				     .progress = a->progress, .json = a->json, .opts = &opts, .have_key = have_key,
+				     .key_error = ks->error };
+	char **found = NULL;
+	int n = 0;
+	if (a->n_files == 1) {
+		n = verify_v2_find_segments(a->ledger, &found);
+		if (n < 0) {
+			log_error("cannot read the ledger's directory: %s: %s", a->ledger, strerror(errno));
+			return VERIFY_CANNOT_READ;
+		}
+		v2.files = found;
+		v2.n_files = (size_t)n;
+	}
+	int rc = verify_v2(&v2);
+	for (int i = 0; i < n; i++)
+		free(found[i]);
+	free(found);
+	return rc;
+}
+
+/* Version 1 (one JSON Lines file) or 2 (segments), by the first file's bytes. */
+static int verify_ledger(const struct verify_args *a, const struct ledger_verify_opts *opts, const struct topology *t,
+			 bool have_key, const struct key_source *ks)
+{
+	for (size_t i = 0; i < a->n_files; i++) {
+		int v1 = is_version_1(a->files[i]);
+		if (v1 < 0)
+			return VERIFY_CANNOT_READ;
+		if (v1 && a->n_files > 1)
+			return cli_usage_error(VERIFY_SUB, "%s is a version 1 ledger: verify it alone", a->files[i]);
+		if (v1 && a->json)
+			return cli_usage_error(VERIFY_SUB, "--json: %s is a version 1 ledger, reported as text only",
+					       a->files[i]);
+		if (v1)
+			return verify_file(a, opts, have_key, ks);
+	}
+	return verify_segments(a, opts, t, have_key, ks);
+}
+
 int verify_cmd(int argc, char **argv)
 {
-	struct verify_args a = { 0 };
+	struct verify_args a = { .progress = -1 };
 	static struct key_source ks;
 	struct topology t;
 	const char *names[TOPO_PROVIDERS_MAX];
@@ -309,7 +412,7 @@ int verify_cmd(int argc, char **argv)
 	rc = VERIFY_CANNOT_READ;
 	if (have_key >= 0) {
 		opts.association_pk = have_key ? pk : NULL;
-		rc = verify_file(&a, &opts, have_key, &ks);
+		rc = verify_ledger(&a, &opts, a.topology ? &t : NULL, have_key, &ks);
 	}
 	if (a.topology)
 		topology_free(&t);
