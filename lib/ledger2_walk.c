@@ -3,6 +3,12 @@
 #define _GNU_SOURCE
 #include "ledger2_walk.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "ledger2_files.h"
+#include "ledger2_json.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -214,4 +220,47 @@ int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_
 	if (w.stopped)
 		return w.stopped;
 	return ok ? 0 : -1;
+}
+
+int l2_walk_ledger(const char *path, l2_entry_fn fn, void *ctx, char *why, size_t whylen)
+{
+	struct l2_segment_file *files;
+	size_t n;
+	if (l2_segment_files(path, &files, &n, why, whylen) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(why, whylen, "cannot read %s: %s", files[i].path, strerror(errno));
+			rc = -1;
+			break;
+		}
+		rc = l2_walk_fd(fd, i + 1 == n, fn, ctx, why, whylen);
+		close(fd);
+	}
+	free(files);
+	return rc;
+}
+
+struct type_count {
+	const char *type, *provider;
+	size_t count;
+};
+
+static int count_entry(void *ctx, const struct l2_entry *e)
+{
+	struct type_count *c = ctx;
+	if (strcmp(l2_type_name(e->type), c->type) == 0 &&
+	    (!c->provider || (e->provider && strcmp(e->provider, c->provider) == 0)))
+		c->count++;
+	return 0;
+}
+
+size_t l2_count_ledger(const char *path, const char *type, const char *provider)
+{
+	struct type_count c = { type, provider, 0 };
+	char why[256];
+	(void)l2_walk_ledger(path, count_entry, &c, why, sizeof(why));
+	return c.count;
 }

@@ -41,4 +41,13 @@ typedef int (*l2_entry_fn)(void *ctx, const struct l2_entry *e);
  * end, fn's value if it stopped the walk, or -1 with why set. */
 int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_t whylen);
 
+/* The same over every segment of the ledger at path, in order
+ * (ledger2_files.h); the newest may end in a torn block. */
+int l2_walk_ledger(const char *path, l2_entry_fn fn, void *ctx, char *why, size_t whylen);
+
+/* Records of a type ("confirmed", "signal", ... as l2_type_name says) in
+ * the ledger at path, of one provider when provider is not NULL; 0 when it
+ * cannot be read. For the tests and the audit, which watch a ledger grow. */
+size_t l2_count_ledger(const char *path, const char *type, const char *provider);
+
 #endif

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <jansson.h>
+#include "../../lib/ledger2_walk.h"
 
 /* While role k's probe holds its state (e.g. every process its uid may
  * have): the host still forks, every live sandbox is still alive, and a
@@ -49,25 +49,6 @@ void audit_check_while_holding(struct audit *a, size_t k, long value, struct aud
 	host->ok = value > 0 && host_forks && alive == a->plan.n_roles && other_starts;
 }
 
-/* Counts the ledger's records of type `type` (and provider, if given). */
-static size_t ledger_count(const char *path, const char *type, const char *provider)
-{
-	FILE *f = fopen(path, "r");
-	char line[8192];
-	size_t n = 0;
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		json_t *rec = json_loads(line, 0, NULL);
-		const char *ty = json_string_value(json_object_get(rec, "type"));
-		const char *pv = json_string_value(json_object_get(rec, "provider"));
-		n += ty && strcmp(ty, type) == 0 && (!provider || (pv && strcmp(pv, provider) == 0));
-		json_decref(rec);
-	}
-	fclose(f);
-	return n;
-}
-
 /* After the forging probe of provider k wrote on its signal channel (the
  * plan holds the reader, so the frames stay queued): the real association,
  * alone, through its own spec and main, but appending to a temporary
@@ -91,12 +72,12 @@ void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row
 	struct role_spec spec = as->spec;
 	spec.keep_fds = keep;
 	if (spawn_role(&spec, &rp, err, sizeof(err)) == 0) {
-		for (int i = 0; i < 500 && ledger_count(path, "rejected", name) < PROBE_FORGED_FRAMES; i++)
+		for (int i = 0; i < 500 && l2_count_ledger(path, "rejected", name) < PROBE_FORGED_FRAMES; i++)
 			usleep(10000);
 		role_proc_signal(&rp, SIGTERM);
 		waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 		close(rp.pidfd);
-		size_t rejected = ledger_count(path, "rejected", name), confirmed = ledger_count(path, "confirmed", NULL);
+		size_t rejected = l2_count_ledger(path, "rejected", name), confirmed = l2_count_ledger(path, "confirmed", NULL);
 		snprintf(host->got, sizeof(host->got), "%zu rejected (%s), %zu confirmed", rejected, name, confirmed);
 		host->ok = rejected == PROBE_FORGED_FRAMES && confirmed == 0;
 	}

@@ -20,7 +20,6 @@
 
 #include <jansson.h>
 
-#include "../../lib/ledger2_files.h"
 #include "../../lib/ledger2_json.h"
 #include "../../lib/ledger2_walk.h"
 
@@ -490,45 +489,9 @@ static int launch_once(struct mpbs *m, int (*before_exec)(void))
 	return wait_ready(m, pfd[0]);
 }
 
-/* Every logical record of every segment of the ledger at path, in order,
- * to fn (a live segment may end in a block being written). */
-static int ledger_walk(const char *path, l2_entry_fn fn, void *ctx)
-{
-	struct l2_segment_file *files;
-	size_t n;
-	char why[512];
-	if (l2_segment_files(path, &files, &n, why, sizeof(why)) < 0)
-		return -1;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
-		rc = fd < 0 ? -1 : l2_walk_fd(fd, true, fn, ctx, why, sizeof(why));
-		if (fd >= 0)
-			close(fd);
-	}
-	free(files);
-	return rc;
-}
-
-struct type_count {
-	const char *type, *provider;
-	size_t count;
-};
-
-static int count_entry(void *ctx, const struct l2_entry *e)
-{
-	struct type_count *c = ctx;
-	if (strcmp(l2_type_name(e->type), c->type) == 0 &&
-	    (!c->provider || (e->provider && strcmp(e->provider, c->provider) == 0)))
-		c->count++;
-	return 0;
-}
-
 size_t ledger_count_provider(const char *path, const char *type, const char *provider)
 {
-	struct type_count c = { type, provider, 0 };
-	(void)ledger_walk(path, count_entry, &c);
-	return c.count;
+	return l2_count_ledger(path, type, provider);
 }
 
 struct jsonl {
@@ -555,7 +518,8 @@ char *ledger_jsonl(const char *path)
 	j.f = open_memstream(&j.text, &j.len);
 	if (!j.f)
 		return NULL;
-	int rc = ledger_walk(path, jsonl_entry, &j);
+	char why[256];
+	int rc = l2_walk_ledger(path, jsonl_entry, &j, why, sizeof(why));
 	if (fclose(j.f) != 0 || rc != 0) {
 		free(j.text);
 		return NULL;

@@ -478,6 +478,7 @@ SANDBOX_TEST(association_cannot_open_files_outside_its_ledger)
  * shut for writing underneath (EPIPE before the seal). */
 SANDBOX_TEST(association_cannot_write_to_a_signal_channel)
 {
-	expect_sigsys(ROLE_AS, &(struct probe){ .act = act_send, .num = 4 }, __NR_sendto);
-	expect_exit(ROLE_AS, &(struct probe){ .act = act_send, .num = 4, .before_seal = true }, EPIPE);
+	expect_sigsys(ROLE_AS, &(struct probe){ .act = act_send, .num = ASSOCIATION_FD_SIGNAL(0) }, __NR_sendto);
+	expect_exit(ROLE_AS, &(struct probe){ .act = act_send, .num = ASSOCIATION_FD_SIGNAL(0), .before_seal = true },
+		    EPIPE);
 }
