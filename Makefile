@@ -268,7 +268,7 @@ bench: $(BIN)
 	python3 contrib/bench/run.py $(BENCH_ARGS)
 
 # Memory of every role over 10 M operations: about 10 min and
-# 27 GB of temporary ledger under $$TMPDIR. SOAK_ARGS="--ops 1000000 --dir /big".
+# up to 7 GB of temporary ledger under $$TMPDIR. SOAK_ARGS="--ops 1000000 --dir /big".
 bench-soak: $(BIN)
 	sh contrib/bench/deps.sh
 	python3 contrib/bench/soak.py $(SOAK_ARGS)
