@@ -261,11 +261,19 @@ deps:
 	sh contrib/deps.sh
 
 # Benchmarks (root, loopback): nginx `return 204` ceiling vs mpbs-run, confirmations
-# counted from the ledger, scaling 1..64 providers, docs/bench-scaling.png.
+# counted from the ledger, ledger bytes per confirmed operation and segments,
+# `mpbs-run verify --jobs` records/s, scaling 1..64 providers, docs/bench-scaling.png.
 # BENCH_ARGS=--quick for a short run; python3 contrib/bench/run.py --help lists the rest.
+# `make bench-cpu`: CPU µs per confirmed operation of each role (/proc/PID/schedstat
+# before and after a fixed wrk load, keep-alive 64, reference topology; 3 runs, about
+# 1 minute); CPU_ARGS for contrib/bench/cpu.py (--help).
 bench: $(BIN)
 	sh contrib/bench/deps.sh
 	python3 contrib/bench/run.py $(BENCH_ARGS)
+
+bench-cpu: $(BIN)
+	sh contrib/bench/deps.sh
+	python3 contrib/bench/cpu.py $(CPU_ARGS)
 
 # Memory of every role over 10 M operations: about 10 min and
 # up to 7 GB of temporary ledger under $$TMPDIR. SOAK_ARGS="--ops 1000000 --dir /big".

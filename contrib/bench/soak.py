@@ -15,9 +15,10 @@ Each sample's operation count is estimated from the ledger's size, all its
 segment files (records per operation are constant under a steady load: N
 STARTs, N COMPLETEs, one confirmation and the checkpoints), scaled so the
 last sample equals the confirmations counted at the drain. Output:
-build/bench/soak.csv (one row per sample and role), build/bench/soak.json, and on stdout the first, middle and
-last RSS of each role and the least-squares slope of RSS against operations
-(KiB per million operations), over all samples and over the second half.
+build/bench/soak.csv (one row per sample and role), build/bench/soak.json,
+and on stdout the first, middle and last RSS of each role and the
+least-squares slope of RSS against operations (KiB per million operations),
+over all samples and over the second half.
 
 Needs root (mpbs-run does) and wrk; Python standard library only. The ledger
 of 10 M operations takes at most 7 GB (700 bytes an operation): --dir picks
