@@ -727,25 +727,39 @@ def events(paths):
     for s in segs:
         s.ops.clear()
         yield "segment", s.number, s.path, len(s.data)
-        names = []
-        for _off, bt, body, end in s.blocks():
-            for typ, _roff, c in s.records(body, end):
-                if typ == T_SIGNALS:
-                    p, sigs = s.parse_signals(c)
-                    name = names[p]
-                    for op, stage, _v, ts, _pseq in sigs:
-                        yield "signal", name, op, stage, ts
-                elif typ in (T_CONFIRMED, T_INCOMPLETE):
-                    for op, mask in s.parse_closed(c, TYPE_NAMES[typ]):
-                        yield TYPE_NAMES[typ], op, mask, bt
-                elif typ == T_SEGMENT:
-                    names = [n.decode() for n in s.parse_segment(c).names]
-                elif typ == T_CHECKPOINT:
-                    yield "checkpoint", names[s.parse_checkpoint(c)[0]], bt
-                elif typ == T_REJECTED:
-                    yield "rejected", names[s.parse_rejected(c)[0]], bt
-                elif typ == T_HEAD:
-                    yield "head", bt
+        try:
+            yield from segment_events(s)
+        except Fail as e:
+            raise Fail_in(s, e) from e
+
+
+def segment_events(s):
+    names = []
+
+    def name(p):
+        if p >= len(names):
+            raise Fail(f"provider index {p}, the table has {len(names)}")
+        return names[p]
+
+    for _off, bt, body, end in s.blocks():
+        for typ, _roff, c in s.records(body, end):
+            if typ == T_SIGNALS:
+                p, sigs = s.parse_signals(c)
+                who = name(p)
+                for op, stage, _v, ts, _pseq in sigs:
+                    yield "signal", who, op, stage, ts
+            elif typ in (T_CONFIRMED, T_INCOMPLETE):
+                for op, mask in s.parse_closed(c, TYPE_NAMES[typ]):
+                    yield TYPE_NAMES[typ], op, mask, bt
+            elif typ == T_SEGMENT:
+                names = [n.decode() for n in s.parse_segment(c).names]
+            elif typ == T_CHECKPOINT:
+                yield "checkpoint", name(s.parse_checkpoint(c)[0]), bt
+            elif typ == T_REJECTED:
+                yield "rejected", name(s.parse_rejected(c)[0]), bt
+            elif typ == T_HEAD:
+                s.parse_head(c)
+                yield "head", bt
 
 
 # ---------------------------------------------------------------- command line
