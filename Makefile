@@ -147,12 +147,12 @@ AUDIT_TMP := $(BUILD)/audit
 audit: $(BIN)
 	@mkdir -p $(AUDIT_TMP)
 	./$(BIN) --audit --junit audit-reference.xml --json audit-reference.json \
-		--set intermediary.listen=127.0.0.1:18556 --set association.ledger=$(abspath $(AUDIT_TMP))/reference-ledger.jsonl \
+		--set intermediary.listen=127.0.0.1:18556 --set association.ledger=$(abspath $(AUDIT_TMP))/reference-ledger \
 		contrib/topologies/reference.conf
 	./$(BIN) --audit --junit audit-hardened.xml --json audit-hardened.json \
-		--set intermediary.listen=127.0.0.1:18555 --set association.ledger=$(abspath $(AUDIT_TMP))/hardened-ledger.jsonl \
+		--set intermediary.listen=127.0.0.1:18555 --set association.ledger=$(abspath $(AUDIT_TMP))/hardened-ledger \
 		contrib/topologies/hardened.conf
-	@chattr -a $(AUDIT_TMP)/*.jsonl 2>/dev/null; rm -rf $(AUDIT_TMP)
+	@chattr -a $(AUDIT_TMP)/*-ledger* 2>/dev/null; rm -rf $(AUDIT_TMP)
 
 # The second, independent reader of the ledger (contrib/ledger/mpbs_ledger.py,
 # written from docs/LEDGER.md alone) against `mpbs-run verify` on a real run

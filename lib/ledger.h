@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The association's ledger: JSON Lines, append-only, hash-chained
+/* The ledger's version 1: JSON Lines, append-only, hash-chained
  * (docs/ARCHITECTURE.md §7). What the verifier and the association share:
  * its heads and the offline verifier (`mpbs-run verify`, with public keys
  * alone); the line and field readers are ledger_read.h. Only the
- * association writes it and replays it: roles/association/ledger_write.h,
- * ledger_replay.h. */
+ * version 2 (lib/ledger2.h) replaced it; the association only writes
+ * version 2, and these read version 1 files. */
 #ifndef MPBS_LEDGER_H
 #define MPBS_LEDGER_H
 

@@ -179,6 +179,32 @@ enum l2_block_status { L2_BLOCK_OK, L2_BLOCK_SHORT, L2_BLOCK_BAD };
  * tail, or read more), BAD (not a block: marker, or length out of range). */
 enum l2_block_status l2_block_parse(const uint8_t *buf, size_t avail, struct l2_block *b);
 
+/* Blocks of a segment file read in order through a bounded buffer (it
+ * grows to hold the largest block, at most L2_BLOCK_BODY_MAX + header).
+ * l2_reader_open checks the magic. */
+struct l2_reader {
+	int fd;
+	uint64_t off;          /* file offset of buf[end] */
+	uint8_t *buf;
+	size_t start, end, cap;
+	uint64_t block_off;    /* file offset of the block last returned */
+	uint64_t blocks;       /* blocks returned so far */
+};
+enum l2_read_status {
+	L2_READ_OK,
+	L2_READ_EOF,       /* the file ends at a block boundary */
+	L2_READ_TORN,      /* the file ends inside a block */
+	L2_READ_BAD,       /* bytes that are not a block (marker, length) */
+	L2_READ_IO,        /* read(2) failed (errno) or out of memory */
+};
+/* Returns L2_READ_OK (magic read), L2_READ_EOF (an empty file),
+ * L2_READ_BAD (not a version 2 file: *first holds its first byte, or -1
+ * if shorter than the magic), or L2_READ_IO. */
+enum l2_read_status l2_reader_open(struct l2_reader *r, int fd, int *first);
+/* The next block; it stays valid until the next call. */
+enum l2_read_status l2_reader_next(struct l2_reader *r, struct l2_block *b);
+void l2_reader_close(struct l2_reader *r);
+
 /* The next record of a body: its type and payload. */
 struct l2_record {
 	uint8_t type;

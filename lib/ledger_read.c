@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reading the ledger's format (docs/ARCHITECTURE.md §7), shared by the
- * offline verifier (ledger_verify.c) and the association, which follows its
- * own file at start (roles/association/ledger_write.c, ledger_replay.c): a
- * bounded line reader, so neither ever holds the whole file, the readers of
- * one record's fields, and the check of the file's own seq/prev chain. */
+/* Reading the ledger's version 1 format (JSON Lines), shared by its offline
+ * verifier (ledger_verify.c) and the tests' version 1 writer: a bounded line
+ * reader, so neither ever holds the whole file, the readers of one record's
+ * fields, and the check of the file's own seq/prev chain. */
 #define _GNU_SOURCE
 #include "ledger_read.h"
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared by the ledger's verifier (ledger_verify.c, ledger_head.c) and the
- * association's writer and replay (roles/association/ledger_write.c,
- * ledger_replay.c): the bounded line reader and the readers of one record's
- * fields (ledger_read.c). */
+/* The reading of version 1 ledgers (JSON Lines), shared by their verifier
+ * (ledger_verify.c, ledger_head.c) and the tests' version 1 writer: the
+ * bounded line reader and the readers of one record's fields
+ * (ledger_read.c). */
 #ifndef MPBS_LEDGER_READ_H
 #define MPBS_LEDGER_READ_H
 

@@ -34,6 +34,11 @@ bool channel_kernel_refuses_fds(void)
 	return known == 1;
 }
 
+int channel_refuse_fds(int fd)
+{
+	return set_passrights(fd, 0);
+}
+
 int channel_allow_passed_fds(struct channel *c)
 {
 	return set_passrights(c->reader, 1);
@@ -57,7 +62,7 @@ int channel_open(struct channel *c, int sndbuf, char *err, size_t errlen)
 	/* No fd travels between roles: the reader refuses SCM_RIGHTS at the
 	 * kernel. Older kernels lack the option (the supervisor says so once at
 	 * start); there the receivers' seccomp policies stand alone. */
-	if (set_passrights(c->reader, 0) < 0 && errno != ENOPROTOOPT) {
+	if (channel_refuse_fds(c->reader) < 0 && errno != ENOPROTOOPT) {
 		snprintf(err, errlen, "SO_PASSRIGHTS off on a channel: %s", strerror(errno));
 		channel_close(c);
 		return -1;

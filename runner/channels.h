@@ -27,6 +27,11 @@ void channel_close(struct channel *c);
  * channel is refused at the sender (EPERM) and never reaches another role. */
 bool channel_kernel_refuses_fds(void);
 
+/* Turns SO_PASSRIGHTS off on fd, a receiving end that takes no fd (the
+ * supervisor's end of the segments socket, runner/segments.c). Returns
+ * setsockopt's result (ENOPROTOOPT before Linux 6.16). */
+int channel_refuse_fds(int fd);
+
 /* Test-only weakening for the audit (--audit-weaken scm:ROLE): the reader
  * end accepts passed fds again. Returns setsockopt's result. */
 int channel_allow_passed_fds(struct channel *c);

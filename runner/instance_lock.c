@@ -4,6 +4,8 @@
 #include "runtime_dir.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,21 +30,49 @@ static int lock_range(int fd, off_t start, off_t len, struct flock *held)
 	return 1;
 }
 
-/* The ledger is opened for writing (a write lock needs it) without
- * truncating, O_APPEND (its inode may carry FS_APPEND_FL) and O_NONBLOCK
- * (a FIFO under that name must not hang the start; ledger_file_open refuses
- * it right after). */
+/* A file is opened for writing (a write lock needs it) without truncating,
+ * O_APPEND (a segment's inode may carry FS_APPEND_FL) and O_NONBLOCK (a
+ * FIFO under that name must not hang the start; runner/segments.c refuses
+ * it right after). Returns the fd, -1 with errno. */
+static int open_for_lock(const char *path, bool create)
+{
+	return open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0),
+		    INSTANCE_LEDGER_LOCK_MODE);
+}
+
+/* LEDGER.lock, whose name never moves (a rotation renames the live segment
+ * away), and the live segment itself when there is one, which another path
+ * may name (a hard link): either held means another run. The live segment
+ * is never created here: the names are runner/segments.c's to settle. */
 static int lock_ledger(struct instance_lock *l, const char *ledger, char *err, size_t errlen)
 {
 	struct flock held;
-	if (fs_mkdir_parents(ledger, err, errlen) < 0)
-		return -1;
-	l->ledger_fd = open(ledger, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (l->ledger_fd < 0) {
-		snprintf(err, errlen, "ledger %s: %s", ledger, strerror(errno));
+	char lock_path[PATH_MAX];
+	if (snprintf(lock_path, sizeof(lock_path), "%s" INSTANCE_LEDGER_LOCK_SUFFIX, ledger) >= (int)sizeof(lock_path)) {
+		snprintf(err, errlen, "ledger %s: %s", ledger, strerror(ENAMETOOLONG));
 		return -1;
 	}
-	int rc = lock_range(l->ledger_fd, 0, 0, &held);
+	if (fs_mkdir_parents(ledger, err, errlen) < 0)
+		return -1;
+	l->lock_fd = open_for_lock(lock_path, true);
+	if (l->lock_fd < 0) {
+		snprintf(err, errlen, "ledger %s: %s: %s", ledger, lock_path, strerror(errno));
+		return -1;
+	}
+	int rc = lock_range(l->lock_fd, 0, 0, &held);
+	if (rc == 0) {
+		/* the other run's lock on its live segment (runner/segments.c
+		 * holds it), only looked at: this run takes its own there */
+		int live = open_for_lock(ledger, false);
+		if (live < 0 && errno != ENOENT) {
+			snprintf(err, errlen, "ledger %s: %s", ledger, strerror(errno));
+			return -1;
+		}
+		held = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		if (live >= 0 && fcntl(live, F_OFD_GETLK, &held) == 0 && held.l_type != F_UNLCK)
+			rc = 1;
+		fs_close(&live);
+	}
 	if (rc == 1) {
 		snprintf(err, errlen,
 			 "ledger %s is in use by another running mpbs-run (it holds a lock on that file for its "
@@ -109,7 +139,7 @@ static int lock_uids(struct instance_lock *l, uint32_t base, uint32_t span, char
 int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t uid_base, uint32_t uid_span,
 			  char *err, size_t errlen)
 {
-	l->ledger_fd = l->uids_fd = -1;
+	l->lock_fd = l->uids_fd = -1;
 	/* uids first: a run refused for them leaves no ledger file behind; a
 	 * rootless run (span 0) uses no host uid range of its own */
 	int rc = uid_span ? lock_uids(l, uid_base, uid_span, err, errlen) : 0;
@@ -123,5 +153,5 @@ int instance_lock_acquire(struct instance_lock *l, const char *ledger, uint32_t 
 void instance_lock_release(struct instance_lock *l)
 {
 	fs_close(&l->uids_fd);
-	fs_close(&l->ledger_fd);
+	fs_close(&l->lock_fd);
 }

@@ -2,9 +2,12 @@
 /* One instance per ledger and per uid range. A run (and `--audit`, which
  * spawns the same roles under the same uids) holds, from before anything
  * starts until it exits:
- *   - an OFD write lock on the whole ledger file, so a second run on the
- *     same file (through any path: a hard link, a symlinked directory) is
- *     refused before it cuts a torn tail or appends a record;
+ *   - an OFD write lock on LEDGER.lock beside the ledger, a name that no
+ *     rotation moves; and a look for the lock runner/segments.c holds on
+ *     the live segment and the spare for the whole run, so a second run on
+ *     the same ledger (through a symlinked directory, or a hard link of the
+ *     live segment) is refused before it renames a segment, cuts a torn
+ *     tail or appends a record;
  *   - an OFD write lock on the bytes [uid_base, uid_base + span) of
  *     INSTANCE_UIDS_LOCK in the runtime directory, so two runs whose host uid ranges overlap
  *     conflict in the kernel, with nothing to parse.
@@ -26,8 +29,12 @@
 /* In the runtime directory (runtime_dir.h). */
 #define INSTANCE_UIDS_LOCK "uids.lock"
 
+/* Beside the ledger: LEDGER.lock, empty, left in place. */
+#define INSTANCE_LEDGER_LOCK_SUFFIX ".lock"
+#define INSTANCE_LEDGER_LOCK_MODE 0600
+
 struct instance_lock {
-	int ledger_fd;
+	int lock_fd;   /* LEDGER.lock */
 	int uids_fd;
 };
 

@@ -2,39 +2,46 @@
 #define _GNU_SOURCE
 #include "ledger_file.h"
 
-#include "append_only.h"
-#include "../lib/fsutil.h"
-#include "ledger_recover.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int ledger_file_open(const char *path, bool *append_only, char *err, size_t errlen)
+int ledger_file_open(int dirfd, const char *name, const char *path, bool create, char *err, size_t errlen)
 {
-	if (fs_mkdir_parents(path, err, errlen) < 0)
-		return -1;
-	int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* O_NONBLOCK: a FIFO under that name must not hang the start (it is
+	 * refused just after); it changes nothing for a regular file */
+	int flags = O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (create ? O_CREAT | O_EXCL : 0);
+	int fd = openat(dirfd, name, flags, LEDGER_FILE_MODE);
 	if (fd < 0) {
-		snprintf(err, errlen, "ledger %s: %s", path, strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "ledger %s: %s", path, strerror(e));
+		errno = e;
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "ledger %s: not a regular file", path);
 		close(fd);
+		errno = EINVAL;
 		return -1;
 	}
-	/* The same recovery as before every restart of the association. */
-	struct ledger_cut cut;
-	if (ledger_file_recover(fd, path, &cut, err, errlen) < 0) {
+	/* a created file gets its mode whatever the supervisor's umask */
+	if (create && fchmod(fd, LEDGER_FILE_MODE) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "ledger %s: chmod: %s", path, strerror(e));
 		close(fd);
+		errno = e;
 		return -1;
 	}
-	*append_only = append_only_set(fd, true) == 0;
+	if (fcntl(fd, F_SETFL, O_RDWR | O_APPEND) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "ledger %s: fcntl: %s", path, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	return fd;
 }

@@ -4,6 +4,7 @@
 
 #include "append_only.h"
 #include "../lib/fsutil.h"
+#include "../lib/ledger2.h"
 #include "../lib/log.h"
 
 #include <errno.h>
@@ -35,30 +36,54 @@ static int read_at(int fd, char *buf, size_t n, off_t off)
 	return 0;
 }
 
-/* Where the kept part ends: the start of the first line holding a NUL
- * byte, else just after the last newline (size if the file ends in one).
- * One pass over the whole file: the supervisor cannot know how much of it
- * the last power cut left unsynced. */
-static off_t find_cut(int fd, off_t size, char *buf, bool *nul)
+static uint32_t be32(const uint8_t *p)
 {
-	off_t line_start = 0;
-	*nul = false;
-	for (off_t off = 0; off < size;) {
-		size_t n = size - off < RECOVER_CHUNK ? (size_t)(size - off) : RECOVER_CHUNK;
-		if (read_at(fd, buf, n, off) < 0)
-			return -1;
-		const char *zero = memchr(buf, '\0', n);
-		size_t scan = zero ? (size_t)(zero - buf) : n;
-		const char *nl = memrchr(buf, '\n', scan);
-		if (nl)
-			line_start = off + (nl - buf) + 1;
-		if (zero) {
-			*nul = true;
-			return line_start;
-		}
-		off += (off_t)n;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Where the kept part ends (docs/LEDGER.md "Encoding"): the block headers
+ * are walked from after the magic, a chunk at a time; nothing else of a
+ * block is read. The whole file is walked: the supervisor cannot know how
+ * much of it the last power cut left unsynced. */
+static off_t find_cut(int fd, off_t size, uint8_t *buf, struct ledger_cut *cut)
+{
+	if (size <= L2_MAGIC_LEN) {
+		cut->reason = size > 0 ? LEDGER_CUT_MAGIC : LEDGER_CUT_NONE;
+		return 0;
 	}
-	return line_start;
+	off_t off = L2_MAGIC_LEN;
+	while (off < size) {
+		size_t n = size - off < RECOVER_CHUNK ? (size_t)(size - off) : RECOVER_CHUNK;
+		if (read_at(fd, (char *)buf, n, off) < 0)
+			return -1;
+		size_t at = 0;
+		/* every header that lies whole in this chunk */
+		while (at + L2_BLOCK_HDR_LEN <= n) {
+			uint32_t body_len = be32(buf + at + 9);
+			off_t block = off + (off_t)at;
+			cut->block = block;
+			if (buf[at] != L2_BLOCK_MARKER)
+				cut->reason = LEDGER_CUT_MARKER;
+			else if (body_len < L2_BLOCK_BODY_MIN || body_len > L2_BLOCK_BODY_MAX)
+				cut->reason = LEDGER_CUT_LENGTH;
+			else if (block + L2_BLOCK_HDR_LEN + (off_t)body_len > size)
+				cut->reason = LEDGER_CUT_PAST_EOF;
+			if (cut->reason != LEDGER_CUT_NONE)
+				return block == L2_MAGIC_LEN ? 0 : block;
+			cut->blocks++;
+			at += L2_BLOCK_HDR_LEN + body_len;
+		}
+		if (off + (off_t)at >= size)
+			return size;
+		if (n < RECOVER_CHUNK && at + L2_BLOCK_HDR_LEN > n) {
+			/* the file ends inside a block header */
+			cut->block = off + (off_t)at;
+			cut->reason = LEDGER_CUT_PAST_EOF;
+			return cut->block == L2_MAGIC_LEN ? 0 : cut->block;
+		}
+		off += (off_t)at; /* the next header, read again from its start */
+	}
+	return size;
 }
 
 /* A new file beside the ledger, never an existing one (O_EXCL: a second
@@ -81,9 +106,8 @@ static int create_save_file(const char *path, off_t offset, char *name, size_t n
 }
 
 /* Copies the first LEDGER_CUT_SAVE_MAX bytes of the cut to a new file
- * beside the ledger, fsynced with its name, and counts the complete lines
- * of the whole cut. */
-static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledger_cut *cut, char *err,
+ * beside the ledger, fsynced with its name. */
+static int save_cut(int fd, const char *path, off_t size, uint8_t *buf, struct ledger_cut *cut, char *err,
 		    size_t errlen)
 {
 	int out = create_save_file(path, cut->offset, cut->saved, sizeof(cut->saved));
@@ -95,12 +119,10 @@ static int save_cut(int fd, const char *path, off_t size, char *buf, struct ledg
 	}
 	for (off_t off = cut->offset; off < size;) {
 		size_t n = size - off < RECOVER_CHUNK ? (size_t)(size - off) : RECOVER_CHUNK;
-		if (read_at(fd, buf, n, off) < 0) {
+		if (read_at(fd, (char *)buf, n, off) < 0) {
 			snprintf(err, errlen, "ledger %s: read at offset %lld: %s", path, (long long)off, strerror(errno));
 			goto fail;
 		}
-		for (const char *p = buf; (p = memchr(p, '\n', n - (size_t)(p - buf))) != NULL; p++)
-			cut->lines++;
 		off_t room = LEDGER_CUT_SAVE_MAX - cut->saved_len;
 		if (room > 0) {
 			size_t keep = room < (off_t)n ? (size_t)room : n;
@@ -147,6 +169,18 @@ static int truncate_tail(int fd, const char *path, off_t offset, char *err, size
 	return rc;
 }
 
+static const char *reason_text(const struct ledger_cut *cut)
+{
+	switch (cut->reason) {
+	case LEDGER_CUT_MAGIC: return "the file ends within or right after the magic";
+	case LEDGER_CUT_MARKER: return "a block whose marker is not 0xB2";
+	case LEDGER_CUT_LENGTH: return "a block whose length is out of range";
+	case LEDGER_CUT_PAST_EOF: return "a block that runs past the end of the file";
+	case LEDGER_CUT_NONE: break;
+	}
+	return "?";
+}
+
 int ledger_file_recover(int fd, const char *path, struct ledger_cut *cut, char *err, size_t errlen)
 {
 	memset(cut, 0, sizeof(*cut));
@@ -155,13 +189,13 @@ int ledger_file_recover(int fd, const char *path, struct ledger_cut *cut, char *
 		snprintf(err, errlen, "ledger %s: fstat: %s", path, strerror(errno));
 		return -1;
 	}
-	char *buf = malloc(RECOVER_CHUNK);
+	uint8_t *buf = malloc(RECOVER_CHUNK);
 	if (!buf) {
 		snprintf(err, errlen, "ledger %s: %s", path, strerror(errno));
 		return -1;
 	}
 	int rc = -1;
-	cut->offset = find_cut(fd, st.st_size, buf, &cut->nul);
+	cut->offset = find_cut(fd, st.st_size, buf, cut);
 	if (cut->offset < 0) {
 		snprintf(err, errlen, "ledger %s: read: %s", path, strerror(errno));
 		goto out;
@@ -174,11 +208,11 @@ int ledger_file_recover(int fd, const char *path, struct ledger_cut *cut, char *
 	if (save_cut(fd, path, st.st_size, buf, cut, err, errlen) < 0 ||
 	    truncate_tail(fd, path, cut->offset, err, errlen) < 0)
 		goto out;
-	log_warn("ledger %s: cut %lld bytes at offset %lld (%s; %llu complete lines among them): %s%lld bytes saved "
-		 "in %s%s",
-		 path, (long long)cut->length, (long long)cut->offset,
-		 cut->nul ? "from the start of a line holding a NUL byte" : "a partial last line",
-		 (unsigned long long)cut->lines, cut->saved_len < cut->length ? "only the first " : "",
+	log_warn("ledger %s: cut %lld bytes at offset %lld (%s, at offset %lld%s; %llu complete blocks kept): %s%lld "
+		 "bytes saved in %s%s",
+		 path, (long long)cut->length, (long long)cut->offset, reason_text(cut), (long long)cut->block,
+		 cut->offset == 0 && cut->reason != LEDGER_CUT_MAGIC ? ": the segment's first block, so all of it" : "",
+		 (unsigned long long)cut->blocks, cut->saved_len < cut->length ? "only the first " : "",
 		 (long long)cut->saved_len, cut->saved,
 		 cut->saved_len < cut->length ? " (the cap of a saved cut): the rest is gone" : "");
 	rc = 0;

@@ -18,7 +18,6 @@
 #include "../lib/log.h"
 #include "../lib/journal.h"
 #include "cgroup.h"
-#include "ledger_file.h"
 #include "memfd.h"
 #include "role_log.h"
 #include "rootless.h"
@@ -206,7 +205,8 @@ static void plan_init_fds(struct run_plan *p, const struct topology *t)
 {
 	memset(p, 0, sizeof(*p));
 	p->t = t;
-	p->listen_fd = p->ledger_fd = -1;
+	p->listen_fd = -1;
+	segments_init(&p->segments);
 	p->n_roles = count_roles(t);
 	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
 		p->artifact[i] = p->signal[i] = p->control[i] = (struct channel){ -1, -1 };
@@ -225,14 +225,17 @@ static int artifact_sndbuf(const struct topology *t)
 static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 {
 	const struct topology *t = p->t;
-	bool append_only;
 
 	p->listen_fd = listener_open(&t->listen_addr, t->listen_addrlen, t->listen, err, errlen);
 	if (p->listen_fd < 0)
 		return -1;
-	p->ledger_fd = ledger_file_open(t->ledger, &append_only, err, errlen);
-	if (p->ledger_fd < 0)
+	int rc = segments_open(&p->segments, t->ledger, t->keep_segments, t->keep_days, err, errlen);
+	if (rc == SEGMENTS_REFUSED)
+		p->config_error = true; /* a version 1 ledger, a live segment gone: the operator's to fix */
+	if (rc != 0)
 		return -1;
+	bool append_only = p->segments.append_only;
+	errno = p->segments.append_only_errno;
 	/* Without the inode flag, a compromised association could rewrite
 	 * what it wrote before (its seccomp policy is the only layer left).
 	 * A rootless run cannot set it and said so at start. */
@@ -332,7 +335,7 @@ fail:
 void plan_release(struct run_plan *p)
 {
 	fs_close(&p->listen_fd);
-	fs_close(&p->ledger_fd);
+	segments_close(&p->segments);
 	for (size_t i = 0; i < TOPO_PROVIDERS_MAX; i++) {
 		channel_close(&p->artifact[i]);
 		channel_close(&p->signal[i]);

@@ -11,6 +11,7 @@
 #include "../roles/provider/provider.h"
 #include "channels.h"
 #include "role_table.h"
+#include "segments.h"
 #include "spawn.h"
 #include "topology.h"
 
@@ -25,9 +26,10 @@
 /* One role per one-role kind, TOPO_PROVIDERS_MAX of the per-provider one
  * (plan_prepare refuses a table that needs more). */
 #define PLAN_ROLES_MAX (TOPO_PROVIDERS_MAX + ROLE_KINDS - 1)
-/* Most fds one role receives: the intermediary's listener, one artifact
- * channel per provider and its status pipe (plan_roles.c). */
-#define PLAN_KEEP_MAX (TOPO_PROVIDERS_MAX + 2)
+/* Most fds one role receives: the association's ledger, one signal
+ * channel per provider, its status pipe and its segments socket
+ * (plan_roles.c). */
+#define PLAN_KEEP_MAX (TOPO_PROVIDERS_MAX + 3)
 #define PLAN_PATH_MAX 512
 #define PLAN_BINDS_MAX 12
 /* A provider's Landlock rules start with /keys and /policy/<name>: its
@@ -62,7 +64,9 @@ struct role_plan {
 struct run_plan {
 	const struct topology *t;
 	int listen_fd;
-	int ledger_fd;
+	/* The ledger's live segment, its spare and the segments socket
+	 * (runner/segments.h); the association's fds are in its keep[]. */
+	struct segments segments;
 	struct channel artifact[TOPO_PROVIDERS_MAX];
 	struct channel signal[TOPO_PROVIDERS_MAX];
 	/* Per provider: its write-ahead journal (lib/journal.h) and the
@@ -120,6 +124,10 @@ size_t plan_first_role(const struct run_plan *p, enum role_kind kind);
 
 /* A fresh status pipe for a role about to be restarted. */
 int plan_renew_status(struct role_plan *r, char *err, size_t errlen);
+
+/* The association's ledger and segments socket fds, from p->segments: at
+ * the plan, and again after segments_prepare before each restart. */
+void plan_association_segments(struct run_plan *p, struct role_plan *r);
 
 /* The files a role reads, checked (and demo keys made) before anything
  * starts (runner/plan_files.c). */

@@ -61,16 +61,22 @@ void plan_intermediary(struct run_plan *p, struct role_plan *r, size_t index)
 	};
 }
 
+void plan_association_segments(struct run_plan *p, struct role_plan *r)
+{
+	keep_as(r, ASSOCIATION_FD_LEDGER, p->segments.live_fd);
+	keep_as(r, ASSOCIATION_FD_SEGMENTS, p->segments.peer);
+}
+
 void plan_association(struct run_plan *p, struct role_plan *r, size_t index)
 {
 	const struct topology *t = p->t;
 	size_t n = t->n_providers;
-	keep_as(r, ASSOCIATION_FD_LEDGER, p->ledger_fd);
 	for (size_t i = 0; i < n; i++) {
 		keep_as(r, ASSOCIATION_FD_SIGNAL(i), p->signal[i].reader);
 		p->as_providers[i].signal_fd = ASSOCIATION_FD_SIGNAL(i);
 	}
 	keep_status_and_limits(r, p, ASSOCIATION_FD_STATUS(n), &t->limits[ROLE_ASSOCIATION]);
+	plan_association_segments(p, r);
 	/* Its head-signing key directory, read-only, read once before its seal. */
 	snprintf(r->key_in_sandbox, sizeof(r->key_in_sandbox), "/keys/%s", KEYS_SECRET_NAME);
 	r->binds[0] = (struct mount_bind){ .src = t->association_keys, .dst = "/keys", .writable = false };
@@ -81,6 +87,8 @@ void plan_association(struct run_plan *p, struct role_plan *r, size_t index)
 	r->cfg.as = (struct association_config){
 		.head_key_path = r->key_in_sandbox,
 		.n_providers = n, .providers = p->as_providers, .ledger_fd = ASSOCIATION_FD_LEDGER,
+		.segments_fd = ASSOCIATION_FD_SEGMENTS, .segment_size = t->segment_size,
+		.segment_age = t->segment_age,
 		.confirm_k = t->confirm_k ? t->confirm_k : (unsigned)n,
 		.pending_timeout = t->pending_timeout, .pending_max = t->pending_max,
 		.status_fd = ASSOCIATION_FD_STATUS(n),

@@ -311,6 +311,13 @@ int start_role(struct supervisor *s, size_t k)
 	if (epoll_watch(s, s->roles[k].proc.pidfd, EV_ROLE(k, EV_PIDFD)) < 0 ||
 	    epoll_watch(s, r->status_rd, EV_ROLE(k, EV_STATUS)) < 0)
 		return -1;
+	/* Its segments socket (a fresh one at each start, like its status
+	 * pipe) and its first spare. */
+	if (kind_of(s, k)->writes_ledger) {
+		segments_started(&s->plan->segments);
+		if (epoll_watch(s, s->plan->segments.sock, EV_SEGMENTS) < 0)
+			return -1;
+	}
 	if (!s->roles[k].log_watched) {
 		if (epoll_watch(s, r->stderr_rd, EV_ROLE(k, EV_LOG)) < 0)
 			return -1;
@@ -385,6 +392,8 @@ static void dispatch(struct supervisor *s, uint64_t tag)
 		on_restart_timer(s);
 	else if (tag == EV_PUBLISH)
 		status_on_timer(s);
+	else if (tag == EV_SEGMENTS)
+		segments_on_readable(&s->plan->segments); /* its socket is closed, so unwatched, at the end */
 	else if (tag == EV_SECCOMP_LOG)
 		seccomp_log_drain_each(&s->seclog, on_seccomp_kill, s);
 	else

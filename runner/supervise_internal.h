@@ -76,6 +76,7 @@ struct supervisor {
 #define EV_RESTART 2
 #define EV_SECCOMP_LOG 3
 #define EV_PUBLISH 4
+#define EV_SEGMENTS 5 /* the supervisor's end of the segments socket (runner/segments.h) */
 /* Each role's events: EV_ROLE_BASE + EV_PER_ROLE * k + one of these. */
 enum role_event { EV_PIDFD, EV_STATUS, EV_LOG, EV_DISCARD, EV_PER_ROLE };
 #define EV_ROLE_BASE 16

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "../lib/log.h"
-#include "ledger_recover.h"
 
 static void arm_restart_timer(struct supervisor *s)
 {
@@ -166,13 +165,22 @@ static void ask_providers_to_resend(struct supervisor *s)
  * logged it). */
 int restart_role(struct supervisor *s, size_t k, char *err, size_t errlen)
 {
-	struct ledger_cut cut;
 	bool association = kind_of(s, k)->writes_ledger;
 	*err = '\0';
 	status_role_restarts(s, k);
-	if (plan_renew_status(&s->plan->roles[k], err, errlen) < 0 ||
-	    (association && ledger_file_recover(s->plan->ledger_fd, s->t->ledger, &cut, err, errlen) < 0) ||
-	    start_role(s, k) < 0)
+	if (plan_renew_status(&s->plan->roles[k], err, errlen) < 0)
+		return -1;
+	if (association) {
+		/* The segments reconciled and the live one's torn tail cut, as at
+		 * the first start, and a fresh segments socket. */
+		int rc = segments_prepare(&s->plan->segments, err, errlen);
+		if (rc == SEGMENTS_REFUSED)
+			run_failed(s, EX_CONFIG_STATUS);
+		if (rc != 0)
+			return -1;
+		plan_association_segments(s->plan, &s->plan->roles[k]);
+	}
+	if (start_role(s, k) < 0)
 		return -1;
 	if (association)
 		ask_providers_to_resend(s);

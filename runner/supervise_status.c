@@ -114,7 +114,7 @@ static json_t *state_json(const struct supervisor *s)
 	struct run_totals t;
 	struct stat st;
 	run_totals(s, &t);
-	json_int_t ledger_bytes = fstat(s->plan->ledger_fd, &st) == 0 ? (json_int_t)st.st_size : -1;
+	json_int_t ledger_bytes = fstat(s->plan->segments.live_fd, &st) == 0 ? (json_int_t)st.st_size : -1;
 	const char *state = s->phase != RUNNING ? "stopping" : s->ready == s->plan->n_roles ? "running" : "starting";
 	char *topology = realpath(s->t->path, NULL);
 	json_t *roles = json_array();

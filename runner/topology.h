@@ -100,6 +100,10 @@ struct topology {
 	unsigned confirm_k;/* 0 means "all" */
 	uint32_t pending_timeout; /* seconds */
 	uint32_t pending_max;
+	uint64_t segment_size;    /* bytes: the association rotates at this size */
+	uint32_t segment_age;     /* seconds, or 0 */
+	uint32_t keep_segments;   /* sealed segments kept, or 0: all */
+	uint32_t keep_days;       /* days a sealed segment is kept, or 0: for ever */
 
 	/* The limits and restart policy of each one-role kind's section, by
 	 * role kind (a per-provider kind's are in its topo_provider). */

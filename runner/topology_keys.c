@@ -6,8 +6,11 @@
 #include "../lib/wire.h"
 #include "limits.h"
 #include "topology.h"
+#include "topology_values.h"
 
+#define SIZE_64K (1ull << 16)
 #define SIZE_1M (1ull << 20)
+#define SIZE_1T (1ull << 40)
 #define SIZE_1P (1ull << 50)
 
 #define FIELD(type, field) offsetof(type, field), sizeof(((type *)0)->field)
@@ -55,8 +58,9 @@ const struct topo_key topo_keys[] = {
 	  "marked stuck and its copies dropped (still 204, counted at its stop) until it drains. It must outlast a "
 	  "provider's or the association's restart (`docs/RELIABILITY.md`)" },
 
-	{ AS, "ledger", TOPO_PATH, TOPO(ledger), 0, 0, "/var/lib/mpbs/ledger.jsonl", NULL, false,
-	  "the ledger file (created, marked append-only)" },
+	{ AS, "ledger", TOPO_PATH, TOPO(ledger), 0, 0, "/var/lib/mpbs/ledger", NULL, false,
+	  "the ledger's live segment (created, marked append-only); sealed segments sit beside it as `LEDGER.NNNNNN`, "
+	  "the spare as `LEDGER.next`, the instance lock as `LEDGER.lock` (`docs/LEDGER.md`)" },
 	{ AS, "ledger_append_only", TOPO_APPEND_ONLY, TOPO(ledger_append_only), 0, 0, "required", NULL, false,
 	  "`required`: refuse to start when the ledger's filesystem cannot set `FS_APPEND_FL` (e.g. ramfs); "
 	  "`best-effort`: warn and run" },
@@ -67,6 +71,15 @@ const struct topo_key topo_keys[] = {
 	  "what `verify --topology` checks heads with" },
 	{ AS, "demo_keys", TOPO_BOOL, TOPO(association_demo_keys), 0, 0, "yes", NULL, false,
 	  "generate the association's pair on first start (owned by its host uid); `no` for a provisioned, pinned key" },
+	{ AS, "segment_size", TOPO_SIZE, TOPO(segment_size), SIZE_64K, SIZE_1T, "256M", NULL, false,
+	  "the association seals the live segment and starts the next once it reaches this size" },
+	{ AS, "segment_age", TOPO_UINT, TOPO(segment_age), 0, 31622400, "0", NULL, false,
+	  "or once its first block is this many seconds old (checked at each group commit); 0: no age limit" },
+	{ AS, "keep_segments", TOPO_UINT, TOPO(keep_segments), 0, UINT32_MAX, "0", NULL, false,
+	  "sealed segments kept: the supervisor removes older ones after each rotation and at start; 0: keep all" },
+	{ AS, "keep_days", TOPO_UINT, TOPO(keep_days), 0, 36600, "0", NULL, false,
+	  "sealed segments sealed (last written) more than this many days ago are removed; 0: keep all. The live "
+	  "segment and the spare are never removed" },
 	{ AS, "confirm", TOPO_CONFIRM, TOPO(confirm_k), 1, TOPO_PROVIDERS_MAX, "all", NULL, false,
 	  "`all`, or K for K-of-N" },
 	{ AS, "pending_timeout", TOPO_UINT, TOPO(pending_timeout), 1, 86400, "30", NULL, false,
@@ -147,8 +160,9 @@ static void value_text(const struct topo_key *k, char *out, size_t len)
 		snprintf(out, len, "%llu to %llu", (unsigned long long)k->min, (unsigned long long)k->max);
 		return;
 	case TOPO_SIZE:
-		snprintf(out, len, "bytes (K, M, G, T), %lluM to %lluT", (unsigned long long)(k->min >> 20),
-			 (unsigned long long)(k->max >> 40));
+		char range[64];
+		topo_size_range_text(k, range, sizeof(range));
+		snprintf(out, len, "bytes (K, M, G, T), %s", range);
 		return;
 	case TOPO_CONFIRM:
 		snprintf(out, len, "`all` or %llu to %llu", (unsigned long long)k->min, (unsigned long long)k->max);

@@ -41,9 +41,17 @@ int topology_parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out
 	return 0;
 }
 
-/* Bytes with an optional K, M, G or T suffix (powers of 1024). */
-static int parse_size(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *msg, size_t len)
+void topo_size_range_text(const struct topo_key *k, char *out, size_t len)
 {
+	bool in_k = k->min < (1ull << 20);
+	snprintf(out, len, "%llu%s to %lluT", (unsigned long long)(k->min >> (in_k ? 10 : 20)), in_k ? "K" : "M",
+		 (unsigned long long)(k->max >> 40));
+}
+
+/* Bytes with an optional K, M, G or T suffix (powers of 1024). */
+static int parse_size(const struct topo_key *k, const char *v, uint64_t *out, char *msg, size_t len)
+{
+	uint64_t min = k->min, max = k->max;
 	const char *end = NULL;
 	uint64_t n = 0;
 	int shift = 0;
@@ -57,8 +65,9 @@ static int parse_size(const char *v, uint64_t min, uint64_t max, uint64_t *out, 
 	}
 	if (end == NULL || *end != '\0' || (shift && n > (max >> shift)) || (n << shift) < min ||
 	    (n << shift) > max) {
-		snprintf(msg, len, "expected a size in bytes (suffix K, M, G or T allowed) from 1M to %lluT, got '%.64s'",
-			 (unsigned long long)(max >> 40), v);
+		char range[64];
+		topo_size_range_text(k, range, sizeof(range));
+		snprintf(msg, len, "expected a size in bytes (suffix K, M, G or T allowed) from %s, got '%.64s'", range, v);
 		return -1;
 	}
 	*out = n << shift;
@@ -265,7 +274,7 @@ int topo_set_value(const struct topo_key *k, void *base, const char *dir, const 
 		store_uint(field, k->width, n);
 		return 0;
 	case TOPO_SIZE:
-		if (parse_size(v, k->min, k->max, &n, msg, len) < 0)
+		if (parse_size(k, v, &n, msg, len) < 0)
 			return -1;
 		store_uint(field, k->width, n);
 		return 0;

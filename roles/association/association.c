@@ -24,7 +24,7 @@
 #include "../role.h"
 #include "association_internal.h"
 
-#define EVENTS_MAX 67  /* 64 channels, the signalfd, the timer, the syncer */
+#define EVENTS_MAX 68  /* 64 channels, the signalfd, the timer, the syncer, the segments socket */
 
 /* At stop: every channel read dry, then the final commit. */
 static int drain_all(struct association *as)
@@ -49,7 +49,7 @@ static int drain_all(struct association *as)
 
 /* What an event of the loop's epoll set comes from: one of the loop's own
  * fds, or provider i's signal channel as LOOP_PROVIDER + i. */
-enum loop_source { LOOP_STOP, LOOP_TIMER, LOOP_SYNCED, LOOP_PROVIDER };
+enum loop_source { LOOP_STOP, LOOP_TIMER, LOOP_SYNCED, LOOP_SEGMENTS, LOOP_PROVIDER };
 
 static int watch(int ep, int fd, uint64_t source)
 {
@@ -73,7 +73,8 @@ static int setup_loop(struct association *as, int sfd, int tfd)
 		if (watch(ep, as->cfg->providers[i].signal_fd, LOOP_PROVIDER + i) < 0)
 			return -1;
 	if (watch(ep, sfd, LOOP_STOP) < 0 || watch(ep, tfd, LOOP_TIMER) < 0 ||
-	    watch(ep, as->sync.done_fd, LOOP_SYNCED) < 0)
+	    watch(ep, as->sync.done_fd, LOOP_SYNCED) < 0 ||
+	    watch(ep, as->cfg->segments_fd, LOOP_SEGMENTS) < 0)
 		return -1;
 	return ep;
 }
@@ -137,6 +138,10 @@ static int loop(struct association *as, int sfd, int tfd, const struct role_seal
 				if (commit_on_synced(as) < 0)
 					return -1;
 				break;
+			case LOOP_SEGMENTS:
+				if (segments_on_message(as) < 0)
+					return -1;
+				break;
 			default: /* LOOP_PROVIDER + i */
 				if (peer_read_channel(as, source - LOOP_PROVIDER, &more) < 0 || commit_if_large(as) < 0)
 					return -1;
@@ -156,7 +161,7 @@ static int peers_init(struct association *as)
 	for (size_t i = 0; i < as->cfg->n_providers; i++) {
 		as->peers[i].cfg = &as->cfg->providers[i];
 		chain_init(&as->peers[i].chain);
-		as->peers[i].queue = calloc(as->cfg->providers[i].checkpoint_every, sizeof(struct uncovered));
+		as->peers[i].queue = calloc(as->cfg->providers[i].checkpoint_every, sizeof(struct l2_uncovered));
 		as->peers[i].recent_chain = calloc(JOURNAL_FRAMES, sizeof(uint64_t));
 		if (!as->peers[i].queue || !as->peers[i].recent_chain)
 			return -1;
@@ -175,7 +180,7 @@ static void peers_free(struct association *as)
 
 int association_main(const struct association_config *cfg, const struct role_seal *seal)
 {
-	struct association as = { .cfg = cfg };
+	struct association as = { .cfg = cfg, .spare_fd = -1 };
 	char err[512];
 	int status = 1;
 	int sfd = role_stop_signalfd();
@@ -194,20 +199,23 @@ int association_main(const struct association_config *cfg, const struct role_sea
 	/* Seeded here: unseeded, jansson's first object reads /dev/urandom,
 	 * which the sealed association can no longer open. */
 	json_object_seed(randombytes_random());
-	if (ledger_writer_open(&as.ledger, cfg->ledger_fd, err, sizeof(err)) < 0) {
-		/* The supervisor cut any torn tail before this start: what is left
-		 * is a complete line that breaks the chain (tampering, corruption),
-		 * which no restart repairs. Said once, and never restarted. */
-		char why[600];
-		snprintf(why, sizeof(why), "ledger: %s", err);
-		status = role_report_cannot_start(cfg->status_fd, why);
+	if (l2_writer_init(&as.ledger, cfg->ledger_fd) < 0) {
+		log_errno("ledger writer");
 		goto out;
 	}
+	/* The supervisor cut any torn tail before this start: what is left
+	 * and does not read is tampering or corruption, reported by the
+	 * rebuild once and never restarted. */
+	int rebuilt = rebuild_from_ledger(&as);
+	if (rebuilt != 0) {
+		if (rebuilt > 0)
+			status = rebuilt;
+		goto out_ledger;
+	}
 	/* What an earlier run left after its last head is covered by the next. */
-	as.head_record_seq = as.ledger.seq;
-	if (rebuild_from_ledger(&as) < 0 || syncer_start(&as.sync, cfg->ledger_fd, as.ledger.seq) < 0) {
-		if (errno)
-			log_errno("ledger syncer");
+	as.head_record_seq = as.ledger.records;
+	if (syncer_start(&as.sync, as.ledger.fd, 0) < 0) {
+		log_errno("ledger syncer");
 		goto out_ledger;
 	}
 	if (loop(&as, sfd, tfd, seal) == 0)
@@ -228,7 +236,9 @@ int association_main(const struct association_config *cfg, const struct role_sea
 	}
 out_ledger:
 	syncer_stop(&as.sync);
-	ledger_writer_close(&as.ledger);
+	l2_writer_free(&as.ledger);
+	if (as.spare_fd >= 0)
+		close(as.spare_fd);
 out:
 	sodium_memzero(as.head_sk, sizeof(as.head_sk));
 	pending_free(&as.pending);

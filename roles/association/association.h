@@ -13,13 +13,14 @@
 #include "../role.h"
 
 /* The fds the association receives (runner/plan_roles.c hands them over
- * in this order): the ledger's live segment, one signal channel read end per
- * provider in the topology's order, its status pipe, its end of the
- * segments socket. */
+ * in this order): the ledger's live segment, its end of the segments
+ * socket (a fixed number, so that its seccomp policy can name it), one
+ * signal channel read end per provider in the topology's order, its status
+ * pipe. */
 #define ASSOCIATION_FD_LEDGER ROLE_FD_FIRST
-#define ASSOCIATION_FD_SIGNAL(i) (ASSOCIATION_FD_LEDGER + 1 + (int)(i))
+#define ASSOCIATION_FD_SEGMENTS (ROLE_FD_FIRST + 1)
+#define ASSOCIATION_FD_SIGNAL(i) (ASSOCIATION_FD_SEGMENTS + 1 + (int)(i))
 #define ASSOCIATION_FD_STATUS(n_providers) ASSOCIATION_FD_SIGNAL(n_providers)
-#define ASSOCIATION_FD_SEGMENTS(n_providers) (ASSOCIATION_FD_STATUS(n_providers) + 1)
 
 /* The segments socket (SOCK_SEQPACKET, docs/LEDGER.md "Files"): how the
  * association rotates without opening a file.

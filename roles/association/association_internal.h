@@ -2,7 +2,8 @@
 /* What the files of the association share: its state, and the functions one
  * file offers the others. frames.c reads and checks a provider's frames,
  * record.c writes outcomes, commit.c makes them durable and reports them,
- * rebuild.c walks the ledger at start, association.c runs the loop. */
+ * segments.c rotates the ledger's segments, rebuild.c walks the live segment
+ * at start, association.c runs the loop. */
 #ifndef MPBS_ASSOCIATION_INTERNAL_H
 #define MPBS_ASSOCIATION_INTERNAL_H
 
@@ -18,26 +19,26 @@
 #include "../../lib/wire.h"
 #include "../role_counters.h"
 #include "association.h"
-#include "ledger_write.h"
+#include "../../lib/ledger2.h"
 #include "pending.h"
 #include "syncer.h"
 
-/* A signal in its provider's chain, not yet covered by a checkpoint. */
-struct uncovered {
-	uint8_t op[WIRE_DIGEST_LEN];
-	uint8_t value[WIRE_DIGEST_LEN];
-	uint8_t stage;
-};
 
 struct peer {
 	const struct association_provider *cfg;
 	struct chain_state chain;
-	struct uncovered *queue;   /* capacity cfg->checkpoint_every */
+	/* Its signals not yet covered by a checkpoint, in the ledger's own
+	 * shape (a rotation writes them into the next segment's first record);
+	 * capacity cfg->checkpoint_every. */
+	struct l2_uncovered *queue;
 	uint32_t queued;
 	/* The first 8 bytes of the chain after each of its last JOURNAL_FRAMES
 	 * signals (index pseq % JOURNAL_FRAMES): a frame sent again from its
 	 * journal is told from a different one claiming the same pseq. */
 	uint64_t *recent_chain;
+	/* recent_chain holds nothing below this pseq: a rebuild starts from a
+	 * segment's stated state, without the chains before it. */
+	uint64_t recent_from;
 	/* Since this association started, no frame has extended its chain: a
 	 * gap is what a killed predecessor read and never recorded, and the
 	 * provider's journal fills it when the supervisor asks; frames ahead
@@ -63,7 +64,9 @@ struct association {
 	const struct association_config *cfg;
 	struct peer *peers;
 	struct pending_table pending;
-	struct ledger_writer ledger;
+	struct l2_writer ledger;
+	int spare_fd;              /* the next live segment, from the supervisor (-1: none yet) */
+	bool rotate_wanted;        /* the live segment is full or old: rotate when no sync runs */
 	struct reported *report;   /* confirmations, logged after the commit */
 	size_t report_len, report_cap; /* in entries */
 	uint64_t confirmed, incomplete, rejected;
@@ -75,22 +78,15 @@ struct association {
 	uint64_t sync_seq;         /* the in-flight sync makes records up to this seq durable */
 	size_t sync_report_end;    /* and lets report[0, this) be printed */
 	uint8_t head_sk[64];       /* its own Ed25519 key: signs ledger heads, never an outcome */
-	uint64_t head_record_seq;  /* seq of the last record a head covers or is */
+	uint64_t head_record_seq;  /* number of the last record a head covers or is */
 	uint64_t head_ms;          /* CLOCK_MONOTONIC ms of the last head */
 	struct ledger_head last_head; /* the last head it wrote (seq 0: none yet) */
 };
 
-/* Buffers a record whose fields were built without printf (ledger_write.h);
- * nothing while rebuilding. Inline: the loop writes one per signal. */
-static inline int record_built(struct association *as, const char *type, const struct ledger_fields *f)
+/* The time a block is stamped with. */
+static inline uint64_t ledger_now(void)
 {
-	if (as->replaying)
-		return 0;
-	if (ledger_append_built(&as->ledger, type, f) < 0) {
-		log_error("ledger: cannot buffer a %s record", type);
-		return -1;
-	}
-	return 0;
+	return clock_ns(CLOCK_REALTIME);
 }
 
 /* frames.c: reading and checking a provider's frames. */
@@ -117,9 +113,8 @@ int record_expire_aged(struct association *as);
 int commit_write(struct association *as);
 /* Records are written once this much is buffered, without waiting for the
  * round to end: a round reads up to READ_BATCH frames from every ready
- * channel, which with 64 providers is 4096 frames, about 1.5 MB of records
- * (the buffer reached 2 MiB). The sync and the reporting of confirmations
- * still follow the round, as before. */
+ * channel, which with 64 providers is 4096 frames, about 300 KB of records.
+ * The sync and the reporting of confirmations still follow the round. */
 #define LEDGER_FLUSH_AT 65536
 static inline int commit_if_large(struct association *as)
 {
@@ -131,8 +126,21 @@ int commit_round(struct association *as);
 int commit_on_synced(struct association *as);
 /* At stop: a head, a write and a sync here, then every report. */
 int commit_final(struct association *as);
+/* Buffers a signed head over everything so far (seal: the segment's last). */
+int commit_head(struct association *as, bool seal);
 
-/* rebuild.c: a restarted association's state from its own ledger. */
+/* rebuild.c: a restarted association's state from its own ledger (or a
+ * fresh ledger begun). Returns 0, -1 on an error (logged), or the exit
+ * status of a live segment that cannot be continued (reported). */
 int rebuild_from_ledger(struct association *as);
+
+/* segments.c: rotation (docs/LEDGER.md "Files"). */
+/* The first segment of a fresh ledger. */
+int segments_begin_first(struct association *as);
+/* The segments socket was readable: a spare from the supervisor. */
+int segments_on_message(struct association *as);
+/* At the end of a group commit: rotates when the live segment is due and a
+ * spare is at hand, no sync running. */
+int segments_rotate_if_due(struct association *as);
 
 #endif

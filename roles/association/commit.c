@@ -38,7 +38,7 @@ static void print_reports(struct association *as, size_t end)
 
 int commit_write(struct association *as)
 {
-	if (as->ledger.len > 0 && ledger_flush(&as->ledger) < 0) {
+	if (l2_flush(&as->ledger, ledger_now()) < 0) {
 		log_errno("ledger write");
 		return -1;
 	}
@@ -51,20 +51,24 @@ int commit_write(struct association *as)
 static int append_head(struct association *as, bool now)
 {
 	uint64_t now_ms = clock_mono_ms();
-	if (as->replaying || as->ledger.seq == as->head_record_seq)
+	if (as->replaying || as->ledger.records == as->head_record_seq)
 		return 0;
 	if (!now && now_ms - as->head_ms < HEAD_MIN_INTERVAL_MS &&
-	    as->ledger.seq - as->head_record_seq < HEAD_EVERY_RECORDS)
+	    as->ledger.records - as->head_record_seq < HEAD_EVERY_RECORDS)
 		return 0;
-	struct ledger_head h = { .seq = as->ledger.seq };
-	memcpy(h.hash, as->ledger.prev, WIRE_DIGEST_LEN);
-	if (ledger_append_head(&as->ledger, as->head_sk) < 0) {
+	return commit_head(as, false);
+}
+
+int commit_head(struct association *as, bool seal)
+{
+	struct ledger_head h;
+	if (l2_head(&as->ledger, as->head_sk, seal, ledger_now(), &h.seq, h.hash) < 0) {
 		log_errno("ledger: cannot buffer a head record");
 		return -1;
 	}
 	as->last_head = h;
-	as->head_record_seq = as->ledger.seq;
-	as->head_ms = now_ms;
+	as->head_record_seq = as->ledger.records;
+	as->head_ms = clock_mono_ms();
 	return 0;
 }
 
@@ -74,11 +78,11 @@ static int append_head(struct association *as, bool now)
  * that was written before it started, while the loop goes on. */
 int commit_round(struct association *as)
 {
-	if (append_head(as, false) < 0 || commit_write(as) < 0)
+	if (append_head(as, false) < 0 || commit_write(as) < 0 || segments_rotate_if_due(as) < 0)
 		return -1;
-	if (!as->sync_in_flight && as->ledger.seq > as->sync.synced) {
+	if (!as->sync_in_flight && as->ledger.records > as->sync.synced) {
 		as->sync_in_flight = true;
-		as->sync_seq = as->ledger.seq;
+		as->sync_seq = as->ledger.records;
 		as->sync_report_end = as->report_len;
 		syncer_request(&as->sync, as->sync_seq);
 	}
@@ -106,7 +110,7 @@ int commit_final(struct association *as)
 {
 	if (append_head(as, true) < 0)
 		return -1;
-	if (ledger_commit(&as->ledger) < 0) {
+	if (l2_flush(&as->ledger, ledger_now()) < 0 || fdatasync(as->ledger.fd) < 0) {
 		log_errno("ledger commit");
 		return -1;
 	}

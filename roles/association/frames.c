@@ -49,7 +49,7 @@ static int distrust(struct association *as, struct peer *pr, const char *reason)
 static int on_old_signal(struct association *as, struct peer *pr, const struct signal_frame *s)
 {
 	char why[96];
-	if (pr->chain.seq - s->seq < JOURNAL_FRAMES &&
+	if (s->seq >= pr->recent_from && pr->chain.seq - s->seq < JOURNAL_FRAMES &&
 	    pr->recent_chain[s->seq % JOURNAL_FRAMES] != chain_prefix(s->chain)) {
 		snprintf(why, sizeof(why), "signal pseq %" PRIu64 " differs from the one recorded", s->seq);
 		return distrust(as, pr, why);
@@ -93,27 +93,16 @@ int peer_on_signal(struct association *as, size_t who, const struct signal_frame
 	pr->resyncing = false;
 	pr->held_in_gap = 0;
 	pr->recent_chain[s->seq % JOURNAL_FRAMES] = chain_prefix(s->chain);
-	struct uncovered *u = &pr->queue[pr->queued++];
+	struct l2_uncovered *u = &pr->queue[pr->queued++];
 	memcpy(u->op, s->op, WIRE_DIGEST_LEN);
-	memcpy(u->value, s->value, WIRE_DIGEST_LEN);
 	u->stage = s->stage;
-	struct ledger_fields f = { 0 };
-	ledger_fields_text(&f, "\"op\":\"");
-	ledger_fields_hex(&f, s->op, WIRE_DIGEST_LEN);
-	ledger_fields_text(&f, "\",\"provider\":\"");
-	ledger_fields_text(&f, s->provider);
-	ledger_fields_text(&f, "\",\"stage\":\"");
-	ledger_fields_text(&f, wire_stage_name(s->stage));
-	ledger_fields_text(&f, "\",\"value\":\"");
-	ledger_fields_hex(&f, s->value, WIRE_DIGEST_LEN);
-	ledger_fields_text(&f, "\",\"t\":");
-	ledger_fields_u64(&f, s->t_ns);
-	ledger_fields_text(&f, ",\"pseq\":");
-	ledger_fields_u64(&f, s->seq);
-	ledger_fields_text(&f, ",\"chain\":\"");
-	ledger_fields_hex(&f, s->chain, WIRE_DIGEST_LEN);
-	ledger_fields_text(&f, "\"");
-	return record_built(as, "signal", &f);
+	if (as->replaying)
+		return 0;
+	if (l2_signal(&as->ledger, (uint8_t)who, s) < 0) {
+		log_errno("ledger: cannot buffer a signal");
+		return -1;
+	}
+	return 0;
 }
 
 /* ----------------------------------------- covered signals and the rule */
@@ -142,7 +131,7 @@ static int evict_own(void *ctx, struct pending_op *e)
 /* A signal a checkpoint covered: its value joins its operation's entry in
  * the pending table, and the operation is confirmed once confirm_k
  * providers have both stages covered. */
-static int apply_covered(struct association *as, size_t who, const struct uncovered *u)
+static int apply_covered(struct association *as, size_t who, const struct l2_uncovered *u)
 {
 	uint64_t now_ms = clock_mono_ms();
 	struct pending_op *e = pending_admit(&as->pending, u->op, who, now_ms, evict_own, as);
@@ -166,7 +155,6 @@ static int apply_covered(struct association *as, size_t who, const struct uncove
 	if (e->have[who] & bit)
 		return 0; /* a duplicate: the first covered value stands */
 	e->have[who] |= bit;
-	memcpy(e->values[who][bit - 1], u->value, WIRE_DIGEST_LEN);
 	if (e->have[who] != STAGES_BOTH)
 		return 0;
 	e->complete++;
@@ -200,7 +188,7 @@ static int old_checkpoint(struct association *as, struct peer *pr, const struct 
 		derive_chain_origin(c->epoch, origin);
 		differs = memcmp(origin, c->head, WIRE_DIGEST_LEN) != 0;
 	} else {
-		differs = cs->seq - c->seq < JOURNAL_FRAMES &&
+		differs = c->seq >= pr->recent_from && cs->seq - c->seq < JOURNAL_FRAMES &&
 			  pr->recent_chain[c->seq % JOURNAL_FRAMES] != chain_prefix(c->head);
 	}
 	if (differs) {
@@ -235,25 +223,19 @@ int peer_on_checkpoint(struct association *as, size_t who, const struct checkpoi
 	}
 	pr->resyncing = false;
 	pr->held_in_gap = 0;
+	if (c->seq == 0)
+		pr->recent_from = 0; /* every pseq of the new epoch passes through here */
 	if (c->seq == 0 && pr->queued > 0) {
 		log_warn("provider %s: new epoch; %u signals of the previous one were never covered",
 			 pr->cfg->name, pr->queued);
 		pr->queued = 0;
 	}
-	struct ledger_fields f = { 0 };
-	ledger_fields_text(&f, "\"provider\":\"");
-	ledger_fields_text(&f, c->provider);
-	ledger_fields_text(&f, "\",\"epoch\":\"");
-	ledger_fields_hex(&f, c->epoch, WIRE_EPOCH_LEN);
-	ledger_fields_text(&f, "\",\"pseq\":");
-	ledger_fields_u64(&f, c->seq);
-	ledger_fields_text(&f, ",\"head\":\"");
-	ledger_fields_hex(&f, c->head, WIRE_DIGEST_LEN);
-	ledger_fields_text(&f, "\",\"sig\":\"");
-	ledger_fields_hex(&f, c->sig, WIRE_SIG_LEN);
-	ledger_fields_text(&f, "\"");
-	if (record_built(as, "checkpoint", &f) < 0)
+	/* Accepted with pseq 0, it opened an epoch (one that covers nothing
+	 * new with pseq 0 was an old_checkpoint above). */
+	if (!as->replaying && l2_checkpoint(&as->ledger, (uint8_t)who, c, c->seq == 0) < 0) {
+		log_errno("ledger: cannot buffer a checkpoint");
 		return -1;
+	}
 	for (uint32_t i = 0; i < pr->queued; i++)
 		if (apply_covered(as, who, &pr->queue[i]) < 0)
 			return -1;

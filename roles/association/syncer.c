@@ -20,8 +20,9 @@ static void *syncer_main(void *arg)
 		if (s->stop)
 			break;
 		uint64_t target = s->want;
+		int fd = s->fd;
 		pthread_mutex_unlock(&s->mu);
-		int rc = fdatasync(s->fd);
+		int rc = fdatasync(fd);
 		int err = errno;
 		pthread_mutex_lock(&s->mu);
 		if (rc < 0 && !s->error)
@@ -70,6 +71,17 @@ void syncer_request(struct syncer *s, uint64_t seq)
 		s->want = seq;
 		pthread_cond_signal(&s->cv);
 	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void syncer_switch(struct syncer *s, int fd, uint64_t synced)
+{
+	pthread_mutex_lock(&s->mu);
+	s->fd = fd;
+	if (synced > s->synced)
+		s->synced = synced;
+	if (s->want < s->synced)
+		s->want = s->synced;
 	pthread_mutex_unlock(&s->mu);
 }
 

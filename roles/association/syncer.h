@@ -15,7 +15,7 @@ struct syncer {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int fd;            /* the ledger */
+	int fd;            /* the ledger's live segment */
 	int done_fd;       /* eventfd: written by the worker after each sync */
 	uint64_t want;     /* sync everything written up to this seq */
 	uint64_t synced;   /* highest seq known durable */
@@ -30,6 +30,10 @@ struct syncer {
 int syncer_start(struct syncer *s, int ledger_fd, uint64_t synced);
 /* Asks for everything up to seq to become durable. */
 void syncer_request(struct syncer *s, uint64_t seq);
+/* A rotation: from now on the worker syncs fd (the new live segment), and
+ * everything up to seq is durable (the old one was synced). Only while no
+ * sync is in flight. */
+void syncer_switch(struct syncer *s, int fd, uint64_t synced);
 /* After done_fd was readable: the highest durable seq, or -1 with errno
  * after a failed sync. */
 int syncer_collect(struct syncer *s, uint64_t *synced);

@@ -204,6 +204,9 @@ const struct surface_case surface_table[] = {
 		"recvfrom(4 = signal writer end, buf, 64, MSG_DONTWAIT, NULL, NULL)", SYS_recvfrom, SA_FD, SA_BUF, 64,
 		MSG_DONTWAIT, 0, 0),
 	NO_CLASS("recvmmsg", AS, "reads frames from its signal channels without a control buffer: no fd can arrive"),
+	NO_CLASS("recvmsg", AS, "takes the spare segment the supervisor sends on the segments socket, flags exactly "
+				 "MSG_DONTWAIT|MSG_CMSG_CLOEXEC; the signal channels refuse fds (SO_PASSRIGHTS) and "
+				 "it replies with write, having no sendmsg"),
 	REFUSED("recvmmsg", PV, "artifact-reader", SFD_ARTIFACT_R,
 		"recvmmsg(3 = artifact reader end, [{1 byte}], 1, MSG_DONTWAIT, NULL): a control buffer could take an fd "
 		"sent along where the kernel has no SO_PASSRIGHTS; it consumes artifacts with recv", SYS_recvmmsg, SA_FD,

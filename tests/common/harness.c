@@ -20,6 +20,10 @@
 
 #include <jansson.h>
 
+#include "../../lib/ledger2_files.h"
+#include "../../lib/ledger2_json.h"
+#include "../../lib/ledger2_walk.h"
+
 int harness_time_scale(void)
 {
 	const char *s = getenv("MPBS_TIME_SCALE");
@@ -150,7 +154,7 @@ int mpbs_prepare(struct mpbs *m, const char *names, const char *extra)
 	if (!mkdtemp(m->dir) || chmod(m->dir, 0755) < 0)
 		return -1;
 	snprintf(m->topology, sizeof(m->topology), "%s/topology.conf", m->dir);
-	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger.jsonl", m->dir);
+	snprintf(m->ledger, sizeof(m->ledger), "%s/ledger", m->dir);
 	snprintf(m->log, sizeof(m->log), "%s/mpbs.log", m->dir);
 	m->port = harness_free_port();
 	m->uid_base = pick_uid_base(0);
@@ -187,7 +191,7 @@ void mpbs_cleanup(struct mpbs *m)
 	 * log) is left for a person to read after a failure. */
 	if (getenv("MPBS_KEEP") && strcmp(getenv("MPBS_KEEP"), "1") == 0)
 		return;
-	char *chattr[] = { "chattr", "-a", m->ledger, NULL };
+	char *chattr[] = { "chattr", "-R", "-a", m->dir, NULL }; /* every segment is append-only */
 	char *rm[] = { "rm", "-rf", m->dir, NULL };
 	run_cmd(chattr, NULL);
 	run_cmd(rm, NULL);
@@ -486,24 +490,77 @@ static int launch_once(struct mpbs *m, int (*before_exec)(void))
 	return wait_ready(m, pfd[0]);
 }
 
+/* Every logical record of every segment of the ledger at path, in order,
+ * to fn (a live segment may end in a block being written). */
+static int ledger_walk(const char *path, l2_entry_fn fn, void *ctx)
+{
+	struct l2_segment_file *files;
+	size_t n;
+	char why[512];
+	if (l2_segment_files(path, &files, &n, why, sizeof(why)) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
+		rc = fd < 0 ? -1 : l2_walk_fd(fd, true, fn, ctx, why, sizeof(why));
+		if (fd >= 0)
+			close(fd);
+	}
+	free(files);
+	return rc;
+}
+
+struct type_count {
+	const char *type, *provider;
+	size_t count;
+};
+
+static int count_entry(void *ctx, const struct l2_entry *e)
+{
+	struct type_count *c = ctx;
+	if (strcmp(l2_type_name(e->type), c->type) == 0 &&
+	    (!c->provider || (e->provider && strcmp(e->provider, c->provider) == 0)))
+		c->count++;
+	return 0;
+}
+
 size_t ledger_count_provider(const char *path, const char *type, const char *provider)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, count = 0;
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0) {
-		json_t *rec = json_loads(line, 0, NULL);
-		const char *t = json_string_value(json_object_get(rec, "type"));
-		const char *p = json_string_value(json_object_get(rec, "provider"));
-		if (t && strcmp(t, type) == 0 && (!provider || (p && strcmp(p, provider) == 0)))
-			count++;
-		json_decref(rec);
+	struct type_count c = { type, provider, 0 };
+	(void)ledger_walk(path, count_entry, &c);
+	return c.count;
+}
+
+struct jsonl {
+	char *text;
+	size_t len;
+	FILE *f;
+};
+
+static int jsonl_entry(void *ctx, const struct l2_entry *e)
+{
+	struct jsonl *j = ctx;
+	json_t *o = l2_entry_json(e);
+	if (!o || json_dumpf(o, j->f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', j->f) == EOF) {
+		json_decref(o);
+		return -1;
 	}
-	free(line);
-	fclose(f);
-	return count;
+	json_decref(o);
+	return 0;
+}
+
+char *ledger_jsonl(const char *path)
+{
+	struct jsonl j = { 0 };
+	j.f = open_memstream(&j.text, &j.len);
+	if (!j.f)
+		return NULL;
+	int rc = ledger_walk(path, jsonl_entry, &j);
+	if (fclose(j.f) != 0 || rc != 0) {
+		free(j.text);
+		return NULL;
+	}
+	return j.text;
 }
 
 int write_text_file(const char *path, const char *text)
@@ -608,17 +665,13 @@ size_t file_wait_count(const char *path, const char *needle, size_t n, int timeo
 
 size_t ledger_count_distinct_op(const char *path, const char *type)
 {
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
+	char *text = ledger_jsonl(path);
 	json_t *seen = json_object();
-	if (!f || !seen) {
-		if (f)
-			fclose(f);
-		json_decref(seen);
-		return 0;
-	}
-	while (getline(&line, &cap, f) > 0) {
+	size_t count = 0;
+	for (char *line = text, *next; seen && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		json_t *rec = json_loads(line, 0, NULL);
 		const char *t = json_string_value(json_object_get(rec, "type"));
 		const char *op = json_string_value(json_object_get(rec, "op"));
@@ -626,10 +679,9 @@ size_t ledger_count_distinct_op(const char *path, const char *type)
 			json_object_set_new(seen, op, json_true());
 		json_decref(rec);
 	}
-	size_t count = json_object_size(seen);
+	count = json_object_size(seen);
 	json_decref(seen);
-	free(line);
-	fclose(f);
+	free(text);
 	return count;
 }
 

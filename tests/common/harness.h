@@ -83,7 +83,12 @@ int http_connect(int port);
 /* Sends one POST on fd and reads its response; returns the status or 0. */
 int http_post_on(int fd, const char *path, const char *context, const void *body, size_t len);
 
-/* Counts ledger records of a type ("confirmed", "signal", ...). */
+/* The ledger at path (every segment, in order) as JSON lines, one record
+ * each as `mpbs-run ledger cat --jsonl` prints them (lib/ledger2_json.h),
+ * malloc'd; NULL when it cannot be read. */
+char *ledger_jsonl(const char *path);
+/* Counts ledger records of a type ("confirmed", "signal", ...) over every
+ * segment. */
 size_t ledger_count(const char *path, const char *type);
 /* Waits until ledger_count(type) >= n or timeout_ms passes; returns the count. */
 size_t ledger_wait_count(const char *path, const char *type, size_t n, int timeout_ms);

@@ -98,7 +98,7 @@ Test(e2e_instance, a_second_run_on_the_ledger_through_a_symlinked_directory_is_r
 	char alias[PATH_MAX], ledger[PATH_MAX + 32];
 	snprintf(alias, sizeof(alias), "%s/alias", second.dir);
 	cr_assert_eq(symlink(first.dir, alias), 0);
-	snprintf(ledger, sizeof(ledger), "%s/ledger.jsonl", alias);
+	snprintf(ledger, sizeof(ledger), "%s/ledger", alias);
 	expect_ledger_refused(ledger);
 }
 
@@ -178,12 +178,16 @@ Test(e2e_instance, no_role_holds_the_lock_fds, .init = start_first, .fini = tear
 	struct mpbs_role roles[8];
 	int n = mpbs_roles(&first, roles, 8);
 	cr_assert_eq(n, 3, "intermediary, association, A");
-	cr_assert_eq(fds_naming(first.pid, first.ledger), 2, "the supervisor: the association's fd and the lock's");
+	char lock[PATH_MAX + 8];
+	snprintf(lock, sizeof(lock), "%s.lock", first.ledger);
+	cr_assert_eq(fds_naming(first.pid, first.ledger), 1, "the supervisor: the live segment (the association's fd)");
+	cr_assert_eq(fds_naming(first.pid, lock), 1, "the supervisor: LEDGER.lock");
 	cr_assert_eq(fds_naming(first.pid, "/run/mpbs/uids.lock"), 1);
 	for (int i = 0; i < n; i++) {
 		size_t want = strcmp(roles[i].comm, "mpbs-assoc") == 0; /* its ledger fd only */
 		cr_assert_eq(fds_naming(roles[i].pid, first.ledger), want, "%s", roles[i].comm);
 		cr_assert_eq(fds_naming(roles[i].pid, "/run/mpbs/uids.lock"), 0, "%s", roles[i].comm);
+		cr_assert_eq(fds_naming(roles[i].pid, lock), 0, "%s", roles[i].comm);
 	}
 	first_unharmed();
 }

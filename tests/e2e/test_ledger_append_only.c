@@ -50,7 +50,7 @@ static void prepare_on_ramfs(const char *association_lines)
 	char *at = strstr(text, m.ledger);
 	cr_assert_not_null(at);
 	char fresh[PATH_MAX + 32];
-	snprintf(fresh, sizeof(fresh), "%s/ledger.jsonl", ramfs_dir);
+	snprintf(fresh, sizeof(fresh), "%s/ledger", ramfs_dir);
 	char *out = NULL;
 	cr_assert_geq(asprintf(&out, "%.*s%s%s", (int)(at - text), text, fresh, at + strlen(m.ledger)), 0);
 	cr_assert_eq(write_text_file(m.topology, out), 0);

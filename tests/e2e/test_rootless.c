@@ -84,7 +84,7 @@ static void setup(void)
 	snprintf(dst, sizeof(dst), "%s/run", rl.home);
 	cr_assert_eq(user_dir(rl.home), 0);
 	cr_assert_eq(user_dir(dst), 0);
-	snprintf(rl.ledger, sizeof(rl.ledger), "%s/ledger/ledger.jsonl", rl.home);
+	snprintf(rl.ledger, sizeof(rl.ledger), "%s/ledger/ledger", rl.home);
 	snprintf(rl.log, sizeof(rl.log), "%s/mpbs-run.log", rl.dir);
 	rl.port = harness_free_port();
 	cr_assert_gt(rl.port, 0);

@@ -349,15 +349,16 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 			cr_assert_eq(c.timerfd, 0, "%s", who);
 			cr_assert_eq(c.total, 3 + N_PROVIDERS + 5, "%s: %zu fds", who, c.total);
 			break;
-		case ROLE_ASSOCIATION: /* the ledger + one signal reader per provider; its syncer's eventfd */
+		case ROLE_ASSOCIATION: /* the ledger + one signal reader per provider + the segments socket; its
+					* syncer's eventfd */
 			cr_assert_eq(c.regular, 1, "%s", who);
 			cr_assert_str_eq(c.regular_path, m.ledger, "%s", who);
 			cr_assert_eq(c.journal, 0, "%s holds a provider's journal", who);
-			cr_assert_eq(c.sockets, N_PROVIDERS, "%s: %zu sockets", who, c.sockets);
+			cr_assert_eq(c.sockets, N_PROVIDERS + 1, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.epoll, 1, "%s", who);
 			cr_assert_eq(c.timerfd, 1, "%s", who);
 			cr_assert_eq(c.eventfd, 1, "%s", who);
-			cr_assert_eq(c.total, 3 + N_PROVIDERS + 6, "%s: %zu fds", who, c.total);
+			cr_assert_eq(c.total, 3 + N_PROVIDERS + 7, "%s: %zu fds", who, c.total);
 			break;
 		case ROLE_KINDS:
 			cr_assert_fail("%s: no kind", who);

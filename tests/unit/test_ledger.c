@@ -21,7 +21,7 @@
 #include "../../lib/chain.h"
 #include "../../lib/derive.h"
 #include "../../lib/ledger.h"
-#include "../../roles/association/ledger_write.h"
+#include "../common/ledger1_write.h"
 
 /* ------------------------------------------------------------ files */
 

@@ -140,7 +140,7 @@ Test(unit_topology, reference_file_parses)
 	cr_assert_eq(ntohl(a4->sin_addr.s_addr), INADDR_LOOPBACK);
 	cr_assert_str_eq(t.http_path, "/nuvl");
 	cr_assert_eq(t.max_request, 65536);
-	cr_assert_str_eq(t.ledger, "/var/lib/mpbs/reference/ledger.jsonl");
+	cr_assert_str_eq(t.ledger, "/var/lib/mpbs/reference/ledger");
 	cr_assert_eq(t.confirm_k, 0);
 	cr_assert_eq(t.pending_timeout, 30);
 	cr_assert_eq(t.n_providers, 3);
@@ -177,7 +177,7 @@ Test(unit_topology, defaults)
 	cr_assert_str_eq(t.listen, "127.0.0.1:8080");
 	cr_assert_str_eq(t.http_path, "/nuvl");
 	cr_assert_eq(t.max_request, 65536);
-	cr_assert_str_eq(t.ledger, "/var/lib/mpbs/ledger.jsonl");
+	cr_assert_str_eq(t.ledger, "/var/lib/mpbs/ledger");
 	cr_assert_eq(t.confirm_k, 0);
 	cr_assert_eq(t.pending_timeout, 30);
 	cr_assert_eq(t.http_timeout, 15);

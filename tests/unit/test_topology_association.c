@@ -91,7 +91,7 @@ Test(unit_topology_association, the_association_key_defaults_beside_the_ledger_a
 {
 	struct topology t;
 	char err[1024] = "", want[PATH_MAX + 64];
-	cr_assert_eq(load(&t, "[association]\nledger = data/ledger.jsonl\n" PROVIDER_A, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(load(&t, "[association]\nledger = data/ledger\n" PROVIDER_A, err, sizeof(err)), 0, "%s", err);
 	snprintf(want, sizeof(want), "%s/data/association-keys", scratch);
 	cr_assert_str_eq(t.association_keys, want);
 	snprintf(want, sizeof(want), "%s/data/association-keys/signal.pub", scratch);

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The association's ledger writer (docs/ARCHITECTURE.md §7): records are
- * appended to a buffer with group commit, so one write + fdatasync makes a
- * whole batch durable, and signed heads close a commit. Opening the writer
- * follows the file's own chain to its end (lib/ledger_read.h). */
+/* The version 1 writer the tests make version 1 ledgers with
+ * (ledger1_write.h). Opening it follows the file's own chain to its end
+ * (lib/ledger_read.h). */
 #define _GNU_SOURCE
-#include "ledger_write.h"
+#include "ledger1_write.h"
 
 #include <errno.h>
 #include <inttypes.h>

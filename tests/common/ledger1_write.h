@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The association's ledger writer (docs/ARCHITECTURE.md §7): only the
- * association writes the ledger. Written with group commit: records
+/* A writer of version 1 ledgers (JSON Lines), which the association wrote
+ * before version 2 and `mpbs-run verify` still reads: kept for the tests of
+ * the version 1 verifier and of the recovery of a version 1 file. Records
  * accumulate in memory and one write + fdatasync makes a whole batch
  * durable; a signed head (lib/ledger.h) closes a commit. */
-#ifndef MPBS_LEDGER_WRITE_H
-#define MPBS_LEDGER_WRITE_H
+#ifndef MPBS_LEDGER1_WRITE_H
+#define MPBS_LEDGER1_WRITE_H
 
 #include <stdbool.h>
 #include <stddef.h>
