@@ -99,7 +99,7 @@ def one_run(a, tmp, i):
     os.makedirs(d)
     os.chmod(d, 0o755)
     ledger = os.path.join(d, "ledger", "ledger")
-    sets = [f"intermediary.listen=127.0.0.1:{a.port}", f"association.ledger={ledger}",
+    sets = ["runner.uid_base=250000", f"intermediary.listen=127.0.0.1:{a.port}", f"association.ledger={ledger}",
             f"association.keys={d}/association-keys"]
     sets += [f"provider.{p}.keys={tmp}/keys/{p}" for p in ("A", "B", "C")]
     if a.segment_size:

@@ -149,7 +149,7 @@ def check(a, tmp):
     keys = os.path.join(tmp, "keys")
     assoc_keys = os.path.join(tmp, "association-keys")
     port = free_port()
-    sets = [f"intermediary.listen=127.0.0.1:{port}", f"association.ledger={ledger}",
+    sets = ["runner.uid_base=260000", f"intermediary.listen=127.0.0.1:{port}", f"association.ledger={ledger}",
             f"association.keys={assoc_keys}", f"association.segment_size={a.segment_size}"]
     sets += [f"provider.{p}.keys={keys}/{p}" for p in PROVIDERS]
     logpath = os.path.join(tmp, "mpbs-run.log")
