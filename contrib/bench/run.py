@@ -10,13 +10,16 @@ One run does, in order:
   2. paced   -- mpbs-run at fractions (default 1/2, 1/4, 1/10) of its best
                 keep-alive rate, for the confirmation latency at those loads.
   3. drain   -- SIGTERM, then `confirmed` records in the ledger against the 204s
-                answered; confirmation latency (confirmed.t - first START t).
+                answered; confirmation latency (confirmed.t - first START t);
+                ledger bytes per confirmed operation (all segment files) and
+                segments; `mpbs-run verify --jobs N` over it: records/s.
   4. scaling -- generated topologies with 1..64 providers: startup (exec to
                 READY on --ready-fd, median), throughput, peak RSS of every role,
                 ledger records/s, confirmations.
 Results: a table on stdout, build/bench/results.json, build/bench/*.csv and
 docs/bench-scaling.png (gnuplot).  Needs root (mpbs-run does), wrk, nginx,
-gnuplot: contrib/bench/deps.sh installs them.  Python standard library only.
+gnuplot: contrib/bench/deps.sh installs them.  Python standard library and
+contrib/ledger/mpbs_ledger.py (which decodes the ledger).
 """
 
 import argparse
@@ -36,6 +39,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "contrib", "ledger"))
+import mpbs_ledger  # noqa: E402 -- the ledger reader beside the bench
 
 
 class BenchError(Exception):
@@ -311,30 +316,65 @@ class Mpbs:
 
 # ---------------------------------------------------------------- ledger
 
+def ledger_files(path):
+    """The ledger's segment files that exist: the live one and LEDGER.NNNNNN."""
+    if not os.path.isdir(os.path.dirname(path)):
+        return []
+    return [f for f in mpbs_ledger.segment_files([path]) if os.path.exists(f)]
+
+
+def ledger_bytes(path):
+    """Bytes of all the ledger's segment files."""
+    return sum(os.path.getsize(f) for f in ledger_files(path))
+
+
 def read_ledger(path):
-    """Counts by type, and per op: earliest START t and confirmed t."""
+    """Counts by type (a signals record counts its signals, a confirmed record
+    its entries: the ledger's record numbering), per op the earliest START t
+    and the confirmed t, and the segment files with their bytes. Decodes
+    with contrib/ledger/mpbs_ledger.py and checks nothing (verify does)."""
     counts, first_start, confirmed_t = {}, {}, {}
-    n = 0
-    bad_lines = []
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                # A role killed mid-write leaves a cut line: report it, go on.
-                bad_lines.append({"line": lineno, "bytes": len(raw), "newline": raw.endswith(b"\n")})
-                continue
-            n += 1
-            typ = rec.get("type")
-            counts[typ] = counts.get(typ, 0) + 1
-            if typ == "signal" and rec.get("stage") == "START":
-                op, t = rec["op"], rec["t"]
-                if op not in first_start or t < first_start[op]:
-                    first_start[op] = t
-            elif typ == "confirmed":
-                confirmed_t[rec["op"]] = rec["t"]
-    return {"records": n, "counts": counts, "first_start": first_start, "confirmed_t": confirmed_t,
-            "bad_lines": bad_lines}
+    segments, nbytes = 0, 0
+    try:
+        for ev in mpbs_ledger.events([path]):
+            kind = ev[0]
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind == "signal":
+                if ev[3] == mpbs_ledger.START:
+                    op, t = ev[2], ev[4]
+                    if op not in first_start or t < first_start[op]:
+                        first_start[op] = t
+            elif kind == "confirmed":
+                confirmed_t[ev[1]] = ev[3]
+            elif kind == "segment":
+                segments += 1
+                nbytes += ev[3]
+    except mpbs_ledger.CannotRead as e:
+        raise BenchError(f"ledger {path}: {e}") from e
+    except mpbs_ledger.FileFail as e:
+        raise BenchError(f"ledger {path}: {e.line()}") from e
+    confirmed = counts.get("confirmed", 0)
+    return {"records": sum(counts.values()), "counts": counts, "first_start": first_start,
+            "confirmed_t": confirmed_t, "segments": segments, "bytes": nbytes,
+            "bytes_per_confirmed": nbytes / confirmed if confirmed else None}
+
+
+def verify_rate(binary, ledger, topology, sets, jobs):
+    """`mpbs-run verify LEDGER --jobs N` over the whole ledger, timed from
+    outside: records/s and confirmed ops/s from its OK line and the wall time."""
+    cmd = [binary, "verify", ledger, "--topology", topology, "--jobs", str(jobs)]
+    for s in sets:
+        cmd += ["--set", s]
+    t0 = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - t0
+    m = re.search(r"^OK: (\d+) records, (\d+) confirmed", out.stdout, re.M)
+    if out.returncode != 0 or not m:
+        raise BenchError(f"verify failed ({' '.join(cmd)}): exit {out.returncode}\n{out.stdout}{out.stderr}")
+    records, confirmed = int(m.group(1)), int(m.group(2))
+    return {"jobs": jobs, "seconds": wall, "records": records, "confirmed": confirmed,
+            "records_per_s": records / wall, "confirmed_per_s": confirmed / wall,
+            "ok_line": m.group(0)}
 
 
 def confirmation_latency(ledger, window=None):
@@ -358,12 +398,14 @@ def confirmation_latency(ledger, window=None):
 def phase_pairs(a, tmp, nginx, results):
     ledger_dir = os.path.join(tmp, "ref-ledger")
     keys = os.path.join(tmp, "ref-keys")
-    sets = [f"intermediary.listen=127.0.0.1:{a.mpbs_port}",
-            f"association.ledger={ledger_dir}/ledger.jsonl"]
+    sets = [f"intermediary.listen=127.0.0.1:{a.mpbs_port}", f"association.ledger={ledger_dir}/ledger"]
+    if a.segment_size:
+        sets.append(f"association.segment_size={a.segment_size}")
     if not a.system_keys:
         sets += [f"provider.{p}.keys={keys}/{p}" for p in ("A", "B", "C")]
+        sets.append(f"association.keys={tmp}/ref-association-keys")
     mp = Mpbs(a.binary, os.path.join(ROOT, "contrib/topologies/reference.conf"), sets,
-              os.path.join(a.out, "mpbs-reference.log"), f"{ledger_dir}/ledger.jsonl")
+              os.path.join(a.out, "mpbs-reference.log"), f"{ledger_dir}/ledger")
     if os.path.exists(mp.logpath):
         os.unlink(mp.logpath)
     startup = mp.start()
@@ -415,12 +457,16 @@ def phase_pairs(a, tmp, nginx, results):
     results["paced"] = paced
     results["drain"] = {
         "exit_status": rc, "stop_seconds": stop_s, "ledger_records": led["records"],
-        "ledger_counts": led["counts"], "ledger_bad_lines": led["bad_lines"], "confirmed": confirmed, "wrk_answered_204": answered,
+        "ledger_counts": led["counts"], "ledger_segments": led["segments"], "ledger_bytes": led["bytes"],
+        "ledger_bytes_per_confirmed": led["bytes_per_confirmed"], "confirmed": confirmed, "wrk_answered_204": answered,
         "intermediary_requests": im_count, "role_counters": counters,
         "max_in_flight_uncounted": sum(r["conns"] for r in mp_runs),
         "all_confirmed": im_count is not None and confirmed == im_count and confirmed >= answered,
     }
     results["confirmation_latency_all"] = confirmation_latency(led)
+    results["verify"] = verify_rate(a.binary, mp.ledger, mp.topology, mp.sets, a.verify_jobs)
+    log(f"verify --jobs {a.verify_jobs}: {results['verify']['records_per_s']:.0f} records/s, "
+        f"{results['verify']['confirmed_per_s']:.0f} confirmed ops/s")
     # Each mpbs run owns the operations whose first START falls between its
     # start and the start of the next mpbs run: the nginx run (or pause) in
     # between gives a lagging pipeline time to finish the run's work.
@@ -441,7 +487,7 @@ def write_scale_topology(tmp, n, port):
     os.chmod(d, 0o755)
     lines = ["; generated by contrib/bench/run.py", "[runner]", "uid_base = 400000", "",
              "[intermediary]", f"listen = 127.0.0.1:{port}", "",
-             "[association]", f"ledger = {d}/ledger/ledger.jsonl", "confirm = all", ""]
+             "[association]", f"ledger = {d}/ledger/ledger", "confirm = all", ""]
     for i in range(n):
         name = f"P{i:02d}"
         with open(os.path.join(d, f"{name}.policy"), "w") as f:
@@ -461,7 +507,7 @@ def phase_scaling(a, tmp, results):
         logpath = os.path.join(a.out, f"mpbs-scale-{n}.log")
         if os.path.exists(logpath):
             os.unlink(logpath)
-        ledger = f"{d}/ledger/ledger.jsonl"
+        ledger = f"{d}/ledger/ledger"
         startups = []
         for rep in range(a.startup_reps + 1):  # rep 0 generates the demo keys
             remove_ledger_tree(os.path.join(d, "ledger"))
@@ -498,12 +544,13 @@ def phase_scaling(a, tmp, results):
             "counters": counters,
             "hwm_kib_intermediary": one("mpbs-int"), "hwm_kib_association": one("mpbs-assoc"),
             "hwm_kib_provider_max": max(prov) if prov else None, "roles_seen": len(mem),
-            "memory": mem, "exit_status": rc, "stop_seconds": stop_s, "ledger_bad_lines": led["bad_lines"],
+            "ledger_segments": led["segments"], "ledger_bytes_per_confirmed": led["bytes_per_confirmed"],
+            "memory": mem, "exit_status": rc, "stop_seconds": stop_s,
             "confirmation_latency": confirmation_latency(led),
         }
         rows.append(row)
         if rc != 0:
-            log(f"scale {n}: mpbs-run exited {rc} after SIGTERM; ledger unreadable lines {led['bad_lines']}; "
+            log(f"scale {n}: mpbs-run exited {rc} after SIGTERM; "
                 f"log {logpath}:\n" + mp.log_tail(4))
         log(f"scale {n:2d} providers: startup {row['startup_ms_median']:.1f} ms, {row['rps']:.0f} req/s, "
             f"confirmed {row['confirmed']}/{im}, {row['ledger_records_per_s']:.0f} records/s")
@@ -544,6 +591,11 @@ def report(results, out):
         p(f"confirmed {dr['confirmed']}, intermediary requests {dr['intermediary_requests']}, "
           f"wrk-counted 204s {dr['wrk_answered_204']} (up to {dr['max_in_flight_uncounted']} in flight at wrk's "
           f"stop are answered but not counted by wrk) -> all confirmed: {dr['all_confirmed']}")
+        p(f"ledger: {dr['ledger_bytes']} bytes in {dr['ledger_segments']} segment(s), "
+          f"{fmt(dr['ledger_bytes_per_confirmed'], '.0f')} bytes per confirmed operation")
+        v = results["verify"]
+        p(f"verify --jobs {v['jobs']} over it: {v['records_per_s']:.0f} records/s, {v['confirmed_per_s']:.0f} "
+          f"confirmed ops/s ({v['records']} records in {v['seconds']:.2f} s)")
         cl = results["confirmation_latency_all"]
         p(f"confirmation latency (confirmed.t - first START t), all {cl['n']} ops: p50 {fmt(cl['p50_ms'], '.2f')} "
           f"p90 {fmt(cl['p90_ms'], '.2f')} p99 {fmt(cl['p99_ms'], '.2f')} max {fmt(cl['max_ms'], '.2f')} ms")
@@ -567,13 +619,13 @@ def report(results, out):
     if results.get("scaling"):
         p("")
         p("| providers | startup ms (median) | req/s (64 conns, keep-alive) | confirmed ops/s | "
-          "confirmed / requests (artifacts dropped) | ledger records/s | confirm p99 ms | "
-          "peak RSS int / assoc / max provider KiB | exit after SIGTERM (s) |")
-        p("|---|---|---|---|---|---|---|---|---|")
+          "confirmed / requests (artifacts dropped) | ledger records/s | ledger bytes/op (segments) | "
+          "confirm p99 ms | peak RSS int / assoc / max provider KiB | exit after SIGTERM (s) |")
+        p("|---|---|---|---|---|---|---|---|---|---|")
         for r in results["scaling"]:
             p(f"| {r['providers']} | {r['startup_ms_median']:.1f} | {r['rps']:.0f} | {r['confirmed_rps']:.0f} | "
               f"{r['confirmed']} / {r['intermediary_requests']} ({r['counters'].get('artifacts_dropped_full')}) | "
-              f"{r['ledger_records_per_s']:.0f} | "
+              f"{r['ledger_records_per_s']:.0f} | {fmt(r['ledger_bytes_per_confirmed'])} ({r['ledger_segments']}) | "
               f"{fmt(r['confirmation_latency']['p99_ms'], '.2f')} | {r['hwm_kib_intermediary']} / "
               f"{r['hwm_kib_association']} / {r['hwm_kib_provider_max']} | {r['exit_status']} "
               f"({r['stop_seconds']:.1f}) |")
@@ -666,6 +718,10 @@ def parse_args():
     ap.add_argument("--nginx-port", type=int, default=18480)
     ap.add_argument("--mpbs-port", type=int, default=18481)
     ap.add_argument("--scale-port", type=int, default=18482)
+    ap.add_argument("--segment-size", default="",
+                    help="association.segment_size of the reference runs (default: the topology's)")
+    ap.add_argument("--verify-jobs", type=int, default=os.cpu_count() or 1,
+                    help="--jobs of the timed `mpbs-run verify` (default: the cpu count)")
     ap.add_argument("--stop-timeout", type=int, default=120, help="seconds mpbs-run may take to drain")
     ap.add_argument("--skip-pairs", action="store_true")
     ap.add_argument("--system-keys", action="store_true",

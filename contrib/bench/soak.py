@@ -11,18 +11,19 @@ seconds until --ops requests were answered, and samples every role's VmRSS,
 VmHWM, RssAnon and RssFile (/proc/PID/status) every --interval seconds. Then
 SIGTERM (graceful drain) and the association's own count of confirmations.
 
-Each sample's operation count is estimated from the ledger's size (records
-per operation are constant under a steady load: N STARTs, N COMPLETEs, one
-confirmation and the checkpoints), scaled so the last sample equals the
-confirmations counted at the drain. Output: build/bench/soak.csv (one row per
-sample and role), build/bench/soak.json, and on stdout the first, middle and
-last RSS of each role and the least-squares slope of RSS against operations
-(KiB per million operations), over all samples and over the second half.
+Each sample's operation count is estimated from the ledger's size, all its
+segment files (records per operation are constant under a steady load: N
+STARTs, N COMPLETEs, one confirmation and the checkpoints), scaled so the
+last sample equals the confirmations counted at the drain. Output:
+build/bench/soak.csv (one row per sample and role), build/bench/soak.json,
+and on stdout the first, middle and last RSS of each role and the
+least-squares slope of RSS against operations (KiB per million operations),
+over all samples and over the second half.
 
 Needs root (mpbs-run does) and wrk; Python standard library only. The ledger
-of 10 M operations takes about 3 GB: --dir picks where it goes (default
-$TMPDIR or /tmp); it is append-only (FS_APPEND_FL) and removed with
-`chattr -a` unless --keep.
+of 10 M operations takes at most 7 GB (700 bytes an operation): --dir picks
+where it goes (default $TMPDIR or /tmp); it is append-only (FS_APPEND_FL)
+and removed with `chattr -a` unless --keep.
 """
 
 import argparse
@@ -78,7 +79,7 @@ class Sampler(threading.Thread):
     def sample(self):
         t = time.monotonic() - self.t0
         try:
-            ledger_bytes = os.stat(self.mp.ledger).st_size
+            ledger_bytes = bench.ledger_bytes(self.mp.ledger)
         except OSError:
             ledger_bytes = 0
         roles = []
@@ -199,14 +200,14 @@ def main():
     tmp = tempfile.mkdtemp(prefix="mpbs-soak-", dir=a.dir)
     os.chmod(tmp, 0o755)  # provider uids must traverse to their key dirs
     free = shutil.disk_usage(tmp).free
-    need = a.ops * 3000  # ~7.3 records of ~370 bytes, the log line (~100 bytes), and room
+    need = a.ops * 1000  # at most 700 bytes of ledger, the log line (~100 bytes), and room
     if free < need:
         log(f"{tmp}: {free >> 20} MiB free, a ledger of {a.ops} operations needs about {need >> 20} MiB (--dir)")
         bench.remove_ledger_tree(tmp)
         return 2
     # A private copy of the binary and its policies, as run.py does.
     binary = bench.snapshot_binary(a.binary, tmp)
-    ledger = os.path.join(tmp, "ledger", "ledger.jsonl")
+    ledger = os.path.join(tmp, "ledger", "ledger")
     sets = [f"intermediary.listen=127.0.0.1:{a.port}", f"association.ledger={ledger}"]
     sets += [f"provider.{p}.keys={tmp}/keys/{p}" for p in ("A", "B", "C")] + a.sets
     # The log holds one line per confirmation (~100 bytes): it stays in the
@@ -266,7 +267,7 @@ def main():
     for ln in stopped:
         if "association: info: stopped:" in ln:
             confirmed = int(ln.split("association: info: stopped:")[1].split()[0])
-    ledger_bytes = os.stat(ledger).st_size if os.path.exists(ledger) else 0
+    ledger_bytes = bench.ledger_bytes(ledger)
     samples = sampler.samples if sampler else []
     # Operations per ledger byte, from the whole run; the idle sample at 0.
     per_byte = (confirmed or 0) / ledger_bytes if ledger_bytes else 0
