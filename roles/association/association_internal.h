@@ -137,6 +137,10 @@ int rebuild_from_ledger(struct association *as);
 /* segments.c: rotation (docs/LEDGER.md "Files"). */
 /* The first segment of a fresh ledger. */
 int segments_begin_first(struct association *as);
+/* The live segment ends with its seal (a kill between the seal and the
+ * next segment's first block): waits for the spare, which the supervisor
+ * sends at start, and begins the next segment in it. Before the seal. */
+int segments_continue_sealed(struct association *as);
 /* The segments socket was readable: a spare from the supervisor. */
 int segments_on_message(struct association *as);
 /* At the end of a group commit: rotates when the live segment is due and a

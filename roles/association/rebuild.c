@@ -26,6 +26,7 @@ struct op_table {
 struct replay {
 	struct association *as;
 	struct op_table ops;
+	bool sealed;   /* the last record read was the segment's seal */
 	char why[256];
 };
 
@@ -243,6 +244,7 @@ static bool replay_head(struct replay *r, struct l2_cursor *c)
 	struct l2_head_rec h;
 	if (!l2_get_head(c, &h) || c->p != c->end)
 		return fail(r, "head record: malformed");
+	r->sealed = h.seal;
 	r->as->last_head.seq = h.covers;
 	memcpy(r->as->last_head.hash, h.chain, WIRE_DIGEST_LEN);
 	r->as->ledger.records++;
@@ -252,6 +254,8 @@ static bool replay_head(struct replay *r, struct l2_cursor *c)
 static bool replay_record(struct replay *r, const struct l2_record *rec, bool first)
 {
 	struct l2_cursor c = { rec->payload, rec->payload + rec->len };
+	if (r->sealed)
+		return fail(r, "a record after the segment's seal");
 	if (first != (rec->type == L2_SEGMENT))
 		return fail(r, first ? "the segment does not begin with its segment record"
 				     : "a segment record inside the segment");
@@ -363,6 +367,8 @@ int rebuild_from_ledger(struct association *as)
 	if (!ok)
 		return report_unusable(as, "the live segment cannot be continued: ", r.why);
 	as->confirmed = as->incomplete = as->rejected = 0;
+	if (r.sealed && segments_continue_sealed(as) < 0)
+		return -1;
 	int late = confirm_unrecorded(as);
 	if (late < 0)
 		return -1;

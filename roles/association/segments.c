@@ -89,7 +89,9 @@ int segments_begin_first(struct association *as)
 	return 0;
 }
 
-int segments_on_message(struct association *as)
+/* Takes one message from the segments socket; wait: block for it (before
+ * the seal only, when nothing can go on without a spare). */
+static int take_message(struct association *as, bool wait)
 {
 	char kind = 0;
 	struct iovec iov = { &kind, 1 };
@@ -101,7 +103,7 @@ int segments_on_message(struct association *as)
 			      .msg_controllen = sizeof(control.buf) };
 	ssize_t n;
 	do
-		n = recvmsg(as->cfg->segments_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		n = recvmsg(as->cfg->segments_fd, &msg, (wait ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;
@@ -123,6 +125,13 @@ int segments_on_message(struct association *as)
 	if (as->spare_fd >= 0)
 		close(as->spare_fd); /* at most one is held: the newer stands */
 	as->spare_fd = fd;
+	return 0;
+}
+
+int segments_on_message(struct association *as)
+{
+	if (take_message(as, false) < 0)
+		return -1;
 	return as->rotate_wanted ? segments_rotate_if_due(as) : 0;
 }
 
@@ -151,32 +160,53 @@ static int tell_sealed(struct association *as, uint32_t number)
 	return 0;
 }
 
-/* Seal, make durable, begin the next segment in the spare, report. The old
- * segment is synced here, on the loop: once per segment, and the next one
- * begins from its last chain value, which must not be lost before it. */
-static int rotate(struct association *as)
+/* The live segment is sealed and durable: the next one begins in the
+ * spare, durable before the supervisor is told (it renames the files on
+ * that word, and a live segment without its first block cannot be
+ * continued). */
+static int begin_next(struct association *as)
 {
 	struct l2_writer *w = &as->ledger;
 	int old_fd = w->fd;
 	uint32_t sealed = w->segment;
-	uint64_t bytes;
-	if (commit_head(as, true) < 0 || commit_write(as) < 0)
-		return -1;
-	if (fdatasync(old_fd) < 0) {
-		log_errno("ledger fdatasync at the seal");
-		return -1;
-	}
-	bytes = w->seg_bytes;
+	uint64_t bytes = w->seg_bytes;
 	if (begin_segment(as, as->spare_fd, sealed + 1, w->records + 1, w->chain) < 0 || commit_write(as) < 0)
 		return -1;
-	syncer_switch(&as->sync, as->spare_fd, as->last_head.seq + 1);
-	as->sync_report_end = 0;
+	if (fdatasync(as->spare_fd) < 0) {
+		log_errno("ledger fdatasync of a new segment");
+		return -1;
+	}
+	if (as->sync.started)
+		syncer_switch(&as->sync, as->spare_fd, w->records);
 	close(old_fd);
 	as->spare_fd = -1;
 	as->rotate_wanted = false;
 	log_verbose("ledger: segment %" PRIu32 " sealed at %" PRIu64 " bytes; segment %" PRIu32 " begins", sealed,
 		    bytes, w->segment);
 	return tell_sealed(as, sealed);
+}
+
+/* Seal, make durable, begin the next segment. The old segment is synced
+ * here, on the loop: once per segment, and the next one begins from its
+ * last chain value, which must not be lost before it. */
+static int rotate(struct association *as)
+{
+	if (commit_head(as, true) < 0 || commit_write(as) < 0)
+		return -1;
+	if (fdatasync(as->ledger.fd) < 0) {
+		log_errno("ledger fdatasync at the seal");
+		return -1;
+	}
+	return begin_next(as);
+}
+
+int segments_continue_sealed(struct association *as)
+{
+	if (take_message(as, true) < 0 || as->spare_fd < 0)
+		return -1;
+	log_info("ledger: segment %" PRIu32 " was sealed before a stop; segment %" PRIu32 " begins", as->ledger.segment,
+		 as->ledger.segment + 1);
+	return begin_next(as);
 }
 
 int segments_rotate_if_due(struct association *as)
