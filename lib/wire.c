@@ -162,6 +162,17 @@ uint8_t wire_peek_type(const uint8_t *buf, size_t len)
 	return buf[OFF_TYPE];
 }
 
+size_t wire_signal_channel_frame_len(const uint8_t *buf, size_t len)
+{
+	size_t want;
+	switch (wire_peek_type(buf, len)) {
+	case WIRE_SIGNAL: want = SIGNAL_FRAME_LEN; break;
+	case WIRE_CHECKPOINT: want = CHECKPOINT_FRAME_LEN; break;
+	default: return 0;
+	}
+	return len >= want ? want : 0;
+}
+
 /* The common prefix check of every decoder. */
 static enum wire_err check_prefix(const uint8_t *buf, size_t len, uint8_t type)
 {

@@ -61,6 +61,13 @@ enum wire_stage {
 
 /* Largest frame a signal channel carries. */
 #define SIGNAL_CHANNEL_FRAME_MAX CHECKPOINT_FRAME_LEN
+/* A signal channel's datagram carries 1 to SIGNAL_DATAGRAM_FRAMES whole
+ * frames back to back (a provider's send batch of one loop round): one
+ * datagram instead of one per frame, whose fixed cost in the kernel (an
+ * skb to allocate, queue, copy and free on each side) was most of the
+ * association's time. */
+#define SIGNAL_DATAGRAM_FRAMES 64
+#define SIGNAL_DATAGRAM_MAX (SIGNAL_DATAGRAM_FRAMES * SIGNAL_CHANNEL_FRAME_MAX)
 
 enum wire_err {
 	WIRE_OK = 0,
@@ -130,6 +137,10 @@ enum wire_err checkpoint_decode(const uint8_t *buf, size_t len, struct checkpoin
 
 /* Type byte of a frame read from a signal channel, or 0 if too short. */
 uint8_t wire_peek_type(const uint8_t *buf, size_t len);
+/* Length of the signal channel frame at buf (its type says it: a signal
+ * or a checkpoint), 0 when len is shorter or the type is another: how a
+ * datagram of several frames is split. */
+size_t wire_signal_channel_frame_len(const uint8_t *buf, size_t len);
 
 /* True if name is 1..WIRE_PROVIDER_ID_MAX bytes of [A-Za-z0-9_-]. */
 bool wire_provider_name_valid(const char *name);

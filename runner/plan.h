@@ -18,7 +18,7 @@
 /* A signal channel's send buffer. A provider's journal must hold more
  * frames than this lets the channel queue (lib/journal.h;
  * tests/unit/test_journal.c measures it). */
-#define SIGNAL_SNDBUF (1 << 20)
+#define SIGNAL_SNDBUF (256 << 10)
 /* The control channel: requests to send the journal again, a byte each;
  * they coalesce. */
 #define CONTROL_SNDBUF 4096

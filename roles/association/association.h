@@ -38,6 +38,12 @@
 #define SEGMENTS_MSG_SEALED 'S'
 #define SEGMENTS_MSG_SEALED_LEN 5
 
+/* Datagrams it reads from one signal channel per loop round (one recvmmsg),
+ * for fairness between providers: up to this many times
+ * SIGNAL_DATAGRAM_FRAMES frames, which a kill of the association can leave
+ * read and unrecorded (lib/journal.h). */
+#define ASSOCIATION_READ_DATAGRAMS 16
+
 struct association_provider {
 	const char *name;
 	uint8_t public_key[32];

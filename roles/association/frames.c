@@ -17,7 +17,7 @@
 #include "../../lib/journal.h"
 #include "association_internal.h"
 
-#define READ_BATCH 64 /* frames per channel per round, for fairness */
+#define READ_BATCH ASSOCIATION_READ_DATAGRAMS
 
 static uint64_t chain_prefix(const uint8_t chain[WIRE_DIGEST_LEN])
 {
@@ -271,11 +271,29 @@ static int on_frame(struct association *as, size_t who, const uint8_t *buf, size
 	return distrust(as, pr, why);
 }
 
-/* Reads up to READ_BATCH frames with one recvmmsg; *more is set when the
- * channel may hold more. */
+/* A datagram: one or more whole frames back to back. Bytes that are not a
+ * whole frame are a malformed frame (the rest of the datagram with it). */
+static int on_datagram(struct association *as, size_t who, const uint8_t *buf, size_t len)
+{
+	if (len == 0)
+		return on_frame(as, who, buf, 0);
+	while (len > 0) {
+		size_t n = wire_signal_channel_frame_len(buf, len);
+		if (n == 0)
+			return on_frame(as, who, buf, len);
+		if (on_frame(as, who, buf, n) < 0)
+			return -1;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Reads up to READ_BATCH datagrams with one recvmmsg; *more is set when
+ * the channel may hold more. */
 int peer_read_channel(struct association *as, size_t who, bool *more)
 {
-	static uint8_t bufs[READ_BATCH][SIGNAL_CHANNEL_FRAME_MAX + 1];
+	static uint8_t bufs[READ_BATCH][SIGNAL_DATAGRAM_MAX + 1];
 	struct mmsghdr msgs[READ_BATCH];
 	struct iovec iov[READ_BATCH];
 	*more = false;
@@ -294,7 +312,7 @@ int peer_read_channel(struct association *as, size_t who, bool *more)
 		return -1;
 	}
 	for (int i = 0; i < n; i++)
-		if (on_frame(as, who, bufs[i], msgs[i].msg_len) < 0)
+		if (on_datagram(as, who, bufs[i], msgs[i].msg_len) < 0)
 			return -1;
 	*more = n == READ_BATCH;
 	return 0;

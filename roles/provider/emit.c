@@ -25,18 +25,23 @@
 #include "provider_internal.h"
 
 /* Sends frames, blocking: the association is slower than us at worst, and
- * waiting on it is the backpressure we want (nothing is dropped here). One
- * sendmmsg carries a whole round's signals and checkpoints. */
+ * waiting on it is the backpressure we want (nothing is dropped here). A
+ * whole round's signals and checkpoints go as one datagram of frames back
+ * to back (SIGNAL_DATAGRAM_FRAMES at most each), by one sendmmsg. */
 int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
 		size_t count)
 {
+	_Static_assert(OUT_BATCH <= SIGNAL_DATAGRAM_FRAMES, "one send batch fits a datagram");
 	struct mmsghdr msgs[OUT_BATCH];
 	struct iovec iov[OUT_BATCH];
-	size_t sent = 0;
-	for (size_t i = 0; i < count; i++) {
+	size_t sent = 0, n_msgs = 0;
+	for (size_t i = 0; i < count; i++)
 		iov[i] = (struct iovec){ (void *)frames[i], lens[i] };
-		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+	for (size_t i = 0; i < count; i += SIGNAL_DATAGRAM_FRAMES) {
+		size_t k = count - i < SIGNAL_DATAGRAM_FRAMES ? count - i : SIGNAL_DATAGRAM_FRAMES;
+		msgs[n_msgs++] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = k } };
 	}
+	count = n_msgs;
 	while (sent < count) {
 		int n = sendmmsg(p->cfg->signal_fd, msgs + sent, (unsigned)(count - sent), MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)

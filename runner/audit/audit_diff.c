@@ -45,14 +45,16 @@ static void observe_writer(int fd, char *out, size_t len)
 /* Frames the provider wrote on its signal channel since the last call. */
 static size_t drain_signals(int fd, int wait_ms)
 {
-	uint8_t buf[SIGNAL_CHANNEL_FRAME_MAX + 1];
+	static uint8_t buf[SIGNAL_DATAGRAM_MAX + 1];
 	size_t n = 0;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	while (poll(&p, 1, wait_ms) > 0) {
 		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (r <= 0)
 			break;
-		n += wire_peek_type(buf, (size_t)r) == WIRE_SIGNAL;
+		/* a datagram of frames back to back */
+		for (size_t off = 0, k; (k = wire_signal_channel_frame_len(buf + off, (size_t)r - off)) > 0; off += k)
+			n += wire_peek_type(buf + off, k) == WIRE_SIGNAL;
 		wait_ms = 50;
 	}
 	return n;

@@ -172,22 +172,33 @@ Test(unit_journal, the_memfd_cannot_grow_or_shrink)
 	close(fd);
 }
 
-/* What a killed association can leave unrecorded sits behind what the
- * signal channel still queues: the ring must reach past both. */
-Test(unit_journal, the_ring_outlasts_a_full_signal_channel)
+/* Frames a signal channel queues before a send would block, sent k to a
+ * datagram (a provider sends a round's frames as one datagram). */
+static size_t channel_capacity(size_t k)
 {
 	struct channel c;
 	char err[256];
-	uint8_t frame[SIGNAL_FRAME_LEN] = { 0 };
+	static uint8_t frames[SIGNAL_DATAGRAM_FRAMES * SIGNAL_FRAME_LEN];
 	cr_assert_eq(channel_open(&c, SIGNAL_SNDBUF, err, sizeof(err)), 0, "%s", err);
 	size_t queued = 0;
-	while (send(c.writer, frame, sizeof(frame), MSG_DONTWAIT) == (ssize_t)sizeof(frame))
-		queued++;
+	while (send(c.writer, frames, k * SIGNAL_FRAME_LEN, MSG_DONTWAIT) == (ssize_t)(k * SIGNAL_FRAME_LEN))
+		queued += k;
 	cr_assert(errno == EAGAIN || errno == EWOULDBLOCK, "send: %s", strerror(errno));
 	channel_close(&c);
+	return queued;
+}
+
+/* What a killed association can leave unrecorded sits behind what the
+ * signal channel still queues: the ring must reach past both, however the
+ * frames are packed into datagrams. */
+Test(unit_journal, the_ring_outlasts_a_full_signal_channel)
+{
+	size_t one = channel_capacity(1), full = channel_capacity(SIGNAL_DATAGRAM_FRAMES);
+	size_t queued = one > full ? one : full;
 	/* one read batch of the association and one send batch of a provider */
-	size_t need = queued + 64 + 64;
-	cr_log_info("a signal channel queues %zu frames; the journal keeps %d", queued, JOURNAL_FRAMES);
+	size_t need = queued + (size_t)ASSOCIATION_READ_DATAGRAMS * SIGNAL_DATAGRAM_FRAMES + SIGNAL_DATAGRAM_FRAMES;
+	cr_log_info("a signal channel queues %zu frames one to a datagram, %zu %d to a datagram; the journal keeps %d",
+		    one, full, SIGNAL_DATAGRAM_FRAMES, JOURNAL_FRAMES);
 	cr_assert_lt(need, (size_t)JOURNAL_FRAMES, "a channel queues %zu frames: the journal (%d) must keep more than %zu",
 		     queued, JOURNAL_FRAMES, need);
 }
