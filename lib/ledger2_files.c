@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,9 @@ static bool sealed_name(const char *name, const char *base)
 	return digits >= 6 && name[b + 1 + digits] == '\0';
 }
 
-static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char *path, char *why, size_t whylen)
+/* named: the number a sealed file's name says (0: not a sealed name). */
+static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char *path, unsigned long named,
+	       char *why, size_t whylen)
 {
 	uint64_t size = 0;
 	int64_t number = l2_file_segment_number(path, &size);
@@ -68,8 +71,12 @@ static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char 
 		snprintf(why, whylen, "%s is not a version 2 ledger segment", path);
 		return -1;
 	}
-	if (number == 0)
+	if (number == 0 && !named)
 		return 0; /* empty (a fresh live file, the spare) or begun but shorter than its number */
+	if (named && (uint64_t)number != named) {
+		snprintf(why, whylen, "%s is named segment %lu but states segment %" PRId64, path, named, number);
+		return -1;
+	}
 	if (*n == *cap) {
 		size_t c = *cap ? 2 * *cap : 16;
 		struct l2_segment_file *a = reallocarray(*out, c, sizeof(*a));
@@ -107,15 +114,15 @@ int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, 
 		snprintf(why, whylen, "cannot read the directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int rc = add(out, n, &cap, path, why, whylen);
+	int rc = add(out, n, &cap, path, 0, why, whylen);
 	struct dirent *de;
 	while (rc == 0 && (errno = 0, de = readdir(d))) {
-		bool spare = strcmp(de->d_name, base) > 0 && strncmp(de->d_name, base, strlen(base)) == 0 &&
-			     strcmp(de->d_name + strlen(base), ".next") == 0;
-		if (!spare && !sealed_name(de->d_name, base))
+		bool spare = strncmp(de->d_name, base, strlen(base)) == 0 && strcmp(de->d_name + strlen(base), ".next") == 0;
+		bool sealed = sealed_name(de->d_name, base);
+		if (!spare && !sealed)
 			continue;
 		snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
-		rc = add(out, n, &cap, file, why, whylen);
+		rc = add(out, n, &cap, file, sealed ? strtoul(de->d_name + strlen(base) + 1, NULL, 10) : 0, why, whylen);
 	}
 	if (rc == 0 && errno) {
 		snprintf(why, whylen, "cannot read the directory %s: %s", dir, strerror(errno));

@@ -25,7 +25,9 @@ int64_t l2_file_segment_number(const char *path, uint64_t *size);
 /* The segment files of the ledger at path, in order, as a malloc'd array
  * (*n of them; an empty live file and an empty spare are left out).
  * Returns 0, or -1 with why set: a file that cannot be read, one that is
- * not a version 2 segment, or two files stating the same number. */
+ * not a version 2 segment, a sealed file whose name says another number
+ * than it states (an empty one included), or two files stating the same
+ * number. */
 int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen);
 
 #endif
