@@ -243,6 +243,8 @@ static bool replay_head(struct replay *r, struct l2_cursor *c)
 	struct l2_head_rec h;
 	if (!l2_get_head(c, &h) || c->p != c->end)
 		return fail(r, "head record: malformed");
+	if (h.covers != r->as->ledger.records || memcmp(h.chain, r->as->ledger.chain, WIRE_DIGEST_LEN) != 0)
+		return fail(r, "head record: the chain it signs is not the chain of the blocks before it");
 	r->as->last_head.seq = h.covers;
 	memcpy(r->as->last_head.hash, h.chain, WIRE_DIGEST_LEN);
 	r->as->ledger.records++;
@@ -282,9 +284,12 @@ static bool replay_blocks(struct replay *r, struct l2_reader *rd)
 			if (!l2_record_next(&body, &rec))
 				return fail(r, "block %" PRIu64 " (offset %" PRIu64 "): a record overruns it", rd->blocks,
 					    rd->block_off);
-			if (!replay_record(r, &rec, first))
+			if (!replay_record(r, &rec, first)) {
+				char what[sizeof(r->why)]; /* r->why is also where the message goes */
+				memcpy(what, r->why, sizeof(what));
 				return fail(r, "block %" PRIu64 " (offset %" PRIu64 "): %.180s", rd->blocks,
-					    rd->block_off, r->why);
+					    rd->block_off, what);
+			}
 			first = false;
 		}
 		sha256_state sh;
