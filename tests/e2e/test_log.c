@@ -61,19 +61,16 @@ static void post_and_confirm(int n)
 static json_t *confirmed_ops(void)
 {
 	json_t *ops = json_array();
-	FILE *f = fopen(m.ledger, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	cr_assert_not_null(f);
-	while (getline(&line, &cap, f) > 0) {
+	char *text = ledger_jsonl(m.ledger);
+	cr_assert_not_null(text, "cannot read %s", m.ledger);
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_t *rec = json_loads(line, 0, NULL);
 		const char *type = json_string_value(json_object_get(rec, "type"));
 		if (type && strcmp(type, "confirmed") == 0)
 			json_array_append(ops, json_object_get(rec, "op"));
 		json_decref(rec);
 	}
-	free(line);
-	fclose(f);
+	free(text);
 	return ops;
 }
 
