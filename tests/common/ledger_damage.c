@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "harness.h"
 #include "../../lib/fsutil.h"
 #include "../../lib/ledger2.h"
+#include "../../lib/ledger2_files.h"
 #include "../../runner/append_only.h"
 
 int dmg_read(const char *path, struct dmg_segment *s)
@@ -139,6 +142,31 @@ uint8_t *dmg_keep_through(const struct dmg_segment *s, const struct dmg_record *
 		out[block + 9 + i] = (uint8_t)(body_len >> (24 - 8 * i));
 	*len = end;
 	return out;
+}
+
+int dmg_copy_ledger(const char *from, const char *to)
+{
+	struct l2_segment_file *files;
+	size_t n, from_len = strlen(from);
+	char why[256];
+	if (l2_segment_files(from, &files, &n, why, sizeof(why)) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char dst[PATH_MAX];
+		size_t len = 0;
+		int w = snprintf(dst, sizeof(dst), "%s%s", to, files[i].path + from_len);
+		uint8_t *bytes = (uint8_t *)read_file(files[i].path, &len);
+		int fd = bytes && w > 0 && (size_t)w < sizeof(dst) ? open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
+								    : -1;
+		if (fd < 0 || fs_write_all(fd, bytes, len) < 0)
+			rc = -1;
+		if (fd >= 0 && close(fd) < 0)
+			rc = -1;
+		free(bytes);
+	}
+	free(files);
+	return rc;
 }
 
 off_t dmg_append_torn_block(const char *path, uint32_t body_len, size_t present)

@@ -3,8 +3,9 @@
  * leaves it (docs/LEDGER.md "Encoding"), for the e2e tests of the ledger's
  * recovery (the supervisor's cut of a torn tail, the association's
  * rebuild): where its complete blocks lie, a torn block appended, a byte
- * flipped inside a record, the file kept up to one of its records. Test
- * ledgers are small: each call reads the whole file. */
+ * flipped inside a record, the file kept up to one of its records, a copy
+ * of the ledger as a kill left it. Test ledgers are small: each call reads
+ * whole files. */
 #ifndef MPBS_TEST_LEDGER_DAMAGE_H
 #define MPBS_TEST_LEDGER_DAMAGE_H
 
@@ -44,6 +45,11 @@ size_t dmg_first_block_of(const struct dmg_segment *s, uint8_t type, size_t from
  * (its body_len shortened), as a kill between two records of one block
  * would have left them were they written apart. malloc'd; *len set. */
 uint8_t *dmg_keep_through(const struct dmg_segment *s, const struct dmg_record *r, size_t *len);
+
+/* Copies every segment file of the ledger at from (ledger2_files.h) to the
+ * same name with to in place of from: the ledger as it is now, to check
+ * apart from what a later run adds. Returns 0, or -1. */
+int dmg_copy_ledger(const char *from, const char *to);
 
 /* Appends to path a block header declaring body_len body bytes followed by
  * only present of them (present < body_len): a write cut short. Opened
