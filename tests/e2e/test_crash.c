@@ -106,12 +106,11 @@ struct scan {
 static struct scan scan_ledger(const char *path, uint64_t boundary)
 {
 	struct scan s = { 0 };
-	char *text = ledger_jsonl(path);
-	cr_assert_not_null(text, "cannot read the ledger %s", path);
+	json_t *records = ledger_records(path), *rec;
+	cr_assert_not_null(records, "cannot read the ledger %s", path);
 	json_t *confirmed = json_object(), *early = json_object();
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_t *rec = json_loads(line, 0, NULL);
-		cr_assert_not_null(rec, "%s: a record that is no JSON: %s", path, line);
+	size_t i;
+	json_array_foreach(records, i, rec) {
 		uint64_t number = (uint64_t)json_integer_value(json_object_get(rec, "record"));
 		const char *type = json_string_value(json_object_get(rec, "type"));
 		const char *op = json_string_value(json_object_get(rec, "op"));
@@ -132,12 +131,11 @@ static struct scan scan_ledger(const char *path, uint64_t boundary)
 					s.after_new++;
 			}
 		}
-		json_decref(rec);
 	}
 	s.distinct = json_object_size(confirmed);
 	json_decref(confirmed);
 	json_decref(early);
-	free(text);
+	json_decref(records);
 	return s;
 }
 

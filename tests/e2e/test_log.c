@@ -60,17 +60,15 @@ static void post_and_confirm(int n)
 /* The "op" of every confirmed record (a json array; decref it). */
 static json_t *confirmed_ops(void)
 {
-	json_t *ops = json_array();
-	char *text = ledger_jsonl(m.ledger);
-	cr_assert_not_null(text, "cannot read %s", m.ledger);
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_t *rec = json_loads(line, 0, NULL);
+	json_t *ops = json_array(), *records = ledger_records(m.ledger), *rec;
+	cr_assert_not_null(records, "cannot read %s", m.ledger);
+	size_t i;
+	json_array_foreach(records, i, rec) {
 		const char *type = json_string_value(json_object_get(rec, "type"));
 		if (type && strcmp(type, "confirmed") == 0)
 			json_array_append(ops, json_object_get(rec, "op"));
-		json_decref(rec);
 	}
-	free(text);
+	json_decref(records);
 	return ops;
 }
 

@@ -28,18 +28,11 @@ static void finish(void)
 	mpbs_cleanup(&m);
 }
 
-/* The ledger's records as `ledger cat --jsonl` prints them (decref it). */
-static json_t *ledger_records(void)
+/* The ledger's records (decref it). */
+static json_t *records_of_ledger(void)
 {
-	json_t *records = json_array();
-	char *text = ledger_jsonl(m.ledger);
-	cr_assert_not_null(text, "cannot read %s", m.ledger);
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_t *rec = json_loads(line, 0, NULL);
-		cr_assert_not_null(rec, "not JSON: %s", line);
-		json_array_append_new(records, rec);
-	}
-	free(text);
+	json_t *records = ledger_records(m.ledger);
+	cr_assert_not_null(records, "cannot read %s", m.ledger);
 	return records;
 }
 
@@ -52,7 +45,7 @@ static bool has_type(const json_t *rec, const char *type)
 /* The providers listed by the first confirmed record. */
 static char *first_confirmed_providers(void)
 {
-	json_t *records = ledger_records(), *rec;
+	json_t *records = records_of_ledger(), *rec;
 	char *result = NULL;
 	size_t i;
 	json_array_foreach(records, i, rec) {
@@ -86,7 +79,7 @@ Test(e2e_pipeline, post_with_context_is_confirmed_by_all, .init = start_abc, .fi
 	free(out);
 	/* Each provider drew its own epoch: the roles do not share the random
 	 * stream they were cloned with. */
-	json_t *records = ledger_records(), *rec;
+	json_t *records = records_of_ledger(), *rec;
 	char epochs[3][33] = { "", "", "" };
 	static const char *const names[3] = { "A", "B", "C" };
 	for (size_t i = 0; i < 3; i++) {
