@@ -175,6 +175,11 @@ static bool replay_signals(struct replay *r, struct l2_cursor *c)
 		chain_extend(head, &s);
 		if (peer_on_signal(r->as, h.p, &s) < 0)
 			return fail(r, "signals record: provider %s pseq %" PRIu64 ": cannot replay", pr->cfg->name, s.seq);
+		/* Everything here was accepted once: a signal that is not now is
+		 * an altered file, never a provider's fault. */
+		if (!pr->chain.trusted || pr->chain.seq != s.seq)
+			return fail(r, "signals record: provider %s pseq %" PRIu64 " does not extend its chain",
+				    pr->cfg->name, s.seq);
 		r->as->ledger.records++;
 	}
 	return c->p == c->end || fail(r, "signals record: trailing bytes");
@@ -196,6 +201,8 @@ static bool replay_checkpoint(struct replay *r, struct l2_cursor *c)
 	memcpy(f.sig, k.sig, WIRE_SIG_LEN);
 	if (peer_on_checkpoint(r->as, k.p, &f) < 0)
 		return fail(r, "checkpoint record: provider %s: cannot replay", pr->cfg->name);
+	if (!pr->chain.trusted || pr->chain.covered_seq != k.pseq || pr->chain.seq != k.pseq)
+		return fail(r, "checkpoint record: provider %s pseq %" PRIu64 " does not verify", pr->cfg->name, k.pseq);
 	r->as->ledger.records++;
 	return true;
 }
@@ -244,6 +251,8 @@ static bool replay_head(struct replay *r, struct l2_cursor *c)
 	struct l2_head_rec h;
 	if (!l2_get_head(c, &h) || c->p != c->end)
 		return fail(r, "head record: malformed");
+	if (h.covers != r->as->ledger.records || memcmp(h.chain, r->as->ledger.chain, WIRE_DIGEST_LEN) != 0)
+		return fail(r, "head record: the chain it signs is not the chain of the blocks before it");
 	r->sealed = h.seal;
 	r->as->last_head.seq = h.covers;
 	memcpy(r->as->last_head.hash, h.chain, WIRE_DIGEST_LEN);
@@ -286,9 +295,12 @@ static bool replay_blocks(struct replay *r, struct l2_reader *rd)
 			if (!l2_record_next(&body, &rec))
 				return fail(r, "block %" PRIu64 " (offset %" PRIu64 "): a record overruns it", rd->blocks,
 					    rd->block_off);
-			if (!replay_record(r, &rec, first))
+			if (!replay_record(r, &rec, first)) {
+				char what[sizeof(r->why)]; /* r->why is also where the message goes */
+				memcpy(what, r->why, sizeof(what));
 				return fail(r, "block %" PRIu64 " (offset %" PRIu64 "): %.180s", rd->blocks,
-					    rd->block_off, r->why);
+					    rd->block_off, what);
+			}
 			first = false;
 		}
 		sha256_state sh;

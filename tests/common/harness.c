@@ -527,6 +527,22 @@ char *ledger_jsonl(const char *path)
 	return j.text;
 }
 
+json_t *ledger_records(const char *path)
+{
+	char *text = ledger_jsonl(path);
+	json_t *records = text ? json_array() : NULL;
+	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; records && line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *rec = json_loads(line, 0, NULL);
+		if (!rec || json_array_append_new(records, rec) < 0) {
+			json_decref(records);
+			records = NULL;
+		}
+	}
+	free(text);
+	return records;
+}
+
 int write_text_file(const char *path, const char *text)
 {
 	return write_text(path, text);
@@ -629,23 +645,17 @@ size_t file_wait_count(const char *path, const char *needle, size_t n, int timeo
 
 size_t ledger_count_distinct_op(const char *path, const char *type)
 {
-	char *text = ledger_jsonl(path);
-	json_t *seen = json_object();
-	size_t count = 0;
-	for (char *line = text, *next; seen && line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		json_t *rec = json_loads(line, 0, NULL);
+	json_t *records = ledger_records(path), *rec, *seen = json_object();
+	size_t i, count = 0;
+	json_array_foreach(records, i, rec) {
 		const char *t = json_string_value(json_object_get(rec, "type"));
 		const char *op = json_string_value(json_object_get(rec, "op"));
-		if (t && op && strcmp(t, type) == 0)
+		if (seen && t && op && strcmp(t, type) == 0)
 			json_object_set_new(seen, op, json_true());
-		json_decref(rec);
 	}
 	count = json_object_size(seen);
 	json_decref(seen);
-	free(text);
+	json_decref(records);
 	return count;
 }
 

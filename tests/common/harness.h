@@ -87,6 +87,9 @@ int http_post_on(int fd, const char *path, const char *context, const void *body
  * each as `mpbs-run ledger cat --jsonl` prints them (lib/ledger2_json.h),
  * malloc'd; NULL when it cannot be read. */
 char *ledger_jsonl(const char *path);
+/* The same records as a JSON array of objects (json_decref it); NULL when
+ * the ledger cannot be read. */
+struct json_t *ledger_records(const char *path);
 /* Counts ledger records of a type ("confirmed", "signal", ...) over every
  * segment. */
 size_t ledger_count(const char *path, const char *type);

@@ -10,7 +10,6 @@
  * ever signalled. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -26,6 +25,7 @@
 #include <jansson.h>
 
 #include "../common/harness.h"
+#include "../common/ledger_damage.h"
 #include "../common/load.h"
 
 #define LOAD_THREADS 4
@@ -89,13 +89,14 @@ static int verify_ledger(char **out)
 
 /* ------------------------------------------------------------- ledger */
 
-/* One pass over the ledger's complete lines. Records up to boundary are
- * "before" (a first run's), those after it "after"; an operation confirmed
- * after the boundary is "recovered" when a signal of it was already on
- * disk before it (it was requested before the boundary). */
+/* One pass over the ledger's complete blocks (every segment), its records
+ * as `ledger cat --jsonl` prints them. Records up to boundary (a record
+ * number) are "before" (a first run's), those after it "after"; an
+ * operation confirmed after the boundary is "recovered" when a signal of
+ * it was already on disk before it (it was requested before the
+ * boundary). */
 struct scan {
-	uint64_t last_seq;
-	size_t partial;       /* bytes after the last newline */
+	uint64_t last_record;
 	size_t confirmed;     /* confirmed records */
 	size_t distinct;      /* distinct ops among them */
 	size_t incomplete;
@@ -105,24 +106,16 @@ struct scan {
 static struct scan scan_ledger(const char *path, uint64_t boundary)
 {
 	struct scan s = { 0 };
-	FILE *f = fopen(path, "r");
-	cr_assert_not_null(f, "cannot open %s: %s", path, strerror(errno));
+	json_t *records = ledger_records(path), *rec;
+	cr_assert_not_null(records, "cannot read the ledger %s", path);
 	json_t *confirmed = json_object(), *early = json_object();
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n') {
-			s.partial = (size_t)n;
-			break;
-		}
-		json_t *rec = json_loads(line, 0, NULL);
-		cr_assert_not_null(rec, "%s: a complete line that is no JSON: %s", path, line);
-		uint64_t seq = (uint64_t)json_integer_value(json_object_get(rec, "seq"));
+	size_t i;
+	json_array_foreach(records, i, rec) {
+		uint64_t number = (uint64_t)json_integer_value(json_object_get(rec, "record"));
 		const char *type = json_string_value(json_object_get(rec, "type"));
 		const char *op = json_string_value(json_object_get(rec, "op"));
-		s.last_seq = seq;
-		if (type && op && strcmp(type, "signal") == 0 && seq <= boundary)
+		s.last_record = number;
+		if (type && op && strcmp(type, "signal") == 0 && number <= boundary)
 			json_object_set_new(early, op, json_true());
 		if (type && strcmp(type, "incomplete") == 0)
 			s.incomplete++;
@@ -130,7 +123,7 @@ static struct scan scan_ledger(const char *path, uint64_t boundary)
 			s.confirmed++;
 			if (!json_object_get(confirmed, op)) {
 				json_object_set_new(confirmed, op, json_true());
-				if (seq <= boundary)
+				if (number <= boundary)
 					s.confirmed_before++;
 				else if (json_object_get(early, op))
 					s.after_recovered++;
@@ -138,13 +131,11 @@ static struct scan scan_ledger(const char *path, uint64_t boundary)
 					s.after_new++;
 			}
 		}
-		json_decref(rec);
 	}
 	s.distinct = json_object_size(confirmed);
 	json_decref(confirmed);
 	json_decref(early);
-	free(line);
-	fclose(f);
+	json_decref(records);
 	return s;
 }
 
@@ -340,11 +331,8 @@ Test(e2e_crash, kills_under_load, .init = need_root, .fini = finish, .timeout = 
 	/* The ledger as the kills left it, checked apart from what a second
 	 * run may add to it: a figure telling the two causes apart. */
 	char snapshot[PATH_MAX + 32];
-	snprintf(snapshot, sizeof(snapshot), "%s/before-second.jsonl", m.dir);
-	char *ledger_text = read_file(m.ledger, NULL);
-	cr_assert_not_null(ledger_text);
-	cr_assert_eq(write_text_file(snapshot, ledger_text), 0);
-	free(ledger_text);
+	snprintf(snapshot, sizeof(snapshot), "%s/before-second", m.dir);
+	cr_assert_eq(dmg_copy_ledger(m.ledger, snapshot), 0, "cannot copy the ledger %s to %s", m.ledger, snapshot);
 	char *verify_snapshot[] = { (char *)mpbs_binary(), "verify", snapshot, "--topology", m.topology, NULL };
 	int verified_before_second = run_cmd(verify_snapshot, NULL);
 
@@ -412,24 +400,14 @@ Test(e2e_crash, kills_under_load, .init = need_root, .fini = finish, .timeout = 
 
 /* --------------------------------------------------------------- test b */
 
-static size_t partial_tail(const char *path)
+/* Bytes of the live segment after its last complete block (a torn block). */
+static size_t torn_tail(const char *path)
 {
-	size_t len = 0;
-	char *text = read_file(path, &len);
-	cr_assert_not_null(text, "cannot read %s", path);
-	char *nl = memrchr(text, '\n', len);
-	size_t tail = nl ? len - (size_t)(nl + 1 - text) : len;
-	free(text);
+	struct dmg_segment seg;
+	cr_assert_eq(dmg_read(path, &seg), 0, "%s is no readable version 2 segment", path);
+	size_t tail = seg.len - seg.end;
+	dmg_free(&seg);
 	return tail;
-}
-
-static void append_partial_line(const char *path, const char *bytes)
-{
-	/* O_APPEND is what the inode's append-only flag still allows. */
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, bytes, strlen(bytes)), (ssize_t)strlen(bytes), "append to %s", path);
-	close(fd);
 }
 
 static bool all_gone(const struct mpbs_role *roles, size_t n, pid_t *alive)
@@ -473,14 +451,15 @@ Test(e2e_crash, whole_tree_kill_then_restart, .init = need_root, .fini = finish,
 	struct load_counts one = load_counts(&load);
 	cr_assert_gt(one.answered, 0, "no request was answered before the kill");
 
-	/* What the first run left: its last complete record is the boundary. */
+	/* What the first run left: its last complete record is the boundary.
+	 * A torn block ends the live segment, the kill's or one added here. */
 	struct scan left = scan_ledger(m.ledger, UINT64_MAX);
-	uint64_t boundary = left.last_seq;
-	size_t tail = partial_tail(m.ledger);
+	uint64_t boundary = left.last_record;
+	size_t tail = torn_tail(m.ledger);
 	bool left_by_kill = tail > 0;
 	if (!left_by_kill) {
-		append_partial_line(m.ledger, "{\"seq\":1000000,\"prev\":\"00");
-		tail = partial_tail(m.ledger);
+		cr_assert_geq(dmg_append_torn_block(m.ledger, 300, 40), 0, "append to %s: %s", m.ledger, strerror(errno));
+		tail = torn_tail(m.ledger);
 	}
 
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not restart on the same ledger (log: %s)", m.log);
@@ -496,14 +475,14 @@ Test(e2e_crash, whole_tree_kill_then_restart, .init = need_root, .fini = finish,
 	s = scan_ledger(m.ledger, boundary);
 	char *verify_out = NULL;
 	int verified = verify_ledger(&verify_out);
-	size_t tail_after = partial_tail(m.ledger);
+	size_t tail_after = torn_tail(m.ledger);
 
 	size_t run1_confirmed = s.confirmed_before + s.after_recovered;
 	size_t run1_unconfirmed = one.answered > run1_confirmed ? one.answered - run1_confirmed : 0;
 	size_t run2_unconfirmed = two.answered > s.after_new ? two.answered - s.after_new : 0;
 	cr_log_info("figures whole_tree_kill_then_restart: run1_answered=%zu run1_unknown=%zu "
 		    "run1_confirmed_before_kill=%zu run1_recovered_after_restart=%zu run1_unconfirmed=%zu "
-		    "partial_bytes=%zu partial_by=%s run2_answered=%zu run2_unknown=%zu run2_confirmed=%zu "
+		    "torn_bytes=%zu torn_by=%s run2_answered=%zu run2_unknown=%zu run2_confirmed=%zu "
 		    "run2_unconfirmed=%zu confirmed=%zu distinct=%zu duplicates=%zu incomplete=%zu total_ms=%llu "
 		    "exit=%d verify=%d",
 		    one.answered, one.unknown, s.confirmed_before, s.after_recovered, run1_unconfirmed, tail,
@@ -513,7 +492,7 @@ Test(e2e_crash, whole_tree_kill_then_restart, .init = need_root, .fini = finish,
 
 	cr_assert_eq(cut_logged, 1, "the log does not say '%s' (log: %s)", expect, m.log);
 	cr_assert_eq(stopped, 0, "mpbs-run did not stop cleanly (status %d; log: %s)", stopped, m.log);
-	cr_assert_eq(tail_after, 0, "the ledger still ends in a partial line");
+	cr_assert_eq(tail_after, 0, "the ledger still ends in a torn block");
 	cr_assert_eq(verified, 0, "verify exited %d: %s", verified, verify_out ? verify_out : "");
 	cr_assert_eq(s.confirmed, s.distinct, "%zu duplicate confirmations in the ledger", s.confirmed - s.distinct);
 	cr_assert_gt(two.answered, 100, "too little load in the second run to judge (%zu answered)", two.answered);

@@ -60,20 +60,15 @@ static void post_and_confirm(int n)
 /* The "op" of every confirmed record (a json array; decref it). */
 static json_t *confirmed_ops(void)
 {
-	json_t *ops = json_array();
-	FILE *f = fopen(m.ledger, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	cr_assert_not_null(f);
-	while (getline(&line, &cap, f) > 0) {
-		json_t *rec = json_loads(line, 0, NULL);
+	json_t *ops = json_array(), *records = ledger_records(m.ledger), *rec;
+	cr_assert_not_null(records, "cannot read %s", m.ledger);
+	size_t i;
+	json_array_foreach(records, i, rec) {
 		const char *type = json_string_value(json_object_get(rec, "type"));
 		if (type && strcmp(type, "confirmed") == 0)
 			json_array_append(ops, json_object_get(rec, "op"));
-		json_decref(rec);
 	}
-	free(line);
-	fclose(f);
+	json_decref(records);
 	return ops;
 }
 

@@ -28,20 +28,33 @@ static void finish(void)
 	mpbs_cleanup(&m);
 }
 
+/* The ledger's records (decref it). */
+static json_t *records_of_ledger(void)
+{
+	json_t *records = ledger_records(m.ledger);
+	cr_assert_not_null(records, "cannot read %s", m.ledger);
+	return records;
+}
+
+static bool has_type(const json_t *rec, const char *type)
+{
+	const char *t = json_string_value(json_object_get(rec, "type"));
+	return t && strcmp(t, type) == 0;
+}
+
 /* The providers listed by the first confirmed record. */
 static char *first_confirmed_providers(void)
 {
-	size_t len;
-	char *text = read_file(m.ledger, &len);
+	json_t *records = records_of_ledger(), *rec;
 	char *result = NULL;
-	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line && !result;
-	     line = strtok_r(NULL, "\n", &save)) {
-		json_t *rec = json_loads(line, 0, NULL);
-		if (rec && strcmp(json_string_value(json_object_get(rec, "type")), "confirmed") == 0)
+	size_t i;
+	json_array_foreach(records, i, rec) {
+		if (has_type(rec, "confirmed")) {
 			result = json_dumps(json_object_get(rec, "providers"), JSON_COMPACT);
-		json_decref(rec);
+			break;
+		}
 	}
-	free(text);
+	json_decref(records);
 	return result;
 }
 
@@ -66,16 +79,24 @@ Test(e2e_pipeline, post_with_context_is_confirmed_by_all, .init = start_abc, .fi
 	free(out);
 	/* Each provider drew its own epoch: the roles do not share the random
 	 * stream they were cloned with. */
-	char *text = read_file(m.ledger, NULL), epochs[3][33] = { "", "", "" };
+	json_t *records = records_of_ledger(), *rec;
+	char epochs[3][33] = { "", "", "" };
 	static const char *const names[3] = { "A", "B", "C" };
 	for (size_t i = 0; i < 3; i++) {
-		char key[40];
-		snprintf(key, sizeof(key), "\"provider\":\"%s\",\"epoch\":\"", names[i]);
-		const char *at = text ? strstr(text, key) : NULL;
-		cr_assert(at, "no epoch of provider %s in the ledger", names[i]);
-		snprintf(epochs[i], sizeof(epochs[0]), "%.32s", at + strlen(key));
+		size_t k;
+		json_array_foreach(records, k, rec) {
+			const char *provider = json_string_value(json_object_get(rec, "provider"));
+			const char *epoch = json_string_value(json_object_get(rec, "epoch"));
+			if (has_type(rec, "checkpoint") && json_is_true(json_object_get(rec, "opens")) && provider &&
+			    strcmp(provider, names[i]) == 0 && epoch) {
+				cr_assert_eq(strlen(epoch), 32, "epoch %s of provider %s", epoch, names[i]);
+				snprintf(epochs[i], sizeof(epochs[0]), "%s", epoch);
+				break;
+			}
+		}
+		cr_assert(epochs[i][0], "no epoch of provider %s in the ledger", names[i]);
 	}
-	free(text);
+	json_decref(records);
 	cr_assert(strcmp(epochs[0], epochs[1]) && strcmp(epochs[0], epochs[2]) && strcmp(epochs[1], epochs[2]),
 		  "epochs repeat: %s %s %s", epochs[0], epochs[1], epochs[2]);
 }
