@@ -46,6 +46,36 @@ int64_t l2_file_segment_number(const char *path, uint64_t *size)
 	return (int64_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
+#define SEALED_DIGITS_MIN 6
+#define SEALED_DIGITS_MAX 10 /* a u32 */
+
+int l2_sealed_name(const char *base, uint32_t number, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s.%0*u", base, SEALED_DIGITS_MIN, number);
+	if (n < 0 || (size_t)n >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+uint32_t l2_sealed_number(const char *base, const char *name)
+{
+	size_t blen = strlen(base);
+	if (strncmp(name, base, blen) != 0 || name[blen] != '.')
+		return 0;
+	const char *d = name + blen + 1;
+	size_t n = strspn(d, "0123456789");
+	if (d[n] != '\0' || n < SEALED_DIGITS_MIN || n > SEALED_DIGITS_MAX)
+		return 0;
+	unsigned long long v = strtoull(d, NULL, 10);
+	char again[NAME_MAX + 1];
+	if (v == 0 || v > UINT32_MAX || l2_sealed_name(base, (uint32_t)v, again, sizeof(again)) < 0 ||
+	    strcmp(again, name) != 0)
+		return 0;
+	return (uint32_t)v;
+}
+
 int l2_segment_file_read(struct l2_segment_file *f, const char *path)
 {
 	memset(f, 0, sizeof(*f));
@@ -69,16 +99,6 @@ static int by_segment(const void *a, const void *b)
 void l2_segment_files_sort(struct l2_segment_file *files, size_t n)
 {
 	qsort(files, n, sizeof(*files), by_segment);
-}
-
-/* PATH.NNNNNN: six or more digits after the ledger's own name. */
-static bool sealed_name(const char *name, const char *base)
-{
-	size_t b = strlen(base);
-	if (strncmp(name, base, b) != 0 || name[b] != '.')
-		return false;
-	size_t digits = strspn(name + b + 1, "0123456789");
-	return digits >= 6 && name[b + 1 + digits] == '\0';
 }
 
 static bool spare_name(const char *name, const char *base)
@@ -127,7 +147,7 @@ int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, c
 	struct dirent *de;
 	while (rc == 0 && (errno = 0, de = readdir(d))) {
 		bool spare = spare_name(de->d_name, base);
-		if (!spare && !sealed_name(de->d_name, base))
+		if (!spare && !l2_sealed_number(base, de->d_name))
 			continue;
 		snprintf(file, sizeof(file), "%s%s%s", prefix, slash, de->d_name);
 		rc = add(out, n, &cap, file, why, whylen);

@@ -24,6 +24,16 @@ struct l2_segment_file {
 	uint64_t size;
 };
 
+/* "LEDGER.000042": the name of sealed segment number beside the ledger
+ * named base (six digits at least, more past 999999). 0, or -1 with errno
+ * ENAMETOOLONG when it does not fit in cap. */
+int l2_sealed_name(const char *base, uint32_t number, char *out, size_t cap);
+
+/* The number in a sealed segment's name beside the ledger named base,
+ * written exactly as l2_sealed_name writes it; 0 for any other name (the
+ * live segment, the spare, LEDGER.v1, LEDGER.cut-*, a lock). */
+uint32_t l2_sealed_number(const char *base, const char *name);
+
 /* The segment number a file states; 0 when it is empty or shorter than
  * that, -1 (errno) when it cannot be read, -2 when it is not a version 2
  * segment. */
