@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,60 +46,88 @@ int64_t l2_file_segment_number(const char *path, uint64_t *size)
 	return (int64_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
-/* PATH.NNNNNN: six or more digits after the ledger's own name. */
-static bool sealed_name(const char *name, const char *base)
+#define SEALED_DIGITS_MIN 6
+#define SEALED_DIGITS_MAX 10 /* a u32 */
+
+int l2_sealed_name(const char *base, uint32_t number, char *out, size_t cap)
 {
-	size_t b = strlen(base);
-	if (strncmp(name, base, b) != 0 || name[b] != '.')
-		return false;
-	size_t digits = strspn(name + b + 1, "0123456789");
-	return digits >= 6 && name[b + 1 + digits] == '\0';
+	int n = snprintf(out, cap, "%s.%0*u", base, SEALED_DIGITS_MIN, number);
+	if (n < 0 || (size_t)n >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
 }
 
-/* named: the number a sealed file's name says (0: not a sealed name). */
-static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char *path, unsigned long named,
-	       char *why, size_t whylen)
+uint32_t l2_sealed_number(const char *base, const char *name)
 {
-	uint64_t size = 0;
-	int64_t number = l2_file_segment_number(path, &size);
-	if (number == -1) {
-		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (number == -2) {
-		snprintf(why, whylen, "%s is not a version 2 ledger segment", path);
-		return -1;
-	}
-	if (number == 0 && !named)
-		return 0; /* empty (a fresh live file, the spare) or begun but shorter than its number */
-	if (named && (uint64_t)number != named) {
-		snprintf(why, whylen, "%s is named segment %lu but states segment %" PRId64, path, named, number);
-		return -1;
-	}
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		struct l2_segment_file *a = reallocarray(*out, c, sizeof(*a));
-		if (!a) {
-			snprintf(why, whylen, "out of memory");
-			return -1;
-		}
-		*out = a;
-		*cap = c;
-	}
-	struct l2_segment_file *f = &(*out)[(*n)++];
+	size_t blen = strlen(base);
+	if (strncmp(name, base, blen) != 0 || name[blen] != '.')
+		return 0;
+	const char *d = name + blen + 1;
+	size_t n = strspn(d, "0123456789");
+	if (d[n] != '\0' || n < SEALED_DIGITS_MIN || n > SEALED_DIGITS_MAX)
+		return 0;
+	unsigned long long v = strtoull(d, NULL, 10);
+	char again[NAME_MAX + 1];
+	if (v == 0 || v > UINT32_MAX || l2_sealed_name(base, (uint32_t)v, again, sizeof(again)) < 0 ||
+	    strcmp(again, name) != 0)
+		return 0;
+	return (uint32_t)v;
+}
+
+int l2_segment_file_read(struct l2_segment_file *f, const char *path)
+{
+	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	f->segment = (uint32_t)number;
-	f->size = size;
+	int64_t number = l2_file_segment_number(path, &f->size);
+	if (number == -1)
+		return -1;
+	f->not_v2 = number == -2;
+	f->segment = number > 0 ? (uint32_t)number : 0;
 	return 0;
 }
 
 static int by_segment(const void *a, const void *b)
 {
 	const struct l2_segment_file *x = a, *y = b;
+	if ((x->size == 0) != (y->size == 0))
+		return x->size == 0 ? 1 : -1;
 	return (x->segment > y->segment) - (x->segment < y->segment);
 }
 
-int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen)
+void l2_segment_files_sort(struct l2_segment_file *files, size_t n)
+{
+	qsort(files, n, sizeof(*files), by_segment);
+}
+
+static bool spare_name(const char *name, const char *base)
+{
+	size_t b = strlen(base);
+	return strncmp(name, base, b) == 0 && strcmp(name + b, ".next") == 0;
+}
+
+static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char *path, char *why, size_t whylen)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		struct l2_segment_file *a = reallocarray(*out, c, sizeof(*a));
+		if (!a) {
+			snprintf(why, whylen, "out of memory");
+			return L2_FILES_UNREADABLE;
+		}
+		*out = a;
+		*cap = c;
+	}
+	if (l2_segment_file_read(&(*out)[*n], path) < 0) {
+		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		return L2_FILES_UNREADABLE;
+	}
+	(*n)++;
+	return 0;
+}
+
+int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen)
 {
 	char dir_buf[PATH_MAX], base_buf[PATH_MAX], file[PATH_MAX];
 	size_t cap = 0;
@@ -109,40 +136,68 @@ int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, 
 	snprintf(dir_buf, sizeof(dir_buf), "%s", path);
 	snprintf(base_buf, sizeof(base_buf), "%s", path);
 	const char *dir = dirname(dir_buf), *base = basename(base_buf);
+	/* "ledger.000001" beside a "ledger" given without a directory */
+	const char *prefix = strchr(path, '/') ? dir : "", *slash = strchr(path, '/') ? "/" : "";
 	DIR *d = opendir(dir);
 	if (!d) {
 		snprintf(why, whylen, "cannot read the directory %s: %s", dir, strerror(errno));
-		return -1;
+		return L2_FILES_UNREADABLE;
 	}
-	int rc = add(out, n, &cap, path, 0, why, whylen);
+	int rc = add(out, n, &cap, path, why, whylen);
 	struct dirent *de;
 	while (rc == 0 && (errno = 0, de = readdir(d))) {
-		bool spare = strncmp(de->d_name, base, strlen(base)) == 0 && strcmp(de->d_name + strlen(base), ".next") == 0;
-		bool sealed = sealed_name(de->d_name, base);
-		if (!spare && !sealed)
+		bool spare = spare_name(de->d_name, base);
+		uint32_t named = l2_sealed_number(base, de->d_name);
+		if (!spare && !named)
 			continue;
-		snprintf(file, sizeof(file), "%s/%s", dir, de->d_name);
-		rc = add(out, n, &cap, file, sealed ? strtoul(de->d_name + strlen(base) + 1, NULL, 10) : 0, why, whylen);
+		snprintf(file, sizeof(file), "%s%s%s", prefix, slash, de->d_name);
+		rc = add(out, n, &cap, file, why, whylen);
+		if (rc == 0)
+			(*out)[*n - 1].named = named;
+		if (rc == 0 && spare && (*out)[*n - 1].size == 0)
+			(*n)--; /* the spare the association has not switched to */
 	}
 	if (rc == 0 && errno) {
 		snprintf(why, whylen, "cannot read the directory %s: %s", dir, strerror(errno));
-		rc = -1;
+		rc = L2_FILES_UNREADABLE;
 	}
 	closedir(d);
-	if (rc == 0) {
-		qsort(*out, *n, sizeof(**out), by_segment);
-		for (size_t i = 1; i < *n; i++)
-			if ((*out)[i].segment == (*out)[i - 1].segment) {
-				snprintf(why, whylen, "%s and %s both state segment %u", (*out)[i - 1].path, (*out)[i].path,
-					 (*out)[i].segment);
-				rc = -1;
-				break;
-			}
-	}
+	if (rc == 0)
+		l2_segment_files_sort(*out, *n);
 	if (rc < 0) {
 		free(*out);
 		*out = NULL;
 		*n = 0;
 	}
+	return rc;
+}
+
+int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen)
+{
+	int rc = l2_ledger_files(path, out, n, why, whylen);
+	size_t kept = 0;
+	for (size_t i = 0; rc == 0 && i < *n; i++) {
+		const struct l2_segment_file *f = &(*out)[i];
+		if (f->not_v2) {
+			snprintf(why, whylen, "%s is not a version 2 ledger segment", f->path);
+			rc = -1;
+		} else if (f->named && f->named != f->segment) {
+			snprintf(why, whylen, "%s is named segment %u but states segment %u", f->path, f->named,
+				 f->segment);
+			rc = -1;
+		} else if (kept && f->segment && f->segment == (*out)[kept - 1].segment) {
+			snprintf(why, whylen, "%s and %s both state segment %u", (*out)[kept - 1].path, f->path,
+				 f->segment);
+			rc = -1;
+		} else if (f->segment) {
+			/* empty, or begun but shorter than its number: left out */
+			(*out)[kept++] = *f;
+		}
+	}
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	*n = rc < 0 ? 0 : kept;
 	return rc;
 }

@@ -2,32 +2,62 @@
 /* The files of a version 2 ledger (docs/LEDGER.md "Files"): the live
  * segment at the ledger's path, the sealed ones beside it as PATH.NNNNNN,
  * and the spare PATH.next once the association began a segment in it (the
- * supervisor renames it a moment later). Ordered by the segment number
- * each file states, which is what a reader trusts, not the name. */
+ * supervisor renames it a moment later). Nothing else beside it is one
+ * (PATH.v1, PATH.cut-OFFSET, a lock). Ordered by the segment number each
+ * file states, which is what a reader trusts, not the name. */
 #ifndef MPBS_LEDGER2_FILES_H
 #define MPBS_LEDGER2_FILES_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+/* What the functions below return when a file or the directory cannot be
+ * read (-1 is a finding about the files themselves). */
+#define L2_FILES_UNREADABLE (-2)
+
 struct l2_segment_file {
 	char path[PATH_MAX];
-	uint32_t segment;  /* as the file states it */
+	uint32_t segment;  /* as the file states it; 0: none (empty, shorter than that, or not_v2) */
+	bool not_v2;       /* it begins with other bytes than the magic */
+	uint32_t named;    /* the number its sealed name says (0: not a sealed name) */
 	uint64_t size;
 };
+
+/* "LEDGER.000042": the name of sealed segment number beside the ledger
+ * named base (six digits at least, more past 999999). 0, or -1 with errno
+ * ENAMETOOLONG when it does not fit in cap. */
+int l2_sealed_name(const char *base, uint32_t number, char *out, size_t cap);
+
+/* The number in a sealed segment's name beside the ledger named base,
+ * written exactly as l2_sealed_name writes it; 0 for any other name (the
+ * live segment, the spare, LEDGER.v1, LEDGER.cut-*, a lock). */
+uint32_t l2_sealed_number(const char *base, const char *name);
 
 /* The segment number a file states; 0 when it is empty or shorter than
  * that, -1 (errno) when it cannot be read, -2 when it is not a version 2
  * segment. */
 int64_t l2_file_segment_number(const char *path, uint64_t *size);
 
+/* f for the file at path: its stated number and size. 0, or -1 (errno)
+ * when it cannot be read. */
+int l2_segment_file_read(struct l2_segment_file *f, const char *path);
+
+/* Oldest first: a file with bytes that states no number first (a reader
+ * fails on it there), an empty one last (a live segment not yet written). */
+void l2_segment_files_sort(struct l2_segment_file *files, size_t n);
+
+/* Every file that may be a segment of the ledger at path, as found: path
+ * itself (even empty), its sealed siblings, the spare once written; each
+ * read, sorted. For `verify`, which judges each file in its place.
+ * Returns 0, or L2_FILES_UNREADABLE with why set. */
+int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen);
+
 /* The segment files of the ledger at path, in order, as a malloc'd array
- * (*n of them; an empty live file and an empty spare are left out).
- * Returns 0, or -1 with why set: a file that cannot be read, one that is
- * not a version 2 segment, a sealed file whose name says another number
- * than it states (an empty one included), or two files stating the same
- * number. */
+ * (*n of them; an empty live file and one shorter than its number are
+ * left out). Returns 0; L2_FILES_UNREADABLE, or -1 for one that is not a
+ * version 2 segment or two files stating the same number, with why set. */
 int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen);
 
 #endif

@@ -21,6 +21,14 @@ struct walk {
 	void *ctx;
 	struct l2_segment_hdr hdr;
 	bool have_hdr;
+	/* what the segment record states, as l2_entry.start shows it */
+	struct l2_segment_start start;
+	const char *names[L2_PROVIDERS_MAX];
+	struct l2_state states[L2_PROVIDERS_MAX];
+	struct l2_uncovered *uncovered[L2_PROVIDERS_MAX];
+	size_t uncovered_cap[L2_PROVIDERS_MAX];
+	struct l2_carried *carried;
+	size_t carried_cap;
 	uint8_t (*ops)[WIRE_DIGEST_LEN];
 	size_t n_ops, cap;
 	struct l2_entry e;
@@ -39,18 +47,26 @@ static bool fail(struct walk *w, const char *fmt, ...)
 	return false;
 }
 
+/* Room for one more of *n elements of size each in *a. */
+static bool grow(void *a, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t c = *cap ? 2 * *cap : 64;
+	void *p = reallocarray(*(void **)a, c, size);
+	if (!p)
+		return false;
+	*(void **)a = p;
+	*cap = c;
+	return true;
+}
+
 static const uint8_t *resolve(struct walk *w, const struct l2_opref *ref)
 {
 	if (!ref->is_new)
 		return ref->ref < w->n_ops ? w->ops[w->n_ops - 1 - ref->ref] : NULL;
-	if (w->n_ops == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 4096;
-		void *ops = reallocarray(w->ops, cap, sizeof(*w->ops));
-		if (!ops)
-			return NULL;
-		w->ops = ops;
-		w->cap = cap;
-	}
+	if (!grow(&w->ops, &w->cap, w->n_ops, sizeof(*w->ops)))
+		return NULL;
 	memcpy(w->ops[w->n_ops], ref->op, WIRE_DIGEST_LEN);
 	return w->ops[w->n_ops++];
 }
@@ -72,34 +88,58 @@ static const char *provider_name(struct walk *w, uint8_t p)
 	return p < w->hdr.n_providers ? w->hdr.names[p] : NULL;
 }
 
+static bool walk_states(struct walk *w, struct l2_cursor *c)
+{
+	for (size_t i = 0; i < w->hdr.n_providers; i++) {
+		struct l2_state *st = &w->states[i];
+		struct l2_uncovered *u = NULL;
+		if (!l2_get_state(c, st) || st->covered > st->pseq)
+			return fail(w, "segment record: malformed state of %s", w->hdr.names[i]);
+		for (uint64_t k = 0; k < st->pseq - st->covered; k++) {
+			struct l2_opref ref;
+			const uint8_t *op;
+			if (!grow(&w->uncovered[i], &w->uncovered_cap[i], k, sizeof(*u)))
+				return fail(w, "out of memory");
+			u = &w->uncovered[i][k];
+			if (!l2_get_uncovered_entry(c, &ref, &u->stage) || !(op = resolve(w, &ref)))
+				return fail(w, "segment record: malformed uncovered signal of %s", w->hdr.names[i]);
+			memcpy(u->op, op, WIRE_DIGEST_LEN);
+		}
+		st->uncovered = w->uncovered[i];
+	}
+	return true;
+}
+
 static bool walk_segment(struct walk *w, struct l2_cursor *c)
 {
 	if (!l2_get_segment_hdr(c, &w->hdr))
 		return fail(w, "segment record: malformed");
 	w->have_hdr = true;
-	for (size_t i = 0; i < w->hdr.n_providers; i++) {
-		struct l2_state st;
-		if (!l2_get_state(c, &st))
-			return fail(w, "segment record: malformed state of %s", w->hdr.names[i]);
-		for (uint64_t k = 0; st.open && k < st.pseq - st.covered; k++) {
-			struct l2_opref ref;
-			uint8_t stage;
-			if (!l2_get_uncovered_entry(c, &ref, &stage) || !resolve(w, &ref))
-				return fail(w, "segment record: malformed uncovered signal of %s", w->hdr.names[i]);
-		}
-	}
+	if (!walk_states(w, c))
+		return false;
 	uint32_t n;
 	if (!l2_get_u32(c, &n))
 		return fail(w, "segment record: malformed");
 	for (uint32_t k = 0; k < n; k++) {
 		struct l2_opref ref;
-		bool confirmed;
-		uint64_t start, complete;
-		if (!l2_get_carried_entry(c, &ref, &confirmed, &start, &complete) || !resolve(w, &ref))
+		const uint8_t *op;
+		if (!grow(&w->carried, &w->carried_cap, k, sizeof(*w->carried)))
+			return fail(w, "out of memory");
+		struct l2_carried *e = &w->carried[k];
+		if (!l2_get_carried_entry(c, &ref, &e->confirmed, &e->start_mask, &e->complete_mask) ||
+		    !(op = resolve(w, &ref)))
 			return fail(w, "segment record: malformed carried operation");
+		memcpy(e->op, op, WIRE_DIGEST_LEN);
 	}
 	if (c->p != c->end)
 		return fail(w, "segment record: trailing bytes");
+	for (size_t i = 0; i < w->hdr.n_providers; i++)
+		w->names[i] = w->hdr.names[i];
+	w->start = (struct l2_segment_start){ .segment = w->hdr.segment, .first_record = w->hdr.first_record,
+					      .n_providers = w->hdr.n_providers, .names = w->names,
+					      .states = w->states, .n_carried = n, .carried = w->carried };
+	memcpy(w->start.prev, w->hdr.prev, WIRE_DIGEST_LEN);
+	w->e.start = &w->start;
 	w->e.segment = w->hdr.segment;
 	w->e.record = w->hdr.first_record;
 	return emit(w);
@@ -216,28 +256,34 @@ int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_
 	if (ok && rd.blocks == 0 && !torn_ok)
 		ok = fail(&w, "no block after the magic");
 	free(w.ops);
+	for (size_t i = 0; i < L2_PROVIDERS_MAX; i++)
+		free(w.uncovered[i]);
+	free(w.carried);
 	l2_reader_close(&rd);
 	if (w.stopped)
 		return w.stopped;
-	return ok ? 0 : -1;
+	return ok ? 0 : st == L2_READ_IO ? L2_WALK_UNREADABLE : -1;
 }
 
 int l2_walk_ledger(const char *path, l2_entry_fn fn, void *ctx, char *why, size_t whylen)
 {
 	struct l2_segment_file *files;
 	size_t n;
-	if (l2_segment_files(path, &files, &n, why, whylen) < 0)
-		return -1;
-	int rc = 0;
+	int rc = l2_segment_files(path, &files, &n, why, whylen);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		int fd = open(files[i].path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			snprintf(why, whylen, "cannot read %s: %s", files[i].path, strerror(errno));
-			rc = -1;
+			rc = L2_WALK_UNREADABLE;
 			break;
 		}
 		rc = l2_walk_fd(fd, i + 1 == n, fn, ctx, why, whylen);
 		close(fd);
+		if (rc < 0) {
+			char inner[256];
+			snprintf(inner, sizeof(inner), "%s", why);
+			snprintf(why, whylen, "%s: %s", files[i].path, inner);
+		}
 	}
 	free(files);
 	return rc;

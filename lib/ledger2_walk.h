@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ledger2.h"
+#include "ledger2_files.h"
 
 struct l2_entry {
 	uint8_t type;               /* enum l2_type */
@@ -30,19 +31,25 @@ struct l2_entry {
 	const struct l2_checkpoint_rec *checkpoint;
 	const struct l2_head_rec *head;
 	const struct l2_segment_hdr *hdr; /* the segment's first record: its number, providers */
+	const struct l2_segment_start *start; /* segment: all it states (provider states with their
+					       * uncovered signals, carried operations) */
 };
 
 /* Returns 0 to go on, anything else to stop the walk with that value. */
 typedef int (*l2_entry_fn)(void *ctx, const struct l2_entry *e);
 
+/* What the walks return when a file cannot be read (-1: a malformed one). */
+#define L2_WALK_UNREADABLE L2_FILES_UNREADABLE
+
 /* Walks the segment file open at fd from its start. A torn last block
  * ends the walk quietly when torn_ok (a live segment being written);
  * otherwise it, and any malformed byte, is an error. Returns 0 at the
- * end, fn's value if it stopped the walk, or -1 with why set. */
+ * end, fn's value if it stopped the walk, or -1 (malformed) or
+ * L2_WALK_UNREADABLE with why set. */
 int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_t whylen);
 
 /* The same over every segment of the ledger at path, in order
- * (ledger2_files.h); the newest may end in a torn block. */
+ * (ledger2_files.h l2_segment_files); the newest may end in a torn block. */
 int l2_walk_ledger(const char *path, l2_entry_fn fn, void *ctx, char *why, size_t whylen);
 
 /* Records of a type ("confirmed", "signal", ... as l2_type_name says) in

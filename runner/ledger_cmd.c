@@ -16,7 +16,6 @@
 #include "append_only.h"
 #include "cli.h"
 #include "ledger_cat.h"
-#include "verify_v2.h"
 
 #define LEDGER_SUB "ledger"
 #define LEDGER_REFUSED 1
@@ -34,31 +33,6 @@ static void usage(FILE *out)
 		"           that the next start writes a version 2 ledger at LEDGER; stop the run first\n"
 		"exit status: 0 done; 1 a record that cannot be decoded, or upgrade refused; 2 something\n"
 		"could not be read or changed, or a bad command line\n");
-}
-
-static int cat(char **files, size_t n, bool jsonl)
-{
-	char **found = NULL;
-	int n_found = 0, rc = 0;
-	if (n == 1) {
-		n_found = verify_v2_find_segments(files[0], &found);
-		if (n_found < 0) {
-			log_error("cannot read the ledger's directory: %s: %s", files[0], strerror(errno));
-			return LEDGER_CANNOT;
-		}
-		files = found;
-		n = (size_t)n_found;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = ledger_cat_file(files[i], jsonl);
-	if (fflush(stdout) != 0 && rc == 0) {
-		log_error("cannot write: %s", strerror(errno));
-		rc = LEDGER_CANNOT;
-	}
-	for (int i = 0; i < n_found; i++)
-		free(found[i]);
-	free(found);
-	return rc;
 }
 
 /* LEDGER to LEDGER.v1, the same inode: its append-only flag is cleared for
@@ -143,7 +117,7 @@ int ledger_cmd(int argc, char **argv)
 	if (strcmp(sub, "cat") == 0) {
 		if (optind + 1 >= argc)
 			return cli_usage_error(LEDGER_SUB, "cat: expected a LEDGER or SEGMENT files");
-		return cat(argv + optind + 1, (size_t)(argc - optind - 1), jsonl);
+		return ledger_cat(argv + optind + 1, (size_t)(argc - optind - 1), jsonl);
 	}
 	if (strcmp(sub, "upgrade") == 0) {
 		if (jsonl)

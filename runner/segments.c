@@ -55,6 +55,7 @@
 
 #include "../lib/fsutil.h"
 #include "../lib/ledger2.h"
+#include "../lib/ledger2_files.h"
 #include "../lib/log.h"
 #include "../roles/association/association.h"
 #include "append_only.h"
@@ -71,16 +72,6 @@
 static uint32_t be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-int segments_sealed_name(const char *base, uint32_t number, char *out, size_t cap)
-{
-	int n = snprintf(out, cap, "%s.%06u", base, number);
-	if (n < 0 || (size_t)n >= cap) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
 }
 
 void seg_classify(int fd, struct seg_file *f)
@@ -257,7 +248,7 @@ static int reconcile(struct segments *sg, int live, int next, char *err, size_t 
 	if (x.kind != SEG_V2)
 		return 0; /* R3, R4, R5 */
 	if (l.kind == SEG_V2) { /* R1 */
-		if (segments_sealed_name(sg->base, l.number, sealed, sizeof(sealed)) < 0 ||
+		if (l2_sealed_name(sg->base, l.number, sealed, sizeof(sealed)) < 0 ||
 		    seg_rename(sg, live, sg->base, sealed, err, errlen) < 0)
 			return -1;
 		log_event(LOG_SEV_WARNING, "segment-reconciled", "ledger %s: segment %u was sealed (the rotation was cut): "
@@ -484,7 +475,7 @@ static void on_sealed(struct segments *sg, uint32_t number)
 		return;
 	}
 	next_name(sg, next_n, sizeof(next_n));
-	if (segments_sealed_name(sg->base, number, sealed, sizeof(sealed)) < 0 ||
+	if (l2_sealed_name(sg->base, number, sealed, sizeof(sealed)) < 0 ||
 	    seg_rename(sg, sg->live_fd, sg->base, sealed, err, sizeof(err)) < 0 ||
 	    seg_rename(sg, sg->spare_fd, next_n, sg->base, err, sizeof(err)) < 0 || sync_dir(sg, err, sizeof(err)) < 0) {
 		/* the next start finishes it (R1, R2); the association keeps

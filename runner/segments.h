@@ -67,7 +67,4 @@ int segments_retain(struct segments *sg);
 
 void segments_close(struct segments *sg);
 
-/* "LEDGER.000042": a sealed segment's name (more digits past 999999). */
-int segments_sealed_name(const char *base, uint32_t number, char *out, size_t cap);
-
 #endif

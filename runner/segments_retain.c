@@ -19,36 +19,16 @@
 #include <unistd.h>
 
 #include "../lib/fsutil.h"
+#include "../lib/ledger2_files.h"
 #include "../lib/log.h"
 #include "append_only.h"
 
-#define SEALED_DIGITS_MIN 6
-#define SEALED_DIGITS_MAX 10 /* a u32 */
 #define DAY_SECONDS 86400
 
 struct sealed {
 	uint32_t number;
 	char name[NAME_MAX + 1];
 };
-
-/* The number of a sealed segment's name: BASE.DIGITS, written as
- * segments_sealed_name writes it (no other zero padding); 0 otherwise. */
-static uint32_t sealed_number(const char *base, const char *name)
-{
-	size_t blen = strlen(base);
-	if (strncmp(name, base, blen) != 0 || name[blen] != '.')
-		return 0;
-	const char *d = name + blen + 1;
-	size_t n = strspn(d, "0123456789");
-	if (d[n] != '\0' || n < SEALED_DIGITS_MIN || n > SEALED_DIGITS_MAX)
-		return 0;
-	unsigned long long v = strtoull(d, NULL, 10);
-	char again[NAME_MAX + 1];
-	if (v == 0 || v > UINT32_MAX || segments_sealed_name(base, (uint32_t)v, again, sizeof(again)) < 0 ||
-	    strcmp(again, name) != 0)
-		return 0;
-	return (uint32_t)v;
-}
 
 static int by_number(const void *a, const void *b)
 {
@@ -72,7 +52,7 @@ static ssize_t list_sealed(struct segments *sg, struct sealed **list)
 	struct dirent *e;
 	errno = 0;
 	while ((e = readdir(d)) != NULL) {
-		uint32_t number = sealed_number(sg->base, e->d_name);
+		uint32_t number = l2_sealed_number(sg->base, e->d_name);
 		if (!number)
 			continue;
 		if (n == cap) {

@@ -329,23 +329,8 @@ static int verify_segments(const struct verify_args *a, const struct ledger_veri
 		every[i] = t->providers[i].checkpoint_every;
 	struct verify_v2_args v2 = { .files = a->files, .n_files = a->n_files, .jobs = a->jobs,
 				     .progress = a->progress, .json = a->json, .opts = &opts, .have_key = have_key,
-				     .key_error = ks->error };
-	char **found = NULL;
-	int n = 0;
-	if (a->n_files == 1) {
-		n = verify_v2_find_segments(a->ledger, &found);
-		if (n < 0) {
-			log_error("cannot read the ledger's directory: %s: %s", a->ledger, strerror(errno));
-			return VERIFY_CANNOT_READ;
-		}
-		v2.files = found;
-		v2.n_files = (size_t)n;
-	}
-	int rc = verify_v2(&v2);
-	for (int i = 0; i < n; i++)
-		free(found[i]);
-	free(found);
-	return rc;
+				     .key_error = ks->error, .find_siblings = a->n_files == 1 };
+	return verify_v2(&v2);
 }
 
 /* Version 1 (one JSON Lines file) or 2 (segments), by the first file's bytes. */

@@ -7,22 +7,20 @@
 #define _GNU_SOURCE
 #include "verify_v2.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "../lib/ledger2_files.h"
 #include "../lib/log.h"
 
 #define VERIFY_TAMPERED 1
@@ -32,9 +30,8 @@
 #define PROGRESS_EVERY_NS 200000000ull
 
 struct seg_job {
-	char *path;
-	uint32_t number;     /* from the file (0: none readable) */
-	uint64_t size;
+	const char *path;    /* its file's */
+	uint32_t named;      /* the number its sealed name says (0: none) */
 	bool done;
 	bool ok;
 	struct l2v_segment seg;
@@ -42,7 +39,8 @@ struct seg_job {
 
 struct run {
 	const struct verify_v2_args *a;
-	struct seg_job *jobs;
+	struct l2_segment_file *files; /* in order (ledger2_files.h) */
+	struct seg_job *jobs;            /* one a file */
 	size_t n;
 	size_t next;         /* the next job a worker takes */
 	size_t joined;       /* jobs the main thread is done with */
@@ -63,113 +61,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ------------------------------------------------------------ the files */
-
-/* The number a segment file states (offset L2_SEGMENT_NUMBER_OFF), and its size. */
-static int peek_segment(struct seg_job *j)
-{
-	int fd = open(j->path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	j->size = (uint64_t)st.st_size;
-	uint8_t head[L2_SEGMENT_NUMBER_OFF + 4];
-	ssize_t got = pread(fd, head, sizeof(head), 0);
-	close(fd);
-	if (got < 0)
-		return -1;
-	j->number = 0;
-	if ((size_t)got == sizeof(head) && memcmp(head, L2_MAGIC, L2_MAGIC_LEN) == 0) {
-		const uint8_t *p = head + L2_SEGMENT_NUMBER_OFF;
-		j->number = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-	}
-	return 0;
-}
-
-/* Oldest first; an empty file (a live segment not yet written) last. */
-static int by_segment(const void *pa, const void *pb)
-{
-	const struct seg_job *a = pa, *b = pb;
-	if ((a->size == 0) != (b->size == 0))
-		return a->size == 0 ? 1 : -1;
-	return a->number < b->number ? -1 : a->number > b->number;
-}
-
-static bool sealed_name(const char *name, const char *base)
-{
-	size_t n = strlen(base);
-	if (strncmp(name, base, n) != 0 || name[n] != '.')
-		return false;
-	const char *digits = name + n + 1;
-	size_t len = strspn(digits, "0123456789");
-	return len >= 6 && digits[len] == '\0';
-}
-
-static int add_file(char ***files, int *n, const char *path)
-{
-	char **grown = reallocarray(*files, (size_t)*n + 1, sizeof(**files));
-	if (!grown)
-		return -1;
-	*files = grown;
-	if (!(grown[*n] = strdup(path)))
-		return -1;
-	(*n)++;
-	return 0;
-}
-
-/* files in the order of their segment numbers. */
-static int sort_segments(char **files, int n)
-{
-	struct seg_job *jobs = calloc((size_t)n, sizeof(*jobs));
-	if (!jobs)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		jobs[i].path = files[i];
-		(void)peek_segment(&jobs[i]); /* one it cannot read: verify says so, in its place */
-	}
-	qsort(jobs, (size_t)n, sizeof(*jobs), by_segment);
-	for (int i = 0; i < n; i++)
-		files[i] = jobs[i].path;
-	free(jobs);
-	return 0;
-}
-
-int verify_v2_find_segments(const char *path, char ***files)
-{
-	char dir_buf[PATH_MAX], base_buf[PATH_MAX], file[PATH_MAX * 2 + 2];
-	snprintf(dir_buf, sizeof(dir_buf), "%s", path);
-	snprintf(base_buf, sizeof(base_buf), "%s", path);
-	const char *dir = dirname(dir_buf), *base = basename(base_buf);
-	int n = 0;
-	*files = NULL;
-	if (add_file(files, &n, path) < 0)
-		return -1;
-	DIR *d = opendir(dir);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	char spare[NAME_MAX + 8];
-	snprintf(spare, sizeof(spare), "%s.next", base);
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-		/* "ledger.000001" beside a "ledger" given without a directory */
-		snprintf(file, sizeof(file), "%s%s%s", strchr(path, '/') ? dir : "", strchr(path, '/') ? "/" : "",
-			 e->d_name);
-		/* the spare once the association switched to it, before the
-		 * supervisor renamed it: the newest segment then */
-		bool written_spare = strcmp(e->d_name, spare) == 0 && stat(file, &st) == 0 && st.st_size > 0;
-		if ((sealed_name(e->d_name, base) || written_spare) && add_file(files, &n, file) < 0) {
-			closedir(d);
-			return -1;
-		}
-	}
-	closedir(d);
-	return sort_segments(*files, n) < 0 ? -1 : n;
 }
 
 /* ------------------------------------------------------------ workers */
@@ -199,6 +90,15 @@ static void *worker(void *arg)
 		} else {
 			ok = l2v_segment_check(fd, j->path, r->a->opts, &j->seg);
 			close(fd);
+			/* Readers order by the stated number; a name that says
+			 * another is a renamed file (docs/LEDGER.md). */
+			if (ok && j->named && j->named != j->seg.segment) {
+				j->seg.failed = true;
+				snprintf(j->seg.field, sizeof(j->seg.field), "segment");
+				snprintf(j->seg.why, sizeof(j->seg.why), "the file is named segment %u but states segment %u",
+					 j->named, j->seg.segment);
+				ok = false;
+			}
 		}
 		pthread_mutex_lock(&r->lock);
 		j->ok = ok;
@@ -239,7 +139,9 @@ static void clear_progress(struct run *r)
 
 static void print_failure(const struct l2v_segment *s)
 {
-	printf("FAIL: %s:", s->path);
+	printf("FAIL: %s", s->path);
+	if (s->bad_record || s->bad_block)
+		printf(":");
 	if (s->bad_record)
 		printf(" record %" PRIu64, s->bad_record);
 	if (s->bad_block)
@@ -410,22 +312,35 @@ static unsigned jobs_wanted(unsigned asked)
 	return n > JOBS_MAX ? JOBS_MAX : n;
 }
 
+/* The files in order, a job each. Returns 0, -1 out of memory, or
+ * VERIFY_CANNOT_READ (logged). */
 static int plan(struct run *r)
 {
 	const struct verify_v2_args *a = r->a;
-	r->n = a->n_files;
-	r->jobs = calloc(r->n, sizeof(*r->jobs));
-	if (!r->jobs)
-		return -1;
-	for (size_t i = 0; i < r->n; i++) {
-		r->jobs[i].path = a->files[i];
-		if (peek_segment(&r->jobs[i]) < 0) {
-			log_error("cannot read the ledger: %s: %s", a->files[i], strerror(errno));
+	char why[PATH_MAX + 64];
+	if (a->find_siblings) {
+		if (l2_ledger_files(a->files[0], &r->files, &r->n, why, sizeof(why)) < 0) {
+			log_error("cannot read the ledger: %s", why);
 			return VERIFY_CANNOT_READ;
 		}
-		r->bytes_total += r->jobs[i].size;
+	} else {
+		r->n = a->n_files;
+		if (!(r->files = calloc(r->n, sizeof(*r->files))))
+			return -1;
+		for (size_t i = 0; i < r->n; i++)
+			if (l2_segment_file_read(&r->files[i], a->files[i]) < 0) {
+				log_error("cannot read the ledger: %s: %s", a->files[i], strerror(errno));
+				return VERIFY_CANNOT_READ;
+			}
+		l2_segment_files_sort(r->files, r->n);
 	}
-	qsort(r->jobs, r->n, sizeof(*r->jobs), by_segment);
+	if (!(r->jobs = calloc(r->n, sizeof(*r->jobs))))
+		return -1;
+	for (size_t i = 0; i < r->n; i++) {
+		r->jobs[i].path = r->files[i].path;
+		r->jobs[i].named = r->files[i].named;
+		r->bytes_total += r->files[i].size;
+	}
 	return 0;
 }
 
@@ -445,6 +360,7 @@ int verify_v2(const struct verify_v2_args *a)
 		if (rc < 0)
 			log_error("cannot verify: out of memory");
 		free(r.jobs);
+		free(r.files);
 		return VERIFY_CANNOT_READ;
 	}
 	unsigned n_threads = jobs_wanted(a->jobs);
@@ -482,6 +398,7 @@ int verify_v2(const struct verify_v2_args *a)
 		if (r.jobs[i].done)
 			l2v_segment_free(&r.jobs[i].seg);
 	free(r.jobs);
+	free(r.files);
 	l2v_ledger_free(&l);
 	pthread_mutex_destroy(&r.lock);
 	pthread_cond_destroy(&r.changed);

@@ -12,9 +12,9 @@
 #include "../lib/ledger2_verify.h"
 
 struct verify_v2_args {
-	char **files;        /* one LEDGER path (siblings found), or the segment files */
+	char **files;        /* the segment files, or the LEDGER whose files are found */
 	size_t n_files;
-	bool find_siblings;
+	bool find_siblings;  /* files[0] is a LEDGER: its files are found (ledger2_files.h) */
 	unsigned jobs;       /* 0: one per CPU */
 	int progress;        /* 1 on, 0 off, -1 on a terminal for a long run */
 	bool json;
@@ -29,11 +29,5 @@ void verify_print_rule(size_t n_providers, unsigned confirm_k, const struct ledg
 
 /* Returns verify's exit status (0, 1 tampered, 2 cannot read). */
 int verify_v2(const struct verify_v2_args *a);
-
-/* The segment files of the ledger at path (path itself, its sealed
- * siblings, a spare already written) into *files (malloc'ed strings),
- * oldest segment first (an empty file last). Returns their count, or -1
- * with errno. */
-int verify_v2_find_segments(const char *path, char ***files);
 
 #endif

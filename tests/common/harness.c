@@ -503,13 +503,7 @@ struct jsonl {
 static int jsonl_entry(void *ctx, const struct l2_entry *e)
 {
 	struct jsonl *j = ctx;
-	json_t *o = l2_entry_json(e);
-	if (!o || json_dumpf(o, j->f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', j->f) == EOF) {
-		json_decref(o);
-		return -1;
-	}
-	json_decref(o);
-	return 0;
+	return l2_entry_print_jsonl(j->f, e);
 }
 
 char *ledger_jsonl(const char *path)

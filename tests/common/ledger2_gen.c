@@ -14,6 +14,7 @@
 
 #include "../../lib/chain.h"
 #include "../../lib/derive.h"
+#include "../../lib/ledger2_files.h"
 #include "../../lib/sha256.h"
 
 #define GEN_BATCH_MAX 128
@@ -203,8 +204,7 @@ static int rotate(struct gen *s)
 	g->last_head.seq = covers;
 	memcpy(g->last_head.hash, chain, WIRE_DIGEST_LEN);
 	close(s->w.fd);
-	snprintf(sealed, sizeof(sealed), "%s.%06u", g->path, s->w.segment);
-	if (rename(g->path, sealed) < 0)
+	if (l2_sealed_name(g->path, s->w.segment, sealed, sizeof(sealed)) < 0 || rename(g->path, sealed) < 0)
 		return gen_fail(s, "cannot rename");
 	if (open_segment(s, s->w.segment + 1, s->w.records + 1, s->w.chain) < 0)
 		return -1;
