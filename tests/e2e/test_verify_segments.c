@@ -129,6 +129,27 @@ Test(e2e_verify_segments, a_tampered_or_missing_segment_is_named)
 	remove_ledger(&d);
 }
 
+/* Segments are ordered by the number each states; a sealed file renamed to
+ * another number is named as such, and the independent reader agrees. */
+Test(e2e_verify_segments, a_renamed_segment_fails)
+{
+	struct ledger_dir d;
+	struct cmd_result r;
+	char seg2[160], renamed[160];
+	make_ledger(&d, 1500, 64 * 1024);
+	snprintf(seg2, sizeof(seg2), "%s.000002", d.ledger);
+	snprintf(renamed, sizeof(renamed), "%s.000042", d.ledger);
+	cr_assert_eq(rename(seg2, renamed), 0);
+	verify(&r, &d, NULL, NULL);
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	char want[240];
+	snprintf(want, sizeof(want), "FAIL: %s: field \"segment\": the file is named segment 42 but states segment 2",
+		 renamed);
+	cr_assert(strstr(r.out, want), "no \"%s\" in:\n%s", want, r.out);
+	cmd_result_free(&r);
+	remove_ledger(&d);
+}
+
 Test(e2e_verify_segments, older_segments_removed_start_later)
 {
 	struct ledger_dir d;
