@@ -187,6 +187,32 @@ int l2b_write(const struct l2b_file *f, const size_t *order, size_t n, bool rech
 	return rc;
 }
 
+size_t l2b_add_block(struct l2b_file *f, uint64_t t, uint8_t type, const void *payload, size_t len)
+{
+	size_t block_len = L2_BLOCK_HDR_LEN + L2_RECORD_HDR_LEN + len;
+	uint8_t *bytes = realloc(f->bytes, f->len + block_len);
+	struct l2b_block *blocks = reallocarray(f->blocks, f->n_blocks + 1, sizeof(*f->blocks));
+	if (bytes)
+		f->bytes = bytes;
+	if (blocks)
+		f->blocks = blocks;
+	if (!bytes || !blocks)
+		return SIZE_MAX;
+	uint8_t *b = f->bytes + f->len;
+	b[0] = L2_BLOCK_MARKER;
+	put_be(b + 1, t, 8);
+	put_be(b + 9, L2_RECORD_HDR_LEN + len, 4);
+	b[L2_BLOCK_HDR_LEN] = type;
+	put_be(b + L2_BLOCK_HDR_LEN + 1, len, 4);
+	memcpy(b + L2_BLOCK_HDR_LEN + L2_RECORD_HDR_LEN, payload, len);
+	struct l2_block parsed;
+	uint64_t unnumbered = 0;
+	if (l2_block_parse(b, block_len, &parsed) != L2_BLOCK_OK || !add_block(f, &parsed, &unnumbered))
+		return SIZE_MAX;
+	f->len += block_len;
+	return f->n_blocks - 1;
+}
+
 size_t l2b_find(const struct l2b_file *f, size_t from, uint8_t type, int p, bool first_in_block)
 {
 	for (size_t i = from; i < f->n_recs; i++) {

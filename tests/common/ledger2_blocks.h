@@ -65,6 +65,11 @@ struct l2b_pos l2b_position(const struct l2b_file *f, const size_t *order, size_
  * it as written. Returns 0, or -1. */
 int l2b_write(const struct l2b_file *f, const size_t *order, size_t n, bool rechain, const char *path);
 
+/* Adds a block of time t holding one record (type, payload) to f's blocks,
+ * at the end of blocks[] (place it with an order); its records are not
+ * numbered. Returns its index, or SIZE_MAX. */
+size_t l2b_add_block(struct l2b_file *f, uint64_t t, uint8_t type, const void *payload, size_t len);
+
 /* Index of the first record at or after from of type, of provider p (-1:
  * any), that is first in its block when first_in_block; f->n_recs when none. */
 size_t l2b_find(const struct l2b_file *f, size_t from, uint8_t type, int p, bool first_in_block);
