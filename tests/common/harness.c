@@ -598,6 +598,37 @@ pid_t mpbs_wait_role(const struct mpbs *m, const char *comm, pid_t old, int time
 	return -1;
 }
 
+static bool roles_gone(const struct mpbs_role *roles, size_t n, pid_t *alive)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kill(roles[i].pid, 0) == 0 || errno != ESRCH) {
+			*alive = roles[i].pid;
+			return false;
+		}
+	return true;
+}
+
+int mpbs_kill_tree(struct mpbs *m)
+{
+	struct mpbs_role roles[MPBS_ROLES_MAX];
+	int n = mpbs_roles(m, roles, MPBS_ROLES_MAX);
+	int st;
+	if (n <= 0 || kill(m->pid, SIGKILL) < 0) /* the supervisor first: it would restart a role killed before it */
+		return -1;
+	for (int i = 0; i < n; i++)
+		kill(roles[i].pid, SIGKILL);
+	if (waitpid(m->pid, &st, 0) != m->pid)
+		return -1;
+	m->pid = 0;
+	pid_t alive = 0;
+	for (int waited = 0; waited < 3000 * harness_time_scale(); waited += 10) {
+		if (roles_gone(roles, (size_t)n, &alive))
+			return 0;
+		sleep_ms(10);
+	}
+	return -1;
+}
+
 int topology_insert(const char *path, const char *section, const char *lines)
 {
 	char header[128];

@@ -143,6 +143,11 @@ pid_t mpbs_role_pid(const struct mpbs *m, const char *comm);
 /* Waits up to timeout_ms until a role named comm runs with a pid other
  * than old (a restart); returns that pid, or -1. */
 pid_t mpbs_wait_role(const struct mpbs *m, const char *comm, pid_t old, int timeout_ms);
+/* Roles an instance has at most (supervisor's children), for mpbs_roles. */
+#define MPBS_ROLES_MAX 80
+/* SIGKILL of the supervisor m->pid, then of every role it had; waits until
+ * all are gone (m->pid becomes 0). Returns 0, or -1. */
+int mpbs_kill_tree(struct mpbs *m);
 /* Inserts lines (each ending in a newline) right after the "[section]"
  * header line of the topology file at path; 0, or -1 if there is none. */
 int topology_insert(const char *path, const char *section, const char *lines);

@@ -7,7 +7,7 @@
  * everything. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <jansson.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "../common/harness.h"
+#include "../common/ledger2_blocks.h"
 
 #define UID_BASE m.uid_base /* this instance's [runner] uid_base (tests/common/harness.c) */
 #define CTX "CTX_ALPHA"
@@ -623,128 +624,12 @@ Test(e2e_handler, output_is_not_logged_at_the_default_level, .fini = finish, .ti
 }
 
 /* ------------------------------------------------------------------ */
-/* Offline verification of a real ledger and of edited copies. */
+/* Offline verification of a real ledger (version 2, docs/LEDGER.md) and
+ * of edited copies: each edit must fail where verify can first see it,
+ * named as record, block and offset in the copy. */
 
-struct lines {
-	char **v;
-	size_t n;
-};
-
-static struct lines read_lines(const char *path)
-{
-	struct lines l = { 0 };
-	char *text = read_file(path, NULL);
-	cr_assert_not_null(text);
-	for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		l.v = reallocarray(l.v, l.n + 1, sizeof(*l.v));
-		cr_assert_not_null(l.v);
-		l.v[l.n++] = strdup(line);
-	}
-	free(text);
-	return l;
-}
-
-static void free_lines(struct lines *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
-static void write_lines(const char *path, const struct lines *l)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	for (size_t i = 0; i < l->n; i++)
-		fprintf(f, "%s\n", l->v[i]);
-	cr_assert_eq(fclose(f), 0);
-}
-
-static char *field_of(const char *line, const char *key)
-{
-	json_t *rec = json_loads(line, 0, NULL);
-	const char *v = json_string_value(json_object_get(rec, key));
-	char *copy = v ? strdup(v) : NULL;
-	json_decref(rec);
-	return copy;
-}
-
-/* Index (from 0) of the first record of type, from provider when not NULL, at or after from. */
-static size_t find_record(const struct lines *l, size_t from, const char *type, const char *provider)
-{
-	for (size_t i = from; i < l->n; i++) {
-		char *t = field_of(l->v[i], "type"), *p = field_of(l->v[i], "provider");
-		bool hit = t && strcmp(t, type) == 0 && (!provider || (p && strcmp(p, provider) == 0));
-		free(t);
-		free(p);
-		if (hit)
-			return i;
-	}
-	cr_assert_fail("no %s record of %s after line %zu", type, provider ? provider : "anyone", from + 1);
-	return 0;
-}
-
-/* The first character of the string value of key in line, as a pointer. */
-static char *value_at(char *line, const char *key)
-{
-	char pat[64];
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	char *at = strstr(line, pat);
-	cr_assert_not_null(at, "no \"%s\" in %s", key, line);
-	return at + strlen(pat);
-}
-
-static void flip_hex(char *c)
-{
-	*c = *c == '0' ? '1' : '0';
-}
-
-/* Recomputes every prev from line `from` on, as a forger who edited the
- * line before it would: the file chain then holds, only the content can
- * betray the edit. */
-static void rechain(struct lines *l, size_t from)
-{
-	for (size_t i = from; i < l->n; i++) {
-		uint8_t digest[32];
-		char hex[65];
-		crypto_hash_sha256(digest, (const unsigned char *)l->v[i - 1], strlen(l->v[i - 1]));
-		sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
-		memcpy(value_at(l->v[i], "prev"), hex, 64);
-	}
-}
-
-static int verify(const char *ledger, const char *how, const char *arg, char **out)
-{
-	char *argv[] = { (char *)mpbs_binary(), "verify", (char *)ledger, (char *)how, (char *)arg, NULL };
-	return run_cmd(argv, out);
-}
-
-/* Writes l as a copy and expects verify to fail at line (from 1), naming
- * the line, its seq and the field at fault. */
-static void expect_fail_at(const char *what, const struct lines *l, size_t line, const char *field, const char *how,
-			   const char *arg)
-{
-	char path[PATH_MAX + 64], expect[PATH_MAX + 128], *out = NULL;
-	snprintf(path, sizeof(path), "%s/copy-%zu-%c.jsonl", m.dir, line, what[0]);
-	write_lines(path, l);
-	int rc = verify(path, how, arg, &out);
-	snprintf(expect, sizeof(expect), "FAIL: %s: line %zu (seq %zu): field \"%s\": ", path, line, line, field);
-	cr_assert_eq(rc, 1, "%s: verify exited %d: %s", what, rc, out);
-	cr_assert_eq(strncmp(out, expect, strlen(expect)), 0, "%s: expected '%s', got: %s", what, expect, out);
-	free(out);
-}
-
-static struct lines copy_of(const struct lines *l)
-{
-	struct lines c = { .v = calloc(l->n, sizeof(char *)), .n = l->n };
-	cr_assert_not_null(c.v);
-	for (size_t i = 0; i < l->n; i++)
-		c.v[i] = strdup(l->v[i]);
-	return c;
-}
-
-/* A ledger from a real run: A and B, a few confirmations. */
-static struct lines real_ledger(void)
+/* A ledger from a real run: A and B, a few confirmations, in blocks. */
+static void real_ledger(struct l2b_file *f)
 {
 	need_root();
 	cr_assert_eq(mpbs_start(&m, "A B", NULL), 0, "mpbs-run did not become ready (log: %s)", m.log);
@@ -755,9 +640,41 @@ static struct lines real_ledger(void)
 		cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", (size_t)i + 1, 5000), (size_t)i + 1);
 	}
 	stop_cleanly();
-	struct lines l = read_lines(m.ledger);
-	cr_assert_gt(l.n, 12, "a real ledger of a few operations");
-	return l;
+	cr_assert_eq(l2b_load(f, m.ledger), 0, "%s is not a whole version 2 segment", m.ledger);
+	cr_assert_gt(f->n_blocks, 8, "a real ledger of a few operations");
+	cr_assert_str_eq(f->hdr.names[0], "A");
+}
+
+static int verify(const char *ledger, const char *how, const char *arg, char **out)
+{
+	char *argv[] = { (char *)mpbs_binary(), "verify", (char *)ledger, (char *)how, (char *)arg, NULL };
+	return run_cmd(argv, out);
+}
+
+/* Where verify names record r of f, untouched around it. */
+static struct l2b_pos pos_of(const struct l2b_file *f, size_t r)
+{
+	const struct l2b_record *rec = &f->recs[r];
+	return (struct l2b_pos){ .record = rec->number, .block = rec->block + 1, .offset = f->blocks[rec->block].off };
+}
+
+/* Writes blocks order[0, n) of f as a copy (re-chained when rechain) and
+ * expects verify to fail at pos, naming the field; returns its output. */
+static char *expect_fail_at(const char *what, const struct l2b_file *f, const size_t *order, size_t n, bool rechain,
+			    struct l2b_pos pos, const char *field, const char *how, const char *arg)
+{
+	char path[PATH_MAX + 64], expect[PATH_MAX + 128], *out = NULL;
+	snprintf(path, sizeof(path), "%s/copy-%s", m.dir, what);
+	for (char *c = path + strlen(m.dir) + 1; *c; c++)
+		if (*c == ' ')
+			*c = '-';
+	cr_assert_eq(l2b_write(f, order, n, rechain, path), 0, "write %s", path);
+	int rc = verify(path, how, arg, &out);
+	snprintf(expect, sizeof(expect), "FAIL: %s: record %" PRIu64 " (block %zu, offset %zu): field \"%s\": ", path,
+		 pos.record, pos.block, pos.offset, field);
+	cr_assert_eq(rc, 1, "%s: verify exited %d: %s", what, rc, out);
+	cr_assert_not_null(strstr(out, expect), "%s: expected '%s', got: %s", what, expect, out);
+	return out;
 }
 
 /* DIR/A.pub and DIR/B.pub; A's is a fresh key when forged_a. */
@@ -775,80 +692,156 @@ static void public_keys_dir(const char *dir, bool forged_a)
 
 Test(e2e_verify, untouched_ledger_is_ok, .fini = finish, .timeout = 60)
 {
-	struct lines l = real_ledger();
+	struct l2b_file f;
+	real_ledger(&f);
 	char *out = NULL, dir[PATH_MAX + 16], expect[64];
 	cr_assert_eq(verify(m.ledger, "--topology", m.topology, &out), 0, "%s", out);
-	snprintf(expect, sizeof(expect), "OK: %zu records, 4 confirmed", l.n);
-	cr_assert_eq(strncmp(out, expect, strlen(expect)), 0, "expected '%s', got: %s", expect, out);
+	snprintf(expect, sizeof(expect), "\nOK: %" PRIu64 " records, 4 confirmed in 1 segments", l2b_last_record(&f));
+	cr_assert_not_null(strstr(out, expect), "expected '%s', got: %s", expect + 1, out);
 	free(out);
 	snprintf(dir, sizeof(dir), "%s/pub", m.dir);
 	public_keys_dir(dir, false);
 	cr_assert_eq(verify(m.ledger, "--public-keys", dir, &out), 0, "%s", out);
-	cr_assert_eq(strncmp(out, expect, strlen(expect)), 0, "expected '%s', got: %s", expect, out);
+	cr_assert_not_null(strstr(out, expect), "expected '%s', got: %s", expect + 1, out);
 	free(out);
-	free_lines(&l);
+	l2b_free(&f);
 }
 
-Test(e2e_verify, each_edit_fails_at_its_line, .fini = finish, .timeout = 60)
+/* A block of signals only, not the first, with a head block after it. */
+static size_t signals_block(const struct l2b_file *f)
 {
-	struct lines l = real_ledger(), c;
-	size_t sig = find_record(&l, l.n / 2, "signal", NULL);
-	cr_assert_lt(sig + 1, l.n);
+	for (size_t b = f->n_blocks / 2; b + 1 < f->n_blocks; b++) {
+		const struct l2b_block *blk = &f->blocks[b];
+		bool only = blk->n_recs > 0;
+		for (size_t r = blk->first_rec; r < blk->first_rec + blk->n_recs; r++)
+			only = only && f->recs[r].type == L2_SIGNALS;
+		if (only && l2b_find(f, blk->first_rec + blk->n_recs, L2_HEAD, -1, true) < f->n_recs)
+			return b;
+	}
+	for (size_t b = 1; b + 1 < f->n_blocks; b++)
+		if (f->blocks[b].n_recs > 0 && f->recs[f->blocks[b].first_rec].type == L2_SIGNALS &&
+		    f->blocks[b].n_recs == 1)
+			return b;
+	cr_assert_fail("no block of signals alone in the ledger");
+	return 0;
+}
 
-	c = copy_of(&l); /* a signal's value: its provider chain breaks on that line */
-	flip_hex(value_at(c.v[sig], "value"));
-	expect_fail_at("flipped value", &c, sig + 1, "chain", "--topology", m.topology);
-	free_lines(&c);
+/* A block holding a head alone, with another head after it. */
+static size_t lone_head(const struct l2b_file *f)
+{
+	for (size_t r = 0; (r = l2b_find(f, r, L2_HEAD, -1, true)) < f->n_recs; r++)
+		if (f->blocks[f->recs[r].block].n_recs == 1 && l2b_find(f, r + 1, L2_HEAD, -1, true) < f->n_recs)
+			return r;
+	cr_assert_fail("no head alone in its block before another");
+	return 0;
+}
 
-	size_t conf = find_record(&l, 0, "confirmed", NULL);
-	cr_assert_lt(conf + 1, l.n);
-	c = copy_of(&l); /* a byte no record check covers: the next line's prev catches it */
-	char *t = strstr(c.v[conf], "\"t\":");
-	cr_assert_not_null(t);
-	t[4] = t[4] == '1' ? '2' : '1';
-	expect_fail_at("time of a confirmed", &c, conf + 2, "prev", "--topology", m.topology);
-	free_lines(&c);
+/* A block of records other than a head, followed by a head's block, in the
+ * second half of the ledger. */
+static size_t data_before_head(const struct l2b_file *f)
+{
+	for (size_t b = f->n_blocks / 2; b + 1 < f->n_blocks; b++)
+		if (f->recs[f->blocks[b].first_rec].type != L2_HEAD && f->recs[f->blocks[b + 1].first_rec].type == L2_HEAD)
+			return b;
+	cr_assert_fail("no block of records before a head's block");
+	return 0;
+}
 
-	c = copy_of(&l);
-	free(c.v[sig]);
-	memmove(&c.v[sig], &c.v[sig + 1], (c.n - sig - 1) * sizeof(char *));
-	c.n--;
-	char *out = NULL, path[PATH_MAX + 64], want[PATH_MAX + 256]; /* the record's own seq is named */
-	snprintf(path, sizeof(path), "%s/copy-deleted.jsonl", m.dir);
-	write_lines(path, &c);
-	cr_assert_eq(verify(path, "--topology", m.topology, &out), 1, "%s", out);
-	snprintf(want, sizeof(want), "FAIL: %s: line %zu (seq %zu): field \"seq\": seq is %zu, expected %zu\n", path,
-		 sig + 1, sig + 2, sig + 2, sig + 1);
-	cr_assert_str_eq(out, want);
+Test(e2e_verify, each_edit_fails_where_verify_can_see_it, .fini = finish, .timeout = 60)
+{
+	struct l2b_file f;
+	real_ledger(&f);
+	size_t *order = calloc(f.n_blocks, sizeof(*order));
+	cr_assert_not_null(order);
+	size_t all = l2b_order(&f, order, SIZE_MAX);
+
+	/* A signal's value: its provider's chain differs from there, so the
+	 * checkpoint that covers it no longer verifies. */
+	size_t sig = l2b_find(&f, f.n_recs / 2, L2_SIGNALS, -1, false);
+	cr_assert_lt(sig, f.n_recs);
+	size_t covering = l2b_find(&f, sig, L2_CHECKPOINT, f.recs[sig].p, false);
+	cr_assert_lt(covering, f.n_recs, "a checkpoint covers the signal");
+	size_t value = l2b_signal_value(&f, sig, 0);
+	cr_assert_gt(value, 0);
+	f.bytes[value] ^= 0x01;
+	free(expect_fail_at("flipped value", &f, order, all, false, pos_of(&f, covering), "sig", "--topology",
+			    m.topology));
+	f.bytes[value] ^= 0x01;
+
+	/* A block's time, which no record check covers: the next head's chain. */
+	size_t data = f.recs[sig].block;
+	size_t head = l2b_find(&f, f.blocks[data].first_rec + f.blocks[data].n_recs, L2_HEAD, -1, true);
+	cr_assert_lt(head, f.n_recs);
+	f.bytes[f.blocks[data].off + 8] ^= 0x01;
+	free(expect_fail_at("time of a block", &f, order, all, false, pos_of(&f, head), "chain", "--topology",
+			    m.topology));
+	f.bytes[f.blocks[data].off + 8] ^= 0x01;
+
+	/* The same re-chained, as a forger without the association's key
+	 * would: the head's signature gives it away. */
+	f.bytes[f.blocks[data].off + 8] ^= 0x01;
+	free(expect_fail_at("time rechained", &f, order, all, true, pos_of(&f, head), "sig", "--topology", m.topology));
+	f.bytes[f.blocks[data].off + 8] ^= 0x01;
+
+	/* A head's block deleted: the records after it are numbered one
+	 * less, and the next head covers one record too many. */
+	size_t del = lone_head(&f);
+	size_t next_head = l2b_find(&f, del + 1, L2_HEAD, -1, true);
+	cr_assert_lt(next_head, f.n_recs, "a head after the deleted one");
+	size_t n = l2b_order(&f, order, f.recs[del].block);
+	struct l2b_pos at = l2b_position(&f, order, f.recs[next_head].block - 1);
+	cr_assert_eq(at.record, f.recs[next_head].number - 1);
+	char *out = expect_fail_at("deleted head", &f, order, n, false, at, "covers", "--topology", m.topology);
+	char want[128];
+	snprintf(want, sizeof(want), "head covers record %" PRIu64 ", but the last record before its block is %" PRIu64
+		 "\n", f.recs[next_head].number - 1, f.recs[next_head].number - 2);
+	cr_assert_not_null(strstr(out, want), "expected '%s' in: %s", want, out);
 	free(out);
-	free_lines(&c);
 
-	c = copy_of(&l);
-	char *tmp = c.v[sig];
-	c.v[sig] = c.v[sig + 1];
-	c.v[sig + 1] = tmp;
-	snprintf(path, sizeof(path), "%s/copy-swapped.jsonl", m.dir);
-	write_lines(path, &c);
-	cr_assert_eq(verify(path, "--topology", m.topology, &out), 1, "%s", out);
-	snprintf(want, sizeof(want), "FAIL: %s: line %zu (seq %zu): field \"seq\": ", path, sig + 1, sig + 2);
-	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "expected '%s', got: %s", want, out);
-	free(out);
-	free_lines(&c);
+	/* A block of signals deleted: the first record after it that sees the
+	 * gap (a signal or checkpoint of the same provider, or a head whose
+	 * count is off) fails. */
+	size_t gone = signals_block(&f);
+	n = l2b_order(&f, order, gone);
+	const struct l2b_block *g = &f.blocks[gone];
+	uint64_t providers = 0;
+	for (size_t r = g->first_rec; r < g->first_rec + g->n_recs; r++)
+		providers |= UINT64_C(1) << f.recs[r].p;
+	size_t seen = g->first_rec + g->n_recs;
+	for (; seen < f.n_recs; seen++) {
+		const struct l2b_record *r = &f.recs[seen];
+		if ((r->type == L2_HEAD) || ((r->type == L2_SIGNALS || r->type == L2_CHECKPOINT) && (providers >> r->p & 1)))
+			break;
+	}
+	cr_assert_lt(seen, f.n_recs);
+	at = pos_of(&f, seen);
+	at.record -= g->records;
+	at.block--;
+	at.offset -= g->len;
+	static const char *const field_of[] = { [L2_HEAD] = "covers", [L2_SIGNALS] = "first_pseq",
+						[L2_CHECKPOINT] = "pseq" };
+	free(expect_fail_at("deleted signals", &f, order, n, false, at, field_of[f.recs[seen].type], "--topology",
+			    m.topology));
 
-	c = copy_of(&l); /* a wrong linkage, with the file chain rebuilt after it */
-	flip_hex(value_at(c.v[conf], "linkage"));
-	rechain(&c, conf + 1);
-	expect_fail_at("wrong linkage", &c, conf + 1, "linkage", "--topology", m.topology);
-	free_lines(&c);
+	/* A block and the head block after it swapped: the head comes before
+	 * records it covers. */
+	size_t before = data_before_head(&f);
+	all = l2b_order(&f, order, SIZE_MAX);
+	order[before] = before + 1;
+	order[before + 1] = before;
+	free(expect_fail_at("swapped", &f, order, all, false, l2b_position(&f, order, before), "covers", "--topology",
+			    m.topology));
 
-	char dir[PATH_MAX + 16]; /* A's checkpoints checked against another key */
+	/* A's checkpoints checked against another key. */
+	char dir[PATH_MAX + 16];
 	snprintf(dir, sizeof(dir), "%s/pub", m.dir);
 	public_keys_dir(dir, true);
-	size_t first_a = find_record(&l, 0, "checkpoint", "A");
-	expect_fail_at("key", &l, first_a + 1, "sig", "--public-keys", dir);
-	snprintf(path, sizeof(path), "%s/copy-%zu-k.jsonl", m.dir, first_a + 1);
-	cr_assert_eq(verify(path, "--public-keys", dir, &out), 1);
+	all = l2b_order(&f, order, SIZE_MAX);
+	size_t first_a = l2b_find(&f, 0, L2_CHECKPOINT, 0, false);
+	cr_assert_lt(first_a, f.n_recs);
+	out = expect_fail_at("key", &f, order, all, false, pos_of(&f, first_a), "sig", "--public-keys", dir);
 	cr_assert_not_null(strstr(out, "checkpoint of A: signature does not verify with A's key"), "%s", out);
 	free(out);
-	free_lines(&l);
+	free(order);
+	l2b_free(&f);
 }

@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* e2e_verify_forgery: a real run writes a ledger with signed heads; then
  * forgeries are made on copies of it and `mpbs-run verify` must refuse
- * each: a confirmation rewritten to name only ["A"] with its linkage
- * recomputed (confirm = all), a rewrite rechained through the heads, and a
- * cut measured against the head the run logged. */
+ * each: a confirmation's mask rewritten to name only A (confirm = all), a
+ * block inserted and everything after it rechained through the heads, and
+ * a cut measured against the head the run logged. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-#include <sodium.h>
-
-#include "../../lib/derive.h"
 #include "../common/harness.h"
+#include "../common/ledger2_blocks.h"
 
 static struct mpbs m;
 static char copy[PATH_MAX + 16];
@@ -53,58 +52,21 @@ static char *run_once(void)
 	return head;
 }
 
-/* The ledger's records, each line parsed. */
-static json_t *load_lines(const char *path)
+/* The ledger (one segment) in blocks; A B C in that order. */
+static void load(struct l2b_file *f)
 {
-	char *text = read_file(path, NULL);
-	cr_assert_not_null(text);
-	json_t *arr = json_array();
-	char *save = NULL;
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		json_t *obj = json_loads(l, 0, NULL);
-		cr_assert_not_null(obj);
-		json_array_append_new(arr, obj);
-	}
-	free(text);
-	return arr;
+	cr_assert_eq(l2b_load(f, m.ledger), 0, "%s is not a whole version 2 segment", m.ledger);
+	cr_assert_eq(f->hdr.n_providers, 3);
+	cr_assert_str_eq(f->hdr.names[0], "A");
 }
 
-static void hex_set(json_t *obj, const char *key, const uint8_t *b, size_t n)
+/* Writes blocks order[0, n) of f to the copy, every head's covers and
+ * chain recomputed (their signatures a forger cannot make kept), as a
+ * forger who rewrote a block would. */
+static void write_forged(const struct l2b_file *f, const size_t *order, size_t n)
 {
-	char hex[129];
-	hex_encode(b, n, hex);
-	json_object_set_new(obj, key, json_string(hex));
-}
-
-static void hex_get(json_t *obj, const char *key, uint8_t *b, size_t n)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-	cr_assert_not_null(s, "%s", key);
-	cr_assert_eq(hex_decode(s, strlen(s), b, n), 0);
-}
-
-/* Writes the records of arr[0, n) to the copy, rechaining every prev (and
- * the covers and head of head records, whose signature a forger cannot
- * make) as a forger who rewrote a line would. */
-static void write_forged(json_t *arr, size_t n)
-{
-	snprintf(copy, sizeof(copy), "%s/forged.jsonl", m.dir);
-	FILE *f = fopen(copy, "w");
-	cr_assert_not_null(f);
-	uint8_t prev[32] = { 0 };
-	for (size_t i = 0; i < n; i++) {
-		json_t *obj = json_array_get(arr, i);
-		hex_set(obj, "prev", prev, 32);
-		if (strcmp(json_string_value(json_object_get(obj, "type")), "head") == 0) {
-			json_object_set_new(obj, "covers", json_integer((json_int_t)i));
-			hex_set(obj, "head", prev, 32);
-		}
-		char *line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		crypto_hash_sha256(prev, (const uint8_t *)line, strlen(line));
-		fprintf(f, "%s\n", line);
-		free(line);
-	}
-	cr_assert_eq(fclose(f), 0);
+	snprintf(copy, sizeof(copy), "%s/forged", m.dir);
+	cr_assert_eq(l2b_write(f, order, n, true, copy), 0, "write %s", copy);
 }
 
 Test(e2e_verify_forgery, the_genuine_ledger_holds_and_reports_the_logged_head)
@@ -117,6 +79,8 @@ Test(e2e_verify_forgery, the_genuine_ledger_holds_and_reports_the_logged_head)
 	cr_assert_not_null(strstr(out, "unsigned tail: 0 records"), "%s", out);
 	free(out);
 	cr_assert_eq(verify(m.ledger, head, &out), 0, "%s", out);
+	snprintf(want, sizeof(want), "expected head %s: present\n", head);
+	cr_assert_not_null(strstr(out, want), "%s", out);
 	free(out);
 	free(head);
 }
@@ -124,76 +88,92 @@ Test(e2e_verify_forgery, the_genuine_ledger_holds_and_reports_the_logged_head)
 Test(e2e_verify_forgery, a_confirmation_rewritten_to_name_only_A_fails_under_confirm_all)
 {
 	char *head = run_once(), *out = NULL;
-	json_t *arr = load_lines(m.ledger);
-	size_t n = json_array_size(arr), at = n;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(json_string_value(json_object_get(json_array_get(arr, i), "type")), "confirmed") == 0)
-			at = i;
-	cr_assert_lt(at, n);
-	json_t *conf = json_array_get(arr, at);
-	uint8_t op[32];
-	hex_get(conf, "op", op, 32);
-	/* A's covered START and COMPLETE values for this op, as in the ledger. */
-	struct linkage_part part = { .provider = "A" };
-	for (size_t i = 0; i < at; i++) {
-		json_t *r = json_array_get(arr, i);
-		const char *stage = json_string_value(json_object_get(r, "stage"));
-		if (!stage || strcmp(json_string_value(json_object_get(r, "provider")), "A") != 0)
-			continue;
-		hex_get(r, "value", strcmp(stage, "START") == 0 ? part.start : part.complete, 32);
-	}
-	uint8_t linkage[32];
-	derive_linkage(op, &part, 1, linkage);
-	json_object_set_new(conf, "providers", json_pack("[s]", "A"));
-	hex_set(conf, "linkage", linkage, 32);
-	write_forged(arr, n);
-	json_decref(arr);
+	struct l2b_file f;
+	load(&f);
+	size_t conf = l2b_find(&f, 0, L2_CONFIRMED, -1, false), len = 0;
+	cr_assert_lt(conf, f.n_recs);
+	size_t mask = l2b_closed_mask(&f, conf, 0, &len);
+	cr_assert_eq(len, 1);
+	cr_assert_eq(f.bytes[mask], 0x07, "the genuine confirmation names A, B and C");
+	f.bytes[mask] = 0x01; /* A alone, the varint as long as before */
+	size_t *order = calloc(f.n_blocks, sizeof(*order));
+	cr_assert_not_null(order);
+	write_forged(&f, order, l2b_order(&f, order, SIZE_MAX));
 
 	cr_assert_eq(verify(copy, NULL, &out), 1, "the forgery must fail:\n%s", out);
-	char want[256];
-	snprintf(want, sizeof(want), ": line %zu (seq %zu): field \"providers\": confirmed: names 1 of the 3 providers, "
-		 "but confirm = all\n", at + 1, at + 1);
-	cr_assert_not_null(strstr(out, want), "%s", out);
+	const struct l2b_record *r = &f.recs[conf];
+	char want[PATH_MAX + 256];
+	snprintf(want, sizeof(want), "FAIL: %s: record %" PRIu64 " (block %zu, offset %zu): field \"mask\": confirmed ",
+		 copy, r->number, r->block + 1, f.blocks[r->block].off);
+	cr_assert_not_null(strstr(out, want), "expected '%s' in:\n%s", want, out);
+	cr_assert_not_null(strstr(out, "names 1 providers, but confirm = 3\n"), "%s", out);
 	free(out);
+	free(order);
+	l2b_free(&f);
 	free(head);
 }
 
 Test(e2e_verify_forgery, a_rewrite_rechained_through_the_heads_fails_on_the_heads_signature)
 {
 	char *head = run_once(), *out = NULL;
-	json_t *arr = load_lines(m.ledger);
-	size_t n = json_array_size(arr);
-	/* A record inserted at the start (one the verifier accepts on its
-	 * own), everything after it renumbered and rechained, heads included:
-	 * their covers and head recomputed, their signatures kept. */
-	json_t *forged = json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "seq", (json_int_t)1, "prev", "", "type",
-				   "rejected", "provider", "A", "reason", "forged", "t", (json_int_t)1);
-	json_array_insert_new(arr, 0, forged);
-	for (size_t i = 0; i <= n; i++)
-		json_object_set_new(json_array_get(arr, i), "seq", json_integer((json_int_t)(i + 1)));
-	write_forged(arr, n + 1);
-	json_decref(arr);
+	struct l2b_file f;
+	load(&f);
+	/* A block inserted after the segment record (a `rejected` of A, which
+	 * the verifier accepts on its own before A opens its epoch),
+	 * everything after it renumbered and rechained, heads included: their
+	 * covers and chain recomputed, their signatures kept. */
+	static const char rejected[] = "\0forged";
+	size_t added = l2b_add_block(&f, 1, L2_REJECTED, rejected, sizeof(rejected) - 1);
+	cr_assert_neq(added, SIZE_MAX);
+	size_t *order = calloc(f.n_blocks, sizeof(*order));
+	cr_assert_not_null(order);
+	order[0] = 0;
+	order[1] = added;
+	for (size_t b = 1; b < added; b++)
+		order[b + 1] = b;
+	write_forged(&f, order, f.n_blocks);
+	size_t first_head = l2b_find(&f, 0, L2_HEAD, -1, true);
+	cr_assert_lt(first_head, f.n_recs);
+	struct l2b_pos at = l2b_position(&f, order, f.recs[first_head].block + 1);
+	cr_assert_eq(at.record, f.recs[first_head].number + 1);
+
 	cr_assert_eq(verify(copy, NULL, &out), 1, "%s", out);
-	cr_assert_not_null(strstr(out, "field \"sig\": head: bad signature (it does not verify with the association's key)"),
-			   "%s", out);
+	char want[PATH_MAX + 256];
+	snprintf(want, sizeof(want), "FAIL: %s: record %" PRIu64 " (block %zu, offset %zu): field \"sig\": head: bad "
+		 "signature (it does not verify with the association's key)\n", copy, at.record, at.block, at.offset);
+	cr_assert_not_null(strstr(out, want), "expected '%s' in:\n%s", want, out);
 	free(out);
+	free(order);
+	l2b_free(&f);
 	free(head);
 }
 
 Test(e2e_verify_forgery, a_cut_is_found_against_the_logged_head_and_only_so)
 {
 	char *head = run_once(), *out = NULL;
-	json_t *arr = load_lines(m.ledger);
-	size_t n = json_array_size(arr);
-	/* Cut the last head and the confirmation before it. */
-	write_forged(arr, n - 2);
-	json_decref(arr);
+	struct l2b_file f;
+	load(&f);
+	/* Cut at the block boundary before the last confirmation: its block and
+	 * the last head go. */
+	size_t conf = l2b_find(&f, 0, L2_CONFIRMED, -1, false);
+	cr_assert_lt(conf, f.n_recs);
+	cr_assert_eq(l2b_find(&f, conf + 1, L2_CONFIRMED, -1, false), f.n_recs, "one confirmation");
+	size_t *order = calloc(f.n_blocks, sizeof(*order));
+	cr_assert_not_null(order);
+	l2b_order(&f, order, SIZE_MAX);
+	write_forged(&f, order, f.recs[conf].block);
 	cr_assert_eq(verify(copy, NULL, &out), 0, "without a kept head a cut is a shorter valid ledger:\n%s", out);
 	cr_assert_null(strstr(out, head), "its last head is an earlier one");
+	cr_assert_not_null(strstr(out, ", 0 confirmed in 1 segments"), "%s", out);
 	free(out);
 	cr_assert_eq(verify(copy, head, &out), 1, "%s", out);
-	cr_assert_not_null(strstr(out, "records were cut off"), "%s", out);
+	char want[256];
+	snprintf(want, sizeof(want), "expected head %s: the ledger ends at record %" PRIu64 " (records were cut off)",
+		 head, f.recs[f.blocks[f.recs[conf].block].first_rec].number - 1);
+	cr_assert_not_null(strstr(out, want), "expected '%s' in:\n%s", want, out);
 	free(out);
+	free(order);
+	l2b_free(&f);
 	free(head);
 }
 
