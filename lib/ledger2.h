@@ -83,7 +83,7 @@ struct l2_segment_start {
 
 /* Operation ids this segment introduced, for references: a direct-mapped
  * cache (a miss only costs the 32 bytes of writing the id again). */
-#define L2_OPCACHE_SLOTS 8192
+#define L2_OPCACHE_SLOTS 2048
 struct l2_opcache_slot {
 	uint8_t op[WIRE_DIGEST_LEN];
 	uint64_t index_plus1; /* 0: empty */

@@ -111,14 +111,14 @@ int record_expire_aged(struct association *as);
 /* commit.c: the group commit. */
 /* Writes everything buffered (no sync). */
 int commit_write(struct association *as);
-/* Records are written once this much is buffered, without waiting for the
- * round to end: a round reads up to READ_BATCH frames from every ready
- * channel, which with 64 providers is 4096 frames, about 300 KB of records.
- * The sync and the reporting of confirmations still follow the round. */
-#define LEDGER_FLUSH_AT 65536
+/* Records are written once this much is buffered, or when a sync is about
+ * to start (commit_round): while one runs, a round's records wait in memory
+ * instead of one write(2) each round. A kill loses at most this much plus a
+ * round, which the providers' journals send again (lib/journal.h counts it). */
+#define LEDGER_WRITE_AT 16384
 static inline int commit_if_large(struct association *as)
 {
-	return as->ledger.len >= LEDGER_FLUSH_AT ? commit_write(as) : 0;
+	return as->ledger.len >= LEDGER_WRITE_AT ? commit_write(as) : 0;
 }
 /* The end of a loop round: write, sign a head when due, start a sync. */
 int commit_round(struct association *as);

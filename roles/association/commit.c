@@ -72,13 +72,15 @@ int commit_head(struct association *as, bool seal)
 	return 0;
 }
 
-/* Group commit: what this round produced and commit_if_large did not write
- * yet is written now, closed by a signed head when one is due;
- * at most one fdatasync runs at a time in the syncer thread, covering all
- * that was written before it started, while the loop goes on. */
+/* Group commit: at most one fdatasync runs at a time in the syncer thread,
+ * covering all that was written before it started, while the loop goes on.
+ * What the rounds produced is written when no sync runs (one starts now,
+ * over it), or once LEDGER_WRITE_AT is buffered; a signed head closes a
+ * commit when one is due. */
 int commit_round(struct association *as)
 {
-	if (append_head(as, false) < 0 || commit_write(as) < 0 || segments_rotate_if_due(as) < 0)
+	if (append_head(as, false) < 0 || (!as->sync_in_flight && commit_write(as) < 0) ||
+	    commit_if_large(as) < 0 || segments_rotate_if_due(as) < 0)
 		return -1;
 	if (!as->sync_in_flight && as->ledger.records > as->sync.synced) {
 		as->sync_in_flight = true;

@@ -13,6 +13,7 @@
 #include "../../lib/journal.h"
 #include "../../runner/channels.h"
 #include "../../runner/memfd.h"
+#include "../../roles/association/association_internal.h"
 #include "../../runner/plan.h"
 
 static int new_journal_fd(void)
@@ -195,8 +196,11 @@ Test(unit_journal, the_ring_outlasts_a_full_signal_channel)
 {
 	size_t one = channel_capacity(1), full = channel_capacity(SIGNAL_DATAGRAM_FRAMES);
 	size_t queued = one > full ? one : full;
-	/* one read batch of the association and one send batch of a provider */
-	size_t need = queued + (size_t)ASSOCIATION_READ_DATAGRAMS * SIGNAL_DATAGRAM_FRAMES + SIGNAL_DATAGRAM_FRAMES;
+	/* what the association holds unwritten (LEDGER_WRITE_AT bytes of the
+	 * smallest signal entries, 34 bytes: a reference, a value, a delta)
+	 * plus one read batch of it, and one send batch of a provider */
+	size_t need = queued + LEDGER_WRITE_AT / 34 + (size_t)ASSOCIATION_READ_DATAGRAMS * SIGNAL_DATAGRAM_FRAMES +
+		      SIGNAL_DATAGRAM_FRAMES;
 	cr_log_info("a signal channel queues %zu frames one to a datagram, %zu %d to a datagram; the journal keeps %d",
 		    one, full, SIGNAL_DATAGRAM_FRAMES, JOURNAL_FRAMES);
 	cr_assert_lt(need, (size_t)JOURNAL_FRAMES, "a channel queues %zu frames: the journal (%d) must keep more than %zu",
