@@ -766,20 +766,84 @@ def segment_events(s):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="mpbs_ledger.py", description=__doc__.splitlines()[0])
-    ap.add_argument("ledger", nargs="+", help="the ledger path (live segment), or segment files")
+    ap.add_argument("ledger", nargs="*", help="the ledger path (live segment), or segment files "
+                    "(default: the topology's ledger)")
+    ap.add_argument("--topology", metavar="FILE",
+                    help="take the ledger, the provider and association keys, confirm and "
+                    "checkpoint_every from a topology (mpbs-topology(5)); options given too win")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="with --topology: association.KEY=V or provider.NAME.KEY=V, as mpbs-run takes it")
     ap.add_argument("--key", action="append", default=[], metavar="NAME=FILE",
                     help="a provider's public key file (64 hex digits)")
     ap.add_argument("--keys-dir", metavar="DIR", help="providers' public keys as DIR/NAME/signal.pub (or DIR/NAME.pub)")
     ap.add_argument("--association-key", metavar="FILE", help="the association's public key: checks the heads")
-    ap.add_argument("--confirm", default="all", help="the topology's confirm: K or all (default all)")
-    ap.add_argument("--checkpoint-every", type=int, default=256, metavar="N",
+    ap.add_argument("--confirm", default=None, help="the topology's confirm: K or all (default all)")
+    ap.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
                     help="the topology's checkpoint_every (default 256)")
     a = ap.parse_args(argv)
+    if a.topology:
+        try:
+            from_topology(a)
+        except CannotRead as e:
+            print(f"mpbs_ledger.py: {e}", file=sys.stderr)
+            sys.exit(2)
+    if not a.ledger:
+        ap.error("give the ledger, or --topology")
+    a.confirm = a.confirm or "all"
+    a.checkpoint_every = a.checkpoint_every or 256
     if a.confirm != "all" and not (a.confirm.isdigit() and int(a.confirm) >= 1):
         ap.error("--confirm takes a number >= 1 or all")
     if a.checkpoint_every < 1:
         ap.error("--checkpoint-every takes a number >= 1")
     return a
+
+
+def from_topology(a):
+    """Fills what the command line left out from the topology: its INI as
+    mpbs-topology(5) describes it (';' or '#' comments, also after a value
+    following " ;"), relative paths against its directory, the documented
+    defaults for public_key and the association's key directory."""
+    import configparser
+    cp = configparser.ConfigParser(inline_comment_prefixes=(" ;", " #"), comment_prefixes=(";", "#"),
+                                   interpolation=None, strict=True)
+    try:
+        with open(a.topology, encoding="utf-8") as f:
+            cp.read_file(f)
+    except (OSError, configparser.Error) as e:
+        raise CannotRead(f"cannot read the topology {a.topology}: {e}") from e
+    for spec in a.set:
+        key, sep, value = spec.partition("=")
+        parts = key.split(".")
+        if not sep or len(parts) not in (2, 3):
+            raise CannotRead(f"--set {spec}: expected SECTION.KEY=VALUE")
+        section = parts[0] if len(parts) == 2 else f"{parts[0]} {parts[1]}"
+        if not cp.has_section(section):
+            cp.add_section(section)
+        cp.set(section, parts[-1], value)
+    base = os.path.dirname(os.path.abspath(a.topology))
+
+    def path(v):
+        return v if os.path.isabs(v) else os.path.join(base, v)
+
+    assoc = cp["association"] if cp.has_section("association") else {}
+    ledger = path(assoc.get("ledger", "/var/lib/mpbs/ledger"))
+    if not a.ledger:
+        a.ledger = [ledger]
+    if a.confirm is None:
+        a.confirm = assoc.get("confirm", "all").strip()
+    if a.association_key is None:
+        akeys = path(assoc.get("keys", os.path.join(os.path.dirname(ledger), "association-keys")))
+        a.association_key = path(assoc.get("public_key", os.path.join(akeys, "signal.pub")))
+    every = []
+    for section in cp.sections():
+        if not section.startswith("provider "):
+            continue
+        name, p = section[len("provider "):].strip(), cp[section]
+        if "keys" in p and not any(k.startswith(name + "=") for k in a.key):
+            a.key.append(f"{name}=" + path(p.get("public_key", os.path.join(path(p["keys"]), "signal.pub"))))
+        every.append(int(p.get("checkpoint_every", "256")))
+    if a.checkpoint_every is None and every:
+        a.checkpoint_every = max(every)
 
 
 def provider_keys(a):
