@@ -150,6 +150,7 @@ static bool walk_signals(struct walk *w, struct l2_cursor *c)
 	struct l2_signals_hdr h;
 	if (!l2_get_signals_hdr(c, &h) || !(w->e.provider = provider_name(w, h.p)))
 		return fail(w, "signals record: malformed");
+	w->e.p = h.p;
 	w->e.t = h.t_first;
 	for (uint16_t i = 0; i < h.count; i++) {
 		struct l2_opref ref;
@@ -191,7 +192,8 @@ static bool walk_record(struct walk *w, const struct l2_record *rec, bool first)
 		return fail(w, first ? "the file does not begin with a segment record" : "a second segment record");
 	struct l2_entry keep = w->e;
 	w->e = (struct l2_entry){ .type = rec->type, .segment = keep.segment, .record = keep.record,
-				  .block = keep.block, .block_t = keep.block_t, .hdr = &w->hdr };
+				  .block = keep.block, .block_off = keep.block_off, .block_t = keep.block_t,
+				  .hdr = &w->hdr };
 	switch (rec->type) {
 	case L2_SEGMENT:
 		return walk_segment(w, &c);
@@ -204,6 +206,7 @@ static bool walk_record(struct walk *w, const struct l2_record *rec, bool first)
 		if (!l2_get_checkpoint(&c, &k) || c.p != c.end || !(w->e.provider = provider_name(w, k.p)))
 			return fail(w, "checkpoint record: malformed");
 		w->e.checkpoint = &k;
+		w->e.p = k.p;
 		w->e.pseq = k.pseq;
 		return emit(w);
 	case L2_REJECTED:
@@ -213,6 +216,7 @@ static bool walk_record(struct walk *w, const struct l2_record *rec, bool first)
 		memcpy(reason, c.p, (size_t)(c.end - c.p));
 		reason[c.end - c.p] = '\0';
 		w->e.reason = reason;
+		w->e.p = p;
 		return emit(w);
 	case L2_HEAD:
 		if (!l2_get_head(&c, &h) || c.p != c.end)
@@ -226,6 +230,12 @@ static bool walk_record(struct walk *w, const struct l2_record *rec, bool first)
 
 int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_t whylen)
 {
+	return l2_walk_fd_blocks(fd, torn_ok, fn, NULL, ctx, NULL, why, whylen);
+}
+
+int l2_walk_fd_blocks(int fd, bool torn_ok, l2_entry_fn fn, l2_block_fn block_fn, void *ctx, uint64_t *n_ops,
+		      char *why, size_t whylen)
+{
 	struct walk w = { .fn = fn, .ctx = ctx, .why = why, .whylen = whylen };
 	struct l2_reader rd;
 	struct l2_block b;
@@ -238,6 +248,7 @@ int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_
 		struct l2_record rec;
 		bool first = rd.blocks == 1;
 		w.e.block = rd.blocks;
+		w.e.block_off = rd.block_off;
 		w.e.block_t = b.t;
 		while (ok && body.p != body.end) {
 			ok = l2_record_next(&body, &rec) ? walk_record(&w, &rec, first)
@@ -249,12 +260,16 @@ int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_
 			snprintf(inner, sizeof(inner), "%s", why);
 			fail(&w, "block %" PRIu64 " (offset %" PRIu64 "): %s", rd.blocks, rd.block_off, inner);
 		}
+		if (ok && block_fn && (w.stopped = block_fn(ctx, &b, rd.block_off)) != 0)
+			ok = false;
 	}
 	if (ok && st != L2_READ_EOF && !(st == L2_READ_TORN && torn_ok))
 		ok = fail(&w, "%s after block %" PRIu64, st == L2_READ_TORN ? "a torn block"
 				      : st == L2_READ_IO ? strerror(errno) : "bytes that are not a block", rd.blocks);
 	if (ok && rd.blocks == 0 && !torn_ok)
 		ok = fail(&w, "no block after the magic");
+	if (n_ops)
+		*n_ops = w.n_ops;
 	free(w.ops);
 	for (size_t i = 0; i < L2_PROVIDERS_MAX; i++)
 		free(w.uncovered[i]);

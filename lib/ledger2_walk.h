@@ -2,9 +2,9 @@
 /* A walk over the logical records of one version 2 segment file
  * (docs/LEDGER.md): each signal of a `signals` record and each entry of a
  * `confirmed` or `incomplete` record on its own, operation references
- * resolved to ids, provider indexes to names. For readers that only look
- * (`ledger cat`, the tests' counts); it checks framing, not chains or
- * signatures (ledger2_verify.h does). */
+ * resolved to ids, provider indexes to names. For `ledger cat`, the tests'
+ * counts and the association's rebuild; it checks framing, not chains or
+ * signatures (ledger2_verify.h does, and the rebuild replays them). */
 #ifndef MPBS_LEDGER2_WALK_H
 #define MPBS_LEDGER2_WALK_H
 
@@ -20,8 +20,10 @@ struct l2_entry {
 	uint32_t segment;
 	uint64_t record;            /* its number, from the segment's first_record */
 	uint64_t block;             /* block number in the file, from 1 */
+	uint64_t block_off;         /* its offset in the file */
 	uint64_t block_t;           /* the block's time */
 	const char *provider;       /* signals, checkpoint, rejected */
+	uint8_t p;                  /* the same as an index in the segment's provider table */
 	const uint8_t *op;          /* signals, confirmed, incomplete */
 	uint8_t stage;              /* signals: STAGE_START or STAGE_COMPLETE */
 	const uint8_t *value;       /* signals */
@@ -47,6 +49,14 @@ typedef int (*l2_entry_fn)(void *ctx, const struct l2_entry *e);
  * end, fn's value if it stopped the walk, or -1 (malformed) or
  * L2_WALK_UNREADABLE with why set. */
 int l2_walk_fd(int fd, bool torn_ok, l2_entry_fn fn, void *ctx, char *why, size_t whylen);
+
+/* Called after the records of each block, with the block's bytes and its
+ * offset in the file: 0 to go on, anything else stops the walk with it. */
+typedef int (*l2_block_fn)(void *ctx, const struct l2_block *b, uint64_t offset);
+/* l2_walk_fd with block_fn (may be NULL) and, at the end, *n_ops: the
+ * operations the segment numbered (what a writer continuing it needs). */
+int l2_walk_fd_blocks(int fd, bool torn_ok, l2_entry_fn fn, l2_block_fn block_fn, void *ctx, uint64_t *n_ops,
+		      char *why, size_t whylen);
 
 /* The same over every segment of the ledger at path, in order
  * (ledger2_files.h l2_segment_files); the newest may end in a torn block. */
