@@ -107,7 +107,7 @@ def one_run(a, tmp, i):
     logpath = os.path.join(a.out, f"mpbs-cpu-{i}.log")
     if os.path.exists(logpath):
         os.unlink(logpath)
-    mp = bench.Mpbs(a.binary, os.path.join(bench.ROOT, "contrib/topologies/reference.conf"), sets, logpath, ledger)
+    mp = bench.Mpbs(a.binary, a.topology, sets, logpath, ledger)
     mp.start()
     try:
         wait_quiet(mp, a.quiet_ms * 10**6, a.settle, 10)
@@ -121,9 +121,15 @@ def one_run(a, tmp, i):
         raise
     rc, _stop_s = mp.stop()
     counters = mp.stop_counters()
-    led = bench.read_ledger(ledger)
     confirmed = counters.get("assoc_confirmed")
-    ledger_confirmed = led["counts"].get("confirmed", 0)
+    if a.ledger_v1:
+        # an older binary's JSON lines ledger (a baseline): its confirmations
+        # counted by its own stop line, no bytes per operation
+        led = {"bytes_per_confirmed": None, "segments": None}
+        ledger_confirmed = confirmed
+    else:
+        led = bench.read_ledger(ledger)
+        ledger_confirmed = led["counts"].get("confirmed", 0)
     if confirmed is None:
         confirmed = ledger_confirmed
     if rc != 0 or confirmed != ledger_confirmed or not confirmed:
@@ -150,7 +156,8 @@ def report(runs, a):
     lines.append(f"| all | {statistics.median(total):.2f} | " + " | ".join(f"{t:.2f}" for t in total) + " |")
     lines.append("")
     lines.append("confirmed ops per run: " + ", ".join(f"{r['confirmed']} ({r['rps']:.0f} req/s)" for r in runs)
-                 + "; ledger bytes/op: " + ", ".join(f"{r['ledger_bytes_per_confirmed']:.0f}" for r in runs))
+                 + "; ledger bytes/op: " + ", ".join("-" if r["ledger_bytes_per_confirmed"] is None
+                                                     else f"{r['ledger_bytes_per_confirmed']:.0f}" for r in runs))
     assoc = med.get("mpbs-assoc")
     if assoc is not None:
         lines.append(f"association: {assoc:.2f} µs per confirmed operation (target <= {ASSOCIATION_TARGET_US:g}: "
@@ -162,6 +169,10 @@ def report(runs, a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--binary", default=os.path.join(bench.ROOT, "build/mpbs-run"))
+    ap.add_argument("--topology", default=os.path.join(bench.ROOT, "contrib/topologies/reference.conf"),
+                    help="the reference topology (an older binary needs its own tree's)")
+    ap.add_argument("--ledger-v1", action="store_true",
+                    help="the binary writes ledger version 1 (a baseline): confirmations from its stop line")
     ap.add_argument("--out", default=os.path.join(bench.ROOT, "build/bench"))
     ap.add_argument("--duration", type=int, default=10, help="seconds of wrk per run (default 10)")
     ap.add_argument("--conns", type=int, default=64, help="keep-alive connections (default 64)")
