@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The ledger's version 2 format (docs/LEDGER.md is its specification):
  * segment files of blocks of binary records. This is the codec both sides
- * share: the association's encoder (struct l2_writer) and the decoder of
- * blocks and records that the verifier, `ledger cat` and the association's
- * rebuild read with. Neither checks chains or signatures: ledger2_verify.c
- * and the association do. */
+ * share: the association's encoder (struct l2_writer, ledger2_write.c) and the
+ * decoder of blocks and records (ledger2_read.c) that the verifier, `ledger cat`
+ * and the association's rebuild read with. Neither checks chains or signatures:
+ * ledger2_verify.c and the association do. */
 #ifndef MPBS_LEDGER2_H
 #define MPBS_LEDGER2_H
 

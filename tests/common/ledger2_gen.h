@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Version 2 test ledgers written with the association's encoder
- * (lib/ledger2.c) as an association would: each provider opens an epoch
+ * (lib/ledger2_write.c) as an association would: each provider opens an epoch
  * with a signed checkpoint, signals START and COMPLETE for a batch of
  * operations extending its chain (chain_extend), covers them with a signed
  * checkpoint (checkpoint_sign); the batch is confirmed and a signed head
