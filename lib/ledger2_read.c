@@ -101,7 +101,7 @@ enum l2_block_status l2_block_parse(const uint8_t *buf, size_t avail, struct l2_
 	if (avail < L2_BLOCK_HDR_LEN)
 		return L2_BLOCK_SHORT;
 	struct l2_cursor c = { buf + 1, buf + L2_BLOCK_HDR_LEN };
-	uint64_t t, body;
+	uint64_t t = 0, body = 0;
 	get_be(&c, 8, &t);
 	get_be(&c, 4, &body);
 	if (body < L2_BLOCK_BODY_MIN || body > L2_BLOCK_BODY_MAX)

@@ -393,6 +393,10 @@ static bool block(struct checker *k, const struct l2_block *b)
 			return false;
 		first = false;
 	}
+	/* The first block's records are numbered from the segment record it
+	 * begins with, which the loop above just read. */
+	if (k->s->blocks == 0)
+		block_first = k->s->first_record;
 	sha256_state st;
 	sha256_start(&st);
 	sha256_add(&st, k->chain, WIRE_DIGEST_LEN);

@@ -129,6 +129,42 @@ Test(e2e_verify_segments, a_tampered_or_missing_segment_is_named)
 	remove_ledger(&d);
 }
 
+/* Every head the ledger holds, in whatever segment, is one an operator
+ * may have kept: each passes --expect-head on the untouched ledger. */
+Test(e2e_verify_segments, every_head_kept_elsewhere_is_found_in_its_segment)
+{
+	struct ledger_dir d;
+	struct cmd_result r;
+	make_ledger(&d, 1500, 64 * 1024);
+	char *text = ledger_jsonl(d.ledger);
+	cr_assert_not_null(text);
+	size_t heads = 0, segments_seen = 0;
+	json_int_t last_segment = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		json_t *o = json_loads(line, 0, NULL);
+		cr_assert_not_null(o, "%s", line);
+		if (strcmp(json_string_value(json_object_get(o, "type")), "head") == 0) {
+			char head[LEDGER_HEAD_TEXT_MAX + 8], want[LEDGER_HEAD_TEXT_MAX + 32];
+			snprintf(head, sizeof(head), "%" JSON_INTEGER_FORMAT ":%s",
+				 json_integer_value(json_object_get(o, "covers")), json_string_value(json_object_get(o, "head")));
+			verify(&r, &d, "--expect-head", head);
+			snprintf(want, sizeof(want), "expected head %s: present", head);
+			cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+			cr_assert(strstr(r.out, want), "no \"%s\" in:\n%s", want, r.out);
+			cmd_result_free(&r);
+			heads++;
+			json_int_t seg = json_integer_value(json_object_get(o, "segment"));
+			segments_seen += seg != last_segment;
+			last_segment = seg;
+		}
+		json_decref(o);
+	}
+	free(text);
+	cr_assert_geq(segments_seen, 3, "heads of %zu segments", segments_seen);
+	cr_assert_geq(heads, segments_seen);
+	remove_ledger(&d);
+}
+
 /* Segments are ordered by the number each states; a sealed file renamed to
  * another number is named as such, and the independent reader agrees. */
 Test(e2e_verify_segments, a_renamed_segment_fails)
