@@ -187,9 +187,22 @@ static bool once_over_ledger(struct l2v_ledger *l, struct l2v_segment *s)
 	return true;
 }
 
+/* The oldest segment present, past segment 1: what its segment record
+ * states (provider states, carried operations) came from segments not
+ * here, and its confirmations may rest on it. Only the association's
+ * signature vouches for that start: a verified head must cover it. */
+static bool start_signed(const struct l2v_ledger *l, struct l2v_segment *s)
+{
+	if (s->segment == 1 || !l->opts->association_pk || s->last_head.seq >= s->first_record)
+		return true;
+	return fail_at(s, s->first_record, "segment", "segment %" PRIu32 " is the oldest present and no verified head "
+		       "covers its start (the state it carries from the segments before it): nothing authenticates it",
+		       s->segment);
+}
+
 bool l2v_ledger_add(struct l2v_ledger *l, struct l2v_segment *prev, struct l2v_segment *s)
 {
-	if (prev && !continues(prev, s))
+	if (prev ? !continues(prev, s) : !start_signed(l, s))
 		return false;
 	if (!once_over_ledger(l, s))
 		return false;

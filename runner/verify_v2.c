@@ -187,8 +187,9 @@ static void print_total(const struct run *r, const struct l2v_ledger *l, double 
 	       l->uncovered);
 	if (l->segments && l->first_segment > 1)
 		printf("starts at segment %" PRIu32 " (record %" PRIu64 "): the older segments are not present; what "
-		       "segment %" PRIu32 " carried from them is the association's signed word\n",
-		       l->first_segment, l->first_record, l->first_segment);
+		       "segment %" PRIu32 " carried from them is %s\n", l->first_segment, l->first_record, l->first_segment,
+		       r->a->have_key ? "the association's word, signed by a verified head"
+				      : "the association's word, not checked (no association public key)");
 	verify_print_rule(o->n_providers, o->confirm_k, o->expect, o->n_expect);
 	if (!r->a->have_key)
 		printf("heads: %" PRIu64 " not checked (no association public key: --association-key FILE)\n",

@@ -471,7 +471,7 @@ class Checker:
             raise CannotRead("no version 2 segment found" + (f" ({empty[0].path} is empty)" if empty else ""))
         if segs[0].number != 1:
             self.out(f"starting at segment {segs[0].number}: earlier segments are not present; the state they "
-                     f"left is taken from its segment record (the association's signed word)")
+                     f"left is taken from its segment record, which only the association's heads vouch for")
         for i, s in enumerate(segs):
             try:
                 self.check(s, sealed=i < len(segs) - 1)
@@ -536,6 +536,7 @@ class Checker:
                                    f"end of segment {n}", record=h.first_record)
 
     def check(self, seg, sealed):
+        oldest = self.end is None
         t = self.total
         seg.ops.clear()
         h = None
@@ -652,6 +653,9 @@ class Checker:
         for op, (sm, cm, done) in ops.items():
             end_ops[op] = ({n: bool(sm >> p & 1) for p, n in enumerate(h.names)},
                            {n: bool(cm >> p & 1) for p, n in enumerate(h.names)}, done)
+        if oldest and h.number != 1 and self.association_key is not None and last_head_at is None:
+            raise Fail(f"segment {h.number} is the oldest present and no verified head covers its start: "
+                       f"nothing authenticates the state it carries", record=h.first_record)
         self.end = (h.number, record, chain, by_name, end_ops)
         self.unsigned_tail = record - (last_head_at + 1 if last_head_at is not None else h.first_record)
         t.records += record - h.first_record

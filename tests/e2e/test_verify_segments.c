@@ -21,6 +21,7 @@
 #include "../../lib/keys.h"
 #include "../common/cmd.h"
 #include "../common/harness.h"
+#include "../common/ledger2_blocks.h"
 #include "../common/ledger2_gen.h"
 
 struct ledger_dir {
@@ -162,6 +163,50 @@ Test(e2e_verify_segments, every_head_kept_elsewhere_is_found_in_its_segment)
 	free(text);
 	cr_assert_geq(segments_seen, 3, "heads of %zu segments", segments_seen);
 	cr_assert_geq(heads, segments_seen);
+	remove_ledger(&d);
+}
+
+/* The oldest segment present carries state from segments that are gone:
+ * without a verified head over it, anyone could have written it (here:
+ * segment 2 alone, its heads dropped, no key needed). With the
+ * association's key, verify refuses it; without, it says it is unchecked. */
+Test(e2e_verify_segments, an_unsigned_start_of_the_oldest_segment_fails_with_the_key)
+{
+	struct ledger_dir d;
+	struct cmd_result r;
+	struct l2b_file f;
+	char seg2[160], alone[160];
+	make_ledger(&d, 1500, 64 * 1024);
+	snprintf(seg2, sizeof(seg2), "%s.000002", d.ledger);
+	cr_assert_eq(l2b_load(&f, seg2), 0);
+	size_t *order = calloc(f.n_blocks, sizeof(*order)), n = 0, heads = 0;
+	cr_assert_not_null(order);
+	for (size_t b = 0; b < f.n_blocks; b++) {
+		if (f.blocks[b].n_recs && f.recs[f.blocks[b].first_rec].type == L2_HEAD)
+			heads++;
+		else
+			order[n++] = b;
+	}
+	cr_assert_gt(heads, 0);
+	cr_assert_gt(f.hdr.segment, 1);
+	snprintf(alone, sizeof(alone), "%s/alone", d.dir);
+	cr_assert_eq(mkdir(alone, 0755), 0);
+	snprintf(alone, sizeof(alone), "%s/alone/ledger", d.dir);
+	cr_assert_eq(l2b_write(&f, order, n, false, alone), 0);
+	free(order);
+	l2b_free(&f);
+	char *with_key[] = { (char *)mpbs_binary(), "verify", alone, "--public-keys", d.keys, "--association-key",
+			     d.association, "--no-progress", NULL };
+	cmd_run(&r, NULL, (uid_t)-1, with_key);
+	cr_assert_eq(r.status, 1, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "field \"segment\": segment 2 is the oldest present and no verified head covers its start"),
+		  "%s", r.out);
+	cmd_result_free(&r);
+	char *without[] = { (char *)mpbs_binary(), "verify", alone, "--public-keys", d.keys, "--no-progress", NULL };
+	cmd_run(&r, NULL, (uid_t)-1, without);
+	cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+	cr_assert(strstr(r.out, "carried from them is the association's word, not checked"), "%s", r.out);
+	cmd_result_free(&r);
 	remove_ledger(&d);
 }
 
