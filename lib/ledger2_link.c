@@ -134,6 +134,9 @@ static bool continues(struct l2v_segment *prev, struct l2v_segment *s)
 	if (!prev->sealed)
 		return fail_at(prev, prev->last_record, "head", "not sealed, but segment %" PRIu32 " follows it",
 			       s->segment);
+	if (s->segment == prev->segment)
+		return fail_at(s, s->first_record, "segment", "states segment %" PRIu32 " as %s does", s->segment,
+			       prev->path);
 	if (s->segment != prev->segment + 1)
 		return fail_at(s, s->first_record, "segment", "segment %" PRIu32 " follows segment %" PRIu32
 			       " (a segment is missing)", s->segment, prev->segment);

@@ -347,7 +347,9 @@ class ProviderState:
 
 def segment_files(paths):
     """The files of a ledger: one LEDGER path brings its LEDGER.NNNNNN
-    siblings (not .next, .v1 or .cut-*); several paths are the files."""
+    siblings and LEDGER.next once it is not empty (the association began a
+    segment in it before the supervisor renamed it); never .v1 or .cut-*.
+    Several paths are the files."""
     if len(paths) != 1 or SEGMENT_NAME_RE.match(os.path.basename(paths[0])):
         return list(paths)
     path = paths[0]
@@ -360,6 +362,9 @@ def segment_files(paths):
              if (m := SEGMENT_NAME_RE.match(n)) and m.group(1) == base]
     if os.path.exists(path) or not files:
         files.append(path)
+    spare = path + ".next"
+    if os.path.exists(spare) and os.path.getsize(spare) > 0:
+        files.append(spare)
     return files
 
 

@@ -204,9 +204,15 @@ const struct surface_case surface_table[] = {
 		"recvfrom(4 = signal writer end, buf, 64, MSG_DONTWAIT, NULL, NULL)", SYS_recvfrom, SA_FD, SA_BUF, 64,
 		MSG_DONTWAIT, 0, 0),
 	NO_CLASS("recvmmsg", AS, "reads frames from its signal channels without a control buffer: no fd can arrive"),
-	NO_CLASS("recvmsg", AS, "takes the spare segment the supervisor sends on the segments socket, flags exactly "
-				 "MSG_DONTWAIT|MSG_CMSG_CLOEXEC; the signal channels refuse fds (SO_PASSRIGHTS) and "
-				 "it replies with write, having no sendmsg"),
+	/* recvmsg takes the spare segment the supervisor sends on the segments
+	 * socket (fd 4), flags exactly MSG_DONTWAIT|MSG_CMSG_CLOEXEC; it
+	 * replies with write, having no sendmsg. Anything else kills it. */
+	REFUSED("recvmsg", AS, "signal-reader", SFD_SIGNAL_R,
+		"recvmsg(5 = signal reader end, msg, MSG_DONTWAIT|MSG_CMSG_CLOEXEC): a control buffer on a signal "
+		"channel", SYS_recvmsg, SA_FD, SA_MMSG, MSG_DONTWAIT | MSG_CMSG_CLOEXEC),
+	REFUSED("recvmsg", AS, "segments-flags", SFD_SEGMENTS,
+		"recvmsg(4 = segments socket, msg, MSG_DONTWAIT): an fd taken without close-on-exec", SYS_recvmsg, SA_FD,
+		SA_MMSG, MSG_DONTWAIT),
 	REFUSED("recvmmsg", PV, "artifact-reader", SFD_ARTIFACT_R,
 		"recvmmsg(3 = artifact reader end, [{1 byte}], 1, MSG_DONTWAIT, NULL): a control buffer could take an fd "
 		"sent along where the kernel has no SO_PASSRIGHTS; it consumes artifacts with recv", SYS_recvmmsg, SA_FD,

@@ -29,6 +29,7 @@ enum surface_fd {
 	SFD_ARTIFACT_W,  /* intermediary: INTERMEDIARY_FD_ARTIFACT(0), its end of the first provider's artifact channel */
 	SFD_LEDGER,      /* association: ASSOCIATION_FD_LEDGER */
 	SFD_SIGNAL_R,    /* association: ASSOCIATION_FD_SIGNAL(0), the first provider's signal channel */
+	SFD_SEGMENTS,    /* association: ASSOCIATION_FD_SEGMENTS, its end of the segments socket */
 	SFD_ARTIFACT_R,  /* provider: PROVIDER_FD_ARTIFACT */
 	SFD_SIGNAL_W,    /* provider: PROVIDER_FD_SIGNAL */
 	SFD_JOURNAL,     /* provider: PROVIDER_FD_JOURNAL, its write-ahead journal (a sealed memfd) */

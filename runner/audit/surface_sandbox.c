@@ -130,6 +130,7 @@ static int role_fd(enum surface_fd k, unsigned role, const struct probe_env *e)
 	case SFD_ARTIFACT_W: return INTERMEDIARY_FD_ARTIFACT(0);
 	case SFD_LEDGER: return ASSOCIATION_FD_LEDGER;
 	case SFD_SIGNAL_R: return ASSOCIATION_FD_SIGNAL(0);
+	case SFD_SEGMENTS: return ASSOCIATION_FD_SEGMENTS;
 	case SFD_ARTIFACT_R: return PROVIDER_FD_ARTIFACT;
 	case SFD_SIGNAL_W: return PROVIDER_FD_SIGNAL;
 	case SFD_JOURNAL: return PROVIDER_FD_JOURNAL;
