@@ -404,7 +404,8 @@ int l2_flush(struct l2_writer *w, uint64_t t)
 	}
 	/* What reached the file is not buffered again (it would be written
 	 * twice); what did not stays for the next attempt. */
-	memmove(w->buf, w->buf + off, w->len - off);
+	if (off > 0 && off < w->len)
+		memmove(w->buf, w->buf + off, w->len - off);
 	w->len -= off;
 	return rc;
 }

@@ -55,7 +55,8 @@ static int restore_state(struct replay *r, const struct l2_entry *e, size_t i)
 	pr->chain.covered_seq = st->covered;
 	pr->recent_from = st->pseq + 1;
 	pr->queued = (uint32_t)(st->pseq - st->covered);
-	memcpy(pr->queue, st->uncovered, pr->queued * sizeof(*pr->queue));
+	if (pr->queued) /* else st->uncovered may be NULL */
+		memcpy(pr->queue, st->uncovered, pr->queued * sizeof(*pr->queue));
 	return 0;
 }
 
