@@ -44,6 +44,18 @@ struct peer {
 	 * provider's journal fills it when the supervisor asks; frames ahead
 	 * of the gap are held back (they come again) rather than rejected. */
 	bool resyncing;
+	/* Set with resyncing when the rebuild left it uncovered signals: the
+	 * checkpoint covering them may be one the killed predecessor read and
+	 * never recorded, a gap its pseq does not show (a checkpoint takes the
+	 * pseq of its last signal). Its only copy is in the journal, behind
+	 * what the channel queues, so every frame past the recorded seq is
+	 * held back until the journal's copy reaches back to it (a frame at or
+	 * below the recorded seq); taken before, the next signals would pile
+	 * on the uncovered ones past checkpoint_every and end its trust. A
+	 * copy that starts just past the recorded seq shows only by the next
+	 * pseq coming a second time: taken then (await_next_held). */
+	bool await_journal;
+	bool await_next_held;
 	uint64_t resent;           /* frames skipped: its ledger already held them */
 	uint64_t held;             /* frames ahead of a gap while resyncing */
 	uint64_t held_in_gap;      /* of them, behind the gap it is in now */

@@ -82,15 +82,22 @@ int peer_on_signal(struct association *as, size_t who, const struct signal_frame
 		pr->ignored++;
 		return 0;
 	}
-	if (s->seq <= pr->chain.seq)
+	if (s->seq <= pr->chain.seq) {
+		pr->await_journal = false; /* the journal's copy has reached back */
 		return on_old_signal(as, pr, s);
+	}
 	if (pr->resyncing && s->seq > pr->chain.seq + 1)
 		return hold(pr, s->seq);
+	if (pr->resyncing && pr->await_journal && !pr->await_next_held) {
+		pr->await_next_held = true;
+		return hold(pr, s->seq);
+	}
 	if (pr->queued >= pr->cfg->checkpoint_every)
 		return distrust(as, pr, "more uncovered signals than checkpoint_every");
 	if (!chain_accept_signal(&pr->chain, s, &why))
 		return record_rejected(as, pr, why);
 	pr->resyncing = false;
+	pr->await_journal = false;
 	pr->held_in_gap = 0;
 	pr->recent_chain[s->seq % JOURNAL_FRAMES] = chain_prefix(s->chain);
 	struct l2_uncovered *u = &pr->queue[pr->queued++];
@@ -209,8 +216,10 @@ int peer_on_checkpoint(struct association *as, size_t who, const struct checkpoi
 	int rc;
 
 	as->checkpoints += !as->replaying;
-	if (old_checkpoint(as, pr, c, &rc))
+	if (old_checkpoint(as, pr, c, &rc)) {
+		pr->await_journal = false; /* the journal's copy has reached back */
 		return rc;
+	}
 	if (pr->resyncing && was_trusted && c->seq > pr->chain.seq &&
 	    memcmp(c->epoch, pr->chain.epoch, WIRE_EPOCH_LEN) == 0)
 		return hold(pr, c->seq);
@@ -222,6 +231,7 @@ int peer_on_checkpoint(struct association *as, size_t who, const struct checkpoi
 		return record_rejected(as, pr, why);
 	}
 	pr->resyncing = false;
+	pr->await_journal = false;
 	pr->held_in_gap = 0;
 	if (c->seq == 0)
 		pr->recent_from = 0; /* every pseq of the new epoch passes through here */

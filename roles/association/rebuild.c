@@ -279,7 +279,11 @@ int rebuild_from_ledger(struct association *as)
 		 as->ledger.records, as->pending.used);
 	if (late)
 		log_info("confirmed %d operations the ledger had covered but not yet recorded as confirmed", late);
-	for (size_t i = 0; i < as->cfg->n_providers; i++)
-		as->peers[i].resyncing = as->peers[i].chain.trusted;
+	for (size_t i = 0; i < as->cfg->n_providers; i++) {
+		struct peer *pr = &as->peers[i];
+		pr->resyncing = pr->chain.trusted;
+		pr->await_journal = pr->chain.trusted && pr->chain.covered_seq < pr->chain.seq;
+		pr->await_next_held = false;
+	}
 	return 0;
 }
