@@ -159,11 +159,12 @@ static void value_text(const struct topo_key *k, char *out, size_t len)
 	case TOPO_UINT:
 		snprintf(out, len, "%llu to %llu", (unsigned long long)k->min, (unsigned long long)k->max);
 		return;
-	case TOPO_SIZE:
+	case TOPO_SIZE: {
 		char range[64];
 		topo_size_range_text(k, range, sizeof(range));
 		snprintf(out, len, "bytes (K, M, G, T), %s", range);
 		return;
+	}
 	case TOPO_CONFIRM:
 		snprintf(out, len, "`all` or %llu to %llu", (unsigned long long)k->min, (unsigned long long)k->max);
 		return;
