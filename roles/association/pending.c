@@ -49,12 +49,11 @@ int pending_init(struct pending_table *t, size_t n_providers, uint32_t max)
 	 * counted by `fresh` instead. */
 	t->slab = calloc(max, sizeof(*t->slab));
 	t->have_slab = calloc((size_t)max * n_providers, 1);
-	t->value_slab = calloc((size_t)max * n_providers, sizeof(*t->value_slab));
 	t->free_list = malloc((size_t)max * sizeof(*t->free_list));
 	t->index = calloc(slots, sizeof(*t->index));
 	t->accounts = calloc(n_providers, sizeof(*t->accounts));
 	t->quota = max / (uint32_t)n_providers;
-	if (!t->slab || !t->have_slab || !t->value_slab || !t->free_list || !t->index || !t->accounts) {
+	if (!t->slab || !t->have_slab || !t->free_list || !t->index || !t->accounts) {
 		pending_free(t);
 		return -1;
 	}
@@ -67,7 +66,6 @@ void pending_free(struct pending_table *t)
 {
 	free(t->slab);
 	free(t->have_slab);
-	free(t->value_slab);
 	free(t->free_list);
 	free(t->index);
 	free(t->accounts);
@@ -156,7 +154,6 @@ struct pending_op *pending_insert(struct pending_table *t, const uint8_t op[WIRE
 	memcpy(e->op, op, WIRE_DIGEST_LEN);
 	e->created_ms = now_ms;
 	e->have = t->have_slab + (size_t)i * t->n_providers;
-	e->values = t->value_slab + (size_t)i * t->n_providers;
 	memset(e->have, 0, t->n_providers);
 	index_put(t->index, t->index_mask, slot_of(t, op), i + 1);
 	list_append(t, i + 1);

@@ -37,7 +37,6 @@ struct pending_op {
 	bool confirmed;
 	bool recorded;           /* its `confirmed` record is in the ledger (a rebuild reads it) */
 	uint8_t *have;           /* per provider: bit0 START, bit1 COMPLETE */
-	uint8_t (*values)[2][WIRE_DIGEST_LEN]; /* per provider: START, COMPLETE */
 	uint64_t charged;        /* bit i: provider i contributed (pending_admit) */
 	uint32_t sole_prev, sole_next; /* its one contributor's list of sole entries */
 };
@@ -53,7 +52,6 @@ struct pending_table {
 	uint32_t max, used;
 	struct pending_op *slab;
 	uint8_t *have_slab;
-	uint8_t (*value_slab)[2][WIRE_DIGEST_LEN];
 	uint32_t *free_list;     /* stack of freed slab indices (n_stack of them) */
 	uint32_t n_stack;
 	uint32_t fresh;          /* slab entries [fresh, max) were never handed out */

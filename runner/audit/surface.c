@@ -169,7 +169,7 @@ const struct surface_case surface_table[] = {
 	NO_CLASS("nanosleep", ALL, "sleeps"),
 	NO_CLASS("clock_nanosleep", ALL, "sleeps, on any clock"),
 	NO_CLASS("getrandom", ALL, "draws from the kernel's generator; GRND_RANDOM no longer drains or blocks"),
-	NO_CLASS("sysinfo", AS | PVX,
+	NO_CLASS("sysinfo", PVX,
 		 "host-wide uptime, load and free memory: coarse figures, outside the model (docs/CLAIMS.md)"),
 
 	/* ---- reading and writing the fds it holds ---- */
