@@ -62,7 +62,8 @@ enum wire_stage {
 /* Largest frame a signal channel carries. */
 #define SIGNAL_CHANNEL_FRAME_MAX CHECKPOINT_FRAME_LEN
 /* A signal channel's datagram carries 1 to SIGNAL_DATAGRAM_FRAMES whole
- * frames back to back (a provider's send batch of one loop round): one
+ * frames back to back (a provider's frames up to and with a checkpoint,
+ * or a full datagram's worth before it): one
  * datagram instead of one per frame, whose fixed cost in the kernel (an
  * skb to allocate, queue, copy and free on each side) was most of the
  * association's time. */

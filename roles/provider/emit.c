@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The provider's chain on its signal channel: signals and checkpoints are
- * made here, queued into one send batch per loop round, written to the
- * journal and then sent. Checkpoints (one Ed25519 signature over a chain
+ * made here and queued, written to the journal at the end of each loop
+ * round and sent with the checkpoint that covers them (flush_frames).
+ * Checkpoints (one Ed25519 signature over a chain
  * head) are emitted at epoch start, every checkpoint_every signals,
  * checkpoint_ms after the first uncovered signal, and at stop: signing
  * every signal would cost ~15 µs each, a chain link costs under 1 µs
@@ -25,9 +26,9 @@
 #include "provider_internal.h"
 
 /* Sends frames, blocking: the association is slower than us at worst, and
- * waiting on it is the backpressure we want (nothing is dropped here). A
- * whole round's signals and checkpoints go as one datagram of frames back
- * to back (SIGNAL_DATAGRAM_FRAMES at most each), by one sendmmsg. */
+ * waiting on it is the backpressure we want (nothing is dropped here). The
+ * frames go as datagrams of frames back to back (SIGNAL_DATAGRAM_FRAMES at
+ * most each), by one sendmmsg. */
 int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
 		size_t count)
 {
@@ -55,23 +56,46 @@ int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN
 	return 0;
 }
 
-/* Every queued frame goes to the journal, then to the channel: a frame the
- * association may have seen is always one a restart can send again. */
+/* Queued frames go to the journal at once (a frame the association may see
+ * is always one a restart can send again, and an artifact is consumed only
+ * once its signals are journaled), and to the channel only when a
+ * checkpoint is among them or they fill a datagram: the association counts
+ * a signal only once a checkpoint covers it, so sending earlier would tell
+ * it nothing sooner and cost both sides a wake-up and a datagram per loop
+ * round. Signals wait here at most checkpoint_ms (the timer armed at the
+ * first uncovered one). */
 int flush_frames(struct provider *p)
 {
-	if (p->n_out == 0)
-		return 0;
-	if (journal_append(&p->journal, (const uint8_t(*)[CHECKPOINT_FRAME_LEN])p->out, p->out_len, p->n_out) < 0) {
-		log_errno("journal");
+	if (journal_queued(p) < 0)
 		return -1;
-	}
+	if (!p->out_checkpoint && p->n_out < OUT_BATCH)
+		return 0;
 	if (send_frames(p, (const uint8_t(*)[CHECKPOINT_FRAME_LEN])p->out, p->out_len, p->n_out) < 0)
 		return -1;
-	p->n_out = 0;
+	forget_queued(p);
 	return 0;
 }
 
-static int send_frame(struct provider *p, const uint8_t *buf, size_t len)
+int journal_queued(struct provider *p)
+{
+	if (p->n_journaled == p->n_out)
+		return 0;
+	if (journal_append(&p->journal, (const uint8_t(*)[CHECKPOINT_FRAME_LEN])p->out + p->n_journaled,
+			   p->out_len + p->n_journaled, p->n_out - p->n_journaled) < 0) {
+		log_errno("journal");
+		return -1;
+	}
+	p->n_journaled = p->n_out;
+	return 0;
+}
+
+void forget_queued(struct provider *p)
+{
+	p->n_out = p->n_journaled = 0;
+	p->out_checkpoint = false;
+}
+
+static int queue_frame(struct provider *p, const uint8_t *buf, size_t len)
 {
 	if (p->n_out == OUT_BATCH && flush_frames(p) < 0)
 		return -1;
@@ -89,8 +113,9 @@ int emit_checkpoint(struct provider *p)
 	memcpy(c.epoch, p->epoch, sizeof(c.epoch));
 	memcpy(c.head, p->head, sizeof(c.head));
 	checkpoint_sign(&c, p->sk);
-	if (!checkpoint_encode(&c, buf) || send_frame(p, buf, sizeof(buf)) < 0)
+	if (!checkpoint_encode(&c, buf) || queue_frame(p, buf, sizeof(buf)) < 0)
 		return -1;
+	p->out_checkpoint = true;
 	p->covered_seq = p->seq;
 	p->checkpoints++;
 	return 0;
@@ -119,7 +144,7 @@ int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_
 	memcpy(s.value, value, WIRE_DIGEST_LEN);
 	chain_extend(p->head, &s);
 	p->seq = s.seq;
-	if (!signal_encode(&s, buf) || send_frame(p, buf, sizeof(buf)) < 0)
+	if (!signal_encode(&s, buf) || queue_frame(p, buf, sizeof(buf)) < 0)
 		return -1;
 	p->signals++;
 	if (p->seq - p->covered_seq >= p->cfg->checkpoint_every)

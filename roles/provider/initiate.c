@@ -38,7 +38,7 @@ static struct handler *free_handler(struct provider *p)
 
 /* action = exec: START, then the handler runs with the body on stdin; its
  * end (handler_done) emits COMPLETE. A handler that cannot start still gets
- * its COMPLETE, with status 127 folded in. START is journaled and sent, and
+ * its COMPLETE, with status 127 folded in. START is journaled, and
  * the artifact consumed, before the handler starts: a kill before that
  * point lets the next incarnation run it (once), a kill after it leaves the
  * action run at most once and the operation without its COMPLETE

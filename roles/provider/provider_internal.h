@@ -71,11 +71,14 @@ struct provider {
 	struct handler *handlers; /* policy.max_concurrent slots when action = exec */
 	uint32_t running;
 	struct wire_stats wire;
-	/* Frames made since the last flush: sent with one sendmmsg per loop
-	 * round instead of one send each. */
+	/* Frames not sent yet: the first n_journaled are in the journal;
+	 * sent with one sendmmsg once a checkpoint is among them
+	 * (out_checkpoint) or they fill a datagram (flush_frames). */
 	uint8_t out[OUT_BATCH][CHECKPOINT_FRAME_LEN];
 	unsigned out_len[OUT_BATCH];
 	size_t n_out;
+	size_t n_journaled;
+	bool out_checkpoint;
 	size_t peeked;       /* artifacts handled but not yet consumed */
 	size_t peek_len[PEEK_BATCH]; /* their lengths */
 	/* Right after a restart (resume_from_journal): what the ring says the
@@ -112,12 +115,17 @@ int initiate(struct provider *p, const struct artifact *a, const uint8_t op[WIRE
 /* A handler's pidfd was readable: reaped, its COMPLETE emitted. */
 int handler_done(struct provider *p, struct handler *h);
 
-/* emit.c: the chain's frames, journaled and sent. */
+/* emit.c: the chain's frames, journaled, and sent once covered. */
 /* Sends frames, blocking, with one sendmmsg. */
 int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
 		size_t count);
-/* Every queued frame to the journal, then to the channel. */
+/* Every queued frame to the journal; to the channel too once a checkpoint
+ * covers them or they fill a datagram. */
 int flush_frames(struct provider *p);
+/* Queued frames to the journal only. */
+int journal_queued(struct provider *p);
+/* Forgets the queued frames, all journaled: the journal's resend sent them. */
+void forget_queued(struct provider *p);
 int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_LEN],
 		const uint8_t value[WIRE_DIGEST_LEN]);
 int emit_checkpoint(struct provider *p);

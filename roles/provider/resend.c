@@ -43,13 +43,14 @@ static int resend_journal(struct provider *p)
 {
 	static struct resend r;
 	r = (struct resend){ .p = p };
-	if (flush_frames(p) < 0)
+	if (journal_queued(p) < 0)
 		return -1;
 	int rc = journal_for_each(&p->journal, resend_frame, &r);
 	if (rc < 0 && errno)
 		log_errno("journal");
 	if (rc != 0 || (r.n && send_frames(p, (const uint8_t(*)[CHECKPOINT_FRAME_LEN])r.frames, r.lens, r.n) < 0))
 		return -1;
+	forget_queued(p); /* the journal's frames just sent include them */
 	p->resent += r.count;
 	log_info("sent the journal's %" PRIu64 " frames again (epoch seq %" PRIu64 ")", r.count, p->seq);
 	if (p->seq != p->covered_seq && emit_checkpoint(p) < 0)

@@ -174,7 +174,8 @@ Test(unit_journal, the_memfd_cannot_grow_or_shrink)
 }
 
 /* Frames a signal channel queues before a send would block, sent k to a
- * datagram (a provider sends a round's frames as one datagram). */
+ * datagram (a busy provider sends full datagrams and one with each
+ * checkpoint). */
 static size_t channel_capacity(size_t k)
 {
 	struct channel c;
