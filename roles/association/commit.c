@@ -74,12 +74,13 @@ int commit_head(struct association *as, bool seal)
 
 /* Group commit: at most one fdatasync runs at a time in the syncer thread,
  * covering all that was written before it started, while the loop goes on.
- * What the rounds produced is written when no sync runs (one starts now,
- * over it), or once LEDGER_WRITE_AT is buffered; a signed head closes a
- * commit when one is due. */
+ * Each round's records are written as one block at its end, unless the
+ * worker is inside fdatasync just then (they wait for the next round, or
+ * LEDGER_WRITE_AT): a block's time is when its round decided, not up to a
+ * sync interval later. A signed head closes a commit when one is due. */
 int commit_round(struct association *as)
 {
-	if (append_head(as, false) < 0 || (!as->sync_in_flight && commit_write(as) < 0) ||
+	if (append_head(as, false) < 0 || (!syncer_flushing(&as->sync) && commit_write(as) < 0) ||
 	    commit_if_large(as) < 0 || segments_rotate_if_due(as) < 0)
 		return -1;
 	if (!as->sync_in_flight && as->ledger.records > as->sync.synced) {

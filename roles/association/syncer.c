@@ -44,9 +44,11 @@ static void *syncer_main(void *arg)
 		}
 		uint64_t target = s->want;
 		int fd = s->fd;
+		atomic_store_explicit(&s->in_fdatasync, true, memory_order_relaxed);
 		pthread_mutex_unlock(&s->mu);
 		int rc = fdatasync(fd);
 		int err = errno;
+		atomic_store_explicit(&s->in_fdatasync, false, memory_order_relaxed);
 		pthread_mutex_lock(&s->mu);
 		if (rc < 0 && !s->error)
 			s->error = err;
