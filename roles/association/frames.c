@@ -138,9 +138,8 @@ static int evict_own(void *ctx, struct pending_op *e)
 /* A signal a checkpoint covered: its value joins its operation's entry in
  * the pending table, and the operation is confirmed once confirm_k
  * providers have both stages covered. */
-static int apply_covered(struct association *as, size_t who, const struct l2_uncovered *u)
+static int apply_covered(struct association *as, size_t who, const struct l2_uncovered *u, uint64_t now_ms)
 {
-	uint64_t now_ms = clock_mono_ms();
 	struct pending_op *e = pending_admit(&as->pending, u->op, who, now_ms, evict_own, as);
 	if (!e && errno == ENOSPC) {
 		/* At its quota, and every operation it holds is shared with
@@ -246,8 +245,9 @@ int peer_on_checkpoint(struct association *as, size_t who, const struct checkpoi
 		log_errno("ledger: cannot buffer a checkpoint");
 		return -1;
 	}
+	uint64_t now_ms = clock_mono_ms(); /* one reading for all it covers */
 	for (uint32_t i = 0; i < pr->queued; i++)
-		if (apply_covered(as, who, &pr->queue[i]) < 0)
+		if (apply_covered(as, who, &pr->queue[i], now_ms) < 0)
 			return -1;
 	pr->queued = 0;
 	return 0;

@@ -66,6 +66,7 @@ static void *syncer_main(void *arg)
 int syncer_start(struct syncer *s, int ledger_fd, uint64_t synced)
 {
 	memset(s, 0, sizeof(*s));
+	atomic_init(&s->in_fdatasync, false);
 	s->fd = ledger_fd;
 	s->want = s->synced = synced;
 	s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
