@@ -296,11 +296,11 @@ class Mpbs:
         intermediary requests / artifacts written / dropped on a full channel,
         association confirmed / incomplete / rejected / pending."""
         pats = {
-            "requests": r"intermediary: info: stopped: (\d+) requests",
-            "artifacts_written": r"intermediary: info: stopped: .* (\d+) artifacts written",
-            "artifacts_dropped_full": r"intermediary: info: stopped: .* (\d+) dropped on a full channel",
-            "assoc_confirmed": r"association: info: stopped: (\d+) confirmed",
-            "assoc_pending_at_stop": r"association: info: stopped: .* (\d+) pending",
+            "requests": r"intermediary: (?:info: )?stopped: (\d+) requests",
+            "artifacts_written": r"intermediary: (?:info: )?stopped: .* (\d+) artifacts written",
+            "artifacts_dropped_full": r"intermediary: (?:info: )?stopped: .* (\d+) dropped on a full channel",
+            "assoc_confirmed": r"association: (?:info: )?stopped: (\d+) confirmed",
+            "assoc_pending_at_stop": r"association: (?:info: )?stopped: .* (\d+) pending",
         }
         found = {}
         with open(self.logpath, errors="replace") as f:
