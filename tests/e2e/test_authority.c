@@ -741,7 +741,8 @@ static size_t first_to_see_gap(const struct l2b_file *f, size_t b)
 	const struct l2b_block *g = &f->blocks[b];
 	uint64_t providers = 0;
 	for (size_t r = g->first_rec; r < g->first_rec + g->n_recs; r++)
-		providers |= UINT64_C(1) << f->recs[r].p;
+		if (f->recs[r].p >= 0)
+			providers |= UINT64_C(1) << f->recs[r].p;
 	size_t seen = g->first_rec + g->n_recs;
 	for (; seen < f->n_recs; seen++) {
 		const struct l2b_record *r = &f->recs[seen];
@@ -762,8 +763,10 @@ static size_t signals_block(const struct l2b_file *f)
 		bool chain_only = blk->n_recs > 0 && f->recs[blk->first_rec].type == L2_SIGNALS;
 		for (size_t r = blk->first_rec; r < blk->first_rec + blk->n_recs; r++)
 			chain_only = chain_only && (f->recs[r].type == L2_SIGNALS || f->recs[r].type == L2_CHECKPOINT);
+		if (!chain_only)
+			continue;
 		size_t seen = first_to_see_gap(f, b);
-		if (!chain_only || seen >= f->n_recs)
+		if (seen >= f->n_recs)
 			continue;
 		bool closed_before = false;
 		for (size_t r = blk->first_rec + blk->n_recs; r < seen; r++)
