@@ -123,10 +123,10 @@ int record_expire_aged(struct association *as);
 /* commit.c: the group commit. */
 /* Writes everything buffered (no sync). */
 int commit_write(struct association *as);
-/* Records are written once this much is buffered, or when a sync is about
- * to start (commit_round): while one runs, a round's records wait in memory
- * instead of one write(2) each round. A kill loses at most this much plus a
- * round, which the providers' journals send again (lib/journal.h counts it). */
+/* Records are written at the end of each round (commit_round), except while
+ * an fdatasync runs: then they wait in memory until it is done, or until
+ * this much is buffered. A kill loses at most this much plus a round,
+ * which the providers' journals send again (lib/journal.h counts it). */
 #define LEDGER_WRITE_AT 16384
 static inline int commit_if_large(struct association *as)
 {

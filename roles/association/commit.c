@@ -80,7 +80,11 @@ int commit_head(struct association *as, bool seal)
  * sync interval later. A signed head closes a commit when one is due. */
 int commit_round(struct association *as)
 {
-	if (append_head(as, false) < 0 || (!syncer_flushing(&as->sync) && commit_write(as) < 0) ||
+	/* The worker is inside fdatasync only while a sync is in flight
+	 * (want > synced): the test of sync_in_flight states that, and spares
+	 * the atomic read when idle. */
+	bool flushing = as->sync_in_flight && syncer_flushing(&as->sync);
+	if (append_head(as, false) < 0 || (!flushing && commit_write(as) < 0) ||
 	    commit_if_large(as) < 0 || segments_rotate_if_due(as) < 0)
 		return -1;
 	if (!as->sync_in_flight && as->ledger.records > as->sync.synced) {

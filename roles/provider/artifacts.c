@@ -118,9 +118,9 @@ static void drop_odd(struct provider *p)
 	}
 }
 
-/* Reads every queued artifact: peek a batch, handle it, journal and send
- * its signals, then consume it (docs/RELIABILITY.md). Returns -1 on a fatal
- * error. */
+/* Reads every queued artifact: peek a batch, handle it, journal its
+ * signals, then consume it; they are sent with their checkpoint, which
+ * comes due here too (docs/RELIABILITY.md). Returns -1 on a fatal error. */
 int drain_artifacts(struct provider *p)
 {
 	for (;;) {
@@ -129,7 +129,7 @@ int drain_artifacts(struct provider *p)
 		 * load this loop may not return to epoll for long, and every
 		 * batch made meanwhile pushes the frames a restarted association
 		 * lacks further back in the ring (journal.h). */
-		if (resend_if_asked(p) < 0)
+		if (resend_if_asked(p) < 0 || checkpoint_if_due(p) < 0)
 			return -1;
 		int more = peek_batch(p, &odd);
 		if (more < 0 || flush_frames(p) < 0 || consume_peeked(p) < 0)

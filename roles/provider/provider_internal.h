@@ -65,6 +65,7 @@ struct provider {
 	int stop_fd;         /* signalfd: SIGTERM, SIGINT */
 	int timer_fd;
 	bool timer_armed;
+	uint64_t checkpoint_due_ns; /* CLOCK_MONOTONIC when the armed timer fires */
 	uint8_t *frame;      /* receive buffer, one artifact */
 	size_t frame_cap;
 	uint64_t initiated;
@@ -99,9 +100,9 @@ struct provider {
 int provider_watch(struct provider *p, int fd, uint64_t tag);
 
 /* artifacts.c: the artifact channel. */
-/* Reads every queued artifact: peek a batch, handle it, journal and send
- * its signals, then consume it (docs/RELIABILITY.md). Returns -1 on a
- * fatal error. */
+/* Reads every queued artifact: peek a batch, handle it, journal its
+ * signals, then consume it; they are sent with their checkpoint
+ * (docs/RELIABILITY.md). Returns -1 on a fatal error. */
 int drain_artifacts(struct provider *p);
 /* Consumes the artifacts handled so far, whose signals are in the journal. */
 int consume_peeked(struct provider *p);
@@ -131,6 +132,8 @@ int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_
 int emit_checkpoint(struct provider *p);
 /* checkpoint_ms passed since the first uncovered signal. */
 int on_checkpoint_timer(struct provider *p);
+/* The same, asked by the clock between batches of the drain loop. */
+int checkpoint_if_due(struct provider *p);
 /* A fresh epoch, opened by a checkpoint at seq 0. */
 int start_epoch(struct provider *p);
 
