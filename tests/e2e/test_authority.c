@@ -755,7 +755,8 @@ static size_t first_to_see_gap(const struct l2b_file *f, size_t b)
 /* A block of a provider's chain only (signals, and the checkpoint that
  * providers send with them), not the first, whose loss the provider's next
  * record or a head sees before any confirmation or incomplete record could
- * miss the stages it held. */
+ * miss the stages it held. With one provider no other provider's record
+ * refers back to the operations the block introduced before that. */
 static size_t signals_block(const struct l2b_file *f)
 {
 	for (size_t b = 1; b + 1 < f->n_blocks; b++) {
@@ -776,6 +777,55 @@ static size_t signals_block(const struct l2b_file *f)
 	}
 	cr_assert_fail("no block of a provider's chain alone in the ledger");
 	return 0;
+}
+
+/* A ledger whose blocks do not depend on timing: one provider, A, its
+ * checkpoint timer out of the way (30 s), so of 40 operations posted at
+ * once its first 64 signals reach the association as one full datagram,
+ * uncovered, in a block of their own, and nothing is confirmed until A's
+ * checkpoint at the stop. */
+static void real_ledger_with_held_signals(struct l2b_file *f)
+{
+	need_root();
+	cr_assert_eq(mpbs_prepare(&m, "A", NULL), 0, "cannot prepare a test directory");
+	cr_assert_eq(topology_insert(m.topology, "provider A", "checkpoint_ms = 30000\n"), 0);
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	for (int i = 0; i < 40; i++) {
+		char body[16];
+		snprintf(body, sizeof(body), "held-%d", i);
+		post(NULL, body);
+	}
+	cr_assert_eq(ledger_wait_count(m.ledger, "signal", 64, 5000 * harness_time_scale()), 64,
+		     "A's first 64 signals are not in the ledger, alone (log: %s)", m.log);
+	sleep_ms(100); /* a head closes the blocks before the stop */
+	stop_cleanly();
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 40);
+	cr_assert_eq(l2b_load(f, m.ledger), 0, "%s is not a whole version 2 segment", m.ledger);
+}
+
+/* A block of a provider's chain deleted: the first record after it that
+ * sees the gap (first_to_see_gap) fails, at its place in the copy. */
+Test(e2e_verify, a_deleted_block_of_signals_fails_where_the_gap_shows, .fini = finish, .timeout = 60)
+{
+	struct l2b_file f;
+	real_ledger_with_held_signals(&f);
+	size_t *order = calloc(f.n_blocks, sizeof(*order));
+	cr_assert_not_null(order);
+	size_t gone = signals_block(&f);
+	size_t n = l2b_order(&f, order, gone);
+	const struct l2b_block *g = &f.blocks[gone];
+	size_t seen = first_to_see_gap(&f, gone);
+	cr_assert_lt(seen, f.n_recs);
+	struct l2b_pos at = pos_of(&f, seen);
+	at.record -= g->records;
+	at.block--;
+	at.offset -= g->len;
+	static const char *const field_of[] = { [L2_HEAD] = "covers", [L2_SIGNALS] = "first_pseq",
+						[L2_CHECKPOINT] = "pseq" };
+	free(expect_fail_at("deleted signals", &f, order, n, false, at, field_of[f.recs[seen].type], "--topology",
+			    m.topology));
+	free(order);
+	l2b_free(&f);
 }
 
 /* A block holding a head alone, with another head after it. */
@@ -852,22 +902,6 @@ Test(e2e_verify, each_edit_fails_where_verify_can_see_it, .fini = finish, .timeo
 		 "\n", f.recs[next_head].number - 1, f.recs[next_head].number - 2);
 	cr_assert_not_null(strstr(out, want), "expected '%s' in: %s", want, out);
 	free(out);
-
-	/* A block of signals deleted: the first record after it that sees the
-	 * gap (first_to_see_gap) fails. */
-	size_t gone = signals_block(&f);
-	n = l2b_order(&f, order, gone);
-	const struct l2b_block *g = &f.blocks[gone];
-	size_t seen = first_to_see_gap(&f, gone);
-	cr_assert_lt(seen, f.n_recs);
-	at = pos_of(&f, seen);
-	at.record -= g->records;
-	at.block--;
-	at.offset -= g->len;
-	static const char *const field_of[] = { [L2_HEAD] = "covers", [L2_SIGNALS] = "first_pseq",
-						[L2_CHECKPOINT] = "pseq" };
-	free(expect_fail_at("deleted signals", &f, order, n, false, at, field_of[f.recs[seen].type], "--topology",
-			    m.topology));
 
 	/* A block and the head block after it swapped: the head comes before
 	 * records it covers. */
