@@ -168,6 +168,20 @@ static size_t count_after_new(const struct scan *s)
 	return s->after_new;
 }
 
+/* The end of the run's log, printed with the failure: the test directory
+ * (and the log in it) is removed when the test ends, and a role that did
+ * not come back says why only there. */
+static void log_tail_of_run_log(size_t bytes)
+{
+	size_t len = 0;
+	char *text = read_file(m.log, &len);
+	if (!text)
+		return;
+	const char *from = len > bytes ? text + len - bytes : text;
+	cr_log_error("the last %zu bytes of %s:\n%s", len > bytes ? bytes : len, m.log, from);
+	free(text);
+}
+
 /* -------------------------------------------------------------- kills */
 
 struct kill {
@@ -368,6 +382,8 @@ Test(e2e_crash, kills_under_load, .init = need_root, .fini = finish, .timeout = 
 
 	if (verified != 0)
 		cr_log_info("kills_under_load: verify said: %s", verify_out ? verify_out : "");
+	if (!every_back)
+		log_tail_of_run_log(4096);
 	cr_assert(every_back, "a killed role did not run again within %d ms (kills %s; log: %s)",
 		  BACK_TIMEOUT_MS * harness_time_scale(), backs, m.log);
 	cr_assert_eq(n_kills, KILLS);
