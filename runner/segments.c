@@ -262,6 +262,12 @@ static int reconcile(struct segments *sg, int live, int next, char *err, size_t 
 	return 0;
 }
 
+bool seg_same_file(const struct stat *st, int fd)
+{
+	struct stat b;
+	return fd >= 0 && fstat(fd, &b) == 0 && st->st_dev == b.st_dev && st->st_ino == b.st_ino;
+}
+
 /* The run's lock on a segment it hands the association (the live one, the
  * spare), on the supervisor's own open: a second run that reaches the file
  * by another name (a hard link) finds it (runner/instance_lock.c). */
@@ -276,6 +282,29 @@ static int lock_segment(int fd, const char *path, char *err, size_t errlen)
 	return -1;
 }
 
+/* A segment the run hands the association, locked: at a restart, the
+ * open the run already holds on that file (live or spare before it) is
+ * kept instead of *fd. Locking a new open there would meet the run's own
+ * lock whenever a role cloned moments before still holds a copy of the
+ * held descriptions (until it closes what it does not keep): a restart of
+ * the association failed that way, and stopped the run. */
+static int hold_locked(struct segments *sg, int *fd, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (fstat(*fd, &st) < 0) {
+		snprintf(err, errlen, "ledger %s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++)
+		if (seg_same_file(&st, sg->held[i])) {
+			close(*fd);
+			*fd = sg->held[i];
+			sg->held[i] = -1;
+			return 0;
+		}
+	return lock_segment(*fd, path, err, errlen);
+}
+
 /* Opens the live segment (created when there is none) and cuts its torn
  * tail; marks it append-only where the filesystem can. */
 static int open_live(struct segments *sg, char *err, size_t errlen)
@@ -284,7 +313,7 @@ static int open_live(struct segments *sg, char *err, size_t errlen)
 	sg->live_fd = open_existing(sg, sg->base, err, errlen);
 	if (sg->live_fd < 0 && errno == ENOENT)
 		sg->live_fd = ledger_file_open(sg->dirfd, sg->base, sg->ledger, true, err, errlen);
-	if (sg->live_fd < 0 || lock_segment(sg->live_fd, sg->ledger, err, errlen) < 0)
+	if (sg->live_fd < 0 || hold_locked(sg, &sg->live_fd, sg->ledger, err, errlen) < 0)
 		return -1;
 	seg_classify(sg->live_fd, &f);
 	if (f.kind == SEG_V1) /* it appeared after the reconcile */
@@ -309,7 +338,7 @@ static int open_spare(struct segments *sg, char *err, size_t errlen)
 		fd = ledger_file_open(sg->dirfd, name, path, true, err, errlen);
 	if (fd < 0)
 		return -1;
-	if (lock_segment(fd, path, err, errlen) < 0) {
+	if (hold_locked(sg, &fd, path, err, errlen) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -357,10 +386,8 @@ static void close_files(struct segments *sg)
 	fs_close(&sg->peer);
 }
 
-int segments_prepare(struct segments *sg, char *err, size_t errlen)
+static int prepare_files(struct segments *sg, char *err, size_t errlen)
 {
-	close_files(sg);
-	*err = '\0';
 	char next_n[NAME_MAX + 1];
 	next_name(sg, next_n, sizeof(next_n));
 	int live = open_existing(sg, sg->base, err, errlen);
@@ -383,14 +410,28 @@ int segments_prepare(struct segments *sg, char *err, size_t errlen)
 		rc = -1, snprintf(err, errlen, "ledger %s: the retention could not read its directory", sg->ledger);
 	if (rc == 0)
 		rc = open_socket(sg, err, errlen);
+	return rc;
+}
+
+int segments_prepare(struct segments *sg, char *err, size_t errlen)
+{
+	/* the run's locked opens stay until the new ones are settled */
+	sg->held[0] = sg->live_fd;
+	sg->held[1] = sg->spare_fd;
+	sg->live_fd = sg->spare_fd = -1;
+	close_files(sg);
+	*err = '\0';
+	int rc = prepare_files(sg, err, errlen);
 	if (rc != 0)
 		close_files(sg);
+	fs_close(&sg->held[0]);
+	fs_close(&sg->held[1]);
 	return rc;
 }
 
 void segments_init(struct segments *sg)
 {
-	*sg = (struct segments){ .dirfd = -1, .live_fd = -1, .spare_fd = -1, .sock = -1, .peer = -1 };
+	*sg = (struct segments){ .dirfd = -1, .live_fd = -1, .spare_fd = -1, .sock = -1, .peer = -1, .held = { -1, -1 } };
 }
 
 int segments_open(struct segments *sg, const char *ledger, uint32_t keep_segments, uint32_t keep_days, char *err,

@@ -27,6 +27,7 @@ struct segments {
 	uint32_t keep_days;       /* 0: keep all */
 	int live_fd;              /* LEDGER, O_RDWR|O_APPEND: the association's ASSOCIATION_FD_LEDGER */
 	int spare_fd;             /* LEDGER.next, or -1 once the association has it and rotated into it */
+	int held[2];              /* during segments_prepare: the run's previous live and spare opens */
 	int sock;                 /* the supervisor's end of the segments socket */
 	int peer;                 /* the association's end, held until the next segments_prepare (as every
 				   * channel end is held: every socket a role holds is one the supervisor made) */

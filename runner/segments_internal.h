@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "segments.h"
 
@@ -29,6 +30,9 @@ void seg_classify(int fd, struct seg_file *f);
  * file), from being the file open at fd; its append-only flag is lifted
  * for the rename and set again. Returns 0, or -1 with err set. */
 int seg_rename(struct segments *sg, int fd, const char *from, const char *to, char *err, size_t errlen);
+
+/* Whether fd (>= 0) is open on the file st describes. */
+bool seg_same_file(const struct stat *st, int fd);
 
 /* The highest number among the sealed segments' names (0: none). */
 int seg_newest_sealed(struct segments *sg, uint32_t *newest, char *err, size_t errlen);

@@ -97,20 +97,14 @@ int seg_newest_sealed(struct segments *sg, uint32_t *newest, char *err, size_t e
 	return 0;
 }
 
-static bool same_file(const struct stat *a, int fd)
-{
-	struct stat b;
-	return fd >= 0 && fstat(fd, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
-}
-
 /* One sealed segment, its flag cleared first. Returns 0, or -1 (logged). */
 static int remove_sealed(struct segments *sg, const struct sealed *s, const char *why)
 {
 	size_t dir_len = (size_t)(sg->base - sg->ledger);
 	int fd = openat(sg->dirfd, s->name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || same_file(&st, sg->live_fd) ||
-	    same_file(&st, sg->spare_fd)) {
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || seg_same_file(&st, sg->live_fd) ||
+	    seg_same_file(&st, sg->spare_fd)) {
 		log_event(LOG_SEV_WARNING, "segment-kept", "ledger: %.*s%s not removed (%s): %s", (int)dir_len, sg->ledger,
 			  s->name, why, fd < 0 ? strerror(errno) : "not a sealed segment's file");
 		if (fd >= 0)

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -252,6 +254,39 @@ Test(unit_segments, x4_a_missing_live_segment_after_sealed_ones_is_refused)
 /* ------------------------------------------------------------ rotation */
 
 /* The association's side: the spare it is sent. */
+/* An association restarted while a role cloned moments before still holds
+ * copies of the run's open live segment and spare (until it closes what it
+ * does not keep): the restart keeps the run's own locked opens instead of
+ * locking new opens of the same files, which would meet the run's own
+ * lock, and the lock still keeps another run out. */
+Test(unit_segments, a_restart_keeps_its_locks_while_a_fresh_clone_holds_copies)
+{
+	open_ok(0, 0);
+	ino_t live = ino_of("ledger"), spare = ino_of("ledger.next");
+	pid_t clone_like = fork();
+	cr_assert_geq(clone_like, 0);
+	if (clone_like == 0) {
+		pause(); /* holds every descriptor the supervisor had */
+		_exit(0);
+	}
+	char err[1024] = "";
+	int rc = segments_prepare(&sg, err, sizeof(err));
+	kill(clone_like, SIGKILL);
+	waitpid(clone_like, NULL, 0);
+	cr_assert_eq(rc, 0, "the restart failed: %s", err);
+	struct stat st;
+	cr_assert_eq(fstat(sg.live_fd, &st), 0);
+	cr_assert_eq(st.st_ino, live, "the live segment is another file");
+	cr_assert_eq(fstat(sg.spare_fd, &st), 0);
+	cr_assert_eq(st.st_ino, spare, "the spare is another file");
+	int other = open(ledger, O_RDWR | O_APPEND | O_CLOEXEC);
+	cr_assert_geq(other, 0);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	cr_assert_eq(fcntl(other, F_OFD_SETLK, &fl), -1, "another run could lock the live segment");
+	cr_assert(errno == EAGAIN || errno == EACCES, "F_OFD_SETLK: %s", strerror(errno));
+	close(other);
+}
+
 static int take_spare(int peer)
 {
 	char byte = 0;
