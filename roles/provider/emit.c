@@ -168,8 +168,13 @@ int checkpoint_if_due(struct provider *p)
 int on_checkpoint_timer(struct provider *p)
 {
 	uint64_t ticks;
-	if (read(p->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		log_errno("timerfd read");
+	if (read(p->timer_fd, &ticks, sizeof(ticks)) < 0) {
+		if (errno != EAGAIN)
+			log_errno("timerfd read");
+		/* No expiry: checkpoint_if_due served it in the same round and
+		 * the timer was armed again since (which clears the count). */
+		return 0;
+	}
 	p->timer_armed = false;
 	return p->seq != p->covered_seq ? emit_checkpoint(p) : 0;
 }
