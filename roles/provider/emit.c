@@ -153,6 +153,13 @@ int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_
 	return p->timer_armed ? 0 : arm_timer(p);
 }
 
+/* The armed timer has come due: a checkpoint over what is uncovered. */
+static int timer_due(struct provider *p)
+{
+	p->timer_armed = false;
+	return p->seq != p->covered_seq ? emit_checkpoint(p) : 0;
+}
+
 /* The drain loop does not return to epoll while artifacts keep coming, so
  * it asks here, by the clock, whether the timer has come due: a signal
  * waits at most checkpoint_ms for its checkpoint either way. The timer's
@@ -161,8 +168,7 @@ int checkpoint_if_due(struct provider *p)
 {
 	if (!p->timer_armed || clock_ns(CLOCK_MONOTONIC) < p->checkpoint_due_ns)
 		return 0;
-	p->timer_armed = false;
-	return p->seq != p->covered_seq ? emit_checkpoint(p) : 0;
+	return timer_due(p);
 }
 
 int on_checkpoint_timer(struct provider *p)
@@ -175,8 +181,7 @@ int on_checkpoint_timer(struct provider *p)
 		 * the timer was armed again since (which clears the count). */
 		return 0;
 	}
-	p->timer_armed = false;
-	return p->seq != p->covered_seq ? emit_checkpoint(p) : 0;
+	return timer_due(p);
 }
 
 int start_epoch(struct provider *p)
