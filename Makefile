@@ -46,10 +46,11 @@ BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 # under PREFIX, which systemd also reads (/usr/local/lib/systemd/system).
 SYSTEMDUNITDIR ?= $(or $(if $(filter /usr,$(PREFIX)),$(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)),$(PREFIX)/lib/systemd/system)
 
-PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium nettle inih libmicrohttpd jansson libsystemd
+PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium nettle inih jansson libsystemd
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libhttp-parser ships no pkg-config file: its one library by name.
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser
 CRIT_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 

@@ -291,6 +291,18 @@ static enum wire_err artifact_check_header(const uint8_t *buf, size_t len, size_
 	return WIRE_OK;
 }
 
+size_t artifact_frame_len(const uint8_t *buf, size_t len)
+{
+	if (len < ARTIFACT_HDR_LEN)
+		return 0;
+	size_t context_len = get_be16(buf + ART_OFF_CONTEXT_LEN);
+	size_t token_len = get_be16(buf + ART_OFF_TOKEN_LEN);
+	size_t body_len = get_be32(buf + ART_OFF_BODY_LEN);
+	if (context_len > WIRE_CONTEXT_MAX || token_len > WIRE_TOKEN_MAX || body_len > WIRE_BODY_MAX)
+		return 0;
+	return ARTIFACT_HDR_LEN + context_len + token_len + body_len;
+}
+
 enum wire_err artifact_decode(const uint8_t *buf, size_t len, struct artifact *out)
 {
 	size_t total;

@@ -110,6 +110,11 @@ void artifact_header_encode(const struct artifact *a, bool with_body, uint8_t hd
  * field is over its maximum. */
 size_t artifact_encode(const struct artifact *a, bool with_body, uint8_t *buf, size_t cap);
 enum wire_err artifact_decode(const uint8_t *buf, size_t len, struct artifact *out);
+/* An artifact message carries one or more whole frames back to back: the
+ * length the frame at buf declares (header included), for splitting them;
+ * 0 when buf holds less than a header or a declared length is over its
+ * maximum. The frame itself is checked by artifact_decode. */
+size_t artifact_frame_len(const uint8_t *buf, size_t len);
 
 struct signal_frame {
 	char provider[WIRE_PROVIDER_ID_MAX + 1];

@@ -3,6 +3,8 @@
 #include "channels.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,7 +95,11 @@ int listener_open(const struct sockaddr_storage *addr, socklen_t len, const char
 		snprintf(err, errlen, "listen %s: socket: %s", label, strerror(errno));
 		return -1;
 	}
+	/* TCP_NODELAY here: accepted connections inherit it, so the
+	 * intermediary sends each answer at once without a socket option of
+	 * its own (its policy allows none). */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
 	    bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 4096) < 0) {
 		/* a normal user's (--rootless) bind below the unprivileged port range */
 		bool low_port = errno == EACCES && geteuid() != 0;

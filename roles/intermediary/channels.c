@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The intermediary's artifact channels: one artifact per request, written
- * to every provider's channel without waiting, and the wait that holds new
- * requests back while a channel is congested.
+ * to every provider's channel without waiting, a turn's artifacts with one
+ * sendmmsg per provider, and the wait that holds new requests back while a
+ * channel is congested.
  *
  * Backpressure instead of loss: while any artifact channel is more than a
  * quarter full (the kernel's "writable" mark for AF_UNIX sockets), read no
@@ -18,6 +19,7 @@
  * outside the model, docs/CLAIMS.md). */
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -28,54 +30,125 @@
 #include "../../lib/wire.h"
 #include "intermediary_internal.h"
 
-static void forward_one(struct intermediary *im, size_t i, struct msghdr *msg)
+/* A fresh correlation from the pool; each is wiped once taken. */
+static void correlation_draw(struct intermediary *im, uint8_t out[WIRE_CORRELATION_LEN])
 {
-	ssize_t n;
-	do
-		n = sendmsg(im->cfg->artifact_fds[i], msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0) {
-		im->per_provider[i].forwarded++;
-	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		im->per_provider[i].dropped_full++;
-	} else {
-		if (im->per_provider[i].failed++ == 0)
-			log_errno("artifact channel %zu", i);
+	if (im->random_left == 0) {
+		randombytes_buf(im->random_pool, sizeof(im->random_pool));
+		im->random_left = sizeof(im->random_pool);
+	}
+	im->random_left -= WIRE_CORRELATION_LEN;
+	memcpy(out, im->random_pool + im->random_left, WIRE_CORRELATION_LEN);
+	sodium_memzero(im->random_pool + im->random_left, WIRE_CORRELATION_LEN);
+}
+
+void batch_add(struct intermediary *im, struct request *r)
+{
+	if (im->n_batch == BATCH_MAX)
+		batch_flush(im);
+	struct batch_slot *b = &im->batch[im->n_batch++];
+	struct artifact a = {
+		.context = r->ctx, .context_len = r->ctx_len,
+		.token = r->tok, .token_len = r->tok_len,
+		.has_body = true, .body = r->body, .body_len = r->len,
+	};
+	derive_request_repr(r->body, r->len, a.request_repr);
+	derive_binding(a.request_repr, r->ctx, r->ctx_len, a.binding);
+	correlation_draw(im, a.correlation);
+	artifact_header_encode(&a, true, b->hdr_body);
+	artifact_header_encode(&a, false, b->hdr_bare);
+	sodium_memzero(&a, sizeof(a));
+	b->r = r;
+	b->len_bare = ARTIFACT_HDR_LEN + r->ctx_len + r->tok_len;
+	b->len_body = b->len_bare + r->len;
+}
+
+/* The iovecs of slot b's frame for one provider: header, context, token
+ * and (with_body) the body, where the request holds them. */
+static size_t frame_iov(struct batch_slot *b, bool with_body, struct iovec *iov)
+{
+	struct request *r = b->r;
+	iov[0] = (struct iovec){ with_body ? b->hdr_body : b->hdr_bare, ARTIFACT_HDR_LEN };
+	iov[1] = (struct iovec){ r->ctx, r->ctx_len };
+	iov[2] = (struct iovec){ r->tok, r->tok_len };
+	if (!with_body)
+		return 3;
+	iov[3] = (struct iovec){ r->body, r->len };
+	return 4;
+}
+
+/* Packs the batch's frames for one provider into messages of at most cap
+ * bytes; returns how many messages. */
+static size_t pack_messages(struct intermediary *im, bool with_body, size_t cap)
+{
+	size_t n_msgs = 0, n_iov = 0, msg_len = 0;
+	for (size_t k = 0; k < im->n_batch; k++) {
+		struct batch_slot *b = &im->batch[k];
+		size_t len = with_body ? b->len_body : b->len_bare;
+		if (n_msgs == 0 || msg_len + len > cap) {
+			im->msgs[n_msgs] = (struct mmsghdr){ .msg_hdr = { .msg_iov = im->iov + n_iov } };
+			im->msg_frames[n_msgs++] = 0;
+			msg_len = 0;
+		}
+		struct msghdr *m = &im->msgs[n_msgs - 1].msg_hdr;
+		size_t used = frame_iov(b, with_body, im->iov + n_iov);
+		m->msg_iovlen += used;
+		n_iov += used;
+		msg_len += len;
+		im->msg_frames[n_msgs - 1]++;
+	}
+	return n_msgs;
+}
+
+/* How many frames the messages [from, to) carry. */
+static uint64_t frames_in(const struct intermediary *im, size_t from, size_t to)
+{
+	uint64_t n = 0;
+	for (size_t k = from; k < to; k++)
+		n += im->msg_frames[k];
+	return n;
+}
+
+/* One provider's copies of the batch, in as few sendmmsg calls as the
+ * channel takes; what a full channel refuses is dropped and counted. */
+static void flush_to(struct intermediary *im, size_t i)
+{
+	size_t n = pack_messages(im, im->cfg->receive_body[i], ARTIFACT_FRAME_MAX(im->cfg->max_request));
+	size_t off = 0;
+	struct forward_stats *st = &im->per_provider[i];
+	while (off < n) {
+		int sent = sendmmsg(im->cfg->artifact_fds[i], im->msgs + off, (unsigned)(n - off),
+				    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent > 0) {
+			st->forwarded += frames_in(im, off, off + (size_t)sent);
+			off += (size_t)sent;
+		} else if (sent < 0 && errno == EINTR) {
+			continue;
+		} else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			st->dropped_full += frames_in(im, off, n);
+			return;
+		} else {
+			if (st->failed == 0)
+				log_errno("artifact channel %zu", i);
+			st->failed += frames_in(im, off, n);
+			return;
+		}
 	}
 }
 
-/* Derives the artifact and writes it to every provider: one header with the
- * body and one without, the body itself never copied. */
-void forward_request(struct intermediary *im, const struct request *r, const char *ctx, size_t ctx_len,
-		     const char *tok, size_t tok_len)
+/* Writes every provider's copy of the batch's artifacts, then lets the
+ * requests go: from here on the role holds nothing of them. */
+void batch_flush(struct intermediary *im)
 {
-	struct artifact a = {
-		.context = ctx, .context_len = ctx_len,
-		.token = tok, .token_len = tok_len,
-		.has_body = true, .body = r->body, .body_len = r->len,
-	};
-	uint8_t hdr_body[ARTIFACT_HDR_LEN], hdr_bare[ARTIFACT_HDR_LEN];
-
-	derive_request_repr(r->body, r->len, a.request_repr);
-	derive_binding(a.request_repr, ctx, ctx_len, a.binding);
-	randombytes_buf(a.correlation, sizeof(a.correlation));
-	artifact_header_encode(&a, true, hdr_body);
-	artifact_header_encode(&a, false, hdr_bare);
-
-	struct iovec iov_body[4] = {
-		{ hdr_body, sizeof(hdr_body) }, { (void *)ctx, ctx_len },
-		{ (void *)tok, tok_len }, { r->body, r->len },
-	};
-	struct iovec iov_bare[3] = {
-		{ hdr_bare, sizeof(hdr_bare) }, { (void *)ctx, ctx_len }, { (void *)tok, tok_len },
-	};
-	for (size_t i = 0; i < im->cfg->n_providers; i++) {
-		struct msghdr msg = { 0 };
-		msg.msg_iov = im->cfg->receive_body[i] ? iov_body : iov_bare;
-		msg.msg_iovlen = im->cfg->receive_body[i] ? 4 : 3;
-		forward_one(im, i, &msg);
+	if (im->n_batch == 0)
+		return;
+	for (size_t i = 0; i < im->cfg->n_providers; i++)
+		flush_to(im, i);
+	for (size_t k = 0; k < im->n_batch; k++) {
+		request_free(im, im->batch[k].r);
+		sodium_memzero(&im->batch[k], sizeof(im->batch[k]));
 	}
-	sodium_memzero(&a, sizeof(a));
+	im->n_batch = 0;
 }
 
 /* The channels still waited for when stall_ms ran out: stuck. */

@@ -3,12 +3,13 @@
 
 #include <stddef.h>
 
-void deadlines_init(struct deadlines *d, uint64_t head_ms, uint64_t body_ms)
+void deadlines_init(struct deadlines *d, uint64_t head_ms, uint64_t body_ms, uint64_t idle_ms)
 {
 	for (int p = 0; p < DEADLINE_PHASES; p++)
 		d->list[p].prev = d->list[p].next = &d->list[p];
 	d->timeout_ms[DEADLINE_HEAD] = head_ms;
 	d->timeout_ms[DEADLINE_BODY] = body_ms;
+	d->timeout_ms[DEADLINE_IDLE] = idle_ms;
 }
 
 bool deadline_armed(const struct deadline *e)
@@ -47,4 +48,15 @@ struct deadline *deadline_pop_expired(struct deadlines *d, uint64_t now_ms)
 		}
 	}
 	return NULL;
+}
+
+uint64_t deadline_next_ms(const struct deadlines *d)
+{
+	uint64_t next = UINT64_MAX;
+	for (int p = 0; p < DEADLINE_PHASES; p++) {
+		const struct deadline *first = d->list[p].next;
+		if (first != &d->list[p] && first->at_ms < next)
+			next = first->at_ms;
+	}
+	return next;
 }

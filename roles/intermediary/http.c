@@ -1,361 +1,356 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
-/* The intermediary's HTTP side, through libmicrohttpd: a constant 204 to
- * every well-formed POST on its path, whose artifact channels.c writes.
- * Everything it learns about a request is gone once the 204 is queued: the
- * body buffer is freed by the completion callback, and nothing it could
- * read back from a provider exists (the artifact channels are write-only at
- * the kernel, docs/ARCHITECTURE.md §2). Per connection it keeps only a
- * read deadline (deadline.h) and whether the peer half-closed. */
-#include <errno.h>
-#include <stdlib.h>
+/* What a request means, through libhttp-parser's callbacks: a well-formed
+ * POST on the path gets the constant 204 and its artifact (request.c,
+ * channels.c); another path 404, another method 405; anything malformed
+ * 400 and a head over HEAD_MAX 431, each then closing the connection.
+ *
+ * The parser frames the message (request line, headers, Content-Length or
+ * chunked body) and refuses what it cannot frame, including a
+ * Content-Length beside Transfer-Encoding and two different lengths. What it
+ * lets through and this file refuses, as RFC 9112 asks of a server: two
+ * Content-Length or two Transfer-Encoding headers (the setup of request
+ * smuggling), HTTP/1.1 without Host, and a header name with a character
+ * outside the token set (a space before the colon). Only the headers the
+ * answer or the artifact depends on are kept (header()); the parser skips
+ * the rest. */
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 
-#include "../../lib/log.h"
-#include "../../lib/wire.h"
 #include "intermediary_internal.h"
 
-#define HDR_CONTEXT "X-Verification-Context"
-#define HDR_TOKEN "X-Provider-Token"
+#define NAME_OVER 0xff /* a header name longer than any we look for */
 
-/* What the intermediary keeps per connection, never per request. */
-struct conn {
-	struct deadline deadline; /* first member: expiry hands it back */
-	int fd;
-	bool peer_done; /* EPOLLRDHUP seen: the peer will send nothing more */
-	bool answered;  /* a response to the current request is queued */
+/* The intermediary of the turn: the parser's callbacks get only the
+ * connection (parser.data). The role has one thread. */
+static struct intermediary *parsing;
+
+static const struct {
+	const char *text;
+	size_t len;
+} answers[ANSWERS] = {
+#define A(s) { s, sizeof(s) - 1 }
+	[ANSWER_CONTINUE] = A("HTTP/1.1 100 Continue\r\n\r\n"),
+	[ANSWER_NO_CONTENT] = A("HTTP/1.1 204 No Content\r\n\r\n"),
+	[ANSWER_NO_CONTENT_KEEP_ALIVE] = A("HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n"),
+	[ANSWER_NOT_FOUND] = A("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+	[ANSWER_NOT_ALLOWED] = A("HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\nContent-Length: 0\r\n\r\n"),
+	[ANSWER_BAD_REQUEST] = A("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+	[ANSWER_HEAD_TOO_LARGE] =
+		A("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+#undef A
 };
 
-/* ----------------------------------------------------------------- requests */
-
-/* Requests come from a small pool, so the steady state allocates nothing
- * per request; a body that outgrew the inline buffer is freed at once. */
-#define REQUEST_POOL_MAX 256
-
-static struct request *request_new(struct intermediary *im)
+const char *answer_text(enum answer a, size_t *len)
 {
-	struct request *r = im->free_requests;
-	if (r) {
-		im->free_requests = r->next_free;
-		im->n_free_requests--;
-	} else if (!(r = malloc(sizeof(*r)))) {
-		return NULL;
-	}
-	r->len = 0;
-	r->cap = REQ_INLINE;
-	r->oversize = false;
-	r->body = r->inline_buf;
-	return r;
+	*len = answers[a].len;
+	return answers[a].text;
 }
 
-static void request_free(struct intermediary *im, struct request *r)
+/* Set by a callback that fails the request: which answer it gets. */
+static enum answer failure;
+
+static int fail(enum answer a)
 {
-	if (r->body != r->inline_buf)
-		free(r->body);
-	if (im->n_free_requests == REQUEST_POOL_MAX) {
-		free(r);
+	failure = a;
+	return -1; /* the parser stops with HPE_CB_* */
+}
+
+/* Counts head bytes; past HEAD_MAX the request gets 431. */
+static bool head_grows(struct conn *cn, size_t n)
+{
+	cn->head_bytes += (uint32_t)(n > HEAD_MAX ? HEAD_MAX + 1 : n);
+	return cn->head_bytes <= HEAD_MAX;
+}
+
+/* The POST being received, made on first need (a context or token header,
+ * or the end of a head that is forwarded). NULL when memory ran out. */
+static struct request *request_of(struct conn *cn)
+{
+	if (!cn->req && (cn->req = request_new(parsing)))
+		parsing->in_flight++;
+	return cn->req;
+}
+
+static void request_drop(struct conn *cn)
+{
+	if (!cn->req)
 		return;
-	}
-	r->next_free = im->free_requests;
-	im->free_requests = r;
-	im->n_free_requests++;
+	request_free(parsing, cn->req);
+	cn->req = NULL;
+	parsing->in_flight--;
 }
 
-void request_pool_free(struct intermediary *im)
+static int on_message_begin(http_parser *p)
 {
-	while (im->free_requests) {
-		struct request *r = im->free_requests;
-		im->free_requests = r->next_free;
-		free(r);
-	}
-	im->n_free_requests = 0;
+	struct conn *cn = p->data;
+	cn->in_head = true;
+	cn->head_bytes = 0;
+	cn->verdict = VERDICT_FORWARD;
+	cn->header = HEADER_OTHER;
+	cn->name_len = 0;
+	cn->name_done = true; /* no header under way yet */
+	cn->expect_len = 0;
+	cn->n_content_length = cn->n_transfer_encoding = 0;
+	cn->has_host = false;
+	cn->url_len = 0;
+	cn->url_other = cn->url_query = false;
+	return 0;
 }
 
-/* Appends a chunk; past max the body is marked oversize and discarded. */
-static void request_append(struct request *r, const char *data, size_t n, size_t max)
+/* The path is compared as it arrives; a query string is not part of it. */
+static int on_url(http_parser *p, const char *at, size_t len)
 {
-	if (r->oversize)
-		return;
-	if (n > max - r->len) {
-		r->oversize = true;
-		return;
-	}
-	if (r->len + n > r->cap) {
-		size_t cap = r->cap;
-		while (cap < r->len + n)
-			cap *= 2;
-		if (cap > max)
-			cap = max;
-		uint8_t *nb = r->body == r->inline_buf ? malloc(cap) : realloc(r->body, cap);
-		if (!nb) {
-			r->oversize = true; /* dropped like an oversize body: still 204 */
-			return;
-		}
-		if (r->body == r->inline_buf)
-			memcpy(nb, r->inline_buf, r->len);
-		r->body = nb;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-}
-
-/* -------------------------------------------------------------- connections */
-
-/* libmicrohttpd reads a connection edge-triggered and takes a short read
- * as "drained", so a FIN that arrived together with the last bytes is seen
- * only at the timeout. The role's own epoll set therefore watches every
- * connection for EPOLLRDHUP (see close_half_closed). */
-static void watch_peer(struct intermediary *im, struct conn *cn)
-{
-	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLET, .data.ptr = cn };
-	if (im->ep >= 0 && epoll_ctl(im->ep, EPOLL_CTL_ADD, cn->fd, &ev) < 0)
-		log_errno("epoll_ctl: watch a connection");
-}
-
-static void peer_done_forget(struct intermediary *im, struct conn *cn)
-{
-	for (size_t i = 0; i < im->n_peer_done; i++)
-		if (im->peer_done[i] == cn) {
-			im->peer_done[i] = im->peer_done[--im->n_peer_done];
-			return;
-		}
-}
-
-void peer_done_note(struct intermediary *im, struct conn *cn)
-{
-	if (!cn->peer_done && im->n_peer_done < PEER_DONE_MAX) {
-		cn->peer_done = true;
-		im->peer_done[im->n_peer_done++] = cn;
-	}
-}
-
-/* After libmicrohttpd has run: a connection whose peer sent its FIN, that
- * owes no answer (between requests, or inside a request not yet complete)
- * and has no unread byte left (a peek reads end-of-stream), can never
- * complete a request; it is shut down so libmicrohttpd closes it now. One
- * whose answer is queued is left until the answer is sent. */
-void close_half_closed(struct intermediary *im)
-{
-	for (size_t i = 0; i < im->n_peer_done;) {
-		struct conn *cn = im->peer_done[i];
-		char byte;
-		if (cn->answered || recv(cn->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) != 0) {
-			i++;
-			continue;
-		}
-		if (shutdown(cn->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
-			log_errno("shutdown of a half-closed connection");
-		im->half_closed++;
-		im->peer_done[i] = im->peer_done[--im->n_peer_done];
-	}
-}
-
-/* Every connection carries its read deadline (deadline.h). */
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-			  enum MHD_ConnectionNotificationCode code)
-{
-	struct intermediary *im = cls;
-	struct conn *cn = *socket_context;
-	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		if (cn) {
-			deadline_disarm(&cn->deadline);
-			peer_done_forget(im, cn);
-		}
-		free(cn);
-		*socket_context = NULL;
-		return;
-	}
-	const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	cn = calloc(1, sizeof(*cn));
-	if (!cn || !fd) {
-		free(cn);
-		return; /* left to the idle timeout alone */
-	}
-	cn->fd = fd->connect_fd;
-	deadline_arm(&im->deadlines, &cn->deadline, DEADLINE_HEAD, clock_mono_ms());
-	*socket_context = cn;
-	watch_peer(im, cn);
-}
-
-static struct conn *conn_of(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	return ci ? ci->socket_context : NULL;
-}
-
-/* A new phase of the connection's current request; HEAD starts the next.
- * Inline: every request calls it twice. */
-static inline void connection_phase(struct intermediary *im, struct MHD_Connection *c, enum deadline_phase phase)
-{
-	struct conn *cn = conn_of(c);
-	if (!cn)
-		return;
-	deadline_arm(&im->deadlines, &cn->deadline, phase, clock_mono_ms());
-	if (phase == DEADLINE_HEAD)
-		cn->answered = false;
-}
-
-static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
-{
-	struct conn *cn = conn_of(c);
-	if (cn)
-		cn->answered = true;
-	return MHD_queue_response(c, status, r);
-}
-
-/* A connection past its deadline is shut down under libmicrohttpd, which
- * then reads end-of-file and closes it through its own path. */
-void cut_connections_late_at(struct intermediary *im, uint64_t now)
-{
-	struct deadline *dl;
-	while ((dl = deadline_pop_expired(&im->deadlines, now))) {
-		struct conn *cn = (struct conn *)dl; /* its first member */
-		im->timed_out++;
-		if (shutdown(cn->fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
-			log_errno("shutdown of a late connection");
-	}
-}
-
-/* ------------------------------------------------------------ the callbacks */
-
-static const char *header_value(struct MHD_Connection *c, const char *name, size_t *len)
-{
-	const char *v = NULL;
-	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, name, strlen(name), &v, len) != MHD_YES) {
-		*len = 0;
-		return "";
-	}
-	return v;
-}
-
-/* The request is complete: forward it unless it must be dropped, then 204. */
-static enum MHD_Result finish_post(struct intermediary *im, struct MHD_Connection *c, struct request *r)
-{
-	size_t ctx_len, tok_len;
-	const char *ctx = header_value(c, HDR_CONTEXT, &ctx_len);
-	const char *tok = header_value(c, HDR_TOKEN, &tok_len);
-
-	im->requests++;
-	if (r->oversize)
-		im->oversize++;
-	else if (ctx_len > WIRE_CONTEXT_MAX || tok_len > WIRE_TOKEN_MAX)
-		im->bad_header++;
+	struct conn *cn = p->data;
+	if (!head_grows(cn, len))
+		return fail(ANSWER_HEAD_TOO_LARGE);
+	if (cn->url_query || cn->url_other)
+		return 0;
+	const char *q = memchr(at, '?', len);
+	size_t part = q ? (size_t)(q - at) : len;
+	const char *path = parsing->cfg->path;
+	size_t path_len = strlen(path);
+	if (part > path_len - cn->url_len || memcmp(path + cn->url_len, at, part) != 0)
+		cn->url_other = true;
 	else
-		forward_request(im, r, ctx, ctx_len, tok, tok_len);
-	return answer(c, MHD_HTTP_NO_CONTENT, im->no_content);
+		cn->url_len += (uint16_t)part;
+	cn->url_query = q != NULL;
+	return 0;
 }
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static bool is_tchar(unsigned char c)
 {
-	unsigned *n = cls;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-		n[0]++;
-	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-		n[1]++;
-	return MHD_YES;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* Two Content-Length headers, or one beside Transfer-Encoding, frame the
- * body two ways: the setup of request smuggling. RFC 9112 §6.3 makes it a
- * 400, which libmicrohttpd's strict mode does not do by itself. */
-static bool framing_ambiguous(struct MHD_Connection *c)
+/* The header whose value just ended is complete. */
+static void header_end(struct conn *cn)
 {
-	unsigned n[2] = { 0, 0 };
-	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, n);
-	return n[0] > 1 || n[1] > 1 || (n[0] && n[1]);
+	if ((cn->header == HEADER_CONTEXT || cn->header == HEADER_TOKEN) && cn->req)
+		request_header_end(cn->req, cn->header);
+	cn->header = HEADER_OTHER;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-				  const char *version, const char *upload_data, size_t *upload_size,
-				  void **req_cls)
+static int on_header_field(http_parser *p, const char *at, size_t len)
 {
-	struct intermediary *im = cls;
-	struct request *r = *req_cls;
-
-	if (!r) {
-		connection_phase(im, c, DEADLINE_BODY); /* the head is complete */
-		if (strcmp(url, im->cfg->path) != 0)
-			return answer(c, MHD_HTTP_NOT_FOUND, im->not_found);
-		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-			return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, im->not_allowed);
-		if (framing_ambiguous(c))
-			return answer(c, MHD_HTTP_BAD_REQUEST, im->bad_request);
-		r = request_new(im);
-		if (!r)
-			return MHD_NO; /* MHD closes the connection */
-		*req_cls = r;
-		im->in_flight++;
-		return MHD_YES;
+	struct conn *cn = p->data;
+	if (cn->name_done) { /* a new header: the previous one's value is complete */
+		header_end(cn);
+		cn->name_done = false;
+		cn->name_len = 0;
+		if (!head_grows(cn, 4)) /* ": " and CRLF */
+			return fail(ANSWER_HEAD_TOO_LARGE);
 	}
-	if (*upload_size > 0) {
-		request_append(r, upload_data, *upload_size, im->cfg->max_request);
-		*upload_size = 0;
-		return MHD_YES;
+	if (!head_grows(cn, len))
+		return fail(ANSWER_HEAD_TOO_LARGE);
+	for (size_t i = 0; i < len; i++) {
+		if (!is_tchar((unsigned char)at[i]))
+			return fail(ANSWER_BAD_REQUEST);
+		if (cn->name_len < sizeof(cn->name))
+			cn->name[cn->name_len++] = (char)(at[i] | 0x20); /* ASCII lowercase for letters */
+		else
+			cn->name_len = NAME_OVER;
 	}
-	return finish_post(im, c, r);
+	return 0;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
+static enum header header_named(const char *name, size_t len)
 {
-	struct intermediary *im = cls;
-	connection_phase(im, c, DEADLINE_HEAD); /* the next request's head */
-	if (*req_cls) {
-		request_free(im, *req_cls);
-		*req_cls = NULL;
-		im->in_flight--;
+	static const struct {
+		const char *name;
+		enum header h;
+	} known[] = {
+		{ "host", HEADER_HOST },
+		{ "expect", HEADER_EXPECT },
+		{ "content-length", HEADER_CONTENT_LENGTH },
+		{ "transfer-encoding", HEADER_TRANSFER_ENCODING },
+		{ "x-verification-context", HEADER_CONTEXT },
+		{ "x-provider-token", HEADER_TOKEN },
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i].name) == len && memcmp(known[i].name, name, len) == 0)
+			return known[i].h;
+	return HEADER_OTHER;
+}
+
+/* The first part of a header's value: which header it is, and what its
+ * presence means. */
+static int header_begin(struct conn *cn)
+{
+	cn->name_done = true;
+	cn->header = cn->name_len == NAME_OVER ? HEADER_OTHER : header_named(cn->name, cn->name_len);
+	switch (cn->header) {
+	case HEADER_HOST:
+		cn->has_host = true;
+		break;
+	case HEADER_CONTENT_LENGTH:
+		cn->n_content_length++;
+		break;
+	case HEADER_TRANSFER_ENCODING:
+		cn->n_transfer_encoding++;
+		break;
+	case HEADER_CONTEXT:
+	case HEADER_TOKEN:
+		if (!request_of(cn))
+			return fail(ANSWER_BAD_REQUEST); /* out of memory: closed, nothing forwarded */
+		request_header_begin(cn->req, cn->header);
+		break;
+	default:
+		break;
 	}
+	return 0;
 }
 
-/* ------------------------------------------------- responses and the daemon */
-
-bool responses_create(struct intermediary *im)
+static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-	im->no_content = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	im->not_found = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	im->not_allowed = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	im->bad_request = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (!im->no_content || !im->not_found || !im->not_allowed || !im->bad_request)
-		return false;
-	if (MHD_add_response_header(im->bad_request, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
-		return false;
-	return MHD_add_response_header(im->not_allowed, MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST) == MHD_YES;
+	struct conn *cn = p->data;
+	if (!head_grows(cn, len))
+		return fail(ANSWER_HEAD_TOO_LARGE);
+	if (!cn->name_done && header_begin(cn) != 0)
+		return -1;
+	if (cn->header == HEADER_CONTEXT || cn->header == HEADER_TOKEN) {
+		request_header_append(cn->req, cn->header, at, len);
+	} else if (cn->header == HEADER_EXPECT) {
+		if (len > sizeof(cn->expect) - cn->expect_len)
+			cn->expect_len = sizeof(cn->expect); /* longer than 100-continue: not it */
+		else
+			memcpy(cn->expect + cn->expect_len, at, len), cn->expect_len += (uint8_t)len;
+	}
+	return 0;
 }
 
-void responses_destroy(struct intermediary *im)
+static bool expects_continue(const struct conn *cn)
 {
-	if (im->no_content)
-		MHD_destroy_response(im->no_content);
-	if (im->not_found)
-		MHD_destroy_response(im->not_found);
-	if (im->not_allowed)
-		MHD_destroy_response(im->not_allowed);
-	if (im->bad_request)
-		MHD_destroy_response(im->bad_request);
+	size_t len = cn->expect_len;
+	while (len > 0 && (cn->expect[len - 1] == ' ' || cn->expect[len - 1] == '\t'))
+		len--;
+	return len == 12 && strncasecmp(cn->expect, "100-continue", 12) == 0;
 }
 
-struct MHD_Daemon *http_daemon_start(struct intermediary *im)
+static int on_headers_complete(http_parser *p)
 {
-	/* External epoll mode: MHD never starts a thread; this process's one
-	 * loop drives it with MHD_run. */
-	return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, im,
-				MHD_OPTION_LISTEN_SOCKET, im->cfg->listen_fd,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, im,
-				MHD_OPTION_NOTIFY_CONNECTION, on_connection, im,
-				/* Idle clients are closed after timeout_s, slow ones
-				 * (slowloris) at their read deadline (deadline.h); a
-				 * request head must fit the 8 KiB
-				 * per-connection pool (431 otherwise; the largest allowed
-				 * head, token 4 KiB + context, fits). */
-				MHD_OPTION_CONNECTION_TIMEOUT, im->cfg->timeout_s,
-				MHD_OPTION_CONNECTION_LIMIT, im->cfg->max_connections,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, im->cfg->max_connections_per_ip,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)8192,
-				/* Refuse what RFC 7230 calls malformed (HTTP/1.1
-				 * without Host, space before a colon, …) with 400. */
-				MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-				MHD_OPTION_END);
+	struct conn *cn = p->data;
+	if (!cn->name_done && header_begin(cn) != 0) /* a last header with no value bytes */
+		return -1;
+	header_end(cn);
+	cn->in_head = false;
+	bool http11 = p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1);
+	if (http11 && !cn->has_host)
+		return fail(ANSWER_BAD_REQUEST);
+	if (cn->n_content_length > 1 || cn->n_transfer_encoding > 1 ||
+	    (cn->n_content_length && cn->n_transfer_encoding))
+		return fail(ANSWER_BAD_REQUEST);
+	deadline_arm(&parsing->deadlines, &cn->read_deadline, DEADLINE_BODY, clock_mono_ms());
+	if (cn->url_other || cn->url_len != strlen(parsing->cfg->path))
+		cn->verdict = VERDICT_NOT_FOUND;
+	else if (p->method != HTTP_POST)
+		cn->verdict = VERDICT_NOT_ALLOWED;
+	if (cn->verdict != VERDICT_FORWARD) {
+		request_drop(cn);
+		if (expects_continue(cn)) {
+			/* Answered now, without the body the client holds back;
+			 * the connection then closes, as the body may follow or not. */
+			conn_answer(parsing, cn, cn->verdict == VERDICT_NOT_FOUND ? ANSWER_NOT_FOUND : ANSWER_NOT_ALLOWED);
+			cn->close_after = true;
+			http_parser_pause(p, 1);
+		}
+		return 0;
+	}
+	if (!request_of(cn))
+		return fail(ANSWER_BAD_REQUEST);
+	if (http11 && expects_continue(cn))
+		conn_answer(parsing, cn, ANSWER_CONTINUE);
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn *cn = p->data;
+	if (cn->req && cn->verdict == VERDICT_FORWARD)
+		request_append(cn->req, at, len, parsing->cfg->max_request);
+	return 0;
+}
+
+/* A complete POST on the path: its artifact joins the turn's batch (unless
+ * it must be dropped) and its 204 is queued, to be written after the
+ * batch. */
+static enum answer forward(struct conn *cn, bool keep_alive, bool http10)
+{
+	struct request *r = cn->req;
+	cn->req = NULL;
+	parsing->in_flight--;
+	parsing->requests++;
+	if (r->oversize) {
+		parsing->oversize++;
+		request_free(parsing, r);
+	} else if (r->header_over) {
+		parsing->bad_header++;
+		request_free(parsing, r);
+	} else {
+		batch_add(parsing, r);
+	}
+	return keep_alive && http10 ? ANSWER_NO_CONTENT_KEEP_ALIVE : ANSWER_NO_CONTENT;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct conn *cn = p->data;
+	bool keep_alive = http_should_keep_alive(p);
+	bool http10 = p->http_major == 1 && p->http_minor == 0;
+	if (cn->close_after) /* answered at the head; nothing more is read */
+		return 0;
+	if (cn->verdict == VERDICT_FORWARD)
+		conn_answer(parsing, cn, forward(cn, keep_alive, http10));
+	else
+		conn_answer(parsing, cn, cn->verdict == VERDICT_NOT_FOUND ? ANSWER_NOT_FOUND : ANSWER_NOT_ALLOWED);
+	deadline_arm(&parsing->deadlines, &cn->read_deadline, DEADLINE_HEAD, clock_mono_ms());
+	/* An HTTP/1.0 client keeps the connection only for a 204. */
+	if (!keep_alive || (http10 && cn->verdict != VERDICT_FORWARD))
+		cn->close_after = true;
+	if (cn->close_after || cn->owed >= ANSWERS_OWED_MAX || cn->n_runs == ANSWER_RUNS_MAX)
+		http_parser_pause(p, 1);
+	return 0;
+}
+
+static const http_parser_settings settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+void http_conn_init(struct conn *cn)
+{
+	http_parser_init(&cn->parser, HTTP_REQUEST);
+	cn->parser.data = cn;
+}
+
+size_t http_parse(struct intermediary *im, struct conn *cn, const char *data, size_t len)
+{
+	parsing = im;
+	failure = ANSWER_BAD_REQUEST;
+	size_t took = http_parser_execute(&cn->parser, &settings, data, len);
+	enum http_errno e = HTTP_PARSER_ERRNO(&cn->parser);
+	if (e == HPE_PAUSED)
+		return took;
+	if (e != HPE_OK || cn->parser.upgrade) {
+		/* Malformed, or an upgrade this role does not speak: the
+		 * request under way is abandoned, the rest is not HTTP. */
+		request_drop(cn);
+		if (e != HPE_OK)
+			conn_answer(im, cn, e == HPE_HEADER_OVERFLOW ? ANSWER_HEAD_TOO_LARGE : failure);
+		cn->close_after = true;
+		return len;
+	}
+	return took;
+}
+
+void http_abandon(struct intermediary *im, struct conn *cn)
+{
+	parsing = im;
+	request_drop(cn);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
-/* The intermediary: its loop and start-up. One epoll set drives
- * libmicrohttpd (http.c), watches the stop signalfd and every connection's
- * half-close, and after each turn waits while an artifact channel is
- * congested (channels.c). A stop finishes the requests under way. */
+/* The intermediary: its loop and start-up. One epoll set watches the
+ * listener, every connection (conn.c) and the stop signalfd; a turn reads
+ * what is ready, writes the turn's artifacts (channels.c), then the
+ * answers, and waits while an artifact channel is congested. A stop
+ * finishes the requests under way. */
 #include "intermediary.h"
 
 #include <errno.h>
@@ -22,46 +23,57 @@
 #define DRAIN_MS 2000
 
 /* Tags of the role's own event sources in its epoll set; every other event
- * carries a connection's struct deadline (watch_peer). */
-static char TAG_SIGNALS, TAG_HTTP;
+ * carries a connection. */
+static char TAG_SIGNALS, TAG_LISTENER;
 
-#define EVENTS_MAX 64
+#define EVENTS_MAX 256
+/* The longest the loop sleeps: deadlines are looked at in between. */
+#define WAIT_MAX_MS 1000
 
-static int epoll_add(int ep, int fd, void *tag)
+int intermediary_turn(struct intermediary *im, int sfd, int timeout_ms)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
-static int wait_timeout_ms(struct MHD_Daemon *d)
-{
-	MHD_UNSIGNED_LONG_LONG t;
-	if (MHD_get_timeout(d, &t) != MHD_YES)
+	struct epoll_event evs[EVENTS_MAX];
+	int n = epoll_wait(im->ep, evs, EVENTS_MAX, conns_timeout_ms(im, timeout_ms));
+	if (n < 0 && errno != EINTR) {
+		log_errno("epoll_wait");
 		return -1;
-	return t > 1000 ? 1000 : (int)t;
+	}
+	int stop = 0;
+	for (int i = 0; i < n; i++) {
+		void *tag = evs[i].data.ptr;
+		if (tag == &TAG_SIGNALS)
+			stop = stop || role_stop_requested(sfd);
+		else if (tag == &TAG_LISTENER)
+			conns_accept(im);
+		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			conn_read(im, tag);
+		if (tag != &TAG_SIGNALS && tag != &TAG_LISTENER && (evs[i].events & EPOLLOUT))
+			conn_writable(im, tag);
+	}
+	/* The artifacts first, then the answers: no 204 before its artifact. */
+	batch_flush(im);
+	conns_write(im);
+	conns_resume(im);
+	conns_expire(im, clock_mono_ms());
+	wait_for_channels(im);
+	return stop;
 }
 
 /* Stop: accept nothing new, finish the requests under way, then return.
  * Idle keep-alive connections hold no request and are not waited for; a
  * request still unfinished after DRAIN_MS belongs to a slow or hostile
  * client and is abandoned, so a stop stays a clean exit. */
-static int drain(struct intermediary *im, struct MHD_Daemon *d, int ep)
+static int drain(struct intermediary *im, int sfd)
 {
-	MHD_socket lfd = MHD_quiesce_daemon(d);
-	if (lfd != MHD_INVALID_SOCKET)
-		close(lfd); /* our copy; the supervisor keeps the listener */
+	conns_stop_accepting(im);
 	uint64_t t0 = clock_mono_ms();
-	while (im->in_flight > 0) {
+	while (im->in_flight > 0 || im->dirty || im->n_batch) {
 		if (clock_mono_ms() - t0 > DRAIN_MS) {
 			log_info("stop: abandoning %u unfinished requests after %d ms", im->in_flight, DRAIN_MS);
 			return 0;
 		}
-		struct epoll_event ev;
-		if (epoll_wait(ep, &ev, 1, wait_timeout_ms(d)) < 0 && errno != EINTR) {
-			log_errno("epoll_wait");
+		if (intermediary_turn(im, sfd, 100) < 0)
 			return 1;
-		}
-		MHD_run(d);
 	}
 	return 0;
 }
@@ -102,15 +114,8 @@ static int sooner_ms(int a, int b)
 	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
-static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const struct role_seal *seal)
+static int serve(struct intermediary *im, int sfd, const struct role_seal *seal)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0 || !info || epoll_add(ep, info->epoll_fd, &TAG_HTTP) < 0 || epoll_add(ep, sfd, &TAG_SIGNALS) < 0) {
-		log_errno("epoll setup");
-		return 1;
-	}
-	im->ep = ep;
 	if (role_counters_init(&im->counters, im->cfg->status_fd, RC_IM_COUNT) < 0 ||
 	    role_seal_and_report(seal, im->cfg->status_fd) < 0)
 		return 1;
@@ -119,23 +124,11 @@ static int serve(struct intermediary *im, struct MHD_Daemon *d, int sfd, const s
 	(void)role_release_startup_code();
 	int report_in_ms = -1;
 	for (;;) {
-		struct epoll_event evs[EVENTS_MAX];
-		int n = epoll_wait(ep, evs, EVENTS_MAX, sooner_ms(wait_timeout_ms(d), report_in_ms));
-		if (n < 0 && errno != EINTR) {
-			log_errno("epoll_wait");
+		int turn = intermediary_turn(im, sfd, sooner_ms(WAIT_MAX_MS, report_in_ms));
+		if (turn < 0)
 			return 1;
-		}
-		for (int i = 0; i < n; i++) {
-			void *tag = evs[i].data.ptr;
-			if (tag == &TAG_SIGNALS && role_stop_requested(sfd))
-				return drain(im, d, ep);
-			if (tag != &TAG_SIGNALS && tag != &TAG_HTTP)
-				peer_done_note(im, tag);
-		}
-		MHD_run(d);
-		close_half_closed(im);
-		cut_connections_late_at(im, clock_mono_ms());
-		wait_for_channels(im);
+		if (turn > 0)
+			return drain(im, sfd);
 		report_in_ms = report_counters_now(im, false);
 	}
 }
@@ -153,42 +146,74 @@ static void report_counters(const struct intermediary *im)
 		 v[RC_IM_artifacts_failed], v[RC_IM_stalls]);
 }
 
+/* Everything the loop needs, made before the seal: after it the role can
+ * allocate, but not create an epoll set or a signalfd. */
+bool intermediary_open(struct intermediary *im, const struct intermediary_config *cfg, int sfd)
+{
+	*im = (struct intermediary){ .cfg = cfg, .ep = -1 };
+	deadlines_init(&im->deadlines, (uint64_t)cfg->header_timeout_s * 1000, (uint64_t)cfg->body_timeout_s * 1000,
+		       (uint64_t)cfg->timeout_s * 1000);
+	im->per_provider = calloc(cfg->n_providers, sizeof(*im->per_provider));
+	/* one per provider, then the stop signalfd (wait_for_channels) */
+	im->channels = calloc(cfg->n_providers + 1, sizeof(*im->channels));
+	im->wait_fds = calloc(cfg->n_providers + 1, sizeof(*im->wait_fds));
+	im->blocking = calloc(cfg->n_providers, sizeof(*im->blocking));
+	im->batch = calloc(BATCH_MAX, sizeof(*im->batch));
+	im->msgs = calloc(BATCH_MAX, sizeof(*im->msgs));
+	im->iov = calloc(4 * BATCH_MAX, sizeof(*im->iov));
+	im->msg_frames = calloc(BATCH_MAX, sizeof(*im->msg_frames));
+	if (!im->per_provider || !im->channels || !im->wait_fds || !im->blocking || !im->batch || !im->msgs ||
+	    !im->iov || !im->msg_frames ||
+	    sodium_init() < 0) {
+		log_error("cannot initialise: out of memory");
+		return false;
+	}
+	for (size_t i = 0; i < cfg->n_providers; i++)
+		im->channels[i] = (struct pollfd){ .fd = cfg->artifact_fds[i], .events = POLLOUT };
+	im->channels[cfg->n_providers] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	im->ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &TAG_SIGNALS };
+	if (im->ep < 0 || (sfd >= 0 && epoll_ctl(im->ep, EPOLL_CTL_ADD, sfd, &ev) < 0)) {
+		log_errno("epoll setup");
+		return false;
+	}
+	return conns_init(im, &TAG_LISTENER);
+}
+
+void intermediary_close(struct intermediary *im)
+{
+	batch_flush(im);
+	conns_free(im);
+	request_pool_free(im);
+	if (im->ep >= 0 && close(im->ep) < 0)
+		log_errno("close of the epoll set");
+	im->ep = -1;
+	free(im->per_provider);
+	free(im->channels);
+	free(im->wait_fds);
+	free(im->blocking);
+	free(im->batch);
+	sodium_memzero(im->random_pool, sizeof(im->random_pool));
+	free(im->msgs);
+	free(im->iov);
+	free(im->msg_frames);
+}
+
 int intermediary_main(const struct intermediary_config *cfg, const struct role_seal *seal)
 {
-	struct intermediary im = { .cfg = cfg, .ep = -1 };
+	struct intermediary im;
 	int status = 1;
-	deadlines_init(&im.deadlines, (uint64_t)cfg->header_timeout_s * 1000, (uint64_t)cfg->body_timeout_s * 1000);
 	int sfd = role_stop_signalfd();
-	im.per_provider = calloc(cfg->n_providers, sizeof(*im.per_provider));
-	/* one per provider, then the stop signalfd (wait_for_channels) */
-	im.channels = calloc(cfg->n_providers + 1, sizeof(*im.channels));
-	for (size_t i = 0; im.channels && i < cfg->n_providers; i++)
-		im.channels[i] = (struct pollfd){ .fd = cfg->artifact_fds[i], .events = POLLOUT };
-	if (im.channels)
-		im.channels[cfg->n_providers] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	im.wait_fds = calloc(cfg->n_providers + 1, sizeof(*im.wait_fds));
-	im.blocking = calloc(cfg->n_providers, sizeof(*im.blocking));
-	if (sfd < 0 || !im.per_provider || !im.channels || !im.wait_fds || !im.blocking || sodium_init() < 0 ||
-	    !responses_create(&im)) {
-		log_error("cannot initialise");
-		goto out;
+	if (sfd < 0) {
+		log_error("cannot initialise: no stop signalfd");
+		return 1;
 	}
-	struct MHD_Daemon *d = http_daemon_start(&im);
-	if (!d) {
-		log_error("cannot start the HTTP server on the inherited listener");
-		goto out;
+	if (intermediary_open(&im, cfg, sfd)) {
+		status = serve(&im, sfd, seal);
+		if (im.counters.n)
+			report_counters_now(&im, true);
+		report_counters(&im);
 	}
-	status = serve(&im, d, sfd, seal);
-	MHD_stop_daemon(d);
-	if (im.counters.n)
-		report_counters_now(&im, true);
-	report_counters(&im);
-out:
-	responses_destroy(&im);
-	request_pool_free(&im);
-	free(im.per_provider);
-	free(im.channels);
-	free(im.wait_fds);
-	free(im.blocking);
+	intermediary_close(&im);
 	return status;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
-/* The provider's artifact channel: artifacts are peeked in batches, each
- * decided (decide.h) and initiated, and consumed only once the batch's
- * signals are in the journal, so a kill never loses an artifact that no
- * signal accounts for (docs/RELIABILITY.md). */
+/* The provider's artifact channel: messages of artifacts are peeked in
+ * batches, each artifact decided (decide.h) and initiated, and the
+ * messages consumed only once the batch's signals are in the journal, so a
+ * kill never loses an artifact that no signal accounts for
+ * (docs/RELIABILITY.md). */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -47,6 +48,23 @@ static int handle_frame(struct provider *p, const uint8_t *buf, size_t len)
 	if (before)
 		return initiate(p, &a, op, before);
 	return decide(&p->decider, &a) >= 0 ? 0 : initiate(p, &a, op, 0);
+}
+
+/* An artifact message carries one or more whole frames back to back
+ * (docs/PROTOCOL.md): each is handled in turn. Bytes that are not a whole
+ * frame end the message as one malformed frame. */
+static int handle_message(struct provider *p, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		size_t frame = artifact_frame_len(buf + off, len - off);
+		if (frame == 0 || frame > len - off)
+			frame = len - off; /* artifact_decode refuses it and it is counted */
+		if (handle_frame(p, buf + off, frame) < 0)
+			return -1;
+		off += frame;
+	}
+	return 0;
 }
 
 /* Consumes the artifacts handled so far, whose signals a flush already put
@@ -100,7 +118,7 @@ static int peek_batch(struct provider *p, bool *odd)
 			return 0;
 		}
 		p->peek_len[p->peeked++] = (size_t)n;
-		if (handle_frame(p, p->frame, (size_t)n) < 0)
+		if (handle_message(p, p->frame, (size_t)n) < 0)
 			return -1;
 	}
 	return 1;

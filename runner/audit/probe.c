@@ -213,12 +213,13 @@ const struct probe_def probe_table[] = {
 	       EPIPE, MECH_CHANNEL, CLAIM(2), .arg = PROVIDER_FD_ARTIFACT),
 	REFUSE("chan.provider-reads-signal", PV, "recvfrom(4 = signal writer end, MSG_DONTWAIT) = 0 (EOF)", act_recv,
 	       0, MECH_CHANNEL, CLAIM(6), .arg = PROVIDER_FD_SIGNAL),
-	REFUSE("chan.intermediary-reads-artifact", IM, "recvfrom(4 = artifact writer end, MSG_DONTWAIT) = 0 (EOF)",
-	       act_recv, 0, MECH_CHANNEL, CLAIM(2), .arg = INTERMEDIARY_FD_ARTIFACT(0)),
+	REFUSE("chan.intermediary-reads-artifact", IM, "read(4 = artifact writer end) = 0 (EOF)",
+	       act_read_eof, 0, MECH_CHANNEL, CLAIM(2), .arg = INTERMEDIARY_FD_ARTIFACT(0)),
 	/* On a kernel without SO_PASSRIGHTS the audit expects 0 and the
 	 * receiver's discarding of the fd instead (MECH_KERNEL_SCM). */
 	REFUSE("chan.intermediary-scm-rights", IM,
-	       "sendmsg(4 = artifact writer end, \"x\", SCM_RIGHTS {0}): refused; nothing reaches the reader (host row)",
+	       "sendmmsg(4 = artifact writer end, [{\"x\", SCM_RIGHTS {0}}], 1): refused; nothing reaches the reader "
+	       "(host row)",
 	       act_send_fd, EPERM, MECH_PASSRIGHTS, CLAIM(3), .arg = INTERMEDIARY_FD_ARTIFACT(0), .passes_fd = true),
 	DENY("chan.association-writes-signal", AS, "sendto(4 = signal reader end, \"x\", MSG_NOSIGNAL)", act_send,
 	     CLAIM(7), .arg = ASSOCIATION_FD_SIGNAL(0)),

@@ -42,6 +42,7 @@ int act_connect_abstract(const struct probe_def *d, const struct probe_env *e);
 int act_send(const struct probe_def *d, const struct probe_env *e);
 int act_send_fd(const struct probe_def *d, const struct probe_env *e);
 int act_recv(const struct probe_def *d, const struct probe_env *e);
+int act_read_eof(const struct probe_def *d, const struct probe_env *e);
 
 /* probe_files.c: files and programs. target_path resolves a row's path
  * ("@other_key", "@ledger", ... or a literal path; buf holds a built one). */

@@ -7,6 +7,7 @@
 #include "probe_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -62,14 +63,16 @@ int act_send_fd(const struct probe_def *d, const struct probe_env *e)
 	int passed = 0;
 	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
 	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+					   .msg_controllen = sizeof(ctl.buf) } };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mm.msg_hdr);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &passed, sizeof(int));
-	return errno_or_zero(syscall(SYS_sendmsg, d->arg, &m, MSG_NOSIGNAL | MSG_DONTWAIT));
+	/* sendmmsg: the call the intermediary writes its artifacts with */
+	long n = syscall(SYS_sendmmsg, d->arg, &mm, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return n < 0 ? errno : n == 1 ? 0 : PROBE_EXIT_DATA;
 }
 
 /* 0 = end of file at once: the peer can never send (a two-way channel
@@ -78,5 +81,20 @@ int act_recv(const struct probe_def *d, const struct probe_env *e)
 {
 	char buf[64];
 	long n = syscall(SYS_recvfrom, d->arg, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
+	return n < 0 ? errno : n > 0 ? PROBE_EXIT_DATA : 0;
+}
+
+/* The same with read(2), for a role that reads with nothing else; read
+ * has no MSG_DONTWAIT, so an fd with nothing to read (a two-way channel)
+ * answers EAGAIN from poll instead of blocking the probe. */
+int act_read_eof(const struct probe_def *d, const struct probe_env *e)
+{
+	char buf[64];
+	struct pollfd p = { .fd = (int)d->arg, .events = POLLIN };
+	if (poll(&p, 1, 0) < 0)
+		return errno;
+	if (!(p.revents & (POLLIN | POLLHUP | POLLRDHUP | POLLERR)))
+		return EAGAIN;
+	long n = syscall(SYS_read, d->arg, buf, sizeof(buf));
 	return n < 0 ? errno : n > 0 ? PROBE_EXIT_DATA : 0;
 }

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer target: the bytes a requester sends, through the intermediary's
- * real HTTP handling (libmicrohttpd and the callbacks of
- * roles/intermediary/http.c, set up through intermediary_internal.h) on a
- * loopback TCP connection. Every artifact it writes to the provider
- * channels must decode, carry the request_repr and binding derived from its
- * own body and context, and go to both providers; once the client is gone no
- * request may be left in flight. ASan and UBSan watch the rest. */
+ * real connection handling and HTTP parsing (conn.c, http.c with
+ * libhttp-parser, channels.c, set up through intermediary_internal.h and
+ * driven by intermediary_turn, the role's own loop turn) on a loopback TCP
+ * connection. Every artifact it writes to the provider channels must
+ * decode, carry the request_repr and binding derived from its own body and
+ * context, and go to both providers; the client must receive nothing but
+ * the fixed answers, and never a 204 before the artifact of its request is
+ * in the channels; once the client is gone no connection and no request may
+ * be left. ASan and UBSan watch the rest. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +22,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
 #include <sodium.h>
 
 #include "../../lib/derive.h"
@@ -34,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct intermediary im = { .ep = -1 };
 static struct intermediary_config cfg;
-static struct MHD_Daemon *http_daemon;
+static bool ready;
 static int provider_ends[PROVIDERS];
 static struct sockaddr_in server;
 static size_t artifacts_checked;
@@ -69,7 +71,8 @@ static void report(void)
 		artifacts_checked);
 }
 
-/* The intermediary as intermediary_main sets it up, minus the role loop. */
+/* The intermediary as intermediary_main sets it up, minus the seal and the
+ * stop signalfd. */
 static void setup(void)
 {
 	static int artifact_fds[PROVIDERS];
@@ -83,21 +86,21 @@ static void setup(void)
 	}
 	cfg = (struct intermediary_config){ .n_providers = PROVIDERS, .artifact_fds = artifact_fds,
 					    .receive_body = receive_body, .path = "/nuvl", .max_request = 4096,
-					    .max_connections = 64, .timeout_s = 5, .header_timeout_s = 5,
-					    .body_timeout_s = 5, .status_fd = -1 };
+					    .max_connections = 64, .max_connections_per_ip = 8, .timeout_s = 5,
+					    .header_timeout_s = 5, .body_timeout_s = 5, .stall_ms = 100,
+					    .status_fd = -1 };
 	listener_open(&cfg.listen_fd);
-	im.cfg = &cfg;
-	deadlines_init(&im.deadlines, 5000, 5000);
-	im.per_provider = calloc(PROVIDERS, sizeof(*im.per_provider));
-	im.channels = calloc(PROVIDERS, sizeof(*im.channels));
-	if (!im.per_provider || !im.channels || sodium_init() < 0 || !responses_create(&im))
-		die("intermediary setup");
-	for (int i = 0; i < PROVIDERS; i++)
-		im.channels[i] = (struct pollfd){ .fd = artifact_fds[i], .events = POLLOUT };
-	http_daemon = http_daemon_start(&im);
-	if (!http_daemon)
-		die("http_daemon_start");
+	if (!intermediary_open(&im, &cfg, -1))
+		die("intermediary_open");
+	ready = true;
 	atexit(report);
+}
+
+/* One turn of the role's loop, without waiting. */
+static void turn(void)
+{
+	if (intermediary_turn(&im, -1, 0) < 0)
+		violated("a loop turn failed");
 }
 
 /* Checks one artifact as a provider would receive it. */
@@ -117,42 +120,77 @@ static void check_artifact(const uint8_t *frame, size_t len, bool with_body)
 		violated("binding is not derived from request_repr and context");
 }
 
-/* Reads what each provider got; both must get the same number of frames. */
-static void check_channels(void)
+/* Reads what each provider got; both must get the same number of frames.
+ * Returns how many. */
+static size_t check_channels(void)
 {
-	static uint8_t frame[ARTIFACT_HDR_LEN + WIRE_CONTEXT_MAX + WIRE_TOKEN_MAX + WIRE_BODY_MAX];
+	static uint8_t frame[ARTIFACT_FRAME_MAX(WIRE_BODY_MAX)];
 	size_t count[PROVIDERS] = { 0 };
 	for (int i = 0; i < PROVIDERS; i++) {
 		ssize_t n;
 		while ((n = recv(provider_ends[i], frame, sizeof(frame), MSG_DONTWAIT)) > 0) {
-			check_artifact(frame, (size_t)n, i == 0);
-			count[i]++;
-			artifacts_checked++;
+			/* one message: whole frames back to back */
+			for (size_t off = 0, len; off < (size_t)n; off += len) {
+				len = artifact_frame_len(frame + off, (size_t)n - off);
+				if (len == 0 || len > (size_t)n - off)
+					violated("an artifact message does not split into whole frames");
+				check_artifact(frame + off, len, i == 0);
+				count[i]++;
+				artifacts_checked++;
+			}
 		}
 	}
 	if (count[0] != count[1])
 		violated("the two providers got different numbers of artifacts");
+	return count[0];
 }
 
-static bool client_drained(int fd)
+/* What the client received, matched against the fixed answers as it
+ * arrives; counts the 204s. */
+struct received {
+	char pending[256]; /* the start of an answer not yet whole */
+	size_t len;
+	size_t no_content;
+};
+
+static void receive(struct received *rx, const char *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (rx->len == sizeof(rx->pending))
+			violated("the client received bytes that are no fixed answer");
+		rx->pending[rx->len++] = data[i];
+		bool prefix = false;
+		for (int a = 0; a < ANSWERS; a++) {
+			size_t alen;
+			const char *text = answer_text((enum answer)a, &alen);
+			if (rx->len <= alen && memcmp(text, rx->pending, rx->len) == 0) {
+				prefix = true;
+				if (rx->len == alen) {
+					rx->no_content += a == ANSWER_NO_CONTENT || a == ANSWER_NO_CONTENT_KEEP_ALIVE;
+					rx->len = 0;
+				}
+				break;
+			}
+		}
+		if (!prefix)
+			violated("the client received bytes that are no fixed answer");
+	}
+}
+
+/* Reads what the server sent; true once it closed the connection. */
+static bool client_drained(int fd, struct received *rx)
 {
 	char sink[4096];
 	ssize_t n;
 	while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
-		;
+		receive(rx, sink, (size_t)n);
 	return n == 0 || (n < 0 && errno != EAGAIN);
-}
-
-static unsigned connections_open(void)
-{
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(http_daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-	return info ? info->num_connections : 0;
 }
 
 /* libFuzzer's -timeout timer sends SIGALRM without SA_RESTART, so a
  * blocking connect can return EINTR while the handshake goes on (CI saw
  * it once in 22,000 inputs). The attempt then finishes on its own; the
- * daemon runs meanwhile, as it is the one that accepts. */
+ * loop turns meanwhile, as it is the one that accepts. */
 static int client_connect(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -175,14 +213,28 @@ static int client_connect(void)
 			}
 			return fd;
 		}
-		MHD_run(http_daemon);
+		turn();
 	}
 	die("connect after EINTR: no handshake");
 }
 
+/* The 204s the client has must not outrun the artifacts in the channels:
+ * every 204 is of a request forwarded (its artifact written first) or
+ * dropped (oversize body, context or token over its maximum). */
+static void check_order(const struct received *rx, size_t artifacts, uint64_t dropped)
+{
+	if (rx->no_content > artifacts + dropped)
+		violated("a 204 reached the client before its artifact was written");
+}
+
+static uint64_t dropped_now(void)
+{
+	return im.oversize + im.bad_header;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!http_daemon)
+	if (!ready)
 		setup();
 	if (size > INPUT_MAX)
 		return 0;
@@ -191,33 +243,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	if (size && send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)size)
 		die("send");
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	/* Until the server ends the connection or the runs are used up. No
-	 * half-close first: libmicrohttpd alone may see a FIN that arrived with
-	 * the data only at its timeout (the role's EPOLLRDHUP watch, which
-	 * covers that, is not run here); the close below comes apart from the
-	 * data and is seen at once. */
-	for (int run = 0; run < RUNS_MAX && !client_drained(fd); run++) {
-		MHD_run(http_daemon);
-		check_channels();
+	struct received rx = { .len = 0 };
+	size_t artifacts = 0;
+	uint64_t dropped0 = dropped_now();
+	/* Until the server ends the connection or the runs are used up, the
+	 * client reading its answers after every turn. Then the client
+	 * half-closes, which the server must see at once, and closes. */
+	for (int run = 0, quiet = 0; run < RUNS_MAX && quiet < 4 && !client_drained(fd, &rx); run++) {
+		size_t before = rx.no_content + rx.len + artifacts;
+		turn();
+		artifacts += check_channels();
+		check_order(&rx, artifacts, dropped_now() - dropped0);
+		quiet = before == rx.no_content + rx.len + artifacts && !im.dirty && !im.resume ? quiet + 1 : 0;
+	}
+	if (shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
+		die("shutdown");
+	for (int run = 0; run < RUNS_MAX && !client_drained(fd, &rx); run++) {
+		turn();
+		artifacts += check_channels();
+		check_order(&rx, artifacts, dropped_now() - dropped0);
 	}
 	close(fd);
-	for (int run = 0; run < RUNS_MAX && (connections_open() > 0 || im.in_flight > 0); run++)
-		MHD_run(http_daemon);
-	/* A request whose body never completes is left to the role's read
-	 * deadline (body_timeout): libmicrohttpd may not see the client's close
-	 * before it. The harness cannot wait seconds per input, so every armed
-	 * deadline expires now, through the role's own cut; then nothing may
-	 * be left. */
-	if (connections_open() > 0 || im.in_flight > 0) {
-		cut_connections_late_at(&im, UINT64_MAX);
-		for (int run = 0; run < RUNS_MAX && (connections_open() > 0 || im.in_flight > 0); run++)
-			MHD_run(http_daemon);
+	for (int run = 0; run < RUNS_MAX && (im.n_conns > 0 || im.in_flight > 0); run++)
+		turn();
+	/* A connection still open here owes nothing and waits for a deadline
+	 * (a lingering close whose peer is gone reads its end at once, so
+	 * none should); every armed deadline expires now, through the role's
+	 * own cut, and then nothing may be left. */
+	if (im.n_conns > 0 || im.in_flight > 0) {
+		conns_expire(&im, UINT64_MAX);
+		for (int run = 0; run < RUNS_MAX && (im.n_conns > 0 || im.in_flight > 0); run++)
+			turn();
 	}
-	check_channels();
+	artifacts += check_channels();
+	check_order(&rx, artifacts, dropped_now() - dropped0);
 	if (im.in_flight != 0)
 		violated("a request is still in flight after the client left");
-	if (connections_open() != 0)
+	if (im.n_conns != 0)
 		violated("a connection is still open after the client left");
 	return 0;
 }

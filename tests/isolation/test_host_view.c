@@ -340,14 +340,14 @@ HOST_TEST(every_role_holds_only_the_fds_it_needs)
 			cr_assert_eq(c.timerfd, 1, "%s", who);
 			cr_assert_eq(c.total, 3 + 8, "%s: %zu fds", who, c.total);
 			break;
-		case ROLE_INTERMEDIARY: /* listener + one artifact writer per provider; its loop and MHD's */
+		case ROLE_INTERMEDIARY: /* listener + one artifact writer per provider; its loop */
 			cr_assert_eq(c.eventfd, 0, "%s", who);
 			cr_assert_eq(c.journal, 0, "%s holds a provider's journal", who);
 			cr_assert_eq(c.sockets, 1 + N_PROVIDERS, "%s: %zu sockets", who, c.sockets);
 			cr_assert_eq(c.regular, 0, "%s holds a host file: %s", who, c.regular_path);
-			cr_assert_eq(c.epoll, 2, "%s", who);
+			cr_assert_eq(c.epoll, 1, "%s", who);
 			cr_assert_eq(c.timerfd, 0, "%s", who);
-			cr_assert_eq(c.total, 3 + N_PROVIDERS + 5, "%s: %zu fds", who, c.total);
+			cr_assert_eq(c.total, 3 + N_PROVIDERS + 4, "%s: %zu fds", who, c.total);
 			break;
 		case ROLE_ASSOCIATION: /* the live segment and the spare + one signal reader per provider +
 					* the segments socket; its syncer's eventfd */

@@ -416,9 +416,14 @@ static void act_shutdown_fd5_rdwr(void)
 	syscall(SYS_shutdown, 5L, (long)SHUT_RDWR);
 }
 
-static void act_shutdown_high_fd_rdwr(void)
+static void act_shutdown_fd5_wr(void)
 {
-	syscall(SYS_shutdown, 0x7fffffffL, (long)SHUT_RDWR);
+	syscall(SYS_shutdown, 5L, (long)SHUT_WR);
+}
+
+static void act_shutdown_high_fd_wr(void)
+{
+	syscall(SYS_shutdown, 0x7fffffffL, (long)SHUT_WR);
 }
 
 static void act_sendto_fastopen(void)
@@ -442,6 +447,33 @@ static void act_sendmsg_fastopen(void)
 	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
 	syscall(SYS_sendmsg, 4L, &m, (long)MSG_FASTOPEN);
+}
+
+static void act_sendmsg_plain(void)
+{
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	syscall(SYS_sendmsg, 4L, &m, (long)(MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+
+static void act_sendmmsg_fastopen(void)
+{
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct mmsghdr m = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+	syscall(SYS_sendmmsg, 4L, &m, 1L, (long)MSG_FASTOPEN);
+}
+
+static void act_sendmmsg_plain(void)
+{
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct mmsghdr m = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+	syscall(SYS_sendmmsg, 4L, &m, 1L, (long)(MSG_NOSIGNAL | MSG_DONTWAIT));
+}
+
+static void act_recvfrom_plain(void)
+{
+	char b;
+	syscall(SYS_recvfrom, 5L, &b, 1L, (long)MSG_DONTWAIT, NULL, NULL);
 }
 
 static void act_setsockopt_so_level(void)
@@ -530,14 +562,31 @@ Test(iso_seccomp, intermediary_never_shuts_the_listeners_read_side, .timeout = 2
 	assert_trapped(&o, SYS_shutdown);
 }
 
-Test(iso_seccomp, intermediary_shuts_connections_and_writes_anywhere, .timeout = 20)
+/* SHUT_WR on any fd (after a final answer); SHUT_RDWR on none. */
+Test(iso_seccomp, intermediary_shuts_only_the_write_side, .timeout = 20)
 {
 	struct outcome o = run_case("intermediary.policy", true, act_shutdown_fd3_wr);
 	assert_exited_ok(&o);
+	o = run_case("intermediary.policy", true, act_shutdown_fd5_wr);
+	assert_exited_ok(&o);
+	o = run_case("intermediary.policy", true, act_shutdown_high_fd_wr);
+	assert_exited_ok(&o);
 	o = run_case("intermediary.policy", true, act_shutdown_fd5_rdwr);
+	assert_trapped(&o, SYS_shutdown);
+}
+
+/* Artifacts go out with sendmmsg (never MSG_FASTOPEN); sendmsg and every
+ * receiving call but read(2) are gone. */
+Test(iso_seccomp, intermediary_sends_artifacts_with_sendmmsg_alone, .timeout = 20)
+{
+	struct outcome o = run_case("intermediary.policy", true, act_sendmmsg_plain);
 	assert_exited_ok(&o);
-	o = run_case("intermediary.policy", true, act_shutdown_high_fd_rdwr);
-	assert_exited_ok(&o);
+	o = run_case("intermediary.policy", true, act_sendmmsg_fastopen);
+	assert_trapped(&o, SYS_sendmmsg);
+	o = run_case("intermediary.policy", true, act_sendmsg_plain);
+	assert_trapped(&o, SYS_sendmsg);
+	o = run_case("intermediary.policy", true, act_recvfrom_plain);
+	assert_trapped(&o, SYS_recvfrom);
 }
 
 Test(iso_seccomp, no_send_with_fastopen_or_an_address, .timeout = 20)
@@ -554,12 +603,14 @@ Test(iso_seccomp, no_send_with_fastopen_or_an_address, .timeout = 20)
 	assert_exited_ok(&o);
 }
 
-Test(iso_seccomp, socket_options_are_tcp_nodelay_alone, .timeout = 20)
+/* The intermediary sets no socket option (TCP_NODELAY comes with the
+ * listener); no role reads a channel's state. */
+Test(iso_seccomp, no_socket_options, .timeout = 20)
 {
 	struct outcome o = run_case("intermediary.policy", true, act_setsockopt_so_level);
 	assert_trapped(&o, SYS_setsockopt);
 	o = run_case("intermediary.policy", true, act_setsockopt_nodelay);
-	assert_exited_ok(&o);
+	assert_trapped(&o, SYS_setsockopt);
 	const char *const all[] = { "intermediary.policy", "association.policy", "provider.policy",
 				    "provider-exec.policy" };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {

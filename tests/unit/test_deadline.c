@@ -7,12 +7,13 @@
 
 #define HEAD_MS 3000
 #define BODY_MS 5000
+#define IDLE_MS 7000
 
 static struct deadlines d;
 
 static void setup(void)
 {
-	deadlines_init(&d, HEAD_MS, BODY_MS);
+	deadlines_init(&d, HEAD_MS, BODY_MS, IDLE_MS);
 }
 
 TestSuite(unit_deadline, .init = setup);
@@ -85,4 +86,22 @@ Test(unit_deadline, disarmed_entries_never_expire)
 	cr_assert_eq(deadline_pop_expired(&d, HEAD_MS), &a);
 	cr_assert_eq(deadline_pop_expired(&d, HEAD_MS), &c);
 	cr_assert_null(deadline_pop_expired(&d, UINT64_MAX));
+}
+
+Test(unit_deadline, the_next_due_time_is_the_earliest_list_head)
+{
+	struct deadline h = { 0 }, b = { 0 }, i = { 0 };
+	cr_assert_eq(deadline_next_ms(&d), UINT64_MAX, "nothing armed");
+	deadline_arm(&d, &i, DEADLINE_IDLE, 0);
+	cr_assert_eq(deadline_next_ms(&d), IDLE_MS);
+	deadline_arm(&d, &b, DEADLINE_BODY, 100);
+	cr_assert_eq(deadline_next_ms(&d), 100 + BODY_MS);
+	deadline_arm(&d, &h, DEADLINE_HEAD, 200);
+	cr_assert_eq(deadline_next_ms(&d), 200 + HEAD_MS);
+	deadline_disarm(&h);
+	cr_assert_eq(deadline_next_ms(&d), 100 + BODY_MS);
+	/* an idle deadline moved by a read no longer comes first */
+	deadline_arm(&d, &i, DEADLINE_IDLE, 100000);
+	deadline_disarm(&b);
+	cr_assert_eq(deadline_next_ms(&d), 100000 + IDLE_MS);
 }

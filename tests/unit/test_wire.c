@@ -595,3 +595,28 @@ Test(unit_wire, peek_type_stage_names_and_strerror)
 			cr_assert_str_neq(wire_strerror((enum wire_err)i), wire_strerror((enum wire_err)j));
 	}
 }
+
+/* ---- artifact messages: whole frames back to back ---- */
+
+Test(unit_wire, artifact_frames_back_to_back_split_by_their_declared_lengths)
+{
+	uint8_t msg[1024];
+	struct artifact a = sample_artifact();
+	size_t first = artifact_encode(&a, true, msg, sizeof msg);
+	size_t second = artifact_encode(&a, false, msg + first, sizeof msg - first);
+	cr_assert(first > 0 && second > 0);
+	cr_assert_eq(artifact_frame_len(msg, first + second), first);
+	cr_assert_eq(artifact_frame_len(msg + first, second), second);
+	struct artifact b;
+	cr_assert_eq(artifact_decode(msg + first, second, &b), WIRE_OK);
+	cr_assert_not(b.has_body);
+	/* less than a header: nothing to split by */
+	cr_assert_eq(artifact_frame_len(msg, ARTIFACT_HDR_LEN - 1), 0);
+	/* a declared length over its maximum: no length to trust */
+	uint8_t bad[ARTIFACT_HDR_LEN];
+	memcpy(bad, msg, sizeof bad);
+	bad[ARTIFACT_HDR_LEN - 4] = 0xff; /* the body length's high byte */
+	cr_assert_eq(artifact_frame_len(bad, sizeof bad), 0);
+	/* a frame longer than what follows: its length, for the caller to see it cut */
+	cr_assert_eq(artifact_frame_len(msg, first - 1), first);
+}
