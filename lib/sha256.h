@@ -2,9 +2,7 @@
 /* SHA-256 for every hash of the wire contract (request_repr, binding,
  * operation id, chains, linkage, ledger lines). It is Nettle's: Debian's
  * build picks the CPU's SHA extensions at run time, 0.21 µs for a 300-byte
- * ledger line here against 0.97 µs for libsodium's portable code, and the
- * library is already in every role's address space through libmicrohttpd's
- * GnuTLS. It needs no initialisation, file or system call, so it behaves the
+ * ledger line here against 0.97 µs for libsodium's portable code. It needs no initialisation, file or system call, so it behaves the
  * same under seccomp. Keys, MACs, signatures and randomness stay libsodium's;
  * the tests compute their expected digests with libsodium, a second
  * implementation. */

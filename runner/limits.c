@@ -27,7 +27,7 @@
  * (it keeps fds of its own above it). */
 #define DEFAULT_AS_BYTES (1ULL << 30)
 /* The intermediary holds each connection's body (up to max_request) and
- * MHD's pool: it gets at least room for all of them at once, plus a base. */
+ * its state: it gets at least room for all of them at once, plus a base. */
 #define INTERMEDIARY_AS_BASE (256ULL << 20)
 #define INTERMEDIARY_AS_PER_CONNECTION_EXTRA (16ULL << 10)
 #define DEFAULT_FSIZE_BYTES (1ULL << 30)
