@@ -140,10 +140,10 @@ static void report_counters(const struct intermediary *im)
 	log_info("stopped: %" PRIu64 " requests, %" PRIu64 " oversize, %" PRIu64 " bad headers, %" PRIu64
 		 " connections past their read deadline, %" PRIu64 " closed half-closed, %" PRIu64
 		 " artifacts written, %" PRIu64 " dropped on a full channel, %" PRIu64 " failed, %" PRIu64
-		 " waits for a congested channel",
+		 " waits for a congested channel, %" PRIu64 " connections over a cap closed at once",
 		 v[RC_IM_requests], v[RC_IM_oversize], v[RC_IM_bad_header], v[RC_IM_timed_out],
 		 v[RC_IM_half_closed], v[RC_IM_artifacts_written], v[RC_IM_artifacts_dropped],
-		 v[RC_IM_artifacts_failed], v[RC_IM_stalls]);
+		 v[RC_IM_artifacts_failed], v[RC_IM_stalls], im->refused);
 }
 
 /* Everything the loop needs, made before the seal: after it the role can

@@ -604,3 +604,88 @@ Test(e2e_hostile, chunked_body_is_confirmed, .init = need_root, .fini = finish, 
 	raw_close(&r);
 	hostile_finish(&h, "chunked body");
 }
+
+/* max_connections_per_ip: a connection over the cap is closed at once
+ * (the prober holds one of the five from 127.0.0.1), the ones held keep
+ * working, and a slot freed is taken again. */
+Test(e2e_hostile, connections_over_the_per_address_cap_are_closed_at_once, .init = need_root, .fini = finish,
+     .timeout = 60)
+{
+	enum { CAP = 5, HELD = CAP - 1 };
+	struct hostile h;
+	struct raw held[HELD], over, again;
+	char req[256];
+	hostile_start(&h, "max_connections_per_ip = 5\n");
+	for (int i = 0; i < HELD; i++)
+		cr_assert_geq(raw_open(&held[i], m.port), 0);
+	sleep_ms(200); /* all accepted before the one over the cap */
+	cr_assert_geq(raw_open(&over, m.port), 0);
+	bool over_closed = raw_closed_within(&over, 2000);
+	raw_close(&over);
+	post_text(req, sizeof(req), "on a held connection");
+	cr_assert_eq(raw_send_str(&held[0], req), 0);
+	int held_status = raw_status(&held[0]);
+	h.extra_ok += held_status == 204;
+	raw_close(&held[1]);
+	sleep_ms(200);
+	cr_assert_geq(raw_open(&again, m.port), 0);
+	post_text(req, sizeof(req), "on a freed slot");
+	cr_assert_eq(raw_send_str(&again, req), 0);
+	int again_status = raw_status(&again);
+	h.extra_ok += again_status == 204;
+	raw_close(&again);
+	for (int i = 0; i < HELD; i++)
+		raw_close(&held[i]);
+	cr_log_info("per-address cap 5: the connection over it %s; a held one got %d; one in a freed slot got %d",
+		    over_closed ? "closed at once" : "NOT closed", held_status, again_status);
+	cr_assert(over_closed, "a connection over max_connections_per_ip stayed open for 2 s");
+	cr_assert_eq(held_status, 204);
+	cr_assert_eq(again_status, 204, "a slot freed by a close was not given to a new connection");
+	hostile_finish(&h, "per-address cap");
+}
+
+#define PIPELINED 600
+
+/* A client that sends hundreds of pipelined requests without reading any
+ * answer: more than a connection may owe (it is not read until its answers
+ * are written) and more runs of different answers than it holds (every
+ * 7th a GET, 405; every 11th another path, 404). Every answer comes, in
+ * order, and every 204 is confirmed once. */
+Test(e2e_hostile, pipelining_without_reading_gets_every_answer_in_order, .init = need_root, .fini = finish,
+     .timeout = 60)
+{
+	struct hostile h;
+	struct raw r;
+	static char all[PIPELINED * 200];
+	static int want[PIPELINED];
+	size_t len = 0;
+	for (int i = 0; i < PIPELINED; i++) {
+		char body[32];
+		snprintf(body, sizeof(body), "pipelined unread %d", i);
+		if (i % 7 == 3) {
+			len += (size_t)snprintf(all + len, sizeof(all) - len, "GET /nuvl HTTP/1.1\r\nHost: x\r\n\r\n");
+			want[i] = 405;
+		} else if (i % 11 == 5) {
+			len += (size_t)snprintf(all + len, sizeof(all) - len,
+						"POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+			want[i] = 404;
+		} else {
+			post_text(all + len, sizeof(all) - len, body);
+			len += strlen(all + len);
+			want[i] = 204;
+		}
+	}
+	hostile_start(&h, NULL);
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	cr_assert_eq(raw_send(&r, all, len), 0, "the server stopped reading for good");
+	int wrong = -1, got = 0;
+	for (int i = 0; i < PIPELINED; i++) {
+		int status = raw_status(&r);
+		if (status != want[i] && wrong < 0)
+			wrong = i, got = status;
+		h.extra_ok += status == 204;
+	}
+	raw_close(&r);
+	cr_assert_eq(wrong, -1, "answer %d was %d, expected %d", wrong, got, wrong >= 0 ? want[wrong] : 0);
+	hostile_finish(&h, "pipelining without reading");
+}
