@@ -44,8 +44,12 @@ static void correlation_draw(struct intermediary *im, uint8_t out[WIRE_CORRELATI
 
 void batch_add(struct intermediary *im, struct request *r)
 {
-	if (im->n_batch == BATCH_MAX)
+	size_t len = ARTIFACT_HDR_LEN + r->ctx_len + r->tok_len + r->len;
+	if (im->n_batch == BATCH_MAX || im->batch_bytes + len > BATCH_BYTES_MAX) {
 		batch_flush(im);
+		wait_for_channels(im);
+	}
+	im->batch_bytes += len;
 	struct batch_slot *b = &im->batch[im->n_batch++];
 	struct artifact a = {
 		.context = r->ctx, .context_len = r->ctx_len,
@@ -149,6 +153,7 @@ void batch_flush(struct intermediary *im)
 		sodium_memzero(&im->batch[k], sizeof(im->batch[k]));
 	}
 	im->n_batch = 0;
+	im->batch_bytes = 0;
 }
 
 /* The channels still waited for when stall_ms ran out: stuck. */

@@ -49,6 +49,12 @@
  * few messages as ARTIFACT_FRAME_MAX(max_request) bytes each allow (the
  * provider's buffer holds one): the kernel's cost is per message. */
 #define BATCH_MAX 64
+/* Bytes of frames (with bodies) a batch may hold before it is flushed and
+ * the channels are waited for, mid-turn: a turn's reads can complete
+ * megabytes of large requests, more than a channel's buffer (2 MiB at
+ * least, runner/plan.c) takes at once, and what it refused would be
+ * dropped. The wait brings every channel under its quarter-full mark. */
+#define BATCH_BYTES_MAX (256 << 10)
 
 /* The fixed answers; answer_text() has their bytes. */
 enum answer {
@@ -178,6 +184,7 @@ struct intermediary {
 	size_t n_free_requests;
 	struct batch_slot *batch;          /* complete requests whose artifacts are not written yet */
 	size_t n_batch;
+	size_t batch_bytes;                /* of its frames with bodies */
 	struct mmsghdr *msgs;              /* BATCH_MAX, for one provider's sendmmsg */
 	struct iovec *iov;                 /* 4 * BATCH_MAX: the frames of those messages */
 	uint16_t *msg_frames;              /* BATCH_MAX: how many frames each message carries */
