@@ -35,9 +35,14 @@
 /* Room for a burst, small enough that a queue stays short: the
  * intermediary holds requests back once a channel is a quarter full (and
  * a provider blocks once its signal channel is full), so these sizes bound
- * the latency a backlog can add. An artifact channel holds at least four
- * of the largest frames. */
-#define ARTIFACT_SNDBUF_MIN (2 << 20)
+ * the latency a backlog can add, and how far one provider can run ahead of
+ * another: the association holds every operation some provider has
+ * signalled and another not yet, each provider at most pending_max / N of
+ * them. So the artifact channels share one budget (2 MiB each with three
+ * providers; with 64, one provider ran 1,700 artifacts ahead of the
+ * slowest, over its quota of 1,024, and operations ended incomplete). An
+ * artifact channel holds at least four of the largest frames. */
+#define ARTIFACT_SNDBUF_TOTAL (6 << 20)
 
 /* Where the seccomp policies are read from. A binary in its build tree
  * (BUILD/mpbs-run, BUILD a folder of the source tree) reads that tree's
@@ -219,7 +224,8 @@ static void plan_init_fds(struct run_plan *p, const struct topology *t)
 static int artifact_sndbuf(const struct topology *t)
 {
 	size_t largest = ARTIFACT_FRAME_MAX(t->max_request);
-	return 4 * largest > ARTIFACT_SNDBUF_MIN ? (int)(4 * largest) : ARTIFACT_SNDBUF_MIN;
+	size_t share = ARTIFACT_SNDBUF_TOTAL / (t->n_providers ? t->n_providers : 1);
+	return 4 * largest > share ? (int)(4 * largest) : (int)share;
 }
 
 static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
