@@ -182,6 +182,11 @@ static size_t still_blocking(struct intermediary *im, size_t k)
 void wait_for_channels(struct intermediary *im)
 {
 	size_t n = im->cfg->n_providers, k = 0;
+	/* Stopping: the stop signal, this wait's way out, is already read,
+	 * and the drain is bounded; a copy a full channel refuses now is
+	 * dropped and counted, as when the channel is stuck. */
+	if (im->stopping)
+		return;
 	/* the first look, on every loop turn, is at the channels alone */
 	if (poll(im->channels, n, 0) < 0)
 		return;

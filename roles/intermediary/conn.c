@@ -28,6 +28,8 @@
 /* Connections accepted per turn: a flood of new connections cannot starve
  * the ones already open. */
 #define ACCEPT_MAX 64
+/* How long accepting pauses after accept4 failed for want of resources. */
+#define ACCEPT_PAUSE_MS 100
 /* Answers written per send: a few pipelined runs. */
 #define WRITE_MAX 4096
 
@@ -47,6 +49,21 @@ bool conns_init(struct intermediary *im, void *tag)
 	return true;
 }
 
+static void mark_dirty(struct intermediary *im, struct conn *cn)
+{
+	if (cn->dirty)
+		return;
+	cn->dirty = true;
+	cn->next_dirty = im->dirty;
+	im->dirty = cn;
+}
+
+static void conn_kill(struct intermediary *im, struct conn *cn)
+{
+	cn->dead = true;
+	mark_dirty(im, cn);
+}
+
 /* What the epoll set should watch on cn, set when it changed. */
 static void conn_watch(struct intermediary *im, struct conn *cn)
 {
@@ -62,25 +79,18 @@ static void conn_watch(struct intermediary *im, struct conn *cn)
 	struct epoll_event ev = { .events = events, .data.ptr = cn };
 	if (epoll_ctl(im->ep, EPOLL_CTL_MOD, cn->fd, &ev) < 0) {
 		log_errno("epoll_ctl: watch a connection");
-		cn->dead = true;
+		conn_kill(im, cn);
 		return;
 	}
 	cn->events = events;
 }
 
-static void mark_dirty(struct intermediary *im, struct conn *cn)
+static void accept_again(struct intermediary *im)
 {
-	if (cn->dirty)
+	if (im->accepting || im->stopping)
 		return;
-	cn->dirty = true;
-	cn->next_dirty = im->dirty;
-	im->dirty = cn;
-}
-
-static void conn_kill(struct intermediary *im, struct conn *cn)
-{
-	cn->dead = true;
-	mark_dirty(im, cn);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = listener_tag };
+	im->accepting = epoll_ctl(im->ep, EPOLL_CTL_ADD, im->cfg->listen_fd, &ev) == 0;
 }
 
 static void conn_free(struct intermediary *im, struct conn *cn)
@@ -98,10 +108,7 @@ static void conn_free(struct intermediary *im, struct conn *cn)
 	free(cn->stash);
 	free(cn);
 	im->n_conns--;
-	if (!im->accepting && !im->stopping) { /* accept was refused for want of fds */
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = listener_tag };
-		im->accepting = epoll_ctl(im->ep, EPOLL_CTL_ADD, im->cfg->listen_fd, &ev) == 0;
-	}
+	accept_again(im); /* when accept4 was failing for want of fds */
 }
 
 static bool conn_admit(struct intermediary *im, int fd, const struct sockaddr_storage *ss)
@@ -145,17 +152,21 @@ static bool conn_admit(struct intermediary *im, int fd, const struct sockaddr_st
 	return true;
 }
 
-/* Out of fds: the listener leaves the epoll set until a connection closes,
- * or the level-triggered listener would wake every turn for nothing. */
-static void accept_later(struct intermediary *im)
+/* Out of fds, or another error accept4 would repeat: the listener leaves
+ * the epoll set, or the level-triggered listener would wake every turn
+ * for nothing. It comes back when a connection closes, or after
+ * ACCEPT_PAUSE_MS (conns_expire). */
+static void accept_later(struct intermediary *im, int err)
 {
 	static bool told;
 	if (!told)
-		log_warn("accept: out of file descriptors at %u connections; accepting again when one closes",
-			 im->n_conns);
+		log_warn("accept: %s at %u connections; accepting again when one closes or in %d ms", strerror(err),
+			 im->n_conns, ACCEPT_PAUSE_MS);
 	told = true;
-	if (epoll_ctl(im->ep, EPOLL_CTL_DEL, im->cfg->listen_fd, NULL) == 0)
+	if (epoll_ctl(im->ep, EPOLL_CTL_DEL, im->cfg->listen_fd, NULL) == 0) {
 		im->accepting = false;
+		im->accept_again_ms = clock_mono_ms() + ACCEPT_PAUSE_MS;
+	}
 }
 
 void conns_accept(struct intermediary *im)
@@ -165,13 +176,11 @@ void conns_accept(struct intermediary *im)
 		socklen_t len = sizeof(ss);
 		int fd = accept4(im->cfg->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				accept_later(im);
-			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
-				log_errno("accept");
-			if (errno != ECONNABORTED && errno != EINTR)
-				return;
-			continue;
+			if (errno == ECONNABORTED || errno == EINTR)
+				continue; /* that one is gone; the next may be there */
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				accept_later(im, errno);
+			return;
 		}
 		if (!conn_admit(im, fd, &ss) && close(fd) < 0)
 			log_errno("close of a refused connection");
@@ -193,7 +202,7 @@ void conn_answer(struct intermediary *im, struct conn *cn, enum answer a)
 	} else if (cn->n_runs < ANSWER_RUNS_MAX) {
 		cn->runs[cn->n_runs++] = (struct answer_run){ .answer = (uint8_t)a, .count = 1 };
 	} else {
-		conn_kill(im, cn); /* cannot happen: the parser pauses with room for two */
+		conn_kill(im, cn); /* cannot happen: the parser pauses with room for two runs */
 		return;
 	}
 	cn->owed++;
@@ -403,6 +412,8 @@ void conns_resume(struct intermediary *im)
 void conns_expire(struct intermediary *im, uint64_t now)
 {
 	struct deadline *dl;
+	if (!im->accepting && now >= im->accept_again_ms)
+		accept_again(im);
 	while ((dl = deadline_pop_expired(&im->deadlines, now))) {
 		struct conn *cn;
 		if (dl->phase == DEADLINE_IDLE) {
@@ -420,6 +431,8 @@ int conns_timeout_ms(struct intermediary *im, int max_ms)
 	if (im->dirty || im->resume || im->n_batch)
 		return 0;
 	uint64_t next = deadline_next_ms(&im->deadlines), now = clock_mono_ms();
+	if (!im->accepting && !im->stopping && im->accept_again_ms < next)
+		next = im->accept_again_ms;
 	if (next == UINT64_MAX || next - now > (uint64_t)max_ms)
 		return max_ms;
 	return next <= now ? 0 : (int)(next - now);

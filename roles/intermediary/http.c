@@ -135,6 +135,8 @@ static void header_end(struct conn *cn)
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct conn *cn = p->data;
+	if (!cn->in_head)
+		return 0; /* a chunked body's trailer: not a header of the request */
 	if (cn->name_done) { /* a new header: the previous one's value is complete */
 		header_end(cn);
 		cn->name_done = false;
@@ -205,6 +207,8 @@ static int header_begin(struct conn *cn)
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct conn *cn = p->data;
+	if (!cn->in_head)
+		return 0;
 	if (!head_grows(cn, len))
 		return fail(ANSWER_HEAD_TOO_LARGE);
 	if (!cn->name_done && header_begin(cn) != 0)
@@ -300,15 +304,23 @@ static int on_message_complete(http_parser *p)
 	bool http10 = p->http_major == 1 && p->http_minor == 0;
 	if (cn->close_after) /* answered at the head; nothing more is read */
 		return 0;
-	if (cn->verdict == VERDICT_FORWARD)
+	/* What follows an Upgrade request is not HTTP this role speaks: the
+	 * connection closes after the answer, whether or not the parser
+	 * stops here or pauses first (and would parse the rest on resume). */
+	if (p->upgrade)
+		cn->close_after = true;
+	if (cn->verdict == VERDICT_FORWARD) {
 		conn_answer(parsing, cn, forward(cn, keep_alive, http10));
-	else
+	} else {
+		request_drop(cn);
 		conn_answer(parsing, cn, cn->verdict == VERDICT_NOT_FOUND ? ANSWER_NOT_FOUND : ANSWER_NOT_ALLOWED);
+	}
 	deadline_arm(&parsing->deadlines, &cn->read_deadline, DEADLINE_HEAD, clock_mono_ms());
 	/* An HTTP/1.0 client keeps the connection only for a 204. */
 	if (!keep_alive || (http10 && cn->verdict != VERDICT_FORWARD))
 		cn->close_after = true;
-	if (cn->close_after || cn->owed >= ANSWERS_OWED_MAX || cn->n_runs == ANSWER_RUNS_MAX)
+	/* Room for the next request's two runs at most (100 and 204). */
+	if (cn->close_after || cn->owed >= ANSWERS_OWED_MAX || cn->n_runs >= ANSWER_RUNS_MAX - 1)
 		http_parser_pause(p, 1);
 	return 0;
 }
@@ -338,8 +350,8 @@ size_t http_parse(struct intermediary *im, struct conn *cn, const char *data, si
 	if (e == HPE_PAUSED)
 		return took;
 	if (e != HPE_OK || cn->parser.upgrade) {
-		/* Malformed, or an upgrade this role does not speak: the
-		 * request under way is abandoned, the rest is not HTTP. */
+		/* Malformed: the request under way is abandoned. An upgrade:
+		 * the request was answered; the rest is not HTTP. */
 		request_drop(cn);
 		if (e != HPE_OK)
 			conn_answer(im, cn, e == HPE_HEADER_OVERFLOW ? ANSWER_HEAD_TOO_LARGE : failure);

@@ -41,8 +41,12 @@ int intermediary_turn(struct intermediary *im, int sfd, int timeout_ms)
 	int stop = 0;
 	for (int i = 0; i < n; i++) {
 		void *tag = evs[i].data.ptr;
-		if (tag == &TAG_SIGNALS)
-			stop = stop || role_stop_requested(sfd);
+		if (tag == &TAG_SIGNALS && role_stop_requested(sfd)) {
+			/* at once: this turn's wait for the channels must not
+			 * wait for the stop signal it has just read */
+			stop = 1;
+			conns_stop_accepting(im);
+		}
 		else if (tag == &TAG_LISTENER)
 			conns_accept(im);
 		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))

@@ -174,6 +174,7 @@ struct intermediary {
 	int ep;                            /* the role's epoll set */
 	bool accepting;                    /* the listener is in the epoll set */
 	bool stopping;                     /* accepting no more, for good */
+	uint64_t accept_again_ms;          /* when accepting resumes after accept4 failed */
 	struct conn *all;                  /* every open connection */
 	unsigned n_conns;
 	unsigned in_flight;                /* POSTs begun and not yet complete */
@@ -251,7 +252,8 @@ int conns_timeout_ms(struct intermediary *im, int max_ms);
 /* peers.c */
 bool peers_init(struct peers *p, unsigned max_connections);
 void peers_free(struct peers *p);
-/* The client's address, without the port; IPv4 as IPv4-mapped IPv6. */
+/* The client's address, without the port; IPv4 as IPv4-mapped IPv6,
+ * other IPv6 by its /64. */
 void peer_address(const struct sockaddr_storage *ss, uint8_t out[16]);
 /* Counts one more connection from addr; false (and nothing counted) when
  * the address already holds cap. */

@@ -34,12 +34,17 @@ void peers_free(struct peers *p)
 	p->slots = NULL;
 }
 
-/* The address alone (no port), IPv4 as an IPv4-mapped IPv6 address. */
+/* The address alone (no port), IPv4 as an IPv4-mapped IPv6 address, and
+ * IPv6 by its /64 prefix: a host is commonly given a whole /64, so its
+ * addresses are one client. */
 void peer_address(const struct sockaddr_storage *ss, uint8_t out[16])
 {
 	memset(out, 0, 16);
 	if (ss->ss_family == AF_INET6) {
 		memcpy(out, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		bool mapped = memcmp(out, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0;
+		if (!mapped)
+			memset(out + 8, 0, 8); /* one client holds a /64: it is counted as one */
 	} else if (ss->ss_family == AF_INET) {
 		out[10] = out[11] = 0xff;
 		memcpy(out + 12, &((const struct sockaddr_in *)ss)->sin_addr, 4);

@@ -23,8 +23,6 @@ static uint8_t signalled_before(struct provider *p, const uint8_t op[WIRE_DIGEST
 	for (size_t i = 0; i < p->n_recent; i++)
 		if (memcmp(p->recent[i].op, op, WIRE_DIGEST_LEN) == 0)
 			stages |= p->recent[i].stages;
-	if (--p->recent_budget == 0)
-		p->n_recent = 0; /* past every artifact it could concern */
 	return stages;
 }
 
@@ -63,7 +61,12 @@ static int handle_message(struct provider *p, const uint8_t *buf, size_t len)
 		if (handle_frame(p, buf + off, frame) < 0)
 			return -1;
 		off += frame;
+		p->peeked_frames++;
 	}
+	/* The previous incarnation left at most one peek batch of messages
+	 * handled but not consumed: past it, the ring concerns nothing. */
+	if (p->recent_budget && --p->recent_budget == 0)
+		p->n_recent = 0;
 	return 0;
 }
 
@@ -90,18 +93,20 @@ int consume_peeked(struct provider *p)
 			next++;
 	}
 	p->peeked = 0;
+	p->peeked_frames = 0;
 	return 0;
 }
 
-/* Peeks up to PEEK_BATCH artifacts (the channel's peek offset, set at
- * start, steps from one to the next) and handles each. Returns 1 when the
+/* Peeks up to PEEK_BATCH messages, or fewer once they held PEEK_BATCH
+ * artifacts (the channel's peek offset, set at start, steps from one to
+ * the next) and handles each artifact. Returns 1 when the
  * batch is full and more may follow, 0 when the channel had no more, -1 on
  * a fatal error; *odd is set when the next message is empty or oversized
  * and must be dropped after the batch. */
 static int peek_batch(struct provider *p, bool *odd)
 {
 	*odd = false;
-	while (p->peeked < PEEK_BATCH) {
+	while (p->peeked < PEEK_BATCH && p->peeked_frames < PEEK_BATCH) {
 		ssize_t n = recv(p->cfg->artifact_fd, p->frame, p->frame_cap, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
 		if (n < 0 && errno == EINTR)
 			continue;

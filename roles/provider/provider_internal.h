@@ -29,12 +29,14 @@
 #define TAG_HANDLER_OUT(i) (17 + 2 * (uint64_t)(i)) /* its output pipe */
 
 #define OUT_BATCH 64
-/* Artifacts peeked before their signals are journaled and they are
- * consumed: two signals each fill one send batch. */
+/* Messages peeked before their signals are journaled and they are
+ * consumed; a batch also ends once its messages held this many artifacts
+ * (a message holds up to 64, the intermediary's batch). */
 #define PEEK_BATCH (OUT_BATCH / 2)
 /* After a restart, the operations of the ring's last signals: the
  * artifacts still at the channel's head that were already signalled are
- * among them (at most one peek batch, two signals each). */
+ * among them (at most one peek batch: PEEK_BATCH - 1 artifacts and one
+ * more message of up to 64, two signals each). */
 #define RECENT_OPS 256
 
 /* A running action handler and the operation it works for. */
@@ -80,14 +82,15 @@ struct provider {
 	size_t n_out;
 	size_t n_journaled;
 	bool out_checkpoint;
-	size_t peeked;       /* artifacts handled but not yet consumed */
+	size_t peeked;       /* messages handled but not yet consumed */
+	size_t peeked_frames; /* the artifacts they held */
 	size_t peek_len[PEEK_BATCH]; /* their lengths */
 	/* Right after a restart (resume_from_journal): what the ring says the
 	 * previous incarnation signalled, until the artifacts it may concern
 	 * have been read. */
 	struct recent_op *recent;
 	size_t n_recent;
-	size_t recent_budget; /* artifacts still to check against it */
+	size_t recent_budget; /* messages still to check against it */
 	uint64_t recognised;  /* artifacts found already signalled after a restart */
 	uint64_t resent;      /* frames sent again from the journal */
 	/* since this process started, for its live counters */

@@ -689,3 +689,183 @@ Test(e2e_hostile, pipelining_without_reading_gets_every_answer_in_order, .init =
 	cr_assert_eq(wrong, -1, "answer %d was %d, expected %d", wrong, got, wrong >= 0 ? want[wrong] : 0);
 	hostile_finish(&h, "pipelining without reading");
 }
+
+/* Answers that the review found could go wrong, on one connection each:
+ * - a chunked body's trailer is not a header: a context in it is not the
+ *   request's (a second context would drop it), and after a 404 it must
+ *   not become the next request's context;
+ * - a request with Expect: 100-continue after seven runs of different
+ *   answers needs two more runs (100, then 204): every answer still comes;
+ * - an Upgrade request that is also the one the parser pauses at (the
+ *   256th pipelined): the connection closes after its answer and the bytes
+ *   after it are never forwarded. */
+Test(e2e_hostile, trailers_expect_after_many_runs_and_a_paused_upgrade, .init = need_root, .fini = finish,
+     .timeout = 60)
+{
+	struct hostile h;
+	struct raw r;
+	static char big[300 * 200];
+	char one[256];
+	hostile_start(&h, NULL);
+
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: x\r\nX-Verification-Context: " CTX
+				      "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+				      "X-Verification-Context: not-the-context\r\n\r\n"
+				      "POST /elsewhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+				      "2\r\nhi\r\n0\r\nX-Verification-Context: " CTX "\r\n\r\n"
+				      "POST /nuvl HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nno context"),
+		     0);
+	int trailer_status = raw_status(&r), notfound_status = raw_status(&r), bare_status = raw_status(&r);
+	raw_close(&r);
+	h.extra_ok += trailer_status == 204; /* the header's context: confirmed */
+	/* the context-less POST gets 204 and, with the empty context, no confirmation */
+
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	size_t len = 0;
+	for (int i = 0; i < 7; i++) {
+		if (i % 2)
+			len += (size_t)snprintf(big + len, sizeof(big) - len,
+						"POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+		else {
+			char body[32];
+			snprintf(body, sizeof(body), "run %d", i);
+			post_text(big + len, sizeof(big) - len, body);
+			len += strlen(big + len);
+		}
+	}
+	len += (size_t)snprintf(big + len, sizeof(big) - len,
+				"POST /nuvl HTTP/1.1\r\nHost: x\r\nX-Verification-Context: " CTX
+				"\r\nExpect: 100-continue\r\nContent-Length: 6\r\n\r\nexpect");
+	cr_assert_eq(raw_send(&r, big, len), 0);
+	int runs_bad = -1, runs_got = 0;
+	const int runs_want[] = { 204, 404, 204, 404, 204, 404, 204, 100, 204 };
+	for (int i = 0; i < 9; i++) {
+		int status = raw_status(&r);
+		if (status != runs_want[i] && runs_bad < 0)
+			runs_bad = i, runs_got = status;
+		h.extra_ok += status == 204;
+	}
+	raw_close(&r);
+
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	len = 0;
+	for (int i = 0; i < 255; i++) {
+		char body[32];
+		snprintf(body, sizeof(body), "before upgrade %d", i);
+		post_text(big + len, sizeof(big) - len, body);
+		len += strlen(big + len);
+	}
+	len += (size_t)snprintf(big + len, sizeof(big) - len,
+				"POST /nuvl HTTP/1.1\r\nHost: x\r\nX-Verification-Context: " CTX
+				"\r\nUpgrade: other\r\nConnection: upgrade\r\nContent-Length: 7\r\n\r\nupgrade");
+	post_text(one, sizeof(one), "smuggled after the upgrade");
+	len += (size_t)snprintf(big + len, sizeof(big) - len, "%s", one);
+	cr_assert_eq(raw_send(&r, big, len), 0);
+	int upgrade_bad = -1;
+	for (int i = 0; i < 256; i++) {
+		int status = raw_status(&r);
+		if (status != 204 && upgrade_bad < 0)
+			upgrade_bad = i;
+		h.extra_ok += status == 204;
+	}
+	bool closed = raw_closed_within(&r, 3000);
+	int after = r.len ? raw_status(&r) : 0;
+	raw_close(&r);
+
+	cr_log_info("trailer %d, 404 with trailer %d, then no context %d; runs: first wrong %d (%d); upgrade: first "
+		    "wrong %d, closed %d, after it %d",
+		    trailer_status, notfound_status, bare_status, runs_bad, runs_got, upgrade_bad, closed, after);
+	cr_assert_eq(trailer_status, 204);
+	cr_assert_eq(notfound_status, 404);
+	cr_assert_eq(bare_status, 204);
+	cr_assert_eq(runs_bad, -1, "answer %d was %d", runs_bad, runs_got);
+	cr_assert_eq(upgrade_bad, -1, "answer %d of 256 before the upgrade was not 204", upgrade_bad);
+	cr_assert(closed, "the connection stayed open after the Upgrade request's answer");
+	cr_assert_eq(after, 0, "an answer came after the Upgrade request's");
+	/* hostile_finish: confirmed == the 204s counted above + probes, so the
+	 * trailer's request counts once, the context-less one and the smuggled
+	 * one not at all */
+	hostile_finish(&h, "trailers, runs and upgrade");
+}
+
+struct big_sender {
+	pthread_t thread;
+	int port;
+	atomic_size_t answered;
+	atomic_bool stop;
+};
+
+static void *big_sender_run(void *arg)
+{
+	struct big_sender *s = arg;
+	static char body[60000];
+	int fd = http_connect(s->port);
+	for (int i = 0; fd >= 0 && i < 200 && !atomic_load(&s->stop); i++) {
+		snprintf(body, sizeof(body), "large body %d ", i);
+		if (http_post_on(fd, "/nuvl", CTX, body, sizeof(body)) != 204)
+			break;
+		atomic_fetch_add(&s->answered, 1);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* A stop while a provider's channel is congested: the intermediary's wait
+ * for the channel ends with the stop (its stop signal is already read, so
+ * the wait must not wait for it), and the run stops cleanly once the
+ * provider runs again, instead of the intermediary waiting out
+ * stall_timeout and being killed at the drain deadline. */
+Test(e2e_faults, a_stop_does_not_wait_for_a_congested_channel, .init = need_root, .fini = finish, .timeout = 90)
+{
+	cr_assert_eq(mpbs_prepare(&m, "A B", NULL), 0);
+	cr_assert_eq(topology_insert(m.topology, "intermediary", "stall_timeout = 60000\n"), 0);
+	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
+	pid_t a = mpbs_role_pid(&m, "mpbs-p-A");
+	cr_assert_gt(a, 0);
+	cr_assert_eq(kill(a, SIGSTOP), 0);
+	struct big_sender s = { .port = m.port };
+	atomic_init(&s.answered, 0);
+	atomic_init(&s.stop, false);
+	cr_assert_eq(pthread_create(&s.thread, NULL, big_sender_run, &s), 0);
+	/* until the intermediary holds requests back: answers stop coming */
+	size_t before = 0;
+	for (int i = 0; i < 100; i++) {
+		sleep_ms(100);
+		size_t now = atomic_load(&s.answered);
+		if (now > 0 && now == before)
+			break;
+		before = now;
+	}
+	pid_t im = mpbs_role_pid(&m, "mpbs-int");
+	cr_assert_gt(im, 0);
+	uint64_t t0 = mono_ms();
+	cr_assert_eq(kill(m.pid, SIGTERM), 0);
+	/* The intermediary's drain gives up on unfinished requests after 2 s;
+	 * it must be gone while provider A is still stopped. */
+	uint64_t im_gone_ms = 0;
+	for (int i = 0; i < 40 && !im_gone_ms; i++) {
+		sleep_ms(100);
+		if (kill(im, 0) < 0 && errno == ESRCH)
+			im_gone_ms = mono_ms() - t0;
+	}
+	cr_assert_eq(kill(a, SIGCONT), 0);
+	int status = 0;
+	int waited = wait_exit(m.pid, 30000, &status);
+	uint64_t took = mono_ms() - t0;
+	atomic_store(&s.stop, true);
+	pthread_join(s.thread, NULL);
+	if (waited == 0)
+		m.pid = 0;
+	char *log = read_file(m.log, NULL);
+	cr_log_info("stop with a congested channel: %zu large POSTs answered before; the intermediary gone after %llu "
+		    "ms (0: not within 4 s); the run stopped after %llu ms, status 0x%x",
+		    before, (unsigned long long)im_gone_ms, (unsigned long long)took, status);
+	cr_assert_gt(im_gone_ms, 0, "the intermediary still waited for the congested channel 4 s after the stop:\n%s",
+		     log);
+	cr_assert_eq(waited, 0, "mpbs-run did not stop within 30 s");
+	cr_assert(!strstr(log, "did not stop within"), "a role had to be killed at the stop:\n%s", log);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status 0x%x:\n%s", status, log);
+	free(log);
+}

@@ -94,3 +94,28 @@ Test(unit_peers, removal_keeps_every_other_count_reachable)
 	}
 	peers_free(&p);
 }
+
+/* A host is commonly given a whole /64: its addresses are one client. */
+Test(unit_peers, ipv6_addresses_of_one_64_are_one_client)
+{
+	struct sockaddr_storage a, b, c;
+	memset(&a, 0, sizeof(a));
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&a;
+	in6->sin6_family = AF_INET6;
+	b = c = a;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8:1:2::1", &((struct sockaddr_in6 *)&a)->sin6_addr), 1);
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8:1:2:ffff:1234:5678:9abc", &((struct sockaddr_in6 *)&b)->sin6_addr), 1);
+	cr_assert_eq(inet_pton(AF_INET6, "2001:db8:1:3::1", &((struct sockaddr_in6 *)&c)->sin6_addr), 1);
+	uint8_t ka[16], kb[16], kc[16];
+	peer_address(&a, ka);
+	peer_address(&b, kb);
+	peer_address(&c, kc);
+	cr_assert_arr_eq(ka, kb, 16, "two addresses of one /64 counted apart");
+	cr_assert(memcmp(ka, kc, 16) != 0, "another /64 counted as the same client");
+	struct peers p;
+	cr_assert(peers_init(&p, 16));
+	cr_assert(peers_add(&p, ka, 1));
+	cr_assert_not(peers_add(&p, kb, 1), "a second address of the /64 over a cap of 1");
+	cr_assert(peers_add(&p, kc, 1));
+	peers_free(&p);
+}
