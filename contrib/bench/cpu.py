@@ -12,7 +12,7 @@ the pipeline is quiet again, reads the CPU times again, stops the run
 association's own count (checked against the ledger). --runs fresh starts,
 median reported. Output: a table on stdout and build/bench/cpu.json.
 
-The targets per role are run.py's CPU_TARGET_US (make bench runs this
+The targets per role are targets.py's CPU_TARGET_US (make bench runs this
 measurement too and reports them with its other targets).
 Needs root (mpbs-run does) and wrk (contrib/bench/deps.sh).
 """
@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402 -- the bench's helpers: Mpbs, run_wrk, snapshot_binary
+from targets import cpu_target_us  # noqa: E402
 
 def task_ns(pid):
     """Nanoseconds on a CPU of every thread of pid (schedstat's first field)."""
@@ -177,7 +178,7 @@ def report(runs, a):
                  + "; ledger bytes/op: " + ", ".join("-" if r["ledger_bytes_per_confirmed"] is None
                                                      else f"{r['ledger_bytes_per_confirmed']:.0f}" for r in runs))
     for k in roles:
-        target = bench.cpu_target_us(k)
+        target = cpu_target_us(k)
         if target is not None:
             lines.append(f"{k}: {med[k]:.2f} µs per confirmed operation (target <= {target:g}: "
                          + ("PASS" if med[k] <= target else "FAIL") + ")")
