@@ -269,8 +269,10 @@ deps:
 
 # Benchmarks (root, loopback): nginx `return 204` ceiling vs mpbs-run, confirmations
 # counted from the ledger, ledger bytes per confirmed operation and segments,
-# `mpbs-run verify --jobs` records/s, scaling 1..64 providers, docs/bench-scaling.png.
-# BENCH_ARGS=--quick for a short run; python3 contrib/bench/run.py --help lists the rest.
+# `mpbs-run verify --jobs` records/s, scaling 1..64 providers, docs/bench-scaling.png,
+# make bench-cpu's measurement, then every target PASS or FAIL with the source commit
+# (exit 4 when one fails). BENCH_ARGS=--quick for a short run (about a minute);
+# python3 contrib/bench/run.py --help lists the rest.
 # `make bench-cpu`: CPU µs per confirmed operation of each role (/proc/PID/schedstat
 # before and after a fixed wrk load, keep-alive 64, reference topology; 3 runs, about
 # 1 minute); CPU_ARGS for contrib/bench/cpu.py (--help).

@@ -41,8 +41,10 @@
 /* Datagrams it reads from one signal channel per loop round (one recvmmsg),
  * for fairness between providers: up to this many times
  * SIGNAL_DATAGRAM_FRAMES frames, which a kill of the association can leave
- * read and unrecorded (lib/journal.h). */
-#define ASSOCIATION_READ_DATAGRAMS 16
+ * read and unrecorded (lib/journal.h). Each has a static buffer of
+ * SIGNAL_DATAGRAM_MAX bytes (frames.c) that a full datagram makes resident:
+ * 4 of them, 40 KiB, still 256 frames per provider per round. */
+#define ASSOCIATION_READ_DATAGRAMS 4
 
 struct association_provider {
 	const char *name;

@@ -32,10 +32,16 @@ struct peer {
 	 * capacity cfg->checkpoint_every. */
 	struct l2_uncovered *queue;
 	uint32_t queued;
-	/* The first 8 bytes of the chain after each of its last JOURNAL_FRAMES
+	/* The first 4 bytes of the chain after each of its last JOURNAL_FRAMES
 	 * signals (index pseq % JOURNAL_FRAMES): a frame sent again from its
-	 * journal is told from a different one claiming the same pseq. */
-	uint64_t *recent_chain;
+	 * journal is told from a different one claiming the same pseq. Four
+	 * bytes, not the whole digest, because this is per provider resident
+	 * memory (16 KiB each, 1 MiB with 64 providers). A different frame whose
+	 * prefix matches is taken for a resend and dropped, which is what the
+	 * provider gets by not sending it; only an accidental second history
+	 * goes unnoticed, once in 2^32 frames, and its next frame still shows.
+	 * A slice of association.recent_chains. */
+	uint32_t *recent_chain;
 	/* recent_chain holds nothing below this pseq: a rebuild starts from a
 	 * segment's stated state, without the chains before it. */
 	uint64_t recent_from;
@@ -75,6 +81,7 @@ struct reported {
 struct association {
 	const struct association_config *cfg;
 	struct peer *peers;
+	uint32_t *recent_chains;   /* every peer's recent_chain, one allocation (peers_init) */
 	struct pending_table pending;
 	struct l2_writer ledger;
 	int spare_fd;              /* the next live segment, from the supervisor (-1: none yet) */

@@ -19,9 +19,9 @@
 
 #define READ_BATCH ASSOCIATION_READ_DATAGRAMS
 
-static uint64_t chain_prefix(const uint8_t chain[WIRE_DIGEST_LEN])
+static uint32_t chain_prefix(const uint8_t chain[WIRE_DIGEST_LEN])
 {
-	uint64_t v;
+	uint32_t v;
 	memcpy(&v, chain, sizeof(v));
 	return v;
 }
