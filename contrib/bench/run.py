@@ -410,6 +410,7 @@ def phase_pairs(a, tmp, nginx, results):
             f"association.ledger={ledger_dir}/ledger"]
     if a.segment_size:
         sets.append(f"association.segment_size={a.segment_size}")
+    sets += a.set
     if not a.system_keys:
         sets += [f"provider.{p}.keys={keys}/{p}" for p in ("A", "B", "C")]
         sets.append(f"association.keys={tmp}/ref-association-keys")
@@ -767,6 +768,8 @@ def parse_args():
                          f"{SCALE_UID_OFFSET} and {CPU_UID_OFFSET} past it (default 200000)")
     ap.add_argument("--cpu-runs", type=int, default=3, help="fresh starts of the cpu phase, median (0 to skip)")
     ap.add_argument("--cpu-duration", type=int, default=8, help="seconds of wrk per cpu run (default 8)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a topology setting for the reference runs (repeatable), as mpbs-run --set")
     ap.add_argument("--segment-size", default="",
                     help="association.segment_size of the reference runs (default: the topology's)")
     ap.add_argument("--verify-jobs", type=int, default=os.cpu_count() or 1,
