@@ -9,7 +9,6 @@
  * every signal would cost ~15 µs each, a chain link costs under 1 µs
  * (docs/ARCHITECTURE.md §3). */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -109,7 +108,7 @@ int emit_checkpoint(struct provider *p)
 	struct checkpoint_frame c = { .seq = p->seq };
 	uint8_t buf[CHECKPOINT_FRAME_LEN];
 
-	snprintf(c.provider, sizeof(c.provider), "%s", p->cfg->name);
+	memcpy(c.provider, p->wire_name, sizeof(c.provider));
 	memcpy(c.epoch, p->epoch, sizeof(c.epoch));
 	memcpy(c.head, p->head, sizeof(c.head));
 	checkpoint_sign(&c, p->sk);
@@ -140,7 +139,7 @@ int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_
 	struct signal_frame s = { .stage = stage, .t_ns = clock_ns(CLOCK_REALTIME), .seq = p->seq + 1 };
 	uint8_t buf[SIGNAL_FRAME_LEN];
 
-	snprintf(s.provider, sizeof(s.provider), "%s", p->cfg->name);
+	memcpy(s.provider, p->wire_name, sizeof(s.provider));
 	memcpy(s.op, op, WIRE_DIGEST_LEN);
 	memcpy(s.value, value, WIRE_DIGEST_LEN);
 	chain_extend(p->head, &s);

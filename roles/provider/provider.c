@@ -207,9 +207,13 @@ static int provider_init(struct provider *p)
 
 int provider_main(const struct provider_config *cfg, const struct role_seal *seal)
 {
-	struct provider p = { .cfg = cfg, .timer_fd = -1, .ep = -1 };
+	struct provider p = { .cfg = cfg, .timer_fd = -1, .ep = -1, .random_used = sizeof(p.random_pool) };
 	int status = 1;
 
+	_Static_assert(sizeof(p.wire_name) == sizeof(((struct signal_frame *)0)->provider) &&
+			       sizeof(p.wire_name) == sizeof(((struct checkpoint_frame *)0)->provider),
+		       "a frame's provider field");
+	snprintf(p.wire_name, sizeof(p.wire_name), "%s", cfg->name);
 	p.stop_fd = role_stop_signalfd();
 	p.frame_cap = ARTIFACT_FRAME_MAX(cfg->max_request);
 	p.frame = malloc(p.frame_cap);
@@ -236,6 +240,7 @@ int provider_main(const struct provider_config *cfg, const struct role_seal *sea
 			 " journal frames sent again", p.recognised, p.resent);
 out:
 	sodium_memzero(p.sk, sizeof(p.sk));
+	sodium_memzero(p.random_pool, sizeof(p.random_pool));
 	decider_free(&p.decider);
 	provider_policy_free(&p.policy);
 	free(p.handlers);

@@ -36,6 +36,9 @@
  * artifacts still at the channel's head that were already signalled are
  * among them (at most one peek batch, two signals each). */
 #define RECENT_OPS 256
+/* Random values drawn at once into the pool START and COMPLETE values come
+ * from (initiate.c). */
+#define RANDOM_POOL_VALUES 64
 
 /* A running action handler and the operation it works for. */
 struct handler {
@@ -53,6 +56,8 @@ struct recent_op {
 
 struct provider {
 	const struct provider_config *cfg;
+	/* its name as a frame's provider field holds it, formatted once */
+	char wire_name[WIRE_PROVIDER_ID_MAX + 1];
 	struct journal journal;
 	struct provider_policy policy;
 	struct decider decider;
@@ -69,6 +74,8 @@ struct provider {
 	uint8_t *frame;      /* receive buffer, one artifact */
 	size_t frame_cap;
 	uint64_t initiated;
+	uint8_t random_pool[RANDOM_POOL_VALUES * WIRE_DIGEST_LEN];
+	size_t random_used; /* bytes of the pool handed out (zeroed) */
 	struct handler *handlers; /* policy.max_concurrent slots when action = exec */
 	uint32_t running;
 	struct wire_stats wire;
