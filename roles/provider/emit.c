@@ -31,8 +31,7 @@
 int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
 		size_t count)
 {
-	_Static_assert(OUT_BATCH <= SIGNAL_DATAGRAM_FRAMES, "one send batch fits a datagram");
-	struct mmsghdr msgs[OUT_BATCH];
+	struct mmsghdr msgs[(OUT_BATCH + SIGNAL_DATAGRAM_FRAMES - 1) / SIGNAL_DATAGRAM_FRAMES];
 	struct iovec iov[OUT_BATCH];
 	size_t sent = 0, n_msgs = 0;
 	for (size_t i = 0; i < count; i++)
@@ -58,7 +57,7 @@ int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN
 /* Queued frames go to the journal at once (a frame the association may see
  * is always one a restart can send again, and an artifact is consumed only
  * once its signals are journaled), and to the channel only when a
- * checkpoint is among them or they fill a datagram: the association counts
+ * checkpoint is among them or OUT_BATCH are queued: the association counts
  * a signal only once a checkpoint covers it, so sending earlier would tell
  * it nothing sooner and cost both sides a wake-up and a datagram per loop
  * round. Signals wait here at most checkpoint_ms (the timer armed at the

@@ -216,9 +216,9 @@ int provider_main(const struct provider_config *cfg, const struct role_seal *sea
 	snprintf(p.wire_name, sizeof(p.wire_name), "%s", cfg->name);
 	p.stop_fd = role_stop_signalfd();
 	p.frame_cap = ARTIFACT_FRAME_MAX(cfg->max_request);
-	p.frame = malloc(p.frame_cap);
+	p.frames = malloc(PEEK_MSGS * p.frame_cap);
 	p.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (p.stop_fd < 0 || !p.frame || p.timer_fd < 0 || sodium_init() < 0) {
+	if (p.stop_fd < 0 || !p.frames || p.timer_fd < 0 || sodium_init() < 0) {
 		log_errno("cannot initialise");
 		goto out;
 	}
@@ -245,6 +245,6 @@ out:
 	provider_policy_free(&p.policy);
 	free(p.handlers);
 	free(p.recent);
-	free(p.frame);
+	free(p.frames);
 	return status;
 }
