@@ -6,6 +6,7 @@
  * journal, so a kill never loses an artifact that no signal accounts for
  * (docs/RELIABILITY.md). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -13,6 +14,16 @@
 #include "../../lib/derive.h"
 #include "../../lib/log.h"
 #include "provider_internal.h"
+
+/* Past the artifacts the previous incarnation's ring could concern: its
+ * copy of the ring's operations (JOURNAL_FRAMES of them) goes. */
+static void forget_recent(struct provider *p)
+{
+	p->recent_budget = 0;
+	p->n_recent = 0;
+	free(p->recent);
+	p->recent = NULL;
+}
 
 /* What the ring of the previous incarnation says of op (0: nothing). */
 static uint8_t signalled_before(struct provider *p, const uint8_t op[WIRE_DIGEST_LEN])
@@ -66,7 +77,7 @@ static int handle_message(struct provider *p, const uint8_t *buf, size_t len)
 	/* the messages of the first batch after a restart are those the
 	 * previous incarnation may have signalled without consuming */
 	if (p->recent_budget && --p->recent_budget == 0)
-		p->n_recent = 0;
+		forget_recent(p);
 	return 0;
 }
 
@@ -139,8 +150,7 @@ int drain_artifacts(struct provider *p)
 		if (end)
 			return 0; /* an empty read may be the channel's end: the loop's EPOLLHUP says */
 		if (!more) {
-			p->recent_budget = 0;
-			p->n_recent = 0;
+			forget_recent(p);
 			return 0;
 		}
 	}

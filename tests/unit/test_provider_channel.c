@@ -20,9 +20,13 @@
 
 #define CAP 64
 
+/* A channel, and what the reader's last peek returned. */
 struct chan {
 	int w, r;
 	uint8_t *bufs;
+	struct peeked_msg m[PEEK_MSGS];
+	bool full;
+	uint64_t stepped; /* empty messages a consume stepped over */
 };
 
 static struct chan chan_open(void)
@@ -59,12 +63,18 @@ static bool all_bytes(const uint8_t *p, size_t len, uint8_t tag)
 	return true;
 }
 
-static void consume(struct chan *c, const struct peeked_msg *m, size_t n, uint64_t *stepped)
+static int peek(struct chan *c)
+{
+	return channel_peek(c->r, c->bufs, CAP, c->m, &c->full);
+}
+
+/* Consumes n messages of the last peek, from its entry `from`. */
+static void consume(struct chan *c, size_t from, size_t n)
 {
 	size_t lens[PEEK_MSGS];
 	for (size_t i = 0; i < n; i++)
-		lens[i] = m[i].len;
-	cr_assert_eq(channel_consume(c->r, lens, n, stepped), 0, "consume: %s", strerror(errno));
+		lens[i] = c->m[from + i].len;
+	cr_assert_eq(channel_consume(c->r, lens, n, &c->stepped), 0, "consume: %s", strerror(errno));
 }
 
 static bool queue_empty(struct chan *c)
@@ -76,32 +86,29 @@ static bool queue_empty(struct chan *c)
 Test(unit_provider_channel, a_batch_is_peeked_at_once_and_consumed_at_once)
 {
 	struct chan c = chan_open();
-	struct peeked_msg m[PEEK_MSGS];
-	bool full;
-	uint64_t stepped = 0;
 	for (int i = 0; i < 3; i++)
 		put(&c, (uint8_t)('a' + i), 10 + (size_t)i);
-	cr_assert_eq(channel_peek(c.r, c.bufs, CAP, m, &full), 3);
-	cr_assert(!full);
+	cr_assert_eq(peek(&c), 3);
+	cr_assert(!c.full);
 	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(m[i].len, 10 + (size_t)i);
-		cr_assert(all_bytes(m[i].data, m[i].len, (uint8_t)('a' + i)), "message %d", i);
+		cr_assert_eq(c.m[i].len, 10 + (size_t)i);
+		cr_assert(all_bytes(c.m[i].data, c.m[i].len, (uint8_t)('a' + i)), "message %d", i);
 	}
 	/* nothing consumed yet: a peek past them finds nothing new */
-	cr_assert_eq(channel_peek(c.r, c.bufs, CAP, m, &full), 0);
-	consume(&c, m, 3, &stepped);
+	cr_assert_eq(peek(&c), 0);
+	consume(&c, 0, 3);
 	cr_assert(queue_empty(&c));
-	cr_assert_eq(stepped, 0);
+	cr_assert_eq(c.stepped, 0);
 
 	/* more than one call holds: full says so, the rest comes next */
 	for (int i = 0; i < PEEK_MSGS + 2; i++)
 		put(&c, (uint8_t)i, 5);
-	cr_assert_eq(channel_peek(c.r, c.bufs, CAP, m, &full), PEEK_MSGS);
-	cr_assert(full);
-	consume(&c, m, PEEK_MSGS, &stepped);
-	cr_assert_eq(channel_peek(c.r, c.bufs, CAP, m, &full), 2);
-	cr_assert(all_bytes(m[0].data, 5, PEEK_MSGS) && all_bytes(m[1].data, 5, PEEK_MSGS + 1));
-	consume(&c, m, 2, &stepped);
+	cr_assert_eq(peek(&c), PEEK_MSGS);
+	cr_assert(c.full);
+	consume(&c, 0, PEEK_MSGS);
+	cr_assert_eq(peek(&c), 2);
+	cr_assert(all_bytes(c.m[0].data, 5, PEEK_MSGS) && all_bytes(c.m[1].data, 5, PEEK_MSGS + 1));
+	consume(&c, 0, 2);
 	cr_assert(queue_empty(&c));
 	chan_close(&c);
 }
@@ -109,41 +116,35 @@ Test(unit_provider_channel, a_batch_is_peeked_at_once_and_consumed_at_once)
 Test(unit_provider_channel, an_oversized_and_an_empty_message_in_a_batch)
 {
 	struct chan c = chan_open();
-	struct peeked_msg m[PEEK_MSGS];
-	bool full;
-	uint64_t stepped = 0;
 	put(&c, 'a', 7);
 	put(&c, 'X', 3 * CAP + 5); /* four entries of the call */
 	put(&c, 'b', 8);
 	put(&c, 0, 0);
 	put(&c, 'c', 9);
-	int n = channel_peek(c.r, c.bufs, CAP, m, &full);
+	int n = peek(&c);
 	cr_assert_eq(n, 5);
-	cr_assert(!full, "an empty message may be the end: the caller stops after it");
-	cr_assert(m[0].len == 7 && all_bytes(m[0].data, 7, 'a'));
-	cr_assert(m[1].data == NULL && m[1].len == 3 * CAP + 5, "oversized: returned once, with its whole length");
-	cr_assert(m[2].len == 8 && all_bytes(m[2].data, 8, 'b'));
-	cr_assert_eq(m[3].len, 0);
-	cr_assert(m[4].len == 9 && all_bytes(m[4].data, 9, 'c'));
+	cr_assert(!c.full, "an empty message may be the end: the caller stops after it");
+	cr_assert(c.m[0].len == 7 && all_bytes(c.m[0].data, 7, 'a'));
+	cr_assert(c.m[1].data == NULL && c.m[1].len == 3 * CAP + 5, "oversized: returned once, with its whole length");
+	cr_assert(c.m[2].len == 8 && all_bytes(c.m[2].data, 8, 'b'));
+	cr_assert_eq(c.m[3].len, 0);
+	cr_assert(c.m[4].len == 9 && all_bytes(c.m[4].data, 9, 'c'));
 	/* consumed in two parts, as a mid-batch consume does: the peek offset
 	 * keeps stepping from the consumed ones to the rest */
-	consume(&c, m, 2, &stepped);
+	consume(&c, 0, 2);
 	put(&c, 'd', 6);
-	consume(&c, m + 2, 3, &stepped);
-	cr_assert_eq(channel_peek(c.r, c.bufs, CAP, m, &full), 1);
-	cr_assert(m[0].len == 6 && all_bytes(m[0].data, 6, 'd'));
-	consume(&c, m, 1, &stepped);
+	consume(&c, 2, 3);
+	cr_assert_eq(peek(&c), 1);
+	cr_assert(c.m[0].len == 6 && all_bytes(c.m[0].data, 6, 'd'));
+	consume(&c, 0, 1);
 	cr_assert(queue_empty(&c));
-	cr_assert_eq(stepped, 0);
+	cr_assert_eq(c.stepped, 0);
 	chan_close(&c);
 }
 
 Test(unit_provider_channel, an_empty_message_a_peek_stepped_over_is_not_taken_for_a_handled_one)
 {
 	struct chan c = chan_open();
-	struct peeked_msg m[PEEK_MSGS];
-	bool full;
-	uint64_t stepped = 0;
 	uint8_t b;
 	put(&c, 0, 0);
 	put(&c, 'a', 4);
@@ -152,10 +153,10 @@ Test(unit_provider_channel, an_empty_message_a_peek_stepped_over_is_not_taken_fo
 	cr_assert_eq(recv(c.r, &b, 1, MSG_DONTWAIT | MSG_PEEK), 0);
 	int zero = 0;
 	cr_assert_eq(setsockopt(c.r, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)), 0);
-	cr_assert_eq(channel_peek(c.r, c.bufs, CAP, m, &full), 1);
-	cr_assert_eq(m[0].len, 4);
-	consume(&c, m, 1, &stepped);
-	cr_assert_eq(stepped, 1);
+	cr_assert_eq(peek(&c), 1);
+	cr_assert_eq(c.m[0].len, 4);
+	consume(&c, 0, 1);
+	cr_assert_eq(c.stepped, 1);
 	cr_assert(queue_empty(&c), "the handled message is consumed, not left behind the empty one");
 	chan_close(&c);
 }
@@ -200,13 +201,10 @@ Test(unit_provider_channel, an_fd_sent_along_is_never_installed_and_is_closed_by
 	cr_assert_eq(close(pipefd[1]), 0); /* the message now holds the only copy */
 
 	int before = count_fds();
-	struct peeked_msg m[PEEK_MSGS];
-	bool full;
-	uint64_t stepped = 0;
-	cr_assert_eq(channel_peek(c.r, c.bufs, CAP, m, &full), 1);
-	cr_assert(m[0].len == sizeof(payload) && all_bytes(m[0].data, m[0].len, 'p'));
+	cr_assert_eq(peek(&c), 1);
+	cr_assert(c.m[0].len == sizeof(payload) && all_bytes(c.m[0].data, c.m[0].len, 'p'));
 	cr_assert_eq(count_fds(), before, "a peek installed an fd");
-	consume(&c, m, 1, &stepped);
+	consume(&c, 0, 1);
 	cr_assert_eq(count_fds(), before, "a consume installed an fd");
 	char b;
 	cr_assert_eq(read(pipefd[0], &b, 1), 0, "the pipe's write end still exists somewhere");
