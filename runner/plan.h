@@ -75,6 +75,9 @@ struct run_plan {
 	struct channel control[TOPO_PROVIDERS_MAX];
 	int im_artifact_fds[TOPO_PROVIDERS_MAX];
 	bool receive_body[TOPO_PROVIDERS_MAX];
+	/* Per provider: one artifact per message (a provider with exec, which
+	 * consumes its current message as a handler starts). */
+	bool one_per_message[TOPO_PROVIDERS_MAX];
 	struct association_provider as_providers[TOPO_PROVIDERS_MAX];
 	struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS];
 	/* plan_prepare failed on a file the operator must fix, not on the

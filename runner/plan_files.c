@@ -94,6 +94,7 @@ int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
 	ap->name = tp->name;
 	ap->checkpoint_every = tp->checkpoint_every;
 	p->receive_body[i] = tp->receive_body;
+	p->one_per_message[i] = tp->exec;
 	return 0;
 }
 

@@ -52,8 +52,8 @@ void plan_intermediary(struct run_plan *p, struct role_plan *r, size_t index)
 	keep_status_and_limits(r, p, INTERMEDIARY_FD_STATUS(n), &t->limits[ROLE_INTERMEDIARY]);
 	r->cfg.im = (struct intermediary_config){
 		.listen_fd = INTERMEDIARY_FD_LISTEN, .n_providers = n, .artifact_fds = p->im_artifact_fds,
-		.receive_body = p->receive_body, .path = t->http_path, .max_request = t->max_request,
-		.max_connections = t->max_connections, .max_connections_per_ip = t->max_connections_per_ip,
+		.receive_body = p->receive_body, .one_per_message = p->one_per_message, .path = t->http_path,
+		.max_request = t->max_request, .max_connections = t->max_connections, .max_connections_per_ip = t->max_connections_per_ip,
 		.timeout_s = t->http_timeout,
 		.header_timeout_s = t->header_timeout, .body_timeout_s = t->body_timeout,
 		.stall_ms = t->stall_timeout_ms,

@@ -117,7 +117,8 @@ static uint64_t frames_in(const struct intermediary *im, size_t from, size_t to)
  * channel takes; what a full channel refuses is dropped and counted. */
 static void flush_to(struct intermediary *im, size_t i)
 {
-	size_t n = pack_messages(im, im->cfg->receive_body[i], ARTIFACT_FRAME_MAX(im->cfg->max_request));
+	bool alone = im->cfg->one_per_message && im->cfg->one_per_message[i];
+	size_t n = pack_messages(im, im->cfg->receive_body[i], alone ? 0 : ARTIFACT_FRAME_MAX(im->cfg->max_request));
 	size_t off = 0;
 	struct forward_stats *st = &im->per_provider[i];
 	while (off < n) {

@@ -23,6 +23,10 @@ struct intermediary_config {
 	size_t n_providers;
 	const int *artifact_fds; /* write-only ends, one per provider */
 	const bool *receive_body;/* per provider: does its artifact carry the body */
+	/* per provider: one artifact per message, not a turn's packed (a
+	 * provider that runs programs consumes its current message when a
+	 * program starts, before the rest of the message is handled) */
+	const bool *one_per_message;
 	const char *path;        /* e.g. "/nuvl" */
 	size_t max_request;      /* larger bodies are dropped, still 204 */
 	unsigned max_connections;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #define _GNU_SOURCE
 /* The provider's artifact channel: messages of artifacts are peeked in
- * batches, each artifact decided (decide.h) and initiated, and the
- * messages consumed only once the batch's signals are in the journal, so a
- * kill never loses an artifact that no signal accounts for
+ * batches (channel_read.h), each artifact decided (decide.h) and
+ * initiated, and the messages consumed only once their signals are in the
+ * journal, so a kill never loses an artifact that no signal accounts for
  * (docs/RELIABILITY.md). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -13,6 +14,16 @@
 #include "../../lib/derive.h"
 #include "../../lib/log.h"
 #include "provider_internal.h"
+
+/* Past the artifacts the previous incarnation's ring could concern: its
+ * copy of the ring's operations (JOURNAL_FRAMES of them) goes. */
+static void forget_recent(struct provider *p)
+{
+	p->recent_budget = 0;
+	p->n_recent = 0;
+	free(p->recent);
+	p->recent = NULL;
+}
 
 /* What the ring of the previous incarnation says of op (0: nothing). */
 static uint8_t signalled_before(struct provider *p, const uint8_t op[WIRE_DIGEST_LEN])
@@ -32,6 +43,7 @@ static int handle_frame(struct provider *p, const uint8_t *buf, size_t len)
 	uint8_t op[WIRE_DIGEST_LEN];
 	enum wire_err e = artifact_decode(buf, len, &a);
 	p->artifacts++;
+	p->unconsumed_artifacts++;
 	if (e != WIRE_OK) {
 		p->wire.rejected[e]++;
 		decider_count(&p->decider, REFUSE_MALFORMED);
@@ -61,84 +73,60 @@ static int handle_message(struct provider *p, const uint8_t *buf, size_t len)
 		if (handle_frame(p, buf + off, frame) < 0)
 			return -1;
 		off += frame;
-		p->peeked_frames++;
 	}
-	/* The previous incarnation left at most one peek batch of messages
-	 * handled but not consumed: past it, the ring concerns nothing. */
+	/* the messages of the first batch after a restart are those the
+	 * previous incarnation may have signalled without consuming */
 	if (p->recent_budget && --p->recent_budget == 0)
-		p->n_recent = 0;
+		forget_recent(p);
 	return 0;
 }
 
-/* Consumes the artifacts handled so far, whose signals a flush already put
- * in the journal: one recv each without a buffer (no control buffer
- * either, so an fd sent along on a kernel without SO_PASSRIGHTS is
- * destroyed, never taken). An empty message (only a hostile writer sends
- * one) is stepped over by peeking: consumed here, it is counted and not
- * taken for one of them. */
+/* Consumes the messages handled so far, whose signals a flush already put
+ * in the journal (channel_read.h). */
 int consume_peeked(struct provider *p)
 {
-	size_t next = 0;
-	while (next < p->peeked) {
-		ssize_t n = recv(p->cfg->artifact_fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			log_errno("artifact channel: consuming %zu handled artifacts", p->peeked - next);
-			return -1;
-		}
-		if (n == 0 && p->peek_len[next] != 0)
-			p->wire.rejected[WIRE_ETRUNC]++;
-		else
-			next++;
+	if (p->peeked && channel_consume(p->cfg->artifact_fd, p->peek_len, p->peeked, &p->wire.rejected[WIRE_ETRUNC]) < 0) {
+		log_errno("artifact channel: consuming %zu handled messages", p->peeked);
+		return -1;
 	}
 	p->peeked = 0;
-	p->peeked_frames = 0;
+	p->unconsumed_artifacts = 0;
 	return 0;
 }
 
-/* Peeks up to PEEK_BATCH messages, or fewer once they held PEEK_BATCH
- * artifacts (the channel's peek offset, set at start, steps from one to
- * the next) and handles each artifact. Returns 1 when the
- * batch is full and more may follow, 0 when the channel had no more, -1 on
- * a fatal error; *odd is set when the next message is empty or oversized
- * and must be dropped after the batch. */
-static int peek_batch(struct provider *p, bool *odd)
+/* Peeks up to PEEK_MSGS messages (channel_read.h) and handles each. Every
+ * message is registered (p->peek_len) before it is handled, so that a
+ * consume in the middle (a handler about to start, or BATCH_ARTIFACTS
+ * reached) takes exactly the messages handled so far, and the peek offset
+ * still steps from them to the next. A message over frame_cap is one
+ * malformed artifact; an empty one (or the channel's end) ends the drain
+ * after this batch. Returns 1 when more may follow, 0 when the channel had
+ * no more, -1 on a fatal error. */
+static int peek_batch(struct provider *p, bool *end)
 {
-	*odd = false;
-	while (p->peeked < PEEK_BATCH && p->peeked_frames < PEEK_BATCH) {
-		ssize_t n = recv(p->cfg->artifact_fd, p->frame, p->frame_cap, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n < 0) {
-			log_errno("artifact channel");
+	struct peeked_msg msgs[PEEK_MSGS];
+	bool full;
+	int n = channel_peek(p->cfg->artifact_fd, p->frames, p->frame_cap, msgs, &full);
+	*end = false;
+	if (n < 0) {
+		log_errno("artifact channel");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		p->peek_len[p->peeked++] = msgs[i].len;
+		if (msgs[i].len == 0) {
+			*end = true;
+		} else if (!msgs[i].data) {
+			p->wire.rejected[WIRE_EOVERSIZE]++;
+			p->artifacts++;
+			decider_count(&p->decider, REFUSE_MALFORMED);
+		} else if (handle_message(p, msgs[i].data, msgs[i].len) < 0) {
 			return -1;
 		}
-		if (n == 0 || (size_t)n > p->frame_cap) {
-			/* A peek steps over an oversized message only by part of it:
-			 * it is dropped on its own once the batch is consumed. */
-			*odd = true;
-			return 0;
-		}
-		p->peek_len[p->peeked++] = (size_t)n;
-		if (handle_message(p, p->frame, (size_t)n) < 0)
+		if (p->unconsumed_artifacts >= BATCH_ARTIFACTS && (flush_frames(p) < 0 || consume_peeked(p) < 0))
 			return -1;
 	}
-	return 1;
-}
-
-/* Drops the message at the channel's head: empty (or the end of the
- * channel) or oversized. */
-static void drop_odd(struct provider *p)
-{
-	ssize_t n = recv(p->cfg->artifact_fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
-	if (n > 0) {
-		p->wire.rejected[WIRE_EOVERSIZE]++;
-		p->artifacts++;
-		decider_count(&p->decider, REFUSE_MALFORMED);
-	}
+	return full;
 }
 
 /* Reads every queued artifact: peek a batch, handle it, journal its
@@ -146,24 +134,23 @@ static void drop_odd(struct provider *p)
  * comes due here too (docs/RELIABILITY.md). Returns -1 on a fatal error. */
 int drain_artifacts(struct provider *p)
 {
-	for (;;) {
-		bool odd;
+	for (bool first = true;; first = false) {
+		bool end;
 		/* A request to send the journal again goes first: under steady
 		 * load this loop may not return to epoll for long, and every
 		 * batch made meanwhile pushes the frames a restarted association
-		 * lacks further back in the ring (journal.h). */
-		if (resend_if_asked(p) < 0 || checkpoint_if_due(p) < 0)
+		 * lacks further back in the ring (journal.h). Not before the
+		 * first batch: the loop comes from epoll, which reported the
+		 * request with the artifacts if it was there. */
+		if ((!first && resend_if_asked(p) < 0) || checkpoint_if_due(p) < 0)
 			return -1;
-		int more = peek_batch(p, &odd);
+		int more = peek_batch(p, &end);
 		if (more < 0 || flush_frames(p) < 0 || consume_peeked(p) < 0)
 			return -1;
-		if (odd) {
-			drop_odd(p);
+		if (end)
 			return 0; /* an empty read may be the channel's end: the loop's EPOLLHUP says */
-		}
 		if (!more) {
-			p->recent_budget = 0;
-			p->n_recent = 0;
+			forget_recent(p);
 			return 0;
 		}
 	}

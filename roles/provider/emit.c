@@ -9,7 +9,6 @@
  * every signal would cost ~15 µs each, a chain link costs under 1 µs
  * (docs/ARCHITECTURE.md §3). */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -32,8 +31,7 @@
 int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
 		size_t count)
 {
-	_Static_assert(OUT_BATCH <= SIGNAL_DATAGRAM_FRAMES, "one send batch fits a datagram");
-	struct mmsghdr msgs[OUT_BATCH];
+	struct mmsghdr msgs[(OUT_BATCH + SIGNAL_DATAGRAM_FRAMES - 1) / SIGNAL_DATAGRAM_FRAMES];
 	struct iovec iov[OUT_BATCH];
 	size_t sent = 0, n_msgs = 0;
 	for (size_t i = 0; i < count; i++)
@@ -59,7 +57,7 @@ int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN
 /* Queued frames go to the journal at once (a frame the association may see
  * is always one a restart can send again, and an artifact is consumed only
  * once its signals are journaled), and to the channel only when a
- * checkpoint is among them or they fill a datagram: the association counts
+ * checkpoint is among them or OUT_BATCH are queued: the association counts
  * a signal only once a checkpoint covers it, so sending earlier would tell
  * it nothing sooner and cost both sides a wake-up and a datagram per loop
  * round. Signals wait here at most checkpoint_ms (the timer armed at the
@@ -109,7 +107,7 @@ int emit_checkpoint(struct provider *p)
 	struct checkpoint_frame c = { .seq = p->seq };
 	uint8_t buf[CHECKPOINT_FRAME_LEN];
 
-	snprintf(c.provider, sizeof(c.provider), "%s", p->cfg->name);
+	memcpy(c.provider, p->wire_name, sizeof(c.provider));
 	memcpy(c.epoch, p->epoch, sizeof(c.epoch));
 	memcpy(c.head, p->head, sizeof(c.head));
 	checkpoint_sign(&c, p->sk);
@@ -140,7 +138,7 @@ int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_
 	struct signal_frame s = { .stage = stage, .t_ns = clock_ns(CLOCK_REALTIME), .seq = p->seq + 1 };
 	uint8_t buf[SIGNAL_FRAME_LEN];
 
-	snprintf(s.provider, sizeof(s.provider), "%s", p->cfg->name);
+	memcpy(s.provider, p->wire_name, sizeof(s.provider));
 	memcpy(s.op, op, WIRE_DIGEST_LEN);
 	memcpy(s.value, value, WIRE_DIGEST_LEN);
 	chain_extend(p->head, &s);

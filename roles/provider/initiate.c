@@ -12,10 +12,26 @@
 #include "../../lib/log.h"
 #include "provider_internal.h"
 
+/* 32 fresh random bytes. libsodium's generator asks the kernel for its pid
+ * on every call (to notice a fork), two system calls per operation here:
+ * the provider draws from a pool it refills with one call every
+ * RANDOM_POOL_VALUES values instead. A value leaves the pool as it is
+ * handed out (zeroed there), so what stays in memory was never used. */
+static void fresh_random(struct provider *p, uint8_t out[WIRE_DIGEST_LEN])
+{
+	if (p->random_used == sizeof(p->random_pool)) {
+		randombytes_buf(p->random_pool, sizeof(p->random_pool));
+		p->random_used = 0;
+	}
+	memcpy(out, p->random_pool + p->random_used, WIRE_DIGEST_LEN);
+	sodium_memzero(p->random_pool + p->random_used, WIRE_DIGEST_LEN);
+	p->random_used += WIRE_DIGEST_LEN;
+}
+
 static int emit_start(struct provider *p, const uint8_t op[WIRE_DIGEST_LEN])
 {
 	uint8_t start[WIRE_DIGEST_LEN];
-	randombytes_buf(start, sizeof(start));
+	fresh_random(p, start);
 	return emit_signal(p, STAGE_START, op, start);
 }
 
@@ -23,8 +39,9 @@ static int emit_start(struct provider *p, const uint8_t op[WIRE_DIGEST_LEN])
 static int emit_complete(struct provider *p, const uint8_t op[WIRE_DIGEST_LEN], uint32_t status)
 {
 	uint8_t fresh[WIRE_DIGEST_LEN], complete[WIRE_DIGEST_LEN];
-	randombytes_buf(fresh, sizeof(fresh));
+	fresh_random(p, fresh);
 	derive_complete_value(fresh, status, complete);
+	sodium_memzero(fresh, sizeof(fresh));
 	return emit_signal(p, STAGE_COMPLETE, op, complete);
 }
 

@@ -207,14 +207,18 @@ static int provider_init(struct provider *p)
 
 int provider_main(const struct provider_config *cfg, const struct role_seal *seal)
 {
-	struct provider p = { .cfg = cfg, .timer_fd = -1, .ep = -1 };
+	struct provider p = { .cfg = cfg, .timer_fd = -1, .ep = -1, .random_used = sizeof(p.random_pool) };
 	int status = 1;
 
+	_Static_assert(sizeof(p.wire_name) == sizeof(((struct signal_frame *)0)->provider) &&
+			       sizeof(p.wire_name) == sizeof(((struct checkpoint_frame *)0)->provider),
+		       "a frame's provider field");
+	snprintf(p.wire_name, sizeof(p.wire_name), "%s", cfg->name);
 	p.stop_fd = role_stop_signalfd();
 	p.frame_cap = ARTIFACT_FRAME_MAX(cfg->max_request);
-	p.frame = malloc(p.frame_cap);
+	p.frames = malloc(PEEK_MSGS * p.frame_cap);
 	p.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (p.stop_fd < 0 || !p.frame || p.timer_fd < 0 || sodium_init() < 0) {
+	if (p.stop_fd < 0 || !p.frames || p.timer_fd < 0 || sodium_init() < 0) {
 		log_errno("cannot initialise");
 		goto out;
 	}
@@ -236,10 +240,11 @@ int provider_main(const struct provider_config *cfg, const struct role_seal *sea
 			 " journal frames sent again", p.recognised, p.resent);
 out:
 	sodium_memzero(p.sk, sizeof(p.sk));
+	sodium_memzero(p.random_pool, sizeof(p.random_pool));
 	decider_free(&p.decider);
 	provider_policy_free(&p.policy);
 	free(p.handlers);
 	free(p.recent);
-	free(p.frame);
+	free(p.frames);
 	return status;
 }

@@ -13,6 +13,7 @@
 
 #include "../../lib/wire.h"
 #include "../role_counters.h"
+#include "channel_read.h"
 #include "decide.h"
 #include "exec.h"
 #include "../../lib/journal.h"
@@ -28,16 +29,25 @@
 #define TAG_HANDLER(i) (16 + 2 * (uint64_t)(i))     /* its pidfd */
 #define TAG_HANDLER_OUT(i) (17 + 2 * (uint64_t)(i)) /* its output pipe */
 
-#define OUT_BATCH 64
-/* Messages peeked before their signals are journaled and they are
- * consumed; a batch also ends once its messages held this many artifacts
- * (a message holds up to 64, the intermediary's batch). */
-#define PEEK_BATCH (OUT_BATCH / 2)
-/* After a restart, the operations of the ring's last signals: the
- * artifacts still at the channel's head that were already signalled are
- * among them (at most one peek batch: PEEK_BATCH - 1 artifacts and one
- * more message of up to 64, two signals each). */
-#define RECENT_OPS 256
+/* Frames queued before they must go out: the signals of a checkpoint
+ * interval (checkpoint_every, 256 by default) and their checkpoint fit, so
+ * under load they leave together, datagrams of SIGNAL_DATAGRAM_FRAMES by
+ * one sendmmsg, instead of a sendmmsg (and a wake-up of the association)
+ * per datagram. */
+#define OUT_BATCH (5 * SIGNAL_DATAGRAM_FRAMES)
+/* Artifacts handled before their signals are journaled and their messages
+ * consumed, whatever PEEK_MSGS allows. With the message that reaches it (at
+ * most frame_cap / ARTIFACT_HDR_LEN artifacts) their two signals each stay
+ * within the journal's ring, which a restart recognises them from, while
+ * max_request is under about 160 KiB (docs/RELIABILITY.md). */
+#define BATCH_ARTIFACTS 256
+/* After a restart, the operations of the ring's signals: the artifacts
+ * still at the channel's head that were already signalled are among them
+ * (those of the first PEEK_MSGS messages it reads). */
+#define RECENT_OPS JOURNAL_FRAMES
+/* Random values drawn at once into the pool START and COMPLETE values come
+ * from (initiate.c). */
+#define RANDOM_POOL_VALUES 64
 
 /* A running action handler and the operation it works for. */
 struct handler {
@@ -55,6 +65,8 @@ struct recent_op {
 
 struct provider {
 	const struct provider_config *cfg;
+	/* its name as a frame's provider field holds it, formatted once */
+	char wire_name[WIRE_PROVIDER_ID_MAX + 1];
 	struct journal journal;
 	struct provider_policy policy;
 	struct decider decider;
@@ -68,23 +80,25 @@ struct provider {
 	int timer_fd;
 	bool timer_armed;
 	uint64_t checkpoint_due_ns; /* CLOCK_MONOTONIC when the armed timer fires */
-	uint8_t *frame;      /* receive buffer, one artifact */
-	size_t frame_cap;
+	uint8_t *frames;     /* PEEK_MSGS receive buffers, one message each */
+	size_t frame_cap;    /* the largest message (docs/PROTOCOL.md) */
 	uint64_t initiated;
+	uint8_t random_pool[RANDOM_POOL_VALUES * WIRE_DIGEST_LEN];
+	size_t random_used; /* bytes of the pool handed out (zeroed) */
 	struct handler *handlers; /* policy.max_concurrent slots when action = exec */
 	uint32_t running;
 	struct wire_stats wire;
 	/* Frames not sent yet: the first n_journaled are in the journal;
 	 * sent with one sendmmsg once a checkpoint is among them
-	 * (out_checkpoint) or they fill a datagram (flush_frames). */
+	 * (out_checkpoint) or OUT_BATCH are queued (flush_frames). */
 	uint8_t out[OUT_BATCH][CHECKPOINT_FRAME_LEN];
 	unsigned out_len[OUT_BATCH];
 	size_t n_out;
 	size_t n_journaled;
 	bool out_checkpoint;
-	size_t peeked;       /* messages handled but not yet consumed */
-	size_t peeked_frames; /* the artifacts they held */
-	size_t peek_len[PEEK_BATCH]; /* their lengths */
+	size_t peeked;       /* messages peeked (being handled) but not yet consumed */
+	size_t peek_len[PEEK_MSGS]; /* their lengths */
+	size_t unconsumed_artifacts; /* the artifacts they hold, handled so far */
 	/* Right after a restart (resume_from_journal): what the ring says the
 	 * previous incarnation signalled, until the artifacts it may concern
 	 * have been read. */
@@ -107,7 +121,7 @@ int provider_watch(struct provider *p, int fd, uint64_t tag);
  * signals, then consume it; they are sent with their checkpoint
  * (docs/RELIABILITY.md). Returns -1 on a fatal error. */
 int drain_artifacts(struct provider *p);
-/* Consumes the artifacts handled so far, whose signals are in the journal. */
+/* Consumes the messages handled so far, whose signals are in the journal. */
 int consume_peeked(struct provider *p);
 /* The writer shut the channel: it is not watched any more. */
 void artifact_channel_shut(struct provider *p);
@@ -124,7 +138,7 @@ int handler_done(struct provider *p, struct handler *h);
 int send_frames(struct provider *p, const uint8_t (*frames)[CHECKPOINT_FRAME_LEN], const unsigned *lens,
 		size_t count);
 /* Every queued frame to the journal; to the channel too once a checkpoint
- * covers them or they fill a datagram. */
+ * covers them or OUT_BATCH are queued. */
 int flush_frames(struct provider *p);
 /* Queued frames to the journal only. */
 int journal_queued(struct provider *p);

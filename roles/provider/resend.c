@@ -103,7 +103,7 @@ int resume_from_journal(struct provider *p)
 	/* signalled_before ORs the stages of every match */
 	if (p->n_recent > RECENT_OPS)
 		p->n_recent = RECENT_OPS;
-	p->recent_budget = PEEK_BATCH;
+	p->recent_budget = PEEK_MSGS;
 	log_info("resuming its epoch at seq %" PRIu64 " from the journal", p->seq);
 	return resend_journal(p);
 }

@@ -216,6 +216,21 @@ const struct probe_def probe_table[] = {
 	       EPIPE, MECH_CHANNEL, CLAIM(2), .arg = PROVIDER_FD_ARTIFACT),
 	REFUSE("chan.provider-reads-signal", PV, "recvfrom(4 = signal writer end, MSG_DONTWAIT) = 0 (EOF)", act_recv,
 	       0, MECH_CHANNEL, CLAIM(6), .arg = PROVIDER_FD_SIGNAL),
+	/* A provider reads its artifacts with recvmmsg: on its artifact
+	 * channel only, with exactly its two flag sets (peek, consume) and no
+	 * timeout. The variants that could take an fd passed along (where the
+	 * kernel lacks SO_PASSRIGHTS) or read another channel are trapped. */
+	DENY("chan.provider-recvmmsg-other-fd", PV,
+	     "recvmmsg(6 = control reader end, [{buf, control buf}], 1, MSG_DONTWAIT|MSG_TRUNC, NULL)", act_recvmmsg,
+	     CLAIM(5) | CLAIM(6), .arg = PROVIDER_FD_CONTROL, .arg2 = MSG_DONTWAIT | MSG_TRUNC),
+	DENY("chan.provider-recvmmsg-cmsg-cloexec", PV,
+	     "recvmmsg(3 = artifact reader end, [{buf, control buf}], 1, MSG_DONTWAIT|MSG_PEEK|MSG_TRUNC|"
+	     "MSG_CMSG_CLOEXEC, NULL)",
+	     act_recvmmsg, CLAIM(5) | CLAIM(6), .arg = PROVIDER_FD_ARTIFACT,
+	     .arg2 = MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC),
+	DENY("chan.provider-recvmmsg-errqueue", PV,
+	     "recvmmsg(3 = artifact reader end, [{buf, control buf}], 1, MSG_DONTWAIT|MSG_ERRQUEUE, NULL)", act_recvmmsg,
+	     CLAIM(5) | CLAIM(6), .arg = PROVIDER_FD_ARTIFACT, .arg2 = MSG_DONTWAIT | MSG_ERRQUEUE),
 	REFUSE("chan.intermediary-reads-artifact", IM, "read(4 = artifact writer end) = 0 (EOF)",
 	       act_read_eof, 0, MECH_CHANNEL, CLAIM(2), .arg = INTERMEDIARY_FD_ARTIFACT(0)),
 	/* On a kernel without SO_PASSRIGHTS the audit expects 0 and the

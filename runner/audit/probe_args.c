@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #ifndef TCP_FASTOPEN_CONNECT
@@ -72,6 +73,20 @@ int act_sendmmsg_fastopen(const struct probe_def *d, const struct probe_env *e)
 	struct mmsghdr mm = { .msg_hdr = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
 					   .msg_iovlen = 1 } };
 	return errno_or_zero(syscall(SYS_sendmmsg, d->arg, &mm, 1UL, (long)(MSG_FASTOPEN | MSG_NOSIGNAL | MSG_DONTWAIT)));
+}
+
+/* recvmmsg(arg, [{64-byte buffer, 64-byte control buffer}], 1, arg2, NULL):
+ * a provider's artifact call on another fd or with other flags, asking for
+ * control data as a taker of passed fds would. Its flags always hold
+ * MSG_DONTWAIT, so with the filter gone it returns at once. */
+int act_recvmmsg(const struct probe_def *d, const struct probe_env *e)
+{
+	char buf[64], control[64];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+					   .msg_controllen = sizeof(control) } };
+	long n = syscall(SYS_recvmmsg, d->arg, &mm, 1UL, d->arg2 | MSG_DONTWAIT, NULL);
+	return n < 0 ? errno : n > 0 ? PROBE_EXIT_DATA : 0;
 }
 
 int act_setsockopt_reuseport(const struct probe_def *d, const struct probe_env *e)

@@ -122,6 +122,7 @@ int act_sendto_fastopen(const struct probe_def *d, const struct probe_env *e);
 int act_sendto_addr(const struct probe_def *d, const struct probe_env *e);
 int act_sendmsg_fastopen(const struct probe_def *d, const struct probe_env *e);
 int act_sendmmsg_fastopen(const struct probe_def *d, const struct probe_env *e);
+int act_recvmmsg(const struct probe_def *d, const struct probe_env *e);
 int act_setsockopt_reuseport(const struct probe_def *d, const struct probe_env *e);
 int act_setsockopt_fastopen_connect(const struct probe_def *d, const struct probe_env *e);
 int act_getsockopt_meminfo(const struct probe_def *d, const struct probe_env *e);

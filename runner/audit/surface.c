@@ -214,8 +214,8 @@ const struct surface_case surface_table[] = {
 		"recvmsg(4 = segments socket, msg, MSG_DONTWAIT): an fd taken without close-on-exec", SYS_recvmsg, SA_FD,
 		SA_MMSG, MSG_DONTWAIT),
 	REFUSED("recvmmsg", PV, "artifact-reader", SFD_ARTIFACT_R,
-		"recvmmsg(3 = artifact reader end, [{1 byte}], 1, MSG_DONTWAIT, NULL): a control buffer could take an fd "
-		"sent along where the kernel has no SO_PASSRIGHTS; it consumes artifacts with recv", SYS_recvmmsg, SA_FD,
+		"recvmmsg(3 = artifact reader end, [{1 byte}], 1, MSG_DONTWAIT, NULL): only its peek "
+		"(MSG_DONTWAIT|MSG_PEEK|MSG_TRUNC) and consume (MSG_DONTWAIT|MSG_TRUNC) flags", SYS_recvmmsg, SA_FD,
 		SA_MMSG, 1, MSG_DONTWAIT, 0),
 	NO_CLASS("recvmsg", PVX, "its program's pipes and sockets; no fd reaches a provider: "
 				  "the reader ends refuse SCM_RIGHTS (sendmsg.scm-* rows)"),

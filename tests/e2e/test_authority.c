@@ -21,6 +21,7 @@
 
 #include "../common/harness.h"
 #include "../common/ledger2_blocks.h"
+#include "../../roles/provider/provider_internal.h"
 
 #define UID_BASE m.uid_base /* this instance's [runner] uid_base (tests/common/harness.c) */
 #define CTX "CTX_ALPHA"
@@ -780,26 +781,28 @@ static size_t signals_block(const struct l2b_file *f)
 }
 
 /* A ledger whose blocks do not depend on timing: one provider, A, its
- * checkpoint timer out of the way (30 s), so of 40 operations posted at
- * once its first 64 signals reach the association as one full datagram,
- * uncovered, in a block of their own, and nothing is confirmed until A's
- * checkpoint at the stop. */
+ * checkpoint timer and count out of the way (30 s, 1000 signals), so of
+ * HELD_OPS operations posted at once its first OUT_BATCH (320) signals
+ * reach the association as one full send batch, uncovered, in blocks of
+ * their own, and nothing is confirmed until A's checkpoint at the stop. */
+#define HELD_OPS 170
 static void real_ledger_with_held_signals(struct l2b_file *f)
 {
+	_Static_assert(2 * HELD_OPS > OUT_BATCH && 2 * HELD_OPS < 2 * OUT_BATCH, "one send batch, then held");
 	need_root();
 	cr_assert_eq(mpbs_prepare(&m, "A", NULL), 0, "cannot prepare a test directory");
-	cr_assert_eq(topology_insert(m.topology, "provider A", "checkpoint_ms = 30000\n"), 0);
+	cr_assert_eq(topology_insert(m.topology, "provider A", "checkpoint_ms = 30000\ncheckpoint_every = 1000\n"), 0);
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < HELD_OPS; i++) {
 		char body[16];
 		snprintf(body, sizeof(body), "held-%d", i);
 		post(NULL, body);
 	}
-	cr_assert_eq(ledger_wait_count(m.ledger, "signal", 64, 5000 * harness_time_scale()), 64,
-		     "A's first 64 signals are not in the ledger, alone (log: %s)", m.log);
+	cr_assert_eq(ledger_wait_count(m.ledger, "signal", OUT_BATCH, 5000 * harness_time_scale()), OUT_BATCH,
+		     "A's first %d signals are not in the ledger, alone (log: %s)", OUT_BATCH, m.log);
 	sleep_ms(100); /* a head closes the blocks before the stop */
 	stop_cleanly();
-	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 40);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), HELD_OPS);
 	cr_assert_eq(l2b_load(f, m.ledger), 0, "%s is not a whole version 2 segment", m.ledger);
 }
 

@@ -28,6 +28,7 @@
 #include "../../lib/ledger2.h"
 #include "../../runner/append_only.h"
 #include "../../runner/ledger_file.h"
+#include "../../roles/provider/provider_internal.h"
 
 #define CTX "CTX_ALPHA"
 
@@ -293,28 +294,31 @@ Test(e2e_recovery, confirmations_the_ledger_lacks_are_written_once_at_the_next_s
 	cr_assert_eq(ledger_count(m.ledger, "confirmed"), total + 5);
 }
 
-/* A provider sends its signals uncovered only when 64 of them fill a
- * datagram before its checkpoint is due (roles/provider/emit.c). With the
- * timer out of the way (checkpoint_ms 30 s), 40 operations leave each
- * provider's first 64 signals in the ledger uncovered and 16 more held;
- * the association is killed then. Its rebuild takes the 64 back as
- * uncovered, the supervisor has the providers send their journals again,
- * each covers its chain at once, and all 40 are confirmed exactly once. */
+/* A provider sends its signals uncovered only when OUT_BATCH (320) of them
+ * are queued before its checkpoint is due (roles/provider/emit.c). With
+ * the timer and the count out of the way (checkpoint_ms 30 s,
+ * checkpoint_every 1000), 170 operations leave each provider's first 320
+ * signals in the ledger uncovered and 20 more held; the association is
+ * killed then. Its rebuild takes the 320 back as uncovered, the supervisor
+ * has the providers send their journals again, each covers its chain at
+ * once, and all 170 are confirmed exactly once. */
+#define UNCOVERED_OPS 170
 Test(e2e_recovery, uncovered_signals_in_the_ledger_are_covered_after_the_association_restarts)
 {
+	_Static_assert(2 * UNCOVERED_OPS > OUT_BATCH && 2 * UNCOVERED_OPS < 2 * OUT_BATCH, "one send batch, then held");
 	cr_assert_eq(mpbs_prepare(&m, "A B", NULL), 0, "cannot prepare a test directory");
-	cr_assert_eq(topology_insert(m.topology, "provider A", "checkpoint_ms = 30000\n"), 0);
-	cr_assert_eq(topology_insert(m.topology, "provider B", "checkpoint_ms = 30000\n"), 0);
+	cr_assert_eq(topology_insert(m.topology, "provider A", "checkpoint_ms = 30000\ncheckpoint_every = 1000\n"), 0);
+	cr_assert_eq(topology_insert(m.topology, "provider B", "checkpoint_ms = 30000\ncheckpoint_every = 1000\n"), 0);
 	cr_assert_eq(mpbs_launch(&m), 0, "mpbs-run did not become ready (log: %s)", m.log);
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < UNCOVERED_OPS; i++) {
 		char body[32];
 		int len = snprintf(body, sizeof(body), "uncovered %d", i);
 		cr_assert_eq(http_post(m.port, "/nuvl", CTX, NULL, body, (size_t)len), 204, "request %d", i);
 	}
-	cr_assert_eq(ledger_wait_count(m.ledger, "signal", 128, 5000 * harness_time_scale()), 128,
-		     "each provider's first 64 signals are not in the ledger (log: %s)", m.log);
+	cr_assert_eq(ledger_wait_count(m.ledger, "signal", 2 * OUT_BATCH, 5000 * harness_time_scale()), 2 * OUT_BATCH,
+		     "each provider's first %d signals are not in the ledger (log: %s)", OUT_BATCH, m.log);
 	sleep_ms(200); /* nothing more comes before a checkpoint */
-	cr_assert_eq(ledger_count(m.ledger, "signal"), 128, "signals beyond a full datagram were sent uncovered");
+	cr_assert_eq(ledger_count(m.ledger, "signal"), 2 * OUT_BATCH, "signals beyond a full send batch were sent uncovered");
 	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 0, "confirmed before any checkpoint covered its signals");
 
 	pid_t assoc = mpbs_role_pid(&m, "mpbs-assoc");
@@ -322,9 +326,9 @@ Test(e2e_recovery, uncovered_signals_in_the_ledger_are_covered_after_the_associa
 	cr_assert_eq(kill(assoc, SIGKILL), 0);
 	cr_assert_gt(mpbs_wait_role(&m, "mpbs-assoc", assoc, 6000 * harness_time_scale()), 0,
 		     "the association did not restart (log: %s)", m.log);
-	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", 40, 5000 * harness_time_scale()), 40,
-		     "the 40 operations were not all confirmed after the restart (log: %s)", m.log);
+	cr_assert_eq(ledger_wait_count(m.ledger, "confirmed", UNCOVERED_OPS, 5000 * harness_time_scale()), UNCOVERED_OPS,
+		     "the %d operations were not all confirmed after the restart (log: %s)", UNCOVERED_OPS, m.log);
 	stop_cleanly();
-	cr_assert_eq(ledger_count(m.ledger, "confirmed"), 40);
+	cr_assert_eq(ledger_count(m.ledger, "confirmed"), UNCOVERED_OPS);
 	cr_assert_eq(ledger_count(m.ledger, "incomplete"), 0);
 }
