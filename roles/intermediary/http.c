@@ -33,8 +33,12 @@ static const struct {
 	[ANSWER_CONTINUE] = A("HTTP/1.1 100 Continue\r\n\r\n"),
 	[ANSWER_NO_CONTENT] = A("HTTP/1.1 204 No Content\r\n\r\n"),
 	[ANSWER_NO_CONTENT_KEEP_ALIVE] = A("HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n"),
+	[ANSWER_NO_CONTENT_CLOSE] = A("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"),
 	[ANSWER_NOT_FOUND] = A("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+	[ANSWER_NOT_FOUND_CLOSE] = A("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
 	[ANSWER_NOT_ALLOWED] = A("HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\nContent-Length: 0\r\n\r\n"),
+	[ANSWER_NOT_ALLOWED_CLOSE] =
+		A("HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
 	[ANSWER_BAD_REQUEST] = A("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
 	[ANSWER_HEAD_TOO_LARGE] =
 		A("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
@@ -224,6 +228,14 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/* 404 or 405, saying Connection: close when the connection ends after it. */
+static enum answer refusal(const struct conn *cn)
+{
+	if (cn->verdict == VERDICT_NOT_FOUND)
+		return cn->close_after ? ANSWER_NOT_FOUND_CLOSE : ANSWER_NOT_FOUND;
+	return cn->close_after ? ANSWER_NOT_ALLOWED_CLOSE : ANSWER_NOT_ALLOWED;
+}
+
 static bool expects_continue(const struct conn *cn)
 {
 	size_t len = cn->expect_len;
@@ -255,8 +267,8 @@ static int on_headers_complete(http_parser *p)
 		if (expects_continue(cn)) {
 			/* Answered now, without the body the client holds back;
 			 * the connection then closes, as the body may follow or not. */
-			conn_answer(parsing, cn, cn->verdict == VERDICT_NOT_FOUND ? ANSWER_NOT_FOUND : ANSWER_NOT_ALLOWED);
 			cn->close_after = true;
+			conn_answer(parsing, cn, refusal(cn));
 			http_parser_pause(p, 1);
 		}
 		return 0;
@@ -279,7 +291,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
 /* A complete POST on the path: its artifact joins the turn's batch (unless
  * it must be dropped) and its 204 is queued, to be written after the
  * batch. */
-static enum answer forward(struct conn *cn, bool keep_alive, bool http10)
+static enum answer forward(struct conn *cn, bool http10)
 {
 	struct request *r = cn->req;
 	cn->req = NULL;
@@ -294,7 +306,9 @@ static enum answer forward(struct conn *cn, bool keep_alive, bool http10)
 	} else {
 		batch_add(parsing, r);
 	}
-	return keep_alive && http10 ? ANSWER_NO_CONTENT_KEEP_ALIVE : ANSWER_NO_CONTENT;
+	if (cn->close_after)
+		return ANSWER_NO_CONTENT_CLOSE;
+	return http10 ? ANSWER_NO_CONTENT_KEEP_ALIVE : ANSWER_NO_CONTENT;
 }
 
 static int on_message_complete(http_parser *p)
@@ -307,18 +321,18 @@ static int on_message_complete(http_parser *p)
 	/* What follows an Upgrade request is not HTTP this role speaks: the
 	 * connection closes after the answer, whether or not the parser
 	 * stops here or pauses first (and would parse the rest on resume). */
-	if (p->upgrade)
+	/* An HTTP/1.0 client keeps the connection only for a 204. A closing
+	 * answer says so (Connection: close), so the client does not send its
+	 * next request into a connection about to end. */
+	if (p->upgrade || !keep_alive || (http10 && cn->verdict != VERDICT_FORWARD))
 		cn->close_after = true;
 	if (cn->verdict == VERDICT_FORWARD) {
-		conn_answer(parsing, cn, forward(cn, keep_alive, http10));
+		conn_answer(parsing, cn, forward(cn, http10));
 	} else {
 		request_drop(cn);
-		conn_answer(parsing, cn, cn->verdict == VERDICT_NOT_FOUND ? ANSWER_NOT_FOUND : ANSWER_NOT_ALLOWED);
+		conn_answer(parsing, cn, refusal(cn));
 	}
 	deadline_arm(&parsing->deadlines, &cn->read_deadline, DEADLINE_HEAD, clock_mono_ms());
-	/* An HTTP/1.0 client keeps the connection only for a 204. */
-	if (!keep_alive || (http10 && cn->verdict != VERDICT_FORWARD))
-		cn->close_after = true;
 	/* Room for the next request's two runs at most (100 and 204). */
 	if (cn->close_after || cn->owed >= ANSWERS_OWED_MAX || cn->n_runs >= ANSWER_RUNS_MAX - 1)
 		http_parser_pause(p, 1);

@@ -61,8 +61,11 @@ enum answer {
 	ANSWER_CONTINUE,              /* 100, for Expect: 100-continue */
 	ANSWER_NO_CONTENT,            /* 204: every well-formed POST on the path */
 	ANSWER_NO_CONTENT_KEEP_ALIVE, /* 204 to an HTTP/1.0 client that asked to keep the connection */
+	ANSWER_NO_CONTENT_CLOSE,      /* 204, then close: the client asked for it (or HTTP/1.0) */
 	ANSWER_NOT_FOUND,             /* 404: another path */
+	ANSWER_NOT_FOUND_CLOSE,
 	ANSWER_NOT_ALLOWED,           /* 405: another method on the path */
+	ANSWER_NOT_ALLOWED_CLOSE,
 	ANSWER_BAD_REQUEST,           /* 400, then close */
 	ANSWER_HEAD_TOO_LARGE,        /* 431, then close */
 	ANSWERS

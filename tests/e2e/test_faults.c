@@ -869,3 +869,28 @@ Test(e2e_faults, a_stop_does_not_wait_for_a_congested_channel, .init = need_root
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status 0x%x:\n%s", status, log);
 	free(log);
 }
+
+/* A client that asks to close gets its 204 with Connection: close, then
+ * the close: a client library that keeps connections reads the header and
+ * does not send its next request into a connection about to end (wrk
+ * counted hundreds of thousands of read errors before it was said). */
+Test(e2e_hostile, a_closing_answer_says_connection_close, .init = need_root, .fini = finish, .timeout = 60)
+{
+	struct hostile h;
+	struct raw r;
+	hostile_start(&h, NULL);
+	cr_assert_geq(raw_open(&r, m.port), 0);
+	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Verification-Context: " CTX
+				      "\r\nContent-Length: 5\r\n\r\nclose"),
+		     0);
+	bool closed = raw_closed_within(&r, 3000);
+	r.buf[r.len < sizeof(r.buf) ? r.len : sizeof(r.buf) - 1] = '\0';
+	bool says_close = strstr(r.buf, "\r\nConnection: close\r\n") != NULL;
+	int status = raw_status(&r);
+	raw_close(&r);
+	h.extra_ok += status == 204;
+	cr_assert_eq(status, 204);
+	cr_assert(says_close, "the answer before the close lacks Connection: close");
+	cr_assert(closed, "the connection stayed open after Connection: close");
+	hostile_finish(&h, "closing answer");
+}

@@ -166,7 +166,8 @@ static void receive(struct received *rx, const char *data, size_t n)
 			if (rx->len <= alen && memcmp(text, rx->pending, rx->len) == 0) {
 				prefix = true;
 				if (rx->len == alen) {
-					rx->no_content += a == ANSWER_NO_CONTENT || a == ANSWER_NO_CONTENT_KEEP_ALIVE;
+					rx->no_content += a == ANSWER_NO_CONTENT || a == ANSWER_NO_CONTENT_KEEP_ALIVE ||
+							  a == ANSWER_NO_CONTENT_CLOSE;
 					rx->len = 0;
 				}
 				break;
