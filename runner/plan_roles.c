@@ -145,6 +145,9 @@ void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 	keep_as(r, PROVIDER_FD_CONTROL, p->control[i].reader);
 	keep_status_and_limits(r, p, PROVIDER_FD_STATUS, &tp->limits);
 	r->policy_variant = tp->exec ? POLICY_EXEC : POLICY_PLAIN;
+	/* lo is for its programs; without them its netns stays empty (and
+	 * its start-up does not load libnl's route code) */
+	r->spec.net_lo = r->spec.net_lo && tp->exec;
 	r->spec.hostname = tp->name;
 	r->spec.mounts = (struct mount_plan){ .binds = r->binds, .n_binds = nb, .proc = true, .dev_null = tp->exec };
 	r->spec.landlock = r->landlock;

@@ -50,8 +50,9 @@ struct role_kind_def {
 	unsigned uid_offset;
 	/* One role per [provider NAME] section, rather than one in all. */
 	bool per_provider;
-	/* Its network namespace has lo up (a provider's programs may reach
-	 * each other there); every other role's has no link up at all. */
+	/* Its network namespace may have lo up: a provider's with exec = yes,
+	 * whose programs may reach each other there (plan_provider sets the
+	 * role's spec.net_lo); every other role's has no link up at all. */
 	bool net_lo;
 	/* A stop signals the roles of phase 1, waits until they have ended,
 	 * then phase 2, ...; roles start in the reverse order, so a reader is

@@ -121,7 +121,7 @@ static void check_uid(struct audit *a, size_t k, struct audit_row *r)
 
 static void check_links(struct audit *a, size_t k, struct audit_row *r)
 {
-	bool lo = role_kinds[a->plan.roles[k].kind].net_lo;
+	bool lo = a->plan.roles[k].spec.net_lo;
 	snprintf(r->expected, sizeof(r->expected), "%s", lo ? "lo up, nothing else" : "none up");
 	struct netns_link links[16];
 	size_t n = 0, up = 0;

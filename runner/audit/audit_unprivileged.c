@@ -244,7 +244,7 @@ static bool read_links(pid_t pid, const char *file, struct link_names *s)
 const struct host_view *audit_view_links(struct audit *a, size_t k, struct audit_row *r)
 {
 	pid_t pid = a->idle[k].pid;
-	bool lo = role_kinds[a->plan.roles[k].kind].net_lo;
+	bool lo = a->plan.roles[k].spec.net_lo;
 	struct link_names all = { .n = 0 }, up = { .n = 0 };
 	r->action = "/proc/PID/net/dev; up: a group in /proc/PID/net/igmp or an address in net/if_inet6";
 	snprintf(r->expected, sizeof(r->expected), "%s", lo ? "lo up, nothing else" : "none up");
