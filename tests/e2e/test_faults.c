@@ -328,6 +328,16 @@ static void post_text(char *out, size_t cap, const char *body)
 		 strlen(body), body);
 }
 
+/* Appends a well-formed POST with the body "what n" to buf, which holds
+ * len bytes; returns the new length (pipelined requests). */
+static size_t post_append(char *buf, size_t cap, size_t len, const char *what, int n)
+{
+	char body[64];
+	snprintf(body, sizeof(body), "%s %d", what, n);
+	post_text(buf + len, cap - len, body);
+	return len + strlen(buf + len);
+}
+
 #define TRICKLERS 20
 
 /* Sends one byte to every trickler still open; counts those found cut. */
@@ -660,8 +670,6 @@ Test(e2e_hostile, pipelining_without_reading_gets_every_answer_in_order, .init =
 	static int want[PIPELINED];
 	size_t len = 0;
 	for (int i = 0; i < PIPELINED; i++) {
-		char body[32];
-		snprintf(body, sizeof(body), "pipelined unread %d", i);
 		if (i % 7 == 3) {
 			len += (size_t)snprintf(all + len, sizeof(all) - len, "GET /nuvl HTTP/1.1\r\nHost: x\r\n\r\n");
 			want[i] = 405;
@@ -670,8 +678,7 @@ Test(e2e_hostile, pipelining_without_reading_gets_every_answer_in_order, .init =
 						"POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
 			want[i] = 404;
 		} else {
-			post_text(all + len, sizeof(all) - len, body);
-			len += strlen(all + len);
+			len = post_append(all, sizeof(all), len, "pipelined unread", i);
 			want[i] = 204;
 		}
 	}
@@ -727,12 +734,8 @@ Test(e2e_hostile, trailers_expect_after_many_runs_and_a_paused_upgrade, .init = 
 		if (i % 2)
 			len += (size_t)snprintf(big + len, sizeof(big) - len,
 						"POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
-		else {
-			char body[32];
-			snprintf(body, sizeof(body), "run %d", i);
-			post_text(big + len, sizeof(big) - len, body);
-			len += strlen(big + len);
-		}
+		else
+			len = post_append(big, sizeof(big), len, "run", i);
 	}
 	len += (size_t)snprintf(big + len, sizeof(big) - len,
 				"POST /nuvl HTTP/1.1\r\nHost: x\r\nX-Verification-Context: " CTX
@@ -750,12 +753,8 @@ Test(e2e_hostile, trailers_expect_after_many_runs_and_a_paused_upgrade, .init = 
 
 	cr_assert_geq(raw_open(&r, m.port), 0);
 	len = 0;
-	for (int i = 0; i < 255; i++) {
-		char body[32];
-		snprintf(body, sizeof(body), "before upgrade %d", i);
-		post_text(big + len, sizeof(big) - len, body);
-		len += strlen(big + len);
-	}
+	for (int i = 0; i < 255; i++)
+		len = post_append(big, sizeof(big), len, "before upgrade", i);
 	len += (size_t)snprintf(big + len, sizeof(big) - len,
 				"POST /nuvl HTTP/1.1\r\nHost: x\r\nX-Verification-Context: " CTX
 				"\r\nUpgrade: other\r\nConnection: upgrade\r\nContent-Length: 7\r\n\r\nupgrade");
