@@ -78,7 +78,16 @@ int forkwipe_dead_stack(void)
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
 	/* 1 KiB under this frame: room for zero_below's own frame */
 	uintptr_t hi = (here - 1024) & ~(uintptr_t)7;
-	if (hi > lo)
-		zero_below(lo, hi);
+	if (hi <= lo)
+		return 0;
+	/* Whole pages are given back rather than written: the kernel hands a
+	 * private page it dropped back zeroed, and writing them would make the
+	 * supervisor's deepest stack (over 100 KiB) resident in every role. */
+	long ps = sysconf(_SC_PAGESIZE);
+	uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096;
+	uintptr_t pages_hi = hi & ~(page - 1);
+	if (pages_hi > lo && madvise((void *)lo, pages_hi - lo, MADV_DONTNEED) == 0)
+		lo = pages_hi;
+	zero_below(lo, hi);
 	return 0;
 }
