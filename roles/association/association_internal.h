@@ -29,7 +29,7 @@ struct peer {
 	struct chain_state chain;
 	/* Its signals not yet covered by a checkpoint, in the ledger's own
 	 * shape (a rotation writes them into the next segment's first record);
-	 * capacity cfg->checkpoint_every. */
+	 * capacity cfg->checkpoint_every. A slice of association.peer_pages. */
 	struct l2_uncovered *queue;
 	uint32_t queued;
 	/* The first 4 bytes of the chain after each of its last JOURNAL_FRAMES
@@ -40,7 +40,7 @@ struct peer {
 	 * prefix matches is taken for a resend and dropped, which is what the
 	 * provider gets by not sending it; only an accidental second history
 	 * goes unnoticed, once in 2^32 frames, and its next frame still shows.
-	 * A slice of association.recent_chains. */
+	 * A slice of association.peer_pages. */
 	uint32_t *recent_chain;
 	/* recent_chain holds nothing below this pseq: a rebuild starts from a
 	 * segment's stated state, without the chains before it. */
@@ -81,7 +81,8 @@ struct reported {
 struct association {
 	const struct association_config *cfg;
 	struct peer *peers;
-	uint32_t *recent_chains;   /* every peer's recent_chain, one allocation (peers_init) */
+	void *peer_pages;          /* every peer's recent_chain and queue, one mapping (peers_init) */
+	size_t peer_pages_len;
 	struct pending_table pending;
 	struct l2_writer ledger;
 	int spare_fd;              /* the next live segment, from the supervisor (-1: none yet) */
