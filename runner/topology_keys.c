@@ -112,7 +112,8 @@ const struct topo_key topo_keys[] = {
 	{ PV, "checkpoint_every", TOPO_UINT, PROV(checkpoint_every), 1, 65536, "256", NULL, false,
 	  "signals at most between two checkpoints" },
 	{ PV, "checkpoint_ms", TOPO_UINT, PROV(checkpoint_ms), 1, 60000, "2", NULL, false,
-	  "ms at most before a signal is covered by a checkpoint" },
+	  "ms at most before a signal is covered by a checkpoint: checkpoints fall on multiples of it on the "
+	  "host's monotonic clock, the same instants for every provider" },
 
 	{ EVERY, "restart", TOPO_RESTART, LIM(restart), 0, 0, "on-failure", NULL, false,
 	  "`always`, `on-failure` or `never` (stop the run when it ends); a role never ends on its own while the "

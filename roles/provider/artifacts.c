@@ -120,7 +120,7 @@ static int peek_batch(struct provider *p, bool *end)
 			p->wire.rejected[WIRE_EOVERSIZE]++;
 			p->artifacts++;
 			decider_count(&p->decider, REFUSE_MALFORMED);
-		} else if (handle_message(p, msgs[i].data, msgs[i].len) < 0) {
+		} else if (handle_message(p, msgs[i].data, msgs[i].len) < 0 || checkpoint_if_due(p) < 0) {
 			return -1;
 		}
 		if (p->unconsumed_artifacts >= BATCH_ARTIFACTS && (flush_frames(p) < 0 || consume_peeked(p) < 0))

@@ -147,7 +147,7 @@ void forget_queued(struct provider *p);
 int emit_signal(struct provider *p, uint8_t stage, const uint8_t op[WIRE_DIGEST_LEN],
 		const uint8_t value[WIRE_DIGEST_LEN]);
 int emit_checkpoint(struct provider *p);
-/* checkpoint_ms passed since the first uncovered signal. */
+/* The checkpoint timer came due (a multiple of checkpoint_ms, emit.c). */
 int on_checkpoint_timer(struct provider *p);
 /* The same, asked by the clock between batches of the drain loop. */
 int checkpoint_if_due(struct provider *p);
