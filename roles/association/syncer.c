@@ -44,11 +44,9 @@ static void *syncer_main(void *arg)
 		}
 		uint64_t target = s->want;
 		int fd = s->fd;
-		atomic_store_explicit(&s->in_fdatasync, true, memory_order_relaxed);
 		pthread_mutex_unlock(&s->mu);
 		int rc = fdatasync(fd);
 		int err = errno;
-		atomic_store_explicit(&s->in_fdatasync, false, memory_order_relaxed);
 		pthread_mutex_lock(&s->mu);
 		if (rc < 0 && !s->error)
 			s->error = err;
@@ -66,7 +64,6 @@ static void *syncer_main(void *arg)
 int syncer_start(struct syncer *s, int ledger_fd, uint64_t synced)
 {
 	memset(s, 0, sizeof(*s));
-	atomic_init(&s->in_fdatasync, false);
 	s->fd = ledger_fd;
 	s->want = s->synced = synced;
 	s->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

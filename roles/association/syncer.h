@@ -8,7 +8,6 @@
 #define MPBS_SYNCER_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,7 +23,6 @@ struct syncer {
 	bool stop;
 	bool started;
 	bool running;      /* the worker has started and waits for work */
-	atomic_bool in_fdatasync; /* read by the loop without the lock */
 };
 
 /* Starts the worker (before the role seals itself: thread creation is not
@@ -32,12 +30,6 @@ struct syncer {
 int syncer_start(struct syncer *s, int ledger_fd, uint64_t synced);
 /* Asks for everything up to seq to become durable. */
 void syncer_request(struct syncer *s, uint64_t seq);
-/* Whether the worker is inside fdatasync now (not waiting for its turn):
- * a write then would only wait on the pages being written back. */
-static inline bool syncer_flushing(struct syncer *s)
-{
-	return atomic_load_explicit(&s->in_fdatasync, memory_order_relaxed);
-}
 /* A rotation: from now on the worker syncs fd (the new live segment), and
  * everything up to seq is durable (the old one was synced). Only while no
  * sync is in flight. */
