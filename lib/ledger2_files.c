@@ -15,27 +15,18 @@
 
 #include "ledger2.h"
 
-int64_t l2_file_segment_number(const char *path, uint64_t *size)
+/* l2_file_segment_number on an open file: pread, so its offset stays at 0
+ * for the reader it is handed to. */
+static int64_t fd_segment_number(int fd, uint64_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	uint8_t head[L2_SEGMENT_NUMBER_OFF + 4];
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -1;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
 	*size = (uint64_t)st.st_size;
 	ssize_t n = pread(fd, head, sizeof(head), 0);
-	int e = errno;
-	close(fd);
-	if (n < 0) {
-		errno = e;
+	if (n < 0)
 		return -1;
-	}
 	if (n == 0)
 		return 0;
 	if ((size_t)n >= L2_MAGIC_LEN && memcmp(head, L2_MAGIC, L2_MAGIC_LEN) != 0)
@@ -44,6 +35,18 @@ int64_t l2_file_segment_number(const char *path, uint64_t *size)
 		return memcmp(head, L2_MAGIC, (size_t)n < L2_MAGIC_LEN ? (size_t)n : L2_MAGIC_LEN) == 0 ? 0 : -2;
 	const uint8_t *p = head + L2_SEGMENT_NUMBER_OFF;
 	return (int64_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+}
+
+int64_t l2_file_segment_number(const char *path, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int64_t number = fd_segment_number(fd, size);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return number;
 }
 
 #define SEALED_DIGITS_MIN 6
@@ -79,14 +82,33 @@ uint32_t l2_sealed_number(const char *base, const char *name)
 
 int l2_segment_file_read(struct l2_segment_file *f, const char *path)
 {
+	struct stat st;
 	memset(f, 0, sizeof(*f));
 	snprintf(f->path, sizeof(f->path), "%s", path);
-	int64_t number = l2_file_segment_number(path, &f->size);
-	if (number == -1)
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
 		return -1;
+	int64_t number = fstat(f->fd, &st) < 0 ? -1 : fd_segment_number(f->fd, &f->size);
+	if (number == -1) {
+		int e = errno;
+		close(f->fd);
+		f->fd = -1;
+		errno = e;
+		return -1;
+	}
+	f->dev = (uint64_t)st.st_dev;
+	f->ino = (uint64_t)st.st_ino;
 	f->not_v2 = number == -2;
 	f->segment = number > 0 ? (uint32_t)number : 0;
 	return 0;
+}
+
+void l2_segment_files_free(struct l2_segment_file *files, size_t n)
+{
+	for (size_t i = 0; files && i < n; i++)
+		if (files[i].fd >= 0)
+			close(files[i].fd);
+	free(files);
 }
 
 static int by_segment(const void *a, const void *b)
@@ -128,12 +150,15 @@ static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char 
 	return 0;
 }
 
-int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen)
+/* One listing of the ledger's files, each opened; *names counts the names
+ * that looked like a segment's, the empty spare included. */
+static int list_once(const char *path, struct l2_segment_file **out, size_t *n, size_t *names, char *why,
+		     size_t whylen)
 {
 	char dir_buf[PATH_MAX], base_buf[PATH_MAX], file[PATH_MAX];
 	size_t cap = 0;
 	*out = NULL;
-	*n = 0;
+	*n = *names = 0;
 	snprintf(dir_buf, sizeof(dir_buf), "%s", path);
 	snprintf(base_buf, sizeof(base_buf), "%s", path);
 	const char *dir = dirname(dir_buf), *base = basename(base_buf);
@@ -151,33 +176,74 @@ int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, c
 		uint32_t named = l2_sealed_number(base, de->d_name);
 		if (!spare && !named)
 			continue;
+		(*names)++;
 		snprintf(file, sizeof(file), "%s%s%s", prefix, slash, de->d_name);
 		rc = add(out, n, &cap, file, why, whylen);
 		if (rc == 0)
 			(*out)[*n - 1].named = named;
 		if (rc == 0 && spare && (*out)[*n - 1].size == 0)
-			(*n)--; /* the spare the association has not switched to */
+			close((*out)[--(*n)].fd); /* the spare the association has not switched to */
 	}
 	if (rc == 0 && errno) {
 		snprintf(why, whylen, "cannot read the directory %s: %s", dir, strerror(errno));
 		rc = L2_FILES_UNREADABLE;
 	}
 	closedir(d);
-	if (rc == 0)
-		l2_segment_files_sort(*out, *n);
-	if (rc < 0) {
-		free(*out);
+	return rc;
+}
+
+/* Whether a listing still holds once every file is open: each name still
+ * leads to the file opened under it, no file was listed under two names,
+ * and as many names look like a segment's. */
+static bool listing_holds(const char *path, const struct l2_segment_file *f, size_t n, size_t names)
+{
+	struct l2_segment_file *again;
+	size_t n_again, names_again;
+	char why[64];
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(f[i].path, &st) < 0 || (uint64_t)st.st_dev != f[i].dev || (uint64_t)st.st_ino != f[i].ino)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (f[j].dev == f[i].dev && f[j].ino == f[i].ino)
+				return false;
+	}
+	if (list_once(path, &again, &n_again, &names_again, why, sizeof(why)) != 0)
+		return false;
+	l2_segment_files_free(again, n_again);
+	return names_again == names;
+}
+
+/* A rotation is a few renames by the supervisor: a listing it crossed is
+ * taken again, a millisecond later, this many times at most. A listing
+ * that never holds is not a rotation but a file under two names (a hard
+ * link): the last one is returned, and the readers refuse it as two files
+ * stating one segment. */
+#define LISTING_TRIES 20
+
+int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen)
+{
+	for (int tries = 1;; tries++) {
+		size_t names;
+		int rc = list_once(path, out, n, &names, why, whylen);
+		if (rc == 0 && (tries == LISTING_TRIES || listing_holds(path, *out, *n, names))) {
+			l2_segment_files_sort(*out, *n);
+			return 0;
+		}
+		l2_segment_files_free(*out, *n);
 		*out = NULL;
 		*n = 0;
+		if (rc != 0)
+			return rc;
+		usleep(1000);
 	}
-	return rc;
 }
 
 int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen)
 {
 	int rc = l2_ledger_files(path, out, n, why, whylen);
-	size_t kept = 0;
-	for (size_t i = 0; rc == 0 && i < *n; i++) {
+	size_t kept = 0, i = 0;
+	for (; rc == 0 && i < *n; i++) {
 		const struct l2_segment_file *f = &(*out)[i];
 		if (f->not_v2) {
 			snprintf(why, whylen, "%s is not a version 2 ledger segment", f->path);
@@ -191,12 +257,17 @@ int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, 
 				 f->segment);
 			rc = -1;
 		} else if (f->segment) {
-			/* empty, or begun but shorter than its number: left out */
 			(*out)[kept++] = *f;
+		} else {
+			close(f->fd); /* empty, or begun but shorter than its number: left out */
 		}
 	}
 	if (rc < 0) {
-		free(*out);
+		/* open still: the kept ones, [0, kept), and those from the one
+		 * refused on, [i - 1, n) */
+		for (size_t j = i - 1; j < *n; j++)
+			close((*out)[j].fd);
+		l2_segment_files_free(*out, kept);
 		*out = NULL;
 	}
 	*n = rc < 0 ? 0 : kept;

@@ -31,6 +31,7 @@
 
 struct seg_job {
 	const char *path;    /* its file's */
+	int fd;              /* that file, open since the listing (ledger2_files.h) */
 	uint32_t named;      /* the number its sealed name says (0: none) */
 	bool done;
 	bool ok;
@@ -79,26 +80,15 @@ static void *worker(void *arg)
 		struct seg_job *j = &r->jobs[r->next++];
 		pthread_mutex_unlock(&r->lock);
 
-		int fd = open(j->path, O_RDONLY | O_CLOEXEC);
-		bool ok;
-		if (fd < 0) {
-			memset(&j->seg, 0, sizeof(j->seg));
-			j->seg.path = j->path;
-			j->seg.failed = j->seg.unreadable = true;
-			snprintf(j->seg.why, sizeof(j->seg.why), "cannot open: %s", strerror(errno));
+		bool ok = l2v_segment_check(j->fd, j->path, r->a->opts, &j->seg);
+		/* Readers order by the stated number; a name that says another
+		 * is a renamed file (docs/LEDGER.md). */
+		if (ok && j->named && j->named != j->seg.segment) {
+			j->seg.failed = true;
+			snprintf(j->seg.field, sizeof(j->seg.field), "segment");
+			snprintf(j->seg.why, sizeof(j->seg.why), "the file is named segment %u but states segment %u",
+				 j->named, j->seg.segment);
 			ok = false;
-		} else {
-			ok = l2v_segment_check(fd, j->path, r->a->opts, &j->seg);
-			close(fd);
-			/* Readers order by the stated number; a name that says
-			 * another is a renamed file (docs/LEDGER.md). */
-			if (ok && j->named && j->named != j->seg.segment) {
-				j->seg.failed = true;
-				snprintf(j->seg.field, sizeof(j->seg.field), "segment");
-				snprintf(j->seg.why, sizeof(j->seg.why), "the file is named segment %u but states segment %u",
-					 j->named, j->seg.segment);
-				ok = false;
-			}
 		}
 		pthread_mutex_lock(&r->lock);
 		j->ok = ok;
@@ -329,6 +319,8 @@ static int plan(struct run *r)
 		if (!(r->files = calloc(r->n, sizeof(*r->files))))
 			return -1;
 		for (size_t i = 0; i < r->n; i++)
+			r->files[i].fd = -1;
+		for (size_t i = 0; i < r->n; i++)
 			if (l2_segment_file_read(&r->files[i], a->files[i]) < 0) {
 				log_error("cannot read the ledger: %s: %s", a->files[i], strerror(errno));
 				return VERIFY_CANNOT_READ;
@@ -339,6 +331,7 @@ static int plan(struct run *r)
 		return -1;
 	for (size_t i = 0; i < r->n; i++) {
 		r->jobs[i].path = r->files[i].path;
+		r->jobs[i].fd = r->files[i].fd;
 		r->jobs[i].named = r->files[i].named;
 		r->bytes_total += r->files[i].size;
 	}
@@ -361,7 +354,7 @@ int verify_v2(const struct verify_v2_args *a)
 		if (rc < 0)
 			log_error("cannot verify: out of memory");
 		free(r.jobs);
-		free(r.files);
+		l2_segment_files_free(r.files, r.n);
 		return VERIFY_CANNOT_READ;
 	}
 	unsigned n_threads = jobs_wanted(a->jobs);
@@ -399,7 +392,7 @@ int verify_v2(const struct verify_v2_args *a)
 		if (r.jobs[i].done)
 			l2v_segment_free(&r.jobs[i].seg);
 	free(r.jobs);
-	free(r.files);
+	l2_segment_files_free(r.files, r.n);
 	l2v_ledger_free(&l);
 	pthread_mutex_destroy(&r.lock);
 	pthread_cond_destroy(&r.changed);

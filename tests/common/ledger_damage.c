@@ -165,7 +165,7 @@ int dmg_copy_ledger(const char *from, const char *to)
 			rc = -1;
 		free(bytes);
 	}
-	free(files);
+	l2_segment_files_free(files, n);
 	return rc;
 }
 

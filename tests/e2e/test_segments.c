@@ -337,7 +337,7 @@ static uint32_t names_reconciled_now(char *why, size_t len)
 		}
 		free(want);
 	}
-	free(files);
+	l2_segment_files_free(files, n);
 	return live;
 }
 

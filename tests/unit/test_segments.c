@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 #include "../../lib/fsutil.h"
 #include "../../lib/ledger2.h"
+#include "../../lib/ledger2_files.h"
 #include "../../roles/association/association.h"
 #include "../../runner/append_only.h"
 #include "../../runner/segments.h"
@@ -441,4 +443,71 @@ Test(unit_segments, sealed_segments_are_append_only_after_the_renames)
 	cr_assert(append_only_is_set(spare), "the spare has no flag");
 	close(spare);
 	close(peer);
+}
+
+/* ------------------------------------------- the readers' listing (ledger2_files.h) */
+
+/* How many fds this process holds. */
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The segment number the file behind fd states. */
+static uint32_t number_at_fd(int fd)
+{
+	uint8_t b[4] = { 0 };
+	cr_assert_eq(pread(fd, b, 4, L2_SEGMENT_NUMBER_OFF), 4);
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+Test(unit_segments, a_listing_reads_the_files_it_listed_after_a_rotation_renames_them)
+{
+	put_segment("ledger.000001", 1, 0);
+	put_segment("ledger", 2, 0);
+	put_text("ledger.next", "");
+	off_t live_len = size_of("ledger");
+	int fds_before = open_fds();
+	struct l2_segment_file *files;
+	size_t n;
+	char why[256];
+	cr_assert_eq(l2_segment_files(at("ledger"), &files, &n, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(n, 2);
+	/* the rotation: segment 3 begun in the spare, then the supervisor's
+	 * renames and a fresh empty spare */
+	put_segment("ledger.next", 3, 0);
+	cr_assert_eq(rename(at("ledger"), at("ledger.000002")), 0);
+	cr_assert_eq(rename(at("ledger.next"), at("ledger")), 0);
+	put_text("ledger.next", "");
+	/* read by name now, the second file would be segment 3 */
+	cr_assert_eq(number_of("ledger"), 3);
+	cr_assert_eq(number_at_fd(files[0].fd), 1);
+	cr_assert_eq(number_at_fd(files[1].fd), 2, "the reader would read another file than the one listed");
+	struct stat st;
+	cr_assert_eq(fstat(files[1].fd, &st), 0);
+	cr_assert_eq(st.st_size, live_len);
+	cr_assert_eq(lseek(files[1].fd, 0, SEEK_CUR), 0, "the listing moved the offset a reader starts from");
+	l2_segment_files_free(files, n);
+	cr_assert_eq(open_fds(), fds_before, "the listing left fds open");
+}
+
+Test(unit_segments, a_file_under_two_names_is_refused_after_the_listing_gives_up_waiting)
+{
+	put_segment("ledger.000001", 1, 0);
+	put_segment("ledger", 2, 0);
+	cr_assert_eq(link(at("ledger"), at("ledger.000002")), 0);
+	int fds_before = open_fds();
+	struct l2_segment_file *files;
+	size_t n;
+	char why[256];
+	cr_assert_eq(l2_segment_files(at("ledger"), &files, &n, why, sizeof(why)), -1);
+	cr_assert(strstr(why, "both state segment 2"), "%s", why);
+	cr_assert_null(files);
+	cr_assert_eq(open_fds(), fds_before, "a refused listing left fds open");
 }
