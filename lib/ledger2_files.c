@@ -80,7 +80,9 @@ uint32_t l2_sealed_number(const char *base, const char *name)
 	return (uint32_t)v;
 }
 
-int l2_segment_file_read(struct l2_segment_file *f, const char *path)
+/* f for the file at path: its stated number, size and identity; kept open
+ * (f->fd) when keep, else closed again (-1). */
+static int segment_file_read(struct l2_segment_file *f, const char *path, bool keep)
 {
 	struct stat st;
 	memset(f, 0, sizeof(*f));
@@ -89,10 +91,12 @@ int l2_segment_file_read(struct l2_segment_file *f, const char *path)
 	if (f->fd < 0)
 		return -1;
 	int64_t number = fstat(f->fd, &st) < 0 ? -1 : fd_segment_number(f->fd, &f->size);
-	if (number == -1) {
-		int e = errno;
+	int e = errno;
+	if (number == -1 || !keep) {
 		close(f->fd);
 		f->fd = -1;
+	}
+	if (number == -1) {
 		errno = e;
 		return -1;
 	}
@@ -101,6 +105,11 @@ int l2_segment_file_read(struct l2_segment_file *f, const char *path)
 	f->not_v2 = number == -2;
 	f->segment = number > 0 ? (uint32_t)number : 0;
 	return 0;
+}
+
+int l2_segment_file_read(struct l2_segment_file *f, const char *path)
+{
+	return segment_file_read(f, path, false);
 }
 
 void l2_segment_files_free(struct l2_segment_file *files, size_t n)
@@ -130,7 +139,12 @@ static bool spare_name(const char *name, const char *base)
 	return strncmp(name, base, b) == 0 && strcmp(name + b, ".next") == 0;
 }
 
-static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char *path, char *why, size_t whylen)
+/* A file listed by readdir was gone when opened: a rotation's renames or
+ * retention crossed the listing (l2_ledger_files takes it again). */
+#define L2_FILES_VANISHED (-3)
+
+static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char *path, bool keep, char *why,
+	       size_t whylen)
 {
 	if (*n == *cap) {
 		size_t c = *cap ? 2 * *cap : 16;
@@ -142,16 +156,20 @@ static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char 
 		*out = a;
 		*cap = c;
 	}
-	if (l2_segment_file_read(&(*out)[*n], path) < 0) {
+	if (segment_file_read(&(*out)[*n], path, keep) < 0) {
 		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-		return L2_FILES_UNREADABLE;
+		return errno == ENOENT ? L2_FILES_VANISHED : L2_FILES_UNREADABLE;
 	}
 	(*n)++;
 	return 0;
 }
 
-/* One listing of the ledger's files, each opened; *names counts the names
- * that looked like a segment's, the empty spare included. */
+/* One listing of the ledger's files; *names counts the names that looked
+ * like a segment's, the empty spare included. The live segment and the
+ * spare, the two names a rotation moves, are kept open; a sealed segment
+ * keeps its name, and is opened by it when read (with thousands of them,
+ * an fd each would pass the usual limit of 1,024). Nothing is left open
+ * or allocated on an error. */
 static int list_once(const char *path, struct l2_segment_file **out, size_t *n, size_t *names, char *why,
 		     size_t whylen)
 {
@@ -169,7 +187,7 @@ static int list_once(const char *path, struct l2_segment_file **out, size_t *n, 
 		snprintf(why, whylen, "cannot read the directory %s: %s", dir, strerror(errno));
 		return L2_FILES_UNREADABLE;
 	}
-	int rc = add(out, n, &cap, path, why, whylen);
+	int rc = add(out, n, &cap, path, true, why, whylen);
 	struct dirent *de;
 	while (rc == 0 && (errno = 0, de = readdir(d))) {
 		bool spare = spare_name(de->d_name, base);
@@ -178,17 +196,22 @@ static int list_once(const char *path, struct l2_segment_file **out, size_t *n, 
 			continue;
 		(*names)++;
 		snprintf(file, sizeof(file), "%s%s%s", prefix, slash, de->d_name);
-		rc = add(out, n, &cap, file, why, whylen);
+		rc = add(out, n, &cap, file, spare, why, whylen);
 		if (rc == 0)
 			(*out)[*n - 1].named = named;
 		if (rc == 0 && spare && (*out)[*n - 1].size == 0)
-			close((*out)[--(*n)].fd); /* the spare the association has not switched to */
+			close((*out)[--(*n)].fd); /* the spare the association has not switched to (kept open: >= 0) */
 	}
 	if (rc == 0 && errno) {
 		snprintf(why, whylen, "cannot read the directory %s: %s", dir, strerror(errno));
 		rc = L2_FILES_UNREADABLE;
 	}
 	closedir(d);
+	if (rc != 0) {
+		l2_segment_files_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
 	return rc;
 }
 
@@ -209,16 +232,17 @@ static bool listing_holds(const char *path, const struct l2_segment_file *f, siz
 				return false;
 	}
 	if (list_once(path, &again, &n_again, &names_again, why, sizeof(why)) != 0)
-		return false;
+		return false; /* nothing left open (list_once) */
 	l2_segment_files_free(again, n_again);
 	return names_again == names;
 }
 
-/* A rotation is a few renames by the supervisor: a listing it crossed is
- * taken again, a millisecond later, this many times at most. A listing
- * that never holds is not a rotation but a file under two names (a hard
- * link): the last one is returned, and the readers refuse it as two files
- * stating one segment. */
+/* A rotation is a few renames by the supervisor, and a spare made a moment
+ * later: a listing it crossed is taken again, a millisecond later, this
+ * many times at most. A listing that never holds is no rotation: a file
+ * under two names (a hard link) is then returned, and the readers refuse it
+ * as two files stating one segment; a file that stays missing (no ledger at
+ * path) is an error. */
 #define LISTING_TRIES 20
 
 int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen)
@@ -230,11 +254,13 @@ int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, c
 			l2_segment_files_sort(*out, *n);
 			return 0;
 		}
+		if (rc == L2_FILES_VANISHED && tries == LISTING_TRIES)
+			rc = L2_FILES_UNREADABLE;
+		if (rc != 0 && rc != L2_FILES_VANISHED)
+			return rc;
 		l2_segment_files_free(*out, *n);
 		*out = NULL;
 		*n = 0;
-		if (rc != 0)
-			return rc;
 		usleep(1000);
 	}
 }
@@ -258,7 +284,7 @@ int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, 
 			rc = -1;
 		} else if (f->segment) {
 			(*out)[kept++] = *f;
-		} else {
+		} else if (f->fd >= 0) {
 			close(f->fd); /* empty, or begun but shorter than its number: left out */
 		}
 	}
@@ -266,7 +292,8 @@ int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, 
 		/* open still: the kept ones, [0, kept), and those from the one
 		 * refused on, [i - 1, n) */
 		for (size_t j = i - 1; j < *n; j++)
-			close((*out)[j].fd);
+			if ((*out)[j].fd >= 0)
+				close((*out)[j].fd);
 		l2_segment_files_free(*out, kept);
 		*out = NULL;
 	}

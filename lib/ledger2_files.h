@@ -19,12 +19,13 @@
 
 struct l2_segment_file {
 	char path[PATH_MAX];
-	/* Open since the listing (-1: none): a reader takes the file listed,
-	 * not whatever has the name by the time it reads. A rotation renames
-	 * the live segment and the spare, and puts a fresh empty spare in the
-	 * spare's place. */
+	/* The live segment and the written spare are open since the listing
+	 * (l2_ledger_files; -1 for the others: a sealed segment keeps its
+	 * name): a reader takes the file listed, not whatever has the name by
+	 * the time it reads, since a rotation renames those two and puts a
+	 * fresh empty spare in the spare's place. */
 	int fd;
-	uint64_t dev, ino;
+	uint64_t dev, ino; /* its identity at the listing */
 	uint32_t segment;  /* as the file states it; 0: none (empty, shorter than that, or not_v2) */
 	bool not_v2;       /* it begins with other bytes than the magic */
 	uint32_t named;    /* the number its sealed name says (0: not a sealed name) */
@@ -46,8 +47,9 @@ uint32_t l2_sealed_number(const char *base, const char *name);
  * segment. */
 int64_t l2_file_segment_number(const char *path, uint64_t *size);
 
-/* f for the file at path, opened (f->fd): its stated number and size. 0,
- * or -1 (errno) when it cannot be read (nothing left open). */
+/* f for the file at path: its stated number, size and identity (f->fd
+ * -1: a reader opens it by name). 0, or -1 (errno) when it cannot be
+ * read. */
 int l2_segment_file_read(struct l2_segment_file *f, const char *path);
 
 /* Closes every file's fd and frees the array (NULL is fine). */
@@ -59,15 +61,15 @@ void l2_segment_files_sort(struct l2_segment_file *files, size_t n);
 
 /* Every file that may be a segment of the ledger at path, as found: path
  * itself (even empty), its sealed siblings, the spare once written; each
- * opened and read, sorted. A listing that a rotation crossed (a name that
- * no longer leads to the file opened under it, or one file under two
- * names) is taken again, up to 20 times. For `verify`, which judges each
- * file in its place. Returns 0, or L2_FILES_UNREADABLE with why set; free the array
+ * read, sorted, the live one and the spare open. A listing that a rotation
+ * crossed (a name gone when opened, a name that no longer leads to the
+ * file read under it, one file under two names) is taken again, up to 20
+ * times. For `verify`, which judges each file in its place. Returns 0, or L2_FILES_UNREADABLE with why set; free the array
  * with l2_segment_files_free. */
 int l2_ledger_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen);
 
-/* The segment files of the ledger at path, in order, open, as a malloc'd
- * array to free with l2_segment_files_free (*n of them; an empty live file
+/* The segment files of the ledger at path, in order, as a malloc'd array
+ * to free with l2_segment_files_free (*n of them; an empty live file
  * and one shorter than its number are left out). Returns 0; L2_FILES_UNREADABLE, or -1 for one that is not a
  * version 2 segment or two files stating the same number, with why set. */
 int l2_segment_files(const char *path, struct l2_segment_file **out, size_t *n, char *why, size_t whylen);

@@ -286,8 +286,17 @@ int l2_walk_ledger(const char *path, l2_entry_fn fn, void *ctx, char *why, size_
 	size_t n;
 	int rc = l2_segment_files(path, &files, &n, why, whylen);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		/* the file listed, open since (ledger2_files.h), at offset 0 */
-		rc = l2_walk_fd(files[i].fd, i + 1 == n, fn, ctx, why, whylen);
+		/* the live segment and the spare as listed, open since
+		 * (ledger2_files.h); a sealed one by its name */
+		int fd = files[i].fd >= 0 ? files[i].fd : open(files[i].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(why, whylen, "cannot read %s: %s", files[i].path, strerror(errno));
+			rc = L2_WALK_UNREADABLE;
+			break;
+		}
+		rc = l2_walk_fd(fd, i + 1 == n, fn, ctx, why, whylen);
+		if (fd != files[i].fd)
+			close(fd);
 		if (rc < 0) {
 			char inner[256];
 			snprintf(inner, sizeof(inner), "%s", why);

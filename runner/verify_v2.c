@@ -31,7 +31,7 @@
 
 struct seg_job {
 	const char *path;    /* its file's */
-	int fd;              /* that file, open since the listing (ledger2_files.h) */
+	int fd;              /* the live segment or the spare, open since the listing (ledger2_files.h); -1: by path */
 	uint32_t named;      /* the number its sealed name says (0: none) */
 	bool done;
 	bool ok;
@@ -80,7 +80,19 @@ static void *worker(void *arg)
 		struct seg_job *j = &r->jobs[r->next++];
 		pthread_mutex_unlock(&r->lock);
 
-		bool ok = l2v_segment_check(j->fd, j->path, r->a->opts, &j->seg);
+		int fd = j->fd >= 0 ? j->fd : open(j->path, O_RDONLY | O_CLOEXEC);
+		bool ok;
+		if (fd < 0) {
+			memset(&j->seg, 0, sizeof(j->seg));
+			j->seg.path = j->path;
+			j->seg.failed = j->seg.unreadable = true;
+			snprintf(j->seg.why, sizeof(j->seg.why), "cannot open: %s", strerror(errno));
+			ok = false;
+		} else {
+			ok = l2v_segment_check(fd, j->path, r->a->opts, &j->seg);
+			if (fd != j->fd)
+				close(fd);
+		}
 		/* Readers order by the stated number; a name that says another
 		 * is a renamed file (docs/LEDGER.md). */
 		if (ok && j->named && j->named != j->seg.segment) {

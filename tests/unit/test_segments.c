@@ -487,7 +487,8 @@ Test(unit_segments, a_listing_reads_the_files_it_listed_after_a_rotation_renames
 	put_text("ledger.next", "");
 	/* read by name now, the second file would be segment 3 */
 	cr_assert_eq(number_of("ledger"), 3);
-	cr_assert_eq(number_at_fd(files[0].fd), 1);
+	cr_assert_eq(files[0].fd, -1, "a sealed segment is read by its name, which a rotation leaves alone");
+	cr_assert_eq(files[0].segment, 1);
 	cr_assert_eq(number_at_fd(files[1].fd), 2, "the reader would read another file than the one listed");
 	struct stat st;
 	cr_assert_eq(fstat(files[1].fd, &st), 0);
@@ -495,6 +496,35 @@ Test(unit_segments, a_listing_reads_the_files_it_listed_after_a_rotation_renames
 	cr_assert_eq(lseek(files[1].fd, 0, SEEK_CUR), 0, "the listing moved the offset a reader starts from");
 	l2_segment_files_free(files, n);
 	cr_assert_eq(open_fds(), fds_before, "the listing left fds open");
+}
+
+Test(unit_segments, a_listing_keeps_no_sealed_segment_open)
+{
+	char name[32];
+	for (uint32_t i = 1; i <= 40; i++) {
+		snprintf(name, sizeof(name), "ledger.%06u", i);
+		put_segment(name, i, 0);
+	}
+	put_segment("ledger", 41, 0);
+	int fds_before = open_fds();
+	struct l2_segment_file *files;
+	size_t n;
+	char why[256];
+	cr_assert_eq(l2_segment_files(at("ledger"), &files, &n, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(n, 41);
+	cr_assert_eq(open_fds(), fds_before + 1, "only the live segment is held: thousands of sealed ones would "
+		     "pass the fd limit");
+	l2_segment_files_free(files, n);
+	cr_assert_eq(open_fds(), fds_before);
+}
+
+Test(unit_segments, a_ledger_that_is_not_there_is_unreadable_after_the_retries)
+{
+	struct l2_segment_file *files;
+	size_t n;
+	char why[256];
+	cr_assert_eq(l2_segment_files(at("ledger"), &files, &n, why, sizeof(why)), L2_FILES_UNREADABLE);
+	cr_assert(strstr(why, "No such file"), "%s", why);
 }
 
 Test(unit_segments, a_file_under_two_names_is_refused_after_the_listing_gives_up_waiting)
