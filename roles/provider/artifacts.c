@@ -120,7 +120,7 @@ static int peek_batch(struct provider *p, bool *end)
 			p->wire.rejected[WIRE_EOVERSIZE]++;
 			p->artifacts++;
 			decider_count(&p->decider, REFUSE_MALFORMED);
-		} else if (handle_message(p, msgs[i].data, msgs[i].len) < 0 || checkpoint_if_due(p) < 0) {
+		} else if (handle_message(p, msgs[i].data, msgs[i].len) < 0) {
 			return -1;
 		}
 		if (p->unconsumed_artifacts >= BATCH_ARTIFACTS && (flush_frames(p) < 0 || consume_peeked(p) < 0))
@@ -131,9 +131,15 @@ static int peek_batch(struct provider *p, bool *end)
 
 /* Reads every queued artifact: peek a batch, handle it, journal its
  * signals, then consume it; they are sent with their checkpoint, which
- * comes due here too (docs/RELIABILITY.md). Returns -1 on a fatal error. */
+ * comes due here too (docs/RELIABILITY.md). A checkpoint that came due
+ * waits until the channel is read dry, or one batch more: the artifacts
+ * queued by then were mostly sent before the grid instant, and the other
+ * providers' checkpoints of that instant cover them (a provider woken late
+ * would otherwise put them an interval later, and the operation with
+ * them). Returns -1 on a fatal error. */
 int drain_artifacts(struct provider *p)
 {
+	bool was_due = false;
 	for (bool first = true;; first = false) {
 		bool end;
 		/* A request to send the journal again goes first: under steady
@@ -142,16 +148,17 @@ int drain_artifacts(struct provider *p)
 		 * lacks further back in the ring (journal.h). Not before the
 		 * first batch: the loop comes from epoll, which reported the
 		 * request with the artifacts if it was there. */
-		if ((!first && resend_if_asked(p) < 0) || checkpoint_if_due(p) < 0)
+		if ((!first && resend_if_asked(p) < 0) || (was_due && checkpoint_if_due(p) < 0))
 			return -1;
+		was_due = checkpoint_is_due(p);
 		int more = peek_batch(p, &end);
 		if (more < 0 || flush_frames(p) < 0 || consume_peeked(p) < 0)
 			return -1;
 		if (end)
-			return 0; /* an empty read may be the channel's end: the loop's EPOLLHUP says */
+			return checkpoint_if_due(p); /* an empty read may be the channel's end: the loop's EPOLLHUP says */
 		if (!more) {
 			forget_recent(p);
-			return 0;
+			return checkpoint_if_due(p);
 		}
 	}
 }

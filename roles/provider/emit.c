@@ -127,7 +127,7 @@ int emit_checkpoint(struct provider *p)
  * against 0.5). Still at most one checkpoint per interval. */
 static int arm_timer(struct provider *p)
 {
-	uint64_t period = (uint64_t)p->cfg->checkpoint_ms * 1000000u;
+	uint64_t period = (uint64_t)p->cfg->checkpoint_us * 1000u;
 	uint64_t due = (clock_ns(CLOCK_MONOTONIC) / period + 1) * period;
 	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(due / 1000000000u),
 						.tv_nsec = (long)(due % 1000000000u) } };
@@ -167,18 +167,19 @@ static int timer_due(struct provider *p)
 }
 
 /* The drain loop does not return to epoll while artifacts keep coming, so
- * it asks here, between messages, by the clock, whether the timer has come
- * due: a signal waits at most checkpoint_ms for its checkpoint either way.
- * The checkpoint goes out at once rather than after the batch being
- * drained (up to PEEK_MSGS messages of up to 64 artifacts: at half the
- * best rate the p99 from its emission to its send was 475 us). Its frames
- * are journaled first, as every flush does; the messages peeked and not yet
- * consumed are the first batch a restart reads again, whose artifacts it
- * finds signalled in the journal (handle_message). The timer's own expiry,
- * read later, then finds nothing (or newer signals) to cover. */
+ * it asks here, by the clock, whether the timer has come due: a signal
+ * waits at most checkpoint_ms for its checkpoint, plus a batch or two of
+ * artifacts (drain_artifacts). The checkpoint goes out at once, not with
+ * the next batch's frames. The timer's own expiry, read later, then finds
+ * nothing (or newer signals) to cover. */
+bool checkpoint_is_due(const struct provider *p)
+{
+	return p->timer_armed && clock_ns(CLOCK_MONOTONIC) >= p->checkpoint_due_ns;
+}
+
 int checkpoint_if_due(struct provider *p)
 {
-	if (!p->timer_armed || clock_ns(CLOCK_MONOTONIC) < p->checkpoint_due_ns)
+	if (!checkpoint_is_due(p))
 		return 0;
 	return timer_due(p) < 0 ? -1 : flush_frames(p);
 }

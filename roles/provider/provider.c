@@ -158,8 +158,13 @@ static int loop(struct provider *p, const struct role_seal *seal)
 			log_errno("epoll_wait");
 			return -1;
 		}
+		/* The checkpoint timer last: artifacts that came with it are
+		 * read first and covered by it (drain_artifacts). */
 		for (int i = 0; i < n; i++)
-			if (dispatch(p, evs[i].data.u64, evs[i].events, &stop) < 0)
+			if (evs[i].data.u64 != TAG_TIMER && dispatch(p, evs[i].data.u64, evs[i].events, &stop) < 0)
+				return -1;
+		for (int i = 0; i < n; i++)
+			if (evs[i].data.u64 == TAG_TIMER && dispatch(p, evs[i].data.u64, evs[i].events, &stop) < 0)
 				return -1;
 		if (flush_frames(p) < 0)
 			return -1;

@@ -151,6 +151,8 @@ int emit_checkpoint(struct provider *p);
 int on_checkpoint_timer(struct provider *p);
 /* The same, asked by the clock between batches of the drain loop. */
 int checkpoint_if_due(struct provider *p);
+/* Whether checkpoint_if_due would emit one now. */
+bool checkpoint_is_due(const struct provider *p);
 /* A fresh epoch, opened by a checkpoint at seq 0. */
 int start_epoch(struct provider *p);
 
