@@ -159,7 +159,7 @@ void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 		.name = tp->name, .policy_path = r->policy_in_sandbox, .policy_shown = tp->policy,
 		.secret_key_path = r->key_in_sandbox,
 		.receive_body = tp->receive_body, .exec = tp->exec, .max_request = t->max_request,
-		.checkpoint_every = tp->checkpoint_every, .checkpoint_ms = tp->checkpoint_ms,
+		.checkpoint_every = tp->checkpoint_every, .checkpoint_us = tp->checkpoint_us,
 		.artifact_fd = PROVIDER_FD_ARTIFACT, .signal_fd = PROVIDER_FD_SIGNAL, .journal_fd = PROVIDER_FD_JOURNAL,
 		.control_fd = PROVIDER_FD_CONTROL, .status_fd = PROVIDER_FD_STATUS,
 	};

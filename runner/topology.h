@@ -58,7 +58,7 @@ struct topo_provider {
 	char *exec_dir;    /* with exec: a directory of its programs, bound read-only (and
 			    * executable) at /exec, or NULL */
 	uint32_t checkpoint_every;
-	uint32_t checkpoint_ms;
+	uint32_t checkpoint_us; /* the key checkpoint_ms, in µs */
 	struct topo_limits limits;
 	int line;          /* line of the [provider NAME] header */
 };

@@ -19,6 +19,7 @@
 enum topo_type {
 	TOPO_UINT,        /* a decimal integer in [min, max] */
 	TOPO_SIZE,        /* bytes, with an optional K, M, G or T suffix, in [min, max] */
+	TOPO_MS,          /* milliseconds to the microsecond ("2", "1.5", "0.25"), stored in µs, in [min, max] µs */
 	TOPO_BOOL,        /* yes/no (true/false, 1/0) */
 	TOPO_PATH,        /* a path, relative to the topology file's directory */
 	TOPO_LISTEN,      /* A.B.C.D:PORT or [IPv6]:PORT */
@@ -43,7 +44,7 @@ struct topo_key {
 			       * one-role sections, struct topo_provider for [provider NAME], struct
 			       * topo_limits for every role section */
 	size_t width;         /* of an integer field */
-	uint64_t min, max;    /* of TOPO_UINT, TOPO_SIZE, TOPO_CONFIRM */
+	uint64_t min, max;    /* of TOPO_UINT, TOPO_SIZE, TOPO_MS (in µs), TOPO_CONFIRM */
 	const char *dflt;     /* the default, as the file would write it; set through the parser before the file is read */
 	const char *dflt_doc; /* instead of dflt: a default computed from other keys, or none ("—") */
 	bool required;

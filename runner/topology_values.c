@@ -48,6 +48,51 @@ void topo_size_range_text(const struct topo_key *k, char *out, size_t len)
 		 (unsigned long long)(k->max >> 40));
 }
 
+/* µs as milliseconds, without trailing zeros: 1500 -> "1.5". */
+static void ms_text(uint64_t us, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%llu.%03llu", (unsigned long long)(us / 1000), (unsigned long long)(us % 1000));
+	while (n > 0 && (size_t)n < len && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && (size_t)n < len && out[n - 1] == '.')
+		out[--n] = '\0';
+}
+
+void topo_ms_range_text(const struct topo_key *k, char *out, size_t len)
+{
+	char lo[32], hi[32];
+	ms_text(k->min, lo, sizeof(lo));
+	ms_text(k->max, hi, sizeof(hi));
+	snprintf(out, len, "%s to %s", lo, hi);
+}
+
+/* Milliseconds to the microsecond: digits, then at most a point and one to
+ * three digits ("2", "1.5", "0.25"); *out in µs. */
+static int parse_ms(const struct topo_key *k, const char *v, uint64_t *out, char *msg, size_t len)
+{
+	const char *end = NULL;
+	uint64_t whole = 0, frac = 0;
+	bool ok = parse_u64(v, &whole, &end) == 0 && whole <= UINT64_MAX / 1000;
+	if (ok && *end == '.') {
+		size_t digits = strspn(end + 1, "0123456789");
+		ok = digits >= 1 && digits <= 3 && end[1 + digits] == '\0';
+		for (size_t i = 0; ok && i < 3; i++)
+			frac = frac * 10 + (i < digits ? (uint64_t)(end[1 + i] - '0') : 0);
+	} else {
+		ok = ok && *end == '\0';
+	}
+	uint64_t us = whole * 1000 + frac;
+	if (!ok || us < k->min || us > k->max) {
+		char range[80];
+		topo_ms_range_text(k, range, sizeof(range));
+		snprintf(msg, len, "expected milliseconds from %s, to the microsecond (at most 3 decimals), got '%.64s'",
+			 range, v);
+		return -1;
+	}
+	*out = us;
+	return 0;
+}
+
 /* Bytes with an optional K, M, G or T suffix (powers of 1024). */
 static int parse_size(const struct topo_key *k, const char *v, uint64_t *out, char *msg, size_t len)
 {
@@ -275,6 +320,11 @@ int topo_set_value(const struct topo_key *k, void *base, const char *dir, const 
 		return 0;
 	case TOPO_SIZE:
 		if (parse_size(k, v, &n, msg, len) < 0)
+			return -1;
+		store_uint(field, k->width, n);
+		return 0;
+	case TOPO_MS:
+		if (parse_ms(k, v, &n, msg, len) < 0)
 			return -1;
 		store_uint(field, k->width, n);
 		return 0;

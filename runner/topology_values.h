@@ -16,6 +16,8 @@ int topo_set_value(const struct topo_key *k, void *base, const char *dir, const 
 /* The range of a size key as its messages and the reference say it:
  * "64K to 1T", "1M to 1024T" (min in K below 1M, else in M; max in T). */
 void topo_size_range_text(const struct topo_key *k, char *out, size_t len);
+/* "0.1 to 60000": a TOPO_MS key's range in milliseconds. */
+void topo_ms_range_text(const struct topo_key *k, char *out, size_t len);
 
 /* Frees what topo_set_value allocated for key k in base (a path, an
  * address, a request path), and clears the field; other types hold no

@@ -78,7 +78,7 @@ int commit_head(struct association *as, bool seal)
  * worker is inside fdatasync: a block's time is when its round decided.
  * Holding them back until the sync ended (as before 2026-11-30) made the
  * confirmations of a checkpoint burst wait out the sync the burst's first
- * round had started: p99 at half the best rate 3.30-3.46 -> 3.04-3.11 ms,
+ * round had started: p99 at half the best rate 3.30-3.46 -> 3.00-3.28 ms,
  * association CPU per operation unchanged within noise (BENCHMARKS.md). On
  * a device that needs stable pages the write waits for the page being
  * written back, about as long as those confirmations waited before. A

@@ -39,7 +39,7 @@ struct provider_config {
 	size_t n_program_rules;
 	bool weaken_program_landlock; /* test-only (--audit-weaken exec-landlock:ROLE): no nested domain */
 	uint32_t checkpoint_every;
-	uint32_t checkpoint_ms;
+	uint32_t checkpoint_us; /* the topology's checkpoint_ms, in µs */
 	int artifact_fd;             /* read-only end */
 	int signal_fd;               /* write-only end */
 	int journal_fd;              /* its write-ahead journal (journal.h), held by the supervisor */

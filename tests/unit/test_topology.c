@@ -158,7 +158,7 @@ Test(unit_topology, reference_file_parses)
 		cr_assert(p->receive_body);
 		cr_assert(p->demo_keys);
 		cr_assert_eq(p->checkpoint_every, 256);
-		cr_assert_eq(p->checkpoint_ms, 2);
+		cr_assert_eq(p->checkpoint_us, 1500);
 		snprintf(want, sizeof(want), "[provider %s]", names[i]);
 		cr_assert_eq(p->line, line_of(conf, want));
 	}
@@ -269,7 +269,7 @@ Test(unit_topology, every_key_parses)
 	cr_assert(p->receive_body);
 	cr_assert_not(p->demo_keys);
 	cr_assert_eq(p->checkpoint_every, 65536);
-	cr_assert_eq(p->checkpoint_ms, 60000);
+	cr_assert_eq(p->checkpoint_us, 60000000);
 	cr_assert_eq(p->limits.nofile, 64);
 	cr_assert_eq(p->line, 24);
 	topology_free(&t);
@@ -355,7 +355,30 @@ Test(unit_topology, value_errors_name_their_line)
 	expect_error_at("[association]\nconfirm = 0\n" PROVIDER_A, 2, "confirm: expected 'all' or an integer");
 	expect_error_at("[provider A]\npolicy =\nkeys = keys\n", 2, "policy: expected a path");
 	expect_error_at(PROVIDER_A "checkpoint_every = 65537\n", 4, "checkpoint_every:");
-	expect_error_at(PROVIDER_A "checkpoint_ms = 0\n", 4, "checkpoint_ms:");
+	expect_error_at(PROVIDER_A "checkpoint_ms = 0\n", 4, "checkpoint_ms: expected milliseconds from 0.1 to 60000");
+	const char *bad_ms[] = { "0.099", "60000.001", "1.", ".5", "1.2345", "-1", "+1", "1,5", "1.5ms", "1e3", "1 .5",
+				 "99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad_ms) / sizeof(bad_ms[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), PROVIDER_A "checkpoint_ms = %s\n", bad_ms[i]);
+		expect_error_at(text, 4, "checkpoint_ms: expected milliseconds");
+	}
+}
+
+Test(unit_topology, checkpoint_ms_is_read_to_the_microsecond)
+{
+	const struct { const char *text; uint32_t us; } cases[] = {
+		{ "2", 2000 }, { "1.5", 1500 }, { "0.25", 250 }, { "0.1", 100 }, { "1.001", 1001 },
+		{ "0.100", 100 }, { "60000", 60000000 }, { "007.5", 7500 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct topology t;
+		char text[256], err[1024] = "";
+		snprintf(text, sizeof(text), PROVIDER_A "checkpoint_ms = %s\n", cases[i].text);
+		cr_assert_eq(load_text(&t, text, NULL, 0, err, sizeof(err)), 0, "%s: %s", cases[i].text, err);
+		cr_assert_eq(t.providers[0].checkpoint_us, cases[i].us, "%s", cases[i].text);
+		topology_free(&t);
+	}
 }
 
 Test(unit_topology, validation_errors_name_their_line)
