@@ -163,7 +163,7 @@ static int loop(struct association *as, int sfd, int tfd, const struct role_seal
  * pushing the association with 64 providers past 4 MiB at its seal. */
 static int peers_init(struct association *as)
 {
-	size_t n = as->cfg->n_providers, total = n * JOURNAL_FRAMES * sizeof(uint32_t);
+	size_t n = as->cfg->n_providers, total = n * RECENT_SLOTS * sizeof(uint32_t);
 	as->peers = calloc(n, sizeof(*as->peers));
 	if (!as->peers)
 		return -1;
@@ -175,12 +175,12 @@ static int peers_init(struct association *as)
 	as->peer_pages = m;
 	as->peer_pages_len = total;
 	uint32_t *rings = m;
-	struct l2_uncovered *queues = (struct l2_uncovered *)(void *)(rings + n * JOURNAL_FRAMES);
+	struct l2_uncovered *queues = (struct l2_uncovered *)(void *)(rings + n * RECENT_SLOTS);
 	for (size_t i = 0; i < n; i++) {
 		struct peer *pr = &as->peers[i];
 		pr->cfg = &as->cfg->providers[i];
 		chain_init(&pr->chain);
-		pr->recent_chain = rings + i * JOURNAL_FRAMES;
+		pr->recent_chain = rings + i * RECENT_SLOTS;
 		pr->queue = queues;
 		queues += pr->cfg->checkpoint_every;
 	}

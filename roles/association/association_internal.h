@@ -14,6 +14,7 @@
 
 #include "../../lib/clock.h"
 #include "../../lib/chain.h"
+#include "../../lib/journal.h"
 #include "../../lib/ledger.h"
 #include "../../lib/log.h"
 #include "../../lib/wire.h"
@@ -24,6 +25,10 @@
 #include "syncer.h"
 
 
+/* Which pseqs a peer's recent_chain keeps (above). */
+#define RECENT_EVERY 4
+#define RECENT_SLOTS (JOURNAL_FRAMES / RECENT_EVERY)
+
 struct peer {
 	const struct association_provider *cfg;
 	struct chain_state chain;
@@ -32,15 +37,19 @@ struct peer {
 	 * capacity cfg->checkpoint_every. A slice of association.peer_pages. */
 	struct l2_uncovered *queue;
 	uint32_t queued;
-	/* The first 4 bytes of the chain after each of its last JOURNAL_FRAMES
-	 * signals (index pseq % JOURNAL_FRAMES): a frame sent again from its
-	 * journal is told from a different one claiming the same pseq. Four
-	 * bytes, not the whole digest, because this is per provider resident
-	 * memory (16 KiB each, 1 MiB with 64 providers). A different frame whose
-	 * prefix matches is taken for a resend and dropped, which is what the
-	 * provider gets by not sending it; only an accidental second history
-	 * goes unnoticed, once in 2^32 frames, and its next frame still shows.
-	 * A slice of association.peer_pages. */
+	/* The first 4 bytes of the chain after every RECENT_EVERY-th of its
+	 * last JOURNAL_FRAMES signals (index pseq / RECENT_EVERY % RECENT_SLOTS):
+	 * a frame sent again from its journal is told from a different one
+	 * claiming the same pseq. A chain covers all before it, so a history
+	 * that differs from pseq d on differs at every kept pseq from d on: a
+	 * journal's copy shows it within RECENT_EVERY - 1 frames, at the chain's
+	 * own head (compared whole) at the latest, and a frame past the head
+	 * by not extending it. The frames between are dropped as resends,
+	 * which is what the provider gets by not sending them. Four bytes of
+	 * every fourth pseq, because this is per provider resident memory (4
+	 * KiB each; every pseq's, 1 MiB with 64 providers, put the association
+	 * past 4 MiB). A different prefix that matches by chance (once in 2^32)
+	 * is caught at the next kept pseq. A slice of association.peer_pages. */
 	uint32_t *recent_chain;
 	/* recent_chain holds nothing below this pseq: a rebuild starts from a
 	 * segment's stated state, without the chains before it. */

@@ -26,6 +26,18 @@ static uint32_t chain_prefix(const uint8_t chain[WIRE_DIGEST_LEN])
 	return v;
 }
 
+/* Whether the chain a resent frame claims after pseq seq differs from the
+ * one recorded there, as far as the peer still knows it: the whole head at
+ * the chain's own seq, the prefix kept every RECENT_EVERY pseqs of the
+ * window before it, nothing elsewhere (the next kept pseq tells). */
+static bool differs_from_recorded(const struct peer *pr, uint64_t seq, const uint8_t chain[WIRE_DIGEST_LEN])
+{
+	if (seq == pr->chain.seq)
+		return memcmp(chain, pr->chain.head, WIRE_DIGEST_LEN) != 0;
+	return seq % RECENT_EVERY == 0 && seq >= pr->recent_from && pr->chain.seq - seq < JOURNAL_FRAMES &&
+	       pr->recent_chain[(seq / RECENT_EVERY) % RECENT_SLOTS] != chain_prefix(chain);
+}
+
 /* Anything that does not extend the chain ends trust in this provider until
  * it opens a new signed epoch; only the first such frame is recorded. */
 static int distrust(struct association *as, struct peer *pr, const char *reason)
@@ -49,8 +61,7 @@ static int distrust(struct association *as, struct peer *pr, const char *reason)
 static int on_old_signal(struct association *as, struct peer *pr, const struct signal_frame *s)
 {
 	char why[96];
-	if (s->seq >= pr->recent_from && pr->chain.seq - s->seq < JOURNAL_FRAMES &&
-	    pr->recent_chain[s->seq % JOURNAL_FRAMES] != chain_prefix(s->chain)) {
+	if (differs_from_recorded(pr, s->seq, s->chain)) {
 		snprintf(why, sizeof(why), "signal pseq %" PRIu64 " differs from the one recorded", s->seq);
 		return distrust(as, pr, why);
 	}
@@ -99,7 +110,8 @@ int peer_on_signal(struct association *as, size_t who, const struct signal_frame
 	pr->resyncing = false;
 	pr->await_journal = false;
 	pr->held_in_gap = 0;
-	pr->recent_chain[s->seq % JOURNAL_FRAMES] = chain_prefix(s->chain);
+	if (s->seq % RECENT_EVERY == 0)
+		pr->recent_chain[(s->seq / RECENT_EVERY) % RECENT_SLOTS] = chain_prefix(s->chain);
 	struct l2_uncovered *u = &pr->queue[pr->queued++];
 	memcpy(u->op, s->op, WIRE_DIGEST_LEN);
 	u->stage = s->stage;
@@ -194,8 +206,7 @@ static int old_checkpoint(struct association *as, struct peer *pr, const struct 
 		derive_chain_origin(c->epoch, origin);
 		differs = memcmp(origin, c->head, WIRE_DIGEST_LEN) != 0;
 	} else {
-		differs = c->seq >= pr->recent_from && cs->seq - c->seq < JOURNAL_FRAMES &&
-			  pr->recent_chain[c->seq % JOURNAL_FRAMES] != chain_prefix(c->head);
+		differs = differs_from_recorded(pr, c->seq, c->head);
 	}
 	if (differs) {
 		snprintf(why, sizeof(why), "checkpoint pseq %" PRIu64 " differs from the chain recorded", c->seq);
