@@ -467,6 +467,15 @@ static uint32_t number_at_fd(int fd)
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+/* The ledger's segment files, listed as a reader lists them. */
+static size_t list_ledger(struct l2_segment_file **files)
+{
+	size_t n;
+	char why[256];
+	cr_assert_eq(l2_segment_files(at("ledger"), files, &n, why, sizeof(why)), 0, "%s", why);
+	return n;
+}
+
 Test(unit_segments, a_listing_reads_the_files_it_listed_after_a_rotation_renames_them)
 {
 	put_segment("ledger.000001", 1, 0);
@@ -475,9 +484,7 @@ Test(unit_segments, a_listing_reads_the_files_it_listed_after_a_rotation_renames
 	off_t live_len = size_of("ledger");
 	int fds_before = open_fds();
 	struct l2_segment_file *files;
-	size_t n;
-	char why[256];
-	cr_assert_eq(l2_segment_files(at("ledger"), &files, &n, why, sizeof(why)), 0, "%s", why);
+	size_t n = list_ledger(&files);
 	cr_assert_eq(n, 2);
 	/* the rotation: segment 3 begun in the spare, then the supervisor's
 	 * renames and a fresh empty spare */
@@ -508,9 +515,7 @@ Test(unit_segments, a_listing_keeps_no_sealed_segment_open)
 	put_segment("ledger", 41, 0);
 	int fds_before = open_fds();
 	struct l2_segment_file *files;
-	size_t n;
-	char why[256];
-	cr_assert_eq(l2_segment_files(at("ledger"), &files, &n, why, sizeof(why)), 0, "%s", why);
+	size_t n = list_ledger(&files);
 	cr_assert_eq(n, 41);
 	cr_assert_eq(open_fds(), fds_before + 1, "only the live segment is held: thousands of sealed ones would "
 		     "pass the fd limit");
