@@ -72,7 +72,7 @@ static int parse_ms(const struct topo_key *k, const char *v, uint64_t *out, char
 {
 	const char *end = NULL;
 	uint64_t whole = 0, frac = 0;
-	bool ok = parse_u64(v, &whole, &end) == 0 && whole <= UINT64_MAX / 1000;
+	bool ok = parse_u64(v, &whole, &end) == 0 && whole <= k->max / 1000; /* so whole * 1000 + frac cannot wrap */
 	if (ok && *end == '.') {
 		size_t digits = strspn(end + 1, "0123456789");
 		ok = digits >= 1 && digits <= 3 && end[1 + digits] == '\0';

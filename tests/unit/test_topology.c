@@ -356,7 +356,7 @@ Test(unit_topology, value_errors_name_their_line)
 	expect_error_at("[provider A]\npolicy =\nkeys = keys\n", 2, "policy: expected a path");
 	expect_error_at(PROVIDER_A "checkpoint_every = 65537\n", 4, "checkpoint_every:");
 	expect_error_at(PROVIDER_A "checkpoint_ms = 0\n", 4, "checkpoint_ms: expected milliseconds from 0.1 to 60000");
-	const char *bad_ms[] = { "0.099", "60000.001", "1.", ".5", "1.2345", "-1", "+1", "1,5", "1.5ms", "1e3", "1 .5",
+	const char *bad_ms[] = { "0.099", "60000.001", "1.", ".5", "1.2345", "-1", "+1", "1,5", "1.5ms", "1e3", "1 .5", "18446744073709551.999",
 				 "99999999999999999999" };
 	for (size_t i = 0; i < sizeof(bad_ms) / sizeof(bad_ms[0]); i++) {
 		char text[256];
