@@ -107,9 +107,9 @@ static int segment_file_read(struct l2_segment_file *f, const char *path, bool k
 	return 0;
 }
 
-int l2_segment_file_read(struct l2_segment_file *f, const char *path)
+int l2_segment_file_read(struct l2_segment_file *f, const char *path, bool keep)
 {
-	return segment_file_read(f, path, false);
+	return segment_file_read(f, path, keep);
 }
 
 void l2_segment_files_free(struct l2_segment_file *files, size_t n)
@@ -157,8 +157,9 @@ static int add(struct l2_segment_file **out, size_t *n, size_t *cap, const char 
 		*cap = c;
 	}
 	if (segment_file_read(&(*out)[*n], path, keep) < 0) {
-		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
-		return errno == ENOENT ? L2_FILES_VANISHED : L2_FILES_UNREADABLE;
+		int e = errno;
+		snprintf(why, whylen, "cannot read %s: %s", path, strerror(e));
+		return e == ENOENT ? L2_FILES_VANISHED : L2_FILES_UNREADABLE;
 	}
 	(*n)++;
 	return 0;

@@ -47,10 +47,10 @@ uint32_t l2_sealed_number(const char *base, const char *name);
  * segment. */
 int64_t l2_file_segment_number(const char *path, uint64_t *size);
 
-/* f for the file at path: its stated number, size and identity (f->fd
- * -1: a reader opens it by name). 0, or -1 (errno) when it cannot be
- * read. */
-int l2_segment_file_read(struct l2_segment_file *f, const char *path);
+/* f for the file at path: its stated number, size and identity, and kept
+ * open when keep (else f->fd is -1 and a reader opens it by name). 0, or
+ * -1 (errno) when it cannot be read (nothing left open). */
+int l2_segment_file_read(struct l2_segment_file *f, const char *path, bool keep);
 
 /* Closes every file's fd and frees the array (NULL is fine). */
 void l2_segment_files_free(struct l2_segment_file *files, size_t n);

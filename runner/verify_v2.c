@@ -315,6 +315,16 @@ static unsigned jobs_wanted(unsigned asked)
 	return n > JOBS_MAX ? JOBS_MAX : n;
 }
 
+/* "NAME.000042": a name with a sealed segment's suffix (ledger2_files.h). */
+static bool sealed_looking(const char *path)
+{
+	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+	if (!dot || (slash && slash > dot))
+		return false;
+	size_t digits = strspn(dot + 1, "0123456789");
+	return digits >= 6 && dot[1 + digits] == '\0';
+}
+
 /* The files in order, a job each. Returns 0, -1 out of memory, or
  * VERIFY_CANNOT_READ (logged). */
 static int plan(struct run *r)
@@ -332,8 +342,11 @@ static int plan(struct run *r)
 			return -1;
 		for (size_t i = 0; i < r->n; i++)
 			r->files[i].fd = -1;
+		/* A file named as a sealed one keeps its name; any other may be
+		 * a live segment or a spare that a rotation renames before a
+		 * worker reads it: that one is held open from here. */
 		for (size_t i = 0; i < r->n; i++)
-			if (l2_segment_file_read(&r->files[i], a->files[i]) < 0) {
+			if (l2_segment_file_read(&r->files[i], a->files[i], !sealed_looking(a->files[i])) < 0) {
 				log_error("cannot read the ledger: %s: %s", a->files[i], strerror(errno));
 				return VERIFY_CANNOT_READ;
 			}
