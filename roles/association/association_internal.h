@@ -28,6 +28,7 @@
 /* Which pseqs a peer's recent_chain keeps (above). */
 #define RECENT_EVERY 4
 #define RECENT_SLOTS (JOURNAL_FRAMES / RECENT_EVERY)
+_Static_assert(JOURNAL_FRAMES % RECENT_EVERY == 0, "a kept pseq's slot is taken again only a window later");
 
 struct peer {
 	const struct association_provider *cfg;
@@ -42,9 +43,11 @@ struct peer {
 	 * a frame sent again from its journal is told from a different one
 	 * claiming the same pseq. A chain covers all before it, so a history
 	 * that differs from pseq d on differs at every kept pseq from d on: a
-	 * journal's copy shows it within RECENT_EVERY - 1 frames, at the chain's
-	 * own head (compared whole) at the latest, and a frame past the head
-	 * by not extending it. The frames between are dropped as resends,
+	 * journal's copy shows it within RECENT_EVERY - 1 frames (after a
+	 * rebuild, from the first kept pseq at or past recent_from), at the
+	 * chain's own head (compared whole) at the latest, and a frame past the
+	 * head by not extending it; a copy that stops short of all of them
+	 * shows when it is sent on. The frames between are dropped as resends,
 	 * which is what the provider gets by not sending them. Four bytes of
 	 * every fourth pseq, because this is per provider resident memory (4
 	 * KiB each; every pseq's, 1 MiB with 64 providers, put the association

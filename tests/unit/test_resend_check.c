@@ -14,7 +14,7 @@
 #include "../../lib/derive.h"
 #include "../../roles/association/association_internal.h"
 
-#define SIGNALS 40
+#define SIGNALS 42 /* not a multiple of RECENT_EVERY: forks at 41 and 42 only the whole head shows */
 
 static struct association_provider prov = { .name = "A", .checkpoint_every = 256 };
 static struct association_config cfg = { .n_providers = 1, .providers = &prov };
