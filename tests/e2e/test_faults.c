@@ -268,6 +268,14 @@ static int raw_send_str(struct raw *r, const char *s)
 	return raw_send(r, s, strlen(s));
 }
 
+/* A hostile test's start with one connection that sends request. */
+static void hostile_send(struct hostile *h, struct raw *r, const char *request)
+{
+	hostile_start(h, NULL);
+	cr_assert_geq(raw_open(r, m.port), 0);
+	cr_assert_eq(raw_send_str(r, request), 0);
+}
+
 /* Status of the next response, 0 if the connection ended first. */
 static int raw_status(struct raw *r)
 {
@@ -583,11 +591,8 @@ Test(e2e_hostile, expect_100_continue_then_204, .init = need_root, .fini = finis
 {
 	struct hostile h;
 	struct raw r;
-	hostile_start(&h, NULL);
-	cr_assert_geq(raw_open(&r, m.port), 0);
-	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
-				      "\r\nExpect: 100-continue\r\nContent-Length: 13\r\n\r\n"),
-		     0);
+	hostile_send(&h, &r, "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
+			     "\r\nExpect: 100-continue\r\nContent-Length: 13\r\n\r\n");
 	int interim = raw_status(&r);
 	cr_assert_eq(interim, 100, "Expect: 100-continue got %d first", interim);
 	cr_assert_eq(raw_send_str(&r, "after expect!"), 0);
@@ -602,12 +607,9 @@ Test(e2e_hostile, chunked_body_is_confirmed, .init = need_root, .fini = finish, 
 {
 	struct hostile h;
 	struct raw r;
-	hostile_start(&h, NULL);
-	cr_assert_geq(raw_open(&r, m.port), 0);
-	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
-				      "\r\nTransfer-Encoding: chunked\r\n\r\n"
-				      "7\r\nchunked\r\n6\r\n body \r\n0\r\n\r\n"),
-		     0);
+	hostile_send(&h, &r, "POST /nuvl HTTP/1.1\r\nHost: localhost\r\nX-Verification-Context: " CTX
+			     "\r\nTransfer-Encoding: chunked\r\n\r\n"
+			     "7\r\nchunked\r\n6\r\n body \r\n0\r\n\r\n");
 	int status = raw_status(&r);
 	cr_assert_eq(status, 204, "a chunked POST got %d", status);
 	h.extra_ok++;
@@ -713,16 +715,12 @@ Test(e2e_hostile, trailers_expect_after_many_runs_and_a_paused_upgrade, .init = 
 	struct raw r;
 	static char big[300 * 200];
 	char one[256];
-	hostile_start(&h, NULL);
-
-	cr_assert_geq(raw_open(&r, m.port), 0);
-	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: x\r\nX-Verification-Context: " CTX
-				      "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
-				      "X-Verification-Context: not-the-context\r\n\r\n"
-				      "POST /elsewhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-				      "2\r\nhi\r\n0\r\nX-Verification-Context: " CTX "\r\n\r\n"
-				      "POST /nuvl HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nno context"),
-		     0);
+	hostile_send(&h, &r, "POST /nuvl HTTP/1.1\r\nHost: x\r\nX-Verification-Context: " CTX
+			     "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+			     "X-Verification-Context: not-the-context\r\n\r\n"
+			     "POST /elsewhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+			     "2\r\nhi\r\n0\r\nX-Verification-Context: " CTX "\r\n\r\n"
+			     "POST /nuvl HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nno context");
 	int trailer_status = raw_status(&r), notfound_status = raw_status(&r), bare_status = raw_status(&r);
 	raw_close(&r);
 	h.extra_ok += trailer_status == 204; /* the header's context: confirmed */
@@ -877,11 +875,8 @@ Test(e2e_hostile, a_closing_answer_says_connection_close, .init = need_root, .fi
 {
 	struct hostile h;
 	struct raw r;
-	hostile_start(&h, NULL);
-	cr_assert_geq(raw_open(&r, m.port), 0);
-	cr_assert_eq(raw_send_str(&r, "POST /nuvl HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Verification-Context: " CTX
-				      "\r\nContent-Length: 5\r\n\r\nclose"),
-		     0);
+	hostile_send(&h, &r, "POST /nuvl HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Verification-Context: " CTX
+			     "\r\nContent-Length: 5\r\n\r\nclose");
 	bool closed = raw_closed_within(&r, 3000);
 	r.buf[r.len < sizeof(r.buf) ? r.len : sizeof(r.buf) - 1] = '\0';
 	bool says_close = strstr(r.buf, "\r\nConnection: close\r\n") != NULL;
