@@ -15,15 +15,12 @@
 
 #include "ledger2.h"
 
-/* l2_file_segment_number on an open file: pread, so its offset stays at 0
- * for the reader it is handed to. */
-static int64_t fd_segment_number(int fd, uint64_t *size)
+/* The segment number the open file states: 0 when it is empty or shorter
+ * than that, -1 (errno) when it cannot be read, -2 when it is not a version
+ * 2 segment. pread, so its offset stays at 0 for the reader it goes to. */
+static int64_t segment_number(int fd)
 {
-	struct stat st;
 	uint8_t head[L2_SEGMENT_NUMBER_OFF + 4];
-	if (fstat(fd, &st) < 0)
-		return -1;
-	*size = (uint64_t)st.st_size;
 	ssize_t n = pread(fd, head, sizeof(head), 0);
 	if (n < 0)
 		return -1;
@@ -35,18 +32,6 @@ static int64_t fd_segment_number(int fd, uint64_t *size)
 		return memcmp(head, L2_MAGIC, (size_t)n < L2_MAGIC_LEN ? (size_t)n : L2_MAGIC_LEN) == 0 ? 0 : -2;
 	const uint8_t *p = head + L2_SEGMENT_NUMBER_OFF;
 	return (int64_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
-int64_t l2_file_segment_number(const char *path, uint64_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int64_t number = fd_segment_number(fd, size);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return number;
 }
 
 #define SEALED_DIGITS_MIN 6
@@ -90,7 +75,7 @@ static int segment_file_read(struct l2_segment_file *f, const char *path, bool k
 	f->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0)
 		return -1;
-	int64_t number = fstat(f->fd, &st) < 0 ? -1 : fd_segment_number(f->fd, &f->size);
+	int64_t number = fstat(f->fd, &st) < 0 ? -1 : segment_number(f->fd);
 	int e = errno;
 	if (number == -1 || !keep) {
 		close(f->fd);
@@ -100,6 +85,7 @@ static int segment_file_read(struct l2_segment_file *f, const char *path, bool k
 		errno = e;
 		return -1;
 	}
+	f->size = (uint64_t)st.st_size;
 	f->dev = (uint64_t)st.st_dev;
 	f->ino = (uint64_t)st.st_ino;
 	f->not_v2 = number == -2;

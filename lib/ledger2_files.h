@@ -42,11 +42,6 @@ int l2_sealed_name(const char *base, uint32_t number, char *out, size_t cap);
  * live segment, the spare, LEDGER.v1, LEDGER.cut-*, a lock). */
 uint32_t l2_sealed_number(const char *base, const char *name);
 
-/* The segment number a file states; 0 when it is empty or shorter than
- * that, -1 (errno) when it cannot be read, -2 when it is not a version 2
- * segment. */
-int64_t l2_file_segment_number(const char *path, uint64_t *size);
-
 /* f for the file at path: its stated number, size and identity, and kept
  * open when keep (else f->fd is -1 and a reader opens it by name). 0, or
  * -1 (errno) when it cannot be read (nothing left open). */
