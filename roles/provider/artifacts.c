@@ -132,12 +132,12 @@ static int peek_batch(struct provider *p, bool *end)
 /* Reads every queued artifact: peek a batch, handle it, journal its
  * signals, then consume it; they are sent with their checkpoint, which
  * comes due here too (docs/RELIABILITY.md). A checkpoint that came due
- * waits until the channel is read dry, or for the rest of the batch it
- * came due in and one batch more: the artifacts
- * queued by then were mostly sent before the grid instant, and the other
- * providers' checkpoints of that instant cover them (a provider woken late
- * would otherwise put them an interval later, and the operation with
- * them). Returns -1 on a fatal error. */
+ * waits until the channel is read dry, or for the rest of the batch it came
+ * due in and one batch more: the artifacts queued by then were mostly sent
+ * before the grid instant, and the other providers' checkpoints of that
+ * instant cover them (a provider woken late would otherwise put them an
+ * interval later, and the operation with them). Returns -1 on a fatal
+ * error. */
 int drain_artifacts(struct provider *p)
 {
 	bool was_due = false;
