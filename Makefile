@@ -33,6 +33,7 @@ DATADIR    ?= $(or $(datadir),$(PREFIX)/share)
 MANDIR     ?= $(or $(mandir),$(DATADIR)/man)
 SYSCONFDIR ?= $(or $(sysconfdir),$(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc))
 DOCDIR     ?= $(or $(docdir),$(DATADIR)/doc/mpbs-run)
+LIBEXECDIR ?= $(or $(libexecdir),$(PREFIX)/libexec)
 # The layout (README "Install"): program data under DATADIR/mpbs-run (the
 # seccomp policies, the example programs the topologies run), the shipped
 # topologies with their provider policies under SYSCONFDIR/mpbs-run, the
@@ -41,12 +42,17 @@ PKGDATADIR  := $(DATADIR)/mpbs-run
 POLICYDIR   := $(PKGDATADIR)/policy
 EXAMPLESDIR := $(PKGDATADIR)/examples
 TOPOLOGYDIR := $(SYSCONFDIR)/mpbs-run
+# mpbs-bridge, the program of a host part's bridge role (bridge/), which
+# only mpbs-run starts.
+PKGLIBEXECDIR := $(LIBEXECDIR)/mpbs-run
 BASHCOMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 # systemd's own answer when installing for the system (PREFIX=/usr), else
 # under PREFIX, which systemd also reads (/usr/local/lib/systemd/system).
 SYSTEMDUNITDIR ?= $(or $(if $(filter /usr,$(PREFIX)),$(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)),$(PREFIX)/lib/systemd/system)
 
-PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium nettle inih jansson libsystemd
+# libcrypt: bcrypt for the NATS users' passwords (runner/nats_cmd.c). libnats
+# is linked into mpbs-bridge alone (bridge/bridge.mk), never into mpbs-run.
+PKGS := libseccomp libcap libnl-3.0 libnl-route-3.0 libsodium nettle inih jansson libsystemd libcrypt
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libhttp-parser ships no pkg-config file: its one library by name.
@@ -102,6 +108,7 @@ BIN   := $(BUILD)/mpbs-run
 LIB   := $(BUILD)/libmpbs.a
 TESTS := $(BUILD)/mpbs-tests
 
+.PHONY: audit-multihost test-multihost
 .PHONY: all man check check-unit check-asan check-valgrind faults bench-soak install uninstall check-install deb clean deps run test fuzz bench audit check-ledger-reader bench-cpu
 
 # make compares only times: these files hold the flags and the installed
@@ -114,12 +121,12 @@ define write_if_changed
 $(shell mkdir -p $(dir $(1)))$(if $(and $(findstring $(file <$(1)),$(2)),$(findstring $(2),$(file <$(1)))),,$(file >$(1),$(2)))
 endef
 $(call write_if_changed,$(COMPILE_STAMP),$(filter-out -Werror,$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) $(ALL_LDFLAGS)))
-$(call write_if_changed,$(PATHS_STAMP),$(POLICYDIR))
+$(call write_if_changed,$(PATHS_STAMP),$(POLICYDIR) $(PKGLIBEXECDIR))
 
 # Beside the binary, never installed: marks a build tree (runner/plan.c).
 BUILD_MARKER := $(BUILD)/.mpbs-build-tree
 
-all: $(BIN)
+all: $(BIN) $(BRIDGE_BIN)
 
 # The README's two commands: each installs what it needs first, then runs a
 # fresh make so pkg-config sees the packages just installed.
@@ -155,6 +162,30 @@ audit: $(BIN)
 		contrib/topologies/hardened.conf
 	@chattr -a $(AUDIT_TMP)/*-ledger* 2>/dev/null; rm -rf $(AUDIT_TMP)
 
+# Each host part of the reference topology spread over hosts
+# (contrib/topologies/multihost.conf), its bridge among the roles: the
+# audit needs no NATS server (no probe reaches one); the passwords come from
+# nats-config, and the keys of A and B, which the association's part reads
+# and the ab part's providers own, from keygen.
+AUDIT_MH  := $(abspath $(AUDIT_TMP))/multihost
+AUDIT_MH_UIDS := 250000
+AUDIT_MH_SETS := --set runner.uid_base=$(AUDIT_MH_UIDS) --set nats.servers=nats://127.0.0.1:18570 \
+	--set nats.credentials=$(AUDIT_MH)/nats --set intermediary.listen=127.0.0.1:18557 \
+	--set association.ledger=$(AUDIT_MH)/ledger --set association.keys=$(AUDIT_MH)/association-keys \
+	--set provider.A.keys=$(AUDIT_MH)/keys/A --set provider.B.keys=$(AUDIT_MH)/keys/B \
+	--set provider.C.keys=$(AUDIT_MH)/keys/C
+audit-multihost: $(BIN) $(BRIDGE_BIN)
+	@chattr -a $(AUDIT_MH)/ledger* 2>/dev/null; rm -rf $(AUDIT_MH) && mkdir -p $(AUDIT_MH)/keys
+	./$(BIN) keygen $(AUDIT_MH)/keys/A && chown -R $$(($(AUDIT_MH_UIDS) + 2)):$$(($(AUDIT_MH_UIDS) + 2)) $(AUDIT_MH)/keys/A
+	./$(BIN) keygen $(AUDIT_MH)/keys/B && chown -R $$(($(AUDIT_MH_UIDS) + 3)):$$(($(AUDIT_MH_UIDS) + 3)) $(AUDIT_MH)/keys/B
+	./$(BIN) nats-config $(AUDIT_MH_SETS) -o $(AUDIT_MH)/accounts.conf contrib/topologies/multihost.conf
+	@set -e; for part in front ab back; do \
+		echo "== audit of host part $$part"; \
+		./$(BIN) --audit --host $$part --junit audit-multihost-$$part.xml --json audit-multihost-$$part.json \
+			$(AUDIT_MH_SETS) contrib/topologies/multihost.conf; \
+	done
+	@chattr -a $(AUDIT_MH)/ledger* 2>/dev/null; rm -rf $(AUDIT_MH)
+
 # The second, independent reader of the ledger (contrib/ledger/mpbs_ledger.py,
 # written from docs/LEDGER.md alone) against `mpbs-run verify` on a real run
 # of the reference topology under load, rotated every 64K (many segments):
@@ -171,9 +202,11 @@ $(BUILD)/obj/tests/%.o: tests/%.c $(COMPILE_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -c -o $@ $<
 
-# The one object that knows an install directory.
+# The two objects that know an install directory.
 $(BUILD)/obj/runner/plan.o: ALL_CFLAGS += -DMPBS_POLICY_DIR='"$(POLICYDIR)"'
 $(BUILD)/obj/runner/plan.o: $(PATHS_STAMP)
+$(BUILD)/obj/runner/plan_bridge.o: ALL_CFLAGS += -DMPBS_LIBEXEC_DIR='"$(PKGLIBEXECDIR)"'
+$(BUILD)/obj/runner/plan_bridge.o: $(PATHS_STAMP)
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -181,6 +214,9 @@ $(LIB): $(LIB_OBJ)
 
 $(BIN): $(MAIN_OBJ) $(LIB) | $(BUILD_MARKER)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+include bridge/bridge.mk
+include contrib/multihost/multihost.mk
 
 $(BUILD_MARKER):
 	@mkdir -p $(dir $@)
@@ -327,10 +363,11 @@ COMPLETION := $(wildcard contrib/bash-completion/mpbs-run)
 UNIT       := $(wildcard contrib/systemd/mpbs-run@.service)
 DOCS       := README.md LICENSE $(wildcard docs/*.md docs/*.png)
 
-install: $(BIN) $(MAN_TARGET)
+install: $(BIN) $(BRIDGE_BIN) $(MAN_TARGET)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(POLICYDIR) $(DESTDIR)$(EXAMPLESDIR) \
-		$(DESTDIR)$(TOPOLOGYDIR) $(DESTDIR)$(DOCDIR)
+		$(DESTDIR)$(TOPOLOGYDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(PKGLIBEXECDIR)
 	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/mpbs-run
+	$(INSTALL) -m 0755 $(BRIDGE_BIN) $(DESTDIR)$(PKGLIBEXECDIR)/mpbs-bridge
 	$(INSTALL) -m 0644 policy/*.policy $(DESTDIR)$(POLICYDIR)/
 	$(INSTALL) -m 0755 $(EXAMPLES) $(DESTDIR)$(EXAMPLESDIR)/
 	@set -e; for conf in $(TOPOLOGIES); do \
@@ -338,6 +375,7 @@ install: $(BIN) $(MAN_TARGET)
 		echo "topology $$name -> $(DESTDIR)$(TOPOLOGYDIR)"; \
 		sed 's|^\(exec_dir *= *\)\.\./examples *$$|\1$(EXAMPLESDIR)|' $$conf > $(DESTDIR)$(TOPOLOGYDIR)/$$name.conf; \
 		chmod 0644 $(DESTDIR)$(TOPOLOGYDIR)/$$name.conf; \
+		[ -d contrib/topologies/$$name ] || continue; \
 		$(INSTALL) -d $(DESTDIR)$(TOPOLOGYDIR)/$$name; \
 		$(INSTALL) -m 0644 contrib/topologies/$$name/*.policy $(DESTDIR)$(TOPOLOGYDIR)/$$name/; \
 	done
@@ -364,6 +402,7 @@ endif
 # operator's own topologies in TOPOLOGYDIR stay, and so does the folder then.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mpbs-run
+	rm -rf $(DESTDIR)$(PKGLIBEXECDIR)
 	rm -rf $(DESTDIR)$(PKGDATADIR) $(DESTDIR)$(DOCDIR)
 	@set -e; for conf in $(TOPOLOGIES); do \
 		name=$$(basename $$conf .conf); \

@@ -9,6 +9,7 @@ set -eu
 PKGS="${*:-build-essential pkg-config libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev
 libsodium-dev nettle-dev libinih-dev libhttp-parser-dev libjansson-dev libsystemd-dev libcriterion-dev
 scdoc man-db systemd curl iproute2 clang valgrind python3 python3-cryptography
+libnats-dev nats-server libcrypt-dev
 debhelper lintian dpkg-dev}"
 missing=""
 for p in $PKGS; do

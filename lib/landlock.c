@@ -25,6 +25,12 @@
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
+/* ABI 4's TCP port rule, which Debian 12's headers predate. */
+#define RULE_NET_PORT 2
+struct net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+};
 #define NET_BIND_TCP (1ULL << 0)
 #define NET_CONNECT_TCP (1ULL << 1)
 #define SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
@@ -81,6 +87,23 @@ static uint64_t rights_of(unsigned access, bool is_dir, uint64_t handled)
 	return r & handled;
 }
 
+/* TCP connect to one port. */
+static int add_port_rule(int rsfd, const struct landlock_rule *rule, uint64_t handled_net, char *err, size_t errlen)
+{
+	if (rule->path || rule->port == 0 || rule->port > 65535) {
+		snprintf(err, errlen, "landlock: an LL_CONNECT rule takes a port from 1 to 65535 and no path");
+		return -1;
+	}
+	if (!(handled_net & NET_CONNECT_TCP))
+		return 0; /* before ABI 4: nothing to allow, nothing is restricted */
+	struct net_port_attr np = { .allowed_access = NET_CONNECT_TCP, .port = rule->port };
+	if (syscall(SYS_landlock_add_rule, rsfd, RULE_NET_PORT, &np, 0) < 0) {
+		snprintf(err, errlen, "landlock: add a rule for TCP port %u: %s", rule->port, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int add_rule(int rsfd, const struct landlock_rule *rule, uint64_t handled, char *err,
 		    size_t errlen)
 {
@@ -126,12 +149,16 @@ static int landlock_abi(char *err, size_t errlen)
 	return -1;
 }
 
-static int add_rules(int rsfd, const struct landlock_rule *rules, size_t n, uint64_t handled, char *err,
-		     size_t errlen)
+static int add_rules(int rsfd, const struct landlock_rule *rules, size_t n, const struct ruleset_attr *handled,
+		     char *err, size_t errlen)
 {
-	for (size_t i = 0; i < n; i++)
-		if (add_rule(rsfd, &rules[i], handled, err, errlen) < 0)
+	for (size_t i = 0; i < n; i++) {
+		int rc = rules[i].access == LL_CONNECT
+				 ? add_port_rule(rsfd, &rules[i], handled->handled_access_net, err, errlen)
+				 : add_rule(rsfd, &rules[i], handled->handled_access_fs, err, errlen);
+		if (rc < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -166,7 +193,7 @@ int landlock_ruleset_open(const struct landlock_rule *rules, size_t n, int *fd_o
 		snprintf(err, errlen, "landlock: create ruleset (ABI %d): %s", abi, strerror(errno));
 		return -1;
 	}
-	if (add_rules(rsfd, rules, n, attr.handled_access_fs, err, errlen) < 0) {
+	if (add_rules(rsfd, rules, n, &attr, err, errlen) < 0) {
 		close(rsfd);
 		return -1;
 	}

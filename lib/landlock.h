@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Landlock of a role (docs/ARCHITECTURE.md §4), where the kernel has it: the role keeps
- * only the file access listed here, and no TCP bind/connect at all. */
+ * only the file access listed here, no TCP bind at all, and TCP connect only
+ * to the ports its LL_CONNECT rules list (the bridge's NATS servers; no
+ * other role has one). */
 #ifndef MPBS_LANDLOCK_H
 #define MPBS_LANDLOCK_H
 
@@ -10,18 +12,23 @@ enum {
 	LL_READ = 1,  /* read files, list directories */
 	LL_WRITE = 2, /* write, truncate, create, remove, rename beneath */
 	LL_EXEC = 4,  /* execute files (reading them needs LL_READ too) */
+	LL_CONNECT = 8, /* alone, with port and no path: TCP connect to that port (ABI 4 on) */
 };
 
 struct landlock_rule {
 	const char *path; /* a directory (the rule covers what is beneath) or a file */
 	unsigned access;  /* LL_* bits, at least one */
+	unsigned port;    /* of an LL_CONNECT rule */
 };
 
 /* In the child, after no_new_privs: builds a ruleset for every access right
  * the running kernel's Landlock ABI knows (1 to 7; refer from 2, truncate
  * from 3, TCP bind/connect from 4, device ioctl from 5, abstract-socket and
  * signal scoping from 6), adds one rule per entry, and restricts the calling
- * thread. n == 0 means no filesystem access at all. Device creation and
+ * thread. n == 0 means no filesystem access at all. An LL_CONNECT rule on a
+ * kernel before ABI 4 (which cannot restrict TCP) is skipped: the caller's
+ * seccomp policy is then the only limit (landlock_restrict says so in
+ * *abi_out). Device creation and
  * device ioctls are never granted.
  * Returns 0 with *abi_out = ABI; 1 with *abi_out = 0 and err set when the
  * kernel has no Landlock (the caller warns and goes on); -1 with err set on

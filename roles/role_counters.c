@@ -15,9 +15,10 @@
 static const struct role_counter_def intermediary_defs[] = { ROLE_COUNTERS_INTERMEDIARY(ROLE_COUNTER_DEF) };
 static const struct role_counter_def association_defs[] = { ROLE_COUNTERS_ASSOCIATION(ROLE_COUNTER_DEF) };
 static const struct role_counter_def provider_defs[] = { ROLE_COUNTERS_PROVIDER(ROLE_COUNTER_DEF) };
+static const struct role_counter_def bridge_defs[] = { ROLE_COUNTERS_BRIDGE(ROLE_COUNTER_DEF) };
 
 _Static_assert(RC_IM_COUNT <= ROLE_COUNTERS_MAX && RC_AS_COUNT <= ROLE_COUNTERS_MAX &&
-		       RC_PR_COUNT <= ROLE_COUNTERS_MAX,
+		       RC_PR_COUNT <= ROLE_COUNTERS_MAX && RC_BR_COUNT <= ROLE_COUNTERS_MAX,
 	       "ROLE_COUNTERS_MAX is the longest list");
 /* A record is written with one write(2) to a pipe: atomic up to PIPE_BUF. */
 _Static_assert(ROLE_COUNTERS_RECORD_MAX <= 512, "a record fits the supervisor's status buffer");
@@ -25,6 +26,7 @@ _Static_assert(ROLE_COUNTERS_RECORD_MAX <= 512, "a record fits the supervisor's 
 const struct role_counter_list role_counters_intermediary = { intermediary_defs, RC_IM_COUNT };
 const struct role_counter_list role_counters_association = { association_defs, RC_AS_COUNT };
 const struct role_counter_list role_counters_provider = { provider_defs, RC_PR_COUNT };
+const struct role_counter_list role_counters_bridge = { bridge_defs, RC_BR_COUNT };
 
 int role_counters_init(struct role_counters_report *r, int status_fd, size_t n)
 {

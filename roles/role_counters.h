@@ -52,12 +52,22 @@ enum role_counter_type { ROLE_COUNTER, ROLE_GAUGE };
 	X(signals, ROLE_COUNTER, "signals sent")                                                           \
 	X(checkpoints, ROLE_COUNTER, "checkpoints sent")
 
+#define ROLE_COUNTERS_BRIDGE(X)                                                                            \
+	X(batches_out, ROLE_COUNTER, "NATS messages published (each carries many channel messages)")        \
+	X(messages_out, ROLE_COUNTER, "channel messages published")                                         \
+	X(batches_in, ROLE_COUNTER, "NATS messages consumed and written to channels")                      \
+	X(messages_in, ROLE_COUNTER, "channel messages written")                                           \
+	X(retries, ROLE_COUNTER, "publishes retried (timeout, election, full stream)")                     \
+	X(redelivered, ROLE_COUNTER, "NATS messages delivered again and skipped")
+
 #define ROLE_COUNTER_ENUM_IM(name, type, help) RC_IM_##name,
 #define ROLE_COUNTER_ENUM_AS(name, type, help) RC_AS_##name,
 #define ROLE_COUNTER_ENUM_PR(name, type, help) RC_PR_##name,
+#define ROLE_COUNTER_ENUM_BR(name, type, help) RC_BR_##name,
 enum { ROLE_COUNTERS_INTERMEDIARY(ROLE_COUNTER_ENUM_IM) RC_IM_COUNT };
 enum { ROLE_COUNTERS_ASSOCIATION(ROLE_COUNTER_ENUM_AS) RC_AS_COUNT };
 enum { ROLE_COUNTERS_PROVIDER(ROLE_COUNTER_ENUM_PR) RC_PR_COUNT };
+enum { ROLE_COUNTERS_BRIDGE(ROLE_COUNTER_ENUM_BR) RC_BR_COUNT };
 
 /* The longest list. */
 #define ROLE_COUNTERS_MAX 16
@@ -75,7 +85,7 @@ struct role_counter_list {
 };
 
 extern const struct role_counter_list role_counters_intermediary, role_counters_association,
-	role_counters_provider;
+	role_counters_provider, role_counters_bridge;
 
 /* How often at most a role reports. */
 #define ROLE_COUNTERS_PERIOD_MS 1000

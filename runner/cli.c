@@ -16,12 +16,14 @@
 #include "role_table.h"
 #include "subcommand.h"
 #include "topology.h"
+#include "topology_values.h"
 
 void cli_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: mpbs-run [OPTIONS] TOPOLOGY            run the roles of TOPOLOGY (as root)\n"
-		"       mpbs-run -t|--check [--set K=V]... TOPOLOGY\n"
+		"       mpbs-run --host NAME [OPTIONS] TOPOLOGY  run one host part of a topology spread over hosts\n"
+		"       mpbs-run -t|--check [--host NAME] [--set K=V]... TOPOLOGY\n"
 		"                                              check TOPOLOGY and exit (78 if it is bad)\n"
 		"       mpbs-run --audit [--json FILE] [--junit FILE] [--threshold N] TOPOLOGY\n"
 		"                                              prove the isolation claims from inside the sandboxes\n"
@@ -218,9 +220,10 @@ static int add_weakening(struct audit_options *o, const char *spec, char *err, s
 enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
 {
 	enum { OPT_SET = 256, OPT_READY_FD, OPT_DRAIN, OPT_PRINT_POLICY, OPT_OCI, OPT_AUDIT, OPT_JSON, OPT_JUNIT,
-	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS, OPT_VERSION, OPT_ROOTLESS };
+	       OPT_THRESHOLD, OPT_WEAKEN, OPT_POLICY_DIR, OPT_PRINT_KEYS, OPT_VERSION, OPT_ROOTLESS, OPT_HOST };
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 't' },
+		{ "host", required_argument, NULL, OPT_HOST },
 		{ "set", required_argument, NULL, OPT_SET },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "drain-timeout", required_argument, NULL, OPT_DRAIN },
@@ -249,6 +252,11 @@ enum cli_result cli_parse(int argc, char **argv, struct cli *c, char *err, size_
 		switch (o) {
 		case 't': c->check_only = true; break;
 		case OPT_VERSION: version = true; break;
+		case OPT_HOST:
+			if (!topo_host_name_valid(optarg))
+				cli_refuse(&line, "--host %.64s: expected 1 to %d of A-Z a-z 0-9 _ -", optarg, TOPO_HOST_MAX);
+			c->host = optarg;
+			break;
 		case OPT_SET:
 			if (c->n_overrides == CLI_OVERRIDES_MAX)
 				cli_refuse(&line, "too many --set options");

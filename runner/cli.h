@@ -18,6 +18,7 @@
 
 struct cli {
 	bool check_only;
+	const char *host;       /* --host NAME: run (or check) that host part of a spread topology */
 	bool oci;
 	const char *print_policy;
 	bool print_keys;

@@ -22,7 +22,7 @@ uid_t key_owner_uid(const struct topology *t, enum role_kind kind, size_t index)
 {
 	if (geteuid() != 0)
 		return geteuid();
-	return role_host_uid(t->uid_base, kind, index);
+	return role_host_uid(t->uid_base, kind, index, t->n_providers);
 }
 
 struct key_paths {

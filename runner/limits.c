@@ -91,15 +91,41 @@ static void cell(FILE *f, enum doc_format fmt, const char *value, const char *wh
 	doc_table_cell(f, fmt, text);
 }
 
+/* The table has a column per kind of role of every topology; the bridge,
+ * which runs only in a host part, gets a sentence after it (a fifth column
+ * would not fit a man page's width). */
+static bool in_table(size_t k)
+{
+	return !role_kinds[k].across_hosts;
+}
+
+static int across_hosts_sentence(FILE *f)
+{
+	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		const struct role_kind_def *d = &role_kinds[k];
+		if (in_table(k))
+			continue;
+		if (fprintf(f, "\nA host part's %s: nofile %u (%s), nproc %u (%s), as %llu GiB, fsize %llu GiB.\n", d->name,
+			    d->rlimits.nofile, d->rlimits.why_nofile, d->rlimits.nproc, d->rlimits.why_nproc,
+			    DEFAULT_AS_BYTES >> 30, DEFAULT_FSIZE_BYTES >> 30) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int limits_table(FILE *f, enum doc_format fmt)
 {
 	char v[160];
 	const char *titles[1 + ROLE_KINDS] = { "rlimit" };
+	size_t cols = 0;
 	for (size_t k = 0; k < ROLE_KINDS; k++)
-		titles[1 + k] = role_kinds[k].name;
-	doc_table_head(f, fmt, titles, 1 + ROLE_KINDS);
+		if (in_table(k))
+			titles[1 + cols++] = role_kinds[k].name;
+	doc_table_head(f, fmt, titles, 1 + cols);
 	doc_table_row(f, fmt, "nofile");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		if (!in_table(k))
+			continue;
 		const struct role_rlimits *l = &role_kinds[k].rlimits;
 		snprintf(v, sizeof(v), l->per_connection ? "`max_connections` + providers + %u" : "%u", l->nofile);
 		cell(f, fmt, v, l->why_nofile);
@@ -107,6 +133,8 @@ int limits_table(FILE *f, enum doc_format fmt)
 	doc_table_row_end(f, fmt);
 	doc_table_row(f, fmt, "nproc");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		if (!in_table(k))
+			continue;
 		const struct role_kind_def *d = &role_kinds[k];
 		snprintf(v, sizeof(v), "%u%s", d->rlimits.nproc,
 			 d->policy[POLICY_EXEC] ? "; with `exec = yes` it must be set" : "");
@@ -115,6 +143,8 @@ int limits_table(FILE *f, enum doc_format fmt)
 	doc_table_row_end(f, fmt);
 	doc_table_row(f, fmt, "as");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		if (!in_table(k))
+			continue;
 		const struct role_rlimits *l = &role_kinds[k].rlimits;
 		if (l->per_connection)
 			snprintf(v, sizeof(v), "%llu MiB + `max_connections` × (`max_request` + %llu KiB), at least %llu GiB",
@@ -127,6 +157,8 @@ int limits_table(FILE *f, enum doc_format fmt)
 	doc_table_row_end(f, fmt);
 	doc_table_row(f, fmt, "fsize");
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
+		if (!in_table(k))
+			continue;
 		snprintf(v, sizeof(v), "%llu GiB", DEFAULT_FSIZE_BYTES >> 30);
 		if (role_kinds[k].writes_ledger)
 			cell(f, fmt, "none: it would cut the ledger", NULL);
@@ -134,7 +166,7 @@ int limits_table(FILE *f, enum doc_format fmt)
 			cell(f, fmt, v, role_kinds[k].rlimits.why_fsize);
 	}
 	doc_table_row_end(f, fmt);
-	return doc_flush(f);
+	return across_hosts_sentence(f) < 0 ? -1 : doc_flush(f);
 }
 
 static int set_limit(int resource, const char *name, uint64_t value, char *err, size_t errlen)

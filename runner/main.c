@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mpbs-run: the command line (subcommands through runner/subcommand.c). */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "../roles/role.h"
 #include "audit/audit.h"
 #include "cli.h"
+#include "host_part.h"
 #include "instance_lock.h"
 #include "../lib/memcheck.h"
 #include "plan.h"
@@ -46,11 +48,33 @@ static int cmd_print_policy(const char *role, bool oci)
 	return rc < 0 ? 1 : 0;
 }
 
+/* -t's answer: the whole topology, or one host part and what it runs. */
+static void print_checked(const struct topology *t, const char *path)
+{
+	if (!host_part_spread(t)) {
+		printf("%s: OK (%zu providers)\n", path, t->n_providers);
+		return;
+	}
+	const char *names[2 + TOPO_PROVIDERS_MAX];
+	size_t n = host_part_names(t, names, sizeof(names) / sizeof(names[0]));
+	if (!t->this_host[0]) {
+		printf("%s: OK (%zu providers in %zu host parts)\n", path, t->n_providers, n);
+		return;
+	}
+	struct lane lanes[BRIDGE_LANES_MAX];
+	size_t local = 0;
+	for (size_t i = 0; i < t->n_providers; i++)
+		local += host_part_here(t, ROLE_PROVIDER, i);
+	printf("%s: host part %s: OK (%s%s%zu providers, %zu lanes through its bridge)\n", path, t->this_host,
+	       host_part_here(t, ROLE_INTERMEDIARY, 0) ? "intermediary, " : "",
+	       host_part_here(t, ROLE_ASSOCIATION, 0) ? "association, " : "", local, host_part_lanes(t, lanes));
+}
+
 static int cmd_run(struct cli *c, const char *path)
 {
 	struct topology t;
 	char err[1024];
-	if (topology_load(&t, path, c->overrides, c->n_overrides, err, sizeof(err)) < 0) {
+	if (topology_load_part(&t, path, c->overrides, c->n_overrides, 0, c->host, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return EX_CONFIG_STATUS;
 	}
@@ -62,9 +86,14 @@ static int cmd_run(struct cli *c, const char *path)
 		return EX_CONFIG_STATUS;
 	}
 	if (c->check_only) {
-		printf("%s: OK (%zu providers)\n", path, t.n_providers);
+		print_checked(&t, path);
 		topology_free(&t);
 		return 0;
+	}
+	if (host_part_spread(&t) && !c->host) {
+		log_error("%s: its roles are spread over host parts (the host keys): run one with --host NAME", path);
+		topology_free(&t);
+		return EX_CONFIG_STATUS;
 	}
 	if (rootless_admit(c->run.rootless, err, sizeof(err)) < 0) {
 		log_error("%s", err);
@@ -89,8 +118,15 @@ static int cmd_run(struct cli *c, const char *path)
 	/* Before plan_prepare, which cuts the ledger's torn tail: that is
 	 * another running instance's business while it holds the ledger. */
 	struct instance_lock lock;
-	unsigned uid_span = t.weakened & WEAKENED_HOST_IDS ? 0 : role_uid_count(t.n_providers);
-	int rc = instance_lock_acquire(&lock, t.ledger, t.uid_base, uid_span, err, sizeof(err));
+	struct lane lanes[BRIDGE_LANES_MAX];
+	bool bridge = host_part_lanes(&t, lanes) > 0;
+	unsigned uid_span = t.weakened & WEAKENED_HOST_IDS ? 0 : role_uid_count(t.n_providers, bridge);
+	/* A host part without the association holds no ledger: its own lock
+	 * beside where the ledger would be, so two runs of one part refuse. */
+	char lock_name[PATH_MAX + TOPO_HOST_MAX + 16];
+	bool ledger_here = host_part_here(&t, ROLE_ASSOCIATION, 0);
+	snprintf(lock_name, sizeof(lock_name), ledger_here ? "%s" : "%s.part-%s", t.ledger, t.this_host);
+	int rc = instance_lock_acquire(&lock, lock_name, t.uid_base, uid_span, err, sizeof(err));
 	if (rc != 0) {
 		log_error("%s", err);
 		topology_free(&t);

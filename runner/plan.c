@@ -144,7 +144,7 @@ int plan_renew_status(struct role_plan *r, char *err, size_t errlen)
 	r->status_rd = r->status_wr = -1;
 	if (status_pipe(r, err, errlen) < 0)
 		return -1;
-	r->keep[r->spec.status_index] = r->status_wr;
+	r->keep_at[r->spec.status_index] = r->status_wr;
 	return 0;
 }
 
@@ -161,16 +161,29 @@ static void plan_names(struct role_plan *r, const struct role_kind_def *def, con
 	}
 }
 
-/* One role per row of the role table, one per provider for per-provider
- * rows, in the table's order: what every role has is filled here, the
- * rest by the row's own plan function. */
+/* Whether role (kind, i) runs in this run: on one host every role; in a
+ * host part its own roles, and its bridge when a channel leaves it. */
+static bool role_runs_here(const struct topology *t, enum role_kind kind, size_t i, size_t n_lanes)
+{
+	return role_kinds[kind].across_hosts ? n_lanes > 0 : host_part_here(t, kind, i);
+}
+
+static size_t kind_count(const struct topology *t, enum role_kind kind)
+{
+	return role_kinds[kind].per_provider ? t->n_providers : 1;
+}
+
+/* One role per row of the role table that runs here, one per provider for
+ * per-provider rows, in the table's order: what every role has is filled
+ * here, the rest by the row's own plan function. */
 static void plan_roles(struct run_plan *p)
 {
 	size_t k = 0;
 	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++) {
 		const struct role_kind_def *def = &role_kinds[kind];
-		size_t count = def->per_provider ? p->t->n_providers : 1;
-		for (size_t i = 0; i < count; i++) {
+		for (size_t i = 0; i < kind_count(p->t, kind); i++) {
+			if (!role_runs_here(p->t, kind, i, p->n_lanes))
+				continue;
 			struct role_plan *r = &p->roles[k++];
 			uid_t uid;
 			gid_t gid;
@@ -178,6 +191,8 @@ static void plan_roles(struct run_plan *p)
 			r->kind = kind;
 			r->provider = i;
 			plan_names(r, def, def->per_provider ? p->t->providers[i].name : NULL);
+			r->keep_at = r->keep;
+			r->control_writer = -1;
 			r->spec = (struct role_spec){
 				.label = r->label, .comm = r->comm, .hostname = r->comm,
 				.host_uid = uid, .host_gid = gid, .net_lo = def->net_lo, .keep_fds = r->keep, .limits = &r->limits,
@@ -200,9 +215,11 @@ size_t plan_first_role(const struct run_plan *p, enum role_kind kind)
 
 static size_t count_roles(const struct topology *t)
 {
-	size_t n = 0;
+	struct lane lanes[BRIDGE_LANES_MAX];
+	size_t n = 0, n_lanes = host_part_lanes(t, lanes);
 	for (enum role_kind kind = 0; kind < ROLE_KINDS; kind++)
-		n += role_kinds[kind].per_provider ? t->n_providers : 1;
+		for (size_t i = 0; i < kind_count(t, kind); i++)
+			n += role_runs_here(t, kind, i, n_lanes);
 	return n;
 }
 
@@ -217,6 +234,10 @@ static void plan_init_fds(struct run_plan *p, const struct topology *t)
 		p->artifact[i] = p->signal[i] = p->control[i] = (struct channel){ -1, -1 };
 		p->journal[i] = -1;
 	}
+	p->bridge_control = (struct channel){ -1, -1 };
+	p->bridge_seccomp = p->bridge_secrets = -1;
+	for (size_t k = 0; k < BRIDGE_LANES_MAX; k++)
+		p->lane_state[k] = -1;
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++)
 		p->roles[k].status_rd = p->roles[k].status_wr = p->roles[k].stderr_rd = p->roles[k].stderr_wr = -1;
 }
@@ -228,13 +249,28 @@ static int artifact_sndbuf(const struct topology *t)
 	return 4 * largest > share ? (int)(4 * largest) : (int)share;
 }
 
-static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
+/* The channels a role of this host part holds an end of; the other end of
+ * one that leaves the host is the bridge's. */
+static int open_channels(struct run_plan *p, char *err, size_t errlen)
 {
 	const struct topology *t = p->t;
+	bool im = host_part_here(t, ROLE_INTERMEDIARY, 0), as = host_part_here(t, ROLE_ASSOCIATION, 0);
+	for (size_t i = 0; i < t->n_providers; i++) {
+		bool pv = host_part_here(t, ROLE_PROVIDER, i);
+		if ((im || pv) && channel_open(&p->artifact[i], artifact_sndbuf(t), err, errlen) < 0)
+			return -1;
+		if ((pv || as) && channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0)
+			return -1;
+		if (pv && (channel_open(&p->control[i], CONTROL_SNDBUF, err, errlen) < 0 ||
+			   (p->journal[i] = sealed_memfd("mpbs-journal", JOURNAL_BYTES, err, errlen)) < 0))
+			return -1;
+	}
+	return plan_bridge_prepare(p, err, errlen);
+}
 
-	p->listen_fd = listener_open(&t->listen_addr, t->listen_addrlen, t->listen, err, errlen);
-	if (p->listen_fd < 0)
-		return -1;
+static int open_ledger(struct run_plan *p, char *err, size_t errlen)
+{
+	const struct topology *t = p->t;
 	int rc = segments_open(&p->segments, t->ledger, t->keep_segments, t->keep_days, err, errlen);
 	if (rc == SEGMENTS_REFUSED)
 		p->config_error = true; /* a version 1 ledger, a live segment gone: the operator's to fix */
@@ -263,12 +299,21 @@ static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
 		log_warn("this kernel has no SO_PASSRIGHTS (Linux 6.16+): an fd sent on a channel is not refused "
 			 "at the sender; a provider without exec cannot take it (no recvmsg), but the association "
 			 "(recvmmsg) and a provider with exec (recvmsg) could, if compromised (docs/CLAIMS.md)");
-	for (size_t i = 0; i < t->n_providers; i++)
-		if (channel_open(&p->artifact[i], artifact_sndbuf(t), err, errlen) < 0 ||
-		    channel_open(&p->signal[i], SIGNAL_SNDBUF, err, errlen) < 0 ||
-		    channel_open(&p->control[i], CONTROL_SNDBUF, err, errlen) < 0 ||
-		    (p->journal[i] = sealed_memfd("mpbs-journal", JOURNAL_BYTES, err, errlen)) < 0)
+	return 0;
+}
+
+static int open_files_and_channels(struct run_plan *p, char *err, size_t errlen)
+{
+	const struct topology *t = p->t;
+	if (host_part_here(t, ROLE_INTERMEDIARY, 0)) {
+		p->listen_fd = listener_open(&t->listen_addr, t->listen_addrlen, t->listen, err, errlen);
+		if (p->listen_fd < 0)
 			return -1;
+	}
+	if (host_part_here(t, ROLE_ASSOCIATION, 0) && open_ledger(p, err, errlen) < 0)
+		return -1;
+	if (open_channels(p, err, errlen) < 0)
+		return -1;
 	for (size_t k = 0; k < p->n_roles; k++)
 		if (status_pipe(&p->roles[k], err, errlen) < 0 ||
 		    role_log_pipe(&p->roles[k].stderr_rd, &p->roles[k].stderr_wr, err, errlen) < 0)
@@ -321,10 +366,13 @@ int plan_prepare(struct run_plan *p, const struct topology *t, char *err, size_t
 	p->config_error = true;
 	if (plan_check_weakened(t, err, errlen) < 0 || plan_load_policies(p->policy, err, errlen) < 0)
 		goto fail;
+	/* a provider's own files where it runs (its demo keys first), then
+	 * what the others are told of it, here or not */
 	for (size_t i = 0; i < t->n_providers; i++)
-		if (plan_provider_files(p, i, err, errlen) < 0)
+		if ((host_part_here(t, ROLE_PROVIDER, i) && plan_provider_files(p, i, err, errlen) < 0) ||
+		    plan_provider_seen(p, i, err, errlen) < 0)
 			goto fail;
-	if (plan_association_files(p, err, errlen) < 0)
+	if (host_part_here(t, ROLE_ASSOCIATION, 0) && plan_association_files(p, err, errlen) < 0)
 		goto fail;
 	p->config_error = false;
 	if (open_files_and_channels(p, err, errlen) < 0)
@@ -348,6 +396,7 @@ void plan_release(struct run_plan *p)
 		channel_close(&p->control[i]);
 		fs_close(&p->journal[i]);
 	}
+	plan_bridge_release(p);
 	for (size_t k = 0; k < PLAN_ROLES_MAX; k++) {
 		struct role_plan *r = &p->roles[k];
 		fs_close(&r->status_rd);

@@ -9,8 +9,11 @@
 #include "../roles/association/association.h"
 #include "../roles/intermediary/intermediary.h"
 #include "../roles/provider/provider.h"
+#include "bridge_exec.h"
 #include "channels.h"
+#include "host_part.h"
 #include "role_table.h"
+#include "nats_urls.h"
 #include "segments.h"
 #include "spawn.h"
 #include "topology.h"
@@ -43,6 +46,8 @@ struct role_plan {
 	char label[48];
 	char comm[16];
 	int keep[PLAN_KEEP_MAX];
+	int *keep_at;                    /* its fds' table: keep, or the bridge's longer run_plan.bridge_keep */
+	int control_writer;              /* the supervisor's end of its control channel, or -1 (none) */
 	int status_rd;                   /* the supervisor's end of the status pipe */
 	bool in_cgroup;                  /* a cgroup v2 group was made for it (removed after it exits) */
 	int status_wr;
@@ -79,6 +84,17 @@ struct run_plan {
 	 * consumes its current message as a handler starts). */
 	bool one_per_message[TOPO_PROVIDERS_MAX];
 	struct association_provider as_providers[TOPO_PROVIDERS_MAX];
+	/* A host part's bridge (runner/plan_bridge.h): n_lanes 0, none. */
+	struct lane lanes[BRIDGE_LANES_MAX];
+	size_t n_lanes;
+	int lane_state[BRIDGE_LANES_MAX];   /* per lane: its progress, across the bridge's restarts */
+	struct channel bridge_control;
+	int bridge_seccomp;                 /* sealed memfd: its compiled filter */
+	int bridge_secrets;                 /* sealed memfd: its NATS password and TLS material */
+	char bridge_program[PLAN_PATH_MAX];
+	int bridge_keep[3 + 2 * BRIDGE_LANES_MAX + 2];
+	struct landlock_rule bridge_landlock[PLAN_BINDS_MAX + NATS_URLS_MAX];
+	struct bridge_config bridge;
 	struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS];
 	/* plan_prepare failed on a file the operator must fix, not on the
 	 * host: a seccomp policy that does not load (the run exits 78). */
@@ -135,6 +151,7 @@ void plan_association_segments(struct run_plan *p, struct role_plan *r);
 /* The files a role reads, checked (and demo keys made) before anything
  * starts (runner/plan_files.c). */
 int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen);
+int plan_provider_seen(struct run_plan *p, size_t i, char *err, size_t errlen);
 int plan_association_files(struct run_plan *p, char *err, size_t errlen);
 
 /* Each role kind's wiring, named by its row of the role table
@@ -142,5 +159,7 @@ int plan_association_files(struct run_plan *p, char *err, size_t errlen);
 void plan_intermediary(struct run_plan *p, struct role_plan *r, size_t index);
 void plan_association(struct run_plan *p, struct role_plan *r, size_t index);
 void plan_provider(struct run_plan *p, struct role_plan *r, size_t index);
+
+#include "plan_bridge.h"
 
 #endif

@@ -31,6 +31,8 @@ int plan_check(const struct topology *t, char *err, size_t errlen)
 	plan_free_policies(policy);
 	for (size_t i = 0; i < t->n_providers; i++) {
 		const struct topo_provider *tp = &t->providers[i];
+		if (!host_part_here(t, ROLE_PROVIDER, i))
+			continue; /* on another host: checked there, with --host */
 		/* A provider's policy is its private authority: parsed here only
 		 * to say what is wrong with it, then freed. Its token key is not
 		 * read (the host's view), and its programs' paths are the

@@ -7,6 +7,7 @@
  * keys generated on first use (both through runner/key_files.h, which
  * `mpbs-run keys init` uses too). */
 #include "plan.h"
+#include "host_part.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -69,6 +70,28 @@ static int demo_keys(const struct topo_provider *tp, uid_t uid, char *err, size_
 	return 0;
 }
 
+/* What the other roles are told of provider i wherever it runs: its
+ * name, public key and checkpoint rule (the association), what its
+ * artifacts carry (the intermediary). A provider of another host part has
+ * only these here. */
+int plan_provider_seen(struct run_plan *p, size_t i, char *err, size_t errlen)
+{
+	const struct topo_provider *tp = &p->t->providers[i];
+	struct association_provider *ap = &p->as_providers[i];
+	char kerr[512];
+	ap->name = tp->name;
+	ap->checkpoint_every = tp->checkpoint_every;
+	p->receive_body[i] = tp->receive_body;
+	p->one_per_message[i] = tp->exec;
+	if (!host_part_here(p->t, ROLE_ASSOCIATION, 0))
+		return 0;
+	if (keys_load_signal_public(tp->public_key, ap->public_key, kerr, sizeof(kerr)) < 0) {
+		snprintf(err, errlen, "provider %s: public key: %s", tp->name, kerr);
+		return -1;
+	}
+	return 0;
+}
+
 int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
 {
 	const struct topo_provider *tp = &p->t->providers[i];
@@ -81,21 +104,11 @@ int plan_provider_files(struct run_plan *p, size_t i, char *err, size_t errlen)
 	snprintf(secret, sizeof(secret), "%s/%s", tp->keys, KEYS_SECRET_NAME);
 	if (tp->demo_keys && demo_keys(tp, uid, err, errlen) < 0)
 		return -1;
-	if (check_readable(tp->policy, false, uid, gid, who, err, errlen) < 0 ||
-	    check_readable(tp->keys, true, uid, gid, who, err, errlen) < 0 ||
-	    key_check_secret(secret, uid, who, err, errlen) < 0)
-		return -1;
-	struct association_provider *ap = &p->as_providers[i];
-	char kerr[512];
-	if (keys_load_signal_public(tp->public_key, ap->public_key, kerr, sizeof(kerr)) < 0) {
-		snprintf(err, errlen, "%s: public key: %s", who, kerr);
-		return -1;
-	}
-	ap->name = tp->name;
-	ap->checkpoint_every = tp->checkpoint_every;
-	p->receive_body[i] = tp->receive_body;
-	p->one_per_message[i] = tp->exec;
-	return 0;
+	return check_readable(tp->policy, false, uid, gid, who, err, errlen) < 0 ||
+			       check_readable(tp->keys, true, uid, gid, who, err, errlen) < 0 ||
+			       key_check_secret(secret, uid, who, err, errlen) < 0
+		       ? -1
+		       : 0;
 }
 
 /* The association's head-signing pair (docs/VERIFY.md): generated like a

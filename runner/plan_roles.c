@@ -143,6 +143,7 @@ void plan_provider(struct run_plan *p, struct role_plan *r, size_t i)
 	keep_as(r, PROVIDER_FD_SIGNAL, p->signal[i].writer);
 	keep_as(r, PROVIDER_FD_JOURNAL, p->journal[i]);
 	keep_as(r, PROVIDER_FD_CONTROL, p->control[i].reader);
+	r->control_writer = p->control[i].writer;
 	keep_status_and_limits(r, p, PROVIDER_FD_STATUS, &tp->limits);
 	r->policy_variant = tp->exec ? POLICY_EXEC : POLICY_PLAIN;
 	/* lo is for its programs; without them its netns stays empty (and

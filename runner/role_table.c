@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../roles/association/association.h"
+#include "bridge_exec.h"
 #include "../roles/intermediary/intermediary.h"
 #include "../roles/provider/provider.h"
 #include "../roles/role_counters.h"
@@ -14,10 +15,12 @@
 static int enter_intermediary(void *cfg, const struct role_seal *s) { return intermediary_main(cfg, s); }
 static int enter_association(void *cfg, const struct role_seal *s) { return association_main(cfg, s); }
 static int enter_provider(void *cfg, const struct role_seal *s) { return provider_main(cfg, s); }
+static int enter_bridge(void *cfg, const struct role_seal *s) { return bridge_exec(cfg, s); }
 
 /* The stop order: the intermediary first, so nothing new comes in; then the
- * providers, which drain their artifact channels into signals; the
- * association last, so it records every signal they sent. */
+ * providers, which drain their artifact channels into signals; then a
+ * host part's bridge, which carries what is left in its channels across;
+ * the association last, so it records every signal they sent. */
 const struct role_kind_def role_kinds[ROLE_KINDS] = {
 	[ROLE_INTERMEDIARY] = {
 		.name = "intermediary", .comm = "mpbs-int", .policy = { "intermediary", NULL },
@@ -29,7 +32,7 @@ const struct role_kind_def role_kinds[ROLE_KINDS] = {
 	},
 	[ROLE_ASSOCIATION] = {
 		.name = "association", .comm = "mpbs-assoc", .policy = { "association", NULL },
-		.uid_offset = 1, .stop_phase = 3, .drains_at_stop = true, .writes_ledger = true,
+		.uid_offset = 1, .stop_phase = 4, .drains_at_stop = true, .writes_ledger = true,
 		.rlimits = { .nofile = 256, .nproc = 2, .why_nproc = "its fsync thread" },
 		.counters = &role_counters_association,
 		.plan = plan_association, .entry = enter_association,
@@ -43,6 +46,17 @@ const struct role_kind_def role_kinds[ROLE_KINDS] = {
 		.counters = &role_counters_provider,
 		.plan = plan_provider, .entry = enter_provider,
 	},
+	/* It keeps no journal of its own making, but on the association's host
+	 * it holds what it wrote to the association's signal channels and
+	 * writes it again when asked, as a provider sends its journal. */
+	[ROLE_BRIDGE] = {
+		.name = "bridge", .comm = "mpbs-bridge", .policy = { "bridge", NULL },
+		.uid_offset = 2, .across_hosts = true, .host_network = true, .stop_phase = 3, .drains_at_stop = true,
+		.keeps_journal = true,
+		.rlimits = { .nofile = 1024, .nproc = 32, .why_nofile = "2 a lane", .why_nproc = "threads" },
+		.counters = &role_counters_bridge,
+		.plan = plan_bridge, .entry = enter_bridge,
+	},
 };
 
 unsigned role_stop_phases(void)
@@ -54,16 +68,22 @@ unsigned role_stop_phases(void)
 	return most;
 }
 
-uid_t role_host_uid(unsigned uid_base, enum role_kind kind, size_t index)
+uid_t role_host_uid(unsigned uid_base, enum role_kind kind, size_t index, size_t n_providers)
 {
-	return uid_base + role_kinds[kind].uid_offset + (role_kinds[kind].per_provider ? (unsigned)index : 0);
+	const struct role_kind_def *def = &role_kinds[kind];
+	return uid_base + def->uid_offset + (def->per_provider ? (unsigned)index : 0) +
+	       (def->across_hosts ? (unsigned)n_providers : 0);
 }
 
-unsigned role_uid_count(size_t n_providers)
+unsigned role_uid_count(size_t n_providers, bool with_bridge)
 {
 	unsigned count = 0;
 	for (size_t k = 0; k < ROLE_KINDS; k++) {
-		unsigned end = role_kinds[k].uid_offset + (role_kinds[k].per_provider ? (unsigned)n_providers : 1);
+		if (role_kinds[k].across_hosts && !with_bridge)
+			continue;
+		const struct role_kind_def *def = &role_kinds[k];
+		unsigned end = def->uid_offset + (def->per_provider ? (unsigned)n_providers : 1) +
+			       (def->across_hosts ? (unsigned)n_providers : 0);
 		if (end > count)
 			count = end;
 	}

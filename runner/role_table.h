@@ -14,6 +14,7 @@ enum role_kind {
 	ROLE_INTERMEDIARY,
 	ROLE_ASSOCIATION,
 	ROLE_PROVIDER,
+	ROLE_BRIDGE,
 	ROLE_KINDS
 };
 
@@ -50,6 +51,13 @@ struct role_kind_def {
 	unsigned uid_offset;
 	/* One role per [provider NAME] section, rather than one in all. */
 	bool per_provider;
+	/* Only in a host's part of a topology spread over hosts, where a
+	 * channel leaves the host (runner/host_part.h); its uid follows the
+	 * providers' (uid_base + uid_offset + the number of providers). */
+	bool across_hosts;
+	/* Stays in the host's network namespace (the bridge, which reaches the
+	 * NATS servers; seccomp and Landlock limit it to TCP to their ports). */
+	bool host_network;
 	/* Its network namespace may have lo up: a provider's with exec = yes,
 	 * whose programs may reach each other there (plan_provider sets the
 	 * role's spec.net_lo); every other role's has no link up at all. */
@@ -89,14 +97,15 @@ extern const struct role_kind_def role_kinds[ROLE_KINDS];
 unsigned role_stop_phases(void);
 
 /* A role's host uid and gid: uid_base + its row's uid_offset (+ index for a
- * per-provider kind). */
-uid_t role_host_uid(unsigned uid_base, enum role_kind kind, size_t index);
+ * per-provider kind, + n_providers for an across_hosts one). */
+uid_t role_host_uid(unsigned uid_base, enum role_kind kind, size_t index, size_t n_providers);
 
-/* Host uids a topology with n_providers uses: [uid_base, uid_base + count). */
-unsigned role_uid_count(size_t n_providers);
+/* Host uids a topology with n_providers uses: [uid_base, uid_base + count);
+ * with_bridge: a host part that runs one. */
+unsigned role_uid_count(size_t n_providers, bool with_bridge);
 
 /* The policy's place among all policies of the table, in table order
- * (intermediary 0, association 1, provider 2, provider-exec 3): the audit's
+ * (intermediary 0, association 1, provider 2, provider-exec 3, bridge 4): the audit's
  * PROBE_ROLE_* bit is 1 << it. -1 if the kind has no such variant. */
 int role_policy_index(enum role_kind kind, enum policy_variant variant);
 
@@ -104,7 +113,7 @@ int role_policy_index(enum role_kind kind, enum policy_variant variant);
  * variant, or -1. */
 int role_policy_by_name(const char *name, enum policy_variant *variant);
 
-/* "intermediary, association, provider, provider-exec": every policy name,
+/* "intermediary, association, provider, provider-exec, bridge": every policy name,
  * for messages. */
 const char *role_policy_names(void);
 

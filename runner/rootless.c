@@ -76,7 +76,7 @@ void rootless_role_ids(const struct topology *t, enum role_kind kind, size_t ind
 		*gid = getegid();
 		return;
 	}
-	*uid = role_host_uid(t->uid_base, kind, index);
+	*uid = role_host_uid(t->uid_base, kind, index, t->n_providers);
 	*gid = *uid;
 }
 

@@ -127,6 +127,18 @@ int seccomp_policy_install(const struct seccomp_policy *p, char *err, size_t err
 	return 0;
 }
 
+int seccomp_policy_export_bpf(const struct seccomp_policy *p, int fd, char *err, size_t errlen)
+{
+	scmp_filter_ctx ctx = policy_compile(p, err, errlen);
+	if (!ctx)
+		return -1;
+	int rc = seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	if (rc < 0)
+		return err_set(err, errlen, "seccomp: export the filter of %s: %s", p->files[0], strerror(-rc));
+	return 0;
+}
+
 bool seccomp_policy_allows(const struct seccomp_policy *p, const char *name)
 {
 	int nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, name);

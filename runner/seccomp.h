@@ -62,6 +62,12 @@ int seccomp_policy_print(const struct seccomp_policy *p, FILE *out);
  * Returns 0, or -1 if building or writing the JSON failed. */
 int seccomp_policy_export_oci(const struct seccomp_policy *p, FILE *out);
 
+/* The compiled filter as the kernel takes it (an array of struct
+ * sock_filter), written to fd: for a role that execs its program (the
+ * bridge), which installs it itself with no_new_privs and TSYNC, as the
+ * attributes of every other role's filter say. Returns 0, or -1 with err. */
+int seccomp_policy_export_bpf(const struct seccomp_policy *p, int fd, char *err, size_t errlen);
+
 void seccomp_policy_free(struct seccomp_policy *p);
 
 /* True if some rule of P can allow syscall NAME (with or without argument

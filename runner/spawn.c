@@ -240,7 +240,7 @@ static int step_mounts(struct child_ctx *c, char *err, size_t errlen)
 
 static int step_net(struct child_ctx *c, char *err, size_t errlen)
 {
-	return c->spec->net_lo && !c->spec->weaken_host_netns ? netns_lo_up(err, errlen) : 0;
+	return c->spec->net_lo && !c->spec->weaken_host_netns && !c->spec->host_network ? netns_lo_up(err, errlen) : 0;
 }
 
 static int step_hostname(struct child_ctx *c, char *err, size_t errlen)
@@ -384,7 +384,8 @@ static _Noreturn void child_run(const struct role_spec *spec, int sync_rd, bool 
 
 static uint64_t role_ns_flags(const struct role_spec *spec)
 {
-	return (NS_FLAGS & ~(spec->weaken_host_netns ? (uint64_t)CLONE_NEWNET : 0)) | CLONE_PIDFD;
+	bool host_net = spec->weaken_host_netns || spec->host_network;
+	return (NS_FLAGS & ~(host_net ? (uint64_t)CLONE_NEWNET : 0)) | CLONE_PIDFD;
 }
 
 /* clone3 places the child in its cgroup atomically. Where clone3 is ENOSYS

@@ -18,7 +18,7 @@ struct seccomp_policy;
 
 /* The status records a role writes on its status fd, and the exit status
  * of one that could not start (STATUS_ERROR, SPAWN_SETUP_FAILED): role.h. */
-#define PLAN_SPAWN_FDS_MAX 80  /* most fds one role keeps */
+#define PLAN_SPAWN_FDS_MAX 260 /* most fds one role keeps: the bridge, 2 per lane (runner/plan_bridge.c) */
 
 struct role_spec {
 	const char *label;        /* "provider A", for messages */
@@ -33,6 +33,9 @@ struct role_spec {
 	size_t n_keep;
 	size_t status_index;      /* which keep_fds entry is the status fd */
 	bool net_lo;              /* bring lo up in its netns */
+	/* No network namespace of its own: the bridge, which reaches the NATS
+	 * servers; its seccomp policy and Landlock's TCP port rules limit it */
+	bool host_network;
 	struct mount_plan mounts;
 	const struct landlock_rule *landlock;
 	size_t n_landlock;

@@ -8,6 +8,7 @@
 #include "keygen_cmd.h"
 #include "keys_cmd.h"
 #include "ledger_cmd.h"
+#include "nats_cmd.h"
 #include "status_cmd.h"
 #include "token_cmd.h"
 #include "verify_cmd.h"
@@ -18,6 +19,8 @@ const struct subcommand subcommands[] = {
 	{ "token", token_cmd, "print a valid provider token for a request body" },
 	{ "verify", verify_cmd, "check a ledger offline with public keys only" },
 	{ "ledger", ledger_cmd, "print a ledger's records (cat), or set a version 1 ledger aside (upgrade)" },
+	{ "nats-config", nats_config_cmd, "write the NATS accounts of a topology spread over hosts" },
+	{ "nats-init", nats_init_cmd, "make its NATS streams and consumers (with the admin user)" },
 	{ "status", status_cmd, "show a running instance's roles and counters" },
 	{ "help", help_cmd, "show the usage of mpbs-run or of one subcommand" },
 };
@@ -34,7 +37,7 @@ const struct subcommand *subcommand_find(const char *name)
 void subcommands_summary(FILE *out)
 {
 	for (size_t i = 0; i < n_subcommands; i++)
-		fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(out, "  %-11s %s\n", subcommands[i].name, subcommands[i].summary);
 }
 
 static void help_usage(void)

@@ -149,7 +149,7 @@ static void ask_providers_to_resend(struct supervisor *s)
 		const struct role_plan *r = &s->plan->roles[j];
 		if (!kind_of(s, j)->keeps_journal || s->roles[j].given_up)
 			continue;
-		if (send(s->plan->control[r->provider].writer, "R", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+		if (r->control_writer >= 0 && send(r->control_writer, "R", 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
 		    errno != EAGAIN)
 			log_errno("%s: control channel", r->label);
 	}

@@ -73,6 +73,7 @@ static void run_totals(const struct supervisor *s, struct run_totals *t)
 			t->rejected += role_value(s, k, RC_AS_rejected);
 			t->pending += role_value(s, k, RC_AS_pending);
 			break;
+		case ROLE_BRIDGE: /* carries what the others count */
 		case ROLE_KINDS: break;
 		}
 }

@@ -77,6 +77,8 @@ static struct section_state *find_fixed(struct parse *p, const char *name)
 {
 	if (strcmp(name, "runner") == 0)
 		return &p->runner;
+	if (strcmp(name, "nats") == 0)
+		return &p->nats;
 	for (enum role_kind k = 0; k < ROLE_KINDS; k++)
 		if (!role_kinds[k].per_provider && strcmp(name, role_kinds[k].name) == 0)
 			return &p->role[k];
@@ -119,7 +121,7 @@ static char *trim(char *s)
 	return s;
 }
 
-/* A header line: "[runner]", "[intermediary]", "[association]" or
+/* A header line: "[runner]", "[nats]", "[intermediary]", "[association]", "[bridge]" or
  * "[provider NAME]", optionally followed by a comment. */
 static int begin_section(struct ini_file *f, void *ctx, const char *line)
 {
@@ -223,7 +225,8 @@ out:
 static int init_fixed_sections(struct parse *p)
 {
 	struct topology *t = p->t;
-	if (init_section(p, &p->runner, TOPO_SECTION_RUNNER, "runner", t, NULL) < 0)
+	if (init_section(p, &p->runner, TOPO_SECTION_RUNNER, "runner", t, NULL) < 0 ||
+	    init_section(p, &p->nats, TOPO_SECTION_NATS, "nats", t, NULL) < 0)
 		return -1;
 	for (enum role_kind k = 0; k < ROLE_KINDS; k++)
 		if (!role_kinds[k].per_provider &&
@@ -255,6 +258,12 @@ int topology_load(struct topology *t, const char *path, char *const *overrides, 
 int topology_load_with(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
 		       unsigned flags, char *errbuf, size_t errlen)
 {
+	return topology_load_part(t, path, overrides, n_overrides, flags, NULL, errbuf, errlen);
+}
+
+int topology_load_part(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
+		       unsigned flags, const char *host, char *errbuf, size_t errlen)
+{
 	memset(t, 0, sizeof(*t));
 	struct parse *p = calloc(1, sizeof(*p));
 	t->path = strdup(path);
@@ -268,6 +277,7 @@ int topology_load_with(struct topology *t, const char *path, char *const *overri
 	p->t = t;
 	p->overrides = overrides;
 	p->flags = flags;
+	p->host = host;
 	ini_file_init(&p->ini, t->path);
 	int rc = resolve_dir(p) < 0 || init_fixed_sections(p) < 0 ||
 			 ini_file_parse(&p->ini, TOPO_FILE_MAX, &topology_ops, p) < 0
@@ -299,6 +309,7 @@ void topology_free(struct topology *t)
 	free(t->path);
 	free(t->dir);
 	free_section(t, TOPO_SECTION_RUNNER);
+	free_section(t, TOPO_SECTION_NATS);
 	for (enum role_kind k = 0; k < ROLE_KINDS; k++)
 		for (size_t i = 0; i < (role_kinds[k].per_provider ? TOPO_PROVIDERS_MAX : 1); i++)
 			free_section(role_kinds[k].per_provider ? (void *)&t->providers[i] : (void *)t, (int)k);

@@ -59,8 +59,28 @@ struct topo_provider {
 			    * executable) at /exec, or NULL */
 	uint32_t checkpoint_every;
 	uint32_t checkpoint_us; /* the key checkpoint_ms, in µs */
+	char *host;        /* the host part it runs in, or NULL (one host) */
 	struct topo_limits limits;
 	int line;          /* line of the [provider NAME] header */
+};
+
+/* A host part's name ([A-Za-z0-9_-], as a provider's): NATS user names,
+ * inbox prefixes and subjects are made from it. */
+#define TOPO_HOST_MAX 32
+
+/* [nats]: how the host parts of a topology spread over hosts reach each
+ * other (docs/MULTIHOST.md). Unused, and never looked at, on one host. */
+struct topo_nats {
+	char *servers;        /* "nats://IP:PORT, tls://IP:PORT, ...": IP literals */
+	char *credentials;    /* absolute directory: HOST.password per host part, admin.password */
+	char *tls_ca;         /* absolute, or NULL */
+	char *tls_cert;
+	char *tls_key;
+	uint32_t replicas;    /* of each stream */
+	uint64_t stream_bytes;/* most bytes a stream holds before publishes wait */
+	uint32_t batch_frames;/* most channel messages in one NATS message */
+	uint64_t batch_bytes; /* most bytes of one NATS message */
+	uint32_t window;      /* most unacknowledged batches per lane */
 };
 
 struct topology {
@@ -77,7 +97,14 @@ struct topology {
 	 * set for --rootless (never by the file); 0 for a root run. */
 	unsigned weakened;
 
+	/* The host part this run is (`mpbs-run --host NAME`), or "" for the
+	 * whole topology; set before the checks, which look only at the files
+	 * of the roles of that part. */
+	char this_host[TOPO_HOST_MAX + 1];
+	struct topo_nats nats;
+
 	/* [intermediary] */
+	char *intermediary_host; /* the host part it runs in, or NULL (one host) */
 	char *listen;      /* "ADDR:PORT" or "[V6]:PORT" */
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_addrlen;
@@ -91,6 +118,7 @@ struct topology {
 	uint32_t stall_timeout_ms;       /* ms requests are held back behind a full artifact channel */
 
 	/* [association] */
+	char *association_host; /* the host part it runs in, or NULL (one host) */
 	char *ledger;      /* absolute */
 	enum topo_append_only ledger_append_only;
 	char *association_keys;       /* absolute key directory (signal.key, signal.pub) for
@@ -131,6 +159,10 @@ int topology_load(struct topology *t, const char *path, char *const *overrides, 
 #define TOPO_LOAD_FILES_UNCHECKED 2u
 int topology_load_with(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
 		       unsigned flags, char *errbuf, size_t errlen);
+/* The same for one host part: host names a host part of the topology (its
+ * roles' files are checked, no other's), or is NULL for the whole. */
+int topology_load_part(struct topology *t, const char *path, char *const *overrides, size_t n_overrides,
+		       unsigned flags, const char *host, char *errbuf, size_t errlen);
 void topology_free(struct topology *t);
 
 /* A decimal integer in [min, max], nothing before or after it; else -1 with

@@ -15,6 +15,7 @@
 
 #include "../lib/fsutil.h"
 #include "../lib/keys.h"
+#include "host_part.h"
 #include "topology_dirs.h"
 #include "topology_values.h"
 
@@ -53,6 +54,13 @@ static int check_required(struct parse *p, const struct section_state *s)
 	return 0;
 }
 
+/* Files of a role in another host part are on another machine: only its
+ * name and public key matter here (and the key only to the association). */
+static bool files_here(const struct parse *p, enum role_kind kind, size_t i)
+{
+	return !host_part_spread(p->t) || (p->host && host_part_here(p->t, kind, i));
+}
+
 static int validate_provider(struct parse *p, size_t i)
 {
 	struct topo_provider *pr = &p->t->providers[i];
@@ -68,6 +76,10 @@ static int validate_provider(struct parse *p, size_t i)
 		if (topo_replace_string(&pr->public_key, def, msg, sizeof(msg)) < 0)
 			return fail_at(p, line_origin(s->line), s, "public_key", "%s", msg);
 		s->at[find_key(s, "public_key")] = origin_of(s, "keys");
+	}
+	if (!files_here(p, ROLE_PROVIDER, i)) {
+		bool key_here = files_here(p, ROLE_ASSOCIATION, 0) && !(p->flags & TOPO_LOAD_KEYS_UNCHECKED);
+		return key_here ? check_exists(p, s, "public_key", pr->public_key, S_IFREG) : 0;
 	}
 	if (check_exists(p, s, "policy", pr->policy, S_IFREG) < 0)
 		return -1;
@@ -118,6 +130,8 @@ static int validate_association_keys(struct parse *p)
 			return fail_at(p, ORIGIN_NONE, s, "public_key", "%s", msg);
 		s->at[find_key(s, "public_key")] = origin_of(s, "keys");
 	}
+	if (!files_here(p, ROLE_ASSOCIATION, 0))
+		return 0;
 	bool unchecked = t->association_demo_keys || (p->flags & TOPO_LOAD_KEYS_UNCHECKED);
 	if (unchecked ? check_dir_if_present(p, s, "keys", t->association_keys) < 0
 		     : check_exists(p, s, "keys", t->association_keys, S_IFDIR) < 0)
@@ -139,11 +153,14 @@ int topology_check(struct parse *p)
 	struct section_state *assoc = &p->role[ROLE_ASSOCIATION];
 	if (t->n_providers == 0)
 		return fail_at(p, ORIGIN_NONE, NULL, NULL, "no [provider NAME] section");
+	if (topology_check_hosts(p) < 0)
+		return -1;
 	if (t->confirm_k > t->n_providers)
 		return fail_at(p, origin_of(assoc, "confirm"), assoc, "confirm", "%u is more than the %zu providers",
 			       t->confirm_k, t->n_providers);
 	struct stat st;
-	if (stat(t->ledger, &st) == 0 && S_ISDIR(st.st_mode))
+	bool association_here = files_here(p, ROLE_ASSOCIATION, 0);
+	if (association_here && stat(t->ledger, &st) == 0 && S_ISDIR(st.st_mode))
 		return fail_at(p, origin_of(assoc, "ledger"), assoc, "ledger", "%s is a directory", t->ledger);
 	for (enum role_kind k = 0; k < ROLE_KINDS; k++)
 		if (role_kinds[k].writes_ledger && !role_kinds[k].per_provider && t->limits[k].fsize)

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "topology_dirs.h"
 
+#include "host_part.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +84,8 @@ static bool exec_dir_conflict(const struct topology *t, size_t i, char *msg, siz
 		return false;
 	for (size_t j = 0; j < t->n_providers; j++) {
 		const struct topo_provider *q = &t->providers[j];
+		if (!host_part_same(pr->host, q->host))
+			continue; /* another machine's directories */
 		struct dir_id qkeys = dir_id_of(q->keys), qstate = dir_id_of(q->state);
 		const char *what = NULL;
 		if (is_at_or_above(exec, q->keys) || is_at_or_above(qkeys, pr->exec_dir))
@@ -108,6 +112,8 @@ bool topology_dirs_conflict(const struct topology *t, size_t i, const char **key
 	struct dir_id keys = dir_id_of(pr->keys), state = dir_id_of(pr->state);
 	for (size_t j = 0; j < t->n_providers; j++) {
 		const struct topo_provider *q = &t->providers[j];
+		if (!host_part_same(pr->host, q->host))
+			continue;
 		struct dir_id qkeys = dir_id_of(q->keys), qstate = dir_id_of(q->state);
 		*key = "state";
 		if (state.exists && (is_at_or_above(qkeys, pr->state) || is_at_or_above(state, q->keys))) {

@@ -19,6 +19,8 @@
 #define LIM(field) FIELD(struct topo_limits, field)
 
 #define RUNNER TOPO_SECTION_RUNNER
+#define NATS TOPO_SECTION_NATS
+#define NATSF(field) TOPO(nats.field)
 #define IM ROLE_INTERMEDIARY
 #define AS ROLE_ASSOCIATION
 #define PV ROLE_PROVIDER
@@ -37,6 +39,32 @@ const struct topo_key topo_keys[] = {
 	{ RUNNER, "require_cgroups", TOPO_BOOL, TOPO(require_cgroups), 0, 0, "no", NULL, false,
 	  "fail instead of warning when cgroup v2 limits are unavailable" },
 
+	{ NATS, "servers", TOPO_NATS_SERVERS, NATSF(servers), 0, 0, NULL, "—", false,
+	  "the NATS servers every host part's bridge connects to, comma-separated `nats://IP:PORT` or `tls://IP:PORT` "
+	  "(addresses, not names); needed once any role sets `host` (`docs/MULTIHOST.md`)" },
+	{ NATS, "credentials", TOPO_PATH, NATSF(credentials), 0, 0, NULL, "—", false,
+	  "a directory of NATS passwords: `HOST.password` for each host part's bridge (user `mpbs-HOST`), "
+	  "`admin.password` for `mpbs-run nats-init`; `mpbs-run nats-config` writes missing ones" },
+	{ NATS, "tls_ca", TOPO_PATH, NATSF(tls_ca), 0, 0, NULL, "—", false,
+	  "CA certificates the bridge checks the servers with (with `tls://` servers)" },
+	{ NATS, "tls_cert", TOPO_PATH, NATSF(tls_cert), 0, 0, NULL, "—", false,
+	  "the bridge's client certificate, when the servers ask for one" },
+	{ NATS, "tls_key", TOPO_PATH, NATSF(tls_key), 0, 0, NULL, "—", false,
+	  "its private key" },
+	{ NATS, "replicas", TOPO_UINT, NATSF(replicas), 1, 5, "3", NULL, false,
+	  "copies of each stream in the NATS cluster (`mpbs-run nats-init`)" },
+	{ NATS, "stream_bytes", TOPO_SIZE, NATSF(stream_bytes), SIZE_1M, SIZE_1T, "256M", NULL, false,
+	  "most bytes one stream holds; past it publishes wait (never dropped) until the consumer catches up" },
+	{ NATS, "batch_frames", TOPO_UINT, NATSF(batch_frames), 1, 4096, "256", NULL, false,
+	  "most channel messages one NATS message carries" },
+	{ NATS, "batch_bytes", TOPO_SIZE, NATSF(batch_bytes), 4096, SIZE_1M, "512K", NULL, false,
+	  "most bytes of one NATS message" },
+	{ NATS, "window", TOPO_UINT, NATSF(window), 1, 256, "8", NULL, false,
+	  "most unacknowledged NATS messages per channel; a full window stops the bridge reading that channel, "
+	  "which holds its writer back as on one host" },
+
+	{ IM, "host", TOPO_HOST, TOPO(intermediary_host), 0, 0, NULL, "—", false,
+	  "the host part it runs in (`mpbs-run --host NAME`); unset in every section: one host, no NATS" },
 	{ IM, "listen", TOPO_LISTEN, TOPO(listen), 0, 0, "127.0.0.1:8080", NULL, false,
 	  "`ADDR:PORT` or `[V6]:PORT`" },
 	{ IM, "path", TOPO_HTTP_PATH, TOPO(http_path), 0, 0, "/nuvl", NULL, false,
@@ -58,6 +86,8 @@ const struct topo_key topo_keys[] = {
 	  "marked stuck and its copies dropped (still 204, counted at its stop) until it drains. It must outlast a "
 	  "provider's or the association's restart (`docs/RELIABILITY.md`)" },
 
+	{ AS, "host", TOPO_HOST, TOPO(association_host), 0, 0, NULL, "—", false,
+	  "the host part it runs in" },
 	{ AS, "ledger", TOPO_PATH, TOPO(ledger), 0, 0, "/var/lib/mpbs/ledger", NULL, false,
 	  "the ledger's live segment (created, marked append-only); sealed segments sit beside it as `LEDGER.NNNNNN`, "
 	  "the spare as `LEDGER.next`, the instance lock as `LEDGER.lock` (`docs/LEDGER.md`)" },
@@ -88,6 +118,8 @@ const struct topo_key topo_keys[] = {
 	  "most operations awaiting confirmation; each provider may hold `pending_max / N` of them, and at its quota "
 	  "evicts only its own (`docs/PROTOCOL.md`)" },
 
+	{ PV, "host", TOPO_HOST, PROV(host), 0, 0, NULL, "—", false,
+	  "the host part it runs in" },
 	{ PV, "policy", TOPO_PATH, PROV(policy), 0, 0, NULL, "—", true,
 	  "the provider's private policy; read only inside its sandbox" },
 	{ PV, "keys", TOPO_PATH, PROV(keys), 0, 0, NULL, "—", true,
@@ -141,6 +173,8 @@ void topo_section_title(int section, char *out, size_t len)
 {
 	if (section == TOPO_SECTION_RUNNER)
 		snprintf(out, len, "[runner]");
+	else if (section == TOPO_SECTION_NATS)
+		snprintf(out, len, "[nats]");
 	else if (section == TOPO_SECTION_EVERY_ROLE)
 		snprintf(out, len, "every role section");
 	else if (role_kinds[section].per_provider)
@@ -151,7 +185,7 @@ void topo_section_title(int section, char *out, size_t len)
 
 bool topo_key_in_section(const struct topo_key *k, int section)
 {
-	return k->section == section || (k->section == TOPO_SECTION_EVERY_ROLE && section != TOPO_SECTION_RUNNER);
+	return k->section == section || (k->section == TOPO_SECTION_EVERY_ROLE && section >= 0);
 }
 
 /* What a value may be, as the table's "value" column says it. */
@@ -183,6 +217,8 @@ static void value_text(const struct topo_key *k, char *out, size_t len)
 	case TOPO_CPU_MAX: snprintf(out, len, "`QUOTA PERIOD`"); return;
 	case TOPO_RESTART: snprintf(out, len, "`always`, `on-failure`, `never`"); return;
 	case TOPO_APPEND_ONLY: snprintf(out, len, "`required`, `best-effort`"); return;
+	case TOPO_HOST: snprintf(out, len, "a name"); return;
+	case TOPO_NATS_SERVERS: snprintf(out, len, "URLs"); return;
 	}
 	snprintf(out, len, "?");
 }

@@ -28,16 +28,19 @@ enum topo_type {
 	TOPO_CPU_MAX,     /* cgroup v2 cpu.max: QUOTA PERIOD or max PERIOD */
 	TOPO_RESTART,     /* always, on-failure or never */
 	TOPO_APPEND_ONLY, /* required or best-effort */
+	TOPO_HOST,        /* a host part's name: 1 to TOPO_HOST_MAX of A-Z a-z 0-9 _ - */
+	TOPO_NATS_SERVERS,/* nats://IP:PORT or tls://IP:PORT, comma-separated */
 };
 
 /* A key's section: [runner], the section of one role kind (its name in the
  * role table, "[provider NAME]" for a per-provider kind), or every role
  * section alike. */
 #define TOPO_SECTION_RUNNER (-1)
+#define TOPO_SECTION_NATS (-2)
 #define TOPO_SECTION_EVERY_ROLE ((int)ROLE_KINDS)
 
 struct topo_key {
-	int section;          /* a role kind, TOPO_SECTION_RUNNER or TOPO_SECTION_EVERY_ROLE */
+	int section;          /* a role kind, TOPO_SECTION_RUNNER, TOPO_SECTION_NATS or TOPO_SECTION_EVERY_ROLE */
 	const char *name;
 	enum topo_type type;
 	size_t offset;        /* of its field in the section's struct: struct topology for [runner] and the
@@ -57,10 +60,10 @@ extern const size_t topo_n_keys;
 /* Most keys any one section takes. */
 #define TOPO_SECTION_KEYS_MAX 32
 
-/* "[runner]", "[intermediary]", "[provider NAME]", "every role section". */
+/* "[runner]", "[nats]", "[intermediary]", "[provider NAME]", "every role section". */
 void topo_section_title(int section, char *out, size_t len);
 
-/* Whether a section of this role kind (or [runner]) takes key k. */
+/* Whether a section of this role kind (or [runner], [nats]) takes key k. */
 bool topo_key_in_section(const struct topo_key *k, int section);
 
 /* Writes every key to f, in row order: as the README's table (Markdown), or

@@ -36,8 +36,10 @@ struct parse {
 	struct topology *t;
 	char *const *overrides;
 	unsigned flags;      /* topology_load_with's */
+	const char *host;    /* topology_load_part's: the host part whose files are checked, or NULL */
 	struct ini_file ini; /* the file, the line being read, and the first error of the whole load */
 	struct section_state runner;
+	struct section_state nats;
 	struct section_state role[ROLE_KINDS]; /* the sections of one-role kinds */
 	struct section_state prov[TOPO_PROVIDERS_MAX];
 	struct section_state *cur;
@@ -58,5 +60,9 @@ struct origin origin_of(const struct section_state *s, const char *key);
 
 /* Every check that needs the whole file (runner/topology_check.c). */
 int topology_check(struct parse *p);
+
+/* The checks of a topology spread over hosts, first among them; sets
+ * t->this_host from p->host (runner/topology_hosts.c). */
+int topology_check_hosts(struct parse *p);
 
 #endif

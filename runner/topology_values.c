@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nats_urls.h"
 #include "topology.h"
 
 #define HTTP_PATH_MAX 255
@@ -308,6 +309,17 @@ int topo_replace_string(char **field, char *fresh, char *msg, size_t len)
 	return 0;
 }
 
+bool topo_host_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > TOPO_HOST_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
+			return false;
+	return true;
+}
+
 int topo_set_value(const struct topo_key *k, void *base, const char *dir, const char *v, char *msg, size_t len)
 {
 	char *field = (char *)base + k->offset;
@@ -357,6 +369,19 @@ int topo_set_value(const struct topo_key *k, void *base, const char *dir, const 
 		if (check_http_path(v, msg, len) < 0)
 			return -1;
 		return topo_replace_string((char **)field, strdup(v), msg, len);
+	case TOPO_HOST:
+		if (!topo_host_name_valid(v)) {
+			snprintf(msg, len, "expected a host part's name, 1 to %d of A-Z a-z 0-9 _ -, got '%.64s'",
+				 TOPO_HOST_MAX, v);
+			return -1;
+		}
+		return topo_replace_string((char **)field, strdup(v), msg, len);
+	case TOPO_NATS_SERVERS: {
+		struct nats_url urls[NATS_URLS_MAX];
+		if (nats_urls_parse(v, urls, msg, len) < 0)
+			return -1;
+		return topo_replace_string((char **)field, strdup(v), msg, len);
+	}
 	case TOPO_LISTEN: {
 		struct topology *t = base;
 		if (parse_listen(v, &t->listen_addr, &t->listen_addrlen, msg, len) < 0)
@@ -370,7 +395,8 @@ int topo_set_value(const struct topo_key *k, void *base, const char *dir, const 
 
 void topo_free_value(const struct topo_key *k, void *base)
 {
-	if (k->type != TOPO_PATH && k->type != TOPO_LISTEN && k->type != TOPO_HTTP_PATH)
+	if (k->type != TOPO_PATH && k->type != TOPO_LISTEN && k->type != TOPO_HTTP_PATH && k->type != TOPO_HOST &&
+	    k->type != TOPO_NATS_SERVERS)
 		return;
 	char **field = (char **)((char *)base + k->offset);
 	free(*field);

@@ -3,6 +3,7 @@
 #ifndef MPBS_TOPOLOGY_VALUES_H
 #define MPBS_TOPOLOGY_VALUES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "topology_keys.h"
@@ -27,5 +28,8 @@ void topo_free_value(const struct topo_key *k, void *base);
 /* Frees *field and stores fresh there; fresh NULL means out of memory
  * (returns -1 with msg set). */
 int topo_replace_string(char **field, char *fresh, char *msg, size_t len);
+
+/* 1 to TOPO_HOST_MAX bytes of [A-Za-z0-9_-]: a host part's name. */
+bool topo_host_name_valid(const char *name);
 
 #endif

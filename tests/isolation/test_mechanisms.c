@@ -679,7 +679,7 @@ static void body_landlock_dir(struct report *r, void *arg)
 {
 	const struct fixture *fx = arg;
 	int abi = -1;
-	const struct landlock_rule rules[] = { { fx->ro, LL_READ } };
+	const struct landlock_rule rules[] = { { .path = fx->ro, .access = LL_READ } };
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		r->rc = -2;
 		return;
@@ -722,8 +722,8 @@ Test(iso_mech, landlock_read_one_dir_denies_the_rest)
 
 static void body_landlock_exec(struct report *r, void *arg)
 {
-	const struct landlock_rule read_only[] = { { "/", LL_READ } };
-	const struct landlock_rule read_exec[] = { { "/", LL_READ | LL_EXEC } };
+	const struct landlock_rule read_only[] = { { .path = "/", .access = LL_READ } };
+	const struct landlock_rule read_exec[] = { { .path = "/", .access = LL_READ | LL_EXEC } };
 	const struct landlock_rule *rules = arg ? read_exec : read_only;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		r->rc = -2;
@@ -754,8 +754,8 @@ Test(iso_mech, landlock_exec_only_when_granted)
 static void body_landlock_file(struct report *r, void *arg)
 {
 	const struct fixture *fx = arg;
-	const struct landlock_rule none[1] = { { NULL, 0 } };
-	const struct landlock_rule file[] = { { fx->hello, LL_READ | LL_WRITE } };
+	const struct landlock_rule none[1] = { { .path = NULL, .access = 0 } };
+	const struct landlock_rule file[] = { { .path = fx->hello, .access = LL_READ | LL_WRITE } };
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		r->rc = -2;
 		return;

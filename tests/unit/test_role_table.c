@@ -36,11 +36,18 @@ Test(unit_role_table, host_uids_do_not_overlap_and_are_counted)
 	unsigned seen[64] = { 0 };
 	for (size_t k = 0; k < ROLE_KINDS; k++)
 		for (size_t i = 0; i < (role_kinds[k].per_provider ? n : 1); i++) {
-			unsigned off = (unsigned)role_host_uid(1000, (enum role_kind)k, i) - 1000;
-			cr_assert_lt(off, role_uid_count(n), "%s %zu: uid offset %u past the count", role_kinds[k].name, i, off);
+			unsigned off = (unsigned)role_host_uid(1000, (enum role_kind)k, i, n) - 1000;
+			cr_assert_lt(off, role_uid_count(n, true), "%s %zu: uid offset %u past the count", role_kinds[k].name,
+				     i, off);
+			if (!role_kinds[k].across_hosts)
+				cr_assert_lt(off, role_uid_count(n, false), "%s %zu: uid offset %u past the one-host count",
+					     role_kinds[k].name, i, off);
 			cr_assert_eq(seen[off]++, 0, "%s %zu: uid offset %u taken twice", role_kinds[k].name, i, off);
 		}
-	cr_assert_eq(role_uid_count(n), 2 + n);
+	/* one host: as before the bridge existed; a host part adds the bridge's, after the providers' */
+	cr_assert_eq(role_uid_count(n, false), 2 + n);
+	cr_assert_eq(role_uid_count(n, true), 3 + n);
+	cr_assert_eq(role_host_uid(1000, ROLE_BRIDGE, 0, n), 1000 + 2 + n);
 }
 
 /* The audit's probe table names roles by PROBE_ROLE_* bits, 1 << the
@@ -51,10 +58,11 @@ Test(unit_role_table, the_probe_bits_follow_the_policies)
 	cr_assert_eq(1u << role_policy_index(ROLE_ASSOCIATION, POLICY_PLAIN), PROBE_ROLE_ASSOCIATION);
 	cr_assert_eq(1u << role_policy_index(ROLE_PROVIDER, POLICY_PLAIN), PROBE_ROLE_PROVIDER);
 	cr_assert_eq(1u << role_policy_index(ROLE_PROVIDER, POLICY_EXEC), PROBE_ROLE_PROVIDER_EXEC);
+	cr_assert_eq(1u << role_policy_index(ROLE_BRIDGE, POLICY_PLAIN), PROBE_ROLE_BRIDGE);
 	cr_assert_eq(role_policy_index(ROLE_INTERMEDIARY, POLICY_EXEC), -1, "the intermediary never runs programs");
 	enum policy_variant v;
 	cr_assert_eq(role_policy_by_name("provider-exec", &v), ROLE_PROVIDER);
 	cr_assert_eq(v, POLICY_EXEC);
 	cr_assert_eq(role_policy_by_name("nope", &v), -1);
-	cr_assert_str_eq(role_policy_names(), "intermediary, association, provider, provider-exec");
+	cr_assert_str_eq(role_policy_names(), "intermediary, association, provider, provider-exec, bridge");
 }

@@ -33,11 +33,11 @@ Test(unit_rootless, role_ids_are_per_role_unless_host_ids_are_weakened)
 	struct topology t = { .uid_base = 300000 };
 	uid_t uid, gid;
 	rootless_role_ids(&t, ROLE_PROVIDER, 2, &uid, &gid);
-	cr_assert_eq(uid, role_host_uid(300000, ROLE_PROVIDER, 2));
+	cr_assert_eq(uid, role_host_uid(300000, ROLE_PROVIDER, 2, 3));
 	cr_assert_eq(gid, uid);
 	t.weakened = WEAKENED_APPEND_ONLY | WEAKENED_CGROUPS;
 	rootless_role_ids(&t, ROLE_ASSOCIATION, 0, &uid, &gid);
-	cr_assert_eq(uid, role_host_uid(300000, ROLE_ASSOCIATION, 0), "only WEAKENED_HOST_IDS changes the ids");
+	cr_assert_eq(uid, role_host_uid(300000, ROLE_ASSOCIATION, 0, 3), "only WEAKENED_HOST_IDS changes the ids");
 	t.weakened = rootless_weakened_bits();
 	rootless_role_ids(&t, ROLE_PROVIDER, 2, &uid, &gid);
 	cr_assert(uid == geteuid() && gid == getegid(), "rootless: the caller's ids, %u:%u", (unsigned)uid,

@@ -42,7 +42,7 @@ static void *base_of(struct scratch *s, const struct topo_key *k)
 {
 	if (k->section == TOPO_SECTION_EVERY_ROLE)
 		return &s->l;
-	if (k->section != TOPO_SECTION_RUNNER && role_kinds[k->section].per_provider)
+	if (k->section >= 0 && role_kinds[k->section].per_provider)
 		return &s->p;
 	return &s->t;
 }
@@ -53,7 +53,7 @@ Test(unit_topology_keys, every_row_is_whole_and_its_default_parses)
 	char msg[512];
 	for (size_t i = 0; i < topo_n_keys; i++) {
 		const struct topo_key *k = &topo_keys[i];
-		cr_assert(k->section >= TOPO_SECTION_RUNNER && k->section <= TOPO_SECTION_EVERY_ROLE, "%s", k->name);
+		cr_assert(k->section >= TOPO_SECTION_NATS && k->section <= TOPO_SECTION_EVERY_ROLE, "%s", k->name);
 		cr_assert(k->doc && *k->doc && !strchr(k->doc, '\n') && !strchr(k->doc, '|'),
 			  "%s: one line of doc, no '|'", k->name);
 		cr_assert((k->dflt != NULL) != (k->dflt_doc != NULL), "%s: a default or a word on it, not both",
@@ -67,7 +67,7 @@ Test(unit_topology_keys, every_row_is_whole_and_its_default_parses)
 			cr_assert_eq(topo_set_value(k, base_of(&s, k), "/", k->dflt, msg, sizeof(msg)), 0,
 				     "%s = %s: %s", k->name, k->dflt, msg);
 	}
-	for (int sec = TOPO_SECTION_RUNNER; sec < TOPO_SECTION_EVERY_ROLE; sec++) {
+	for (int sec = TOPO_SECTION_NATS; sec < TOPO_SECTION_EVERY_ROLE; sec++) {
 		size_t n = 0;
 		for (size_t i = 0; i < topo_n_keys; i++)
 			n += topo_key_in_section(&topo_keys[i], sec);
