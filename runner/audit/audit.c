@@ -51,6 +51,26 @@ void audit_forward_logs(struct audit *a)
 
 /* What each role's probes aim at: another role's live sandbox, another
  * provider's key, the listener, the audit's host service, the ledger. */
+/* Another role's live sandbox for probes aimed at one: a provider's for
+ * the intermediary, the intermediary's for the others; in a host part that
+ * lacks that role, any other role of the part. */
+static pid_t victim_of(const struct audit *a, const struct role_plan *r)
+{
+	size_t k = plan_first_role(&a->plan, r->kind == ROLE_INTERMEDIARY ? ROLE_PROVIDER : ROLE_INTERMEDIARY);
+	for (size_t j = 0; k == a->plan.n_roles && j < a->plan.n_roles; j++)
+		if (&a->plan.roles[j] != r)
+			k = j;
+	return k < a->plan.n_roles ? a->idle[k].pid : 0;
+}
+
+/* The first [nats] server's port, for the bridge's control probe. */
+static int first_nats_port(const struct topology *t)
+{
+	struct nats_url urls[NATS_URLS_MAX];
+	char why[160];
+	return t->nats.servers && nats_urls_parse(t->nats.servers, urls, why, sizeof(why)) > 0 ? urls[0].port : 0;
+}
+
 static void fill_env(struct audit *a)
 {
 	const struct topology *t = a->plan.t;
@@ -62,8 +82,8 @@ static void fill_env(struct audit *a)
 		snprintf(a->other_key[k], sizeof(a->other_key[k]), "%s/%s", t->providers[other].keys, KEYS_SECRET_NAME);
 		a->env[k] = (struct probe_env){
 			/* a provider's sandbox for the intermediary, the intermediary's for the others */
-			.victim_pid = a->idle[plan_first_role(&a->plan, r->kind == ROLE_INTERMEDIARY ? ROLE_PROVIDER
-											      : ROLE_INTERMEDIARY)].pid,
+			.victim_pid = victim_of(a, r),
+			.nats_port = first_nats_port(t),
 			.listen_port = ntohs(sin->sin_port), /* the port sits at the same offset for IPv6 */
 			.host_port = a->host_port,
 			.other_key = a->other_key[k],
@@ -75,6 +95,10 @@ static void fill_env(struct audit *a)
 			.self_name = r->kind == ROLE_PROVIDER ? t->providers[r->provider].name : NULL,
 			.other_name = t->providers[other].name,
 		};
+		a->env[k].lane_reader = a->env[k].lane_writer = -1;
+		for (size_t l = r->kind == ROLE_BRIDGE ? a->plan.n_lanes : 0; l-- > 0;)
+			*(a->plan.lanes[l].dir == LANE_OUT ? &a->env[k].lane_reader : &a->env[k].lane_writer) =
+				BRIDGE_FD_LANE(l);
 		if (r->kind == ROLE_PROVIDER) {
 			a->env[k].own_policy = r->policy_in_sandbox;
 			a->env[k].has_state = t->providers[r->provider].state != NULL;

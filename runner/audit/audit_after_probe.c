@@ -23,11 +23,17 @@
  * fresh sandbox of another role (another host uid) still starts. */
 void audit_check_while_holding(struct audit *a, size_t k, long value, struct audit_row *host)
 {
-	/* another provider: the first, or the second when k is the first */
-	size_t first = plan_first_role(&a->plan, ROLE_PROVIDER);
-	size_t other = k == first && first + 1 < a->plan.n_roles && a->plan.roles[first + 1].kind == ROLE_PROVIDER
-			       ? first + 1
-			       : first;
+	/* another role (another host uid): a provider other than k if this
+	 * run has one, else any other role of this (host part's) run */
+	size_t other = a->plan.n_roles;
+	for (size_t j = 0; j < a->plan.n_roles; j++)
+		if (j != k && (other == a->plan.n_roles ||
+			       (a->plan.roles[j].kind == ROLE_PROVIDER && a->plan.roles[other].kind != ROLE_PROVIDER)))
+			other = j;
+	if (other == a->plan.n_roles) {
+		snprintf(host->got, sizeof(host->got), "no other role in this run to start");
+		return;
+	}
 	struct role_proc fresh = { .pidfd = -1 };
 	char err[256];
 	size_t alive = 0;
@@ -50,7 +56,8 @@ void audit_check_while_holding(struct audit *a, size_t k, long value, struct aud
 }
 
 /* After the forging probe of provider k wrote on its signal channel (the
- * plan holds the reader, so the frames stay queued): the real association,
+ * plan holds the reader, so the frames stay queued): the real association
+ * of this run (the caller checks that it runs here, audit_probes.c),
  * alone, through its own spec and main, but appending to a temporary
  * ledger, reads them; SIGTERM makes it drain and fsync. */
 void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row *host)
@@ -78,8 +85,10 @@ void audit_check_association_rejects(struct audit *a, size_t k, struct audit_row
 		waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 		close(rp.pidfd);
 		size_t rejected = l2_count_ledger(path, "rejected", name), confirmed = l2_count_ledger(path, "confirmed", NULL);
-		snprintf(host->got, sizeof(host->got), "%zu rejected (%s), %zu confirmed", rejected, name, confirmed);
-		host->ok = rejected == PROBE_FORGED_FRAMES && confirmed == 0;
+		bool died = si.si_code != CLD_EXITED && si.si_status != SIGTERM; /* its own SIGTERM ends it too */
+		snprintf(host->got, sizeof(host->got), "%zu rejected (%s), %zu confirmed%s%s", rejected, name, confirmed,
+			 died ? "; the association died: " : "", died ? strsignal(si.si_status) : "");
+		host->ok = rejected == PROBE_FORGED_FRAMES && confirmed == 0 && !died;
 	}
 	close(fd);
 	unlink(path);

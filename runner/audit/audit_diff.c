@@ -63,17 +63,17 @@ static size_t drain_signals(int fd, int wait_ms)
 /* One artifact as the intermediary writes it, with its binding right (the
  * provider may initiate) or wrong (it must decline); returns the
  * intermediary's observations once the provider has consumed it. */
-static bool differential_step(struct audit *a, bool binding_ok, char *obs, size_t len, size_t *signals)
+static bool differential_step(struct audit *a, size_t pv, bool binding_ok, char *obs, size_t len, size_t *signals)
 {
 	uint8_t frame[ARTIFACT_HDR_LEN + 64];
 	struct artifact art = { .context = "CTX_ALPHA", .context_len = 9, .has_body = true,
 				.body = (const uint8_t *)"audit differential", .body_len = 18 };
-	int w = a->plan.artifact[0].writer, outq = 1;
+	int w = a->plan.artifact[pv].writer, outq = 1;
 	randombytes_buf(art.correlation, sizeof(art.correlation));
 	derive_request_repr(art.body, art.body_len, art.request_repr);
 	derive_binding(art.request_repr, art.context, art.context_len, art.binding);
 	art.binding[0] ^= binding_ok ? 0 : 1;
-	size_t flen = artifact_encode(&art, a->plan.receive_body[0], frame, sizeof(frame));
+	size_t flen = artifact_encode(&art, a->plan.receive_body[pv], frame, sizeof(frame));
 	if (flen == 0 || send(w, frame, flen, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)flen)
 		return false;
 	for (int i = 0; i < 200 && outq != 0; i++) {
@@ -82,17 +82,19 @@ static bool differential_step(struct audit *a, bool binding_ok, char *obs, size_
 		if (outq)
 			usleep(10000);
 	}
-	*signals = drain_signals(a->plan.signal[0].reader, 300);
+	*signals = drain_signals(a->plan.signal[pv].reader, 300);
 	observe_writer(w, obs, len);
 	return outq == 0;
 }
 
 /* The provider runs for real (its own policy, key and seal); the row
- * holds when both runs look the same from the intermediary's end, and
- * says whether the provider really decided differently. */
-static void check_differential(struct audit *a, struct audit_row *row)
+ * holds when both runs look the same from the writer end of its artifact
+ * channel (the intermediary's, or in a host part the bridge's that carries
+ * it from the intermediary), and says whether the provider really decided
+ * differently. r is the first provider of this run. */
+static void check_differential(struct audit *a, struct role_plan *r, struct audit_row *row)
 {
-	struct role_plan *r = &a->plan.roles[plan_first_role(&a->plan, ROLE_PROVIDER)];
+	size_t i = r->provider;
 	struct role_proc rp = { .pidfd = -1 };
 	char err[256], yes[160], no[160];
 	size_t sig_yes = 0, sig_no = 0;
@@ -104,9 +106,9 @@ static void check_differential(struct audit *a, struct audit_row *row)
 	r->status_wr = -1;
 	struct pollfd ready = { .fd = r->status_rd, .events = POLLIN };
 	bool ok = poll(&ready, 1, 5000) > 0;
-	drain_signals(a->plan.signal[0].reader, 200); /* its epoch checkpoint */
-	ok = ok && differential_step(a, true, yes, sizeof(yes), &sig_yes) &&
-	     differential_step(a, false, no, sizeof(no), &sig_no);
+	drain_signals(a->plan.signal[i].reader, 200); /* its epoch checkpoint */
+	ok = ok && differential_step(a, i, true, yes, sizeof(yes), &sig_yes) &&
+	     differential_step(a, i, false, no, sizeof(no), &sig_no);
 	role_proc_signal(&rp, SIGTERM);
 	waitid((idtype_t)P_PIDFD, (id_t)rp.pidfd, &si, WEXITED);
 	close(rp.pidfd);
@@ -121,13 +123,22 @@ static void check_differential(struct audit *a, struct audit_row *row)
 		log_error("audit: differential: %s | %s", yes, no);
 }
 
+/* The row is the intermediary's (its end is what the claim is about), or
+ * in a host part without it the provider's. A host part without a
+ * provider has no decision to compare: the parts that hold one run it. */
 int audit_differential(struct audit *a, char *err, size_t errlen)
 {
-	struct audit_row *row = audit_host_row(a, 0, HOST_DIFFERENTIAL);
+	size_t pv = plan_first_role(&a->plan, ROLE_PROVIDER), im = plan_first_role(&a->plan, ROLE_INTERMEDIARY);
+	if (pv == a->plan.n_roles) {
+		log_info("audit: %s: N/A in host part %s, which has no provider: the parts with one run it",
+			 host_checks[HOST_DIFFERENTIAL].id, a->plan.t->this_host[0] ? a->plan.t->this_host : "-");
+		return 0;
+	}
+	struct audit_row *row = audit_host_row(a, im < a->plan.n_roles ? im : pv, HOST_DIFFERENTIAL);
 	if (!row) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	check_differential(a, row);
+	check_differential(a, &a->plan.roles[pv], row);
 	return 0;
 }

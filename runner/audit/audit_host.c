@@ -88,14 +88,26 @@ ino_t audit_ns_inode(pid_t pid, const char *ns)
 	return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-/* Distinct from the host's and from every other role's. */
+/* Distinct from the host's and from every other role's; but a role that
+ * stays in the host's network namespace by design (the bridge: it reaches
+ * the NATS servers, Landlock lets its TCP connect reach their ports alone,
+ * bridge.* probes and surface rows) must be in exactly that one. */
 static void check_namespaces(struct audit *a, size_t k, struct audit_row *r)
 {
+	bool host_net = audit_host_network(&a->plan.roles[k]);
+	snprintf(r->expected, sizeof(r->expected), "%s", host_net ? AUDIT_NS_HOST_NET : "all its own");
 	r->ok = true;
-	snprintf(r->got, sizeof(r->got), "all its own");
+	snprintf(r->got, sizeof(r->got), "%s", host_net ? "all its own; net the host's" : "all its own");
 	for (size_t n = 0; n < PROBE_NS_COUNT; n++) {
 		const char *name = probe_ns_names[n];
 		ino_t mine = audit_ns_inode(a->idle[k].pid, name);
+		if (host_net && n == PROBE_NS_NET) {
+			if (mine == 0 || mine != audit_ns_inode(0, name)) {
+				r->ok = false;
+				snprintf(r->got, sizeof(r->got), "its net namespace is not the host's");
+			}
+			continue;
+		}
 		bool shared = mine == 0 || mine == audit_ns_inode(0, name);
 		for (size_t j = 0; j < a->plan.n_roles; j++)
 			shared |= j != k && mine == audit_ns_inode(a->idle[j].pid, name);
@@ -104,6 +116,11 @@ static void check_namespaces(struct audit *a, size_t k, struct audit_row *r)
 			snprintf(r->got, sizeof(r->got), "shares its %s namespace", name);
 		}
 	}
+}
+
+bool audit_host_network(const struct role_plan *r)
+{
+	return role_kinds[r->kind].host_network;
 }
 
 static void check_uid(struct audit *a, size_t k, struct audit_row *r)
@@ -216,27 +233,29 @@ static void check_provider_mounts(struct audit *a, size_t k, struct audit_row *r
  * expected: the check writes it, for it depends on the role. */
 const struct host_check host_checks[HOST_CHECK_COUNT] = {
 	/* each live sandbox */
-	[HOST_SECCOMP_MODE] = { "host.seccomp-mode", "/proc/PID/status Seccomp", MECH_SECCOMP, CLAIM(8), "2", NULL, ALL,
+	[HOST_SECCOMP_MODE] = { "host.seccomp-mode", "/proc/PID/status Seccomp", MECH_SECCOMP, CLAIM(8), "2", NULL, ALL_BR,
 				check_seccomp_mode },
-	[HOST_NO_NEW_PRIVS] = { "host.no-new-privs", "/proc/PID/status NoNewPrivs", MECH_NNP, CLAIM(8), "1", NULL, ALL,
+	[HOST_NO_NEW_PRIVS] = { "host.no-new-privs", "/proc/PID/status NoNewPrivs", MECH_NNP, CLAIM(8), "1", NULL, ALL_BR,
 				check_no_new_privs },
 	[HOST_CAPABILITIES] = { "host.capabilities", "/proc/PID/status CapInh/Prm/Eff/Bnd/Amb", MECH_CAPS, CLAIM(8),
-				"all 0", NULL, ALL, check_capabilities },
+				"all 0", NULL, ALL_BR, check_capabilities },
 	[HOST_NAMESPACES] = { "host.namespaces", "stat /proc/PID/ns/{user,net,mnt,pid,ipc,uts,cgroup}", MECH_NAMESPACES,
-			      CLAIM(4) | CLAIM(8), "all its own", "ns/user", ALL, check_namespaces,
+			      CLAIM(4) | CLAIM(8), NULL, "ns/user", ALL_BR, check_namespaces,
 			      audit_view_namespaces },
 	[HOST_UID] = { "host.uid", "/proc/PID/status Uid (real, effective, saved, fs)", MECH_USERNS, CLAIM(4) | CLAIM(8),
-		       NULL, NULL, ALL, check_uid },
+		       NULL, NULL, ALL_BR, check_uid },
+	/* not a bridge's: it stays in the host's network namespace, which
+	 * host.namespaces checks it is (AUDIT_NS_HOST_NET) */
 	[HOST_NETNS_LINKS] = { "host.netns-links", "netns links of PID (libnl)", MECH_NETNS, CLAIM(3) | CLAIM(5) | CLAIM(7),
 			       NULL, "ns/net", ALL, check_links, audit_view_links },
 	[HOST_FD_TABLE] = { "host.fd-table", "/proc/PID/fd", MECH_FDS, CLAIM(4) | CLAIM(6) | CLAIM(7), NULL, "fd",
-			    ALL, check_fds, audit_view_fds },
+			    ALL_BR, check_fds, audit_view_fds },
 	[HOST_NO_GROUPS] = { "host.no-supplementary-groups", "/proc/PID/status Groups", MECH_SPAWN, CLAIM(4) | CLAIM(8),
-			     "none", NULL, ALL, audit_check_groups },
+			     "none", NULL, ALL_BR, audit_check_groups },
 	[HOST_EMPTY_ENVIRON] = { "host.empty-environ", "/proc/PID/environ", MECH_SPAWN, CLAIM(1) | CLAIM(4),
-				 "no variable", "environ", ALL, audit_check_environ, audit_view_environ },
+				 "no variable", "environ", ALL_BR, audit_check_environ, audit_view_environ },
 	[HOST_OWN_STDERR] = { "host.own-stderr", "stat /proc/PID/fd/2", MECH_SPAWN, CLAIM(2) | CLAIM(4),
-			      "its own log pipe", "fd", ALL, audit_check_stderr, audit_view_stderr },
+			      "its own log pipe", "fd", ALL_BR, audit_check_stderr, audit_view_stderr },
 	[HOST_PROVIDER_MOUNTS] = { "host.provider-mounts", "/proc/PID/mountinfo: /proc and /state", MECH_MNTNS,
 				   CLAIM(4) | CLAIM(8), NULL, NULL, PV, check_provider_mounts },
 	/* after a probe */

@@ -173,6 +173,11 @@ struct audit_row *audit_host_row(struct audit *a, size_t k, enum host_check_id i
 bool audit_status_value(pid_t pid, const char *key, char *out, size_t len);
 /* The inode of /proc/PID/ns/NAME (pid 0: the audit's own), or 0. */
 ino_t audit_ns_inode(pid_t pid, const char *name);
+/* Whether role r stays in the host's network namespace by design (the
+ * role table's host_network: a host part's bridge); host.namespaces then
+ * expects AUDIT_NS_HOST_NET instead of "all its own". */
+bool audit_host_network(const struct role_plan *r);
+#define AUDIT_NS_HOST_NET "all its own but net: the host's, by design (Landlock: TCP connect to [nats] ports)"
 /* Runs every live check on every role's live sandbox. */
 int audit_host_checks(struct audit *a, char *err, size_t errlen);
 

@@ -6,6 +6,8 @@
  * (audit_after_probe.c). */
 #include "audit_internal.h"
 
+#include "../../lib/log.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -102,7 +104,13 @@ int audit_run_probes(struct audit *a, char *err, size_t errlen)
 			audit_host_describe(&host, HOST_FORK_BOMB_CONTAINED, k);
 			if (run_probe(a, k, d, row, &host, err, errlen) < 0)
 				return -1;
-			if (d->act_keyed) {
+			if (d->act_keyed && plan_first_role(&a->plan, ROLE_ASSOCIATION) == a->plan.n_roles) {
+				/* the frames would reach the association over a lane */
+				log_info("audit: %s of %s: N/A in host part %s, which has no association: "
+					 "its part checks the frames of this provider it receives", host_checks[HOST_FORGED_REJECTED].id,
+					 a->plan.roles[k].label, a->plan.t->this_host);
+				continue;
+			} else if (d->act_keyed) {
 				audit_host_describe(&host, HOST_FORGED_REJECTED, k);
 				audit_check_association_rejects(a, k, &host);
 			} else if (d->passes_fd) {

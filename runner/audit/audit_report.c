@@ -16,7 +16,7 @@
 
 /* Weights per claim, in the spirit of systemd-analyze security: what a
  * failure would expose (docs/CLAIMS.md). A row weighs its heaviest claim. */
-static const unsigned claim_weight[PROBE_CLAIMS] = { 2000, 2000, 1500, 2000, 1500, 2000, 1500, 1000, 1500, 1000 };
+static const unsigned claim_weight[PROBE_CLAIMS] = { 2000, 2000, 1500, 2000, 1500, 2000, 1500, 1000, 1500, 1000, 1500 };
 
 static unsigned row_weight(const struct audit_row *r)
 {

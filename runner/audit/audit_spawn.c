@@ -31,7 +31,7 @@ void audit_reap(struct role_proc *rp)
 
 void audit_restore_listener(const struct run_plan *p)
 {
-	if (listener_restore(p->listen_fd) < 0)
+	if (p->listen_fd >= 0 && listener_restore(p->listen_fd) < 0)
 		log_errno("audit: the listener cannot listen again");
 }
 

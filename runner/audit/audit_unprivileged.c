@@ -138,6 +138,11 @@ static const char *shared_reported_ns(const struct audit *a, size_t k)
 {
 	for (size_t n = 0; n < PROBE_NS_COUNT; n++) {
 		uint64_t mine = a->self[k].ns[n];
+		if (n == PROBE_NS_NET && audit_host_network(&a->plan.roles[k])) {
+			if (mine != audit_ns_inode(0, probe_ns_names[n]))
+				return "net (not the host's)";
+			continue;
+		}
 		bool shared = mine == 0 || mine == audit_ns_inode(0, probe_ns_names[n]);
 		for (size_t j = 0; j < a->plan.n_roles; j++)
 			shared |= j != k && a->has_self[j] && a->self[j].ns[n] == mine;
@@ -154,17 +159,22 @@ const struct host_view *audit_view_namespaces(struct audit *a, size_t k, struct 
 	r->action = reported ? "NSpid; /proc/PID/net/dev; / in /proc/PID/mountinfo; uid_map; and its report of "
 			       "stat /proc/self/ns/* against the host's and the other roles' reports"
 			     : "NSpid; inode of /proc/PID/net/dev; mount id of / in /proc/PID/mountinfo; /proc/PID/uid_map";
+	bool host_net = audit_host_network(&a->plan.roles[k]);
 	snprintf(r->expected, sizeof(r->expected), "%s",
-		 reported ? "all its own" : "net, mnt, pid its own; user not the host's");
+		 host_net   ? (reported ? AUDIT_NS_HOST_NET : "net the host's, by design; mnt, pid its own; user not the host's")
+		 : reported ? "all its own"
+			    : "net, mnt, pid its own; user not the host's");
 	ino_t net = net_ns_key(pid);
 	unsigned long root = root_mount_id(pid);
+	bool net_wrong = host_net ? net == 0 || net != net_ns_key(0) : net == 0 || net == net_ns_key(0);
 	const char *shared = !own_pid_ns(pid)		      ? "pid"
-			     : net == 0 || net == net_ns_key(0) ? "net"
+			     : net_wrong && host_net	      ? "net (not the host's)"
+			     : net_wrong			      ? "net"
 			     : root == 0 || lists_mount(0, root) ? "mnt"
 			     : !other_user_ns(pid)		      ? "user"
 								      : NULL;
 	for (size_t j = 0; !shared && j < a->plan.n_roles; j++)
-		if (j != k && net_ns_key(a->idle[j].pid) == net)
+		if (j != k && !host_net && net_ns_key(a->idle[j].pid) == net)
 			shared = "net";
 		else if (j != k && lists_mount(a->idle[j].pid, root))
 			shared = "mnt";

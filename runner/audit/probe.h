@@ -31,6 +31,9 @@
 #define PROBE_ROLE_PROVIDER_EXEC (1u << 3) /* exec = yes: provider-exec.policy, /usr… and /exec,
 					    * the sandbox its evaluator or handler inherits */
 #define PROBE_ROLE_PROVIDERS (PROBE_ROLE_PROVIDER | PROBE_ROLE_PROVIDER_EXEC)
+#define PROBE_ROLE_BRIDGE (1u << 4)        /* a host part's bridge (bridge.policy, the host's network) */
+/* The roles of every topology (a bridge runs only in a host part): what
+ * "every role" means in the tables, where a bridge row names it too. */
 #define PROBE_ROLE_ALL (PROBE_ROLE_INTERMEDIARY | PROBE_ROLE_ASSOCIATION | PROBE_ROLE_PROVIDERS)
 
 /* Exit codes no errno takes. */
@@ -39,7 +42,7 @@
 
 /* Claims of docs/ARCHITECTURE.md §6, as bits (1 << (n - 1)). */
 #define CLAIM(n) (1u << ((n) - 1))
-#define PROBE_CLAIMS 10
+#define PROBE_CLAIMS 11
 
 enum probe_mechanism {
 	MECH_SECCOMP,
@@ -71,6 +74,7 @@ struct probe_env {
 	pid_t victim_pid;          /* host pid of another role's live sandbox */
 	int listen_port;           /* the intermediary's listener */
 	int host_port;             /* a TCP listener of the audit's on the host's loopback */
+	int nats_port;             /* the first [nats] server's port (the bridge's one allowed kind of connect) */
 	const char *other_key;     /* host path of another provider's secret key */
 	const char *ledger;        /* host path of the ledger */
 	const char *topology;      /* host path of the topology file */
@@ -81,6 +85,10 @@ struct probe_env {
 	const char *other_name;    /* another provider's name */
 	const char *own_policy;    /* a provider's policy file, as its sandbox names it */
 	bool has_state;            /* a provider with a state directory (/state) */
+	/* A bridge: the sandbox's fd of its first out lane's channel end (a
+	 * reader end) and of its first in lane's (a writer end); -1: none. */
+	int lane_reader;
+	int lane_writer;
 	/* A provider with exec: its programs' Landlock rules, and whether the
 	 * audit's test-only exec-landlock weakening removed that domain. */
 	const struct landlock_rule *program_rules;

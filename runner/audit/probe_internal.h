@@ -34,6 +34,14 @@ static inline struct sockaddr_in loopback(int port)
 				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 }
 
+/* probe_bridge.c: a host part's bridge */
+int act_bridge_connect_other(const struct probe_def *d, const struct probe_env *e);
+int act_bridge_connect_nats(const struct probe_def *d, const struct probe_env *e);
+int act_bridge_socket_type(const struct probe_def *d, const struct probe_env *e);
+int act_bridge_bind(const struct probe_def *d, const struct probe_env *e);
+int act_bridge_passrights(const struct probe_def *d, const struct probe_env *e);
+int act_bridge_lanes_one_way(const struct probe_def *d, const struct probe_env *e);
+
 /* probe_net.c: the network and the channels */
 int act_socket(const struct probe_def *d, const struct probe_env *e);
 int act_connect_tcp(const struct probe_def *d, const struct probe_env *e);

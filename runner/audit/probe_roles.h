@@ -11,7 +11,10 @@
 #define PV PROBE_ROLE_PROVIDERS
 #define PVP PROBE_ROLE_PROVIDER
 #define PVX PROBE_ROLE_PROVIDER_EXEC
+#define BR PROBE_ROLE_BRIDGE
 #define NOT_PVX (IM | AS | PVP)
 #define ALL PROBE_ROLE_ALL
+/* Every role, a host part's bridge included. */
+#define ALL_BR (ALL | BR)
 
 #endif

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <linux/sched.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
@@ -51,16 +53,42 @@ static int act_sigsys_blocked(const struct surface_ctx *x)
 	return syscall(SYS_uname, buf) < 0 ? errno : 0;
 }
 
-/* clone with the row's flags; a child that comes to be exits at once. */
+/* clone with the row's flags; a child that comes to be exits at once.
+ * It is not waited for (the bridge's policy has no wait4, and a SIGSYS
+ * there would pass for the clone's): the case's pid namespace ends with it. */
 static int act_clone(const struct surface_ctx *x)
 {
 	long pid = syscall(SYS_clone, (unsigned long)x->c->args[0], 0L, 0L, 0L, 0L);
 	if (pid == 0)
 		syscall(SYS_exit_group, 0);
-	if (pid < 0)
+	return pid < 0 ? errno : 0;
+}
+
+static void *thread_main(void *arg)
+{
+	return arg;
+}
+
+/* A thread as libnats starts one (glibc: clone3, answered ENOSYS by the
+ * bridge's policy, then clone with CLONE_THREAD). */
+static int act_thread(const struct surface_ctx *x)
+{
+	pthread_t t;
+	int rc = pthread_create(&t, NULL, thread_main, NULL);
+	return rc ? rc : pthread_join(t, NULL);
+}
+
+/* socket(AF_INET, SOCK_STREAM, <row's protocol>), then connect to the
+ * audit's host service: a stream protocol that is not TCP, which
+ * Landlock's TCP port rules do not cover. */
+static int act_connect_proto(const struct surface_ctx *x)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)x->env->host_port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	long fd = syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, x->c->args[0]);
+	if (fd < 0)
 		return errno;
-	syscall(SYS_wait4, pid, NULL, 0, NULL);
-	return 0;
+	return syscall(SYS_connect, fd, &sa, sizeof(sa)) < 0 ? errno : 0;
 }
 
 const char *surface_expect_name(enum surface_expect e)
@@ -88,6 +116,11 @@ const char *surface_expect_name(enum surface_expect e)
 #define DEPENDS(sys_, roles_, id_, fd_, expect_, mech_, code_, why_, action_, nr_, ...)                 \
 	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ "." id_, .fd = fd_, .action = action_, \
 	  .expect = expect_, .mech = mech_, .code = code_, .why = why_, .nr = nr_, .args = { __VA_ARGS__ } }
+/* Answered by the role's seccomp policy with errno code_ (SECCOMP_RET_ERRNO). */
+#define ANSWERED(sys_, roles_, id_, fd_, code_, why_, action_, nr_, ...)                                  \
+	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ "." id_, .fd = fd_, .action = action_, \
+	  .expect = SURFACE_REFUSED, .mech = MECH_SECCOMP, .code = code_, .why = why_, .nr = nr_,       \
+	  .args = { __VA_ARGS__ } }
 /* Not run: no argument of this call reaches beyond the role. */
 #define NO_CLASS(sys_, roles_, why_) \
 	{ .syscall = sys_, .roles = roles_, .id = "surface." sys_ ".no-class", .expect = SURFACE_NO_CLASS, .why = why_ }
@@ -96,54 +129,54 @@ const char *surface_expect_name(enum surface_expect e)
 
 const struct surface_case surface_table[] = {
 	/* ---- signals: a denied call must end the role ---- */
-	REFUSED("rt_sigaction", ALL, "install-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, {own handler}, NULL, 8)",
+	REFUSED("rt_sigaction", ALL_BR, "install-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, {own handler}, NULL, 8)",
 		SYS_rt_sigaction, SIGSYS, SA_SIGACT, 0, 8),
-	REFUSED("rt_sigaction", NOT_PVX, "query-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, NULL, &old, 8)",
+	REFUSED("rt_sigaction", NOT_PVX | BR, "query-sigsys", SFD_NONE, "rt_sigaction(SIGSYS, NULL, &old, 8)",
 		SYS_rt_sigaction, SIGSYS, 0, SA_BUF, 8),
 	ALLOWED("rt_sigaction", PVX, "query-sigsys", SFD_NONE,
 		"python reads every signal's disposition at start; a query installs nothing",
 		"rt_sigaction(SIGSYS, NULL, &old, 8)", SYS_rt_sigaction, SIGSYS, 0, SA_BUF, 8),
-	REFUSED("rt_sigaction", ALL, "install-sigsys-bit32", SFD_NONE,
+	REFUSED("rt_sigaction", ALL_BR, "install-sigsys-bit32", SFD_NONE,
 		"rt_sigaction(SIGSYS + 2^32, {own handler}, NULL, 8): the kernel's int is SIGSYS",
 		SYS_rt_sigaction, SA_HI(SIGSYS), SA_SIGACT, 0, 8),
-	REFUSED("rt_sigaction", NOT_PVX, "install-sigusr2", SFD_NONE,
+	REFUSED("rt_sigaction", NOT_PVX | BR, "install-sigusr2", SFD_NONE,
 		"rt_sigaction(SIGUSR2, {own handler}, NULL, 8): no handler changes once sealed but abort()'s",
 		SYS_rt_sigaction, SIGUSR2, SA_SIGACT, 0, 8),
 	ALLOWED("rt_sigaction", PVX, "install-sigusr2", SFD_NONE,
 		"programs (dash, python) install their own handlers; a signal handler reaches no other role",
 		"rt_sigaction(SIGUSR2, {own handler}, NULL, 8)", SYS_rt_sigaction, SIGUSR2, SA_SIGACT, 0, 8),
-	ALLOWED("rt_sigaction", ALL, "reset-sigabrt", SFD_NONE, "abort() resets SIGABRT to its default action",
+	ALLOWED("rt_sigaction", ALL_BR, "reset-sigabrt", SFD_NONE, "abort() resets SIGABRT to its default action",
 		"rt_sigaction(SIGABRT, {SIG_DFL}, NULL, 8)", SYS_rt_sigaction, SIGABRT, SA_SIGDFL, 0, 8),
-	{ .syscall = "rt_sigprocmask", .roles = ALL, .id = "surface.rt_sigprocmask.block-sigsys-then-denied",
+	{ .syscall = "rt_sigprocmask", .roles = ALL_BR, .id = "surface.rt_sigprocmask.block-sigsys-then-denied",
 	  .action = "rt_sigprocmask(SIG_BLOCK, {SIGSYS}) then uname() (in no policy)", .expect = SURFACE_REFUSED,
 	  .mech = MECH_SECCOMP, .why = "a trap unblocks SIGSYS: the denied call still ends the role",
 	  .act = act_sigsys_blocked },
-	REFUSED("tgkill", ALL, "self-sigcont", SFD_NONE, "tgkill(<own pid>, <own tid>, SIGCONT): only SIGABRT",
+	REFUSED("tgkill", ALL_BR, "self-sigcont", SFD_NONE, "tgkill(<own pid>, <own tid>, SIGCONT): only SIGABRT",
 		SYS_tgkill, SA_SELF_PID, SA_SELF_PID, SIGCONT),
-	REFUSED_BY("tgkill", ALL, "other-role", SFD_NONE, MECH_PIDNS, ESRCH, "another role's pid is not in its pid namespace",
+	REFUSED_BY("tgkill", ALL_BR, "other-role", SFD_NONE, MECH_PIDNS, ESRCH, "another role's pid is not in its pid namespace",
 		   "tgkill(<another role's host pid>, <same>, SIGABRT)", SYS_tgkill, SA_OTHER_PID, SA_OTHER_PID, SIGABRT),
-	NO_CLASS("rt_sigreturn", ALL, "restores a frame from its own stack: its own registers and signal mask"),
-	NO_CLASS("sigaltstack", ALL, "its own alternate signal stack, in its own memory"),
-	NO_CLASS("restart_syscall", ALL, "resumes the call the kernel interrupted, with that call's arguments"),
-	NO_CLASS("exit", ALL, "ends its own thread"),
-	NO_CLASS("exit_group", ALL, "ends itself"),
-	NO_CLASS("getpid", ALL, "its pid in its own pid namespace"),
-	NO_CLASS("gettid", ALL, "its tid in its own pid namespace"),
+	NO_CLASS("rt_sigreturn", ALL_BR, "restores a frame from its own stack: its own registers and signal mask"),
+	NO_CLASS("sigaltstack", ALL_BR, "its own alternate signal stack, in its own memory"),
+	NO_CLASS("restart_syscall", ALL_BR, "resumes the call the kernel interrupted, with that call's arguments"),
+	NO_CLASS("exit", ALL_BR, "ends its own thread"),
+	NO_CLASS("exit_group", ALL_BR, "ends itself"),
+	NO_CLASS("getpid", ALL_BR, "its pid in its own pid namespace"),
+	NO_CLASS("gettid", ALL_BR, "its tid in its own pid namespace"),
 
 	/* ---- memory: no executable bytes written at run time ---- */
-	REFUSED("mmap", ALL, "anon-rx", SFD_NONE, "mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
+	REFUSED("mmap", ALL_BR, "anon-rx", SFD_NONE, "mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
 		SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-	REFUSED("mmap", ALL, "shared-anon-rx", SFD_NONE,
+	REFUSED("mmap", ALL_BR, "shared-anon-rx", SFD_NONE,
 		"mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_SHARED|MAP_ANONYMOUS, -1, 0): an mremap alias made writable "
 		"would run written bytes",
 		SYS_mmap, 0, 4096, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
 	REFUSED("mmap", AS, "ledger-shared", SFD_LEDGER,
 		"mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 3 = ledger, 0): would write the ledger in place",
 		SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, SA_FD, 0),
-	REFUSED("mmap", ALL, "anon-shared", SFD_NONE,
+	REFUSED("mmap", ALL_BR, "anon-shared", SFD_NONE,
 		"mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0): private mappings only",
 		SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0),
-	REFUSED("mmap", ALL, "shared-validate", SFD_NONE,
+	REFUSED("mmap", ALL_BR, "shared-validate", SFD_NONE,
 		"mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE|MAP_ANONYMOUS, -1, 0)",
 		SYS_mmap, 0, 4096, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0),
 	ALLOWED("mmap", AS, "ledger-private", SFD_LEDGER, "a private copy: its writes never reach the file",
@@ -153,22 +186,22 @@ const struct surface_case surface_table[] = {
 		   "bytes written at run time: every writable bind is noexec",
 		   "mmap(NULL, 4096, PROT_READ|PROT_EXEC, MAP_PRIVATE, <file it wrote in /state>, 0)", SYS_mmap, 0, 4096,
 		   PROT_READ | PROT_EXEC, MAP_PRIVATE, SA_FD, 0),
-	REFUSED("mprotect", ALL, "rw-to-rx", SFD_NONE, "mprotect(<rw page>, 4096, PROT_READ|PROT_EXEC)", SYS_mprotect,
+	REFUSED("mprotect", ALL_BR, "rw-to-rx", SFD_NONE, "mprotect(<rw page>, 4096, PROT_READ|PROT_EXEC)", SYS_mprotect,
 		SA_PAGE, 4096, PROT_READ | PROT_EXEC),
-	REFUSED("memfd_create", ALL, "any", SFD_NONE, "memfd_create(\"x\", MFD_CLOEXEC)", SYS_memfd_create,
+	REFUSED("memfd_create", ALL_BR, "any", SFD_NONE, "memfd_create(\"x\", MFD_CLOEXEC)", SYS_memfd_create,
 		(long)"x", MFD_CLOEXEC),
-	NO_CLASS("madvise", ALL, "advice on its own memory; the advice that reaches beyond it (MADV_HWPOISON, "
+	NO_CLASS("madvise", ALL_BR, "advice on its own memory; the advice that reaches beyond it (MADV_HWPOISON, "
 				 "MADV_SOFT_OFFLINE) needs CAP_SYS_ADMIN, which no role has"),
-	NO_CLASS("brk", ALL, "grows or shrinks its own heap; RLIMIT_AS bounds it"),
-	NO_CLASS("munmap", ALL, "unmaps its own memory"),
-	NO_CLASS("mremap", ALL, "moves or resizes its own mappings, protections kept (no PROT_EXEC can appear)"),
-	NO_CLASS("futex", ALL, "waits and wakes on its own memory; no memory is shared with another role"),
+	NO_CLASS("brk", ALL_BR, "grows or shrinks its own heap; RLIMIT_AS bounds it"),
+	NO_CLASS("munmap", ALL_BR, "unmaps its own memory"),
+	NO_CLASS("mremap", ALL_BR, "moves or resizes its own mappings, protections kept (no PROT_EXEC can appear)"),
+	NO_CLASS("futex", ALL_BR, "waits and wakes on its own memory; no memory is shared with another role"),
 
 	/* ---- time and randomness ---- */
-	NO_CLASS("clock_gettime", ALL, "reads a clock; setting one is clock_settime, in no policy"),
-	NO_CLASS("nanosleep", ALL, "sleeps"),
-	NO_CLASS("clock_nanosleep", ALL, "sleeps, on any clock"),
-	NO_CLASS("getrandom", ALL, "draws from the kernel's generator; GRND_RANDOM no longer drains or blocks"),
+	NO_CLASS("clock_gettime", ALL_BR, "reads a clock; setting one is clock_settime, in no policy"),
+	NO_CLASS("nanosleep", ALL_BR, "sleeps"),
+	NO_CLASS("clock_nanosleep", ALL_BR, "sleeps, on any clock"),
+	NO_CLASS("getrandom", ALL_BR, "draws from the kernel's generator; GRND_RANDOM no longer drains or blocks"),
 	NO_CLASS("sysinfo", PVX,
 		 "host-wide uptime, load and free memory: coarse figures, outside the model (docs/CLAIMS.md)"),
 
@@ -192,11 +225,11 @@ const struct surface_case surface_table[] = {
 	REFUSED_BY("write", PV, "control-reader", SFD_CONTROL, MECH_CHANNEL, EPIPE,
 		   "the supervisor's control channel is shut away from it: no word goes back",
 		   "write(6 = control reader end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
-	ALLOWED("write", ALL, "status", SFD_STATUS, "its status records, which the supervisor parses and bounds",
+	ALLOWED("write", ALL_BR, "status", SFD_STATUS, "its status records, which the supervisor parses and bounds",
 		"write(<status fd>, \"\", 0)", SYS_write, SA_FD, (long)"", 0),
-	ALLOWED("write", ALL, "stderr", SFD_STDERR, "its log lines (finding 12 gives each role a pipe of its own)",
+	ALLOWED("write", ALL_BR, "stderr", SFD_STDERR, "its log lines (finding 12 gives each role a pipe of its own)",
 		"write(2, \"\", 0)", SYS_write, SA_FD, (long)"", 0),
-	NO_CLASS("close", ALL, "closes its own fd; the supervisor keeps its own copy of each"),
+	NO_CLASS("close", ALL_BR, "closes its own fd; the supervisor keeps its own copy of each"),
 	REFUSED("recvfrom", IM, "connection", SFD_CONNECTION,
 		"recvfrom(<accepted connection>, buf, 64, MSG_DONTWAIT, NULL, NULL): requests are read with read(2)",
 		SYS_recvfrom, SA_FD, SA_BUF, 64, MSG_DONTWAIT, 0, 0),
@@ -302,7 +335,7 @@ const struct surface_case surface_table[] = {
 	REFUSED("getsockopt", IM, "connection-tcp-info", SFD_CONNECTION,
 		"getsockopt(<accepted connection>, IPPROTO_TCP, TCP_INFO)", SYS_getsockopt, SA_FD, IPPROTO_TCP, TCP_INFO,
 		SA_BUF, SA_LENP),
-	REFUSED("getsockopt", AS | PV, "channel-meminfo", SFD_CHANNEL, "getsockopt(<channel end>, SOL_SOCKET, SO_MEMINFO)",
+	REFUSED("getsockopt", AS | PV | BR, "channel-meminfo", SFD_CHANNEL, "getsockopt(<channel end>, SOL_SOCKET, SO_MEMINFO)",
 		SYS_getsockopt, SA_FD, SOL_SOCKET, SO_MEMINFO, SA_BUF, SA_LENP),
 	REFUSED("getsockopt", PV, "signal-writer-peercred", SFD_SIGNAL_W,
 		"getsockopt(4 = signal writer end, SOL_SOCKET, SO_PEERCRED)", SYS_getsockopt, SA_FD, SOL_SOCKET,
@@ -327,19 +360,23 @@ const struct surface_case surface_table[] = {
 		SA_ONE, sizeof(int)),
 
 	/* ---- device and fd control: isatty only, no F_SETFL on the ledger ---- */
+	ALLOWED("ioctl", BR, "lane-fionread", SFD_CHANNEL,
+		"an out lane reads the length of the message at its channel's head, which it reads itself next: "
+		"the bridge is the reader of that channel, not a writer watching a backlog",
+		"ioctl(<lane's channel end>, FIONREAD = SIOCINQ, &n)", SYS_ioctl, SA_FD, FIONREAD, SA_BUF),
 	REFUSED("ioctl", ALL, "channel-fionread", SFD_CHANNEL, "ioctl(<channel end>, FIONREAD = SIOCINQ, &n)", SYS_ioctl,
 		SA_FD, FIONREAD, SA_BUF),
-	REFUSED("ioctl", ALL, "channel-siocoutq", SFD_CHANNEL, "ioctl(<channel end>, SIOCOUTQ, &n)", SYS_ioctl, SA_FD,
+	REFUSED("ioctl", ALL_BR, "channel-siocoutq", SFD_CHANNEL, "ioctl(<channel end>, SIOCOUTQ, &n)", SYS_ioctl, SA_FD,
 		SIOCOUTQ, SA_BUF),
-	REFUSED("ioctl", ALL, "channel-fionbio", SFD_CHANNEL, "ioctl(<channel end>, FIONBIO, &1)", SYS_ioctl, SA_FD,
+	REFUSED("ioctl", ALL_BR, "channel-fionbio", SFD_CHANNEL, "ioctl(<channel end>, FIONBIO, &1)", SYS_ioctl, SA_FD,
 		FIONBIO, SA_ONE),
 	REFUSED("ioctl", IM, "listener-fioasync", SFD_LISTENER, "ioctl(3 = listener, FIOASYNC, &1)", SYS_ioctl, SA_FD,
 		FIOASYNC, SA_ONE),
-	REFUSED("ioctl", ALL, "stderr-tiocsti", SFD_STDERR, "ioctl(2, TIOCSTI, \"x\")", SYS_ioctl, SA_FD, TIOCSTI,
+	REFUSED("ioctl", ALL_BR, "stderr-tiocsti", SFD_STDERR, "ioctl(2, TIOCSTI, \"x\")", SYS_ioctl, SA_FD, TIOCSTI,
 		(long)"x"),
-	REFUSED("ioctl", ALL, "signalfd-fioasync", SFD_SIGNALFD, "ioctl(<its signalfd>, FIOASYNC, &1)", SYS_ioctl, SA_FD,
+	REFUSED("ioctl", ALL_BR, "signalfd-fioasync", SFD_SIGNALFD, "ioctl(<its signalfd>, FIOASYNC, &1)", SYS_ioctl, SA_FD,
 		FIOASYNC, SA_ONE),
-	{ .syscall = "ioctl", .roles = ALL, .id = "surface.ioctl.tcgets", .expect = SURFACE_NO_CLASS,
+	{ .syscall = "ioctl", .roles = ALL_BR, .id = "surface.ioctl.tcgets", .expect = SURFACE_NO_CLASS,
 	  .why = "TCGETS only (isatty in stdio): reads a terminal's settings; a socket or file answers ENOTTY" },
 	REFUSED("fcntl", AS, "ledger-clear-append", SFD_LEDGER, "fcntl(3 = ledger, F_SETFL, 0): clears O_APPEND",
 		SYS_fcntl, SA_FD, F_SETFL, 0),
@@ -356,16 +393,16 @@ const struct surface_case surface_table[] = {
 		"fcntl(3 = listener, F_DUPFD, 0): no other number may name the listener", SYS_fcntl, SA_FD, F_DUPFD, 0),
 	REFUSED("fcntl", IM, "listener-dupfd-cloexec", SFD_LISTENER, "fcntl(3 = listener, F_DUPFD_CLOEXEC, 0)",
 		SYS_fcntl, SA_FD, F_DUPFD_CLOEXEC, 0),
-	REFUSED("fcntl", NOT_PVX, "status-setpipe-sz", SFD_STATUS, "fcntl(<status fd>, F_SETPIPE_SZ, 4096)", SYS_fcntl,
+	REFUSED("fcntl", NOT_PVX | BR, "status-setpipe-sz", SFD_STATUS, "fcntl(<status fd>, F_SETPIPE_SZ, 4096)", SYS_fcntl,
 		SA_FD, F_SETPIPE_SZ, 4096),
 	ALLOWED("fcntl", PVX, "pipe-dupfd", SFD_PIPE, "a shell saves and restores its fds for redirections",
 		"fcntl(<pipe it made>, F_DUPFD, 0)", SYS_fcntl, SA_FD, F_DUPFD, 0),
 	DEPENDS("fcntl", PVX, "pipe-setpipe-sz", SFD_PIPE, SETPIPE_SZ, MECH_SECCOMP, 0,
 		"its own pipe's capacity, within the user's pipe quota", "fcntl(<pipe it made>, F_SETPIPE_SZ, 131072)",
 		SYS_fcntl, SA_FD, F_SETPIPE_SZ, 131072),
-	REFUSED("fcntl", ALL, "channel-setown", SFD_CHANNEL, "fcntl(<channel end>, F_SETOWN, <own pid>)", SYS_fcntl,
+	REFUSED("fcntl", ALL_BR, "channel-setown", SFD_CHANNEL, "fcntl(<channel end>, F_SETOWN, <own pid>)", SYS_fcntl,
 		SA_FD, F_SETOWN, SA_SELF_PID),
-	REFUSED("fcntl", ALL, "channel-setsig", SFD_CHANNEL, "fcntl(<channel end>, F_SETSIG, SIGUSR2)", SYS_fcntl, SA_FD,
+	REFUSED("fcntl", ALL_BR, "channel-setsig", SFD_CHANNEL, "fcntl(<channel end>, F_SETSIG, SIGUSR2)", SYS_fcntl, SA_FD,
 		F_SETSIG, SIGUSR2),
 	REFUSED("fcntl", AS, "ledger-setlease", SFD_LEDGER, "fcntl(3 = ledger, F_SETLEASE, F_WRLCK)", SYS_fcntl, SA_FD,
 		F_SETLEASE, F_WRLCK),
@@ -373,19 +410,19 @@ const struct surface_case surface_table[] = {
 		F_NOTIFY, DN_MODIFY),
 	REFUSED("fcntl", AS, "ledger-setlk", SFD_LEDGER, "fcntl(3 = ledger, F_SETLK, {F_RDLCK, whole file})", SYS_fcntl,
 		SA_FD, F_SETLK, SA_BUF),
-	ALLOWED("fcntl", ALL, "channel-getfl", SFD_CHANNEL, "reads its own fd's flags", "fcntl(<channel end>, F_GETFL)",
+	ALLOWED("fcntl", ALL_BR, "channel-getfl", SFD_CHANNEL, "reads its own fd's flags", "fcntl(<channel end>, F_GETFL)",
 		SYS_fcntl, SA_FD, F_GETFL),
-	ALLOWED("fcntl", ALL, "channel-setfd", SFD_CHANNEL, "close-on-exec of its own fd",
+	ALLOWED("fcntl", ALL_BR, "channel-setfd", SFD_CHANNEL, "close-on-exec of its own fd",
 		"fcntl(<channel end>, F_SETFD, FD_CLOEXEC)", SYS_fcntl, SA_FD, F_SETFD, FD_CLOEXEC),
 	REFUSED("lseek", AS, "ledger", SFD_LEDGER, "lseek(3 = ledger, 0, SEEK_SET)", SYS_lseek, SA_FD, 0, SEEK_SET),
 	NO_CLASS("lseek", PVX, "programs' stdio on their own files and pipes; the provider's channels are "
 			       "sockets, which cannot seek"),
-	REFUSED("fstat", NOT_PVX, "channel", SFD_CHANNEL,
+	REFUSED("fstat", NOT_PVX | BR, "channel", SFD_CHANNEL,
 		"fstat(<channel end>, &st): the inode numbers of new fds count what the host made meanwhile",
 		SYS_fstat, SA_FD, SA_BUF),
 	ALLOWED("fstat", PVX, "channel", SFD_CHANNEL, "programs' stdio and loader stat their files",
 		"fstat(<channel end>, &st)", SYS_fstat, SA_FD, SA_BUF),
-	REFUSED("newfstatat", NOT_PVX, "empty-path", SFD_CHANNEL, "newfstatat(<channel end>, \"\", &st, AT_EMPTY_PATH)",
+	REFUSED("newfstatat", NOT_PVX | BR, "empty-path", SFD_CHANNEL, "newfstatat(<channel end>, \"\", &st, AT_EMPTY_PATH)",
 		SYS_newfstatat, SA_FD, (long)"", SA_BUF, AT_EMPTY_PATH),
 	REFUSED_BY("newfstatat", PVX, "ledger-path", SFD_NONE, MECH_MNTNS, ENOENT,
 		   "no host path exists in its mount namespace", "newfstatat(AT_FDCWD, <ledger's host path>, &st, 0)",
@@ -397,7 +434,7 @@ const struct surface_case surface_table[] = {
 		SA_EVENT),
 	NO_CLASS("epoll_wait", ALL, "waits on its own epoll set"),
 	NO_CLASS("epoll_pwait", ALL, "waits on its own epoll set, with its own signal mask"),
-	NO_CLASS("poll", IM | PVX, "waits on its own fds"),
+	NO_CLASS("poll", IM | PVX | BR, "waits on its own fds"),
 	ALLOWED("timerfd_settime", PV, "own", SFD_TIMERFD, "its checkpoint timer",
 		"timerfd_settime(<its timerfd>, 0, {1 s}, NULL)", SYS_timerfd_settime, SA_FD, 0, SA_ITIMER, 0),
 
@@ -430,8 +467,8 @@ const struct surface_case surface_table[] = {
 		   RLIMIT_NOFILE, 0, SA_BUF),
 	NO_CLASS("arch_prctl", PVX, "its own thread pointer and CPU feature state"),
 	NO_CLASS("set_tid_address", PVX, "its own thread's exit word"),
-	NO_CLASS("set_robust_list", PVX, "its own thread's robust futex list"),
-	NO_CLASS("rseq", PVX, "its own restartable sequences area"),
+	NO_CLASS("set_robust_list", PVX | BR, "its own thread's robust futex list"),
+	NO_CLASS("rseq", PVX | BR, "its own restartable sequences area"),
 	NO_CLASS("getcwd", PVX, "its own working directory, in its own mount namespace"),
 	NO_CLASS("getuid", PVX, "its own ids, mapped through its own user namespace"),
 	NO_CLASS("geteuid", PVX, "its own ids, mapped through its own user namespace"),
@@ -451,10 +488,224 @@ const struct surface_case surface_table[] = {
 						"layers below allow (the programs' domain, roles/provider/exec.c)"),
 	ALLOWED("socket", PVX, "unix", SFD_NONE, "glibc tries the nscd socket; no other sandbox's socket is reachable",
 		"socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)", SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
-	REFUSED("socket", PVX, "inet-bit32", SFD_NONE, "socket(AF_INET + 2^32, SOCK_STREAM, 0)", SYS_socket,
+	REFUSED("socket", PVX | BR, "inet-bit32", SFD_NONE, "socket(AF_INET + 2^32, SOCK_STREAM, 0)", SYS_socket,
 		SA_HI(AF_INET), SOCK_STREAM, 0),
 	NO_CLASS("connect", PVX, "only AF_UNIX sockets exist; abstract names are per network namespace "
 				 "(exec.connect-abstract probe); Landlock handles TCP connect"),
+
+	/* ---- a host part's bridge: TCP to the NATS servers alone, its lanes one-way ---- */
+	REFUSED("socket", BR, "unix", SFD_NONE,
+		"socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0): the host's abstract sockets share its network namespace",
+		SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
+	REFUSED("socket", BR, "unix-dgram", SFD_NONE, "socket(AF_UNIX, SOCK_DGRAM|SOCK_CLOEXEC, 0)", SYS_socket, AF_UNIX,
+		SOCK_DGRAM | SOCK_CLOEXEC, 0),
+	REFUSED("socket", BR, "netlink", SFD_NONE, "socket(AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE): the host's "
+		"routes, links, neighbours", SYS_socket, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0),
+	REFUSED("socket", BR, "packet", SFD_NONE, "socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, 0)", SYS_socket, AF_PACKET,
+		SOCK_RAW | SOCK_CLOEXEC, 0),
+	REFUSED("socket", BR, "inet-dgram", SFD_NONE,
+		"socket(AF_INET, SOCK_DGRAM|SOCK_CLOEXEC, 0): UDP, which Landlock does not restrict", SYS_socket, AF_INET,
+		SOCK_DGRAM | SOCK_CLOEXEC, 0),
+	REFUSED("socket", BR, "inet6-dgram", SFD_NONE, "socket(AF_INET6, SOCK_DGRAM|SOCK_CLOEXEC, 0)", SYS_socket,
+		AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0),
+	REFUSED("socket", BR, "inet-raw", SFD_NONE, "socket(AF_INET, SOCK_RAW|SOCK_CLOEXEC, IPPROTO_ICMP)", SYS_socket,
+		AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP),
+	REFUSED("socket", BR, "inet6-raw", SFD_NONE, "socket(AF_INET6, SOCK_RAW|SOCK_CLOEXEC, IPPROTO_RAW)", SYS_socket,
+		AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW),
+	REFUSED("socket", BR, "inet-seqpacket", SFD_NONE, "socket(AF_INET, SOCK_SEQPACKET|SOCK_CLOEXEC, IPPROTO_SCTP)",
+		SYS_socket, AF_INET, SOCK_SEQPACKET | SOCK_CLOEXEC, IPPROTO_SCTP),
+	REFUSED("socket", BR, "inet-stream-sctp", SFD_NONE,
+		"socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_SCTP): a stream socket of another protocol, whose "
+		"connect Landlock does not restrict (TCP ports only)", SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
+		IPPROTO_SCTP),
+	REFUSED("socket", BR, "inet6-stream-sctp", SFD_NONE, "socket(AF_INET6, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_SCTP)",
+		SYS_socket, AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP),
+	REFUSED("socket", BR, "inet-stream-mptcp", SFD_NONE,
+		"socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_MPTCP): protocol 0 or TCP only", SYS_socket, AF_INET,
+		SOCK_STREAM | SOCK_CLOEXEC, 262 /* IPPROTO_MPTCP */),
+	{ .syscall = "socket", .roles = BR, .id = "surface.socket.mptcp-connect-host-service",
+	  .action = "socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP) + connect(127.0.0.1:<the audit's host service>)",
+	  .expect = SURFACE_REFUSED, .mech = MECH_SECCOMP, .act = act_connect_proto, .args = { 262 },
+	  .why = "Landlock's TCP rules leave other protocols alone (Linux 6.14+, stable kernels since): "
+		 "were the socket made, the connect would go through" },
+	ALLOWED("socket", BR, "inet-stream", SFD_NONE,
+		"its connections to the NATS servers: Landlock lets a TCP socket connect to their ports alone "
+		"(connect.* rows) and bind nowhere (bridge.bind probe)",
+		"socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0)", SYS_socket, AF_INET,
+		SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+	ALLOWED("socket", BR, "inet6-stream-tcp", SFD_NONE, "the same over IPv6 (a server named by an IPv6 address)",
+		"socket(AF_INET6, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP)", SYS_socket, AF_INET6, SOCK_STREAM | SOCK_CLOEXEC,
+		IPPROTO_TCP),
+	REFUSED_BY("connect", BR, "host-service", SFD_TCP, MECH_LANDLOCK, EACCES,
+		   "Landlock: TCP connect to the [nats] servers' ports alone",
+		   "connect(<TCP socket>, 127.0.0.1:<the audit's host service>, 16)", SYS_connect, SA_FD, SA_HOST_DEST, (long)sizeof(struct sockaddr_in)),
+	REFUSED_BY("connect", BR, "listen-port", SFD_TCP, MECH_LANDLOCK, EACCES,
+		   "the intermediary's port, on whichever host it runs, is not a NATS port",
+		   "connect(<TCP socket>, 127.0.0.1:<the intermediary's listen port>, 16)", SYS_connect, SA_FD, SA_DEST, (long)sizeof(struct sockaddr_in)),
+	ALLOWED("connect", BR, "nats-port", SFD_TCP,
+		"what it is for: the first [nats] server's port (here on loopback, where the audit listens unless a "
+		"server does)", "connect(<TCP socket>, 127.0.0.1:<first NATS port>, 16)", SYS_connect, SA_FD, SA_NATS_DEST,
+		(long)sizeof(struct sockaddr_in)),
+	REFUSED("sendto", BR, "tcp-fastopen", SFD_TCP,
+		"sendto(<TCP socket>, \"x\", 1, MSG_FASTOPEN|MSG_NOSIGNAL|MSG_DONTWAIT, 127.0.0.1:<the audit's host "
+		"service>, 16): a send that connects, past Landlock's connect hook", SYS_sendto, SA_FD, (long)"x", 1,
+		MSG_FASTOPEN | NB_NS, SA_HOST_DEST, (long)sizeof(struct sockaddr_in)),
+	ALLOWED("sendto", BR, "tcp-conn", SFD_TCP_CONN, "its NATS protocol, to a server Landlock lets it reach",
+		"sendto(<TCP connection to the NATS port>, \"x\", 1, MSG_NOSIGNAL|MSG_DONTWAIT, NULL, 0)", SYS_sendto, SA_FD,
+		(long)"x", 1, NB_NS, 0, 0),
+	ALLOWED("sendto", BR, "tcp-conn-other-dest", SFD_TCP_CONN,
+		"TCP ignores the address without MSG_FASTOPEN: the byte goes to the server it is connected to",
+		"sendto(<TCP connection to the NATS port>, \"x\", 1, MSG_NOSIGNAL|MSG_DONTWAIT, 127.0.0.1:<the audit's "
+		"host service>, 16)", SYS_sendto, SA_FD, (long)"x", 1, NB_NS, SA_HOST_DEST, (long)sizeof(struct sockaddr_in)),
+	REFUSED_BY("sendto", BR, "lane-reader", SFD_LANE_R, MECH_CHANNEL, EPIPE,
+		   "an out lane's channel is shut away from it: no frame goes back to the writer",
+		   "sendto(<out lane's reader end>, \"x\", 1, MSG_NOSIGNAL|MSG_DONTWAIT, NULL, 0)", SYS_sendto, SA_FD,
+		   (long)"x", 1, NB_NS, 0, 0),
+	REFUSED("sendmsg", BR, "tcp-fastopen", SFD_TCP,
+		"sendmsg(<TCP socket>, {\"x\" to 127.0.0.1:<the audit's host service>}, MSG_FASTOPEN|MSG_NOSIGNAL|"
+		"MSG_DONTWAIT)", SYS_sendmsg, SA_FD, SA_MSG_HOST, MSG_FASTOPEN | NB_NS),
+	REFUSED_BY("sendmsg", BR, "lane-reader", SFD_LANE_R, MECH_CHANNEL, EPIPE,
+		   "an out lane's channel is shut away from it",
+		   "sendmsg(<out lane's reader end>, {\"x\"}, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmsg, SA_FD, SA_MSG, NB_NS),
+	ALLOWED("sendmsg", BR, "lane-writer", SFD_LANE_W,
+		"a frame it brings in, one per message: its reader (the association, a provider) drops what is not a "
+		"valid frame and rejects a forged one (sig.forge-* probe)",
+		"sendmsg(<in lane's writer end>, {\"x\"}, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmsg, SA_FD, SA_MSG, NB_NS),
+	DEPENDS("sendmsg", BR, "scm-lane-writer", SFD_LANE_W, SURFACE_REFUSED, MECH_PASSRIGHTS, EPERM, SCM_WHY,
+		"sendmsg(<in lane's writer end>, {\"x\", SCM_RIGHTS {3}}, MSG_NOSIGNAL|MSG_DONTWAIT)", SYS_sendmsg, SA_FD,
+		SA_MSG_SCM, NB_NS),
+	ALLOWED("read", BR, "lane-writer-eof", SFD_LANE_W, "end of file at once: the channel is shut toward it",
+		"read(<in lane's writer end>, buf, 64)", SYS_read, SA_FD, SA_BUF, 64),
+	ALLOWED("read", BR, "secrets", SFD_BR_SECRETS, "its own NATS password and TLS material, read once at start",
+		"read(6 = secrets memfd, buf, 64)", SYS_read, SA_FD, SA_BUF, 64),
+	REFUSED_BY("write", BR, "lane-reader", SFD_LANE_R, MECH_CHANNEL, EPIPE, "the channel is shut away from it",
+		   "write(<out lane's reader end>, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
+	REFUSED_BY("write", BR, "control-reader", SFD_BR_CONTROL, MECH_CHANNEL, EPIPE,
+		   "the supervisor's control channel is shut away from it: no word goes back",
+		   "write(4 = control reader end, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
+	REFUSED_BY("write", BR, "secrets", SFD_BR_SECRETS, MECH_MEMFD_SEAL, EPERM,
+		   "sealed (F_SEAL_WRITE): what it starts with next time is the supervisor's",
+		   "write(6 = secrets memfd, \"x\", 1)", SYS_write, SA_FD, (long)"x", 1),
+	ALLOWED("recvfrom", BR, "lane-writer-eof", SFD_LANE_W, "end of file at once: the channel is shut toward it",
+		"recvfrom(<in lane's writer end>, buf, 64, MSG_DONTWAIT, NULL, NULL)", SYS_recvfrom, SA_FD, SA_BUF, 64,
+		MSG_DONTWAIT, 0, 0),
+	ALLOWED("recvmmsg", BR, "lane-writer-eof", SFD_LANE_W, "end of file at once: the channel is shut toward it",
+		"recvmmsg(<in lane's writer end>, [{1 byte}], 1, MSG_DONTWAIT, NULL)", SYS_recvmmsg, SA_FD, SA_MMSG, 1,
+		MSG_DONTWAIT, 0),
+	REFUSED("recvmsg", BR, "lane-reader", SFD_LANE_R,
+		"recvmsg(<out lane's reader end>, msg, MSG_DONTWAIT): recvmmsg only", SYS_recvmsg, SA_FD, SA_MSG,
+		MSG_DONTWAIT),
+	REFUSED("setsockopt", BR, "tcp-reuseport", SFD_TCP, "setsockopt(<TCP socket>, SOL_SOCKET, SO_REUSEPORT, &1, 4)",
+		SYS_setsockopt, SA_FD, SOL_SOCKET, SO_REUSEPORT, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", BR, "tcp-bindtodevice", SFD_TCP,
+		"setsockopt(<TCP socket>, SOL_SOCKET, SO_BINDTODEVICE, \"lo\", 3)", SYS_setsockopt, SA_FD, SOL_SOCKET,
+		SO_BINDTODEVICE, (long)"lo", 3),
+	REFUSED("setsockopt", BR, "tcp-ip-transparent", SFD_TCP, "setsockopt(<TCP socket>, SOL_IP, IP_TRANSPARENT, &1, 4)",
+		SYS_setsockopt, SA_FD, SOL_IP, IP_TRANSPARENT, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", BR, "tcp-fastopen-connect", SFD_TCP,
+		"setsockopt(<TCP socket>, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &1, 4): connect would defer to the first send",
+		SYS_setsockopt, SA_FD, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", BR, "tcp-ulp", SFD_TCP, "setsockopt(<TCP socket>, IPPROTO_TCP, TCP_ULP, \"tls\", 3)",
+		SYS_setsockopt, SA_FD, IPPROTO_TCP, TCP_ULP, (long)"tls", 3),
+	REFUSED("setsockopt", BR, "tcp-attach-filter", SFD_TCP,
+		"setsockopt(<TCP socket>, SOL_SOCKET, SO_ATTACH_FILTER, buf, 16)", SYS_setsockopt, SA_FD, SOL_SOCKET,
+		SO_ATTACH_FILTER, SA_BUF, 16),
+	ALLOWED("setsockopt", BR, "tcp-linger", SFD_TCP,
+		"libnats sets it on every socket it connects (measured); it only changes how its own close ends",
+		"setsockopt(<TCP socket>, SOL_SOCKET, SO_LINGER, {0}, 8)", SYS_setsockopt, SA_FD, SOL_SOCKET,
+		SO_LINGER, SA_BUF, 8),
+	ALLOWED("setsockopt", BR, "tcp-reuseaddr", SFD_TCP,
+		"libnats sets it on every socket it connects (measured); the bridge has no bind, so no address "
+		"to reuse", "setsockopt(<TCP socket>, SOL_SOCKET, SO_REUSEADDR, &1, 4)", SYS_setsockopt, SA_FD,
+		SOL_SOCKET, SO_REUSEADDR, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", BR, "lane-passrights", SFD_CHANNEL,
+		"setsockopt(7 = first lane's channel end, SOL_SOCKET, SO_PASSRIGHTS, &1, 4)", SYS_setsockopt, SA_FD,
+		SOL_SOCKET, 83 /* SO_PASSRIGHTS */, SA_ONE, sizeof(int)),
+	REFUSED("setsockopt", BR, "lane-sndbufforce", SFD_CHANNEL,
+		"setsockopt(7 = first lane's channel end, SOL_SOCKET, SO_SNDBUFFORCE, &1, 4)", SYS_setsockopt, SA_FD,
+		SOL_SOCKET, SO_SNDBUFFORCE, SA_ONE, sizeof(int)),
+	ALLOWED("setsockopt", BR, "tcp-nodelay", SFD_TCP, "latency of its own connection",
+		"setsockopt(<TCP socket>, IPPROTO_TCP, TCP_NODELAY, &1, 4)", SYS_setsockopt, SA_FD, IPPROTO_TCP,
+		TCP_NODELAY, SA_ONE, sizeof(int)),
+	ALLOWED("setsockopt", BR, "tcp-keepalive", SFD_TCP, "notices a dead server on its own connection",
+		"setsockopt(<TCP socket>, SOL_SOCKET, SO_KEEPALIVE, &1, 4)", SYS_setsockopt, SA_FD, SOL_SOCKET,
+		SO_KEEPALIVE, SA_ONE, sizeof(int)),
+	ALLOWED("setsockopt", BR, "tcp-sndbuf", SFD_TCP,
+		"its own socket's buffer; without CAP_NET_ADMIN at most net.core.wmem_max",
+		"setsockopt(<TCP socket>, SOL_SOCKET, SO_SNDBUF, &1, 4)", SYS_setsockopt, SA_FD, SOL_SOCKET, SO_SNDBUF,
+		SA_ONE, sizeof(int)),
+	ALLOWED("setsockopt", BR, "tcp-rcvbuf", SFD_TCP,
+		"its own socket's buffer; without CAP_NET_ADMIN at most net.core.rmem_max",
+		"setsockopt(<TCP socket>, SOL_SOCKET, SO_RCVBUF, &1, 4)", SYS_setsockopt, SA_FD, SOL_SOCKET, SO_RCVBUF,
+		SA_ONE, sizeof(int)),
+	ALLOWED("setsockopt", BR, "lane-peek-off", SFD_CHANNEL,
+		"an out lane peeks at its offset (docs/MULTIHOST.md); on its own end of the channel only",
+		"setsockopt(7 = first lane's channel end, SOL_SOCKET, SO_PEEK_OFF, &1, 4)", SYS_setsockopt, SA_FD,
+		SOL_SOCKET, SO_PEEK_OFF, SA_ONE, sizeof(int)),
+	ALLOWED("setsockopt", BR, "lane-sndbuf", SFD_CHANNEL,
+		"the rule cannot tell fds apart: on a lane's end it sizes what that end may queue, charged to it "
+		"and at most net.core.wmem_max; it could slow its own lane, which it carries anyway",
+		"setsockopt(7 = first lane's channel end, SOL_SOCKET, SO_SNDBUF, &1, 4)", SYS_setsockopt, SA_FD,
+		SOL_SOCKET, SO_SNDBUF, SA_ONE, sizeof(int)),
+	ALLOWED("getsockopt", BR, "tcp-error", SFD_TCP, "the outcome of its own non-blocking connect",
+		"getsockopt(<TCP socket>, SOL_SOCKET, SO_ERROR)", SYS_getsockopt, SA_FD, SOL_SOCKET, SO_ERROR, SA_BUF,
+		SA_LENP),
+	ALLOWED("getsockopt", BR, "lane-error", SFD_CHANNEL,
+		"the rule cannot tell fds apart: a lane's pending error is the same whatever a provider decided "
+		"(host.differential-intermediary compares SO_ERROR on the writer end)",
+		"getsockopt(7 = first lane's channel end, SOL_SOCKET, SO_ERROR)", SYS_getsockopt, SA_FD, SOL_SOCKET,
+		SO_ERROR, SA_BUF, SA_LENP),
+	REFUSED("getsockopt", BR, "tcp-info", SFD_TCP, "getsockopt(<TCP socket>, IPPROTO_TCP, TCP_INFO)", SYS_getsockopt,
+		SA_FD, IPPROTO_TCP, TCP_INFO, SA_BUF, SA_LENP),
+	REFUSED("getsockopt", BR, "lane-peercred", SFD_CHANNEL,
+		"getsockopt(7 = first lane's channel end, SOL_SOCKET, SO_PEERCRED)", SYS_getsockopt, SA_FD, SOL_SOCKET,
+		SO_PEERCRED, SA_BUF, SA_LENP),
+	NO_CLASS("getsockname", BR, "the address of its own socket: a lane's is unnamed, a TCP socket's is the local "
+				    "end of a connection it made"),
+	NO_CLASS("getpeername", BR, "the peer of its own socket: a lane's is unnamed, a TCP socket's a NATS server"),
+	{ .syscall = "clone", .roles = BR, .id = "surface.clone.fork", .action = "clone(SIGCHLD)",
+	  .expect = SURFACE_REFUSED, .mech = MECH_SECCOMP, .act = act_clone, .args = { SIGCHLD },
+	  .why = "threads only: a process would be a second one to kill and to reap" },
+	{ .syscall = "clone", .roles = BR, .id = "surface.clone.newuser-thread",
+	  .action = "clone(CLONE_NEWUSER|CLONE_THREAD|CLONE_SIGHAND|CLONE_VM)", .expect = SURFACE_REFUSED,
+	  .mech = MECH_SECCOMP, .act = act_clone, .args = { CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM } },
+	{ .syscall = "clone", .roles = BR, .id = "surface.clone.newnet-thread",
+	  .action = "clone(CLONE_NEWNET|CLONE_THREAD|CLONE_SIGHAND|CLONE_VM)", .expect = SURFACE_REFUSED,
+	  .mech = MECH_SECCOMP, .act = act_clone, .args = { CLONE_NEWNET | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM } },
+	{ .syscall = "clone", .roles = BR, .id = "surface.clone.thread",
+	  .action = "pthread_create (clone3, then clone), after a first thread before the seal",
+	  .expect = SURFACE_ALLOWED, .act = act_thread, .thread_before_seal = true,
+	  .why = "libnats' threads and one per lane, in no new namespace; RLIMIT_NPROC of its own host uid bounds them" },
+	ANSWERED("clone3", BR, "newuser", SFD_NONE, ENOSYS,
+		 "its flags are in memory the filter cannot read: glibc falls back to clone, whose flags it can",
+		 "clone3({.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD}, 88)", SYS_clone3, SA_CLONE_ARGS,
+		 sizeof(struct clone_args)),
+	NO_CLASS("sched_yield", BR, "yields its own CPU time"),
+	NO_CLASS("sched_getaffinity", BR, "reads the CPUs it may run on"),
+	NO_CLASS("gettimeofday", BR, "reads the clock"),
+	NO_CLASS("ppoll", BR, "waits on its own fds, with its own signal mask"),
+	NO_CLASS("eventfd2", BR, "an eventfd of its own (its lanes wake on them); no other role holds one"),
+	NO_CLASS("pipe2", BR, "a pipe of its own; no other role holds either end"),
+	ALLOWED("fcntl", BR, "lane-setfl", SFD_CHANNEL,
+		"the rule cannot tell fds apart (libnats sets O_NONBLOCK on its sockets): only how it reads its own "
+		"end changes (F_SETOWN is refused, so O_ASYNC signals no one)",
+		"fcntl(7 = first lane's channel end, F_SETFL, O_NONBLOCK|O_ASYNC)", SYS_fcntl, SA_FD, F_SETFL,
+		O_NONBLOCK | O_ASYNC),
+	REFUSED("fcntl", BR, "lane-dupfd", SFD_CHANNEL, "fcntl(7 = first lane's channel end, F_DUPFD, 0)", SYS_fcntl,
+		SA_FD, F_DUPFD, 0),
+	REFUSED("fcntl", BR, "lane-setlease", SFD_CHANNEL, "fcntl(7 = first lane's channel end, F_SETLEASE, F_RDLCK)",
+		SYS_fcntl, SA_FD, F_SETLEASE, F_RDLCK),
+	REFUSED("fcntl", BR, "secrets-add-seals", SFD_BR_SECRETS, "fcntl(6 = secrets memfd, F_ADD_SEALS, F_SEAL_SEAL)",
+		SYS_fcntl, SA_FD, F_ADD_SEALS, F_SEAL_SEAL),
+	REFUSED("fcntl", BR, "tcp-setown", SFD_TCP, "fcntl(<TCP socket>, F_SETOWN, <own pid>)", SYS_fcntl, SA_FD,
+		F_SETOWN, SA_SELF_PID),
+	REFUSED("ioctl", BR, "tcp-siocoutq", SFD_TCP, "ioctl(<TCP socket>, SIOCOUTQ, &n)", SYS_ioctl, SA_FD, SIOCOUTQ,
+		SA_BUF),
+	REFUSED("ioctl", BR, "tcp-siocgifconf", SFD_TCP, "ioctl(<TCP socket>, SIOCGIFCONF, &ifc): the host's interfaces",
+		SYS_ioctl, SA_FD, SIOCGIFCONF, SA_BUF),
+	REFUSED("mmap", BR, "secrets-shared", SFD_BR_SECRETS,
+		"mmap(NULL, 4096, PROT_READ, MAP_SHARED, 6 = secrets memfd, 0): private mappings only", SYS_mmap, 0, 4096,
+		PROT_READ, MAP_SHARED, SA_FD, 0),
 
 	/* ---- the intermediary's connections ---- */
 	NO_CLASS("accept4", IM, "accepts on fd 3, the one thing the listener is for; any other fd answers EINVAL"),
@@ -478,6 +729,17 @@ const struct surface_case surface_table[] = {
 		SHUT_RDWR),
 	REFUSED("shutdown", IM, "listener-rd", SFD_LISTENER,
 		"shutdown(3 = listener, SHUT_RD): a closed TCP socket of the host's netns", SYS_shutdown, SA_FD, SHUT_RD),
+	/* A bridge's shutdown may leave a lane's channel shut for good: last. */
+	ALLOWED("shutdown", BR, "tcp-conn-rdwr", SFD_TCP_CONN, "ends its own connection to a NATS server",
+		"shutdown(<TCP connection to the NATS port>, SHUT_RDWR)", SYS_shutdown, SA_FD, SHUT_RDWR),
+	ALLOWED("shutdown", BR, "lane-reader-rd", SFD_LANE_R,
+		"the rule cannot tell fds apart: it stops its own out lane (the writer's sends fail with EPIPE until "
+		"the supervisor restarts), which it could stop anyway by not carrying it; no decision of a provider "
+		"reaches that end",
+		"shutdown(<out lane's reader end>, SHUT_RD)", SYS_shutdown, SA_FD, SHUT_RD),
+	ALLOWED("shutdown", BR, "lane-writer-wr", SFD_LANE_W,
+		"the rule cannot tell fds apart: its reader reads end of file, as when it stops carrying the lane",
+		"shutdown(<in lane's writer end>, SHUT_WR)", SYS_shutdown, SA_FD, SHUT_WR),
 };
 
 const size_t surface_count = sizeof(surface_table) / sizeof(surface_table[0]);

@@ -43,11 +43,21 @@ enum surface_fd {
 	SFD_PIPE,        /* the write end of a pipe it made itself (provider-exec: its program's pipes) */
 	SFD_STATE_FILE,  /* a file it wrote in /state (4096 bytes of x86 `ret`), unlinked; rows with it
 			  * run only for a provider with a state directory */
+	/* a host part's bridge (runner/plan_bridge.h); a row aimed at a lane
+	 * end runs where its part has a lane of that direction */
+	SFD_LANE_R,      /* bridge: the first out lane's channel end (a reader end: the frames it carries out) */
+	SFD_LANE_W,      /* bridge: the first in lane's channel end (a writer end: the frames it brings in) */
+	SFD_BR_CONTROL,  /* bridge: BRIDGE_FD_CONTROL, the read end of the supervisor's control channel */
+	SFD_BR_SECRETS,  /* bridge: BRIDGE_FD_SECRETS, the sealed memfd of its NATS password and TLS material */
+	SFD_TCP,         /* bridge: an AF_INET TCP socket it made itself, unconnected */
+	SFD_TCP_CONN,    /* bridge: the same, connected to 127.0.0.1:<first NATS port> (the one port Landlock
+			  * lets it reach; the audit listens there itself when no server does) */
 	SFD_COUNT
 };
 
 enum surface_expect {
-	SURFACE_REFUSED,  /* mech SECCOMP: killed by SIGSYS; otherwise the errno `code` */
+	SURFACE_REFUSED,  /* mech SECCOMP: killed by SIGSYS (or, with a code, the errno the policy answers
+			   * with, as `clone3: return ENOSYS`); otherwise the errno `code` */
 	SURFACE_ALLOWED,  /* the call succeeds; `why` says why it must */
 	SURFACE_NO_CLASS, /* not run: `why` says why no argument of it reaches beyond the role */
 };
@@ -76,6 +86,10 @@ enum surface_expect {
 #define SA_EVENT (SA_BASE + 18)    /* struct epoll_event * = EPOLLIN */
 #define SA_LIMIT (SA_BASE + 19)    /* struct rlimit * = RLIM_INFINITY both */
 #define SA_SIGDFL (SA_BASE + 20)   /* the kernel's struct sigaction with SIG_DFL */
+#define SA_HOST_DEST (SA_BASE + 21) /* struct sockaddr_in * = 127.0.0.1:<the audit's host service port> */
+#define SA_NATS_DEST (SA_BASE + 22) /* struct sockaddr_in * = 127.0.0.1:<first NATS port> */
+#define SA_MSG_HOST (SA_BASE + 23) /* struct msghdr *: one byte to 127.0.0.1:<the audit's host service port> */
+#define SA_CLONE_ARGS (SA_BASE + 24) /* struct clone_args * = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD } */
 #define SA_HI(x) ((long)(x) | (1L << 32)) /* a literal with bit 32 set (see SA_FD_HI) */
 
 struct surface_case;
@@ -102,6 +116,10 @@ struct surface_case {
 	long args[6];
 	/* Instead of nr: an action of its own. Returns 0 or an errno. */
 	int (*act)(const struct surface_ctx *x);
+	/* A thread started and joined before the seal, as the bridge's libnats
+	 * does on its first connect: glibc installs its SIGRT_1 handler on the
+	 * first pthread_create, which no sealed bridge may. */
+	bool thread_before_seal;
 };
 
 struct surface_call {

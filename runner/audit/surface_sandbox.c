@@ -9,11 +9,13 @@
 #include "../../roles/association/association.h"
 #include "../../roles/intermediary/intermediary.h"
 #include "../../roles/provider/provider.h"
+#include "../plan_bridge.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include <linux/sched.h>
 
 /* ---- the placeholders' values ---- */
 
@@ -39,10 +42,11 @@ struct scratch {
 	char buf[4096];
 	socklen_t len;
 	int one;
-	struct sockaddr_in dest;
+	struct sockaddr_in dest, host_dest, nats_dest;
 	struct iovec iov;
 	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
-	struct msghdr msg, msg_dest, msg_scm;
+	struct msghdr msg, msg_dest, msg_scm, msg_host;
+	struct clone_args clone;
 	struct mmsghdr mmsg, mmsg_scm;
 	struct k_sigaction sa, sa_dfl;
 	struct itimerspec timer;
@@ -55,18 +59,29 @@ static void own_handler(int sig)
 	(void)sig;
 }
 
+static struct sockaddr_in loopback_port(int port)
+{
+	return (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+}
+
 static void scratch_init(struct scratch *s, const struct probe_env *e)
 {
 	memset(s, 0, sizeof(*s));
 	s->len = 256;
 	s->one = 1;
-	s->dest = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)e->listen_port),
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	s->dest = loopback_port(e->listen_port);
+	s->host_dest = loopback_port(e->host_port);
+	s->nats_dest = loopback_port(e->nats_port);
 	s->iov = (struct iovec){ .iov_base = "x", .iov_len = 1 };
 	s->msg = (struct msghdr){ .msg_iov = &s->iov, .msg_iovlen = 1 };
 	s->msg_dest = s->msg;
 	s->msg_dest.msg_name = &s->dest;
 	s->msg_dest.msg_namelen = sizeof(s->dest);
+	s->msg_host = s->msg;
+	s->msg_host.msg_name = &s->host_dest;
+	s->msg_host.msg_namelen = sizeof(s->host_dest);
+	s->clone = (struct clone_args){ .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
 	s->msg_scm = s->msg;
 	s->msg_scm.msg_control = s->ctl.b;
 	s->msg_scm.msg_controllen = sizeof(s->ctl.b);
@@ -107,6 +122,10 @@ static long resolve(long v, const struct surface_ctx *x, struct scratch *s)
 	case SA_ITIMER: return (long)&s->timer;
 	case SA_EVENT: return (long)&s->event;
 	case SA_LIMIT: return (long)&s->limit;
+	case SA_HOST_DEST: return (long)&s->host_dest;
+	case SA_NATS_DEST: return (long)&s->nats_dest;
+	case SA_MSG_HOST: return (long)&s->msg_host;
+	case SA_CLONE_ARGS: return (long)&s->clone;
 	default: return v;
 	}
 }
@@ -118,7 +137,10 @@ static int act_syscall(const struct surface_ctx *x)
 	scratch_init(&s, x->env);
 	for (int i = 0; i < 6; i++)
 		a[i] = resolve(x->c->args[i], x, &s);
-	return syscall(x->c->nr, a[0], a[1], a[2], a[3], a[4], a[5]) < 0 ? errno : 0;
+	long rc = syscall(x->c->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (rc == 0 && x->c->nr == SYS_clone3)
+		syscall(SYS_exit_group, 0); /* a child that came to be (the policy let clone3 through) */
+	return rc < 0 ? errno : 0;
 }
 
 /* ---- in the sandbox ---- */
@@ -136,7 +158,14 @@ static int role_fd(enum surface_fd k, unsigned role, const struct probe_env *e)
 	case SFD_JOURNAL: return PROVIDER_FD_JOURNAL;
 	case SFD_CONTROL: return PROVIDER_FD_CONTROL;
 	case SFD_CHANNEL: /* its first channel end */
-		return role == IM ? INTERMEDIARY_FD_ARTIFACT(0) : role == AS ? ASSOCIATION_FD_SIGNAL(0) : PROVIDER_FD_ARTIFACT;
+		return role == IM   ? INTERMEDIARY_FD_ARTIFACT(0)
+		       : role == AS ? ASSOCIATION_FD_SIGNAL(0)
+		       : role == BR ? BRIDGE_FD_LANE(0)
+				    : PROVIDER_FD_ARTIFACT;
+	case SFD_LANE_R: return e->lane_reader;
+	case SFD_LANE_W: return e->lane_writer;
+	case SFD_BR_CONTROL: return BRIDGE_FD_CONTROL;
+	case SFD_BR_SECRETS: return BRIDGE_FD_SECRETS;
 	case SFD_STATUS: return e->status_fd;
 	case SFD_STDERR: return 2;
 	default: return -1;
@@ -160,8 +189,22 @@ static int state_file(void)
 	return fd;
 }
 
+/* A TCP socket as the bridge makes one to a NATS server (before the seal
+ * here; the bridge makes them sealed too, on reconnecting), connected to
+ * 127.0.0.1:port if port > 0. */
+static int tcp_socket(int port)
+{
+	struct sockaddr_in sa = loopback_port(port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && port > 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* The fds a role makes itself, made here before the seal as a role does. */
-static int make_fd(enum surface_fd k)
+static int make_fd(enum surface_fd k, const struct probe_env *e)
 {
 	sigset_t set;
 	int p[2];
@@ -181,9 +224,18 @@ static int make_fd(enum surface_fd k)
 		return pipe2(p, O_CLOEXEC) == 0 ? p[1] : -1; /* the read end stays open */
 	case SFD_STATE_FILE:
 		return state_file();
+	case SFD_TCP:
+		return tcp_socket(0);
+	case SFD_TCP_CONN:
+		return e->nats_port > 0 ? tcp_socket(e->nats_port) : -1;
 	default:
 		return -1;
 	}
+}
+
+static void *idle_thread(void *arg)
+{
+	return arg;
 }
 
 int surface_main(void *arg, const struct role_seal *seal)
@@ -199,10 +251,13 @@ int surface_main(void *arg, const struct role_seal *seal)
 	if (c->fd != SFD_NONE) {
 		x.fd = role_fd(c->fd, call->role, call->env);
 		if (x.fd < 0)
-			x.fd = make_fd(c->fd);
+			x.fd = make_fd(c->fd, call->env);
 		if (x.fd < 0)
 			return PROBE_EXIT_SEAL;
 	}
+	pthread_t t;
+	if (c->thread_before_seal && (pthread_create(&t, NULL, idle_thread, NULL) != 0 || pthread_join(t, NULL) != 0))
+		return PROBE_EXIT_SEAL;
 	if (seal->fn(seal->ctx, err, sizeof(err)) < 0)
 		return PROBE_EXIT_SEAL;
 	return c->act ? c->act(&x) : act_syscall(&x);
