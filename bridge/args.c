@@ -163,11 +163,15 @@ static const char *apply_number(struct bridge_args *a, const char *opt, const ch
 		if (!parse_uint(val, 1, INT64_MAX, &v))
 			return "must be a positive byte count";
 		a->max_bytes = (int64_t)v;
-	} else if (IS_OPT("--status-fd") || IS_OPT("--control-fd") || IS_OPT("--seccomp-fd")) {
+	} else if (IS_OPT("--status-fd") || IS_OPT("--control-fd") || IS_OPT("--seccomp-fd") ||
+		   (IS_OPT("--secrets-fd") && !a->init)) {
 		int fd;
 		if (!parse_fd(val, &fd))
 			return "must be a descriptor number of 3 or more";
-		*(IS_OPT("--status-fd") ? &a->status_fd : IS_OPT("--control-fd") ? &a->control_fd : &a->seccomp_fd) = fd;
+		*(IS_OPT("--status-fd")    ? &a->status_fd
+		  : IS_OPT("--control-fd") ? &a->control_fd
+		  : IS_OPT("--secrets-fd") ? &a->secrets_fd
+					   : &a->seccomp_fd) = fd;
 	} else {
 		return "is not an option of this mode";
 	}
@@ -212,7 +216,7 @@ static const char *apply_option(struct bridge_args *a, const char *opt, const ch
 			    : IS_OPT("--tls-cert") ? &a->tls_cert
 			    : IS_OPT("--tls-key") ? &a->tls_key
 			    : (IS_OPT("--host") && !a->init) ? &a->host
-			    : (IS_OPT("--inbox-prefix") && !a->init) ? &a->inbox_prefix
+			    : IS_OPT("--inbox-prefix") ? &a->inbox_prefix
 			    : NULL;
 	if (!text)
 		return apply_repeatable(a, opt, val);
@@ -255,8 +259,10 @@ static const char *check_run(const struct bridge_args *a)
 
 static const char *check_common(const struct bridge_args *a)
 {
-	if (!a->user || !a->password_file || a->server_count == 0)
-		return "--user, --password-file and at least one --server are required";
+	if (!a->user || (!a->password_file && a->secrets_fd < 0) || a->server_count == 0)
+		return "--user, --password-file (or --secrets-fd) and at least one --server are required";
+	if (a->secrets_fd >= 0 && (a->password_file || a->tls_ca || a->tls_cert || a->tls_key))
+		return "--secrets-fd carries the password and TLS material: no --password-file or --tls-* with it";
 	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
 		return "--tls-cert and --tls-key go together";
 	if (a->init && (!a->replicas || !a->max_bytes || a->stream_count == 0))
@@ -266,7 +272,7 @@ static const char *check_common(const struct bridge_args *a)
 
 int args_parse(int argc, char **argv, struct bridge_args *a, char *err, size_t errlen)
 {
-	*a = (struct bridge_args){ .status_fd = -1, .control_fd = -1, .seccomp_fd = -1 };
+	*a = (struct bridge_args){ .status_fd = -1, .control_fd = -1, .seccomp_fd = -1, .secrets_fd = -1 };
 	if (argc < 2 || (strcmp(argv[1], "--run") != 0 && strcmp(argv[1], "--init") != 0)) {
 		snprintf(err, errlen, "the first argument must be --run or --init");
 		return -1;

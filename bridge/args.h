@@ -37,6 +37,7 @@ struct bridge_args {
 	const char *tls_ca, *tls_cert, *tls_key;
 	unsigned batch_frames, batch_bytes, window;
 	int status_fd, control_fd, seccomp_fd;
+	int secrets_fd; /* --run: the supervisor's memfd of credentials (secrets.h), instead of the file options */
 	struct lane_arg lanes[BRIDGE_LANES_MAX];
 	size_t lane_count;
 	/* --init only */

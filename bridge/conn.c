@@ -12,6 +12,7 @@
 
 #include "logline.h"
 #include "password.h"
+#include "secrets.h"
 
 /* Retry pause between two connect attempts at start. */
 #define CONNECT_RETRY_MS 500
@@ -76,11 +77,16 @@ static bool opt_ok(natsStatus s, const char *what, char *err, size_t errlen)
 	return false;
 }
 
-static bool set_tls(natsOptions *o, const struct bridge_args *a, char *err, size_t errlen)
+static bool set_tls(natsOptions *o, const struct bridge_args *a, const struct secrets *sec, char *err,
+		    size_t errlen)
 {
 	char what[320];
 	if (!opt_ok(natsOptions_SetSecure(o, true), "TLS", err, errlen))
 		return false;
+	if (sec)
+		return (!sec->ca[0] || opt_ok(natsOptions_SetCATrustedCertificates(o, sec->ca), "the CA", err, errlen)) &&
+		       (!sec->cert[0] || opt_ok(natsOptions_SetCertificatesChain(o, sec->cert, sec->key),
+						"the certificate and key", err, errlen));
 	if (a->tls_ca) {
 		snprintf(what, sizeof(what), "--tls-ca %s", a->tls_ca);
 		if (!opt_ok(natsOptions_LoadCATrustedCertificates(o, a->tls_ca), what, err, errlen))
@@ -94,7 +100,8 @@ static bool set_tls(natsOptions *o, const struct bridge_args *a, char *err, size
 	return true;
 }
 
-static natsOptions *build_options(const struct bridge_args *a, const char *password, char *err, size_t errlen)
+static natsOptions *build_options(const struct bridge_args *a, const char *password, const struct secrets *sec,
+				  char *err, size_t errlen)
 {
 	natsOptions *o = NULL;
 	if (!opt_ok(natsOptions_Create(&o), "nats options", err, errlen))
@@ -111,7 +118,7 @@ static natsOptions *build_options(const struct bridge_args *a, const char *passw
 		  opt_ok(natsOptions_SetNoEcho(o, true), "no echo", err, errlen) &&
 		  (!a->inbox_prefix ||
 		   opt_ok(natsOptions_SetCustomInboxPrefix(o, a->inbox_prefix), "--inbox-prefix", err, errlen)) &&
-		  (!a->tls || set_tls(o, a, err, errlen));
+		  (!(a->tls || (sec && sec->ca[0])) || set_tls(o, a, sec, err, errlen));
 	if (!ok) {
 		natsOptions_Destroy(o);
 		return NULL;
@@ -153,12 +160,20 @@ static natsConnection *connect_until_deadline(natsOptions *o, char *err, size_t 
 
 natsConnection *conn_open(const struct bridge_args *a, char *err, size_t errlen)
 {
-	char password[PASSWORD_MAX + 2];
-	if (password_read(a->password_file, password, sizeof(password), err, errlen) < 0)
-		return NULL;
-	natsOptions *o = build_options(a, password, err, errlen);
-	/* the options keep their own copy: this one is not needed again */
-	explicit_bzero(password, sizeof(password));
+	natsOptions *o = NULL;
+	if (a->secrets_fd >= 0) {
+		struct secrets sec;
+		if (secrets_read(a->secrets_fd, &sec, err, errlen) < 0)
+			return NULL;
+		o = build_options(a, sec.password, &sec, err, errlen);
+		secrets_free(&sec); /* the options keep their own copy */
+	} else {
+		char password[PASSWORD_MAX + 2];
+		if (password_read(a->password_file, password, sizeof(password), err, errlen) < 0)
+			return NULL;
+		o = build_options(a, password, NULL, err, errlen);
+		explicit_bzero(password, sizeof(password));
+	}
 	if (!o)
 		return NULL;
 	natsConnection *nc = connect_until_deadline(o, err, errlen);

@@ -25,7 +25,7 @@
  * cut it short (not delivered: it comes again). */
 int inw_deliver(struct in_lane *l, uint64_t seq, const uint8_t *p, size_t len);
 
-/* Writes the replay ring's messages again, oldest first, if a 'J' asked
+/* Writes the replay ring's messages again, oldest first, if an 'R' asked
  * for it (l->replay_requests). Returns 0, or 1 when a stop cut it short. */
 int inw_replay_if_asked(struct in_lane *l);
 

@@ -93,11 +93,46 @@ static void ack(struct in_lane *l, natsMsg *msg, uint64_t seq)
  * messages a killed incarnation fetched and never acked. The consumer
  * hands them out again only after the ack wait; until then what follows
  * is handed back (nak with a delay), not written ahead of them. */
+/* The messages of a gap, read from the stream itself by sequence (the
+ * lane's user may get its own stream's messages): the consumer would
+ * hand them out again only after its ack wait. Their redeliveries are
+ * then at or below delivered_seq, acked and skipped. Returns 0 when the
+ * gap is filled, 1 when a stop cut it short, -1 when a message could not
+ * be read (then the lane waits for the redelivery, as before). */
+static int fill_gap(struct in_lane *l, uint64_t upto)
+{
+	for (uint64_t seq = l->c.state->u.in.delivered_seq + 1; seq < upto; seq++) {
+		natsMsg *m = NULL;
+		jsErrCode code = 0;
+		natsStatus s = js_GetMsg(&m, l->js, l->c.stream, seq, NULL, &code);
+		if (s != NATS_OK) {
+			bridge_warning("%s: reading stream message %llu of %s: %s (code %d)", l->c.name,
+				       (unsigned long long)seq, l->c.stream, natsStatus_GetText(s), (int)code);
+			return -1;
+		}
+		int len = natsMsg_GetDataLength(m);
+		const uint8_t *data = (const uint8_t *)natsMsg_GetData(m);
+		int stopped = inw_deliver(l, seq, data, data && len > 0 ? (size_t)len : 0);
+		natsMsg_Destroy(m);
+		if (stopped)
+			return 1;
+		l->n.gap_filled++;
+	}
+	return 0;
+}
+
 static bool past_gap(struct in_lane *l, natsMsg *msg, uint64_t seq)
 {
 	uint64_t delivered = l->c.state->u.in.delivered_seq;
-	if (delivered == 0 || seq <= delivered + 1)
+	if (seq <= delivered + 1)
 		return false;
+	int filled = fill_gap(l, seq);
+	if (filled == 0)
+		return false;
+	if (filled == 1) { /* stopping: the message comes again */
+		natsMsg_Nak(msg, NULL);
+		return true;
+	}
 	if (l->waiting_for != delivered + 1) {
 		bridge_info("%s: waiting for stream message %llu (fetched before a restart, due again after the "
 			    "consumer's ack wait); %llu and later handed back meanwhile",
@@ -180,6 +215,27 @@ static void *in_lane_main(void *arg)
 	return NULL;
 }
 
+/* A fresh state (this run's first start) takes up where the consumer's
+ * acknowledgements end: what a previous run acked was delivered then, and
+ * a gap after it (fetched by an incarnation that died unacked) is filled
+ * from the stream like any other. */
+static int start_from_ack_floor(struct in_lane *l, char *err, size_t errlen)
+{
+	if (l->c.state->u.in.delivered_seq != 0)
+		return 0;
+	jsConsumerInfo *ci = NULL;
+	jsErrCode code = 0;
+	natsStatus s = js_GetConsumerInfo(&ci, l->js, l->c.stream, l->c.durable, NULL, &code);
+	if (s != NATS_OK) {
+		snprintf(err, errlen, "%s: consumer %s info: %s (code %d)", l->c.name, l->c.durable, natsStatus_GetText(s),
+			 (int)code);
+		return -1;
+	}
+	l->c.state->u.in.delivered_seq = ci->AckFloor.Stream;
+	jsConsumerInfo_Destroy(ci);
+	return 0;
+}
+
 int in_lane_setup(struct in_lane *l, natsConnection *nc, const struct lane_arg *arg, int stop_fd, char *err,
 		  size_t errlen)
 {
@@ -212,7 +268,7 @@ int in_lane_setup(struct in_lane *l, natsConnection *nc, const struct lane_arg *
 			 l->c.durable, l->c.stream, why, (int)code);
 		return -1;
 	}
-	return 0;
+	return start_from_ack_floor(l, err, errlen);
 }
 
 int in_lane_start(struct in_lane *l, char *err, size_t errlen)

@@ -49,7 +49,7 @@ struct out_batch {
 };
 
 struct lane_counters {
-	uint64_t batches, msgs, bytes, retries, skipped, duplicates, malformed, held;
+	uint64_t batches, msgs, bytes, retries, skipped, duplicates, malformed, held, gap_filled;
 };
 
 struct out_lane {
@@ -74,7 +74,7 @@ struct in_lane {
 	natsConnection *nc; /* for its last error text */
 	jsCtx *js;
 	natsSubscription *sub;
-	atomic_uint replay_requests; /* 'J' bytes not yet served */
+	atomic_uint replay_requests; /* 'R' bytes not yet served */
 	int64_t purge_due_ms;
 	uint64_t purged_to;          /* delivered_seq of the last purge */
 	bool purge_refused_logged;

@@ -43,12 +43,14 @@ struct bridge {
 /* The fds the supervisor passes must be open: a wrong number is named. */
 static int check_fds(const struct bridge_args *a, char *err, size_t errlen)
 {
-	int fds[3 + 2 * BRIDGE_LANES_MAX];
-	const char *names[3 + 2 * BRIDGE_LANES_MAX];
+	int fds[4 + 2 * BRIDGE_LANES_MAX];
+	const char *names[4 + 2 * BRIDGE_LANES_MAX];
 	size_t n = 0;
 	fds[n] = a->status_fd, names[n++] = "--status-fd";
 	fds[n] = a->control_fd, names[n++] = "--control-fd";
 	fds[n] = a->seccomp_fd, names[n++] = "--seccomp-fd";
+	if (a->secrets_fd >= 0)
+		fds[n] = a->secrets_fd, names[n++] = "--secrets-fd";
 	for (size_t i = 0; i < a->lane_count; i++) {
 		fds[n] = a->lanes[i].channel_fd, names[n++] = "--lane channel fd";
 		fds[n] = a->lanes[i].state_fd, names[n++] = "--lane state fd";
@@ -143,7 +145,7 @@ static int start_up(struct bridge *b, char *err, size_t errlen)
 	return seal_install(a->seccomp_fd, err, errlen);
 }
 
-/* The supervisor's requests: each 'J' (it restarted the association)
+/* The supervisor's requests: each 'R' (it restarted the association)
  * asks every sig in lane to write its replay ring again. Returns false
  * once the control pipe is closed. */
 static bool serve_control(struct bridge *b)
@@ -155,7 +157,9 @@ static bool serve_control(struct bridge *b)
 	if (n == 0)
 		return false;
 	for (ssize_t i = 0; i < n; i++) {
-		if (buf[i] != 'J') {
+		/* 'R', the byte the supervisor sends every role that keeps a
+		 * journal after the association restarted (runner/supervise_restart.c) */
+		if (buf[i] != 'R') {
 			bridge_warning("control fd: unknown request byte 0x%02x ignored", (unsigned char)buf[i]);
 			continue;
 		}
