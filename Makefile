@@ -142,6 +142,7 @@ test: deps
 	$(MAKE) check-ledger-reader
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) faults FAULT_RUNS=3
+	$(MAKE) test-multihost
 	$(MAKE) check-install
 	$(MAKE) deb
 	@cat $(BUILD)/faults.log.summary

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/wire.h"
 #include "host_part.h"
 
 static int need_host(struct parse *p, struct section_state *s, const char *host)
@@ -40,6 +41,14 @@ static int check_nats_section(struct parse *p)
 	if (!t->nats.credentials)
 		return fail_at(p, line_origin(s->line), s, "credentials",
 			       "missing: a topology spread over hosts needs a directory of NATS passwords");
+	/* a NATS message carries whole channel messages, each with a 4-byte
+	 * length: the largest artifact must fit one */
+	uint64_t largest = (uint64_t)ARTIFACT_FRAME_MAX(t->max_request) + 4;
+	if (t->nats.batch_bytes < largest)
+		return fail_at(p, origin_of(s, "batch_bytes"), s, "batch_bytes",
+			       "%llu is less than the largest artifact with its length (%llu, from [intermediary] "
+			       "max_request = %zu)",
+			       (unsigned long long)t->nats.batch_bytes, (unsigned long long)largest, t->max_request);
 	if ((t->nats.tls_cert != NULL) != (t->nats.tls_key != NULL))
 		return fail_at(p, origin_of(s, t->nats.tls_cert ? "tls_cert" : "tls_key"), s,
 			       t->nats.tls_cert ? "tls_cert" : "tls_key", "tls_cert and tls_key go together");

@@ -156,6 +156,9 @@ Test(unit_host_part, every_role_names_its_part_and_nats_is_set)
 		       "expected a host part's name");
 	expect_refused(SPREAD, "nowhere", "--host nowhere: no role runs there (its host parts: front, back, pa)");
 	expect_refused(SPREAD "[nats]\n", NULL, "duplicate section");
+	expect_refused(NATS "batch_bytes = 64K\n[intermediary]\nhost = front\nmax_request = 65536\n[association]\nhost = back\n"
+			    "[provider A]\nhost = back\npolicy = p.policy\nkeys = kA\n",
+		       NULL, "batch_bytes: 65536 is less than the largest artifact");
 }
 
 Test(unit_host_part, a_remote_provider_cannot_use_demo_keys)
