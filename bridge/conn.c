@@ -100,6 +100,17 @@ static bool set_tls(natsOptions *o, const struct bridge_args *a, const struct se
 	return true;
 }
 
+/* TLS whenever a server is named tls:// (libnats alone would only
+ * secure a connection the server asks to secure), or TLS material is
+ * given. */
+static bool wants_tls(const struct bridge_args *a, const struct secrets *sec)
+{
+	for (int i = 0; i < a->server_count; i++)
+		if (strncmp(a->servers[i], "tls://", 6) == 0)
+			return true;
+	return a->tls || (sec && (sec->ca[0] || sec->cert[0]));
+}
+
 static natsOptions *build_options(const struct bridge_args *a, const char *password, const struct secrets *sec,
 				  char *err, size_t errlen)
 {
@@ -118,7 +129,7 @@ static natsOptions *build_options(const struct bridge_args *a, const char *passw
 		  opt_ok(natsOptions_SetNoEcho(o, true), "no echo", err, errlen) &&
 		  (!a->inbox_prefix ||
 		   opt_ok(natsOptions_SetCustomInboxPrefix(o, a->inbox_prefix), "--inbox-prefix", err, errlen)) &&
-		  (!(a->tls || (sec && sec->ca[0])) || set_tls(o, a, sec, err, errlen));
+		  (!wants_tls(a, sec) || set_tls(o, a, sec, err, errlen));
 	if (!ok) {
 		natsOptions_Destroy(o);
 		return NULL;
@@ -158,7 +169,7 @@ static natsConnection *connect_until_deadline(natsOptions *o, char *err, size_t 
 	}
 }
 
-natsConnection *conn_open(const struct bridge_args *a, char *err, size_t errlen)
+natsOptions *conn_options(const struct bridge_args *a, char *err, size_t errlen)
 {
 	natsOptions *o = NULL;
 	if (a->secrets_fd >= 0) {
@@ -174,11 +185,20 @@ natsConnection *conn_open(const struct bridge_args *a, char *err, size_t errlen)
 		o = build_options(a, password, NULL, err, errlen);
 		explicit_bzero(password, sizeof(password));
 	}
-	if (!o)
-		return NULL;
+	return o;
+}
+
+natsConnection *conn_connect(natsOptions *o, char *err, size_t errlen)
+{
 	natsConnection *nc = connect_until_deadline(o, err, errlen);
 	natsOptions_Destroy(o);
 	return nc;
+}
+
+natsConnection *conn_open(const struct bridge_args *a, char *err, size_t errlen)
+{
+	natsOptions *o = conn_options(a, err, errlen);
+	return o ? conn_connect(o, err, errlen) : NULL;
 }
 
 void conn_close(natsConnection *nc, int64_t timeout_ms)

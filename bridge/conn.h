@@ -13,9 +13,18 @@
 /* The start deadline: NATS unreachable for this long is 'E' + exit 111. */
 #define BRIDGE_CONNECT_DEADLINE_MS 30000
 
-/* Reads the password file (one line), builds the options and connects,
- * retrying until BRIDGE_CONNECT_DEADLINE_MS. Returns the connection, or
- * NULL with err saying why (the last server error text included). */
+/* Reads the credentials (the supervisor's secrets memfd, or the password
+ * file of --init) and builds the options: servers, user, per-user inbox,
+ * TLS (its CA and certificate are parsed here). No byte from the network
+ * yet: the run builds them before its seal. Returns NULL with err. */
+natsOptions *conn_options(const struct bridge_args *args, char *err, size_t errlen);
+
+/* Connects, retrying until BRIDGE_CONNECT_DEADLINE_MS, and destroys o.
+ * Returns the connection, or NULL with err saying why (the last server
+ * error text included). */
+natsConnection *conn_connect(natsOptions *o, char *err, size_t errlen);
+
+/* conn_options, then conn_connect (--init, which has no seal). */
 natsConnection *conn_open(const struct bridge_args *args, char *err, size_t errlen);
 
 /* Flushes what libnats still buffers (acks are fire-and-forget) for at

@@ -236,18 +236,23 @@ static int start_from_ack_floor(struct in_lane *l, char *err, size_t errlen)
 	return 0;
 }
 
-int in_lane_setup(struct in_lane *l, natsConnection *nc, const struct lane_arg *arg, int stop_fd, char *err,
-		  size_t errlen)
+int in_lane_prepare(struct in_lane *l, const struct lane_arg *arg, int stop_fd, char *err, size_t errlen)
 {
 	char why[256];
 	lane_common_init(&l->c, arg, stop_fd);
 	atomic_init(&l->replay_requests, 0);
-	l->nc = nc;
 	l->c.state = state_map(arg->state_fd, BRIDGE_STATE_IN, why, sizeof(why));
 	if (!l->c.state) {
 		snprintf(err, errlen, "%s: %s", l->c.name, why);
 		return -1;
 	}
+	return 0;
+}
+
+int in_lane_bind(struct in_lane *l, natsConnection *nc, char *err, size_t errlen)
+{
+	char why[256];
+	l->nc = nc;
 	natsStatus s = natsConnection_JetStream(&l->js, nc, NULL);
 	if (s != NATS_OK) {
 		snprintf(err, errlen, "%s: JetStream context: %s", l->c.name, natsStatus_GetText(s));
@@ -273,13 +278,7 @@ int in_lane_setup(struct in_lane *l, natsConnection *nc, const struct lane_arg *
 
 int in_lane_start(struct in_lane *l, char *err, size_t errlen)
 {
-	int e = pthread_create(&l->c.thread, NULL, in_lane_main, l);
-	if (e) {
-		snprintf(err, errlen, "%s: thread: %s", l->c.name, strerror(e));
-		return -1;
-	}
-	l->c.started = true;
-	return 0;
+	return lane_start(&l->c, in_lane_main, l, err, errlen);
 }
 
 void in_lane_report(const struct in_lane *l)

@@ -110,12 +110,11 @@ static int open_js(struct out_lane *l, natsConnection *nc, char *err, size_t err
 	return 0;
 }
 
-int out_lane_setup(struct out_lane *l, natsConnection *nc, const struct bridge_args *a, const struct lane_arg *arg,
-		   int stop_fd, char *err, size_t errlen)
+int out_lane_prepare(struct out_lane *l, const struct bridge_args *a, const struct lane_arg *arg, int stop_fd,
+		     char *err, size_t errlen)
 {
 	char why[256];
 	lane_common_init(&l->c, arg, stop_fd);
-	l->nc = nc;
 	l->c.state = state_map(arg->state_fd, BRIDGE_STATE_OUT, why, sizeof(why));
 	if (!l->c.state) {
 		snprintf(err, errlen, "%s: %s", l->c.name, why);
@@ -141,20 +140,18 @@ int out_lane_setup(struct out_lane *l, natsConnection *nc, const struct bridge_a
 		snprintf(err, errlen, "%s: eventfd: %s", l->c.name, strerror(errno));
 		return -1;
 	}
-	if (alloc_batches(l, err, errlen) < 0 || outch_setup(l, err, errlen) < 0)
-		return -1;
+	return alloc_batches(l, err, errlen) < 0 || outch_setup(l, err, errlen) < 0 ? -1 : 0;
+}
+
+int out_lane_bind(struct out_lane *l, natsConnection *nc, char *err, size_t errlen)
+{
+	l->nc = nc;
 	return open_js(l, nc, err, errlen);
 }
 
 int out_lane_start(struct out_lane *l, char *err, size_t errlen)
 {
-	int e = pthread_create(&l->c.thread, NULL, out_lane_main, l);
-	if (e) {
-		snprintf(err, errlen, "%s: thread: %s", l->c.name, strerror(e));
-		return -1;
-	}
-	l->c.started = true;
-	return 0;
+	return lane_start(&l->c, out_lane_main, l, err, errlen);
 }
 
 void out_lane_report(const struct out_lane *l)

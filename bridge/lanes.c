@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,17 @@ void lane_common_init(struct lane_common *c, const struct lane_arg *arg, int sto
 	lane_subject(arg->kind, arg->provider, c->subject, sizeof(c->subject));
 	lane_stream(arg->kind, arg->provider, c->stream, sizeof(c->stream));
 	lane_durable(arg->kind, arg->provider, c->durable, sizeof(c->durable));
+}
+
+int lane_start(struct lane_common *c, void *(*thread_main)(void *), void *lane, char *err, size_t errlen)
+{
+	int e = pthread_create(&c->thread, NULL, thread_main, lane);
+	if (e) {
+		snprintf(err, errlen, "%s: thread: %s", c->name, strerror(e));
+		return -1;
+	}
+	c->started = true;
+	return 0;
 }
 
 int64_t lane_now_ms(void)

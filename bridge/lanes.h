@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The lanes: one thread each, started before the seal.
+/* The lanes: one thread each, started after the seal.
  *   out lane: channel -> NATS (lane_out.c, its channel side out_channel.c)
  *   in lane:  NATS -> channel (lane_in.c, its channel side in_write.c) */
 #ifndef MPBS_BRIDGE_LANES_H
@@ -83,16 +83,23 @@ struct in_lane {
 	struct lane_counters n;
 };
 
-/* Set-up before the seal (map the state, jsCtx, buffers; an in lane binds
- * its pull subscription). Returns 0, or -1 with err naming the lane. */
-int out_lane_setup(struct out_lane *l, natsConnection *nc, const struct bridge_args *a, const struct lane_arg *arg,
-		   int stop_fd, char *err, size_t errlen);
-int in_lane_setup(struct in_lane *l, natsConnection *nc, const struct lane_arg *arg, int stop_fd, char *err,
-		  size_t errlen);
+/* Before the seal: maps the state memfd, allocates the buffers, makes
+ * the eventfds. Nothing from the network yet. Returns 0, or -1 with err
+ * naming the lane. */
+int out_lane_prepare(struct out_lane *l, const struct bridge_args *a, const struct lane_arg *arg, int stop_fd,
+		     char *err, size_t errlen);
+int in_lane_prepare(struct in_lane *l, const struct lane_arg *arg, int stop_fd, char *err, size_t errlen);
+
+/* After the seal, once connected: the JetStream context; an in lane binds
+ * its pull subscription and reads its consumer's ack floor. Returns 0, or
+ * -1 with err. */
+int out_lane_bind(struct out_lane *l, natsConnection *nc, char *err, size_t errlen);
+int in_lane_bind(struct in_lane *l, natsConnection *nc, char *err, size_t errlen);
 
 /* Starts the lane's thread. Returns 0, or -1 with err. */
 int out_lane_start(struct out_lane *l, char *err, size_t errlen);
 int in_lane_start(struct in_lane *l, char *err, size_t errlen);
+int lane_start(struct lane_common *c, void *(*thread_main)(void *), void *lane, char *err, size_t errlen);
 
 /* Logs the lane's counters (at stop). */
 void out_lane_report(const struct out_lane *l);

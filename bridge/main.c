@@ -91,7 +91,8 @@ static int stop_signalfd(char *err, size_t errlen)
 	return fd;
 }
 
-static int setup_lanes(struct bridge *b, char *err, size_t errlen)
+/* Before the seal: each lane's state mapped, its buffers allocated. */
+static int prepare_lanes(struct bridge *b, char *err, size_t errlen)
 {
 	const struct bridge_args *a = b->args;
 	b->out = calloc(a->lane_count, sizeof(*b->out));
@@ -102,11 +103,23 @@ static int setup_lanes(struct bridge *b, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < a->lane_count; i++) {
 		const struct lane_arg *arg = &a->lanes[i];
-		int rc = arg->out ? out_lane_setup(&b->out[b->out_count++], b->nc, a, arg, b->stop_fd, err, errlen)
-				  : in_lane_setup(&b->in[b->in_count++], b->nc, arg, b->stop_fd, err, errlen);
+		int rc = arg->out ? out_lane_prepare(&b->out[b->out_count++], a, arg, b->stop_fd, err, errlen)
+				  : in_lane_prepare(&b->in[b->in_count++], arg, b->stop_fd, err, errlen);
 		if (rc < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* After the seal: bound to JetStream, then started. */
+static int start_lanes(struct bridge *b, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < b->out_count; i++)
+		if (out_lane_bind(&b->out[i], b->nc, err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < b->in_count; i++)
+		if (in_lane_bind(&b->in[i], b->nc, err, errlen) < 0)
+			return -1;
 	for (size_t i = 0; i < b->out_count; i++)
 		if (out_lane_start(&b->out[i], err, errlen) < 0)
 			return -1;
@@ -116,7 +129,11 @@ static int setup_lanes(struct bridge *b, char *err, size_t errlen)
 	return 0;
 }
 
-/* Everything up to the seal; returns 0, or -1 with err for the 'E'. */
+/* Everything that reads no byte from the network comes before the seal:
+ * the credentials, the options (TLS material parsed), the states. The
+ * first server INFO, every JSON answer and every fetched message is then
+ * read under the filter, by a process that never had it off. Returns 0,
+ * or -1 with err for the 'E'. */
 static int start_up(struct bridge *b, char *err, size_t errlen)
 {
 	const struct bridge_args *a = b->args;
@@ -139,10 +156,11 @@ static int start_up(struct bridge *b, char *err, size_t errlen)
 		snprintf(err, errlen, "libnats: %s", natsStatus_GetText(s));
 		return -1;
 	}
-	b->nc = conn_open(a, err, errlen);
-	if (!b->nc || setup_lanes(b, err, errlen) < 0)
+	natsOptions *o = conn_options(a, err, errlen);
+	if (!o || prepare_lanes(b, err, errlen) < 0 || seal_install(a->seccomp_fd, err, errlen) < 0)
 		return -1;
-	return seal_install(a->seccomp_fd, err, errlen);
+	b->nc = conn_connect(o, err, errlen);
+	return b->nc ? start_lanes(b, err, errlen) : -1;
 }
 
 /* The supervisor's requests: each 'R' (it restarted the association)

@@ -37,7 +37,7 @@ accounts {
       { user: bridge, password: bridgepw, permissions: {
           publish: { allow: [ "mpbs.$KIND.smoke", "\$JS.API.CONSUMER.MSG.NEXT.$STREAM.$DURABLE",
                               "\$JS.ACK.$STREAM.$DURABLE.>", "\$JS.API.CONSUMER.INFO.$STREAM.$DURABLE",
-                              "\$JS.API.STREAM.PURGE.$STREAM" ] }
+                              "\$JS.API.STREAM.PURGE.$STREAM", "\$JS.API.STREAM.MSG.GET.$STREAM" ] }
           subscribe: { allow: [ "_INBOX.bridge.>" ] } } }
     ]
   }
