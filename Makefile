@@ -151,7 +151,9 @@ test: deps
 	@echo "== the suite's result:"; tail -n 1 $(BUILD)/check.log
 
 # The isolation claims proven from inside the sandboxes of both shipped
-# topologies (root); JUnit and JSON reports left at the top of the tree.
+# topologies, then of each host part of the topology spread over hosts,
+# its bridge among the roles (root); JUnit and JSON reports left at the
+# top of the tree.
 AUDIT_TMP := $(BUILD)/audit
 audit: $(BIN)
 	@mkdir -p $(AUDIT_TMP)
@@ -162,6 +164,7 @@ audit: $(BIN)
 		--set intermediary.listen=127.0.0.1:18555 --set association.ledger=$(abspath $(AUDIT_TMP))/hardened-ledger \
 		contrib/topologies/hardened.conf
 	@chattr -a $(AUDIT_TMP)/*-ledger* 2>/dev/null; rm -rf $(AUDIT_TMP)
+	$(MAKE) audit-multihost
 
 # Each host part of the reference topology spread over hosts
 # (contrib/topologies/multihost.conf), its bridge among the roles: the
