@@ -27,25 +27,52 @@ int fs_mkdir_parents(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int fs_open_read(const char *path, char *err, size_t errlen)
+static int open_read(const char *path, int extra, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | extra);
 	if (fd < 0) {
 		int saved = errno;
-		err_set(err, errlen, "open %s: %s", path, strerror(saved));
+		if (saved == ELOOP && (extra & O_NOFOLLOW))
+			err_set(err, errlen, "%s: a symbolic link (refused: name the file itself)", path);
+		else
+			err_set(err, errlen, "open %s: %s", path, strerror(saved));
 		errno = saved;
+	}
+	return fd;
+}
+
+int fs_open_read(const char *path, char *err, size_t errlen)
+{
+	return open_read(path, 0, err, errlen);
+}
+
+static int open_regular(const char *path, int extra, struct stat *st, char *err, size_t errlen)
+{
+	int fd = open_read(path, extra, err, errlen);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return err_set(err, errlen, "%s: not a regular file", path);
 	}
 	return fd;
 }
 
 int fs_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
 {
-	int fd = fs_open_read(path, err, errlen);
+	return open_regular(path, 0, st, err, errlen);
+}
+
+int fs_open_owned(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	int fd = open_regular(path, O_NOFOLLOW, st, err, errlen);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+	uid_t me = geteuid();
+	if (st->st_uid != 0 && st->st_uid != me) {
 		close(fd);
-		return err_set(err, errlen, "%s: not a regular file", path);
+		return err_set(err, errlen, "%s: owned by uid %u, neither root nor this process's uid (%u): chown it",
+			       path, (unsigned)st->st_uid, (unsigned)me);
 	}
 	return fd;
 }

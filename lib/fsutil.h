@@ -21,6 +21,13 @@ int fs_open_read(const char *path, char *err, size_t errlen);
  * regular file"). */
 int fs_open_regular(const char *path, struct stat *st, char *err, size_t errlen);
 
+/* fs_open_regular for a file the supervisor trusts (a password, a private
+ * key): O_NOFOLLOW, so a symbolic link in its place is refused ("PATH: a
+ * symbolic link ..."), and owned by root or the caller's effective uid
+ * ("PATH: owned by uid N, ..."): a file another user owns could be that
+ * user's choice of content. Returns the fd, or -1 with err set. */
+int fs_open_owned(const char *path, struct stat *st, char *err, size_t errlen);
+
 /* Reads fd to its end or to cap + 1 bytes, whichever comes first: *len is
  * cap + 1 when the file holds more than cap. Returns 0, or -1 with err set
  * ("read PATH: ..."). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "host_part.h"
 
+#include <stdio.h>
 #include <string.h>
 
 bool host_part_spread(const struct topology *t)
@@ -89,4 +90,27 @@ size_t host_part_names(const struct topology *t, const char **names, size_t max)
 	for (size_t i = 0; i < t->n_providers; i++)
 		n = add_name(names, n, max, t->providers[i].host);
 	return n;
+}
+
+int host_part_bridge_admitted(int abi, bool allow_any_tcp_port, char *msg, size_t len)
+{
+	char kernel[64];
+	if (abi >= 4)
+		return 0;
+	if (abi > 0)
+		snprintf(kernel, sizeof(kernel), "this kernel's Landlock (ABI %d)", abi);
+	else
+		snprintf(kernel, sizeof(kernel), "this kernel, which has no Landlock,");
+	if (allow_any_tcp_port) {
+		snprintf(msg, len,
+			 "%s cannot restrict TCP connect: the bridge may connect to any TCP port, the seccomp socket "
+			 "family rule its only network restriction (allow_any_tcp_port = yes)",
+			 kernel);
+		return 1;
+	}
+	snprintf(msg, len,
+		 "%s cannot restrict TCP connect (ABI 4, Linux 6.7, can): this part's bridge could connect to any "
+		 "TCP port; run it on a newer kernel, or set allow_any_tcp_port = yes to accept that",
+		 kernel);
+	return -1;
 }

@@ -45,6 +45,14 @@ size_t host_part_lanes(const struct topology *t, struct lane *out);
 const char *lane_kind_word(enum lane_kind k);
 const char *lane_dir_word(enum lane_dir d);
 
+/* Landlock restricts TCP connect from ABI 4 (Linux 6.7) on: on an older
+ * kernel a part's bridge could connect to every TCP port, the seccomp
+ * socket family rule its only network restriction. Whether a part whose
+ * bridge runs may start under Landlock ABI abi (0: none): 0 from ABI 4 on;
+ * 1 before it with [nats] allow_any_tcp_port (msg says what that lets
+ * through, for a warning); -1 without (msg says why, for the error). */
+int host_part_bridge_admitted(int abi, bool allow_any_tcp_port, char *msg, size_t len);
+
 /* The distinct host parts in topology order (intermediary, association,
  * providers). Returns how many, at most max. */
 size_t host_part_names(const struct topology *t, const char **names, size_t max);

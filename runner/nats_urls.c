@@ -9,11 +9,14 @@
 #include "topology.h"
 
 /* IP:PORT or [IPv6]:PORT: a literal address and a port from 1. */
-static int parse_address(const char *addr, uint16_t *port, char *msg, size_t len)
+static int parse_address(const char *addr, struct nats_url *u, char *msg, size_t len)
 {
 	char host[48];
 	const char *colon;
-	unsigned char bin[16];
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} bin;
 	if (addr[0] == '[') {
 		const char *close = strchr(addr, ']');
 		if (!close || close[1] != ':' || (size_t)(close - addr - 1) >= sizeof(host)) {
@@ -22,10 +25,11 @@ static int parse_address(const char *addr, uint16_t *port, char *msg, size_t len
 		}
 		snprintf(host, sizeof(host), "%.*s", (int)(close - addr - 1), addr + 1);
 		colon = close + 1;
-		if (inet_pton(AF_INET6, host, bin) != 1) {
+		if (inet_pton(AF_INET6, host, &bin.v6) != 1) {
 			snprintf(msg, len, "'%s' is not an IPv6 address", host);
 			return -1;
 		}
+		u->loopback = IN6_IS_ADDR_LOOPBACK(&bin.v6);
 	} else {
 		colon = strrchr(addr, ':');
 		if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
@@ -33,10 +37,11 @@ static int parse_address(const char *addr, uint16_t *port, char *msg, size_t len
 			return -1;
 		}
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-		if (inet_pton(AF_INET, host, bin) != 1) {
+		if (inet_pton(AF_INET, host, &bin.v4) != 1) {
 			snprintf(msg, len, "'%s' is not an IPv4 address (names are not resolved: write the address)", host);
 			return -1;
 		}
+		u->loopback = ntohl(bin.v4.s_addr) >> 24 == 127;
 	}
 	uint64_t p;
 	char why[128];
@@ -44,7 +49,7 @@ static int parse_address(const char *addr, uint16_t *port, char *msg, size_t len
 		snprintf(msg, len, "port: %s", why);
 		return -1;
 	}
-	*port = (uint16_t)p;
+	u->port = (uint16_t)p;
 	return 0;
 }
 
@@ -67,7 +72,7 @@ static int parse_one(const char *item, struct nats_url *u, char *msg, size_t len
 		return -1;
 	}
 	snprintf(u->text, sizeof(u->text), "%s", item);
-	return parse_address(rest, &u->port, msg, len);
+	return parse_address(rest, u, msg, len);
 }
 
 int nats_urls_parse(const char *list, struct nats_url out[NATS_URLS_MAX], char *msg, size_t len)

@@ -15,6 +15,7 @@
 
 struct nats_url {
 	bool tls;
+	bool loopback; /* 127.0.0.0/8 or ::1: a nats:// password never leaves the host */
 	uint16_t port;
 	char text[NATS_URL_TEXT_MAX]; /* as written, trimmed */
 };

@@ -92,7 +92,8 @@ struct run_plan {
 	int bridge_seccomp;                 /* sealed memfd: its compiled filter */
 	int bridge_secrets;                 /* sealed memfd: its NATS password and TLS material */
 	char bridge_program[PLAN_PATH_MAX];
-	int bridge_keep[3 + 2 * BRIDGE_LANES_MAX + 2];
+	char bridge_loader[PLAN_PATH_MAX];  /* its PT_INTERP ("" if static): the one system file it may execute */
+	int bridge_keep[PLAN_SPAWN_FDS_MAX]; /* its fds 3 .. BRIDGE_FD_LANE(n_lanes) - 1, -1 in the gap */
 	struct landlock_rule bridge_landlock[PLAN_BINDS_MAX + NATS_URLS_MAX];
 	struct bridge_config bridge;
 	struct seccomp_policy *policy[ROLE_KINDS][POLICY_VARIANTS];

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../bridge/state.h"
+#include "../lib/elf_interp.h"
 #include "../lib/fsutil.h"
 #include "memfd.h"
 #include "nats_urls.h"
@@ -29,7 +30,9 @@
 /* Largest credential file: a password, or PEM material. */
 #define SECRET_FILE_MAX (64 << 10)
 
-/* What the program and its libraries need to load, read-only. */
+/* What the program and its libraries need to load, read-only: the loader
+ * maps the libraries (mmap, which Landlock does not check), it executes
+ * none, so no file here is executable but the loader itself. */
 static const char *const bridge_system_paths[] = { "/usr", "/lib", "/lib64", "/etc/ld.so.cache" };
 
 /* The program beside the supervisor's binary when that is a build tree
@@ -55,12 +58,46 @@ int plan_bridge_program(char *out, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-/* A secret file read by the supervisor: a regular file that only its
- * owner may read (as a provider's signal.key). */
+/* Beneath a directory the sandbox binds at its own path. */
+static bool in_system_paths(const char *path)
+{
+	for (size_t k = 0; k < sizeof(bridge_system_paths) / sizeof(bridge_system_paths[0]); k++) {
+		size_t n = strlen(bridge_system_paths[k]);
+		if (strncmp(path, bridge_system_paths[k], n) == 0 && path[n] == '/')
+			return true;
+	}
+	return false;
+}
+
+int plan_bridge_loader(const char *program, char *loader, size_t len, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = elf_interp(program, loader, len, err, errlen);
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && !in_system_paths(loader)) {
+		snprintf(err, errlen, "the bridge's program %s: its loader %s is outside /usr, /lib and /lib64, all "
+			 "its sandbox has of the system", program, loader);
+		return -1;
+	}
+	if (rc > 0 && stat(loader, &st) < 0) {
+		snprintf(err, errlen, "the bridge's program %s: its loader %s: %s", program, loader, strerror(errno));
+		return -1;
+	}
+	if (rc == 0)
+		loader[0] = '\0';
+	return 0;
+}
+
+/* A credential file read by the supervisor (root): a regular file, not a
+ * symbolic link, owned by root or by the supervisor's user (whoever may
+ * write the CA chooses the servers the bridge trusts); a secret one (the
+ * password, the key) readable by its owner alone, as a provider's
+ * signal.key. */
 static int read_secret(const char *path, bool must_be_private, char *buf, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd = fs_open_regular(path, &st, err, errlen);
+	int fd = fs_open_owned(path, &st, err, errlen);
 	if (fd < 0)
 		return -1;
 	if (must_be_private && (st.st_mode & 077)) {
@@ -102,11 +139,14 @@ static int write_secrets(struct run_plan *p, int fd, char *err, size_t errlen)
 	for (size_t k = 0; rc == 0 && k < sizeof(paths) / sizeof(paths[0]); k++) {
 		size_t len = 0;
 		if (paths[k] && read_secret(paths[k], private_file[k], buf, &len, err, errlen) < 0) {
+			p->config_error = true; /* the operator's file to fix: exit 78 */
 			rc = -1;
 			break;
 		}
-		if (k == 0)
-			len = strcspn(buf, "\r\n") < len ? strcspn(buf, "\r\n") : len;
+		if (k == 0) { /* its first line: terminated (len <= SECRET_FILE_MAX) for strcspn */
+			buf[len] = '\0';
+			len = strcspn(buf, "\r\n");
+		}
 		if (k == 0 && len == 0) {
 			snprintf(err, errlen, "%s: empty (`mpbs-run nats-config` writes one)", paths[k]);
 			rc = -1;
@@ -164,7 +204,8 @@ int plan_bridge_prepare(struct run_plan *p, char *err, size_t errlen)
 	p->n_lanes = host_part_lanes(p->t, p->lanes);
 	if (p->n_lanes == 0)
 		return 0;
-	if (plan_bridge_program(p->bridge_program, sizeof(p->bridge_program), err, errlen) < 0)
+	if (plan_bridge_program(p->bridge_program, sizeof(p->bridge_program), err, errlen) < 0 ||
+	    plan_bridge_loader(p->bridge_program, p->bridge_loader, sizeof(p->bridge_loader), err, errlen) < 0)
 		return -1;
 	int rc = prepare_fds(p, err, errlen);
 	if (rc < 0)
@@ -197,9 +238,13 @@ static void plan_sandbox(struct run_plan *p, struct role_plan *r)
 		const char *path = bridge_system_paths[k];
 		if (lstat(path, &st) < 0)
 			continue;
-		p->bridge_landlock[nl++] = (struct landlock_rule){ .path = path, .access = LL_READ | LL_EXEC };
+		p->bridge_landlock[nl++] = (struct landlock_rule){ .path = path, .access = LL_READ };
 		r->binds[nb++] = (struct mount_bind){ .src = path, .dst = path, .writable = false };
 	}
+	/* the binds keep the loader at its own path; its rule opens it there
+	 * and follows any symlink to the file itself */
+	if (p->bridge_loader[0])
+		p->bridge_landlock[nl++] = (struct landlock_rule){ .path = p->bridge_loader, .access = LL_READ | LL_EXEC };
 	p->bridge_landlock[nl++] = (struct landlock_rule){ .path = BRIDGE_PROGRAM_IN_SANDBOX, .access = LL_READ | LL_EXEC };
 	r->binds[nb++] = (struct mount_bind){ .src = p->bridge_program, .dst = BRIDGE_PROGRAM_IN_SANDBOX, .writable = false };
 	struct nats_url urls[NATS_URLS_MAX];
@@ -213,6 +258,9 @@ static void plan_sandbox(struct run_plan *p, struct role_plan *r)
 	r->spec.host_network = true;
 	r->spec.net_lo = false;
 }
+
+_Static_assert(BRIDGE_FD_SPAN(BRIDGE_LANES_MAX) <= PLAN_SPAWN_FDS_MAX, "the bridge's fd table over PLAN_SPAWN_FDS_MAX");
+_Static_assert(BRIDGE_FD_LANE_STATE(BRIDGE_LANES_MAX) <= BRIDGE_FD_CHANNELS, "state memfds reach the channels");
 
 static void keep_bridge_fd(struct run_plan *p, int as, int fd)
 {
@@ -250,6 +298,8 @@ static int plan_argv(struct run_plan *p)
 void plan_bridge(struct run_plan *p, struct role_plan *r, size_t index)
 {
 	(void)index;
+	for (size_t i = 0; i < BRIDGE_FD_SPAN(p->n_lanes); i++)
+		p->bridge_keep[i] = -1; /* the gap below the channels stays closed */
 	keep_bridge_fd(p, BRIDGE_FD_STATUS, r->status_wr);
 	keep_bridge_fd(p, BRIDGE_FD_CONTROL, p->bridge_control.reader);
 	keep_bridge_fd(p, BRIDGE_FD_SECCOMP, p->bridge_seccomp);
@@ -259,7 +309,7 @@ void plan_bridge(struct run_plan *p, struct role_plan *r, size_t index)
 		keep_bridge_fd(p, BRIDGE_FD_LANE_STATE(k), p->lane_state[k]);
 	}
 	r->spec.keep_fds = p->bridge_keep;
-	r->spec.n_keep = (size_t)BRIDGE_FD_LANE(p->n_lanes) - ROLE_FD_FIRST;
+	r->spec.n_keep = BRIDGE_FD_SPAN(p->n_lanes);
 	r->spec.status_index = BRIDGE_FD_STATUS - ROLE_FD_FIRST;
 	r->keep_at = p->bridge_keep;
 	r->control_writer = p->bridge_control.writer;

@@ -81,6 +81,7 @@ struct topo_nats {
 	uint32_t batch_frames;/* most channel messages in one NATS message */
 	uint64_t batch_bytes; /* most bytes of one NATS message */
 	uint32_t window;      /* most unacknowledged batches per lane */
+	bool allow_any_tcp_port; /* run the bridge where Landlock cannot restrict TCP connect (ABI < 4) */
 };
 
 struct topology {

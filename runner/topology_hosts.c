@@ -6,11 +6,41 @@
  * is refused before anything starts. */
 #include "topology_parse.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/errbuf.h"
+#include "../lib/landlock.h"
+#include "../lib/log.h"
+#include "../lib/nats_names.h"
 #include "../lib/wire.h"
 #include "host_part.h"
+#include "nats_urls.h"
+
+/* A warning placed as fail_at places an error ("FILE:LINE: [nats] KEY:
+ * ..."), one line on stderr. Only a load that checks everything warns
+ * (-t, a run, SIGHUP's re-check): verify, keys and nats-config read the
+ * file for its names and would repeat it. */
+static void warn_at(struct parse *p, const struct section_state *s, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void warn_at(struct parse *p, const struct section_state *s, const char *key, const char *fmt, ...)
+{
+	if (p->flags != 0)
+		return;
+	struct origin o = origin_of(s, key);
+	char setting[256], line[1024];
+	struct err_where w = { .file = p->t->path, .line = o.line, .section = s->label, .key = key };
+	if (o.override >= 0) {
+		snprintf(setting, sizeof(setting), "--set %s", p->overrides[o.override]);
+		w = (struct err_where){ .file = setting };
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	err_vat(line, sizeof(line), &w, fmt, ap);
+	va_end(ap);
+	log_warn("%s", line);
+}
 
 static int need_host(struct parse *p, struct section_state *s, const char *host)
 {
@@ -20,15 +50,70 @@ static int need_host(struct parse *p, struct section_state *s, const char *host)
 		       "missing: once one role sets host, every role must (the topology is spread over hosts)");
 }
 
+/* nats-config names the administrator's password file admin.password and
+ * its NATS user mpbs-admin: a part of that name would share both. */
+static int check_host_name(struct parse *p, struct section_state *s, const char *host)
+{
+	if (strcmp(host, NATS_ADMIN_NAME) != 0)
+		return 0;
+	return fail_at(p, origin_of(s, "host"), s, "host",
+		       "'%s' is reserved: `mpbs-run nats-config` gives that name to the NATS administrator (%s, "
+		       "%s.password); name the part otherwise",
+		       host, NATS_ADMIN_USER, NATS_ADMIN_NAME);
+}
+
+static int need_good_host(struct parse *p, struct section_state *s, const char *host)
+{
+	return need_host(p, s, host) < 0 || check_host_name(p, s, host) < 0 ? -1 : 0;
+}
+
 static int check_every_role_has_a_host(struct parse *p)
 {
 	struct topology *t = p->t;
-	if (need_host(p, &p->role[ROLE_INTERMEDIARY], t->intermediary_host) < 0 ||
-	    need_host(p, &p->role[ROLE_ASSOCIATION], t->association_host) < 0)
+	if (need_good_host(p, &p->role[ROLE_INTERMEDIARY], t->intermediary_host) < 0 ||
+	    need_good_host(p, &p->role[ROLE_ASSOCIATION], t->association_host) < 0)
 		return -1;
 	for (size_t i = 0; i < t->n_providers; i++)
-		if (need_host(p, &p->prov[i], t->providers[i].host) < 0)
+		if (need_good_host(p, &p->prov[i], t->providers[i].host) < 0)
 			return -1;
+	return 0;
+}
+
+/* The bridge sends its password on connect: over tls:// only with the CA
+ * it checks the server with, and never to a list that mixes in nats://,
+ * where a reconnect would fall back to cleartext. In clear beyond loopback
+ * it crosses the network readable: allowed (a private network may be the
+ * operator's choice), said. */
+static int check_servers(struct parse *p)
+{
+	struct section_state *s = &p->nats;
+	struct nats_url u[NATS_URLS_MAX];
+	char why[160];
+	int n = nats_urls_parse(p->t->nats.servers, u, why, sizeof(why));
+	if (n < 0) /* its row parsed it already */
+		return fail_at(p, origin_of(s, "servers"), s, "servers", "%s", why);
+	int tls = -1, clear = -1, remote = -1; /* the first of each */
+	for (int k = n - 1; k >= 0; k--) {
+		if (u[k].tls)
+			tls = k;
+		else
+			clear = k;
+		if (!u[k].tls && !u[k].loopback)
+			remote = k;
+	}
+	if (tls >= 0 && clear >= 0)
+		return fail_at(p, origin_of(s, "servers"), s, "servers",
+			       "%s and %s: all tls:// or all nats://, not both (a reconnect to a nats:// server would "
+			       "send the password in clear)",
+			       u[clear].text, u[tls].text);
+	if (tls >= 0 && !p->t->nats.tls_ca)
+		return fail_at(p, origin_of(s, "servers"), s, "servers",
+			       "%s needs tls_ca, the CA certificates the bridge checks the servers with", u[tls].text);
+	if (remote >= 0)
+		warn_at(p, s, "servers",
+			"%s is not a loopback address: the bridge's password crosses the network in clear "
+			"(tls:// with tls_ca does not)",
+			u[remote].text);
 	return 0;
 }
 
@@ -52,7 +137,7 @@ static int check_nats_section(struct parse *p)
 	if ((t->nats.tls_cert != NULL) != (t->nats.tls_key != NULL))
 		return fail_at(p, origin_of(s, t->nats.tls_cert ? "tls_cert" : "tls_key"), s,
 			       t->nats.tls_cert ? "tls_cert" : "tls_key", "tls_cert and tls_key go together");
-	return 0;
+	return check_servers(p);
 }
 
 /* The association checks every checkpoint with the provider's public key,
@@ -84,6 +169,23 @@ static int check_this_host(struct parse *p)
 	return fail_at(p, ORIGIN_NONE, NULL, NULL, "--host %s: no role runs there (its host parts: %s)", p->host, list);
 }
 
+/* The part runs here: where its bridge runs, this kernel must confine its
+ * TCP connect to the NATS ports, or the operator must have said not to
+ * care (runner/host_part.h). */
+static int check_bridge_confined(struct parse *p)
+{
+	struct lane lanes[2 * TOPO_PROVIDERS_MAX];
+	char msg[512];
+	if (host_part_lanes(p->t, lanes) == 0)
+		return 0;
+	int rc = host_part_bridge_admitted(landlock_abi_version(), p->t->nats.allow_any_tcp_port, msg, sizeof(msg));
+	if (rc < 0)
+		return fail_at(p, origin_of(&p->nats, "allow_any_tcp_port"), &p->nats, "allow_any_tcp_port", "%s", msg);
+	if (rc > 0)
+		warn_at(p, &p->nats, "allow_any_tcp_port", "%s", msg);
+	return 0;
+}
+
 int topology_check_hosts(struct parse *p)
 {
 	struct topology *t = p->t;
@@ -99,6 +201,8 @@ int topology_check_hosts(struct parse *p)
 		if (check_this_host(p) < 0)
 			return -1;
 		snprintf(t->this_host, sizeof(t->this_host), "%s", p->host);
+		if (check_bridge_confined(p) < 0)
+			return -1;
 	}
 	return 0;
 }

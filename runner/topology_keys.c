@@ -41,12 +41,13 @@ const struct topo_key topo_keys[] = {
 
 	{ NATS, "servers", TOPO_NATS_SERVERS, NATSF(servers), 0, 0, NULL, "—", false,
 	  "the NATS servers every host part's bridge connects to, comma-separated `nats://IP:PORT` or `tls://IP:PORT` "
-	  "(addresses, not names); needed once any role sets `host` (`docs/MULTIHOST.md`)" },
+	  "(addresses, not names; all `tls://` or all `nats://`, and `nats://` off loopback is warned about: the "
+	  "password crosses the network in clear); needed once any role sets `host` (`docs/MULTIHOST.md`)" },
 	{ NATS, "credentials", TOPO_PATH, NATSF(credentials), 0, 0, NULL, "—", false,
 	  "a directory of NATS passwords: `HOST.password` for each host part's bridge (user `mpbs-HOST`), "
 	  "`admin.password` for `mpbs-run nats-init`; `mpbs-run nats-config` writes missing ones" },
 	{ NATS, "tls_ca", TOPO_PATH, NATSF(tls_ca), 0, 0, NULL, "—", false,
-	  "CA certificates the bridge checks the servers with (with `tls://` servers)" },
+	  "CA certificates the bridge checks the servers with (required with `tls://` servers)" },
 	{ NATS, "tls_cert", TOPO_PATH, NATSF(tls_cert), 0, 0, NULL, "—", false,
 	  "the bridge's client certificate, when the servers ask for one" },
 	{ NATS, "tls_key", TOPO_PATH, NATSF(tls_key), 0, 0, NULL, "—", false,
@@ -62,6 +63,10 @@ const struct topo_key topo_keys[] = {
 	{ NATS, "window", TOPO_UINT, NATSF(window), 1, 256, "8", NULL, false,
 	  "most unacknowledged NATS messages per channel; a full window stops the bridge reading that channel, "
 	  "which holds its writer back as on one host" },
+	{ NATS, "allow_any_tcp_port", TOPO_BOOL, NATSF(allow_any_tcp_port), 0, 0, "no", NULL, false,
+	  "`yes`: a part's bridge also runs where Landlock cannot restrict TCP connect (ABI < 4, Linux before 6.7); "
+	  "its only network restriction is then the seccomp socket family rule, and it may connect to any TCP port. "
+	  "`no`: such a part refuses to start (exit 78), and `-t --host` says so" },
 
 	{ IM, "host", TOPO_HOST, TOPO(intermediary_host), 0, 0, NULL, "—", false,
 	  "the host part it runs in (`mpbs-run --host NAME`); unset in every section: one host, no NATS" },

@@ -42,11 +42,24 @@ int topology_parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out
 	return 0;
 }
 
+/* A size in its largest unit that divides it: 4096 -> "4K", 1 << 40 -> "1T". */
+static void size_text(uint64_t n, char *out, size_t len)
+{
+	static const char units[] = "KMGT";
+	int u = 0;
+	while (u < 4 && n && n % 1024 == 0) {
+		n /= 1024;
+		u++;
+	}
+	snprintf(out, len, "%llu%.*s", (unsigned long long)n, u ? 1 : 0, u ? &units[u - 1] : "");
+}
+
 void topo_size_range_text(const struct topo_key *k, char *out, size_t len)
 {
-	bool in_k = k->min < (1ull << 20);
-	snprintf(out, len, "%llu%s to %lluT", (unsigned long long)(k->min >> (in_k ? 10 : 20)), in_k ? "K" : "M",
-		 (unsigned long long)(k->max >> 40));
+	char lo[24], hi[24]; /* 20 digits and a unit at most */
+	size_text(k->min, lo, sizeof(lo));
+	size_text(k->max, hi, sizeof(hi));
+	snprintf(out, len, "%s to %s", lo, hi);
 }
 
 /* µs as milliseconds, without trailing zeros: 1500 -> "1.5". */

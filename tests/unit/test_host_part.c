@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A topology spread over hosts: the [nats] servers parser, the checks of
- * host keys, and which lanes each host part's bridge carries. */
+ * host keys and of [nats], which lanes each host part's bridge carries,
+ * and what its sandbox lets it execute. */
 #define _GNU_SOURCE /* nftw */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 
+#include <elf.h>
+#include <endian.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,9 +16,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/elf_interp.h"
+#include "../../lib/fsutil.h"
 #include "../../runner/host_part.h"
 #include "../../runner/nats_urls.h"
+#include "../../runner/plan.h"
+#include "../../runner/plan_bridge.h"
 #include "../../runner/topology.h"
+#include "../common/harness.h"
 
 static char scratch[PATH_MAX];
 
@@ -220,4 +229,217 @@ Test(unit_host_part, lanes_follow_the_channels_that_leave_a_part)
 	cr_assert_eq(lanes_of("back", l), 2);
 	expect_lane(&l[0], LANE_IN, LANE_SIGNAL, 0);
 	expect_lane(&l[1], LANE_IN, LANE_ARTIFACT, 1);
+}
+
+/* ---- what reviews found ---- */
+
+/* nats-config names the administrator's password admin.password and its
+ * user mpbs-admin: no part may be named so. */
+Test(unit_host_part, a_part_named_admin_is_refused)
+{
+	expect_refused(NATS "[intermediary]\nhost = front\n[association]\nhost = back\nledger = l/ledger\n"
+			    "[provider A]\nhost = admin\npolicy = p.policy\nkeys = kA\n",
+		       NULL, "t.conf:10: [provider A] host: 'admin' is reserved");
+	expect_refused(NATS "[intermediary]\nhost = admin\n[association]\nhost = back\nledger = l/ledger\n"
+			    "[provider A]\nhost = back\npolicy = p.policy\nkeys = kA\n",
+		       NULL, "t.conf:5: [intermediary] host: 'admin' is reserved");
+}
+
+#define ROLES_SPREAD                                                                              \
+	"[intermediary]\nhost = front\n[association]\nhost = back\nledger = l/ledger\n"                 \
+	"[provider A]\nhost = back\npolicy = p.policy\nkeys = kA\n"
+
+/* tls:// needs the CA that checks the servers; a list mixing in nats://
+ * would let a reconnect send the password in clear. */
+Test(unit_host_part, tls_servers_need_tls_ca_and_stand_alone)
+{
+	expect_refused("[nats]\ncredentials = cred\nservers = tls://10.0.0.1:4222\n" ROLES_SPREAD, NULL,
+		       "t.conf:3: [nats] servers: tls://10.0.0.1:4222 needs tls_ca");
+	write_text("ca.pem", "not checked here\n");
+	expect_refused("[nats]\ncredentials = cred\ntls_ca = ca.pem\n"
+		       "servers = tls://10.0.0.1:4222, nats://127.0.0.1:4223\n" ROLES_SPREAD,
+		       NULL, "t.conf:4: [nats] servers: nats://127.0.0.1:4223 and tls://10.0.0.1:4222: all tls:// or all nats://");
+	struct topology t;
+	char err[1024];
+	cr_assert_eq(load_part(&t, "[nats]\ncredentials = cred\ntls_ca = ca.pem\nservers = tls://10.0.0.1:4222, "
+				   "tls://[fd00::1]:4222\n" ROLES_SPREAD,
+			       NULL, err, sizeof(err)),
+		     0, "%s", err);
+	topology_free(&t);
+}
+
+Test(unit_host_part, loopback_is_127_slash_8_and_the_ipv6_one)
+{
+	struct nats_url u[NATS_URLS_MAX];
+	char msg[256];
+	cr_assert_eq(nats_urls_parse("nats://127.1.2.3:1,nats://10.0.0.1:1,tls://[::1]:1,tls://[::2]:1,"
+				     "nats://128.0.0.1:1",
+				     u, msg, sizeof(msg)),
+		     5, "%s", msg);
+	cr_assert(u[0].loopback && !u[1].loopback && u[2].loopback && !u[3].loopback && !u[4].loopback);
+}
+
+/* A cleartext password off loopback is the operator's choice: one warning
+ * line that names the file, the line and the key, and the load goes on. */
+Test(unit_host_part, cleartext_off_loopback_is_a_warning, .init = cr_redirect_stderr)
+{
+	struct topology t;
+	char err[1024];
+	cr_assert_eq(load_part(&t, "[nats]\ncredentials = cred\nservers = nats://127.0.0.1:4222, nats://10.0.0.2:4222\n"
+				   ROLES_SPREAD,
+			       NULL, err, sizeof(err)),
+		     0, "%s", err);
+	topology_free(&t);
+	fflush(stderr);
+	char line[1024] = "";
+	cr_assert_not_null(fgets(line, sizeof(line), cr_get_redirected_stderr()));
+	cr_assert_not_null(strstr(line, "warning: t.conf:3: [nats] servers: nats://10.0.0.2:4222 is not a loopback "
+					"address: the bridge's password crosses the network in clear"),
+			   "%s", line);
+}
+
+/* Before Landlock ABI 4 nothing confines the bridge's TCP connect to the
+ * NATS ports: refused, unless [nats] allow_any_tcp_port says to run. */
+Test(unit_host_part, the_bridge_needs_landlock_tcp_rules_or_the_opt_in)
+{
+	char msg[512];
+	static const int old[] = { 0, 1, 3 };
+	for (size_t k = 0; k < sizeof(old) / sizeof(old[0]); k++) {
+		cr_assert_eq(host_part_bridge_admitted(old[k], false, msg, sizeof(msg)), -1, "ABI %d", old[k]);
+		cr_assert_not_null(strstr(msg, "cannot restrict TCP connect"), "%s", msg);
+		cr_assert_not_null(strstr(msg, "set allow_any_tcp_port = yes"), "%s", msg);
+		cr_assert_eq(host_part_bridge_admitted(old[k], true, msg, sizeof(msg)), 1, "ABI %d", old[k]);
+		cr_assert_not_null(strstr(msg, "may connect to any TCP port"), "%s", msg);
+	}
+	cr_assert_eq(host_part_bridge_admitted(4, false, msg, sizeof(msg)), 0);
+	cr_assert_eq(host_part_bridge_admitted(4, true, msg, sizeof(msg)), 0);
+	cr_assert_eq(host_part_bridge_admitted(6, false, msg, sizeof(msg)), 0);
+}
+
+Test(unit_host_part, allow_any_tcp_port_is_a_nats_switch_off_by_default)
+{
+	struct topology t;
+	char err[1024];
+	cr_assert_eq(load_part(&t, SPREAD, "front", err, sizeof(err)), 0, "%s", err);
+	cr_assert(!t.nats.allow_any_tcp_port);
+	topology_free(&t);
+	cr_assert_eq(load_part(&t, NATS "allow_any_tcp_port = yes\n" ROLES_SPREAD, NULL, err, sizeof(err)), 0, "%s", err);
+	cr_assert(t.nats.allow_any_tcp_port);
+	topology_free(&t);
+	expect_refused(NATS "allow_any_tcp_port = maybe\n" ROLES_SPREAD, NULL, "t.conf:4: [nats] allow_any_tcp_port:");
+}
+
+/* The bridge's password and TLS key are read by the supervisor, as root:
+ * the file itself (no symbolic link in its place), owned by root or by the
+ * supervisor's user. */
+Test(unit_host_part, secrets_are_owned_files_not_links)
+{
+	struct stat st;
+	char err[512];
+	write_text("pw", "secret\n");
+	cr_assert_eq(symlink("pw", "link"), 0);
+	int fd = fs_open_owned("pw", &st, err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	close(fd);
+	cr_assert_eq(fs_open_owned("link", &st, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "link: a symbolic link (refused: name the file itself)");
+	fd = fs_open_regular("link", &st, err, sizeof(err)); /* what other files the runner reads may be */
+	cr_assert_geq(fd, 0, "%s", err);
+	close(fd);
+	if (geteuid() != 0)
+		return; /* only root gives a file away */
+	cr_assert_eq(chown("pw", 4242, 4242), 0);
+	cr_assert_eq(fs_open_owned("pw", &st, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "pw: owned by uid 4242, neither root nor this process's uid (0)"), "%s", err);
+}
+
+/* ---- the bridge's loader ---- */
+
+static void write_bytes(const char *name, const void *bytes, size_t len)
+{
+	FILE *f = fopen(name, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(bytes, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(unit_host_part, elf_interp_names_the_loader_the_kernel_opens)
+{
+	char out[PATH_MAX], err[512];
+	struct stat st;
+	cr_assert_eq(elf_interp("/proc/self/exe", out, sizeof(out), err, sizeof(err)), 1, "%s", err);
+	cr_assert_eq(out[0], '/', "%s", out);
+	cr_assert_eq(stat(out, &st), 0, "%s", out);
+	cr_assert(S_ISREG(st.st_mode) && (st.st_mode & S_IXUSR), "%s: an executable file", out);
+	cr_assert_eq(elf_interp("/proc/self/exe", out, 4, err, sizeof(err)), -1, "no room");
+	cr_assert_not_null(strstr(err, "a PT_INTERP of"), "%s", err);
+
+	write_text("text", "#!/bin/sh\n");
+	cr_assert_eq(elf_interp("text", out, sizeof(out), err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "text: not an ELF file");
+	write_bytes("short", ELFMAG, SELFMAG);
+	cr_assert_eq(elf_interp("short", out, sizeof(out), err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "short: truncated ELF file (a header of 4 bytes)");
+
+	/* a header alone, no program header: a static program names no loader */
+	Elf64_Ehdr h = { .e_type = ET_EXEC, .e_ehsize = sizeof(h), .e_phentsize = sizeof(Elf64_Phdr) };
+	memcpy(h.e_ident, ELFMAG, SELFMAG);
+	h.e_ident[EI_CLASS] = ELFCLASS64;
+	h.e_ident[EI_DATA] = __BYTE_ORDER == __LITTLE_ENDIAN ? ELFDATA2LSB : ELFDATA2MSB;
+	h.e_ident[EI_VERSION] = EV_CURRENT;
+	write_bytes("static", &h, sizeof(h));
+	cr_assert_eq(elf_interp("static", out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(out, "");
+	h.e_ident[EI_CLASS] = ELFCLASS32;
+	write_bytes("class32", &h, sizeof(h));
+	cr_assert_eq(elf_interp("class32", out, sizeof(out), err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "not a 64-bit ELF file"), "%s", err);
+}
+
+/* The bridge's program beside mpbs-run, when this build made it. */
+static bool bridge_program(char *out, size_t len)
+{
+	snprintf(out, len, "%s", mpbs_binary());
+	char *slash = strrchr(out, '/');
+	snprintf(slash ? slash + 1 : out, len - (size_t)(slash ? slash + 1 - out : 0), "mpbs-bridge");
+	return access(out, X_OK) == 0;
+}
+
+/* Landlock: the system's directories read-only; execute on the bridge's
+ * program and on its loader alone (the kernel checks the loader's execute
+ * right at execve). */
+Test(unit_host_part, the_bridge_executes_its_program_and_its_loader_only)
+{
+	static struct run_plan p;
+	static struct role_plan r;
+	char program[PATH_MAX], err[512];
+	const char *loader = p.bridge_loader;
+	struct topology t;
+	if (bridge_program(program, sizeof(program))) {
+		cr_assert_eq(plan_bridge_loader(program, p.bridge_loader, sizeof(p.bridge_loader), err, sizeof(err)), 0,
+			     "%s", err);
+		cr_assert_eq(loader[0], '/', "%s: its loader '%s'", program, loader);
+	}
+	cr_assert_eq(plan_bridge_loader("/proc/self/exe", p.bridge_loader, sizeof(p.bridge_loader), err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(load_part(&t, SPREAD, "front", err, sizeof(err)), 0, "%s", err);
+	p.t = &t;
+	p.n_lanes = host_part_lanes(&t, p.lanes);
+	r = (struct role_plan){ .kind = ROLE_BRIDGE, .status_wr = -1 };
+	plan_bridge(&p, &r, 0);
+	size_t exec = 0, port = 0;
+	for (size_t k = 0; k < r.spec.n_landlock; k++) {
+		const struct landlock_rule *l = &r.spec.landlock[k];
+		if (l->access == LL_CONNECT) {
+			port += l->port == 4222;
+			continue;
+		}
+		bool may_exec = strcmp(l->path, BRIDGE_PROGRAM_IN_SANDBOX) == 0 || strcmp(l->path, loader) == 0;
+		cr_assert_eq(l->access, may_exec ? (unsigned)(LL_READ | LL_EXEC) : (unsigned)LL_READ, "%s: %u", l->path,
+			     l->access);
+		exec += may_exec;
+	}
+	cr_assert_eq(exec, 2, "rules for the program and %s", loader);
+	cr_assert_eq(port, 1);
+	topology_free(&t);
 }
