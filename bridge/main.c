@@ -20,6 +20,7 @@
 
 #include "args.h"
 #include "conn.h"
+#include "fd_floor.h"
 #include "init.h"
 #include "lanes.h"
 #include "logline.h"
@@ -55,6 +56,13 @@ static int check_fds(const struct bridge_args *a, char *err, size_t errlen)
 		fds[n] = a->lanes[i].channel_fd, names[n++] = "--lane channel fd";
 		fds[n] = a->lanes[i].state_fd, names[n++] = "--lane state fd";
 	}
+	for (size_t i = 0; i < a->lane_count; i++)
+		if (a->lanes[i].channel_fd < BRIDGE_FD_CHANNELS || a->lanes[i].state_fd >= BRIDGE_FD_CHANNELS) {
+			/* the filter tells lanes from its own sockets by this floor */
+			snprintf(err, errlen, "--lane channel fd %d / state fd %d: a channel must be at or above fd %d, a "
+				 "state below it", a->lanes[i].channel_fd, a->lanes[i].state_fd, BRIDGE_FD_CHANNELS);
+			return -1;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (fcntl(fds[i], F_GETFD) < 0) {
 			snprintf(err, errlen, "%s %d: %s", names[i], fds[i], strerror(errno));

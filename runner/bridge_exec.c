@@ -29,11 +29,14 @@ int bridge_arg(struct bridge_config *cfg, const char *fmt, ...)
 }
 
 /* spawn.c moved the kept fds into place close-on-exec: the program gets
- * exactly those and its standard fds, nothing else. */
+ * exactly those and its standard fds, nothing else. The gap below the
+ * lane channels (plan_bridge.h) is closed: EBADF there is expected. */
 static int keep_through_exec(int last)
 {
 	for (int fd = 0; fd <= last; fd++) {
 		int flags = fcntl(fd, F_GETFD);
+		if (flags < 0 && errno == EBADF && fd > BRIDGE_FD_LANES && fd < BRIDGE_FD_CHANNELS)
+			continue;
 		if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
 			return -1;
 	}

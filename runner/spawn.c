@@ -168,7 +168,9 @@ static int step_environment(struct child_ctx *c, char *err, size_t errlen)
 }
 
 /* Moves the kept fds to 3, 4, ... without clobbering one another: first
- * above every target, then into place. */
+ * above every target, then into place. An entry of -1 is a number left
+ * closed (the bridge's lane channels sit above such a gap): step_close_fds
+ * closes it. */
 static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 {
 	const struct role_spec *sp = c->spec;
@@ -181,15 +183,15 @@ static int step_move_fds(struct child_ctx *c, char *err, size_t errlen)
 		return -1;
 	}
 	for (size_t i = 0; i < sp->n_keep; i++) {
-		tmp[i] = fcntl(sp->keep_fds[i], F_DUPFD_CLOEXEC, base);
-		if (tmp[i] < 0) {
+		tmp[i] = sp->keep_fds[i] < 0 ? -1 : fcntl(sp->keep_fds[i], F_DUPFD_CLOEXEC, base);
+		if (tmp[i] < 0 && sp->keep_fds[i] >= 0) {
 			snprintf(err, errlen, "fcntl(F_DUPFD): %s", strerror(errno));
 			return -1;
 		}
 	}
 	for (size_t i = 0; i < sp->n_keep; i++)
-		if (dup3(tmp[i], ROLE_FD_FIRST + (int)i, O_CLOEXEC) < 0) {
-			snprintf(err, errlen, "dup3: %s", strerror(errno));
+		if (tmp[i] >= 0 && dup3(tmp[i], ROLE_FD_FIRST + (int)i, O_CLOEXEC) < 0) {
+			snprintf(err, errlen, "dup3 to fd %d: %s", ROLE_FD_FIRST + (int)i, strerror(errno));
 			return -1;
 		}
 	c->status_fd = ROLE_FD_FIRST + (int)sp->status_index;
@@ -275,11 +277,26 @@ static int step_parent_death(struct child_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Everything above the kept fds, and every hole (-1) among them: what the
+ * supervisor had there, and what the steps since opened (a mount source's
+ * fd takes the lowest free number, which may be in a hole). */
 static int step_close_fds(struct child_ctx *c, char *err, size_t errlen)
 {
-	if (c->spec->weaken_keep_fds)
+	const struct role_spec *sp = c->spec;
+	if (sp->weaken_keep_fds)
 		return 0;
-	if (syscall(SYS_close_range, ROLE_FD_FIRST + (unsigned)c->spec->n_keep, ~0U, 0) < 0) {
+	for (size_t i = 0; i < sp->n_keep; i++) {
+		size_t end = i;
+		while (end < sp->n_keep && sp->keep_fds[end] < 0)
+			end++;
+		if (end > i && syscall(SYS_close_range, ROLE_FD_FIRST + (unsigned)i, ROLE_FD_FIRST + (unsigned)end - 1, 0) < 0) {
+			snprintf(err, errlen, "close_range of fds %zu-%zu: %s", ROLE_FD_FIRST + i, ROLE_FD_FIRST + end - 1,
+				 strerror(errno));
+			return -1;
+		}
+		i = end;
+	}
+	if (syscall(SYS_close_range, ROLE_FD_FIRST + (unsigned)sp->n_keep, ~0U, 0) < 0) {
 		snprintf(err, errlen, "close_range: %s", strerror(errno));
 		return -1;
 	}

@@ -18,7 +18,9 @@ struct seccomp_policy;
 
 /* The status records a role writes on its status fd, and the exit status
  * of one that could not start (STATUS_ERROR, SPAWN_SETUP_FAILED): role.h. */
-#define PLAN_SPAWN_FDS_MAX 260 /* most fds one role keeps: the bridge, 2 per lane (runner/plan_bridge.c) */
+/* The longest fd table of a role: the bridge's, its lane channels from fd
+ * 512 (runner/plan_bridge.h), one per lane, 128 lanes at most. */
+#define PLAN_SPAWN_FDS_MAX 640
 
 struct role_spec {
 	const char *label;        /* "provider A", for messages */
@@ -29,7 +31,7 @@ struct role_spec {
 	/* rootless (runner/rootless.h): host_uid/gid are the caller's own,
 	 * shared by every role, and its supplementary groups cannot be dropped */
 	bool shared_host_ids;
-	const int *keep_fds;      /* become fds 3, 4, ... in the child, in this order */
+	const int *keep_fds;      /* become fds 3, 4, ... in the child, in this order; -1 leaves one closed */
 	size_t n_keep;
 	size_t status_index;      /* which keep_fds entry is the status fd */
 	bool net_lo;              /* bring lo up in its netns */

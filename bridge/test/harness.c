@@ -88,14 +88,18 @@ static void start(struct bridge_proc *b)
 		/* no orphan bridge if the harness dies */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 			die("prctl");
+		/* as the supervisor lays them out: 3 status, 4 control, 5 filter,
+		 * 6 the state; the channel at 512 (bridge/fd_floor.h) */
 		int hi[5];
-		int src[5] = { b->status_w, b->control_r, g_seccomp, b->channel, b->state };
+		int src[5] = { b->status_w, b->control_r, g_seccomp, b->state, b->channel };
+		int at[5] = { 3, 4, 5, 6, 512 };
 		for (int i = 0; i < 5; i++)
-			if ((hi[i] = fcntl(src[i], F_DUPFD, 200)) < 0)
+			if ((hi[i] = fcntl(src[i], F_DUPFD, 600)) < 0)
 				die("dupfd");
 		for (int i = 0; i < 5; i++)
-			place(hi[i], 3 + i);
-		close_range(8, ~0U, 0);
+			place(hi[i], at[i]);
+		close_range(7, 511, 0);
+		close_range(513, ~0U, 0);
 		char log[512];
 		snprintf(log, sizeof(log), "%s/%s.log", g_logdir, b->name);
 		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -195,7 +199,7 @@ static void init_proc(struct bridge_proc *b, const char *name, const char *dir, 
 	pipe_pair(&b->control_r, &b->control_w);
 	b->channel = channel;
 	b->state = make_memfd(name, BRIDGE_STATE_BYTES);
-	snprintf(b->lane, sizeof(b->lane), "%s:%s:smoke:6:7", dir, kind);
+	snprintf(b->lane, sizeof(b->lane), "%s:%s:smoke:512:6", dir, kind);
 }
 
 struct tally {

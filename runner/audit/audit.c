@@ -96,6 +96,10 @@ static void fill_env(struct audit *a)
 			.other_name = t->providers[other].name,
 		};
 		a->env[k].lane_reader = a->env[k].lane_writer = -1;
+		if (r->kind == ROLE_BRIDGE) {
+			a->env[k].fd_gap_from = BRIDGE_FD_LANE_STATE(a->plan.n_lanes);
+			a->env[k].fd_gap_to = BRIDGE_FD_LANE(0);
+		}
 		for (size_t l = r->kind == ROLE_BRIDGE ? a->plan.n_lanes : 0; l-- > 0;)
 			*(a->plan.lanes[l].dir == LANE_OUT ? &a->env[k].lane_reader : &a->env[k].lane_writer) =
 				BRIDGE_FD_LANE(l);

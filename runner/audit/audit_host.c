@@ -155,10 +155,15 @@ static void check_links(struct audit *a, size_t k, struct audit_row *r)
 
 void audit_judge_fds(struct audit *a, size_t k, long above, long highest, struct audit_row *r)
 {
-	long n = a->env[k].n_fds;
-	snprintf(r->expected, sizeof(r->expected), "fds %d-%ld only", ROLE_FD_FIRST, ROLE_FD_FIRST - 1 + n);
+	const struct probe_env *e = &a->env[k];
+	long n = e->n_fds, gap = e->fd_gap_to - e->fd_gap_from;
+	if (gap > 0)
+		snprintf(r->expected, sizeof(r->expected), "fds %d-%ld and %ld-%ld only", ROLE_FD_FIRST, e->fd_gap_from - 1,
+			 e->fd_gap_to, ROLE_FD_FIRST - 1 + n);
+	else
+		snprintf(r->expected, sizeof(r->expected), "fds %d-%ld only", ROLE_FD_FIRST, ROLE_FD_FIRST - 1 + n);
 	snprintf(r->got, sizeof(r->got), "%ld fds above %d, highest %ld", above, ROLE_FD_FIRST - 1, highest);
-	r->ok = above == n && highest == ROLE_FD_FIRST - 1 + n;
+	r->ok = above == n - gap && highest == ROLE_FD_FIRST - 1 + n;
 }
 
 static void check_fds(struct audit *a, size_t k, struct audit_row *r)

@@ -79,6 +79,9 @@ struct probe_env {
 	const char *ledger;        /* host path of the ledger */
 	const char *topology;      /* host path of the topology file */
 	long n_fds;                /* fds it was given, numbered from ROLE_FD_FIRST */
+	/* Numbers in that range left closed: the bridge's gap below its lane
+	 * channels (runner/plan_bridge.h); from == to: none. */
+	long fd_gap_from, fd_gap_to;
 	int status_fd;             /* its status fd (the audit's pipe) */
 	unsigned long nproc;       /* the topology's RLIMIT_NPROC for it (0: none) */
 	const char *self_name;     /* a provider's own name */
@@ -95,6 +98,12 @@ struct probe_env {
 	size_t n_program_rules;
 	bool program_landlock_weakened;
 };
+
+/* Whether fd is one it was given: in its kept range, not in the gap. */
+static inline bool probe_fd_given(const struct probe_env *e, long fd)
+{
+	return fd >= ROLE_FD_FIRST && fd < ROLE_FD_FIRST + e->n_fds && !(fd >= e->fd_gap_from && fd < e->fd_gap_to);
+}
 
 /* How many frames the forging probe sends that the association must
  * record as rejected (claim 6): one claiming another provider, a replay,

@@ -72,7 +72,7 @@ int act_bridge_passrights(const struct probe_def *d, const struct probe_env *e)
 int act_bridge_lanes_one_way(const struct probe_def *d, const struct probe_env *e)
 {
 	int last = ROLE_FD_FIRST + (int)e->n_fds - 1;
-	for (int fd = BRIDGE_FD_LANES; fd <= last; fd += 2) {
+	for (int fd = BRIDGE_FD_LANE(0); fd <= last; fd++) {
 		char byte;
 		long n = syscall(SYS_recvfrom, fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK, NULL, NULL);
 		if (n == 0)

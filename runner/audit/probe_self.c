@@ -94,7 +94,7 @@ int act_fd_table(const struct probe_def *d, const struct probe_env *e)
 {
 	for (long fd = ROLE_FD_FIRST; fd < 1024; fd++) {
 		bool open_now = syscall(SYS_fcntl, fd, F_GETFD) >= 0;
-		if (open_now != (fd < ROLE_FD_FIRST + e->n_fds))
+		if (open_now != probe_fd_given(e, fd))
 			return PROBE_EXIT_DATA;
 	}
 	return 0;

@@ -3,6 +3,8 @@
  * installed here; see tests/isolation/test_seccomp_apply.c). */
 #define _GNU_SOURCE
 #include "../../runner/seccomp.h"
+#include "../../runner/bridge_exec.h"
+#include "../../bridge/fd_floor.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -193,6 +195,35 @@ Test(unit_seccomp, association_has_no_network_exec_or_rewrite)
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++)
 		cr_assert_not(seccomp_policy_allows(p, absent[i]), "association allows %s", absent[i]);
 	cr_assert(seccomp_policy_allows(p, "fdatasync"));
+	seccomp_policy_free(p);
+}
+
+/* bridge.policy writes the lanes' fd range as numbers: they must be the
+ * supervisor's layout (bridge/fd_floor.h), each range one masked compare. */
+Test(unit_seccomp, bridge_policy_fd_ranges_are_the_supervisors_layout)
+{
+	_Static_assert((BRIDGE_FD_CHANNELS & (BRIDGE_FD_CHANNELS - 1)) == 0, "a power of two");
+	_Static_assert((BRIDGE_LANES_MAX & (BRIDGE_LANES_MAX - 1)) == 0, "a power of two");
+	_Static_assert(BRIDGE_FD_CHANNELS % BRIDGE_LANES_MAX == 0, "aligned");
+	char line[160];
+	struct seccomp_policy *p = load_shipped("bridge.policy");
+	char *text = print_to_string(p);
+	unsigned below = ~(unsigned)(BRIDGE_FD_CHANNELS - 1), lanes = ~(unsigned)(BRIDGE_LANES_MAX - 1);
+	snprintf(line, sizeof(line), "\nshutdown %d allow if arg0 & 0x%x == 0x0  # ", __NR_shutdown, below);
+	assert_prints(text, line);
+	snprintf(line, sizeof(line), "\nrecvmmsg %d allow if arg0 & 0x%x == 0x%x  # ", __NR_recvmmsg, lanes,
+		 BRIDGE_FD_CHANNELS);
+	assert_prints(text, line);
+	snprintf(line, sizeof(line), "\nsetsockopt %d allow if arg0 & 0x%x == 0x%x && arg1 == 0x%x && arg2 == 0x%x  # ",
+		 __NR_setsockopt, lanes, BRIDGE_FD_CHANNELS, SOL_SOCKET, SO_PEEK_OFF);
+	assert_prints(text, line);
+	/* one rule each: nothing wider beside them */
+	const char *calls[] = { "\nshutdown ", "\nrecvmmsg " };
+	for (size_t i = 0; i < 2; i++) {
+		const char *first = strstr(text, calls[i]);
+		cr_assert(first && !strstr(first + 1, calls[i]), "%s: more than one rule", calls[i] + 1);
+	}
+	free(text);
 	seccomp_policy_free(p);
 }
 
