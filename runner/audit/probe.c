@@ -123,6 +123,10 @@ const struct probe_def probe_table[] = {
 	REFUSE("bridge.connect-other-port-unsealed", BR,
 	       "socket(AF_INET, SOCK_STREAM) + connect(127.0.0.1:<host service>) before seccomp", act_bridge_connect_other,
 	       EACCES, MECH_LANDLOCK, BRIDGE, .before_seal = true),
+	/* execute on its program and its loader alone: a system program is
+	 * refused even before the filter, which refuses every execve */
+	REFUSE("bridge.execve-system-unsealed", BR, "execve(\"/usr/bin/true\") before seccomp", act_execve, EACCES,
+	       MECH_LANDLOCK, BRIDGE, .before_seal = true, .path = "/usr/bin/true"),
 	REFUSE("bridge.connect-nats-port", BR, "connect(127.0.0.1:<first NATS port>) (control: 0 or ECONNREFUSED)",
 	       act_bridge_connect_nats, 0, MECH_LANDLOCK, BRIDGE),
 	DENY("bridge.socket-udp", BR, "socket(AF_INET, SOCK_DGRAM, 0)", act_bridge_socket_type, BRIDGE,
@@ -137,7 +141,7 @@ const struct probe_def probe_table[] = {
 	REFUSE("bridge.open-dev-mem", BR, "openat(\"/dev/mem\", O_RDONLY) (the policy answers ENOENT)", act_open,
 	       ENOENT, MECH_SECCOMP, BRIDGE | KERNEL, .path = "/dev/mem", .arg = O_RDONLY),
 	DENY("bridge.bind", BR, "socket(AF_INET, SOCK_STREAM) + bind(127.0.0.1:0)", act_bridge_bind, BRIDGE),
-	DENY("bridge.passrights-on", BR, "setsockopt(7 = first lane's channel end, SOL_SOCKET, SO_PASSRIGHTS, 1)",
+	DENY("bridge.passrights-on", BR, "setsockopt(512 = first lane's channel end, SOL_SOCKET, SO_PASSRIGHTS, 1)",
 	     act_bridge_passrights, BRIDGE),
 	REFUSE("bridge.lanes-one-way", BR,
 	       "every lane's channel end: a writer end reads EOF, a reader end's sendto fails EPIPE (before seccomp)",
