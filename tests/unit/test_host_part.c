@@ -2,13 +2,12 @@
 /* A topology spread over hosts: the [nats] servers parser, the checks of
  * host keys and of [nats], which lanes each host part's bridge carries,
  * and what its sandbox lets it execute. */
-#define _GNU_SOURCE /* nftw */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
 #include <elf.h>
 #include <endian.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,46 +23,21 @@
 #include "../../runner/plan_bridge.h"
 #include "../../runner/topology.h"
 #include "../common/harness.h"
-
-static char scratch[PATH_MAX];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void write_text(const char *name, const char *text)
-{
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/%s", scratch, name);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "fopen %s", path);
-	cr_assert_eq(fputs(text, f) >= 0, 1);
-	cr_assert_eq(fclose(f), 0);
-}
+#include "../common/scratch.h"
 
 /* Two providers' files, each with a public key: what the checks of every
  * part look at. */
 static void setup(void)
 {
-	char tpl[] = "/tmp/mpbs-hosts-XXXXXX";
-	cr_assert_not_null(mkdtemp(tpl));
-	cr_assert_not_null(realpath(tpl, scratch));
-	cr_assert_eq(chdir(scratch), 0);
-	write_text("p.policy", "accept_context = CTX_ALPHA\n");
+	scratch_enter("hosts");
+	scratch_write("p.policy", "accept_context = CTX_ALPHA\n");
 	cr_assert_eq(mkdir("kA", 0755), 0);
 	cr_assert_eq(mkdir("kB", 0755), 0);
-	write_text("kA/signal.pub", "00\n");
-	write_text("kB/signal.pub", "00\n");
+	scratch_write("kA/signal.pub", "00\n");
+	scratch_write("kB/signal.pub", "00\n");
 }
 
-static void teardown(void)
-{
-	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(unit_host_part, .init = setup, .fini = teardown);
+TestSuite(unit_host_part, .init = setup, .fini = scratch_leave);
 
 /* ---- [nats] servers ---- */
 
@@ -124,7 +98,7 @@ Test(unit_host_part, servers_refused_name_what_is_wrong)
 
 static int load_part(struct topology *t, const char *text, const char *host, char *err, size_t len)
 {
-	write_text("t.conf", text);
+	scratch_write("t.conf", text);
 	return topology_load_part(t, "t.conf", NULL, 0, 0, host, err, len);
 }
 
@@ -255,7 +229,7 @@ Test(unit_host_part, tls_servers_need_tls_ca_and_stand_alone)
 {
 	expect_refused("[nats]\ncredentials = cred\nservers = tls://10.0.0.1:4222\n" ROLES_SPREAD, NULL,
 		       "t.conf:3: [nats] servers: tls://10.0.0.1:4222 needs tls_ca");
-	write_text("ca.pem", "not checked here\n");
+	scratch_write("ca.pem", "not checked here\n");
 	expect_refused("[nats]\ncredentials = cred\ntls_ca = ca.pem\n"
 		       "servers = tls://10.0.0.1:4222, nats://127.0.0.1:4223\n" ROLES_SPREAD,
 		       NULL, "t.conf:4: [nats] servers: nats://127.0.0.1:4223 and tls://10.0.0.1:4222: all tls:// or all nats://");
@@ -336,7 +310,7 @@ Test(unit_host_part, secrets_are_owned_files_not_links)
 {
 	struct stat st;
 	char err[512];
-	write_text("pw", "secret\n");
+	scratch_write("pw", "secret\n");
 	cr_assert_eq(symlink("pw", "link"), 0);
 	int fd = fs_open_owned("pw", &st, err, sizeof(err));
 	cr_assert_geq(fd, 0, "%s", err);
@@ -374,7 +348,7 @@ Test(unit_host_part, elf_interp_names_the_loader_the_kernel_opens)
 	cr_assert_eq(elf_interp("/proc/self/exe", out, 4, err, sizeof(err)), -1, "no room");
 	cr_assert_not_null(strstr(err, "a PT_INTERP of"), "%s", err);
 
-	write_text("text", "#!/bin/sh\n");
+	scratch_write("text", "#!/bin/sh\n");
 	cr_assert_eq(elf_interp("text", out, sizeof(out), err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "text: not an ELF file");
 	write_bytes("short", ELFMAG, SELFMAG);

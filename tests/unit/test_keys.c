@@ -12,33 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/scratch.h"
 #include "../../lib/keys.h"
-
-static char scratch[PATH_MAX];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
-	char tpl[] = "/tmp/mpbs-keys-XXXXXX";
-	cr_assert_not_null(mkdtemp(tpl));
-	cr_assert_not_null(realpath(tpl, scratch));
-	cr_assert_eq(chdir(scratch), 0);
+	scratch_enter("keys");
 	cr_assert_geq(sodium_init(), 0);
 }
 
-static void teardown(void)
-{
-	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(unit_keys, .init = setup, .fini = teardown);
+TestSuite(unit_keys, .init = setup, .fini = scratch_leave);
 
 static void write_text(const char *path, const char *text)
 {
@@ -168,7 +151,7 @@ Test(unit_keys, corrupt_secret_is_refused)
 static void expect_load_error(const char *text, size_t n, const char *fragment)
 {
 	char path[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/bad.key", scratch);
+	snprintf(path, sizeof(path), "%s/bad.key", scratch_dir);
 	write_text(path, text);
 	uint8_t out[64];
 	char err[512] = "";

@@ -12,24 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/scratch.h"
 #include "../../runner/topology.h"
 #include "../common/harness.h"
 
-/* Each test runs in its own process, so a per-process scratch dir is safe. */
-static char scratch[PATH_MAX];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
+/* Each test runs in its own process, so a per-process scratch_dir dir is safe. */
 static void write_bytes(const char *name, const char *data, size_t len)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/%s", scratch, name);
+	snprintf(path, sizeof(path), "%s/%s", scratch_dir, name);
 	FILE *f = fopen(path, "w");
 	cr_assert_not_null(f, "fopen %s", path);
 	cr_assert_eq(fwrite(data, 1, len, f), len);
@@ -41,31 +32,16 @@ static void write_text(const char *name, const char *text)
 	write_bytes(name, text, strlen(text));
 }
 
-static void make_dir(const char *name)
-{
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/%s", scratch, name);
-	cr_assert_eq(mkdir(path, 0755), 0, "mkdir %s", path);
-}
-
 /* A provider with everything it needs: p.policy, keys/, keys/signal.pub. */
 static void setup(void)
 {
-	char tpl[] = "/tmp/mpbs-topo-XXXXXX";
-	cr_assert_not_null(mkdtemp(tpl));
-	cr_assert_not_null(realpath(tpl, scratch));
+	scratch_enter("topo");
 	write_text("p.policy", "accept_context = CTX_ALPHA\n");
-	make_dir("keys");
+	scratch_mkdir("keys");
 	write_text("keys/signal.pub", "00\n");
-	cr_assert_eq(chdir(scratch), 0);
 }
 
-static void teardown(void)
-{
-	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(unit_topology, .init = setup, .fini = teardown);
+TestSuite(unit_topology, .init = setup, .fini = scratch_leave);
 
 #define PROVIDER_A "[provider A]\npolicy = p.policy\nkeys = keys\n"
 
@@ -77,7 +53,7 @@ static int load_text(struct topology *t, const char *text, char *const *ov, size
 
 static void scratch_path(char *out, size_t cap, const char *rel)
 {
-	snprintf(out, cap, "%s/%s", scratch, rel);
+	snprintf(out, cap, "%s/%s", scratch_dir, rel);
 }
 
 static void assert_nothing_held(const struct topology *t)
@@ -172,7 +148,7 @@ Test(unit_topology, defaults)
 	char err[1024] = "";
 	cr_assert_eq(load_text(&t, PROVIDER_A, NULL, 0, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(t.path, "t.conf");
-	cr_assert_str_eq(t.dir, scratch);
+	cr_assert_str_eq(t.dir, scratch_dir);
 	cr_assert_eq(t.uid_base, 200000);
 	cr_assert_str_eq(t.listen, "127.0.0.1:8080");
 	cr_assert_str_eq(t.http_path, "/nuvl");
@@ -198,7 +174,7 @@ Test(unit_topology, defaults)
 
 Test(unit_topology, every_key_parses)
 {
-	make_dir("state");
+	scratch_mkdir("state");
 	const char *text = "[runner]\n"
 			   "uid_base = 300000\n"
 			   "require_cgroups = true\n"
@@ -390,7 +366,7 @@ Test(unit_topology, validation_errors_name_their_line)
 	expect_error_at("[provider A]\npolicy = keys\nkeys = keys\n", 2, "is not a regular file");
 	expect_error_at("[provider A]\npolicy = p.policy\nkeys = nokeys\n", 3, "[provider A] keys: stat ");
 	expect_error_at("[provider A]\npolicy = p.policy\nkeys = p.policy\n", 3, "is not a directory");
-	make_dir("empty");
+	scratch_mkdir("empty");
 	expect_error_at("[provider A]\npolicy = p.policy\nkeys = empty\n", 3, "[provider A] public_key: stat ");
 	expect_error_at(PROVIDER_A "public_key = keys/none.pub\n", 4, "public_key: stat ");
 	expect_error_at(PROVIDER_A "state = nostate\n", 4, "state: stat ");
@@ -433,8 +409,8 @@ Test(unit_topology, indented_lines_are_not_continuations)
 
 Test(unit_topology, relative_paths_resolve_against_the_file)
 {
-	make_dir("real");
-	make_dir("real/sub");
+	scratch_mkdir("real");
+	scratch_mkdir("real/sub");
 	char link[PATH_MAX + 16], target[PATH_MAX + 16];
 	scratch_path(link, sizeof(link), "link");
 	scratch_path(target, sizeof(target), "real");
@@ -521,7 +497,7 @@ Test(unit_topology, override_errors)
 			      "--set provider.A.receive_body=maybe: expected yes or no, got 'maybe'");
 	expect_override_error("association.confirm=2", "--set association.confirm=2: 2 is more than the 1 providers");
 	char want[PATH_MAX + 128];
-	snprintf(want, sizeof(want), "--set provider.A.policy=gone: stat %s/gone: No such file or directory", scratch);
+	snprintf(want, sizeof(want), "--set provider.A.policy=gone: stat %s/gone: No such file or directory", scratch_dir);
 	expect_override_error("provider.A.policy=gone", want);
 }
 

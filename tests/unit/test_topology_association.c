@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* unit_topology_association: the [association] keys that guard the
  * ledger: ledger_append_only, and the association's own key. */
-#define _GNU_SOURCE /* nftw */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,50 +12,23 @@
 #include <unistd.h>
 
 #include "../../runner/topology.h"
-
-static char scratch[PATH_MAX];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void write_text(const char *name, const char *text)
-{
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof(path), "%s/%s", scratch, name);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "fopen %s", path);
-	cr_assert_eq(fputs(text, f) >= 0, true);
-	cr_assert_eq(fclose(f), 0);
-}
+#include "../common/scratch.h"
 
 static void setup(void)
 {
-	char tpl[] = "/tmp/mpbs-topo-as-XXXXXX";
-	cr_assert_not_null(mkdtemp(tpl));
-	cr_assert_not_null(realpath(tpl, scratch));
-	cr_assert_eq(chdir(scratch), 0);
-	write_text("p.policy", "accept_context = CTX_ALPHA\n");
+	scratch_enter("topo-as");
+	scratch_write("p.policy", "accept_context = CTX_ALPHA\n");
 	cr_assert_eq(mkdir("keys", 0755), 0);
-	write_text("keys/signal.pub", "00\n");
+	scratch_write("keys/signal.pub", "00\n");
 }
 
-static void teardown(void)
-{
-	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(unit_topology_association, .init = setup, .fini = teardown);
+TestSuite(unit_topology_association, .init = setup, .fini = scratch_leave);
 
 #define PROVIDER_A "[provider A]\npolicy = p.policy\nkeys = keys\n"
 
 static int load(struct topology *t, const char *text, char *err, size_t errlen)
 {
-	write_text("t.conf", text);
+	scratch_write("t.conf", text);
 	return topology_load(t, "t.conf", NULL, 0, err, errlen);
 }
 
@@ -92,9 +64,9 @@ Test(unit_topology_association, the_association_key_defaults_beside_the_ledger_a
 	struct topology t;
 	char err[1024] = "", want[PATH_MAX + 64];
 	cr_assert_eq(load(&t, "[association]\nledger = data/ledger\n" PROVIDER_A, err, sizeof(err)), 0, "%s", err);
-	snprintf(want, sizeof(want), "%s/data/association-keys", scratch);
+	snprintf(want, sizeof(want), "%s/data/association-keys", scratch_dir);
 	cr_assert_str_eq(t.association_keys, want);
-	snprintf(want, sizeof(want), "%s/data/association-keys/signal.pub", scratch);
+	snprintf(want, sizeof(want), "%s/data/association-keys/signal.pub", scratch_dir);
 	cr_assert_str_eq(t.association_public_key, want);
 	cr_assert(t.association_demo_keys);
 	topology_free(&t);
@@ -109,7 +81,7 @@ Test(unit_topology_association, provisioned_association_keys_must_exist)
 	cr_assert_eq(mkdir("askeys", 0755), 0);
 	cr_assert_eq(load(&t, "[association]\nkeys = askeys\ndemo_keys = no\n" PROVIDER_A, err, sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "[association] public_key: stat "), "%s", err);
-	write_text("askeys/signal.pub", "00\n");
+	scratch_write("askeys/signal.pub", "00\n");
 	cr_assert_eq(load(&t, "[association]\nkeys = askeys\ndemo_keys = no\n" PROVIDER_A, err, sizeof(err)), 0, "%s",
 		     err);
 	topology_free(&t);

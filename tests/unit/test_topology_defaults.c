@@ -16,19 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/scratch.h"
 #include "../../lib/keys.h"
 #include "../../runner/limits.h"
 #include "../../runner/topology.h"
-
-static char scratch[PATH_MAX];
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void write_text(const char *name, const char *text, mode_t mode)
 {
@@ -39,31 +30,18 @@ static void write_text(const char *name, const char *text, mode_t mode)
 	cr_assert_eq(chmod(name, mode), 0, "chmod %s", name);
 }
 
-static void make_dir(const char *name)
-{
-	cr_assert_eq(mkdir(name, 0755), 0, "mkdir %s", name);
-}
-
 /* p.policy, and key directories ka/ and kb/ with a public key each. */
 static void setup(void)
 {
-	char tpl[] = "/tmp/mpbs-topodef-XXXXXX";
-	cr_assert_not_null(mkdtemp(tpl));
-	cr_assert_not_null(realpath(tpl, scratch));
-	cr_assert_eq(chdir(scratch), 0);
+	scratch_enter("topodef");
 	write_text("p.policy", "accept_context = CTX_ALPHA\n", 0644);
-	make_dir("ka");
-	make_dir("kb");
+	scratch_mkdir("ka");
+	scratch_mkdir("kb");
 	write_text("ka/signal.pub", "00\n", 0644);
 	write_text("kb/signal.pub", "00\n", 0644);
 }
 
-static void teardown(void)
-{
-	nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(unit_topology_defaults, .init = setup, .fini = teardown);
+TestSuite(unit_topology_defaults, .init = setup, .fini = scratch_leave);
 
 #define PROVIDER_A "[provider A]\npolicy = p.policy\nkeys = ka\n"
 #define PROVIDER_B "[provider B]\npolicy = p.policy\nkeys = kb\n"
@@ -98,9 +76,9 @@ Test(unit_topology_defaults, exec_without_nproc_is_refused_at_its_line)
 
 Test(unit_topology_defaults, state_that_is_or_holds_or_sits_in_a_key_dir_is_refused)
 {
-	make_dir("ka/state");
-	make_dir("sa");
-	make_dir("sa/kc");
+	scratch_mkdir("ka/state");
+	scratch_mkdir("sa");
+	scratch_mkdir("sa/kc");
 	write_text("sa/kc/signal.pub", "00\n", 0644);
 	expect_error_at(PROVIDER_A "state = ka\n", 4, "[provider A] state: ");
 	expect_error_at(PROVIDER_A "state = ka/state\n", 4, "is, contains or lies inside its own key directory");
@@ -114,8 +92,8 @@ Test(unit_topology_defaults, state_that_is_or_holds_or_sits_in_a_key_dir_is_refu
 
 Test(unit_topology_defaults, a_symlink_does_not_hide_a_shared_or_nested_directory)
 {
-	make_dir("sa");
-	make_dir("sa/inner");
+	scratch_mkdir("sa");
+	scratch_mkdir("sa/inner");
 	cr_assert_eq(symlink("ka", "ka-link"), 0);
 	cr_assert_eq(symlink("sa", "sa-link"), 0);
 	cr_assert_eq(symlink("ka", "sa/key-link"), 0);
@@ -133,7 +111,7 @@ Test(unit_topology_defaults, a_symlink_does_not_hide_a_shared_or_nested_director
 
 Test(unit_topology_defaults, key_dirs_nested_in_each_other_are_refused)
 {
-	make_dir("ka/inner");
+	scratch_mkdir("ka/inner");
 	write_text("ka/inner/signal.pub", "00\n", 0644);
 	expect_error_at(PROVIDER_A "[provider B]\npolicy = p.policy\nkeys = ka/inner\n", 6,
 			"[provider B] keys: ");
@@ -239,8 +217,8 @@ Test(unit_topology_defaults, secret_key_files_with_group_or_other_bits_are_refus
 Test(unit_topology_defaults, exec_dir_holds_no_key_policy_or_state)
 {
 #define EXEC_A(dir) PROVIDER_A "exec = yes\nnproc = 8\nexec_dir = " dir "\n"
-	make_dir("bin");
-	make_dir("bin/st");
+	scratch_mkdir("bin");
+	scratch_mkdir("bin/st");
 	write_text("bin/q.policy", "accept_context = CTX_ALPHA\n", 0644);
 	expect_ok(EXEC_A("bin"));
 	expect_error_at(EXEC_A("."), 6, "key directory of provider A");
