@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Key files: generation, modes, loading, and refusal of damaged files. */
-#define _GNU_SOURCE /* nftw */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* topology.conf: parsing, errors with their lines, overrides, validation. */
-#define _GNU_SOURCE /* nftw */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,10 +4,9 @@
  * sharing, through symlinks); no fsize for the association; the default
  * rlimits each role gets when the topology sets none; secret key files
  * with group or other bits are refused. */
-#define _GNU_SOURCE /* nftw */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
