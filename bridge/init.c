@@ -93,6 +93,26 @@ static bool not_found(natsStatus s, jsErrCode code, jsErrCode which)
 	return s == NATS_NOT_FOUND || code == which;
 }
 
+/* A stream or consumer that was there: the same configuration, or the
+ * first field that differs (never changed: the operator decides). */
+static int found(const char *what, const char *differing_field)
+{
+	if (differing_field) {
+		bridge_error("%s exists with a different %s", what, differing_field);
+		return -1;
+	}
+	printf("%s exists\n", what);
+	return 0;
+}
+
+static int created(natsConnection *nc, const char *what, natsStatus s, jsErrCode code)
+{
+	if (s != NATS_OK)
+		return fail(nc, what, s, code);
+	printf("%s created\n", what);
+	return 0;
+}
+
 static int ensure_stream(natsConnection *nc, jsCtx *js, const struct names *n, const struct bridge_args *a)
 {
 	jsStreamConfig want;
@@ -106,22 +126,15 @@ static int ensure_stream(natsConnection *nc, jsCtx *js, const struct names *n, c
 	if (s == NATS_OK) {
 		const char *field = stream_differs(si->Config, &want);
 		jsStreamInfo_Destroy(si);
-		if (field) {
-			bridge_error("%s exists with a different %s", what, field);
-			return -1;
-		}
-		printf("%s exists\n", what);
-		return 0;
+		return found(what, field);
 	}
 	if (!not_found(s, code, JSStreamNotFoundErr))
 		return fail(nc, what, s, code);
 	code = 0;
 	s = js_AddStream(&si, js, &want, NULL, &code);
-	if (s != NATS_OK)
-		return fail(nc, what, s, code);
-	jsStreamInfo_Destroy(si);
-	printf("%s created\n", what);
-	return 0;
+	if (s == NATS_OK)
+		jsStreamInfo_Destroy(si);
+	return created(nc, what, s, code);
 }
 
 static int ensure_consumer(natsConnection *nc, jsCtx *js, const struct names *n)
@@ -136,22 +149,15 @@ static int ensure_consumer(natsConnection *nc, jsCtx *js, const struct names *n)
 	if (s == NATS_OK) {
 		const char *field = consumer_differs(ci->Config, &want);
 		jsConsumerInfo_Destroy(ci);
-		if (field) {
-			bridge_error("%s exists with a different %s", what, field);
-			return -1;
-		}
-		printf("%s exists\n", what);
-		return 0;
+		return found(what, field);
 	}
 	if (!not_found(s, code, JSConsumerNotFoundErr))
 		return fail(nc, what, s, code);
 	code = 0;
 	s = js_AddConsumer(&ci, js, n->stream, &want, NULL, &code);
-	if (s != NATS_OK)
-		return fail(nc, what, s, code);
-	jsConsumerInfo_Destroy(ci);
-	printf("%s created\n", what);
-	return 0;
+	if (s == NATS_OK)
+		jsConsumerInfo_Destroy(ci);
+	return created(nc, what, s, code);
 }
 
 int init_run(const struct bridge_args *a)
