@@ -115,7 +115,7 @@ int out_lane_prepare(struct out_lane *l, const struct bridge_args *a, const stru
 {
 	char why[256];
 	lane_common_init(&l->c, arg, stop_fd);
-	l->c.state = state_map(arg->state_fd, BRIDGE_STATE_OUT, why, sizeof(why));
+	l->c.state = state_map_lane(arg->state_fd, BRIDGE_STATE_OUT, false, why, sizeof(why));
 	if (!l->c.state) {
 		snprintf(err, errlen, "%s: %s", l->c.name, why);
 		return -1;

@@ -10,19 +10,21 @@
 
 #include <sodium.h>
 
-struct bridge_state *state_map(int fd, enum bridge_state_lane lane, char *err, size_t errlen)
+struct bridge_state *state_map_lane(int fd, enum bridge_state_lane lane, bool replay_ring, char *err,
+				    size_t errlen)
 {
 	struct stat st;
+	uint32_t need = bridge_state_bytes(lane == BRIDGE_STATE_OUT, replay_ring);
 	if (fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "state fd %d: %s", fd, strerror(errno));
 		return NULL;
 	}
-	if (st.st_size != (off_t)BRIDGE_STATE_BYTES) {
-		snprintf(err, errlen, "state fd %d: %lld bytes, not BRIDGE_STATE_BYTES (%u)", fd, (long long)st.st_size,
-			 BRIDGE_STATE_BYTES);
+	if (st.st_size < (off_t)need) {
+		snprintf(err, errlen, "state fd %d: %lld bytes, fewer than the %u its lane's state takes", fd,
+			 (long long)st.st_size, need);
 		return NULL;
 	}
-	void *p = mmap(NULL, BRIDGE_STATE_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, need, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		snprintf(err, errlen, "state fd %d: mmap: %s", fd, strerror(errno));
 		return NULL;
@@ -49,14 +51,19 @@ struct bridge_state *state_map(int fd, enum bridge_state_lane lane, char *err, s
 	if (!why && lane == BRIDGE_STATE_OUT &&
 	    (s->u.out.next_seq < s->u.out.first_seq || s->u.out.next_seq - s->u.out.first_seq > BRIDGE_WINDOW_MAX))
 		why = "in-flight range out of bounds";
-	if (!why && lane == BRIDGE_STATE_IN &&
+	if (!why && lane == BRIDGE_STATE_IN && replay_ring &&
 	    (s->u.in.replay_end < s->u.in.replay_start ||
 	     s->u.in.replay_end - s->u.in.replay_start > BRIDGE_REPLAY_BYTES))
 		why = "replay ring out of range";
 	if (why) {
 		snprintf(err, errlen, "state fd %d: %s", fd, why);
-		munmap(p, BRIDGE_STATE_BYTES);
+		munmap(p, need);
 		return NULL;
 	}
 	return s;
+}
+
+struct bridge_state *state_map(int fd, enum bridge_state_lane lane, char *err, size_t errlen)
+{
+	return state_map_lane(fd, lane, lane == BRIDGE_STATE_IN, err, errlen);
 }

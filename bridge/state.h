@@ -1,22 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The layout of a lane's state memfd: what survives a kill of the bridge.
  *
- * The supervisor creates one memfd of BRIDGE_STATE_BYTES per lane, zeroed,
+ * The supervisor creates one memfd per lane of bridge_state_bytes() for it
+ * (a few KiB for an out lane, 1 MiB more for a sig in lane's replay ring), zeroed,
  * holds it for the whole run and hands the same one to every incarnation
  * of the bridge. The bridge maps it MAP_SHARED and writes it with plain
  * stores, so a SIGKILL leaves it exactly as last stored; the order of the
  * stores is what makes it consistent (lane_out.c and lane_in.c say which
  * order, and what one kill between two stores can repeat).
  *
- * This header is included by the supervisor for BRIDGE_STATE_BYTES: it
+ * This header is included by the supervisor for bridge_state_bytes(): it
  * must need nothing but the C library (no libnats). */
 #ifndef MPBS_BRIDGE_STATE_H
 #define MPBS_BRIDGE_STATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-
-/* The size the supervisor gives every lane's memfd (ftruncate). */
-#define BRIDGE_STATE_BYTES (2u * 1024u * 1024u)
 
 #define BRIDGE_STATE_MAGIC 0x5342504du /* "MPBS" little-endian */
 #define BRIDGE_STATE_VERSION 1u
@@ -82,6 +82,19 @@ struct bridge_state {
 	} u;
 };
 
-_Static_assert(sizeof(struct bridge_state) <= BRIDGE_STATE_BYTES, "state layout over BRIDGE_STATE_BYTES");
+/* Whole pages: the memfd is mapped as a whole. */
+#define BRIDGE_STATE_PAGE 4096u
+#define BRIDGE_STATE_ROUND(n) ((uint32_t)(((n) + BRIDGE_STATE_PAGE - 1) / BRIDGE_STATE_PAGE * BRIDGE_STATE_PAGE))
+/* The largest: a sig in lane's, with its replay ring. */
+#define BRIDGE_STATE_BYTES BRIDGE_STATE_ROUND(sizeof(struct bridge_state))
+
+/* What a lane's memfd holds: an out lane its in-flight table; an in lane
+ * its counters, and a sig in lane the replay ring besides. */
+static inline uint32_t bridge_state_bytes(bool out, bool replay_ring)
+{
+	return out	       ? BRIDGE_STATE_ROUND(offsetof(struct bridge_state, u) + sizeof(struct bridge_out_state))
+	       : replay_ring ? BRIDGE_STATE_BYTES
+			     : BRIDGE_STATE_ROUND(offsetof(struct bridge_state, u.in.replay));
+}
 
 #endif

@@ -13,9 +13,14 @@
  * incarnation reads the same pages, so no CPU fence is needed). */
 #define state_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
-/* Maps fd (BRIDGE_STATE_BYTES, MAP_SHARED). A zeroed one is initialised
- * for lane (an out lane gets its random epoch); one already written must
- * be of this layout and lane. Returns the mapping, or NULL with err. */
+/* Maps fd (MAP_SHARED; at least bridge_state_bytes() for the lane, the
+ * replay ring with it if asked). A zeroed one is initialised for lane (an
+ * out lane gets its random epoch); one already written must be of this
+ * layout and lane. Returns the mapping, or NULL with err. */
+struct bridge_state *state_map_lane(int fd, enum bridge_state_lane lane, bool replay_ring, char *err,
+				    size_t errlen);
+
+/* state_map_lane, with the ring for every in lane. */
 struct bridge_state *state_map(int fd, enum bridge_state_lane lane, char *err, size_t errlen);
 
 #endif
