@@ -4,7 +4,14 @@
 # ALL_CFLAGS, ALL_LDFLAGS and the rule that compiles tests/%.c.
 #   make test-multihost   a 3-node NATS cluster on loopback, the three host
 #                         parts of contrib/topologies/multihost.conf, load,
-#                         a node and a bridge killed under it (root)
+#                         a NATS node, the association and a bridge killed
+#                         under it (root). MULTIHOST_ARGS=--tls: TLS between
+#                         the bridges and the cluster and between its nodes
+#   make bench-multihost  the same cluster and parts, no fault: wrk against the
+#                         intermediary for 20 s, then answered req/s,
+#                         confirmed/s and the confirmation latency's
+#                         percentiles (root; needs wrk; not part of make test).
+#                         BENCH_MH_ARGS for contrib/multihost/bench.py (--help)
 
 # libnats only here and in mpbs-bridge: the permission test speaks NATS as
 # each host part's user does.
@@ -20,4 +27,9 @@ $(PERMTEST_BIN): $(PERMTEST_OBJ)
 
 .PHONY: test-multihost
 test-multihost: $(BIN) $(BRIDGE_BIN) $(PERMTEST_BIN)
-	python3 contrib/multihost/run.py --binary $(BIN) --permtest $(PERMTEST_BIN)
+	python3 contrib/multihost/run.py --binary $(BIN) --permtest $(PERMTEST_BIN) $(MULTIHOST_ARGS)
+
+.PHONY: bench-multihost
+bench-multihost: $(BIN) $(BRIDGE_BIN)
+	@command -v wrk >/dev/null || { echo "bench-multihost: needs wrk (apt-get install wrk; contrib/bench/deps.sh installs it)" >&2; exit 2; }
+	python3 contrib/multihost/bench.py --binary $(BIN) $(BENCH_MH_ARGS)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The multi-host test: contrib/topologies/multihost.conf on one machine.
 
-    python3 contrib/multihost/run.py --binary build/mpbs-run [--requests N] [--keep]
+    python3 contrib/multihost/run.py --binary build/mpbs-run [--requests N] [--tls] [--keep]
 
 Run as root from the repository's top. Everything lives under
 build/multihost/ (wiped at start): a three-node NATS cluster with JetStream
@@ -11,11 +11,21 @@ on loopback (client ports 14222-14224, cluster 16222-16224, monitoring
 `mpbs-run nats-init`, then the permission test (mpbs-nats-permtest), then
 the host parts back, ab and front, each with its own uid_base. N POSTs go
 to the intermediary while one NATS node (the leader of MPBS_ART_A) is
-SIGKILLed and restarted and the bridge of part ab is SIGKILLed (its
+SIGKILLed and restarted (at 25 % of the load), the association is SIGKILLed
+on its part, back (45 %: its supervisor restarts it and asks the part's
+bridge to write its replay ring again, which must be logged for every
+signal lane), and the bridge of part ab is SIGKILLed (60 %: its
 supervisor restarts it). Then every answered request must be confirmed
 exactly once in the ledger, `mpbs-run verify` and the independent reader
 (contrib/ledger/mpbs_ledger.py) must accept it, and every part must stop
 with exit 0.
+
+With --tls the bridges, nats-init and the routes between the nodes use TLS
+(a CA, a server and a client certificate made with openssl under
+build/multihost/tls/; tls:// servers, tls_ca, tls_cert and tls_key): every
+bridge's connection must show TLS in the servers' /connz. The servers ask
+for no client certificate unless --tls-client-certs. The permission
+test is skipped then: mpbs-nats-permtest speaks nats:// only.
 
 The last line is `multihost: answered=N confirmed=M duplicates=D verify=OK|FAIL`;
 exit 0 only when everything above held. Only processes this script started,
@@ -50,6 +60,13 @@ PARTS = ("back", "ab", "front")        # start order; stop order is the reverse
 UID_BASE = {"front": 210000, "ab": 220000, "back": 230000}
 KILLED_BRIDGE_PART = "ab"
 KILLED_STREAM = "MPBS_ART_A"
+ASSOC_COMM = "mpbs-assoc"              # runner/role_table.c
+# the part of the association (provider C and the association in
+# multihost.conf): read from the topology by Test.prepare
+ASSOC_KILL_AT = 0.45                   # of the load; the node at 0.25, the bridge at 0.60
+# what the association's bridge logs per signal lane once it wrote its
+# replay ring again at the supervisor's 'R' (bridge/in_write.c, lanes.c)
+REPLAYED = re.compile(r"in sig:([A-Za-z0-9_-]+): replayed (\d+) channel messages")
 
 
 def log(msg):
@@ -205,20 +222,71 @@ def http_json(port, path, timeout=2.0):
         return json.loads(r.read().decode())
 
 
-def node_config(i, store, accounts):
+def tls_block(tls, indent, verify):
+    """A nats-server tls {} block with the test's server certificate, the
+    peers checked against the test's CA."""
+    pad = " " * indent
+    return (f"{pad}tls {{\n"
+            f'{pad}  cert_file: "{tls["server_cert"]}"\n{pad}  key_file: "{tls["server_key"]}"\n'
+            f'{pad}  ca_file: "{tls["ca"]}"\n'
+            + (f"{pad}  verify: true\n" if verify else "")
+            + f"{pad}  timeout: 2\n{pad}}}\n")
+
+
+def node_config(i, store, accounts, tls=None, client_certs=False):
     routes = ", ".join(f'"nats-route://127.0.0.1:{p}"' for k, p in enumerate(CLUSTER_PORTS) if k != i)
+    client_tls = route_tls = ""
+    if tls:
+        # clients: TLS only; with client_certs, each with a certificate the
+        # CA signed (verify: `mpbs-run nats-init` does not pass tls_cert and
+        # tls_key to `mpbs-bridge --init` yet, runner/nats_cmd.c).
+        # Not allow_non_tls (for mpbs-nats-permtest, which speaks nats://):
+        # its INFO then says tls_available, not tls_required, and Debian
+        # 12's libnats 3.4.1 refuses a tls:// URL with "Secure Connection not
+        # available". Routes: TLS, each node's certificate checked against
+        # the CA.
+        client_tls = tls_block(tls, 0, client_certs)
+        route_tls = tls_block(tls, 2, False)
     return (f"# node n{i + 1} of the multi-host test's cluster (contrib/multihost/run.py)\n"
             f"server_name: n{i + 1}\n"
             f'listen: "127.0.0.1:{CLIENT_PORTS[i]}"\n'
             f'http: "127.0.0.1:{HTTP_PORTS[i]}"\n'
+            + client_tls +
             f"jetstream {{\n  store_dir: \"{store}\"\n  max_file_store: 4G\n  max_memory_store: 256M\n}}\n"
             f"cluster {{\n  name: \"mpbs-multihost\"\n  listen: \"127.0.0.1:{CLUSTER_PORTS[i]}\"\n"
-            f"  routes: [{routes}]\n}}\n"
+            f"  routes: [{routes}]\n" + route_tls + "}\n"
             f'include "{os.path.basename(accounts)}"\n')
 
 
+def make_certs(d):
+    """A CA, a server certificate (127.0.0.1; serverAuth for clients,
+    clientAuth for the routes it opens) and a client certificate for the
+    bridges, EC P-256, valid 2 days, with openssl. Returns their paths."""
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    f = {"ca": os.path.join(d, "ca.pem"), "ca_key": os.path.join(d, "ca.key"),
+         "server_cert": os.path.join(d, "server.pem"), "server_key": os.path.join(d, "server.key"),
+         "client_cert": os.path.join(d, "client.pem"), "client_key": os.path.join(d, "client.key")}
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run(["openssl", "req", "-x509"] + ec + ["-keyout", f["ca_key"], "-out", f["ca"], "-days", "2",
+         "-subj", "/CN=mpbs multihost test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"], "openssl: the CA", quiet=True)
+    for who, cn, usage, san in (("server", "nats-server", "serverAuth,clientAuth", "IP:127.0.0.1,DNS:localhost"),
+                                ("client", "mpbs-bridge", "clientAuth", None)):
+        csr, ext = os.path.join(d, f"{who}.csr"), os.path.join(d, f"{who}.ext")
+        with open(ext, "w", encoding="utf-8") as e:
+            e.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                    f"extendedKeyUsage={usage}\n" + (f"subjectAltName={san}\n" if san else ""))
+        run(["openssl", "req"] + ec + ["-keyout", f[f"{who}_key"], "-out", csr, "-subj", f"/CN={cn}"],
+            f"openssl: the {who} key", quiet=True)
+        run(["openssl", "x509", "-req", "-in", csr, "-CA", f["ca"], "-CAkey", f["ca_key"], "-CAcreateserial",
+             "-days", "2", "-out", f[f"{who}_cert"], "-extfile", ext], f"openssl: the {who} certificate", quiet=True)
+    for k in ("ca_key", "server_key", "client_key"):
+        os.chmod(f[k], 0o600)
+    return f
+
+
 class Cluster:
-    def __init__(self, started, top, accounts):
+    def __init__(self, started, top, accounts, tls=None, client_certs=False):
         self.started, self.top, self.accounts = started, top, accounts
         self.confs = []
         for i in range(3):
@@ -226,7 +294,7 @@ class Cluster:
             os.makedirs(store, exist_ok=True)
             conf = os.path.join(top, f"n{i + 1}.conf")
             with open(conf, "w", encoding="utf-8") as f:
-                f.write(node_config(i, os.path.abspath(store), accounts))
+                f.write(node_config(i, os.path.abspath(store), accounts, tls, client_certs))
             self.confs.append(conf)
 
     def name(self, i):
@@ -292,15 +360,19 @@ class Cluster:
                 best = seq if best is None else max(best, seq)
         return best
 
-    def user_connections(self, user):
-        n = 0
+    def connections(self):
+        """Every client connection of the cluster, as its nodes report them."""
+        out = []
         for i in range(3):
             try:
                 c = http_json(HTTP_PORTS[i], "/connz?auth=true&limit=1024", timeout=1.0)
             except (OSError, ValueError):
                 continue
-            n += sum(1 for conn in c.get("connections") or [] if conn.get("authorized_user") == user)
-        return n
+            out += c.get("connections") or []
+        return out
+
+    def user_connections(self, user):
+        return sum(1 for conn in self.connections() if conn.get("authorized_user") == user)
 
 
 # ----------------------------------------------------------------- topology
@@ -424,15 +496,19 @@ def start_part(started, binary, host, sets, top, timeout=90):
     log(f"part {host} ready in {time.monotonic() - t0:.1f} s (pid {p.pid})")
 
 
-def bridge_pids(started, part):
-    """The mpbs-bridge processes under the part's supervisor; the topmost
-    (a bridge whose parent is no bridge)."""
+def role_pids(started, part, comm):
+    """The processes named comm (a role's comm, runner/role_table.c) under
+    the part's supervisor; the topmost (one whose parent has another name)."""
     proc = started.procs.get(part)
     if proc is None:
         return []
     table = process_table()
     kin = descendants(proc.pid, table)
-    return [p for p in kin if table[p][1] == "mpbs-bridge" and table.get(table[p][0], (0, ""))[1] != "mpbs-bridge"]
+    return [p for p in kin if table[p][1] == comm and table.get(table[p][0], (0, ""))[1] != comm]
+
+
+def bridge_pids(started, part):
+    return role_pids(started, part, "mpbs-bridge")
 
 
 # ---------------------------------------------------------------------- load
@@ -488,15 +564,20 @@ class Load:
 
 class Faults:
     """Kills, during the load, the leader of KILLED_STREAM (restarted 5 s
-    later) and the bridge of KILLED_BRIDGE_PART, and measures how long each
-    took to heal from what the monitoring endpoints and /proc show."""
+    later), the association on its part (its supervisor restarts it and asks
+    that part's bridge to write its replay ring again) and the bridge of
+    KILLED_BRIDGE_PART, and measures how long each took to heal from what
+    the monitoring endpoints, /proc and the part's log show."""
 
-    def __init__(self, cluster, started, load):
+    def __init__(self, cluster, started, load, top, assoc_part, remote_providers):
         self.cluster, self.started, self.load = cluster, started, load
+        self.top, self.assoc_part, self.remote_providers = top, assoc_part, remote_providers
         self.figures = []
         self.errors = []
         self.nats_kill_wall = None
         self.bridge_kill_wall = None
+        self.assoc_kill_wall = None
+        self.t0 = time.monotonic()          # the load's start, near enough
         self.thread = threading.Thread(target=self.main, daemon=True)
 
     def wait_answered(self, fraction, timeout=600):
@@ -519,12 +600,14 @@ class Faults:
         self.nats_kill_wall = time.time_ns()
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        log(f"SIGKILL NATS node n{victim + 1} (pid {proc.pid}, {why}) at {self.answered()} answered")
+        log(f"SIGKILL NATS node n{victim + 1} (pid {proc.pid}, {why}) at {self.answered()}")
         return victim, others, seq0, t0
 
     def answered(self):
+        """For the kill messages: answered so far, and when."""
         with self.load.lock:
-            return self.load.answered
+            n = self.load.answered
+        return f"{n} answered, {time.monotonic() - self.t0:.2f} s into the load"
 
     def watch_publishes(self, others, seq0, t0, restart_at, victim):
         """Polls the stream's last sequence on the surviving nodes until it
@@ -563,7 +646,7 @@ class Faults:
         t0 = time.monotonic()
         self.bridge_kill_wall = time.time_ns()
         kill_pids(pids)
-        log(f"SIGKILL the bridge of part {KILLED_BRIDGE_PART} (pid {pids[0]}) at {self.answered()} answered")
+        log(f"SIGKILL the bridge of part {KILLED_BRIDGE_PART} (pid {pids[0]}) at {self.answered()}")
         new_pid_at = connected_at = None
         while time.monotonic() - t0 < 60 and (new_pid_at is None or connected_at is None):
             now = time.monotonic()
@@ -585,10 +668,64 @@ class Faults:
         if new_pid is None:
             self.errors.append("the bridge of part ab was not restarted within 60 s")
 
+    def kill_association(self):
+        """SIGKILLs the association of assoc_part; returns when a new one
+        runs and the part's bridge logged the replay of every signal lane
+        (or after 60 s): (old pid, new pid or None, seconds to the new pid,
+        {provider: (messages replayed, seconds after the kill)})."""
+        part = self.assoc_part
+        pids = role_pids(self.started, part, ASSOC_COMM)
+        if not pids:
+            raise Failure(f"no {ASSOC_COMM} process under part {part}")
+        logpath = os.path.join(self.top, f"{part}.log")
+        with open(logpath, "rb") as logf:
+            logf.seek(0, os.SEEK_END)           # only what is logged after the kill
+            t0 = time.monotonic()
+            self.assoc_kill_wall = time.time_ns()
+            kill_pids(pids)
+            log(f"SIGKILL the association of part {part} (pid {pids[0]}) at {self.answered()}")
+            new_pid = new_pid_at = None
+            replayed, text = {}, b""
+            while time.monotonic() - t0 < 60:
+                now = time.monotonic()
+                if new_pid is None:
+                    fresh = [p for p in role_pids(self.started, part, ASSOC_COMM) if p not in pids]
+                    if fresh:
+                        new_pid, new_pid_at = fresh[0], now - t0
+                text += logf.read()
+                for m in REPLAYED.finditer(text.decode("utf-8", "replace")):
+                    replayed.setdefault(m.group(1), (int(m.group(2)), now - t0))
+                if new_pid is not None and all(p in replayed for p in self.remote_providers):
+                    break
+                time.sleep(0.05)
+        return pids[0], new_pid, new_pid_at, replayed
+
+    def association_fault(self):
+        self.wait_answered(ASSOC_KILL_AT)
+        try:
+            old, new, new_at, replayed = self.kill_association()
+        except (Failure, OSError) as e:
+            self.errors.append(f"association kill: {e}")
+            return
+        what = (f"association restart: new {ASSOC_COMM} (pid {new}) {new_at:.2f} s after the SIGKILL of pid {old}"
+                if new is not None else f"association restart: no new {ASSOC_COMM} within 60 s")
+        lanes = ", ".join(f"sig:{p} {replayed[p][0]} messages at {replayed[p][1]:.2f} s"
+                          for p in self.remote_providers if p in replayed)
+        self.figures.append(what + (f"; bridge replayed {lanes}" if lanes else "; no replay logged by the bridge"))
+        if new is None:
+            self.errors.append(f"the association of part {self.assoc_part} was not restarted within 60 s")
+        missing = [p for p in self.remote_providers if p not in replayed]
+        if missing:
+            self.errors.append(f"the bridge of part {self.assoc_part} logged no replay of sig:"
+                               + ", sig:".join(missing) + " within 60 s of the association's kill")
+
     def main(self):
         try:
-            # the bridge's kill on its own thread: at 60 % of the load
-            # whatever the node kill's recovery is still waiting for
+            # the association's and the bridge's kills on their own threads
+            # (45 % and 60 % of the load), whatever the node kill's recovery
+            # is still waiting for
+            assoc_fault = threading.Thread(target=self.association_fault, daemon=True)
+            assoc_fault.start()
             bridge_fault = threading.Thread(target=self.bridge_fault, daemon=True)
             bridge_fault.start()
             self.wait_answered(0.25)
@@ -598,6 +735,7 @@ class Faults:
                                 + (f"{resumed:.2f} s after the SIGKILL" if resumed is not None
                                    else "never seen (no traffic left after the kill)"))
             self.cluster.wait_healthy(range(3), 60)
+            assoc_fault.join()
             bridge_fault.join()
         except (Failure, OSError, ValueError) as e:
             self.errors.append(f"fault injection: {e}")
@@ -648,7 +786,13 @@ def parse_args():
     ap.add_argument("--requests", type=int, default=6000)
     ap.add_argument("--connections", type=int, default=4, help="keep-alive connections of the load")
     ap.add_argument("--keep", action="store_true", help="leave build/multihost/ in place (it always is on failure)")
+    ap.add_argument("--tls", action="store_true",
+                    help="TLS between the bridges and the cluster and between its nodes: a CA and certificates "
+                    "made with openssl under build/multihost/tls/, tls:// servers, tls_ca, tls_cert, tls_key")
+    ap.add_argument("--tls-client-certs", action="store_true",
+                    help="with --tls: the servers also require a client certificate (verify: true)")
     a = ap.parse_args()
+    a.tls = a.tls or a.tls_client_certs
     a.binary = os.path.abspath(a.binary)
     a.permtest = os.path.abspath(a.permtest or os.path.join(os.path.dirname(a.binary), "mpbs-nats-permtest"))
     return a
@@ -662,8 +806,14 @@ class Test:
         self.creds = os.path.join(self.top, "credentials")
         self.ledger = os.path.join(self.top, "ledger", "ledger")
         self.keys = os.path.join(self.top, "keys")
-        servers = ",".join(f"nats://127.0.0.1:{p}" for p in CLIENT_PORTS)
+        self.tls = None
+        scheme = "tls" if getattr(args, "tls", False) else "nats"
+        servers = ",".join(f"{scheme}://127.0.0.1:{p}" for p in CLIENT_PORTS)
         self.sets = []
+        if scheme == "tls":
+            d = os.path.join(self.top, "tls")
+            for kv in (f"nats.tls_ca={d}/ca.pem", f"nats.tls_cert={d}/client.pem", f"nats.tls_key={d}/client.key"):
+                self.sets += ["--set", kv]
         for kv in (f"nats.servers={servers}", f"nats.credentials={self.creds}", "nats.replicas=3",
                    f"association.ledger={self.ledger}", f"association.keys={self.top}/association-keys",
                    f"intermediary.listen={LISTEN}",
@@ -683,6 +833,11 @@ class Test:
         for d in ("nats", "ledger", "keys"):
             os.makedirs(os.path.join(self.top, d), mode=0o755, exist_ok=True)
         os.makedirs(self.creds, mode=0o700, exist_ok=True)
+        if getattr(self.a, "tls", False):
+            if not shutil.which("openssl"):
+                raise Failure("--tls needs openssl")
+            self.tls = make_certs(os.path.join(self.top, "tls"))
+            log(f"TLS: a CA, a server and a client certificate in {os.path.join(self.top, 'tls')}")
         _, assoc_host, providers = topology_hosts(TOPOLOGY)
         # A provider away from the association (A, B) needs a provisioned
         # pair: its signal.key owned by its host uid on its part, its
@@ -699,7 +854,8 @@ class Test:
         accounts = os.path.join(self.top, "nats", "accounts.conf")
         run([self.a.binary, "nats-config"] + self.sets + ["-o", accounts, TOPOLOGY], "nats-config")
         self.accounts = accounts
-        self.cluster = Cluster(self.started, os.path.join(self.top, "nats"), accounts)
+        self.cluster = Cluster(self.started, os.path.join(self.top, "nats"), accounts, self.tls,
+                               getattr(self.a, "tls_client_certs", False))
         t0 = time.monotonic()
         for i in range(3):
             self.cluster.start(i)
@@ -727,6 +883,10 @@ class Test:
 
     # -- the permission test
     def permtest(self):
+        if self.tls:
+            log("permission test: skipped under --tls (mpbs-nats-permtest speaks nats:// only)")
+            self.results["permtest"] = None
+            return
         int_host, assoc_host, providers = topology_hosts(TOPOLOGY)
         hosts, pub, cons, subjects = expected_grants(int_host, assoc_host, providers)
         problems = compare_grants(accounts_grants(self.accounts), hosts, pub, cons)
@@ -762,11 +922,34 @@ class Test:
     def start_parts(self):
         for host in PARTS:
             start_part(self.started, self.a.binary, host, self.sets, self.top)
+        if self.tls:
+            self.check_tls()
+
+    def check_tls(self):
+        """Under --tls: every bridge's connection is TLS (the servers also
+        take plain connections, for the permission test)."""
+        hosts, deadline = set(PARTS), time.monotonic() + 30
+        while True:
+            conns = [c for c in self.cluster.connections() if (c.get("authorized_user") or "").startswith("mpbs-")
+                     and c.get("authorized_user") != "mpbs-admin"]
+            users = {c["authorized_user"][len("mpbs-"):] for c in conns}
+            if users >= hosts or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        plain = [f"{c.get('authorized_user')} ({c.get('ip')}:{c.get('port')})" for c in conns if not c.get("tls_version")]
+        if hosts - users:
+            raise Failure(f"--tls: no connection of the bridge of {', '.join(sorted(hosts - users))} within 30 s")
+        if plain:
+            raise Failure(f"--tls: connections without TLS: {', '.join(plain)}")
+        versions = sorted({f"{c.get('tls_version')} {c.get('tls_cipher_suite', '')}".strip() for c in conns})
+        log(f"TLS: {len(conns)} bridge connections, all TLS ({'; '.join(versions)})")
 
     def load(self):
         token = os.urandom(6).hex()
         load = Load(self.a.requests, self.a.connections, token)
-        faults = Faults(self.cluster, self.started, load)
+        _, assoc_host, providers = topology_hosts(TOPOLOGY)
+        remote = [name for name, host in providers if host != assoc_host]
+        faults = Faults(self.cluster, self.started, load, self.top, assoc_host, remote)
         t0 = time.monotonic()
         workers = load.run()
         faults.thread.start()
@@ -835,14 +1018,28 @@ def main():
         recs = ledger_confirmed(args.binary, test.ledger)
         confirmed = len(recs)
         duplicates = confirmed - len({op for op, _ in recs})
-        for what, since in (("NATS node kill", faults.nats_kill_wall), ("bridge kill", faults.bridge_kill_wall)):
-            if since is not None:
-                pause, first = longest_pause(recs, since)
-                if pause is not None:
-                    log(f"{what}: first confirmation {first:.2f} s after it, "
-                        f"longest pause between confirmations {pause:.2f} s")
+        # each kill's figures up to the next kill (the last: 120 s)
+        kills = sorted((since, what) for what, since in (
+            ("NATS node kill", faults.nats_kill_wall), ("association kill", faults.assoc_kill_wall),
+            ("bridge kill", faults.bridge_kill_wall)) if since is not None)
+        for k, (since, what) in enumerate(kills):
+            until = kills[k + 1][0] if k + 1 < len(kills) else since + 120 * 10**9
+            pause, first = longest_pause(recs, since, until - since)
+            inside = sum(1 for _, t in recs if since < t <= until)
+            log(f"{what}: {inside} confirmations in the {(until - since) / 1e9:.2f} s to "
+                + (f"the {kills[k + 1][1]}" if k + 1 < len(kills) else "the end")
+                + (f", the first {first:.2f} s after it, longest pause between confirmations {pause:.2f} s"
+                   if pause is not None else ""))
+        if faults.assoc_kill_wall is not None and not any(t > faults.assoc_kill_wall for _, t in recs):
+            reasons.append("no confirmation recorded after the association's kill")
         for f in faults.figures:
             log(f)
+        # what the restarted association says of its rebuild and of the
+        # frames that came again (the bridge's replay, provider C's journal)
+        for line in tail(os.path.join(test.top, f"{faults.assoc_part}.log"), 100000):
+            m = re.search(r"association: info: (rebuilt from .*|provider \S+: \d+ frames it sent again .*)", line)
+            if m:
+                log(f"association: {m.group(1).strip()}")
         test.stop_cluster()
         test.verify()
         if load.answered != args.requests:
@@ -861,7 +1058,7 @@ def main():
     for host, rc in test.results["parts"].items():
         if rc != 0:
             reasons.append(f"part {host} exited {rc}")
-    if not test.results["permtest"]:
+    if test.results["permtest"] is False:
         reasons.append("the permission test failed (or did not run)")
     if not test.results["verify"]:
         reasons.append("verify failed (or did not run)")
