@@ -79,6 +79,7 @@ struct peer {
 	uint64_t held_in_gap;      /* of them, behind the gap it is in now */
 	uint64_t ignored;          /* frames dropped while untrusted */
 	uint64_t over_quota;       /* operations not tracked: at its pending quota */
+	uint64_t evicted;          /* its own operations recorded incomplete to make room */
 	struct wire_stats wire;
 };
 

@@ -140,6 +140,14 @@ static int confirm(struct association *as, struct pending_op *e)
 static int evict_own(void *ctx, struct pending_op *e)
 {
 	struct association *as = ctx;
+	size_t who = (size_t)__builtin_ctzll(e->charged); /* its one contributor */
+	/* Said once per provider: across hosts, a provider on the
+	 * association's host runs ahead of remote ones by their lag, and
+	 * pending_max must hold rate x lag (docs/MULTIHOST.md). */
+	if (!as->replaying && as->peers[who].evicted++ == 0)
+		log_warn("provider %s: at its quota of %u pending operations: its oldest operation no other provider "
+			 "has contributed to is recorded incomplete (and so on, without another warning)",
+			 as->cfg->providers[who].name, as->pending.quota);
 	if (record_expire(as, e) < 0) {
 		errno = ENOMEM;
 		return -1;
