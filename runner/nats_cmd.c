@@ -269,6 +269,12 @@ static int init_argv(struct topology *t, char **argv, size_t max, char *buf, siz
 		ARG("--tls-ca");
 		ARG("%s", t->nats.tls_ca);
 	}
+	if (t->nats.tls_cert) { /* servers that ask for a client certificate */
+		ARG("--tls-cert");
+		ARG("%s", t->nats.tls_cert);
+		ARG("--tls-key");
+		ARG("%s", t->nats.tls_key);
+	}
 	ARG("--replicas");
 	ARG("%u", t->nats.replicas);
 	ARG("--max-bytes");
