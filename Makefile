@@ -239,8 +239,8 @@ $(BUILD)/version: FORCE
 	@mkdir -p $(dir $@); echo '$(MPBS_VERSION)' | cmp -s - $@ || echo '$(MPBS_VERSION)' > $@
 .PHONY: FORCE
 
-$(TESTS): $(TEST_OBJ) $(LIB) $(BIN)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS) $(LDLIBS)
+$(TESTS): $(TEST_OBJ) $(BRIDGE_PURE_OBJ) $(LIB) $(BIN)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(BRIDGE_PURE_OBJ) $(LIB) $(PKG_LIBS) $(CRIT_LIBS) $(LDLIBS)
 
 # A valid version 2 test ledger of any size, for the benchmarks and second
 # readers (tests/tools/gen_ledger.c says how); never installed.
@@ -343,6 +343,11 @@ FUZZ_FLAGS   := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanit
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RUNNER_SRC) $(ROLES_SRC)
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(RUNNER_SRC) $(ROLES_SRC) $(PKG_LIBS)
+
+# The bridge's batch decoder is in neither: its own pure source alone.
+build-fuzz/fuzz_bridge_batch: tests/fuzz/fuzz_bridge_batch.c $(BRIDGE_PURE_SRC) bridge/batch.h
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(BRIDGE_PURE_SRC)
 
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do \

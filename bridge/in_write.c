@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "batch.h"
 #include "logline.h"
 #include "state_map.h"
 
@@ -36,15 +37,16 @@ static int wait_writable(struct in_lane *l, int64_t *stop_seen_ms)
 	}
 }
 
-/* One channel message, one sendmsg. Returns 0 (written, or refused by
- * its size and logged), or 1 when a stop cut the wait short. */
+/* One channel message, one send: the sendto call, which carries no
+ * control data, so no fd can go along with a frame into the role that
+ * reads the lane, whatever the kernel's SO_PASSRIGHTS (the policy allows
+ * no sendmsg). Returns 0 (written, or refused by its size and logged), or
+ * 1 when a stop cut the wait short. */
 static int send_one(struct in_lane *l, const uint8_t *m, uint32_t len)
 {
-	struct iovec iov = { (void *)m, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int64_t stop_seen = 0;
 	for (;;) {
-		ssize_t n = sendmsg(l->c.arg->channel_fd, &mh, INW_SEND_FLAGS);
+		ssize_t n = send(l->c.arg->channel_fd, m, len, INW_SEND_FLAGS);
 		if (n == (ssize_t)len)
 			return 0;
 		if (n >= 0)
@@ -154,18 +156,12 @@ int inw_deliver(struct in_lane *l, uint64_t seq, const uint8_t *p, size_t len)
 	struct bridge_in_state *st = in_state(l);
 	uint32_t done = begin_message(st, seq);
 	uint32_t index = 0;
-	size_t off = 0;
-	while (off < len) {
-		if (len - off < 4 || le32(p + off) > len - off - 4) {
-			bridge_warning("%s: stream message %llu is malformed at byte %zu of %zu (a length past its end); "
-				       "the %u messages before written, the rest dropped",
-				       l->c.name, (unsigned long long)seq, off, len, index);
-			l->n.malformed++;
-			break;
-		}
-		uint32_t mlen = le32(p + off);
-		const uint8_t *m = p + off + 4;
-		off += 4 + (size_t)mlen;
+	struct batch_iter it;
+	const uint8_t *m;
+	uint32_t mlen;
+	enum batch_step step;
+	batch_iter_init(&it, p, len);
+	while ((step = batch_next(&it, &m, &mlen)) == BATCH_RECORD) {
 		if (index++ < done || mlen == 0)
 			continue; /* written before the restart; or empty, which no out lane sends */
 		if (inw_replay_if_asked(l) || send_one(l, m, mlen))
@@ -181,8 +177,22 @@ int inw_deliver(struct in_lane *l, uint64_t seq, const uint8_t *p, size_t len)
 		l->n.msgs++;
 		l->n.bytes += mlen;
 	}
+	if (step == BATCH_MALFORMED) {
+		bridge_warning("%s: stream message %llu is malformed at byte %zu of %zu (a record past its end); "
+			       "the %u messages before written, the rest dropped",
+			       l->c.name, (unsigned long long)seq, it.off, len, index);
+		l->n.malformed++;
+	}
 	st->delivered_seq = seq;
 	state_barrier();
 	l->n.batches++;
 	return 0;
+}
+
+void inw_skip(struct in_lane *l, uint64_t seq)
+{
+	/* one store, as at the end of inw_deliver: a kill before it reads
+	 * the gap again and finds the message missing again */
+	in_state(l)->delivered_seq = seq;
+	state_barrier();
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* An in lane's channel side: a NATS message's payload split into its
  * channel messages (every length checked: the payload comes from another
- * host), each written with one sendmsg, progress kept in the state
- * memfd; and the replay ring of a sig lane. */
+ * host: bridge/batch.h), each written with one send, progress kept in
+ * the state memfd; and the replay ring of a sig lane. */
 #ifndef MPBS_BRIDGE_IN_WRITE_H
 #define MPBS_BRIDGE_IN_WRITE_H
 
@@ -24,6 +24,10 @@
  * written and is still recorded delivered. Returns 0, or 1 when a stop
  * cut it short (not delivered: it comes again). */
 int inw_deliver(struct in_lane *l, uint64_t seq, const uint8_t *p, size_t len);
+
+/* Records seq delivered without writing anything: a message the stream
+ * no longer has (lane_in.c says when). */
+void inw_skip(struct in_lane *l, uint64_t seq);
 
 /* Writes the replay ring's messages again, oldest first, if an 'R' asked
  * for it (l->replay_requests). Returns 0, or 1 when a stop cut it short. */

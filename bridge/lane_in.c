@@ -91,40 +91,105 @@ static void ack(struct in_lane *l, natsMsg *msg, uint64_t seq)
  * sequences (nothing is deleted from its middle: limits retention,
  * discard new, no age, purges only below what was delivered), so a gap is
  * messages a killed incarnation fetched and never acked. The consumer
- * hands them out again only after the ack wait; until then what follows
- * is handed back (nak with a delay), not written ahead of them. */
-/* The messages of a gap, read from the stream itself by sequence (the
- * lane's user may get its own stream's messages): the consumer would
- * hand them out again only after its ack wait. Their redeliveries are
- * then at or below delivered_seq, acked and skipped. Returns 0 when the
- * gap is filled, 1 when a stop cut it short, -1 when a message could not
- * be read (then the lane waits for the redelivery, as before). */
+ * would hand them out again only after its ack wait; they are read from
+ * the stream itself by sequence instead (the lane's user may get its own
+ * stream's messages), and their redeliveries are then at or below
+ * delivered_seq, acked and skipped. */
+
+enum gap_read { GAP_READ_OK, GAP_READ_MISSING, GAP_READ_FAILED };
+
+/* Stream message seq, checked to be what was asked: the server's answer
+ * is not trusted to be the lane's subject or the sequence. */
+static enum gap_read read_gap_msg(struct in_lane *l, uint64_t seq, natsMsg **out)
+{
+	natsMsg *m = NULL;
+	jsErrCode code = 0;
+	natsStatus s = js_GetMsg(&m, l->js, l->c.stream, seq, NULL, &code);
+	if (s != NATS_OK && code == JSNoMessageFoundErr)
+		return GAP_READ_MISSING;
+	if (s != NATS_OK) {
+		bridge_warning("%s: reading stream message %llu of %s: %s (code %d)", l->c.name,
+			       (unsigned long long)seq, l->c.stream, natsStatus_GetText(s), (int)code);
+		natsMsg_Destroy(m);
+		return GAP_READ_FAILED;
+	}
+	const char *subject = m ? natsMsg_GetSubject(m) : NULL;
+	uint64_t got = m ? natsMsg_GetSequence(m) : 0;
+	if (!subject || strcmp(subject, l->c.subject) != 0 || got != seq) {
+		bridge_warning("%s: asked %s for message %llu of %s, got %llu of %s; not written", l->c.name,
+			       l->c.stream, (unsigned long long)seq, l->c.subject, (unsigned long long)got,
+			       subject ? subject : "(no subject)");
+		natsMsg_Destroy(m);
+		return GAP_READ_FAILED;
+	}
+	*out = m;
+	return GAP_READ_OK;
+}
+
+/* Messages first..last the stream no longer has: someone deleted them
+ * (outside the model; nothing the bridge does removes them). Waiting
+ * would wait for ever, the consumer never hands a deleted message out:
+ * they are recorded delivered (inw_skip) and counted, and the lane goes
+ * on. One line per run of them. */
+static void log_missing(struct in_lane *l, uint64_t first, uint64_t last)
+{
+	bridge_error("%s: stream messages %llu..%llu of %s are missing (deleted from the middle of the stream); "
+		     "skipped, their frames are lost",
+		     l->c.name, (unsigned long long)first, (unsigned long long)last, l->c.stream);
+}
+
+/* Reads and writes delivered_seq + 1 .. upto - 1. Returns 0 when the gap
+ * is filled, 1 when a stop cut it short, -1 when a message could not be
+ * read (then the lane waits for the redelivery).
+ *
+ * Not bounded by the consumer's max ack pending: on a lane's first start
+ * in a run it begins at the ack floor, and what a previous run acked out
+ * of order above the floor is a gap of any length, which the consumer will
+ * never hand out again (a bound made the lane wait for ever). Each step is
+ * one stored message of this stream, checked, written and recorded: a
+ * server that claims a far sequence only feeds the lane its own stream. */
 static int fill_gap(struct in_lane *l, uint64_t upto)
 {
-	for (uint64_t seq = l->c.state->u.in.delivered_seq + 1; seq < upto; seq++) {
+	uint64_t missing_from = 0;
+	int rc = 0;
+	/* seq < upto: seq + 1 cannot wrap */
+	for (uint64_t seq = l->c.state->u.in.delivered_seq + 1; rc == 0 && seq < upto; seq++) {
+		if (atomic_load(&l->c.stopping)) {
+			rc = 1;
+			break;
+		}
 		natsMsg *m = NULL;
-		jsErrCode code = 0;
-		natsStatus s = js_GetMsg(&m, l->js, l->c.stream, seq, NULL, &code);
-		if (s != NATS_OK) {
-			bridge_warning("%s: reading stream message %llu of %s: %s (code %d)", l->c.name,
-				       (unsigned long long)seq, l->c.stream, natsStatus_GetText(s), (int)code);
-			return -1;
+		enum gap_read r = read_gap_msg(l, seq, &m);
+		if (r == GAP_READ_MISSING) {
+			missing_from = missing_from ? missing_from : seq;
+			inw_skip(l, seq);
+			l->n.missing++;
+			continue;
+		}
+		if (missing_from)
+			log_missing(l, missing_from, seq - 1);
+		missing_from = 0;
+		if (r == GAP_READ_FAILED) {
+			rc = -1;
+			break;
 		}
 		int len = natsMsg_GetDataLength(m);
 		const uint8_t *data = (const uint8_t *)natsMsg_GetData(m);
-		int stopped = inw_deliver(l, seq, data, data && len > 0 ? (size_t)len : 0);
+		rc = inw_deliver(l, seq, data, data && len > 0 ? (size_t)len : 0);
 		natsMsg_Destroy(m);
-		if (stopped)
-			return 1;
-		l->n.gap_filled++;
+		if (rc == 0)
+			l->n.gap_filled++;
 	}
-	return 0;
+	if (missing_from)
+		log_missing(l, missing_from, l->c.state->u.in.delivered_seq);
+	return rc;
 }
 
 static bool past_gap(struct in_lane *l, natsMsg *msg, uint64_t seq)
 {
 	uint64_t delivered = l->c.state->u.in.delivered_seq;
-	if (seq <= delivered + 1)
+	/* seq - delivered, not delivered + 1: that wraps at UINT64_MAX */
+	if (seq <= delivered || seq - delivered == 1)
 		return false;
 	int filled = fill_gap(l, seq);
 	if (filled == 0)
@@ -133,6 +198,8 @@ static bool past_gap(struct in_lane *l, natsMsg *msg, uint64_t seq)
 		natsMsg_Nak(msg, NULL);
 		return true;
 	}
+	/* delivered_seq may have moved past missing messages */
+	delivered = l->c.state->u.in.delivered_seq;
 	if (l->waiting_for != delivered + 1) {
 		bridge_info("%s: waiting for stream message %llu (fetched before a restart, due again after the "
 			    "consumer's ack wait); %llu and later handed back meanwhile",
@@ -241,7 +308,7 @@ int in_lane_prepare(struct in_lane *l, const struct lane_arg *arg, int stop_fd, 
 	char why[256];
 	lane_common_init(&l->c, arg, stop_fd);
 	atomic_init(&l->replay_requests, 0);
-	l->c.state = state_map(arg->state_fd, BRIDGE_STATE_IN, why, sizeof(why));
+	l->c.state = state_map_lane(arg->state_fd, BRIDGE_STATE_IN, arg->kind == LANE_SIG, why, sizeof(why));
 	if (!l->c.state) {
 		snprintf(err, errlen, "%s: %s", l->c.name, why);
 		return -1;
@@ -285,9 +352,11 @@ void in_lane_report(const struct in_lane *l)
 {
 	const struct bridge_in_state *st = &l->c.state->u.in;
 	bridge_info("%s: %llu stream messages, %llu channel messages, %llu bytes written; %llu redeliveries skipped, "
-		    "%llu malformed, %llu handed back past a gap; delivered up to stream sequence %llu",
+		    "%llu malformed, %llu missing from the stream, %llu filled from the stream, %llu handed back past a "
+		    "gap; delivered up to stream sequence %llu",
 		    l->c.name, (unsigned long long)l->n.batches, (unsigned long long)l->n.msgs,
 		    (unsigned long long)l->n.bytes, (unsigned long long)l->n.skipped,
-		    (unsigned long long)l->n.malformed, (unsigned long long)l->n.held,
+		    (unsigned long long)l->n.malformed, (unsigned long long)l->n.missing,
+		    (unsigned long long)l->n.gap_filled, (unsigned long long)l->n.held,
 		    (unsigned long long)st->delivered_seq);
 }

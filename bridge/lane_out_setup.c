@@ -158,9 +158,9 @@ void out_lane_report(const struct out_lane *l)
 {
 	const struct bridge_out_state *st = &l->c.state->u.out;
 	bridge_info("%s: %llu batches, %llu messages, %llu bytes published; %llu retries, %llu duplicates dropped by "
-		    "JetStream, %llu empty messages skipped; %llu batch(es) left in flight",
+		    "JetStream, %llu empty messages skipped, %llu over batch_bytes dropped; %llu batch(es) left in flight",
 		    l->c.name, (unsigned long long)l->n.batches, (unsigned long long)l->n.msgs,
 		    (unsigned long long)l->n.bytes, (unsigned long long)l->n.retries,
 		    (unsigned long long)l->n.duplicates, (unsigned long long)l->n.skipped,
-		    (unsigned long long)(st->next_seq - st->first_seq));
+		    (unsigned long long)l->n.malformed, (unsigned long long)(st->next_seq - st->first_seq));
 }

@@ -50,6 +50,7 @@ struct out_batch {
 
 struct lane_counters {
 	uint64_t batches, msgs, bytes, retries, skipped, duplicates, malformed, held, gap_filled;
+	uint64_t missing; /* stream messages deleted from the middle: skipped */
 };
 
 struct out_lane {

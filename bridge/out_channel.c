@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "batch.h"
 #include "logline.h"
 
 int outch_rewind(struct out_lane *l)
@@ -61,73 +62,114 @@ static int peek_round(struct out_lane *l, unsigned want, struct mmsghdr *mm, str
 	return got;
 }
 
-static void append_msg(struct out_lane *l, struct out_batch *b, const uint8_t *data, uint32_t len)
+/* Appends a peeked message to b's payload. Returns false when it does
+ * not fit batch_bytes (the batch is full). */
+static bool append_msg(struct out_lane *l, struct out_batch *b, const uint8_t *data, uint32_t len)
 {
-	uint8_t *p = b->payload + b->payload_len;
-	p[0] = (uint8_t)len;
-	p[1] = (uint8_t)(len >> 8);
-	p[2] = (uint8_t)(len >> 16);
-	p[3] = (uint8_t)(len >> 24);
-	memcpy(p + 4, data, len);
-	b->payload_len += 4 + len;
+	size_t used = batch_put(b->payload, l->batch_bytes, b->payload_len, data, len);
+	if (used == 0)
+		return false;
+	b->payload_len = (uint32_t)used;
 	b->channel_bytes += len;
 	b->msgs++;
 	l->peek_off += len;
+	return true;
 }
 
 /* Takes the peeked messages that fit; returns how many of the round's
- * entries it took (fewer than got: the batch is full). */
+ * entries it took. Fewer than got: the batch is full, or the entry it
+ * stopped at is a message no batch can carry, whose length goes to
+ * *oversize (MSG_TRUNC: its whole length, of which only scratch_cap bytes
+ * were peeked). */
 static int take_round(struct out_lane *l, struct out_batch *b, unsigned max_msgs, const struct mmsghdr *mm,
-		      const struct iovec *iov, int got)
+		      const struct iovec *iov, int got, size_t *oversize)
 {
 	int i;
 	for (i = 0; i < got && b->msgs < max_msgs; i++) {
 		size_t len = mm[i].msg_len;
-		if (len > l->scratch_cap)
-			lane_fatal(&l->c, "a channel message of %zu bytes is larger than --batch-bytes %u allows (%zu)",
-				   len, l->batch_bytes, l->scratch_cap);
+		if (len > l->scratch_cap) {
+			*oversize = len;
+			break;
+		}
 		/* an empty message carries nothing (the peeks step over it,
 		 * outch_consume consumes it in its turn) */
 		if (len == 0) {
 			l->n.skipped++;
 			continue;
 		}
-		if (b->payload_len + 4 + len > l->batch_bytes)
+		if (!append_msg(l, b, iov[i].iov_base, (uint32_t)len))
 			break;
-		append_msg(l, b, iov[i].iov_base, (uint32_t)len);
 	}
 	return i;
 }
 
-int outch_peek_into(struct out_lane *l, struct out_batch *b, unsigned max_msgs)
+/* Consumes the message at the channel's head, len bytes that no batch
+ * can carry. Called only with nothing in flight and nothing taken into
+ * the batch being built (l->peek_off == 0): it is inside no batch a state
+ * slot records, so no restart can look for it. The empty messages the
+ * peeks passed over before it go with it. Dropped, not fatal: a lane that
+ * exited here would meet it again at every restart, and one sender would
+ * stall every lane of its host. Returns 0, or -1 (errno). */
+static int drop_head(struct out_lane *l, size_t len)
+{
+	struct mmsghdr mm;
+	int got;
+	do {
+		mm = (struct mmsghdr){ 0 };
+		got = recvmmsg(l->c.arg->channel_fd, &mm, 1, OUTCH_CONSUME_FLAGS, NULL);
+	} while ((got < 0 && errno == EINTR) || (got == 1 && mm.msg_len == 0));
+	if (got <= 0) {
+		if (got == 0 || errno == EAGAIN)
+			errno = ENODATA; /* someone else read the channel */
+		return -1;
+	}
+	if (mm.msg_len != len)
+		bridge_error("%s: dropped a channel message of %u bytes where %zu were peeked", l->c.name, mm.msg_len,
+			     len);
+	bridge_warning("%s: a channel message of %zu bytes is larger than --batch-bytes %u allows (%zu); dropped",
+		       l->c.name, len, l->batch_bytes, l->scratch_cap);
+	l->n.malformed++;
+	return outch_rewind(l);
+}
+
+/* One round of peeks into b. Returns 1 to peek more, 0 when the batch or
+ * the channel has no more, -1 (errno). */
+static int peek_more(struct out_lane *l, struct out_batch *b, unsigned max_msgs)
 {
 	struct mmsghdr mm[OUTCH_PEEK_MSGS];
 	struct iovec iov[OUTCH_PEEK_MSGS];
-	unsigned before = b->msgs;
-	while (b->msgs < max_msgs) {
-		unsigned want = max_msgs - b->msgs < OUTCH_PEEK_MSGS ? max_msgs - b->msgs : OUTCH_PEEK_MSGS;
-		int got = peek_round(l, want, mm, iov);
-		if (got < 0)
+	unsigned want = max_msgs - b->msgs < OUTCH_PEEK_MSGS ? max_msgs - b->msgs : OUTCH_PEEK_MSGS;
+	int got = peek_round(l, want, mm, iov);
+	if (got <= 0)
+		return got;
+	uint32_t msgs_before = b->msgs;
+	size_t oversize = 0;
+	int took = take_round(l, b, max_msgs, mm, iov, got, &oversize);
+	/* a round of nothing but empty entries: the writer is gone (a
+	 * closed channel fills every entry with its end) */
+	if (took == got && b->msgs == msgs_before)
+		return 0;
+	if (took < got) {
+		/* peeked past what the batch holds (or into a message it
+		 * cannot hold): the next peek must start where the batch ends */
+		if (outch_rewind(l) < 0)
 			return -1;
-		if (got == 0)
-			break;
-		uint32_t msgs_before = b->msgs;
-		int took = take_round(l, b, max_msgs, mm, iov, got);
-		/* a round of nothing but empty entries: the writer is gone (a
-		 * closed channel fills every entry with its end) */
-		if (took == got && b->msgs == msgs_before)
-			break;
-		if (took < got) {
-			/* peeked past what the batch holds: the next peek must
-			 * start where the batch ends */
-			if (outch_rewind(l) < 0)
-				return -1;
-			break;
-		}
-		if ((unsigned)got < want)
-			break;
+		/* a message too large at the head is dropped; behind a batch
+		 * it ends the batch and waits to be the head */
+		if (oversize && l->peek_off == 0)
+			return drop_head(l, oversize) < 0 ? -1 : 1;
+		return 0;
 	}
-	return (int)(b->msgs - before);
+	return (unsigned)got < want ? 0 : 1;
+}
+
+int outch_peek_into(struct out_lane *l, struct out_batch *b, unsigned max_msgs)
+{
+	unsigned before = b->msgs;
+	int more = 1;
+	while (more == 1 && b->msgs < max_msgs)
+		more = peek_more(l, b, max_msgs);
+	return more < 0 ? -1 : (int)(b->msgs - before);
 }
 
 int outch_consume(struct out_lane *l, const struct out_batch *b)

@@ -24,8 +24,10 @@ int outch_setup(struct out_lane *l, char *err, size_t errlen);
  * per message) until b holds max_msgs messages, the next one does not fit
  * batch_bytes, or the channel has no more. Moves l->peek_off past what it
  * took (and the socket's peek offset back to it when it peeked more).
- * Returns the messages added, or -1 (errno). A message that could never
- * fit a batch is fatal (lane_fatal). */
+ * Returns the messages added, or -1 (errno). A message no batch can carry
+ * (over batch_bytes - 4) ends the batch before it; once it is the
+ * channel's head (nothing in flight) it is consumed, logged and counted
+ * (malformed), and the peeks go on past it. */
 int outch_peek_into(struct out_lane *l, struct out_batch *b, unsigned max_msgs);
 
 /* Consumes b's messages from the channel's head (b is the oldest batch)

@@ -62,8 +62,3 @@ struct bridge_state *state_map_lane(int fd, enum bridge_state_lane lane, bool re
 	}
 	return s;
 }
-
-struct bridge_state *state_map(int fd, enum bridge_state_lane lane, char *err, size_t errlen)
-{
-	return state_map_lane(fd, lane, lane == BRIDGE_STATE_IN, err, errlen);
-}

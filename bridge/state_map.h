@@ -20,7 +20,4 @@
 struct bridge_state *state_map_lane(int fd, enum bridge_state_lane lane, bool replay_ring, char *err,
 				    size_t errlen);
 
-/* state_map_lane, with the ring for every in lane. */
-struct bridge_state *state_map(int fd, enum bridge_state_lane lane, char *err, size_t errlen);
-
 #endif

@@ -195,7 +195,8 @@ static int prepare_fds(struct run_plan *p, char *err, size_t errlen)
 		return -1;
 	for (size_t k = 0; k < p->n_lanes; k++) {
 		const struct lane *l = &p->lanes[k];
-		uint32_t bytes = bridge_state_bytes(l->dir == LANE_OUT, l->dir == LANE_IN);
+		/* only a sig in lane replays (its ring) */
+		uint32_t bytes = bridge_state_bytes(l->dir == LANE_OUT, l->dir == LANE_IN && l->kind == LANE_SIGNAL);
 		if ((p->lane_state[k] = sealed_memfd("mpbs-lane-state", bytes, err, errlen)) < 0)
 			return -1;
 	}
