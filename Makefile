@@ -143,6 +143,7 @@ test: deps
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(MAKE) faults FAULT_RUNS=3
 	$(MAKE) test-multihost
+	$(MAKE) check-bridge
 	$(MAKE) check-install
 	$(MAKE) deb
 	@cat $(BUILD)/faults.log.summary

@@ -7,6 +7,8 @@
 #                         a NATS node, the association and a bridge killed
 #                         under it (root). MULTIHOST_ARGS=--tls: TLS between
 #                         the bridges and the cluster and between its nodes
+#   make check-bridge     the bridge program alone against one nats-server:
+#                         kills, restarts and its lanes' edge cases
 #   make bench-multihost  the same cluster and parts, no fault: wrk against the
 #                         intermediary for 20 s, then answered req/s,
 #                         confirmed/s and the confirmation latency's
@@ -28,6 +30,17 @@ $(PERMTEST_BIN): $(PERMTEST_OBJ)
 .PHONY: test-multihost
 test-multihost: $(BIN) $(BRIDGE_BIN) $(PERMTEST_BIN)
 	python3 contrib/multihost/run.py --binary $(BIN) --permtest $(PERMTEST_BIN) $(MULTIHOST_ARGS)
+
+# The bridge program alone against one nats-server each (loopback ports
+# 15422 and 15423): two bridges through a harness with SIGKILLs of each and
+# a server restart, for both lane kinds (bridge/test/smoke.sh), and the
+# lanes' edge cases: an oversize channel message, a message deleted from
+# the stream, a long gap filled from it (bridge/test/edge.sh).
+.PHONY: check-bridge
+check-bridge: $(BRIDGE_BIN)
+	bash bridge/test/smoke.sh art 3000
+	bash bridge/test/smoke.sh sig 3000
+	bash bridge/test/edge.sh
 
 .PHONY: bench-multihost
 bench-multihost: $(BIN) $(BRIDGE_BIN)
