@@ -127,6 +127,10 @@ static natsOptions *build_options(const struct bridge_args *a, const char *passw
 		  opt_ok(natsOptions_SetNoRandomize(o, false), "randomize", err, errlen) &&
 		  opt_ok(natsOptions_SetTimeout(o, 2000), "timeout", err, errlen) &&
 		  opt_ok(natsOptions_SetNoEcho(o, true), "no echo", err, errlen) &&
+		  /* only the [nats] servers: a cluster's advertised URLs could
+		   * be names (a DNS lookup the filter kills) or other addresses
+		   * on the same port reached in clear, past the topology's checks */
+		  opt_ok(natsOptions_SetIgnoreDiscoveredServers(o, true), "ignore discovered servers", err, errlen) &&
 		  (!a->inbox_prefix ||
 		   opt_ok(natsOptions_SetCustomInboxPrefix(o, a->inbox_prefix), "--inbox-prefix", err, errlen)) &&
 		  (!wants_tls(a, sec) || set_tls(o, a, sec, err, errlen));
@@ -174,7 +178,14 @@ natsOptions *conn_options(const struct bridge_args *a, char *err, size_t errlen)
 	natsOptions *o = NULL;
 	if (a->secrets_fd >= 0) {
 		struct secrets sec;
-		if (secrets_read(a->secrets_fd, &sec, err, errlen) < 0)
+		int rc = secrets_read(a->secrets_fd, &sec, err, errlen);
+		/* read once: no later incarnation of a compromise reads it again */
+		if (close(a->secrets_fd) < 0 && rc == 0) {
+			snprintf(err, errlen, "--secrets-fd %d: close: %s", a->secrets_fd, strerror(errno));
+			secrets_free(&sec);
+			return NULL;
+		}
+		if (rc < 0)
 			return NULL;
 		o = build_options(a, sec.password, &sec, err, errlen);
 		secrets_free(&sec); /* the options keep their own copy */

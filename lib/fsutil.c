@@ -74,6 +74,11 @@ int fs_open_owned(const char *path, struct stat *st, char *err, size_t errlen)
 		return err_set(err, errlen, "%s: owned by uid %u, neither root nor this process's uid (%u): chown it",
 			       path, (unsigned)st->st_uid, (unsigned)me);
 	}
+	if (st->st_nlink != 1) { /* another name of someone else's file */
+		close(fd);
+		return err_set(err, errlen, "%s: %lu hard links: a credential file has one name", path,
+			       (unsigned long)st->st_nlink);
+	}
 	return fd;
 }
 

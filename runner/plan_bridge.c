@@ -63,7 +63,7 @@ static bool in_system_paths(const char *path)
 {
 	for (size_t k = 0; k < sizeof(bridge_system_paths) / sizeof(bridge_system_paths[0]); k++) {
 		size_t n = strlen(bridge_system_paths[k]);
-		if (strncmp(path, bridge_system_paths[k], n) == 0 && path[n] == '/')
+		if (strncmp(path, bridge_system_paths[k], n) == 0 && path[n] == '/' && !strstr(path, "/../"))
 			return true;
 	}
 	return false;

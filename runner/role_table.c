@@ -53,7 +53,9 @@ const struct role_kind_def role_kinds[ROLE_KINDS] = {
 		.name = "bridge", .comm = "mpbs-bridge", .policy = { "bridge", NULL },
 		.uid_offset = 2, .across_hosts = true, .host_network = true, .stop_phase = 3, .drains_at_stop = true,
 		.keeps_journal = true,
-		.rlimits = { .nofile = 1024, .nproc = 32, .why_nofile = "2 a lane", .why_nproc = "threads" },
+		/* below its lane channels (fd 512 and up, placed before the
+		 * limit): no fd it makes can take a lane's number */
+		.rlimits = { .nofile = 512, .nproc = 32, .why_nofile = "below its lanes' fds", .why_nproc = "threads" },
 		.counters = &role_counters_bridge,
 		.plan = plan_bridge, .entry = enter_bridge,
 	},

@@ -4,6 +4,7 @@
  * `--host` names one of them, and what one part cannot make for another
  * (a provider's demo keys, whose public half the association's host needs)
  * is refused before anything starts. */
+#include "../bridge/fd_floor.h"
 #include "topology_parse.h"
 
 #include <stdarg.h>
@@ -137,6 +138,12 @@ static int check_nats_section(struct parse *p)
 	if ((t->nats.tls_cert != NULL) != (t->nats.tls_key != NULL))
 		return fail_at(p, origin_of(s, t->nats.tls_cert ? "tls_cert" : "tls_key"), s,
 			       t->nats.tls_cert ? "tls_cert" : "tls_key", "tls_cert and tls_key go together");
+	/* its filter tells its own sockets from its lanes by number: the
+	 * limit keeps every fd it makes below the lanes' (bridge/fd_floor.h) */
+	if (t->limits[ROLE_BRIDGE].nofile > BRIDGE_FD_CHANNELS)
+		return fail_at(p, origin_of(&p->role[ROLE_BRIDGE], "nofile"), &p->role[ROLE_BRIDGE], "nofile",
+			       "%llu is over %d: the bridge's own fds must stay below its lanes' (fd %d and up)",
+			       (unsigned long long)t->limits[ROLE_BRIDGE].nofile, BRIDGE_FD_CHANNELS, BRIDGE_FD_CHANNELS);
 	return check_servers(p);
 }
 

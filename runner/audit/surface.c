@@ -422,8 +422,16 @@ const struct surface_case surface_table[] = {
 		SYS_fstat, SA_FD, SA_BUF),
 	ALLOWED("fstat", PVX, "channel", SFD_CHANNEL, "programs' stdio and loader stat their files",
 		"fstat(<channel end>, &st)", SYS_fstat, SA_FD, SA_BUF),
-	REFUSED("newfstatat", NOT_PVX | BR, "empty-path", SFD_CHANNEL, "newfstatat(<channel end>, \"\", &st, AT_EMPTY_PATH)",
+	REFUSED("newfstatat", NOT_PVX, "empty-path", SFD_CHANNEL, "newfstatat(<channel end>, \"\", &st, AT_EMPTY_PATH)",
 		SYS_newfstatat, SA_FD, (long)"", SA_BUF, AT_EMPTY_PATH),
+	ANSWERED("newfstatat", BR, "empty-path", SFD_CHANNEL, ENOENT,
+		 "OpenSSL's lookup of an unknown issuer in its default hash directory (libnats "
+		 "always sets the default verify paths) fails as a missing file, and the verification with it",
+		 "newfstatat(<channel end>, \"\", &st, AT_EMPTY_PATH)", SYS_newfstatat, SA_FD, (long)"", SA_BUF,
+		 AT_EMPTY_PATH),
+	ANSWERED("newfstatat", BR, "ssl-certs", SFD_NONE, ENOENT, "no file is looked at once sealed",
+		 "newfstatat(AT_FDCWD, \"/usr/lib/ssl/certs\", &st, 0)", SYS_newfstatat, AT_FDCWD,
+		 (long)"/usr/lib/ssl/certs", SA_BUF, 0),
 	REFUSED_BY("newfstatat", PVX, "ledger-path", SFD_NONE, MECH_MNTNS, ENOENT,
 		   "no host path exists in its mount namespace", "newfstatat(AT_FDCWD, <ledger's host path>, &st, 0)",
 		   SYS_newfstatat, AT_FDCWD, SA_LEDGER, SA_BUF, 0),
@@ -750,6 +758,9 @@ const struct surface_case surface_table[] = {
 		SHUT_RD),
 	REFUSED("shutdown", BR, "lane-writer-wr", SFD_LANE_W, "shutdown(<in lane's writer end>, SHUT_WR)", SYS_shutdown,
 		SA_FD, SHUT_WR),
+	REFUSED("shutdown", BR, "control-rd", SFD_BR_CONTROL,
+		"shutdown(4 = control reader end, SHUT_RD): the supervisor's 'R' would find it shut in every later "
+		"incarnation", SYS_shutdown, SA_FD, SHUT_RD),
 };
 
 const size_t surface_count = sizeof(surface_table) / sizeof(surface_table[0]);

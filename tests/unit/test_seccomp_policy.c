@@ -20,6 +20,9 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -209,8 +212,31 @@ Test(unit_seccomp, bridge_policy_fd_ranges_are_the_supervisors_layout)
 	struct seccomp_policy *p = load_shipped("bridge.policy");
 	char *text = print_to_string(p);
 	unsigned below = ~(unsigned)(BRIDGE_FD_CHANNELS - 1), lanes = ~(unsigned)(BRIDGE_LANES_MAX - 1);
-	snprintf(line, sizeof(line), "\nshutdown %d allow if arg0 & 0x%x == 0x0  # ", __NR_shutdown, below);
+	/* shutdown on 5..511 only: never fds 0-4 (4 is the control channel),
+	 * never a lane; each rule one masked compare of arg0 */
+	for (unsigned fd = 0; fd < BRIDGE_FD_CHANNELS + BRIDGE_LANES_MAX; fd++) {
+		bool allowed = false;
+		for (const char *at = text; (at = strstr(at, "\nshutdown ")) != NULL; at++) {
+			unsigned mask, value;
+			cr_assert_eq(sscanf(at, "\nshutdown %*d allow if arg0 & 0x%x == 0x%x  # ", &mask, &value), 2,
+				     "%.80s", at + 1);
+			allowed = allowed || (fd & mask) == value;
+		}
+		cr_assert_eq(allowed, fd >= 5 && fd < BRIDGE_FD_CHANNELS, "shutdown of fd %u", fd);
+	}
+	/* the TCP options on its own fds only */
+	static const int tcp_opts[][2] = { { IPPROTO_TCP, TCP_NODELAY }, { SOL_SOCKET, SO_LINGER }, { SOL_SOCKET, SO_REUSEADDR } };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(line, sizeof(line), "\nsetsockopt %d allow if arg0 & 0x%x == 0x0 && arg1 == 0x%x && arg2 == 0x%x  # ",
+			 __NR_setsockopt, below, tcp_opts[i][0], tcp_opts[i][1]);
+		assert_prints(text, line);
+	}
+	snprintf(line, sizeof(line), "\nioctl %d allow if arg0 & 0x%x == 0x%x && arg1 == 0x%x  # ", __NR_ioctl, lanes,
+		 BRIDGE_FD_CHANNELS, FIONREAD);
 	assert_prints(text, line);
+	/* no setsockopt rule without an fd range */
+	for (const char *at = text; (at = strstr(at, "\nsetsockopt ")) != NULL; at++)
+		cr_assert(strncmp(strstr(at, " allow if "), " allow if arg0 & ", 17) == 0, "%.100s", at + 1);
 	snprintf(line, sizeof(line), "\nrecvmmsg %d allow if arg0 & 0x%x == 0x%x  # ", __NR_recvmmsg, lanes,
 		 BRIDGE_FD_CHANNELS);
 	assert_prints(text, line);
@@ -218,11 +244,8 @@ Test(unit_seccomp, bridge_policy_fd_ranges_are_the_supervisors_layout)
 		 __NR_setsockopt, lanes, BRIDGE_FD_CHANNELS, SOL_SOCKET, SO_PEEK_OFF);
 	assert_prints(text, line);
 	/* one rule each: nothing wider beside them */
-	const char *calls[] = { "\nshutdown ", "\nrecvmmsg " };
-	for (size_t i = 0; i < 2; i++) {
-		const char *first = strstr(text, calls[i]);
-		cr_assert(first && !strstr(first + 1, calls[i]), "%s: more than one rule", calls[i] + 1);
-	}
+	const char *first = strstr(text, "\nrecvmmsg ");
+	cr_assert(first && !strstr(first + 1, "\nrecvmmsg "), "recvmmsg: more than one rule");
 	free(text);
 	seccomp_policy_free(p);
 }
