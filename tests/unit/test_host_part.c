@@ -219,6 +219,18 @@ Test(unit_host_part, a_part_named_admin_is_refused)
 		       NULL, "t.conf:5: [intermediary] host: 'admin' is reserved");
 }
 
+/* The bridge's filter tells its own sockets from its lanes by fd number:
+ * its nofile keeps every fd it makes below the lanes'. */
+Test(unit_host_part, the_bridges_nofile_stays_below_its_lanes)
+{
+	expect_refused(SPREAD "[bridge]\nnofile = 513\n", NULL,
+		       "t.conf:18: [bridge] nofile: 513 is over 512: the bridge's own fds must stay below its lanes'");
+	struct topology t;
+	char err[1024];
+	cr_assert_eq(load_part(&t, SPREAD "[bridge]\nnofile = 512\n", NULL, err, sizeof(err)), 0, "%s", err);
+	topology_free(&t);
+}
+
 #define ROLES_SPREAD                                                                              \
 	"[intermediary]\nhost = front\n[association]\nhost = back\nledger = l/ledger\n"                 \
 	"[provider A]\nhost = back\npolicy = p.policy\nkeys = kA\n"
@@ -320,6 +332,11 @@ Test(unit_host_part, secrets_are_owned_files_not_links)
 	fd = fs_open_regular("link", &st, err, sizeof(err)); /* what other files the runner reads may be */
 	cr_assert_geq(fd, 0, "%s", err);
 	close(fd);
+	/* a second name: someone else's file could be linked in */
+	cr_assert_eq(link("pw", "pw2"), 0);
+	cr_assert_eq(fs_open_owned("pw", &st, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "pw: 2 hard links: a credential file has one name");
+	cr_assert_eq(unlink("pw2"), 0);
 	if (geteuid() != 0)
 		return; /* only root gives a file away */
 	cr_assert_eq(chown("pw", 4242, 4242), 0);
