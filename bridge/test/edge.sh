@@ -22,27 +22,8 @@ trap cleanup EXIT
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -pthread -o "$WORK/edge" "$TOP/bridge/test/edge.c" \
 	$(pkg-config --cflags --libs libseccomp libnats)
 
-STREAM=MPBS_ART_edge
-DURABLE=art-edge
-cat > "$WORK/server.conf" <<CONF
-listen: 127.0.0.1:$PORT
-jetstream { store_dir: "$WORK/js" }
-accounts {
-  APP: {
-    jetstream: enabled
-    users: [
-      { user: admin, password: adminpw }
-      { user: bridge, password: bridgepw, permissions: {
-          publish: { allow: [ "mpbs.art.edge", "\$JS.API.CONSUMER.MSG.NEXT.$STREAM.$DURABLE",
-                              "\$JS.ACK.$STREAM.$DURABLE.>", "\$JS.API.CONSUMER.INFO.$STREAM.$DURABLE",
-                              "\$JS.API.STREAM.PURGE.$STREAM", "\$JS.API.STREAM.MSG.GET.$STREAM" ] }
-          subscribe: { allow: [ "_INBOX.bridge.>" ] } } }
-    ]
-  }
-}
-CONF
-echo adminpw > "$WORK/admin.pw"
-echo bridgepw > "$WORK/bridge.pw"
+. "$TOP/bridge/test/server_conf.sh"
+write_server_conf art edge
 nats-server -c "$WORK/server.conf" -l "$WORK/server.log" &
 SERVER_PID=$!
 sleep 1

@@ -250,11 +250,7 @@ def main():
         reasons.append("interrupted")
     finally:
         test.started.stop_all()
-    for host, rc in test.results["parts"].items():
-        if rc != 0:
-            reasons.append(f"part {host} exited {rc}")
-    if not test.results["verify"]:
-        reasons.append("verify failed (or did not run)")
+    reasons += mh.closing_reasons(test)
     if a.json and res:
         with open(a.json, "w", encoding="utf-8") as f:
             json.dump(res, f, indent=1)

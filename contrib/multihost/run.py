@@ -989,6 +989,15 @@ class Test:
         self.results["reader"] = r.returncode == 0
 
 
+def closing_reasons(test):
+    """What the parts' exits and verify say, once everything stopped
+    (run.py's test and bench.py's share it)."""
+    reasons = [f"part {host} exited {rc}" for host, rc in test.results["parts"].items() if rc != 0]
+    if not test.results["verify"]:
+        reasons.append("verify failed (or did not run)")
+    return reasons
+
+
 def main():
     args = parse_args()
     if os.geteuid() != 0:
@@ -1055,13 +1064,9 @@ def main():
         reasons.append("interrupted")
     finally:
         test.started.stop_all()
-    for host, rc in test.results["parts"].items():
-        if rc != 0:
-            reasons.append(f"part {host} exited {rc}")
+    reasons += closing_reasons(test)
     if test.results["permtest"] is False:
         reasons.append("the permission test failed (or did not run)")
-    if not test.results["verify"]:
-        reasons.append("verify failed (or did not run)")
     if test.results["reader"] is False:
         reasons.append("the independent ledger reader failed")
     if reasons:
