@@ -107,6 +107,9 @@ TEST_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_SRC))
 BIN   := $(BUILD)/mpbs-run
 LIB   := $(BUILD)/libmpbs.a
 TESTS := $(BUILD)/mpbs-tests
+# here, not in bridge/bridge.mk: the prerequisite lists below (all,
+# audit-multihost) are expanded where they are read, before that include
+BRIDGE_BIN := $(BUILD)/mpbs-bridge
 
 .PHONY: audit-multihost test-multihost
 .PHONY: all man check check-unit check-asan check-valgrind faults bench-soak install uninstall check-install deb clean deps run test fuzz bench audit check-ledger-reader bench-cpu

@@ -1,11 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # mpbs-bridge: the NATS JetStream bridge (bridge/), a program of its own so
 # that libnats, libssl and libcrypto are never mapped into mpbs-run or any
-# other role. Included by the top Makefile, which defines BUILD,
+# other role. Included by the top Makefile, which defines BUILD, BRIDGE_BIN,
 # ALL_CFLAGS, ALL_LDFLAGS, COMPILE_STAMP and the $(BUILD)/obj/%.o rule.
 # libnats stays out of the top-level PKGS: only these objects see it.
 
-BRIDGE_BIN  := $(BUILD)/mpbs-bridge
 BRIDGE_SRC  := $(wildcard bridge/*.c)
 BRIDGE_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(BRIDGE_SRC))
 BRIDGE_PKGS := libnats libsodium

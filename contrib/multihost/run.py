@@ -14,8 +14,9 @@ to the intermediary while one NATS node (the leader of MPBS_ART_A) is
 SIGKILLed and restarted (at 25 % of the load), the association is SIGKILLed
 on its part, back (45 %: its supervisor restarts it and asks the part's
 bridge to write its replay ring again, which must be logged for every
-signal lane), and the bridge of part ab is SIGKILLed (60 %: its
-supervisor restarts it). Then every answered request must be confirmed
+signal lane), the bridge of part ab is SIGKILLed (60 %: its
+supervisor restarts it), and so is provider A on part ab (75 %). Then
+every answered request must be confirmed
 exactly once in the ledger, `mpbs-run verify` and the independent reader
 (contrib/ledger/mpbs_ledger.py) must accept it, and every part must stop
 with exit 0.
@@ -64,6 +65,11 @@ ASSOC_COMM = "mpbs-assoc"              # runner/role_table.c
 # the part of the association (provider C and the association in
 # multihost.conf): read from the topology by Test.prepare
 ASSOC_KILL_AT = 0.45                   # of the load; the node at 0.25, the bridge at 0.60
+# a provider on another host than the association's, killed at 0.75: its
+# supervisor restarts it, and what it had signalled comes again from its
+# journal over its part's bridge
+KILLED_PROVIDER = ("ab", "A")
+PROVIDER_KILL_AT = 0.75
 # what the association's bridge logs per signal lane once it wrote its
 # replay ring again at the supervisor's 'R' (bridge/in_write.c, lanes.c)
 REPLAYED = re.compile(r"in sig:([A-Za-z0-9_-]+): replayed (\d+) channel messages")
@@ -700,6 +706,27 @@ class Faults:
                 time.sleep(0.05)
         return pids[0], new_pid, new_pid_at, replayed
 
+    def provider_fault(self):
+        part, name = KILLED_PROVIDER
+        comm = f"mpbs-p-{name}"                 # runner/role_table.c
+        self.wait_answered(PROVIDER_KILL_AT)
+        pids = role_pids(self.started, part, comm)
+        if not pids:
+            self.errors.append(f"provider kill: no {comm} process under part {part}")
+            return
+        t0 = time.monotonic()
+        kill_pids(pids)
+        log(f"SIGKILL provider {name} of part {part} (pid {pids[0]}) at {self.answered()}")
+        new_at = None
+        while time.monotonic() - t0 < 60 and new_at is None:
+            if [p for p in role_pids(self.started, part, comm) if p not in pids]:
+                new_at = time.monotonic() - t0
+            time.sleep(0.05)
+        if new_at is None:
+            self.errors.append(f"provider {name} of part {part} was not restarted within 60 s")
+            return
+        self.figures.append(f"provider restart: new {comm} on part {part} {new_at:.2f} s after the SIGKILL")
+
     def association_fault(self):
         self.wait_answered(ASSOC_KILL_AT)
         try:
@@ -728,6 +755,8 @@ class Faults:
             assoc_fault.start()
             bridge_fault = threading.Thread(target=self.bridge_fault, daemon=True)
             bridge_fault.start()
+            provider_fault = threading.Thread(target=self.provider_fault, daemon=True)
+            provider_fault.start()
             self.wait_answered(0.25)
             victim, others, seq0, t0 = self.kill_nats()
             resumed = self.watch_publishes(others, seq0, t0, t0 + 5.0, victim)
@@ -737,6 +766,7 @@ class Faults:
             self.cluster.wait_healthy(range(3), 60)
             assoc_fault.join()
             bridge_fault.join()
+            provider_fault.join()
         except (Failure, OSError, ValueError) as e:
             self.errors.append(f"fault injection: {e}")
 
