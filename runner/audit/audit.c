@@ -71,6 +71,15 @@ static int first_nats_port(const struct topology *t)
 	return t->nats.servers && nats_urls_parse(t->nats.servers, urls, why, sizeof(why)) > 0 ? urls[0].port : 0;
 }
 
+void audit_fd_gap(const struct run_plan *p, const struct role_plan *r, long *from, long *to)
+{
+	*from = *to = 0;
+	if (r->kind == ROLE_BRIDGE) {
+		*from = BRIDGE_FD_LANE_STATE(p->n_lanes);
+		*to = BRIDGE_FD_LANE(0);
+	}
+}
+
 static void fill_env(struct audit *a)
 {
 	const struct topology *t = a->plan.t;
@@ -96,10 +105,7 @@ static void fill_env(struct audit *a)
 			.other_name = t->providers[other].name,
 		};
 		a->env[k].lane_reader = a->env[k].lane_writer = -1;
-		if (r->kind == ROLE_BRIDGE) {
-			a->env[k].fd_gap_from = BRIDGE_FD_LANE_STATE(a->plan.n_lanes);
-			a->env[k].fd_gap_to = BRIDGE_FD_LANE(0);
-		}
+		audit_fd_gap(&a->plan, r, &a->env[k].fd_gap_from, &a->env[k].fd_gap_to);
 		for (size_t l = r->kind == ROLE_BRIDGE ? a->plan.n_lanes : 0; l-- > 0;)
 			*(a->plan.lanes[l].dir == LANE_OUT ? &a->env[k].lane_reader : &a->env[k].lane_writer) =
 				BRIDGE_FD_LANE(l);

@@ -153,7 +153,9 @@ static void check_links(struct audit *a, size_t k, struct audit_row *r)
 	r->ok = lo ? n == 1 && strcmp(links[0].name, "lo") == 0 && up == 1 : up == 0;
 }
 
-void audit_judge_fds(struct audit *a, size_t k, long above, long highest, struct audit_row *r)
+/* Exact: as many open as it was given, none in its gap, the last the
+ * highest, so every given number is open and no other. */
+void audit_judge_fds(struct audit *a, size_t k, long above, long in_gap, long highest, struct audit_row *r)
 {
 	const struct probe_env *e = &a->env[k];
 	long n = e->n_fds, gap = e->fd_gap_to - e->fd_gap_from;
@@ -162,24 +164,27 @@ void audit_judge_fds(struct audit *a, size_t k, long above, long highest, struct
 			 e->fd_gap_to, ROLE_FD_FIRST - 1 + n);
 	else
 		snprintf(r->expected, sizeof(r->expected), "fds %d-%ld only", ROLE_FD_FIRST, ROLE_FD_FIRST - 1 + n);
-	snprintf(r->got, sizeof(r->got), "%ld fds above %d, highest %ld", above, ROLE_FD_FIRST - 1, highest);
-	r->ok = above == n - gap && highest == ROLE_FD_FIRST - 1 + n;
+	snprintf(r->got, sizeof(r->got), "%ld fds above %d (%ld in the gap), highest %ld", above, ROLE_FD_FIRST - 1,
+		 in_gap, highest);
+	r->ok = above == n - gap && in_gap == 0 && highest == ROLE_FD_FIRST - 1 + n;
 }
 
 static void check_fds(struct audit *a, size_t k, struct audit_row *r)
 {
 	char path[64];
-	long count = 0, highest = -1;
+	long count = 0, in_gap = 0, highest = -1;
+	const struct probe_env *e = &a->env[k];
 	snprintf(path, sizeof(path), "/proc/%d/fd/", (int)a->idle[k].pid);
 	for (long fd = ROLE_FD_FIRST; fd < 1024; fd++) {
 		char p[96];
 		snprintf(p, sizeof(p), "%s%ld", path, fd);
 		if (access(p, F_OK) == 0 || errno == EACCES) {
 			count++;
+			in_gap += fd >= e->fd_gap_from && fd < e->fd_gap_to;
 			highest = fd;
 		}
 	}
-	audit_judge_fds(a, k, count, highest, r);
+	audit_judge_fds(a, k, count, in_gap, highest, r);
 }
 
 /* The mount options field (6th) and the super options (after " - TYPE

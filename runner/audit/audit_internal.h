@@ -192,7 +192,11 @@ void audit_judge_environ(size_t vars, const char *first, size_t total, struct au
 void audit_judge_stderr(struct audit *a, size_t k, mode_t mode, dev_t dev, ino_t ino, struct audit_row *row);
 /* audit_host.c: the fd table judged from the fds open from ROLE_FD_FIRST
  * on (above of them, the highest one) */
-void audit_judge_fds(struct audit *a, size_t k, long above, long highest, struct audit_row *row);
+void audit_judge_fds(struct audit *a, size_t k, long above, long in_gap, long highest, struct audit_row *row);
+
+/* The numbers a role's fd table leaves closed: the bridge's gap below its
+ * lane channels (runner/plan_bridge.h); from == to: none. */
+void audit_fd_gap(const struct run_plan *p, const struct role_plan *r, long *from, long *to);
 
 /* audit_probes.c: every probe in a fresh sandbox of each role it concerns */
 int audit_run_probes(struct audit *a, char *err, size_t errlen);

@@ -145,6 +145,7 @@ int audit_start_idle(struct audit *a, char *err, size_t errlen)
 		a->idle_args[k] = (struct probe_idle_args){ .status_fd = ROLE_FD_FIRST + (int)r->spec.status_index,
 							    .env_start = areas.env_start,
 							    .env_end = areas.env_end };
+		audit_fd_gap(&a->plan, r, &a->idle_args[k].fd_gap_from, &a->idle_args[k].fd_gap_to);
 		audit_drain_pipe(r->status_rd);
 		if (audit_start_one_idle(r, &a->idle[k], &a->idle_args[k], err, errlen) < 0)
 			return -1;

@@ -287,7 +287,7 @@ const struct host_view *audit_view_fds(struct audit *a, size_t k, struct audit_r
 {
 	r->action = "its report: fcntl(fd, F_GETFD) for fd 3..1023 in its live sandbox";
 	if (!no_report(a, k, r))
-		audit_judge_fds(a, k, a->self[k].fds_above, a->self[k].fd_highest, r);
+		audit_judge_fds(a, k, a->self[k].fds_above, a->self[k].fds_in_gap, a->self[k].fd_highest, r);
 	return NULL;
 }
 

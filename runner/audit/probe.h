@@ -179,6 +179,7 @@ struct probe_self_report {
 	int32_t stderr_errno;  /* fstat(2) failed: its errno, else 0 */
 	uint32_t fds_above;    /* fds open from ROLE_FD_FIRST to 1023 (F_GETFD) */
 	int32_t fd_highest;    /* the highest of them, or -1 */
+	uint32_t fds_in_gap;   /* of them, in the gap it was given closed (the bridge's) */
 	/* the inode of /proc/self/ns/NAME in its own /proc; 0: it has no
 	 * /proc (only a provider's sandbox mounts one) */
 	uint64_t ns[PROBE_NS_COUNT];
@@ -188,6 +189,7 @@ struct probe_self_report {
 struct probe_idle_args {
 	int status_fd;                        /* its status fd, as its sandbox numbers it */
 	unsigned long long env_start, env_end; /* the environment area, the same as the audit's */
+	long fd_gap_from, fd_gap_to;          /* probe_env's: the numbers it was given closed */
 };
 
 /* Fills rep with what the calling process sees of itself (probe_self.c). */

@@ -141,6 +141,7 @@ void probe_self_report(const struct probe_idle_args *args, struct probe_self_rep
 		if (fcntl(fd, F_GETFD) >= 0) {
 			rep->fds_above++;
 			rep->fd_highest = fd;
+			rep->fds_in_gap += fd >= args->fd_gap_from && fd < args->fd_gap_to;
 		}
 	/* stat, not readlink: the inode is what the host's stat of
 	 * /proc/PID/ns/NAME gives; it needs no Landlock right */
